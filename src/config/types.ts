@@ -1,0 +1,92 @@
+/**
+ * The validated, normalised config the rest of Hearth consumes. The YAML
+ * shape (with shorthands and duration strings) is parsed into this; every
+ * duration here is already milliseconds and every default is filled in.
+ */
+
+export type ScheduleSpec =
+  | { kind: 'cron'; expr: string }
+  /** `anchor` (epoch ms) fixes the phase so restarts never drift; default 0 (the Unix epoch). */
+  | { kind: 'every'; everyMs: number; anchor: number }
+  /** An RRULE body, optionally preceded by DTSTART / EXDATE lines (RFC 5545). */
+  | { kind: 'rrule'; rule: string };
+
+export type CatchupPolicy = 'none' | 'latest' | 'all';
+export type OverlapPolicy = 'skip' | 'queue' | 'allow';
+
+export interface JobSchedule {
+  spec: ScheduleSpec;
+  /** IANA zone the schedule is read in (job's own, else the global one). */
+  timezone: string;
+  catchup: CatchupPolicy;
+  /** Upper bound on runs created by `catchup: all` in one planning pass. */
+  maxCatchup: number;
+}
+
+export interface RetryPolicy {
+  /** Retries after the first attempt (0 = never retry). */
+  max: number;
+  delayMs: number;
+  backoff: 'fixed' | 'exponential';
+  maxDelayMs: number;
+  /** Fraction of the delay added or removed at random (0 disables jitter). */
+  jitter: number;
+}
+
+export interface TaskDef {
+  name: string;
+  dependsOn: string[];
+  /** A shell command run with /bin/sh -c; exclusive with `action`. */
+  run?: string;
+  /** A built-in action name (`http`, `module`, ...); exclusive with `run`. */
+  action?: string;
+  with: Record<string, unknown>;
+  env: Record<string, string>;
+  cwd?: string;
+  timeoutMs?: number;
+  retries?: RetryPolicy;
+  continueOnError: boolean;
+}
+
+export interface JobDef {
+  name: string;
+  description?: string;
+  schedule?: JobSchedule;
+  pool: string;
+  overlap: OverlapPolicy;
+  timeoutMs?: number;
+  retries: RetryPolicy;
+  env: Record<string, string>;
+  /** In a topological order (dependencies before dependants). */
+  tasks: TaskDef[];
+  /** Where the job is defined, for messages: `hearth.yaml:12`. */
+  source?: { file: string; line: number };
+}
+
+export interface PoolDef {
+  name: string;
+  concurrency: number;
+}
+
+export interface HearthConfig {
+  /** Absolute path of the file this came from. */
+  file: string;
+  timezone: string;
+  /** Absolute. */
+  dataDir: string;
+  server: { host: string; port: number };
+  pools: Record<string, PoolDef>;
+  jobs: Record<string, JobDef>;
+  /** Finished runs kept in state.json per job before moving to history/. */
+  historyPerJob: number;
+  /** Grace between SIGTERM and SIGKILL when a task is stopped. */
+  killGraceMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  max: 0,
+  delayMs: 30_000,
+  backoff: 'fixed',
+  maxDelayMs: 600_000,
+  jitter: 0.1,
+};

@@ -1,0 +1,71 @@
+/**
+ * Typed errors that steer behaviour. Code matches them with `instanceof`,
+ * never by message text. HTTP status mapping lives in src/http/errors.ts.
+ */
+
+/** A task failure that retrying cannot fix: the engine stops retrying. */
+export class NonRetriableError extends Error {
+  override name = 'NonRetriableError';
+}
+
+/** Ask the engine to retry no earlier than `retryAt`. */
+export class RetryAfterError extends Error {
+  override name = 'RetryAfterError';
+  constructor(message: string, readonly retryAt: Date) {
+    super(message);
+  }
+}
+
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  col: number;
+  /** Dotted path into the document, e.g. `jobs.backup.schedule.cron`. */
+  path: string;
+  message: string;
+}
+
+export function formatConfigIssue(issue: ConfigIssue): string {
+  const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.col}` : issue.file;
+  return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
+}
+
+/** Every problem found in a config file, reported at once. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly issues: ConfigIssue[]) {
+    super(issues.map(formatConfigIssue).join('\n'));
+  }
+}
+
+/** The caller asked for something that does not exist (job, run). */
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+  constructor(readonly kind: string, readonly id: string) {
+    super(`${kind} "${id}" not found`);
+  }
+}
+
+/** A request that is well-formed but not allowed in the current state. */
+export class ConflictError extends Error {
+  override name = 'ConflictError';
+}
+
+/** Bad input from a user or script (HTTP 400, CLI exit 2). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** A run or task was cancelled by a person or by shutdown. */
+export class CancelledError extends Error {
+  override name = 'CancelledError';
+}
+
+/** A task exceeded its timeout. */
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

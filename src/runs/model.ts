@@ -1,0 +1,87 @@
+/**
+ * The run model. A run is one execution of a job; it holds one TaskState per
+ * task (the step journal). Everything here is plain JSON so it can live in
+ * state.json and in the history archive unchanged.
+ *
+ *   queued ──► running ──► succeeded | failed | cancelled
+ *                 │  ▲
+ *                 ▼  │  (durable timer: retry backoff, later sleeps / input)
+ *               waiting
+ */
+
+export type Trigger = 'schedule' | 'catchup' | 'manual' | 'api' | 'retry';
+
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
+export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'waiting'];
+export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export type TaskStatus = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+export interface TaskState {
+  name: string;
+  status: TaskStatus;
+  /** Attempts started so far (1 on the first attempt). */
+  attempts: number;
+  startedAt?: string;
+  finishedAt?: string;
+  /** When a `waiting` task becomes runnable again (ISO): the durable retry timer. */
+  wakeAt?: string;
+  exitCode?: number | null;
+  error?: string;
+  /** The task's result: last lines of output for shell tasks, JSON-able value for actions. */
+  output?: unknown;
+}
+
+export interface Run {
+  id: string;
+  job: string;
+  status: RunStatus;
+  trigger: Trigger;
+  /** The logical schedule time this run stands for (ISO), if scheduled. */
+  scheduledFor?: string;
+  /** How many schedule occurrences this run stands for (catch-up `latest` may fold several into one). */
+  occurrences: number;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Set when this run retries another (`trigger: retry`). */
+  retryOf?: string;
+  /** A cancel was requested and is being carried out. */
+  cancelRequested?: boolean;
+  error?: string;
+  tasks: Record<string, TaskState>;
+  /** Task names in the job's topological order when the run was created. */
+  taskOrder: string[];
+}
+
+export function isActive(run: Pick<Run, 'status'>): boolean {
+  return ACTIVE_RUN_STATUSES.includes(run.status);
+}
+
+export function isFinished(run: Pick<Run, 'status'>): boolean {
+  return FINISHED_RUN_STATUSES.includes(run.status);
+}
+
+/** Per-job scheduler bookkeeping, persisted in state.json. */
+export interface ScheduleState {
+  /** Logical time (epoch ms) of the newest occurrence already handled. */
+  lastHandled?: number;
+  /** The last catch-up the planner did, for the dashboard. */
+  lastCatchup?: { at: number; occurrences: number; runs: number; policy: string };
+  paused?: boolean;
+}
+
+export interface RunQuery {
+  job?: string;
+  status?: RunStatus;
+  /** Page size (default 50, max 500). */
+  limit?: number;
+  /** Return runs strictly older than this run id (ids sort by creation time). */
+  before?: string;
+}
+
+export interface RunPage {
+  runs: Run[];
+  /** Pass as `before` to get the next page; absent on the last page. */
+  nextBefore?: string;
+}

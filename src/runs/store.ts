@@ -1,0 +1,40 @@
+import type { Run, RunPage, RunQuery, ScheduleState } from './model.js';
+
+/**
+ * The durable run store: a handful of methods, one conformance suite
+ * (src/runs/store-conformance.ts) that every implementation must pass.
+ *
+ * Durability contract:
+ *  - `insertRun` and `flush` resolve only once the change is on disk; the
+ *    scheduler and the API acknowledge a run only after `insertRun` resolves.
+ *  - `updateRun` / `setSchedule` / `setMeta` are applied in memory at once and
+ *    written in coalesced batches (at most every `flushIntervalMs`), so a busy
+ *    appliance does not rewrite state.json per event. Callers that need a
+ *    point to be durable (a task finished, before starting its dependants)
+ *    await `flush()`.
+ */
+export interface RunStore {
+  open(): Promise<void>;
+  /** Flushes pending writes; safe to call twice. */
+  close(): Promise<void>;
+  flush(): Promise<void>;
+
+  insertRun(run: Run): Promise<void>;
+  updateRun(run: Run): void;
+  getRun(id: string): Promise<Run | undefined>;
+  /** Newest first, across state.json and the history archive. */
+  listRuns(query: RunQuery): Promise<RunPage>;
+  /** queued, running and waiting runs, oldest first. */
+  activeRuns(): Run[];
+  /** The newest succeeded run of a job, if any is known. */
+  lastSuccess(job: string): Promise<Run | undefined>;
+  /** The newest finished-or-active run of a job, if any. */
+  lastRun(job: string): Run | undefined;
+
+  getSchedule(job: string): ScheduleState | undefined;
+  setSchedule(job: string, state: ScheduleState): void;
+
+  /** Small appliance-wide values (e.g. `lastSeenWallClock`). */
+  getMeta<T>(key: string): T | undefined;
+  setMeta(key: string, value: unknown): void;
+}
