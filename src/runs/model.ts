@@ -28,6 +28,10 @@ export interface TaskState {
   wakeAt?: string;
   exitCode?: number | null;
   error?: string;
+  /** Attempts cut short by a crash or shutdown: re-run, but not counted against `retries.max`. */
+  interruptions?: number;
+  /** Process group of a running shell task, so a restart after kill -9 can stop its orphans. */
+  pid?: number;
   /** The task's result: last lines of output for shell tasks, JSON-able value for actions. */
   output?: unknown;
 }
@@ -49,6 +53,10 @@ export interface Run {
   /** A cancel was requested and is being carried out. */
   cancelRequested?: boolean;
   error?: string;
+  /** Durable timer of a `waiting` run (ISO): when it becomes runnable again. */
+  wakeAt?: string;
+  /** Snapshot at first start: when the job's last successful run started (ISO), for HEARTH_LAST_SUCCESS. */
+  lastSuccessAt?: string;
   tasks: Record<string, TaskState>;
   /** Task names in the job's topological order when the run was created. */
   taskOrder: string[];

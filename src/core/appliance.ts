@@ -1,0 +1,78 @@
+import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
+
+/**
+ * What the HTTP API and the dashboard need from the running appliance. The
+ * engine implements it; src/http and src/cli only ever see this port, so they
+ * are tested against a fake and never import the engine.
+ */
+
+export interface JobView {
+  name: string;
+  description?: string;
+  pool: string;
+  overlap: 'skip' | 'queue' | 'allow';
+  schedule?: {
+    kind: 'cron' | 'every' | 'rrule';
+    /** The expression as written (`0 3 * * *`, `15m`, `FREQ=...`). */
+    expression: string;
+    /** Words for people: "every day at 03:00 (Europe/London)". */
+    description: string;
+    timezone: string;
+    catchup: 'none' | 'latest' | 'all';
+    maxCatchup: number;
+    paused: boolean;
+    /** ISO 8601 with offset. */
+    nextRun?: string;
+    lastCatchup?: { at: string; occurrences: number; runs: number; policy: string };
+  };
+  tasks: Array<{ name: string; dependsOn: string[]; kind: 'shell' | 'action'; action?: string }>;
+  lastRun?: Pick<Run, 'id' | 'status' | 'trigger' | 'createdAt' | 'startedAt' | 'finishedAt'>;
+  lastSuccessAt?: string;
+  activeRuns: number;
+}
+
+export interface HealthView {
+  status: 'ok';
+  version: string;
+  startedAt: string;
+  uptimeSeconds: number;
+  clock: {
+    /** False while the wall clock is earlier than the last time Hearth saw (no RTC, NTP not synced yet). */
+    trusted: boolean;
+    now: string;
+    lastSeen?: string;
+    message?: string;
+  };
+  config: {
+    file: string;
+    loadedAt: string;
+    jobs: number;
+    /** Present when the last reload failed: the previous catalog keeps running. */
+    errors?: string[];
+    failedAt?: string;
+  };
+  runs: { queued: number; running: number; waiting: number };
+}
+
+export interface LogSubscription {
+  close(): void;
+}
+
+export interface AppliancePort {
+  health(): HealthView;
+  listJobs(): JobView[];
+  getJob(name: string): JobView | undefined;
+  /** Durable before it resolves. Throws NotFoundError (no such job) or ConflictError (overlap: skip and a run is active). */
+  triggerJob(name: string, trigger: Extract<Trigger, 'manual' | 'api'>): Promise<Run>;
+  listRuns(query: RunQuery): Promise<RunPage>;
+  getRun(id: string): Promise<Run | undefined>;
+  /** Throws NotFoundError, or ConflictError if the run already finished. */
+  cancelRun(id: string): Promise<Run>;
+  /** The whole log text so far. Throws NotFoundError for an unknown run. */
+  readLog(id: string): Promise<string>;
+  /**
+   * Streams log lines: first the existing ones, then live ones; `onEnd` is
+   * called once the run has finished and every line was delivered.
+   */
+  followLog(id: string, onLine: (line: string) => void, onEnd: () => void): Promise<LogSubscription>;
+}

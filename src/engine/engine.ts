@@ -1,0 +1,336 @@
+import type { AppliancePort, HealthView, JobView, LogSubscription } from '../core/appliance.js';
+import type { Clock } from '../core/clock.js';
+import { ConflictError, NotFoundError, errorMessage } from '../core/errors.js';
+import { newRunId } from '../core/ids.js';
+import { formatDuration } from '../core/durations.js';
+import { dirname } from 'node:path';
+import type { Logger } from '../core/logger.js';
+import type { HearthConfig, JobDef } from '../config/types.js';
+import type { Run, RunPage, RunQuery, TaskState, Trigger } from '../runs/model.js';
+import { isActive } from '../runs/model.js';
+import type { RunStore } from '../runs/store.js';
+import { compileSchedule, formatInZone, type Schedule } from '../schedule/index.js';
+import type { PlannedRun } from '../schedule/catchup.js';
+import { Dispatcher } from '../pool/dispatcher.js';
+import type { ExecutorDeps } from './executor.js';
+import { ShutdownError, executeRun } from './executor.js';
+import type { RunLogs } from './run-logs.js';
+import { recoverInterruptedRun } from './recovery.js';
+import { Scheduler } from './scheduler.js';
+
+export interface EngineDeps extends Omit<ExecutorDeps, 'configDir'> {
+  config: HearthConfig;
+  logs: RunLogs;
+  logger: Logger;
+  clock: Clock;
+  store: RunStore;
+  version: string;
+  /** Kills a leftover process group from before a crash, if it still belongs to that run. */
+  killOrphan?(pid: number, runId: string): void;
+}
+
+interface ConfigProblem {
+  errors: string[];
+  failedAt: number;
+}
+
+/**
+ * The appliance's engine: owns the job catalog, the scheduler and the worker
+ * pool, and implements the port the HTTP API and CLI use.
+ */
+export class Engine implements AppliancePort {
+  private config: HearthConfig;
+  private configLoadedAt: number;
+  private configProblem: ConfigProblem | undefined;
+  private readonly schedules = new Map<string, { key: string; schedule: Schedule }>();
+  private readonly scheduler: Scheduler;
+  private readonly dispatcher: Dispatcher;
+  private readonly startedAt: number;
+  private stopped = false;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.config = deps.config;
+    this.startedAt = deps.clock.now();
+    this.configLoadedAt = this.startedAt;
+    this.dispatcher = new Dispatcher({
+      clock: deps.clock,
+      logger: deps.logger,
+      store: deps.store,
+      pools: () => this.config.pools,
+      job: (name) => this.config.jobs[name],
+      execute: (run, job, stop) => executeRun(run, job, this.executorDeps(), stop),
+      shutdownReason: () => new ShutdownError('appliance shutting down'),
+      onFinished: (run) => this.onRunFinished(run),
+    });
+    this.scheduler = new Scheduler({
+      clock: deps.clock,
+      store: deps.store,
+      logger: deps.logger.child({ component: 'scheduler' }),
+      compile: (job) => this.scheduleOf(job),
+      submit: (job, planned) => this.submitScheduled(job, planned),
+    });
+  }
+
+  /** Recovers runs from before the last stop or crash, then starts scheduling. */
+  async start(): Promise<void> {
+    for (const run of this.deps.store.activeRuns()) {
+      const recovered = recoverInterruptedRun(run, this.deps.clock.now(), (pid) => this.deps.killOrphan?.(pid, run.id));
+      if (recovered.resumedTasks.length) {
+        this.deps.logs.write(run.id, 'hearth', `appliance restarted; resuming (${recovered.resumedTasks.join(', ')} will run again)`);
+        this.deps.logger.info('resuming interrupted run', { runId: run.id, job: run.job, tasks: recovered.resumedTasks });
+      }
+      this.deps.store.updateRun(run);
+      if (run.cancelRequested) await this.finishCancelledBeforeCrash(run);
+      else if (run.status === 'waiting') this.dispatcher.park(run);
+      else this.dispatcher.enqueue(run);
+    }
+    await this.deps.store.flush();
+    this.scheduler.setJobs(Object.values(this.config.jobs));
+    this.scheduler.start();
+  }
+
+  /** A cancel was requested just before a crash: honour it instead of resuming. */
+  private async finishCancelledBeforeCrash(run: Run): Promise<void> {
+    const now = new Date(this.deps.clock.now()).toISOString();
+    for (const state of Object.values(run.tasks)) {
+      if (state.status === 'pending' || state.status === 'waiting') Object.assign(state, { status: 'cancelled', finishedAt: now });
+    }
+    Object.assign(run, { status: 'cancelled', error: 'cancelled by request', finishedAt: now });
+    delete run.cancelRequested;
+    this.deps.store.updateRun(run);
+    this.deps.logs.write(run.id, 'hearth', 'run cancelled (the cancel was requested before a restart)');
+    await this.deps.logs.finish(run.id);
+  }
+
+  /** Stops scheduling and interrupts running runs so they resume on the next start. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const results = await Promise.allSettled([this.scheduler.stop(), this.dispatcher.shutdown()]);
+    await this.deps.logs.closeAll();
+    for (const result of results) {
+      if (result.status === 'rejected') this.deps.logger.error('error while stopping', { error: errorMessage(result.reason) });
+    }
+  }
+
+  /** A valid config replaces the catalog; runs already started keep the definition they started with. */
+  reload(config: HearthConfig): void {
+    this.config = config;
+    this.configLoadedAt = this.deps.clock.now();
+    this.configProblem = undefined;
+    this.scheduler.setJobs(Object.values(config.jobs));
+    this.dispatcher.pump();
+  }
+
+  /** An invalid config: the previous catalog keeps running; the errors are visible in the API. */
+  reloadFailed(errors: string[]): void {
+    this.configProblem = { errors, failedAt: this.deps.clock.now() };
+  }
+
+  setPaused(job: string, paused: boolean): void {
+    if (!this.config.jobs[job]) throw new NotFoundError('job', job);
+    this.scheduler.setPaused(job, paused);
+  }
+
+  /** For tests and benchmarks: run one scheduler pass now. */
+  tickScheduler(): Promise<void> {
+    return this.scheduler.tick();
+  }
+
+  health(): HealthView {
+    const now = this.deps.clock.now();
+    const clock = this.scheduler.status();
+    return {
+      status: 'ok',
+      version: this.deps.version,
+      startedAt: new Date(this.startedAt).toISOString(),
+      uptimeSeconds: Math.floor((now - this.startedAt) / 1000),
+      clock: {
+        trusted: clock.trusted,
+        now: new Date(now).toISOString(),
+        ...(clock.lastSeen !== undefined ? { lastSeen: new Date(clock.lastSeen).toISOString() } : {}),
+        ...(clock.message ? { message: clock.message } : {}),
+      },
+      config: {
+        file: this.config.file,
+        loadedAt: new Date(this.configLoadedAt).toISOString(),
+        jobs: Object.keys(this.config.jobs).length,
+        ...(this.configProblem
+          ? { errors: this.configProblem.errors, failedAt: new Date(this.configProblem.failedAt).toISOString() }
+          : {}),
+      },
+      runs: this.dispatcher.counts(),
+    };
+  }
+
+  listJobs(): JobView[] {
+    return Object.values(this.config.jobs).map((job) => this.jobView(job));
+  }
+
+  getJob(name: string): JobView | undefined {
+    const job = this.config.jobs[name];
+    return job ? this.jobView(job) : undefined;
+  }
+
+  async triggerJob(name: string, trigger: Extract<Trigger, 'manual' | 'api'>): Promise<Run> {
+    const job = this.config.jobs[name];
+    if (!job) throw new NotFoundError('job', name);
+    const active = this.dispatcher.activeRunsOf(name);
+    if (job.overlap === 'skip' && active.length > 0) {
+      throw new ConflictError(`job ${name} already has an active run (${active[0]!.id}, ${active[0]!.status}); its overlap policy is skip`);
+    }
+    return this.createRun(job, { trigger, occurrences: 1 });
+  }
+
+  /** Re-runs a finished run's job as a new run with trigger `retry`. */
+  async retryRun(id: string): Promise<Run> {
+    const original = await this.deps.store.getRun(id);
+    if (!original) throw new NotFoundError('run', id);
+    if (isActive(original)) throw new ConflictError(`run ${id} is still ${original.status}`);
+    const job = this.config.jobs[original.job];
+    if (!job) throw new NotFoundError('job', original.job);
+    return this.createRun(job, { trigger: 'retry', occurrences: 1, retryOf: id, ...(original.scheduledFor ? { scheduledFor: original.scheduledFor } : {}) });
+  }
+
+  listRuns(query: RunQuery): Promise<RunPage> {
+    return this.deps.store.listRuns(query);
+  }
+
+  getRun(id: string): Promise<Run | undefined> {
+    return this.deps.store.getRun(id);
+  }
+
+  async cancelRun(id: string): Promise<Run> {
+    const run = await this.dispatcher.cancel(id);
+    if (run.status === 'cancelled') {
+      this.deps.logs.write(run.id, 'hearth', 'run cancelled before it started');
+      await this.deps.logs.finish(run.id);
+    } else {
+      this.deps.logs.write(run.id, 'hearth', 'cancel requested; stopping tasks');
+    }
+    return run;
+  }
+
+  async readLog(id: string): Promise<string> {
+    await this.requireRun(id);
+    return this.deps.logs.read(id);
+  }
+
+  async followLog(id: string, onLine: (line: string) => void, onEnd: () => void): Promise<LogSubscription> {
+    const run = await this.requireRun(id);
+    return this.deps.logs.follow(id, isActive(run), onLine, onEnd);
+  }
+
+  private async requireRun(id: string): Promise<Run> {
+    const run = await this.deps.store.getRun(id);
+    if (!run) throw new NotFoundError('run', id);
+    return run;
+  }
+
+  private async submitScheduled(job: JobDef, planned: PlannedRun): Promise<void> {
+    const scheduledFor = new Date(planned.scheduledFor).toISOString();
+    const active = this.dispatcher.activeRunsOf(job.name);
+    if (job.overlap === 'skip' && active.length > 0) {
+      this.deps.logger.warn('occurrence skipped: previous run still active', { job: job.name, scheduledFor, activeRun: active[0]!.id });
+      return;
+    }
+    await this.createRun(job, { trigger: planned.trigger, occurrences: planned.occurrences, scheduledFor });
+  }
+
+  private async createRun(
+    job: JobDef,
+    options: { trigger: Trigger; occurrences: number; scheduledFor?: string; retryOf?: string },
+  ): Promise<Run> {
+    const now = this.deps.clock.now();
+    const tasks: Record<string, TaskState> = {};
+    for (const task of job.tasks) tasks[task.name] = { name: task.name, status: 'pending', attempts: 0 };
+    const run: Run = {
+      id: newRunId(now),
+      job: job.name,
+      status: 'queued',
+      trigger: options.trigger,
+      occurrences: options.occurrences,
+      createdAt: new Date(now).toISOString(),
+      tasks,
+      taskOrder: job.tasks.map((t) => t.name),
+      ...(options.scheduledFor ? { scheduledFor: options.scheduledFor } : {}),
+      ...(options.retryOf ? { retryOf: options.retryOf } : {}),
+    };
+    // Durable before it is acknowledged or started.
+    await this.deps.store.insertRun(run);
+    this.deps.logger.info('run queued', { runId: run.id, job: job.name, trigger: run.trigger, scheduledFor: run.scheduledFor });
+    this.dispatcher.enqueue(run);
+    return run;
+  }
+
+  private onRunFinished(run: Run): void {
+    const fields = { runId: run.id, job: run.job, status: run.status, error: run.error };
+    if (run.status === 'failed') this.deps.logger.warn('run failed', fields);
+    else this.deps.logger.info(`run ${run.status}`, fields);
+  }
+
+  private executorDeps(): ExecutorDeps {
+    return { ...this.deps, configDir: dirname(this.config.file) };
+  }
+
+  private scheduleOf(job: JobDef): Schedule {
+    const spec = job.schedule!;
+    const key = JSON.stringify([spec.spec, spec.timezone]);
+    const cached = this.schedules.get(job.name);
+    if (cached?.key === key) return cached.schedule;
+    const schedule = compileSchedule(spec.spec, spec.timezone);
+    this.schedules.set(job.name, { key, schedule });
+    return schedule;
+  }
+
+  private jobView(job: JobDef): JobView {
+    const last = this.deps.store.lastRun(job.name);
+    const schedState = this.deps.store.getSchedule(job.name);
+    const view: JobView = {
+      name: job.name,
+      pool: job.pool,
+      overlap: job.overlap,
+      tasks: job.tasks.map((t) => ({
+        name: t.name,
+        dependsOn: t.dependsOn,
+        kind: t.run !== undefined ? 'shell' : 'action',
+        ...(t.action ? { action: t.action } : {}),
+      })),
+      activeRuns: this.dispatcher.activeRunsOf(job.name).length,
+      ...(job.description ? { description: job.description } : {}),
+      ...(last
+        ? { lastRun: pick(last, ['id', 'status', 'trigger', 'createdAt', 'startedAt', 'finishedAt']) }
+        : {}),
+    };
+    if (job.schedule) {
+      const { spec, timezone, catchup, maxCatchup } = job.schedule;
+      const next = this.scheduler.nextRun(job.name);
+      let description: string;
+      try {
+        description = this.scheduleOf(job).describe();
+      } catch (error) {
+        description = `invalid schedule: ${errorMessage(error)}`;
+      }
+      view.schedule = {
+        kind: spec.kind,
+        expression: spec.kind === 'cron' ? spec.expr : spec.kind === 'rrule' ? spec.rule : formatDuration(spec.everyMs),
+        description,
+        timezone,
+        catchup,
+        maxCatchup,
+        paused: schedState?.paused ?? false,
+        ...(next !== undefined ? { nextRun: formatInZone(next, timezone) } : {}),
+        ...(schedState?.lastCatchup
+          ? { lastCatchup: { ...schedState.lastCatchup, at: new Date(schedState.lastCatchup.at).toISOString() } }
+          : {}),
+      };
+    }
+    return view;
+  }
+}
+
+function pick<T extends object, K extends keyof T>(value: T, keys: K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const key of keys) if (value[key] !== undefined) out[key] = value[key];
+  return out;
+}

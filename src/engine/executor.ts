@@ -1,0 +1,354 @@
+import type { Clock } from '../core/clock.js';
+import {
+  CancelledError,
+  NonRetriableError,
+  RetryAfterError,
+  TimeoutError,
+  errorMessage,
+} from '../core/errors.js';
+import { formatDuration } from '../core/durations.js';
+import type { Logger } from '../core/logger.js';
+import type { JobDef, TaskDef } from '../config/types.js';
+import type { Run, TaskState } from '../runs/model.js';
+import type { RunStore } from '../runs/store.js';
+import type { ActionContext, ActionDefinition } from '../actions/types.js';
+import type { ShellOptions, ShellResult } from '../pool/process/shell.js';
+import { retryDelayMs } from './retry.js';
+import type { RunLogs } from './run-logs.js';
+import { buildTaskEnv, upstreamOutputs } from './task-env.js';
+
+/** Shutdown (SIGTERM, restart): the run goes back to `queued` and resumes on the next start. */
+export class ShutdownError extends Error {
+  override name = 'ShutdownError';
+}
+
+/** The job's own `timeout` ran out: the whole run fails, no retries. */
+export class JobTimeoutError extends TimeoutError {
+  override name = 'JobTimeoutError';
+}
+
+export interface ExecutorDeps {
+  store: RunStore;
+  clock: Clock;
+  logs: RunLogs;
+  logger: Logger;
+  runShell: (options: ShellOptions) => Promise<ShellResult>;
+  actions: { get(name: string): ActionDefinition | undefined };
+  dataDir: string;
+  configDir: string;
+  killGraceMs: number;
+  /** The environment tasks inherit (process.env at start-up). */
+  baseEnv: Record<string, string>;
+  random?: () => number;
+}
+
+/** How `executeRun` left the run: done, parked on a durable timer, or handed back for the next start. */
+export type RunOutcome = 'finished' | 'waiting' | 'interrupted';
+
+/** Statuses after which a task never runs again in this run. */
+const SETTLED = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
+
+/**
+ * Executes one run as a DAG over its step journal (`run.tasks`): tasks whose
+ * dependencies are done start in parallel; finished tasks are never run
+ * again, so a resumed run continues where it stopped. Returns when the run is
+ * finished, when every remaining task waits on a timer (the caller parks the
+ * run and frees its pool slot), or when `stop` aborts it.
+ */
+export async function executeRun(run: Run, job: JobDef, deps: ExecutorDeps, stop: AbortSignal): Promise<RunOutcome> {
+  const { clock, store } = deps;
+  const runAbort = new AbortController();
+  const forwardStop = () => runAbort.abort(stop.reason);
+  if (stop.aborted) forwardStop();
+  else stop.addEventListener('abort', forwardStop, { once: true });
+
+  await startRun(run, job, deps);
+  const deadline = job.timeoutMs
+    ? clock.setTimer(Date.parse(run.startedAt!) + job.timeoutMs - clock.now(), () =>
+        runAbort.abort(new JobTimeoutError(`job timed out after ${formatDuration(job.timeoutMs!)}`)),
+      )
+    : undefined;
+
+  const running = new Map<string, Promise<void>>();
+  try {
+    for (;;) {
+      if (!runAbort.signal.aborted) {
+        settleBlockedTasks(run, job, deps);
+        wakeDueTasks(run, clock.now());
+        for (const task of readyTasks(run, job)) {
+          running.set(task.name, runTask(run, job, task, deps, runAbort.signal).finally(() => running.delete(task.name)));
+        }
+      }
+      if (running.size === 0) break;
+      await waitForProgress([...running.values()], nextWake(run), runAbort.signal, clock);
+    }
+  } finally {
+    deadline?.cancel();
+    stop.removeEventListener('abort', forwardStop);
+  }
+  return finishOrPark(run, job, deps, runAbort.signal.reason as unknown);
+}
+
+async function startRun(run: Run, job: JobDef, deps: ExecutorDeps): Promise<void> {
+  const now = deps.clock.now();
+  const resumed = run.startedAt !== undefined;
+  run.status = 'running';
+  run.startedAt ??= new Date(now).toISOString();
+  delete run.wakeAt;
+  if (run.lastSuccessAt === undefined) {
+    const previous = await deps.store.lastSuccess(job.name);
+    run.lastSuccessAt = previous?.startedAt ?? '';
+  }
+  deps.store.updateRun(run);
+  await deps.logs.prepare(run.id);
+  if (!resumed) {
+    const when = run.scheduledFor ? ` for ${run.scheduledFor}` : '';
+    const folded = run.occurrences > 1 ? ` (stands for ${run.occurrences} occurrences)` : '';
+    deps.logs.write(run.id, 'hearth', `run ${run.id} of ${job.name} started by ${run.trigger}${when}${folded}`);
+  }
+}
+
+/** Marks tasks whose dependencies failed (or were skipped/cancelled) as skipped, in topological order. */
+function settleBlockedTasks(run: Run, job: JobDef, deps: ExecutorDeps): void {
+  for (const task of job.tasks) {
+    const state = run.tasks[task.name]!;
+    if (state.status !== 'pending') continue;
+    const blocker = task.dependsOn.find((dep) => blocksDependants(run.tasks[dep]!, taskDef(job, dep)));
+    if (!blocker) continue;
+    state.status = 'skipped';
+    state.error = `skipped: dependency "${blocker}" ${run.tasks[blocker]!.status}`;
+    state.finishedAt = new Date(deps.clock.now()).toISOString();
+    deps.logs.write(run.id, 'hearth', `task ${task.name} ${state.error}`);
+    deps.store.updateRun(run);
+  }
+}
+
+function blocksDependants(dep: TaskState, def: TaskDef): boolean {
+  if (dep.status === 'skipped' || dep.status === 'cancelled') return true;
+  return dep.status === 'failed' && !def.continueOnError;
+}
+
+function dependencyDone(dep: TaskState, def: TaskDef): boolean {
+  return dep.status === 'succeeded' || (dep.status === 'failed' && def.continueOnError);
+}
+
+function readyTasks(run: Run, job: JobDef): TaskDef[] {
+  return job.tasks.filter(
+    (task) =>
+      run.tasks[task.name]!.status === 'pending' &&
+      task.dependsOn.every((dep) => dependencyDone(run.tasks[dep]!, taskDef(job, dep))),
+  );
+}
+
+function wakeDueTasks(run: Run, now: number): void {
+  for (const state of Object.values(run.tasks)) {
+    if (state.status === 'waiting' && Date.parse(state.wakeAt ?? '') <= now) {
+      state.status = 'pending';
+      delete state.wakeAt;
+    }
+  }
+}
+
+function nextWake(run: Run): number | undefined {
+  const wakes = Object.values(run.tasks)
+    .filter((state) => state.status === 'waiting')
+    .map((state) => Date.parse(state.wakeAt ?? ''));
+  return wakes.length ? Math.min(...wakes) : undefined;
+}
+
+function taskDef(job: JobDef, name: string): TaskDef {
+  const task = job.tasks.find((t) => t.name === name);
+  if (!task) throw new Error(`job ${job.name} has no task ${name}`);
+  return task;
+}
+
+/** Resolves when a running task settles, a waiting task's timer is due, or the run is aborted. */
+async function waitForProgress(running: Promise<void>[], wakeAt: number | undefined, signal: AbortSignal, clock: Clock): Promise<void> {
+  // While aborted we only wait for running tasks to wind down.
+  if (signal.aborted) {
+    await Promise.race(running);
+    return;
+  }
+  let timer: { cancel(): void } | undefined;
+  let onAbort: (() => void) | undefined;
+  const waits: Promise<unknown>[] = [...running];
+  if (wakeAt !== undefined) waits.push(new Promise<void>((resolve) => (timer = clock.setTimer(wakeAt - clock.now(), resolve))));
+  waits.push(new Promise<void>((resolve) => {
+    onAbort = () => resolve();
+    signal.addEventListener('abort', onAbort, { once: true });
+  }));
+  try {
+    await Promise.race(waits);
+  } finally {
+    timer?.cancel();
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps, runSignal: AbortSignal): Promise<void> {
+  const { clock, store, logs } = deps;
+  const state = run.tasks[task.name]!;
+  state.status = 'running';
+  state.attempts += 1;
+  state.startedAt = new Date(clock.now()).toISOString();
+  for (const key of ['finishedAt', 'error', 'exitCode', 'wakeAt', 'output', 'pid'] as const) delete state[key];
+  store.updateRun(run);
+  logs.write(run.id, 'hearth', `task ${task.name} started (attempt ${state.attempts})`);
+
+  const taskAbort = new AbortController();
+  const forward = () => taskAbort.abort(runSignal.reason);
+  runSignal.addEventListener('abort', forward, { once: true });
+  const timeout = task.timeoutMs
+    ? clock.setTimer(task.timeoutMs, () => taskAbort.abort(new TimeoutError(`timed out after ${formatDuration(task.timeoutMs!)}`)))
+    : undefined;
+  try {
+    const output = task.run !== undefined
+      ? await runShellTask(run, job, task, state, deps, taskAbort.signal)
+      : await runActionTask(run, job, task, state, deps, taskAbort.signal);
+    state.status = 'succeeded';
+    state.output = output;
+    state.finishedAt = new Date(clock.now()).toISOString();
+    logs.write(run.id, 'hearth', `task ${task.name} succeeded in ${formatDuration(Date.parse(state.finishedAt) - Date.parse(state.startedAt))}`);
+  } catch (error) {
+    recordFailure(run, job, task, state, deps, taskAbort.signal.aborted ? taskAbort.signal.reason : error, error);
+  } finally {
+    timeout?.cancel();
+    runSignal.removeEventListener('abort', forward);
+    delete state.pid;
+  }
+  store.updateRun(run);
+  // A finished task must be on disk before its dependants start: after a crash it is never run again.
+  await store.flush();
+}
+
+function recordFailure(run: Run, job: JobDef, task: TaskDef, state: TaskState, deps: ExecutorDeps, reason: unknown, thrown: unknown): void {
+  const { clock, logs } = deps;
+  const now = clock.now();
+  if (reason instanceof ShutdownError) {
+    state.status = 'pending';
+    state.interruptions = (state.interruptions ?? 0) + 1;
+    logs.write(run.id, 'hearth', `task ${task.name} interrupted by shutdown; it will run again on restart`);
+    return;
+  }
+  state.finishedAt = new Date(now).toISOString();
+  if (reason instanceof CancelledError) {
+    state.status = 'cancelled';
+    state.error = 'cancelled';
+    logs.write(run.id, 'hearth', `task ${task.name} cancelled`);
+    return;
+  }
+  const message = errorMessage(reason ?? thrown);
+  state.error = message;
+  const policy = task.retries ?? job.retries;
+  const failures = state.attempts - (state.interruptions ?? 0);
+  const retriable = !(reason instanceof NonRetriableError) && !(reason instanceof JobTimeoutError) && failures <= policy.max;
+  if (!retriable) {
+    state.status = 'failed';
+    const why = reason instanceof NonRetriableError ? ' (not retriable)' : failures > 1 ? ` after ${failures} attempts` : '';
+    logs.write(run.id, 'hearth', `task ${task.name} failed${why}: ${message}`);
+    return;
+  }
+  const delay = reason instanceof RetryAfterError
+    ? Math.max(0, reason.retryAt.getTime() - now)
+    : retryDelayMs(policy, failures, deps.random);
+  state.status = 'waiting';
+  state.wakeAt = new Date(now + delay).toISOString();
+  logs.write(run.id, 'hearth', `task ${task.name} attempt ${state.attempts} failed: ${message}; retry ${failures}/${policy.max} in ${formatDuration(delay)}`);
+}
+
+async function runShellTask(run: Run, job: JobDef, task: TaskDef, state: TaskState, deps: ExecutorDeps, signal: AbortSignal): Promise<string> {
+  const env = buildTaskEnv({ run, job, task, state, now: deps.clock.now(), dataDir: deps.dataDir, baseEnv: deps.baseEnv });
+  const result = await deps.runShell({
+    command: task.run!,
+    env,
+    cwd: task.cwd ?? deps.configDir,
+    killGraceMs: deps.killGraceMs,
+    signal,
+    clock: deps.clock,
+    onLine: (stream, line) => deps.logs.write(run.id, task.name, line, stream),
+    onSpawn: (pid) => {
+      state.pid = pid;
+      deps.store.updateRun(run);
+    },
+  });
+  state.exitCode = result.exitCode;
+  const tail = result.tail.join('\n');
+  if (result.spawnError) throw new NonRetriableError(result.spawnError);
+  if (signal.aborted) throw signal.reason;
+  if (result.exitCode === 0) return tail;
+  throw new Error(result.exitCode === null ? `killed by ${result.signal ?? 'a signal'}` : `exit code ${result.exitCode}`);
+}
+
+async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskState, deps: ExecutorDeps, signal: AbortSignal): Promise<unknown> {
+  const action = deps.actions.get(task.action!);
+  if (!action) throw new NonRetriableError(`unknown action "${task.action}"`);
+  const lastSuccess = run.lastSuccessAt ? new Date(run.lastSuccessAt) : undefined;
+  const context: ActionContext = {
+    signal,
+    log: (line) => deps.logs.write(run.id, task.name, line),
+    runId: run.id,
+    job: job.name,
+    task: task.name,
+    trigger: run.trigger,
+    attempt: state.attempts,
+    ...(run.scheduledFor ? { scheduledFor: new Date(run.scheduledFor) } : {}),
+    ...(lastSuccess ? { lastSuccess, sinceSeconds: Math.max(0, Math.floor((deps.clock.now() - lastSuccess.getTime()) / 1000)) } : {}),
+    upstream: upstreamOutputs(run, task),
+    env: { ...job.env, ...task.env },
+    dataDir: deps.dataDir,
+    configDir: deps.configDir,
+  };
+  // An action that ignores its signal must still not hold the run hostage.
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => {});
+  return Promise.race([action.execute(task.with, context), aborted]);
+}
+
+async function finishOrPark(run: Run, job: JobDef, deps: ExecutorDeps, abortReason: unknown): Promise<RunOutcome> {
+  const { clock, store, logs } = deps;
+  const now = new Date(clock.now()).toISOString();
+  if (abortReason instanceof ShutdownError) {
+    run.status = 'queued';
+    store.updateRun(run);
+    await store.flush();
+    return 'interrupted';
+  }
+  if (abortReason instanceof CancelledError || abortReason instanceof JobTimeoutError) {
+    for (const state of Object.values(run.tasks)) {
+      if (!SETTLED.has(state.status)) {
+        state.status = 'cancelled';
+        state.finishedAt = now;
+        delete state.wakeAt;
+      }
+    }
+    run.status = abortReason instanceof CancelledError ? 'cancelled' : 'failed';
+    run.error = abortReason instanceof CancelledError ? 'cancelled by request' : abortReason.message;
+  } else {
+    const wake = nextWake(run);
+    if (wake !== undefined) {
+      run.status = 'waiting';
+      run.wakeAt = new Date(wake).toISOString();
+      store.updateRun(run);
+      await store.flush();
+      return 'waiting';
+    }
+    // A task marked continue_on_error may fail without failing the run.
+    const fatal = job.tasks
+      .filter((task) => run.tasks[task.name]!.status === 'failed' && !task.continueOnError)
+      .map((task) => run.tasks[task.name]!);
+    run.status = fatal.length ? 'failed' : 'succeeded';
+    if (fatal.length) run.error = fatal.map((s) => `${s.name}: ${s.error ?? 'failed'}`).join('; ');
+  }
+  run.finishedAt = now;
+  delete run.wakeAt;
+  delete run.cancelRequested;
+  store.updateRun(run);
+  await store.flush();
+  const took = formatDuration(Date.parse(now) - Date.parse(run.startedAt ?? now));
+  logs.write(run.id, 'hearth', `run ${run.status} in ${took}${run.error ? `: ${run.error}` : ''}`);
+  await logs.finish(run.id);
+  return 'finished';
+}

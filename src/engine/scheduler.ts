@@ -1,0 +1,200 @@
+import type { Clock, Timer } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { JobDef } from '../config/types.js';
+import type { RunStore } from '../runs/store.js';
+import type { Schedule } from '../schedule/index.js';
+import { planCatchup, type PlannedRun } from '../schedule/catchup.js';
+
+/** The scheduler never sleeps longer than this without looking at the clock again. */
+export const MAX_SLEEP_MS = 30_000;
+/** A wall clock this far behind the last time seen is treated as untrusted (stale boot clock). */
+export const CLOCK_TOLERANCE_MS = 1_000;
+const LAST_SEEN_KEY = 'lastSeenWallClock';
+
+export interface ClockStatus {
+  trusted: boolean;
+  lastSeen?: number;
+  message?: string;
+}
+
+export interface SchedulerDeps {
+  clock: Clock;
+  store: RunStore;
+  logger: Logger;
+  compile(job: JobDef): Schedule;
+  /** Creates (durably) the run for a planned occurrence, or skips it per the job's overlap policy. */
+  submit(job: JobDef, planned: PlannedRun): Promise<void>;
+}
+
+interface Entry {
+  job: JobDef;
+  schedule: Schedule;
+  /** Next occurrence not yet handled; undefined when the rule has ended. */
+  nextDue: number | undefined;
+}
+
+/**
+ * Fires schedules and catches up missed ones. Each tick plans only the jobs
+ * whose next occurrence is due, so 1,000 schedules cost little; a forward
+ * clock jump or a suspended process simply makes many of them due at once,
+ * and the catch-up planner decides what runs.
+ */
+export class Scheduler {
+  private entries = new Map<string, Entry>();
+  private timer: Timer | undefined;
+  private running = false;
+  private ticking: Promise<void> | undefined;
+  private rerun = false;
+  private clockStatus: ClockStatus = { trusted: true };
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  /** Installs a (re)loaded catalog. First sight of a job does not backfill. */
+  setJobs(jobs: JobDef[]): void {
+    const now = this.deps.clock.now();
+    const next = new Map<string, Entry>();
+    for (const job of jobs) {
+      if (!job.schedule) continue;
+      try {
+        const schedule = this.deps.compile(job);
+        const state = this.deps.store.getSchedule(job.name) ?? {};
+        const lastHandled = this.knownLastHandled(job.name, state.lastHandled);
+        if (lastHandled === undefined) this.deps.store.setSchedule(job.name, { ...state, lastHandled: now });
+        next.set(job.name, { job, schedule, nextDue: schedule.next(lastHandled ?? now) });
+      } catch (error) {
+        this.deps.logger.error('schedule could not be compiled', { job: job.name, error: errorMessage(error) });
+      }
+    }
+    this.entries = next;
+    if (this.running) this.wake();
+  }
+
+  start(): void {
+    this.running = true;
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.timer?.cancel();
+    await this.ticking;
+  }
+
+  status(): ClockStatus {
+    return this.clockStatus;
+  }
+
+  nextRun(job: string): number | undefined {
+    const entry = this.entries.get(job);
+    if (!entry || this.deps.store.getSchedule(job)?.paused) return undefined;
+    return entry.nextDue;
+  }
+
+  /** Pause or resume a job's schedule (persisted). Resuming does not backfill the paused time. */
+  setPaused(job: string, paused: boolean): void {
+    const state = this.deps.store.getSchedule(job) ?? {};
+    const entry = this.entries.get(job);
+    const now = this.deps.clock.now();
+    this.deps.store.setSchedule(job, { ...state, paused, ...(paused ? {} : { lastHandled: now }) });
+    if (entry && !paused) entry.nextDue = entry.schedule.next(now);
+  }
+
+  /** Runs one planning pass now (also used by tests and after wake-ups). */
+  tick(): Promise<void> {
+    if (this.ticking) {
+      this.rerun = true;
+      return this.ticking;
+    }
+    this.ticking = this.plan()
+      .catch((error: unknown) => this.deps.logger.error('scheduler tick failed', { error: errorMessage(error) }))
+      .finally(() => {
+        this.ticking = undefined;
+        if (this.rerun) {
+          this.rerun = false;
+          void this.tick();
+        } else if (this.running) {
+          this.arm();
+        }
+      });
+    return this.ticking;
+  }
+
+  private wake(): void {
+    this.timer?.cancel();
+    void this.tick();
+  }
+
+  private arm(): void {
+    this.timer?.cancel();
+    const now = this.deps.clock.now();
+    let soonest = now + MAX_SLEEP_MS;
+    for (const entry of this.entries.values()) {
+      if (entry.nextDue !== undefined && entry.nextDue < soonest) soonest = entry.nextDue;
+    }
+    this.timer = this.deps.clock.setTimer(Math.max(0, soonest - now), () => void this.tick());
+  }
+
+  private async plan(): Promise<void> {
+    const now = this.deps.clock.now();
+    if (!this.checkClock(now)) return;
+    for (const entry of this.entries.values()) {
+      if (entry.nextDue === undefined || entry.nextDue > now) continue;
+      await this.planJob(entry, now);
+    }
+  }
+
+  /** The clock guard: a Pi without an RTC boots with a stale clock until NTP syncs. */
+  private checkClock(now: number): boolean {
+    const lastSeen = this.deps.store.getMeta<number>(LAST_SEEN_KEY);
+    if (lastSeen !== undefined && now < lastSeen - CLOCK_TOLERANCE_MS) {
+      if (this.clockStatus.trusted) {
+        const message = `wall clock ${new Date(now).toISOString()} is earlier than the last time seen ${new Date(lastSeen).toISOString()}; nothing is scheduled until the clock is set (waiting for NTP?)`;
+        this.deps.logger.warn('clock not trusted', { now: new Date(now).toISOString(), lastSeen: new Date(lastSeen).toISOString() });
+        this.clockStatus = { trusted: false, lastSeen, message };
+      }
+      return false;
+    }
+    if (!this.clockStatus.trusted) this.deps.logger.info('clock trusted again', { now: new Date(now).toISOString() });
+    this.clockStatus = { trusted: true, lastSeen: now };
+    this.deps.store.setMeta(LAST_SEEN_KEY, now);
+    return true;
+  }
+
+  private async planJob(entry: Entry, now: number): Promise<void> {
+    const { job, schedule } = entry;
+    const state = this.deps.store.getSchedule(job.name) ?? {};
+    if (state.paused) {
+      entry.nextDue = schedule.next(now);
+      return;
+    }
+    const policy = job.schedule!;
+    const plan = planCatchup({ schedule, lastHandled: state.lastHandled, now, policy: policy.catchup, maxCatchup: policy.maxCatchup });
+    for (const planned of plan.runs) {
+      await this.deps.submit(job, planned);
+    }
+    const caughtUp = plan.runs.some((r) => r.trigger === 'catchup') || plan.missed > 0;
+    const lastCatchup = caughtUp
+      ? { at: now, occurrences: plan.missed, runs: plan.runs.filter((r) => r.trigger === 'catchup').length, policy: policy.catchup }
+      : state.lastCatchup;
+    if (caughtUp) {
+      this.deps.logger.info('catch-up', { job: job.name, policy: policy.catchup, missed: plan.missed, runs: lastCatchup?.runs ?? 0 });
+    }
+    const handled = plan.handledThrough ?? now;
+    this.deps.store.setSchedule(job.name, { ...state, lastHandled: handled, ...(lastCatchup ? { lastCatchup } : {}) });
+    entry.nextDue = schedule.next(Math.max(handled, now));
+  }
+
+  /**
+   * lastHandled, but never older than a run already created for the job: a
+   * crash between creating a run and recording lastHandled must not create
+   * the same occurrence twice.
+   */
+  private knownLastHandled(job: string, lastHandled: number | undefined): number | undefined {
+    const newest = [...this.deps.store.activeRuns(), this.deps.store.lastRun(job)]
+      .filter((run) => run?.job === job && run.scheduledFor)
+      .map((run) => Date.parse(run!.scheduledFor!));
+    const candidates = [lastHandled, ...newest].filter((t): t is number => t !== undefined);
+    return candidates.length ? Math.max(...candidates) : undefined;
+  }
+}

@@ -1,0 +1,61 @@
+import type { JobDef, TaskDef } from '../config/types.js';
+import type { Run, TaskState } from '../runs/model.js';
+
+/** Output handed to dependants through the environment is capped: env blocks have OS limits. */
+const MAX_OUTPUT_ENV_BYTES = 8 * 1024;
+
+/**
+ * The environment of a shell task: inherited env, then the job's and the
+ * task's `env:`, then the HEARTH_* contract from DESIGN.md (always last, so a
+ * config cannot spoof them). `HEARTH_LAST_SUCCESS` is when the job's last
+ * successful run *started*, so an incremental fetch over
+ * `HEARTH_SINCE_SECONDS` overlaps the previous window instead of leaving a gap.
+ */
+export function buildTaskEnv(input: {
+  run: Run;
+  job: JobDef;
+  task: TaskDef;
+  state: TaskState;
+  now: number;
+  dataDir: string;
+  baseEnv: Record<string, string>;
+}): Record<string, string> {
+  const { run, job, task, state, now } = input;
+  const lastSuccess = run.lastSuccessAt ? Date.parse(run.lastSuccessAt) : undefined;
+  const env: Record<string, string> = {
+    ...input.baseEnv,
+    ...job.env,
+    ...task.env,
+    HEARTH_RUN_ID: run.id,
+    HEARTH_JOB: job.name,
+    HEARTH_TASK: task.name,
+    HEARTH_TRIGGER: run.trigger,
+    HEARTH_SCHEDULED_FOR: run.scheduledFor ?? '',
+    HEARTH_OCCURRENCES: String(run.occurrences),
+    HEARTH_LAST_SUCCESS: run.lastSuccessAt ?? '',
+    HEARTH_SINCE_SECONDS: lastSuccess === undefined ? '' : String(Math.max(0, Math.floor((now - lastSuccess) / 1000))),
+    HEARTH_ATTEMPT: String(state.attempts),
+    HEARTH_DATA_DIR: input.dataDir,
+  };
+  for (const dep of task.dependsOn) {
+    env[`HEARTH_OUTPUT_${envName(dep)}`] = outputText(run.tasks[dep]?.output);
+  }
+  return env;
+}
+
+/** The outputs of the tasks `task` depends on, for actions and modules. */
+export function upstreamOutputs(run: Run, task: TaskDef): Record<string, unknown> {
+  return Object.fromEntries(task.dependsOn.map((dep) => [dep, run.tasks[dep]?.output]));
+}
+
+export function envName(taskName: string): string {
+  return taskName.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+function outputText(output: unknown): string {
+  if (output === undefined || output === null) return '';
+  const text = typeof output === 'string' ? output : JSON.stringify(output);
+  const bytes = Buffer.from(text);
+  // Keep the end: the last lines are what a dependant usually wants.
+  return bytes.length <= MAX_OUTPUT_ENV_BYTES ? text : bytes.subarray(bytes.length - MAX_OUTPUT_ENV_BYTES).toString('utf8');
+}

@@ -1,0 +1,211 @@
+/**
+ * The composition root: the only place that builds concrete adapters and
+ * wires them together. Everything else receives small interfaces.
+ */
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { systemClock, type Clock } from './core/clock.js';
+import { ConfigError, errorMessage, formatConfigIssue } from './core/errors.js';
+import { createLogger, type Logger, type LogLevel } from './core/logger.js';
+import { loadConfig, resolveConfigPath, type LoadOptions } from './config/load.js';
+import type { HearthConfig } from './config/types.js';
+import { scheduleProblem } from './schedule/index.js';
+import { builtinActions } from './actions/index.js';
+import { createActionRegistry } from './actions/types.js';
+import { FileRunStore } from './runs/file-store.js';
+import { runShell, killProcessGroup } from './pool/process/shell.js';
+import { Engine } from './engine/engine.js';
+import { RunLogs } from './engine/run-logs.js';
+import { createApiApp } from './http/app.js';
+import { startHttpServer } from './http/server.js';
+import { createTokenCheck, ensureApiToken } from './http/token.js';
+
+export interface StartOptions {
+  configFlag?: string;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** Install SIGTERM/SIGINT/SIGHUP handlers (the CLI does; tests may not). */
+  handleSignals?: boolean;
+}
+
+export interface RunningAppliance {
+  engine: Engine;
+  config: HearthConfig;
+  url: string;
+  /** Reloads hearth.yaml now (what SIGHUP and a file change do). */
+  reload(): Promise<boolean>;
+  /** Graceful stop; safe to call twice; runs every cleanup even if one throws. */
+  stop(): Promise<void>;
+}
+
+/** The config loader with the schedule and action validators wired in. */
+export function configLoadOptions(env: NodeJS.ProcessEnv, baseDir?: string): LoadOptions {
+  const actions = builtinActions();
+  const registry = createActionRegistry(actions);
+  return {
+    env,
+    validateSchedule: scheduleProblem,
+    knownActions: registry.names(),
+    validateAction: (name, params) => registry.get(name)?.validate(params) ?? [],
+    ...(baseDir ? { baseDir } : {}),
+  };
+}
+
+export async function startAppliance(options: StartOptions): Promise<RunningAppliance> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({
+    level: (options.env.HEARTH_LOG_LEVEL as LogLevel | undefined) ?? 'info',
+    pretty: Boolean(process.stdout.isTTY) && options.env.HEARTH_LOG_FORMAT !== 'json',
+  });
+  const { path: configPath, embedded } = resolveConfigPath({ flag: options.configFlag, env: options.env, cwd: options.cwd });
+  const loadOptions = configLoadOptions(options.env, embedded ? options.cwd : undefined);
+  const config = await loadConfig(configPath, loadOptions);
+  if (embedded) logger.info('no hearth.yaml here: running the bundled example config', { file: configPath });
+
+  await mkdir(config.dataDir, { recursive: true });
+  const version = await readVersion();
+  const store = new FileRunStore({ dataDir: config.dataDir, clock, logger: logger.child({ component: 'store' }), keepPerJob: config.historyPerJob });
+  await store.open();
+  const logs = new RunLogs(join(config.dataDir, 'logs'), clock);
+  await logs.init();
+  const actions = createActionRegistry(builtinActions());
+  const engine = new Engine({
+    config,
+    store,
+    clock,
+    logs,
+    logger,
+    version,
+    runShell,
+    actions,
+    dataDir: config.dataDir,
+    killGraceMs: config.killGraceMs,
+    baseEnv: inheritedEnv(options.env),
+    killOrphan: (pid, runId) => killOrphanGroup(pid, runId, logger),
+  });
+  await engine.start();
+
+  const token = await ensureApiToken(config.dataDir);
+  const app = createApiApp({ appliance: engine, auth: createTokenCheck([token]), logger: logger.child({ component: 'http' }) });
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stopAll = once(async () => {
+    logger.info('stopping');
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        logger.error('cleanup failed', { error: errorMessage(error) });
+      }
+    }
+    logger.info('stopped');
+  });
+  cleanups.push(() => store.close(), () => engine.stop());
+  let server;
+  try {
+    server = await startHttpServer(app, { host: config.server.host, port: config.server.port, logger });
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  cleanups.push(() => server.close());
+
+  let current = config;
+  const reload = async (): Promise<boolean> => {
+    try {
+      current = await loadConfig(configPath, loadOptions);
+      engine.reload(current);
+      logger.info('config reloaded', { file: configPath, jobs: Object.keys(current.jobs).length });
+      return true;
+    } catch (error) {
+      const lines = error instanceof ConfigError ? error.issues.map(formatConfigIssue) : [errorMessage(error)];
+      engine.reloadFailed(lines);
+      logger.error('config reload failed; the previous jobs keep running', { file: configPath, errors: lines });
+      return false;
+    }
+  };
+  const watcher = watchConfig(configPath, () => void reload(), logger);
+  cleanups.push(() => watcher?.close());
+
+  if (options.handleSignals) {
+    const onHup = () => void reload();
+    const onStop = (signal: string) => {
+      logger.info('signal received', { signal });
+      void stopAll().then(() => process.exit(0));
+    };
+    process.on('SIGHUP', onHup);
+    process.once('SIGTERM', onStop);
+    process.once('SIGINT', onStop);
+    cleanups.push(() => {
+      process.off('SIGHUP', onHup);
+    });
+  }
+
+  logger.info('hearth started', { version, config: configPath, dataDir: config.dataDir, url: server.url, jobs: Object.keys(config.jobs).length });
+  return {
+    engine,
+    get config() {
+      return current;
+    },
+    url: server.url,
+    reload,
+    stop: stopAll,
+  };
+}
+
+/**
+ * Watches the config file's directory rather than the file: editors save by
+ * writing a new file and renaming it over the old one, which ends a watch on
+ * the file itself. Changes are debounced so one save reloads once.
+ */
+function watchConfig(file: string, onChange: () => void, logger: Logger): FSWatcher | undefined {
+  let debounce: NodeJS.Timeout | undefined;
+  try {
+    const watcher = watch(dirname(file), (_event, name) => {
+      if (name && name !== basename(file)) return;
+      clearTimeout(debounce);
+      debounce = setTimeout(onChange, 300);
+    });
+    watcher.on('error', (error) => logger.warn('config watch stopped; SIGHUP still reloads', { error: errorMessage(error) }));
+    watcher.unref();
+    return watcher;
+  } catch (error) {
+    logger.warn('cannot watch the config file; SIGHUP still reloads', { error: errorMessage(error) });
+    return undefined;
+  }
+}
+
+/**
+ * After kill -9 or a power cut the tasks' process groups may still be alive
+ * (kill -9) or the pid may now belong to something else (reboot). Only a
+ * process whose environment carries this run's id is ours to kill.
+ */
+function killOrphanGroup(pid: number, runId: string, logger: Logger): void {
+  let environ: Buffer;
+  try {
+    environ = readFileSync(`/proc/${pid}/environ`);
+  } catch {
+    return; // gone already, or not ours to read
+  }
+  if (!environ.includes(Buffer.from(`HEARTH_RUN_ID=${runId}\0`))) return;
+  killProcessGroup(pid, 'SIGKILL');
+  logger.warn('killed an orphaned task process group from before the restart', { pid, runId });
+}
+
+function inheritedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+async function readVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let result: Promise<void> | undefined;
+  return () => (result ??= fn());
+}
