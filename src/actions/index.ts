@@ -1,0 +1,17 @@
+import type { Clock } from '../core/clock.js';
+import { createHttpAction } from './http.js';
+import { moduleAction } from './module.js';
+import type { ActionDefinition } from './types.js';
+
+export { createActionRegistry } from './registry.js';
+export type { ActionContext, ActionDefinition, ActionParamIssue, ActionRegistry, ModuleContext, ModuleTask } from './types.js';
+
+export interface BuiltinActionDeps {
+  /** Time source for request durations and Retry-After (default: the system clock). */
+  clock?: Clock;
+}
+
+/** The actions Hearth ships with. Shell tasks (`run:`) are not actions: the engine runs them with runShell. */
+export function builtinActions(deps: BuiltinActionDeps = {}): ActionDefinition[] {
+  return [createHttpAction(deps), moduleAction];
+}

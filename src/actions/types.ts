@@ -1,0 +1,63 @@
+/**
+ * What a built-in action sees and implements. An action is looked up by name
+ * (`action: http` in hearth.yaml), validated once when the config loads, and
+ * executed by the engine once per attempt.
+ */
+
+export interface ActionContext {
+  /** Aborted on cancel or timeout; pass it to everything that waits. */
+  signal: AbortSignal;
+  /** One line into the run's log. */
+  log: (line: string) => void;
+  runId: string;
+  job: string;
+  task: string;
+  trigger: string;
+  /** 1 on the first attempt. */
+  attempt: number;
+  scheduledFor?: Date;
+  lastSuccess?: Date;
+  /** Seconds since the last successful run: the window an incremental job should fetch. */
+  sinceSeconds?: number;
+  /** Outputs of the tasks this one depends on, by task name. */
+  upstream: Record<string, unknown>;
+  env: Record<string, string>;
+  dataDir: string;
+  /** Directory of hearth.yaml: relative paths in `with:` are read from here. */
+  configDir: string;
+}
+
+export interface ActionParamIssue {
+  /** Dotted path relative to `with`, e.g. `expect.1`; empty for the whole block. */
+  path: string;
+  message: string;
+}
+
+export interface ActionDefinition {
+  name: string;
+  /** Validates `with:` at config-load time; paths are relative to `with`. */
+  validate(params: Record<string, unknown>): ActionParamIssue[];
+  /** Returns the task's output (JSON-serialisable). Throws to fail the attempt. */
+  execute(params: Record<string, unknown>, ctx: ActionContext): Promise<unknown>;
+}
+
+export interface ActionRegistry {
+  get(name: string): ActionDefinition | undefined;
+  names(): string[];
+}
+
+/**
+ * What a `module` action's function receives: the action context plus the
+ * `args` from `with:` and `since` (= lastSuccess), the start of the window an
+ * incremental job should fetch.
+ */
+export interface ModuleContext<Args = unknown> extends ActionContext {
+  args: Args;
+  since: Date | undefined;
+}
+
+/** The shape of a function a `module` action calls. */
+export type ModuleTask<Args = unknown, Result = unknown> = (ctx: ModuleContext<Args>) => Result | Promise<Result>;
+
+// Kept here too so callers find the registry next to the types it serves.
+export { createActionRegistry } from './registry.js';

@@ -1,0 +1,387 @@
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { formatDuration } from '../core/durations.js';
+import type { EnvLookup } from './env-substitution.js';
+import type { ConfigPath, IssueCollector } from './issues.js';
+import type { LoadOptions } from './load.js';
+import { JOB_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, parseFields, parseValue, poolSchema } from './schema.js';
+import type { ParsedFields, RawRetries } from './schema.js';
+import { didYouMean } from './suggest.js';
+import { findCycles, topologicalOrder } from './task-graph.js';
+import { canonicalTimeZone, parseAnchor, systemTimeZone, unknownTimeZoneMessage } from './timezone.js';
+import { DEFAULT_RETRY } from './types.js';
+import type { HearthConfig, JobDef, JobSchedule, PoolDef, RetryPolicy, ScheduleSpec, TaskDef } from './types.js';
+
+/**
+ * Turns the plain YAML tree into a HearthConfig: defaults, shorthands,
+ * durations in ms, absolute paths, tasks in topological order. Every problem
+ * goes to `issues`; the caller throws if there are any, so the returned
+ * config is only trusted when `issues.count` is 0.
+ */
+export interface BuildContext {
+  /** The file name as the user gave it, for messages. */
+  file: string;
+  /** Relative `dataDir` and `cwd` values are resolved against this. */
+  baseDir: string;
+  env: EnvLookup;
+  issues: IssueCollector;
+  options: LoadOptions;
+}
+
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** The name of the single task a job with a top-level `run:` or `action:` gets. */
+export const SHORTHAND_TASK_NAME = 'main';
+
+export const DEFAULTS = {
+  dataDir: './.hearth',
+  host: '0.0.0.0',
+  port: 8080,
+  historyPerJob: 50,
+  killGraceMs: 10_000,
+  pool: 'default',
+  poolConcurrency: 2,
+  catchup: 'latest',
+  maxCatchup: 24,
+  overlap: 'skip',
+} as const;
+
+interface Globals {
+  timezone: string;
+  pools: Record<string, PoolDef>;
+}
+
+export function buildConfig(tree: unknown, context: BuildContext): HearthConfig {
+  const { issues } = context;
+  const top =
+    parseFields(TOP_FIELDS, tree ?? {}, [], issues, 'a mapping of settings (timezone, dataDir, server, pools, jobs, ...)') ?? {};
+  const timezone = checkedTimezone(top.timezone, ['timezone'], issues) ?? context.options.systemTimezone ?? systemTimeZone();
+  const globals: Globals = { timezone, pools: buildPools(top.pools ?? {}, issues) };
+  const jobs: Record<string, JobDef> = {};
+  for (const [name, raw] of Object.entries(top.jobs ?? {})) {
+    const job = buildJob(name, raw, context, globals);
+    if (job) jobs[name] = job;
+  }
+  return {
+    file: resolve(context.file),
+    timezone,
+    dataDir: resolvePath(top.dataDir ?? DEFAULTS.dataDir, context.baseDir, context.env),
+    server: { host: top.server?.host ?? DEFAULTS.host, port: top.server?.port ?? DEFAULTS.port },
+    pools: globals.pools,
+    jobs,
+    historyPerJob: top.history?.keepPerJob ?? DEFAULTS.historyPerJob,
+    killGraceMs: top.killGrace ?? DEFAULTS.killGraceMs,
+  };
+}
+
+/** The zone's canonical name when it is given and Intl knows it. */
+function checkedTimezone(zone: string | undefined, path: ConfigPath, issues: IssueCollector): string | undefined {
+  if (zone === undefined) return undefined;
+  const canonical = canonicalTimeZone(zone);
+  if (canonical === undefined) issues.add(path, unknownTimeZoneMessage(zone));
+  return canonical;
+}
+
+function buildPools(raw: Record<string, unknown>, issues: IssueCollector): Record<string, PoolDef> {
+  const pools: Record<string, PoolDef> = { [DEFAULTS.pool]: { name: DEFAULTS.pool, concurrency: DEFAULTS.poolConcurrency } };
+  for (const [name, value] of Object.entries(raw)) {
+    checkName(name, ['pools', name], 'pool', issues);
+    const parsed = parseValue(poolSchema, value, ['pools', name], issues);
+    // A pool with a broken body still exists: jobs naming it should not also get "unknown pool".
+    pools[name] = { name, concurrency: parsed.ok ? parsed.value.concurrency : 1 };
+  }
+  return pools;
+}
+
+function checkName(name: string, path: ConfigPath, kind: 'job' | 'task' | 'pool', issues: IssueCollector): void {
+  if (NAME_PATTERN.test(name)) return;
+  issues.add(
+    path,
+    `invalid ${kind} name "${name}": use 1 to 63 letters, digits, "-" or "_", starting with a letter or digit (names appear in URLs and environment variables)`,
+    'key',
+  );
+}
+
+function buildJob(name: string, raw: unknown, context: BuildContext, globals: Globals): JobDef | undefined {
+  const { issues } = context;
+  const path = ['jobs', name];
+  checkName(name, path, 'job', issues);
+  const fields = parseFields(JOB_FIELDS, raw, path, issues, 'a mapping of job settings (schedule, run, tasks, ...)');
+  if (!fields) return undefined;
+  const present = presentKeys(raw);
+
+  const pool = fields.pool ?? DEFAULTS.pool;
+  if (fields.pool !== undefined && !globals.pools[pool]) {
+    const defined = Object.keys(globals.pools);
+    issues.add([...path, 'pool'], `unknown pool "${pool}"${didYouMean(pool, defined)} (defined pools: ${defined.join(', ')})`);
+  }
+  const retries = resolveRetries(fields.retries, DEFAULT_RETRY, [...path, 'retries'], issues);
+  const cwd = fields.cwd === undefined ? undefined : resolvePath(fields.cwd, context.baseDir, context.env);
+  const schedule = fields.schedule === undefined ? undefined : buildSchedule(fields.schedule, [...path, 'schedule'], context, globals);
+  const position = issues.positions.locate(path, 'key');
+
+  return {
+    name,
+    ...(fields.description !== undefined && { description: fields.description }),
+    ...(schedule && { schedule }),
+    pool,
+    overlap: fields.overlap ?? DEFAULTS.overlap,
+    ...(fields.timeout !== undefined && { timeoutMs: fields.timeout }),
+    retries,
+    env: checkedEnv(fields.env, [...path, 'env'], issues),
+    tasks: buildTasks(fields, present, path, { cwd, retries }, context),
+    source: { file: context.file, line: position.line },
+  };
+}
+
+function presentKeys(raw: unknown): (key: string) => boolean {
+  const record = raw as Record<string, unknown>;
+  return (key) => record[key] !== undefined;
+}
+
+interface JobInherited {
+  cwd: string | undefined;
+  retries: RetryPolicy;
+}
+
+function buildTasks(
+  job: ParsedFields<typeof JOB_FIELDS>,
+  present: (key: string) => boolean,
+  jobPath: ConfigPath,
+  inherited: JobInherited,
+  context: BuildContext,
+): TaskDef[] {
+  const { issues } = context;
+  if (!present('tasks')) {
+    // Job-level env, cwd, timeout and retries belong to the job; the task takes only what it runs.
+    const body = { run: job.run, action: job.action, with: job.with };
+    const main = buildTaskBody(SHORTHAND_TASK_NAME, body, present, jobPath, inherited, context, 'needs a run command, an action, or a tasks mapping');
+    return main ? [main] : [];
+  }
+  for (const key of ['run', 'action', 'with'].filter(present)) {
+    issues.add([...jobPath, key], `cannot be combined with tasks: move ${key} into one of the tasks`, 'key');
+  }
+  if (job.tasks === undefined) return [];
+  const tasksPath = [...jobPath, 'tasks'];
+  const names = Object.keys(job.tasks).sort((a, b) => issues.positions.compareKeys(tasksPath, a, b));
+  if (names.length === 0) {
+    issues.add(tasksPath, 'needs at least one task', 'key');
+    return [];
+  }
+  const tasks = new Map<string, TaskDef>();
+  const declared = new Map<string, DeclaredDependencies>();
+  for (const name of names) {
+    const taskPath = [...tasksPath, name];
+    checkName(name, taskPath, 'task', issues);
+    const raw = job.tasks[name];
+    const fields = parseFields(TASK_FIELDS, raw, taskPath, issues, 'a mapping of task settings (run, action, depends_on, ...)');
+    if (!fields) continue;
+    // Dependencies are checked even for a task with other problems, so one report shows them all.
+    declared.set(name, { names: fields.depends_on ?? [], isList: Array.isArray((raw as Record<string, unknown>).depends_on) });
+    const task = buildTaskBody(name, fields, presentKeys(raw), taskPath, inherited, context, 'needs either run (a shell command) or action (a built-in action)');
+    if (task) tasks.set(name, { ...task, dependsOn: [...new Set(fields.depends_on ?? [])] });
+  }
+  return orderTasks(names, declared, tasks, jobPath, issues);
+}
+
+interface DeclaredDependencies {
+  names: string[];
+  /** `depends_on: [a]` rather than `depends_on: a`: problems point at the list item. */
+  isList: boolean;
+}
+
+type TaskLikeFields = Partial<Pick<ParsedFields<typeof TASK_FIELDS>, 'run' | 'action' | 'with' | 'env' | 'cwd' | 'timeout' | 'retries' | 'continue_on_error'>>;
+
+/**
+ * The part of a task that a job-level shorthand shares with a task entry:
+ * run xor action, `with`, and the settings a task may override.
+ */
+function buildTaskBody(
+  name: string,
+  fields: TaskLikeFields,
+  present: (key: string) => boolean,
+  path: ConfigPath,
+  inherited: JobInherited,
+  context: BuildContext,
+  neitherMessage: string,
+): TaskDef | undefined {
+  const { issues } = context;
+  if (present('run') && present('action')) {
+    issues.add([...path, 'action'], 'run and action are exclusive: a task either runs a shell command or calls an action', 'key');
+  } else if (!present('run') && !present('action')) {
+    issues.add(path, neitherMessage, 'key');
+  }
+  if (present('with') && !present('action')) {
+    issues.add([...path, 'with'], 'with is only used with action (it holds the action\'s parameters)', 'key');
+  }
+  // A `with` that failed its own shape check is undefined here and was already reported.
+  if (fields.action !== undefined) checkAction(fields.action, present('with') ? fields.with : {}, path, context);
+  if (fields.run === undefined && fields.action === undefined) return undefined;
+
+  const cwd = fields.cwd === undefined ? inherited.cwd : resolvePath(fields.cwd, inherited.cwd ?? context.baseDir, context.env);
+  return {
+    name,
+    dependsOn: [],
+    ...(fields.run !== undefined ? { run: fields.run } : { action: fields.action! }),
+    with: fields.with ?? {},
+    env: checkedEnv(fields.env, [...path, 'env'], issues),
+    ...(cwd !== undefined && { cwd }),
+    ...(fields.timeout !== undefined && { timeoutMs: fields.timeout }),
+    // A task's own retries start from the job's, so `retries: 5` keeps the job's delay and backoff.
+    ...(fields.retries !== undefined && { retries: resolveRetries(fields.retries, inherited.retries, [...path, 'retries'], issues) }),
+    continueOnError: fields.continue_on_error ?? false,
+  };
+}
+
+function checkAction(action: string, params: Record<string, unknown> | undefined, path: ConfigPath, context: BuildContext): void {
+  const { knownActions, validateAction } = context.options;
+  if (knownActions && !knownActions.includes(action)) {
+    context.issues.add(
+      [...path, 'action'],
+      `unknown action "${action}"${didYouMean(action, knownActions)} (known actions: ${knownActions.join(', ')})`,
+    );
+    return;
+  }
+  if (!validateAction || params === undefined) return;
+  for (const problem of validateAction(action, params)) {
+    context.issues.add([...path, 'with', ...paramPath(problem.path, params)], problem.message);
+  }
+}
+
+/** `headers.Accept` or `items[0]` (relative to `with`) → path segments; list indexes become numbers. */
+function paramPath(text: string, params: unknown): Array<string | number> {
+  const segments: Array<string | number> = [];
+  let current = params;
+  for (const part of text.replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean)) {
+    const segment = Array.isArray(current) && /^\d+$/.test(part) ? Number(part) : part;
+    segments.push(segment);
+    current = current !== null && typeof current === 'object' ? (current as Record<string | number, unknown>)[segment] : undefined;
+  }
+  return segments;
+}
+
+/** Reports unknown, self and cyclic dependencies, then puts tasks in topological order. */
+function orderTasks(
+  names: string[],
+  declared: Map<string, DeclaredDependencies>,
+  tasks: Map<string, TaskDef>,
+  jobPath: ConfigPath,
+  issues: IssueCollector,
+): TaskDef[] {
+  const edges = new Map<string, string[]>();
+  for (const [name, dependencies] of declared) {
+    const dependsOnPath = [...jobPath, 'tasks', name, 'depends_on'];
+    const usable: string[] = [];
+    dependencies.names.forEach((dep, index) => {
+      const path = dependencies.isList ? [...dependsOnPath, index] : dependsOnPath;
+      if (dep === name) {
+        issues.add(path, `task "${name}" depends on itself`);
+      } else if (!names.includes(dep)) {
+        const others = names.filter((other) => other !== name);
+        issues.add(path, `unknown task "${dep}"${didYouMean(dep, others)} (tasks in this job: ${names.join(', ')})`);
+      } else if (!usable.includes(dep)) {
+        usable.push(dep);
+      }
+    });
+    edges.set(name, usable);
+  }
+  const checked = names.filter((name) => declared.has(name));
+  const cycles = findCycles(checked, edges);
+  for (const cycle of cycles) {
+    issues.add([...jobPath, 'tasks', cycle[0]!, 'depends_on'], `dependency cycle: ${cycle.join(' → ')}`);
+  }
+  const order = cycles.length > 0 ? checked : topologicalOrder(checked, edges);
+  return order.flatMap((name) => tasks.get(name) ?? []);
+}
+
+function buildSchedule(raw: Record<string, unknown>, path: ConfigPath, context: BuildContext, globals: Globals): JobSchedule | undefined {
+  const { issues } = context;
+  const fields = parseFields(SCHEDULE_FIELDS, raw, path, issues, 'a mapping such as { cron: "0 3 * * *" }');
+  if (!fields) return undefined;
+  const kinds = (['cron', 'every', 'rrule'] as const).filter((kind) => raw[kind] !== undefined);
+  if (kinds.length === 0) {
+    issues.add(path, 'needs one of cron, every or rrule (leave out schedule for a job that only runs when triggered)', 'key');
+  }
+  for (const extra of kinds.slice(1)) {
+    issues.add([...path, extra], `${kinds[0]} and ${extra} cannot be combined: a schedule has exactly one of cron, every or rrule`, 'key');
+  }
+  const ownZone = checkedTimezone(fields.timezone, [...path, 'timezone'], issues);
+  const zoneIsValid = fields.timezone === undefined || ownZone !== undefined;
+  const timezone = ownZone ?? globals.timezone;
+  if (raw.anchor !== undefined && kinds[0] !== 'every') {
+    issues.add([...path, 'anchor'], 'anchor only applies to every: schedules', 'key');
+  }
+  const spec = kinds.length === 1 ? buildSpec(kinds[0]!, fields, path, timezone, issues) : undefined;
+  if (spec && zoneIsValid) {
+    const problem = context.options.validateSchedule?.(spec, timezone);
+    if (problem !== undefined) issues.add([...path, kinds[0]!], problem);
+  }
+  if (!spec) return undefined;
+  return {
+    spec,
+    timezone,
+    catchup: fields.catchup ?? DEFAULTS.catchup,
+    maxCatchup: fields.maxCatchup ?? DEFAULTS.maxCatchup,
+  };
+}
+
+function buildSpec(
+  kind: 'cron' | 'every' | 'rrule',
+  fields: ParsedFields<typeof SCHEDULE_FIELDS>,
+  path: ConfigPath,
+  timezone: string,
+  issues: IssueCollector,
+): ScheduleSpec | undefined {
+  if (kind === 'cron') return fields.cron === undefined ? undefined : { kind, expr: fields.cron.trim() };
+  if (kind === 'rrule') return fields.rrule === undefined ? undefined : { kind, rule: fields.rrule.trim() };
+  if (fields.every === undefined) return undefined;
+  let anchor = 0;
+  if (fields.anchor !== undefined) {
+    const parsed = parseAnchor(fields.anchor, timezone);
+    if (parsed === undefined) {
+      issues.add([...path, 'anchor'], `invalid anchor "${fields.anchor}": use an ISO 8601 time such as 2026-01-05T06:00 or 2026-01-05T06:00:00Z`);
+    } else {
+      anchor = parsed;
+    }
+  }
+  return { kind, everyMs: fields.every, anchor };
+}
+
+/**
+ * Fields a task or job leaves out fall back to `base`. When only `delay` is
+ * given, the default cap grows to at least that delay, so `delay: 1h` alone is
+ * never "longer than maxDelay".
+ */
+function resolveRetries(raw: RawRetries | undefined, base: RetryPolicy, path: ConfigPath, issues: IssueCollector): RetryPolicy {
+  if (!raw) return { ...base };
+  const delayMs = raw.delay ?? base.delayMs;
+  if (raw.maxDelay !== undefined && raw.delay !== undefined && raw.maxDelay < raw.delay) {
+    issues.add([...path, 'maxDelay'], `must not be shorter than delay (${formatDuration(raw.delay)})`);
+  }
+  return {
+    max: raw.max ?? base.max,
+    delayMs,
+    backoff: raw.backoff ?? base.backoff,
+    maxDelayMs: raw.maxDelay ?? Math.max(base.maxDelayMs, delayMs),
+    jitter: raw.jitter ?? base.jitter,
+  };
+}
+
+function checkedEnv(env: Record<string, string> | undefined, path: ConfigPath, issues: IssueCollector): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env ?? {})) {
+    if (!ENV_NAME_PATTERN.test(name)) {
+      issues.add([...path, name], `invalid environment variable name "${name}": use letters, digits and _, not starting with a digit`, 'key');
+      continue;
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/** `~/x` is the home directory (YAML leaves it alone and so would spawn); relative paths are from `base`. */
+function resolvePath(value: string, base: string, env: EnvLookup): string {
+  const home = env.HOME || homedir();
+  const expanded = value === '~' ? home : value.startsWith('~/') ? `${home}${value.slice(1)}` : value;
+  return isAbsolute(expanded) ? expanded : resolve(base, expanded);
+}

@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../core/errors.js';
+import type { ConfigIssue } from '../core/errors.js';
+import { buildConfig } from './build.js';
+import { IssueCollector } from './issues.js';
+import type { HearthConfig, ScheduleSpec } from './types.js';
+import { readYamlTree } from './yaml-tree.js';
+
+export interface LoadOptions {
+  /** Source of `${VAR}` values; default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Injected so config does not depend on schedule (dependencies point inward). Returns a message or undefined. */
+  validateSchedule?: (spec: ScheduleSpec, timezone: string) => string | undefined;
+  /** Injected: validates an action's `with:` params; returns problems with paths relative to `with`. */
+  validateAction?: (action: string, params: Record<string, unknown>) => Array<{ path: string; message: string }>;
+  /** If given, unknown `action:` names are errors. */
+  knownActions?: string[];
+  /** Default Intl.DateTimeFormat().resolvedOptions().timeZone. */
+  systemTimezone?: string;
+  /**
+   * Relative `dataDir` and `cwd` are resolved against this; default the config
+   * file's directory. Pass the working directory for the bundled example, so
+   * its data lands where `npm start` ran and not inside the package.
+   */
+  baseDir?: string;
+}
+
+/** Reads and validates a config file; throws ConfigError listing every problem. */
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<HearthConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([fileIssue(file, readFailure(error))]);
+  }
+  return parseConfigText(text, file, options);
+}
+
+/** Validates config text; `file` is used in messages and to resolve relative paths. */
+export function parseConfigText(text: string, file: string, options: LoadOptions = {}): HearthConfig {
+  const issues = new IssueCollector(file);
+  const env = options.env ?? process.env;
+  const tree = readYamlTree(text, env, issues);
+  if (!tree) throw new ConfigError(issues.sorted());
+  const config = buildConfig(tree.value, {
+    file,
+    baseDir: options.baseDir ?? dirname(resolve(file)),
+    env,
+    issues,
+    options,
+  });
+  if (issues.count > 0) throw new ConfigError(issues.sorted());
+  return config;
+}
+
+/**
+ * Which config to use: `--config`, else HEARTH_CONFIG, else ./hearth.yaml,
+ * else the bundled example (`embedded: true`), so a fresh checkout runs with
+ * `npm start` and nothing else. An explicitly named file must exist.
+ */
+export function resolveConfigPath(args: {
+  flag?: string;
+  env?: Record<string, string | undefined>;
+  cwd: string;
+}): { path: string; embedded: boolean } {
+  const explicit = args.flag ? { path: args.flag, from: '--config' } : args.env?.HEARTH_CONFIG ? { path: args.env.HEARTH_CONFIG, from: 'HEARTH_CONFIG' } : undefined;
+  if (explicit) {
+    const path = resolve(args.cwd, explicit.path);
+    if (!existsSync(path)) throw new ConfigError([fileIssue(path, `config file not found (named by ${explicit.from})`)]);
+    return { path, embedded: false };
+  }
+  const local = resolve(args.cwd, 'hearth.yaml');
+  if (existsSync(local)) return { path: local, embedded: false };
+  return { path: bundledConfigPath(), embedded: true };
+}
+
+/** examples/hearth.yaml in the package; this file sits two levels below the root in both src/ and dist/. */
+export function bundledConfigPath(): string {
+  return fileURLToPath(new URL('../../examples/hearth.yaml', import.meta.url));
+}
+
+function fileIssue(file: string, message: string): ConfigIssue {
+  return { file, line: 0, col: 0, path: '', message };
+}
+
+function readFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'config file not found';
+  if (code === 'EACCES') return 'config file is not readable (permission denied)';
+  if (code === 'EISDIR') return 'is a directory, not a config file';
+  return `cannot read config file: ${error instanceof Error ? error.message : String(error)}`;
+}

@@ -1,0 +1,279 @@
+import { z } from 'zod';
+import { parseDuration } from '../core/durations.js';
+import type { ConfigPath, IssueCollector } from './issues.js';
+import { didYouMean } from './suggest.js';
+
+/**
+ * The YAML shape, field by field. Objects are described as plain maps of
+ * field schemas ("shapes") rather than one big zod object so each field is
+ * checked on its own: one bad field does not hide problems in its siblings,
+ * and the fields that are fine can still take part in cross-field checks.
+ */
+
+const NUMBER_TEXT = /^\s*-?\d+(?:\.\d+)?\s*$/;
+
+/** True for 3 and for "3": an unquoted `${RETRIES:3}` arrives as a string. */
+function isNumberLike(value: unknown): boolean {
+  return typeof value === 'number' || (typeof value === 'string' && NUMBER_TEXT.test(value));
+}
+
+/** Numbers may arrive as strings from `${VAR}` substitution. */
+function numberLike<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (typeof value === 'string' && NUMBER_TEXT.test(value) ? Number(value) : value), schema);
+}
+
+const booleanLike = z.preprocess(
+  (value) => (value === 'true' ? true : value === 'false' ? false : value),
+  z.boolean({ error: (issue) => `expected true or false, got ${describeValue(issue.input)}` }),
+);
+
+const text = z.string().min(1);
+
+function duration(options: { positive: boolean }) {
+  return z.unknown().transform((value, ctx) => {
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 15m or 1h30m, got ${describeValue(value)}` });
+      return z.NEVER;
+    }
+    let ms: number;
+    try {
+      ms = parseDuration(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(value)} (use e.g. 500ms, 30s, 15m, 1h30m, 2d)` });
+      return z.NEVER;
+    }
+    if (options.positive && ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: 'must be longer than 0' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const anyDuration = duration({ positive: false });
+const positiveDuration = duration({ positive: true });
+
+/** A mapping of anything; `key:` with nothing after it counts as empty. */
+function mapping(expected: string) {
+  return z.preprocess(
+    (value) => (value === null ? {} : value),
+    z.record(z.string(), z.unknown(), { error: (issue) => `expected ${expected}, got ${describeValue(issue.input)}` }),
+  );
+}
+
+/** Environment values must end up strings; numbers and booleans are the obvious intent. */
+const envValue = z.preprocess(
+  (value) => (typeof value === 'number' || typeof value === 'boolean' ? String(value) : value),
+  z.string({ error: (issue) => `expected a string, got ${describeValue(issue.input)}` }),
+);
+
+const envMap = z.preprocess(
+  (value) => (value === null ? {} : value),
+  z.record(z.string(), envValue, { error: (issue) => `expected a mapping of NAME: value, got ${describeValue(issue.input)}` }),
+);
+
+const dependsOn = z.preprocess(
+  (value) => (typeof value === 'string' ? [value] : value),
+  z.array(text, { error: (issue) => `expected a task name or a list of task names, got ${describeValue(issue.input)}` }),
+);
+
+const RETRY_SHAPE = {
+  max: numberLike(z.number().int().min(0)).optional(),
+  delay: anyDuration.optional(),
+  backoff: z.enum(['fixed', 'exponential']).optional(),
+  maxDelay: anyDuration.optional(),
+  jitter: numberLike(z.number().min(0).max(1)).optional(),
+};
+
+/** `retries: 3` is short for `retries: { max: 3 }`. */
+const retries = z.preprocess(
+  (value) => (isNumberLike(value) ? { max: value } : value),
+  z.strictObject(RETRY_SHAPE, {
+    error: (issue) =>
+      issue.code === 'invalid_type'
+        ? `expected a number of retries or a mapping { max, delay, backoff, maxDelay, jitter }, got ${describeValue(issue.input)}`
+        : undefined,
+  }),
+);
+export type RawRetries = z.output<typeof retries>;
+
+const server = z.strictObject({
+  host: text.optional(),
+  port: numberLike(z.number().int().min(0).max(65535)).optional(),
+});
+
+const history = z.strictObject({
+  keepPerJob: numberLike(z.number().int().min(1)).optional(),
+});
+
+export const poolSchema = z.strictObject({
+  concurrency: numberLike(z.number().int().min(1)),
+});
+
+export const TOP_FIELDS = {
+  timezone: text,
+  dataDir: text,
+  server,
+  pools: mapping('a mapping of pool names'),
+  history,
+  killGrace: anyDuration,
+  jobs: mapping('a mapping of job names'),
+};
+
+export const SCHEDULE_FIELDS = {
+  cron: text,
+  every: positiveDuration,
+  rrule: text,
+  timezone: text,
+  catchup: z.enum(['none', 'latest', 'all']),
+  maxCatchup: numberLike(z.number().int().min(1)),
+  anchor: text,
+};
+
+export const JOB_FIELDS = {
+  description: z.string(),
+  schedule: mapping('a mapping such as { cron: "0 3 * * *" } or { every: 15m }'),
+  pool: text,
+  overlap: z.enum(['skip', 'queue', 'allow']),
+  timeout: positiveDuration,
+  retries,
+  env: envMap,
+  cwd: text,
+  tasks: mapping('a mapping of task names'),
+  run: text,
+  action: text,
+  with: mapping('a mapping of action parameters'),
+};
+
+export const TASK_FIELDS = {
+  run: text,
+  action: text,
+  with: mapping('a mapping of action parameters'),
+  depends_on: dependsOn,
+  env: envMap,
+  cwd: text,
+  timeout: positiveDuration,
+  retries,
+  continue_on_error: booleanLike,
+};
+
+type Shape = Record<string, z.ZodType>;
+export type ParsedFields<S extends Shape> = { [K in keyof S]?: z.output<S[K]> };
+
+/**
+ * Checks an object field by field: unknown keys first (with the allowed keys
+ * and a suggestion), then every present field with its own schema. Returns
+ * the fields that passed, or undefined when `input` is not a mapping at all.
+ */
+export function parseFields<S extends Shape>(
+  shape: S,
+  input: unknown,
+  path: ConfigPath,
+  issues: IssueCollector,
+  expected: string,
+): ParsedFields<S> | undefined {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    issues.add(path, `expected ${expected}, got ${describeValue(input)}`);
+    return undefined;
+  }
+  const record = input as Record<string, unknown>;
+  const allowed = Object.keys(shape);
+  for (const key of Object.keys(record)) {
+    if (!allowed.includes(key)) issues.add([...path, key], unknownKeyMessage(key, allowed), 'key');
+  }
+  const out: ParsedFields<S> = {};
+  for (const key of allowed as Array<keyof S & string>) {
+    if (record[key] === undefined) continue;
+    const parsed = parseValue(shape[key]!, record[key], [...path, key], issues);
+    if (parsed.ok) out[key] = parsed.value as z.output<S[typeof key]>;
+  }
+  return out;
+}
+
+/** Runs one zod schema and reports its issues at their YAML positions. */
+export function parseValue<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  path: ConfigPath,
+  issues: IssueCollector,
+): { ok: true; value: z.output<T> } | { ok: false } {
+  // Strict objects report unknown keys as one issue without saying what is
+  // allowed; remember each object's allowed keys while zod still has them.
+  const allowedKeys = new WeakMap<object, string[]>();
+  const result = schema.safeParse(input, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys' && issue.inst instanceof z.ZodObject && isObject(issue.input)) {
+        allowedKeys.set(issue.input, Object.keys(issue.inst.shape));
+      }
+      return zodIssueMessage(issue);
+    },
+  });
+  if (result.success) return { ok: true, value: result.data };
+  for (const issue of result.error.issues) {
+    const issuePath = [...path, ...(issue.path as Array<string | number>)];
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = allowedKeys.get(valueAt(input, issue.path) as object) ?? [];
+      for (const key of issue.keys) issues.add([...issuePath, key], unknownKeyMessage(key, allowed), 'key');
+    } else {
+      issues.add(issuePath, issue.message);
+    }
+  }
+  return { ok: false };
+}
+
+function unknownKeyMessage(key: string, allowed: readonly string[]): string {
+  return `unknown key "${key}"${didYouMean(key, allowed)} (allowed: ${allowed.join(', ')})`;
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a mapping',
+  record: 'a mapping',
+  array: 'a list',
+};
+
+function zodIssueMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return 'is required';
+      return `expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${describeValue(issue.input)}`;
+    case 'invalid_value': {
+      const values = issue.values.map(String);
+      const suggestion = typeof issue.input === 'string' ? didYouMean(issue.input, values) : '';
+      return `must be one of ${values.join(', ')}, got ${describeValue(issue.input)}${suggestion}`;
+    }
+    case 'too_small':
+      if (issue.origin === 'string' || issue.origin === 'array') return 'must not be empty';
+      return issue.inclusive ? `must be at least ${String(issue.minimum)}` : `must be greater than ${String(issue.minimum)}`;
+    case 'too_big':
+      return issue.inclusive ? `must be at most ${String(issue.maximum)}` : `must be less than ${String(issue.maximum)}`;
+    default:
+      return undefined;
+  }
+}
+
+/** How a value reads in a message: `"abc"`, `12`, `true`, `a list`, `nothing`. */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return typeof value;
+}
+
+function isObject(value: unknown): value is object {
+  return value !== null && typeof value === 'object';
+}
+
+function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let current = root;
+  for (const segment of path) {
+    if (!isObject(current)) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[segment];
+  }
+  return current;
+}

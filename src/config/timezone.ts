@@ -1,0 +1,75 @@
+import { closestMatch } from './suggest.js';
+
+/**
+ * The canonical spelling of an IANA zone Intl knows (`europe/london` →
+ * `Europe/London`), or undefined: Intl throws RangeError for unknown zones.
+ */
+export function canonicalTimeZone(zone: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
+  }
+}
+
+export function systemTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+export function unknownTimeZoneMessage(zone: string): string {
+  const suggestion = closestMatch(zone, ['UTC', ...Intl.supportedValuesOf('timeZone')]);
+  const hint = suggestion ? `did you mean "${suggestion}"?` : 'use an IANA name such as Europe/London or UTC';
+  return `unknown timezone "${zone}": ${hint}`;
+}
+
+const ANCHOR = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * Reads an `anchor:` timestamp. With an offset (`Z`, `+01:00`) it is an
+ * instant; without one it is a wall-clock time in `zone`, which is what a
+ * person means by "every 2 days from 2026-01-05 06:00".
+ */
+export function parseAnchor(text: string, zone: string): number | undefined {
+  const match = ANCHOR.exec(text.trim());
+  if (!match) return undefined;
+  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '0', offset] = match;
+  const fields = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s), Number(frac.padEnd(3, '0'))] as const;
+  const asUtc = Date.UTC(fields[0], fields[1] - 1, fields[2], fields[3], fields[4], fields[5], fields[6]);
+  const roundTrip = new Date(asUtc);
+  // Date.UTC rolls 2026-02-30 over into March; a calendar date that rolls over is not a date.
+  if (roundTrip.getUTCMonth() !== fields[1] - 1 || roundTrip.getUTCDate() !== fields[2] || fields[3] > 23 || fields[4] > 59 || fields[5] > 59) {
+    return undefined;
+  }
+  if (offset === 'Z') return asUtc;
+  if (offset) {
+    const sign = offset.startsWith('-') ? -1 : 1;
+    const digits = offset.slice(1).replace(':', '');
+    return asUtc - sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+  }
+  return wallTimeToEpoch(asUtc, zone);
+}
+
+/** `wallAsUtc` is the wall-clock fields encoded as if they were UTC. */
+function wallTimeToEpoch(wallAsUtc: number, zone: string): number {
+  const firstGuess = wallAsUtc - zoneOffset(wallAsUtc, zone);
+  const secondOffset = zoneOffset(firstGuess, zone);
+  return wallAsUtc - secondOffset;
+}
+
+/** Milliseconds the zone is ahead of UTC at `instant`. */
+function zoneOffset(instant: number, zone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(instant);
+  const get = (type: string) => Number(parts.find((part) => part.type === type)?.value);
+  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return wall - (instant - (instant % 1000 + 1000) % 1000);
+}

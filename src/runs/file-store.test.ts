@@ -1,0 +1,538 @@
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FakeClock } from '../core/clock.js';
+import { ConflictError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import type { Logger } from '../core/logger.js';
+import { FileRunStore } from './file-store.js';
+import type { FileRunStoreOptions } from './file-store.js';
+import type { Run } from './model.js';
+import type { StateDocument } from './run-state.js';
+import { finished, listAll, RunFactory, runStoreConformance } from './store-conformance.js';
+
+const DAY_MS = 86_400_000;
+const dirs: string[] = [];
+const stores: FileRunStore[] = [];
+/** Errors logged by stores that were not given a test's own logger: there should be none. */
+const unexpectedErrors: unknown[] = [];
+const strictLogger = createLogger({
+  level: 'error',
+  write: (line) => unexpectedErrors.push(JSON.parse(line)),
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'hearth-runs-'));
+  dirs.push(dir);
+  return dir;
+}
+
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close().catch(() => {});
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  expect(unexpectedErrors.splice(0)).toEqual([]);
+});
+
+interface LogRecord {
+  level: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+function captureLogger(): { logger: Logger; records: LogRecord[] } {
+  const records: LogRecord[] = [];
+  const logger = createLogger({ level: 'debug', write: (line) => records.push(JSON.parse(line) as LogRecord) });
+  return { logger, records };
+}
+
+type StoreOptions = Partial<Omit<FileRunStoreOptions, 'dataDir'>>;
+
+/** Opens a store; tests that simulate a crash simply never close it (afterEach releases its file handle). */
+async function openStore(dataDir: string, options: StoreOptions = {}): Promise<FileRunStore> {
+  const store = new FileRunStore({
+    dataDir,
+    clock: options.clock ?? new FakeClock('2026-03-01T12:00:00Z'),
+    logger: options.logger ?? strictLogger,
+    ...options,
+  });
+  await store.open();
+  stores.push(store);
+  return store;
+}
+
+async function readState(dir: string): Promise<StateDocument> {
+  return JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as StateDocument;
+}
+
+async function walLines(dir: string): Promise<Record<string, unknown>[]> {
+  const text = await readFile(join(dir, 'state.wal'), 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+async function historyLines(dir: string): Promise<Run[]> {
+  const history = join(dir, 'history');
+  const runs: Run[] = [];
+  for (const name of (await readdir(history)).sort()) {
+    const text = await readFile(join(history, name), 'utf8');
+    for (const line of text.split('\n').filter(Boolean)) runs.push(JSON.parse(line) as Run);
+  }
+  return runs;
+}
+
+/** Inserts `count` runs of `job` and finishes them, alternating succeeded / failed. */
+async function insertFinished(store: FileRunStore, factory: RunFactory, count: number, job = 'a'): Promise<Run[]> {
+  const runs = Array.from({ length: count }, () => factory.run(job));
+  await Promise.all(runs.map((run) => store.insertRun(run)));
+  const done = runs.map((run, i) => finished(run, i % 2 === 0 ? 'succeeded' : 'failed'));
+  for (const run of done) store.updateRun(run);
+  await store.flush();
+  return done;
+}
+
+runStoreConformance('FileRunStore', async () => {
+  const dir = await tempDir();
+  const clock = new FakeClock('2026-03-01T12:00:00Z');
+  // keepPerJob 5 so the conformance runs cross the state / history boundary.
+  const build = async () => {
+    const store = new FileRunStore({ dataDir: dir, clock, logger: strictLogger, keepPerJob: 5 });
+    await store.open();
+    return store;
+  };
+  return { store: await build(), reopen: build };
+});
+
+describe('FileRunStore durability', () => {
+  it('has a run on disk as soon as insertRun resolves', async () => {
+    const dir = await tempDir();
+    const store = await openStore(dir);
+    const run = new RunFactory().run('backup');
+    await store.insertRun(run);
+    expect((await walLines(dir)).some((line) => line.t === 'run' && (line.run as Run).id === run.id)).toBe(true);
+    const fresh = await openStore(dir);
+    expect(await fresh.getRun(run.id)).toEqual(run);
+  });
+
+  it('replays the WAL after an unclean stop, keeping inserts and flushed changes', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory();
+    const crashed = await openStore(dir);
+    const [first, second] = [factory.run('a'), factory.run('b')];
+    await crashed.insertRun(first!);
+    await crashed.insertRun(second!);
+    crashed.updateRun({ ...first!, status: 'running' });
+    crashed.setSchedule('a', { lastHandled: 7 });
+    crashed.setMeta('lastSeenWallClock', 123);
+    await crashed.flush();
+    // Never flushed and the FakeClock never fires the flush timer: lost in the "power cut".
+    crashed.updateRun({ ...second!, status: 'running' });
+
+    const recovered = await openStore(dir);
+    expect((await recovered.getRun(first!.id))!.status).toBe('running');
+    expect((await recovered.getRun(second!.id))!.status).toBe('queued');
+    expect(recovered.getSchedule('a')).toEqual({ lastHandled: 7 });
+    expect(recovered.getMeta('lastSeenWallClock')).toBe(123);
+    expect(recovered.activeRuns().map((run) => run.id)).toEqual([first!.id, second!.id]);
+    // Replayed changes were folded into state.json and the WAL restarted.
+    expect(Object.keys((await readState(dir)).runs)).toHaveLength(2);
+    expect(await walLines(dir)).toHaveLength(1);
+  });
+
+  it('writes coalesced changes by itself within flushIntervalMs', async () => {
+    const dir = await tempDir();
+    const clock = new FakeClock();
+    const store = await openStore(dir, { clock, flushIntervalMs: 200 });
+    const run = new RunFactory().run('a');
+    await store.insertRun(run);
+    const synced = store.stats().walSyncs;
+    store.updateRun({ ...run, status: 'running' });
+    await clock.advance(199);
+    expect(store.stats().walSyncs).toBe(synced);
+    await clock.advance(1);
+    await vi.waitFor(() => expect(store.stats().walSyncs).toBe(synced + 1));
+    const recovered = await openStore(dir);
+    expect((await recovered.getRun(run.id))!.status).toBe('running');
+  });
+
+  it('coalesces many changes into one append, one line per run', async () => {
+    const dir = await tempDir();
+    const store = await openStore(dir);
+    const run = new RunFactory().run('a');
+    await store.insertRun(run);
+    const synced = store.stats().walSyncs;
+    for (let i = 0; i < 100; i++) store.updateRun({ ...run, status: 'running', error: `step ${i}` });
+    for (let i = 0; i < 10; i++) store.setSchedule('a', { lastHandled: i });
+    store.setMeta('k', 1);
+    await store.flush();
+    expect(store.stats().walSyncs).toBe(synced + 1);
+    const lines = await walLines(dir);
+    const runLines = lines.filter((line) => line.t === 'run');
+    expect(runLines).toHaveLength(2); // the insert, then the last of the 100 updates
+    expect((runLines[1]!.run as Run).error).toBe('step 99');
+    expect(lines.filter((line) => line.t === 'sched')).toEqual([{ t: 'sched', job: 'a', state: { lastHandled: 9 } }]);
+  });
+
+  it('group-commits concurrent inserts instead of one fsync each', async () => {
+    const dir = await tempDir();
+    const store = await openStore(dir);
+    const factory = new RunFactory(Date.UTC(2026, 0, 1), 1_000);
+    const synced = store.stats().walSyncs;
+    await Promise.all(Array.from({ length: 1_000 }, () => store.insertRun(factory.run('busy'))));
+    expect(store.stats().walSyncs - synced).toBeLessThanOrEqual(2);
+
+    // Inserts that arrive while an fsync is in flight share the next one.
+    const before = store.stats().walSyncs;
+    const first = store.insertRun(factory.run('busy'));
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([first, ...Array.from({ length: 500 }, () => store.insertRun(factory.run('busy')))]);
+    expect(store.stats().walSyncs - before).toBeLessThanOrEqual(2);
+
+    const fresh = await openStore(dir);
+    expect(fresh.activeRuns()).toHaveLength(1_501);
+  });
+
+  it('ignores a torn last line in the WAL and logs it', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory();
+    const crashed = await openStore(dir);
+    const runs = [factory.run('a'), factory.run('a')];
+    for (const run of runs) await crashed.insertRun(run);
+    await appendFile(join(dir, 'state.wal'), '{"t":"run","run":{"id":"r_00');
+
+    const { logger, records } = captureLogger();
+    const recovered = await openStore(dir, { logger });
+    expect(recovered.activeRuns().map((run) => run.id)).toEqual(runs.map((run) => run.id));
+    expect(records.some((r) => r.level === 'warn' && r.msg.includes('incomplete last write in state.wal'))).toBe(true);
+    expect(await walLines(dir)).toHaveLength(1);
+  });
+
+  it('skips a damaged line in the middle of the WAL, keeps the rest and logs an error', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory();
+    const crashed = await openStore(dir);
+    const [first, second] = [factory.run('a'), factory.run('a')];
+    await crashed.insertRun(first!);
+    await appendFile(join(dir, 'state.wal'), '\0\0garbage\n');
+    await crashed.insertRun(second!);
+
+    const { logger, records } = captureLogger();
+    const recovered = await openStore(dir, { logger });
+    expect(recovered.activeRuns()).toEqual([first, second]);
+    expect(records.some((r) => r.level === 'error' && r.msg.includes('damaged lines in state.wal'))).toBe(true);
+  });
+
+  it('ignores a WAL older than state.json (crash between checkpoint steps)', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory();
+    const store = await openStore(dir);
+    const run = factory.run('a');
+    await store.insertRun(run);
+    const staleWal = await readFile(join(dir, 'state.wal'), 'utf8');
+    store.updateRun(finished(run));
+    await store.close();
+    // state.json now holds the finished run; put back the older WAL that still says "queued".
+    await writeFile(join(dir, 'state.wal'), staleWal);
+    const reopened = await openStore(dir);
+    expect((await reopened.getRun(run.id))!.status).toBe('succeeded');
+  });
+});
+
+describe('FileRunStore checkpoints', () => {
+  it('rewrites state.json and truncates the WAL once it passes checkpointBytes', async () => {
+    const dir = await tempDir();
+    const store = await openStore(dir, { checkpointBytes: 4_096 });
+    const factory = new RunFactory();
+    const runs: Run[] = [];
+    for (let i = 0; i < 60; i++) {
+      const run = factory.run('a');
+      runs.push(run);
+      await store.insertRun(run);
+    }
+    expect(store.stats().checkpoints).toBeGreaterThanOrEqual(2);
+    const walSize = (await stat(join(dir, 'state.wal'))).size;
+    expect(walSize).toBeLessThan(4_096 + 1_024);
+    const state = await readState(dir);
+    const [header] = await walLines(dir);
+    expect(header).toEqual({ t: 'wal', gen: state.walGeneration });
+    const inState = Object.keys(state.runs).length;
+    const inWal = (await walLines(dir)).filter((line) => line.t === 'run').length;
+    expect(inState + inWal).toBeGreaterThanOrEqual(60);
+
+    await store.close();
+    expect(Object.keys((await readState(dir)).runs)).toHaveLength(60);
+    expect(await walLines(dir)).toHaveLength(1);
+  });
+
+  it('keeps the previous state.json as state.json.bak', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory();
+    const first = await openStore(dir);
+    await first.insertRun(factory.run('a'));
+    await first.close();
+    const generation = (await readState(dir)).walGeneration;
+    const second = await openStore(dir);
+    await second.insertRun(factory.run('a'));
+    await second.close();
+    const backup = JSON.parse(await readFile(join(dir, 'state.json.bak'), 'utf8')) as StateDocument;
+    expect(backup.walGeneration).toBe(generation);
+    expect(Object.keys(backup.runs)).toHaveLength(1);
+    expect(Object.keys((await readState(dir)).runs)).toHaveLength(2);
+    expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('rejects opening twice', async () => {
+    const store = await openStore(await tempDir());
+    await expect(store.open()).rejects.toBeInstanceOf(ConflictError);
+  });
+});
+
+describe('FileRunStore recovery from damaged state files', () => {
+  /** state.json.bak holds run `kept`; state.json additionally holds run `lost`. */
+  async function prepare(): Promise<{ dir: string; kept: Run; lost: Run }> {
+    const dir = await tempDir();
+    const factory = new RunFactory();
+    const kept = factory.run('a');
+    const lost = factory.run('a');
+    const first = await openStore(dir);
+    await first.insertRun(kept);
+    await first.close();
+    const second = await openStore(dir);
+    await second.insertRun(lost);
+    await second.close();
+    return { dir, kept, lost };
+  }
+
+  async function corruptCopies(dir: string, base: string): Promise<string[]> {
+    return (await readdir(dir)).filter((name) => name.startsWith(`${base}.corrupt-`));
+  }
+
+  const damages: Record<string, (text: string) => string> = {
+    'invalid JSON': () => '{"version": 1, "runs": {,,,',
+    'a truncated file': (text) => text.slice(0, Math.floor(text.length / 2)),
+    'an empty file': () => '',
+    'the wrong shape': () => JSON.stringify({ version: 1, runs: [], schedules: {} }),
+    'a run without a status': (text) => text.replace('"status":"queued"', '"status":"exploded"'),
+  };
+
+  for (const [damage, corrupt] of Object.entries(damages)) {
+    it(`moves a state.json with ${damage} aside and loads state.json.bak`, async () => {
+      const { dir, kept, lost } = await prepare();
+      const original = await readFile(join(dir, 'state.json'), 'utf8');
+      const damaged = corrupt(original);
+      await writeFile(join(dir, 'state.json'), damaged);
+
+      const { logger, records } = captureLogger();
+      const store = await openStore(dir, { logger });
+      expect(await store.getRun(kept.id)).toEqual(kept);
+      expect(await store.getRun(lost.id)).toBeUndefined();
+
+      const [aside, ...more] = await corruptCopies(dir, 'state.json');
+      expect(more).toEqual([]);
+      expect(aside).toMatch(/^state\.json\.corrupt-2026-03-01T12-00-00-000Z$/);
+      expect(await readFile(join(dir, aside!), 'utf8')).toBe(damaged);
+      const error = records.find((r) => r.level === 'error');
+      expect(error?.msg).toContain('state.json is unusable');
+      expect(error?.msg).toContain(aside);
+      const warning = records.find((r) => r.level === 'warn');
+      expect(warning?.msg).toContain('recovered the run state from state.json.bak');
+      expect(warning?.loaded).toBe(join(dir, 'state.json.bak'));
+      // A new, good state.json was written.
+      expect(Object.keys((await readState(dir)).runs)).toEqual([kept.id]);
+    });
+  }
+
+  it('starts empty when state.json.bak is unusable too, keeping both files and history/', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory();
+    const first = await openStore(dir, { keepPerJob: 2 });
+    const done = await insertFinished(first, factory, 5);
+    await first.close();
+    const second = await openStore(dir, { keepPerJob: 2 });
+    await second.close();
+    await writeFile(join(dir, 'state.json'), '{"trunc');
+    await writeFile(join(dir, 'state.json.bak'), 'not json at all');
+
+    const { logger, records } = captureLogger();
+    const store = await openStore(dir, { logger, keepPerJob: 2 });
+    expect(store.activeRuns()).toEqual([]);
+    expect(await corruptCopies(dir, 'state.json')).toHaveLength(1);
+    const [bakAside] = await corruptCopies(dir, 'state.json.bak');
+    expect(await readFile(join(dir, bakAside!), 'utf8')).toBe('not json at all');
+    const errors = records.filter((r) => r.level === 'error').map((r) => r.msg);
+    expect(errors).toHaveLength(2);
+    expect(errors[1]).toContain('state.json.bak is unusable too');
+    expect(errors[1]).toContain('starting with an empty run state');
+    // The three archived runs survive in history/, and lastSuccess finds them there.
+    expect((await listAll(store, {}, 2)).map((run) => run.id)).toEqual(
+      done.slice(0, 3).map((run) => run.id).reverse(),
+    );
+    expect((await store.lastSuccess('a'))!.id).toBe(done[2]!.id);
+  });
+
+  it('accepts a state.json without the derived fields (lastSuccess, walGeneration)', async () => {
+    const dir = await tempDir();
+    const run = finished(new RunFactory().run('a'));
+    const minimal = { version: 1, runs: { [run.id]: run }, schedules: { a: { lastHandled: 5 } }, meta: {} };
+    await writeFile(join(dir, 'state.json'), JSON.stringify(minimal));
+    const store = await openStore(dir);
+    expect(await store.getRun(run.id)).toEqual(run);
+    expect(await store.lastSuccess('a')).toEqual(run);
+    expect(store.getSchedule('a')).toEqual({ lastHandled: 5 });
+    expect(await readdir(dir)).not.toContainEqual(expect.stringContaining('corrupt'));
+  });
+
+  it('loads state.json.bak when state.json is missing', async () => {
+    const { dir, kept } = await prepare();
+    await rm(join(dir, 'state.json'));
+    const { logger, records } = captureLogger();
+    const store = await openStore(dir, { logger });
+    expect(await store.getRun(kept.id)).toEqual(kept);
+    expect(records.some((r) => r.level === 'warn' && r.msg.includes('state.json is missing'))).toBe(true);
+  });
+
+  it('never overwrites an earlier corrupt copy', async () => {
+    const { dir } = await prepare();
+    const { logger } = captureLogger();
+    await writeFile(join(dir, 'state.json'), 'bad one');
+    await (await openStore(dir, { logger })).close();
+    await writeFile(join(dir, 'state.json'), 'bad two');
+    await openStore(dir, { logger });
+    const copies = (await corruptCopies(dir, 'state.json')).sort();
+    expect(copies).toHaveLength(2);
+    const contents = await Promise.all(copies.map((name) => readFile(join(dir, name), 'utf8')));
+    expect(contents.sort()).toEqual(['bad one', 'bad two']);
+  });
+});
+
+describe('FileRunStore history archive', () => {
+  it('keeps keepPerJob finished runs in state and the rest in history/, all reachable', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory(Date.UTC(2025, 0, 1), DAY_MS / 4);
+    const store = await openStore(dir, { keepPerJob: 50 });
+    const done = await insertFinished(store, factory, 500);
+    const active = factory.run('a');
+    await store.insertRun(active);
+    await store.close();
+
+    const state = await readState(dir);
+    expect(Object.keys(state.runs)).toHaveLength(51);
+    const history = await historyLines(dir);
+    expect(history).toHaveLength(450);
+    expect(new Set(history.map((run) => run.id)).size).toBe(450);
+    const files = await readdir(join(dir, 'history'));
+    expect(files.sort()).toEqual(['2025-01.jsonl', '2025-02.jsonl', '2025-03.jsonl', '2025-04.jsonl']);
+    for (const name of files) {
+      const text = await readFile(join(dir, 'history', name), 'utf8');
+      const months = text.trim().split('\n').map((line) => (JSON.parse(line) as Run).createdAt.slice(0, 7));
+      expect(new Set(months)).toEqual(new Set([name.slice(0, 7)]));
+    }
+    expect(history.every((run, i) => i === 0 || run.id > history[i - 1]!.id)).toBe(true);
+
+    const reopened = await openStore(dir, { keepPerJob: 50 });
+    const all = await listAll(reopened, {}, 37);
+    expect(all.map((run) => run.id)).toEqual([...done, active].map((run) => run.id).reverse());
+    expect(await reopened.getRun(done[0]!.id)).toEqual(done[0]);
+    expect(await reopened.lastSuccess('a')).toEqual(done[498]);
+  });
+
+  it('files runs by the UTC month of createdAt', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory(Date.UTC(2025, 0, 31, 23, 59, 59), 2_000);
+    const store = await openStore(dir, { keepPerJob: 1 });
+    const done = await insertFinished(store, factory, 3);
+    await store.flush();
+    const jan = await readFile(join(dir, 'history', '2025-01.jsonl'), 'utf8');
+    const feb = await readFile(join(dir, 'history', '2025-02.jsonl'), 'utf8');
+    expect(jan.trim().split('\n').map((line) => (JSON.parse(line) as Run).id)).toEqual([done[0]!.id]);
+    expect(feb.trim().split('\n').map((line) => (JSON.parse(line) as Run).id)).toEqual([done[1]!.id]);
+  });
+
+  it('reads only as much history as a page needs', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory(Date.UTC(2025, 0, 1), DAY_MS / 2);
+    const writer = await openStore(dir, { keepPerJob: 20 });
+    const done = await insertFinished(writer, factory, 200);
+    await writer.close();
+    expect(await readdir(join(dir, "history"))).toHaveLength(3);
+
+    const store = await openStore(dir, { keepPerJob: 20 });
+    expect(store.stats().historyFilesRead).toBe(0);
+    const first = await store.listRuns({ limit: 10 });
+    expect(first.runs.map((run) => run.id)).toEqual(done.slice(-10).map((run) => run.id).reverse());
+    expect(store.stats().historyFilesRead).toBe(0);
+    await store.listRuns({ limit: 25 });
+    expect(store.stats().historyFilesRead).toBe(1);
+    const reads = store.stats().historyFilesRead;
+    expect(await store.getRun(done[0]!.id)).toEqual(done[0]);
+    expect(store.stats().historyFilesRead).toBe(reads + 1);
+  });
+
+  it('answers lastSuccess from the remembered id after a restart, reading one file at most', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory();
+    const writer = await openStore(dir, { keepPerJob: 3 });
+    const [success] = await insertFinished(writer, factory, 1, 'rare');
+    const failures = Array.from({ length: 6 }, () => factory.run('rare'));
+    for (const run of failures) await writer.insertRun(run);
+    for (const run of failures) writer.updateRun(finished(run, 'failed'));
+    await insertFinished(writer, factory, 4, 'often');
+    await writer.close();
+    expect((await readState(dir)).lastSuccess.rare).toEqual({ id: success!.id, finishedAt: success!.finishedAt });
+
+    const store = await openStore(dir, { keepPerJob: 3 });
+    expect(await store.lastSuccess('often')).toBeDefined();
+    expect(store.stats().historyFilesRead).toBe(0);
+    expect(await store.lastSuccess('rare')).toEqual(success);
+    expect(store.stats().historyFilesRead).toBe(1);
+    expect(await store.lastSuccess('rare')).toEqual(success);
+    expect(store.stats().historyFilesRead).toBe(1);
+    expect(await store.lastSuccess('never')).toBeUndefined();
+    const reads = store.stats().historyFilesRead;
+    expect(await store.lastSuccess('never')).toBeUndefined();
+    expect(store.stats().historyFilesRead).toBe(reads);
+  });
+
+  it('survives a crash between the history append and the removal from state', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory();
+    const crashed = await openStore(dir, { keepPerJob: 2 });
+    const done = await insertFinished(crashed, factory, 3);
+    // Drop the WAL's archive record, as if the power went right after the history fsync.
+    const kept = (await readFile(join(dir, 'state.wal'), 'utf8'))
+      .split('\n')
+      .filter((line) => !line.includes('"t":"archive"'))
+      .join('\n');
+    await writeFile(join(dir, 'state.wal'), kept);
+
+    const recovered = await openStore(dir, { keepPerJob: 2 });
+    expect((await listAll(recovered, {}, 2)).map((run) => run.id)).toEqual(done.map((run) => run.id).reverse());
+    await recovered.flush(); // archives the same run again: a duplicate line in history/
+    expect((await historyLines(dir)).map((run) => run.id)).toEqual([done[0]!.id, done[0]!.id]);
+    const reopened = await openStore(dir, { keepPerJob: 2 });
+    expect((await listAll(reopened, {}, 1)).map((run) => run.id)).toEqual(done.map((run) => run.id).reverse());
+    expect(await reopened.getRun(done[0]!.id)).toEqual(done[0]);
+  });
+
+  it('starts a fresh line after a torn history append and keeps reading', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory();
+    const first = await openStore(dir, { keepPerJob: 1 });
+    const early = await insertFinished(first, factory, 2);
+    await first.close();
+    await appendFile(join(dir, 'history', '2025-01.jsonl'), '{"id":"r_half');
+
+    const { logger, records } = captureLogger();
+    const second = await openStore(dir, { keepPerJob: 1, logger });
+    const late = await insertFinished(second, factory, 2);
+    const all = await listAll(second, {}, 10);
+    expect(all.map((run) => run.id)).toEqual([...early, ...late].map((run) => run.id).reverse());
+    expect(records.some((r) => r.level === 'warn' && r.msg.includes('unreadable lines in a history file'))).toBe(true);
+    expect(records.filter((r) => r.level === 'error')).toEqual([]);
+    // Three runs archived in all (keepPerJob 1), each on its own line after the torn fragment.
+    const lines = (await readFile(join(dir, 'history', '2025-01.jsonl'), 'utf8')).split('\n');
+    expect(lines).toEqual([JSON.stringify(early[0]), '{"id":"r_half', JSON.stringify(early[1]), JSON.stringify(late[0]), '']);
+  });
+});

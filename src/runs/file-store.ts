@@ -1,0 +1,532 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import type { Clock, Timer } from '../core/clock.js';
+import { ConflictError, NotFoundError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { HistoryArchive } from './history-archive.js';
+import { isFinished } from './model.js';
+import type { Run, RunPage, RunQuery, ScheduleState } from './model.js';
+import { cloneJson, normalizeQuery, toPage } from './run-query.js';
+import { describeStateProblem, emptyStateDocument, RunState, withDerivedDefaults } from './run-state.js';
+import type { StateDocument } from './run-state.js';
+import type { RunStore } from './store.js';
+import { AtomicJsonFile, loadStateWithRecovery } from './state-file.js';
+import type { LoadedState } from './state-file.js';
+import { readWal, WalWriter } from './wal.js';
+import type { WalContents, WalRecord } from './wal.js';
+
+export interface FileRunStoreOptions {
+  dataDir: string;
+  clock: Clock;
+  logger: Logger;
+  /** Finished runs kept per job in state.json; older ones move to history/. */
+  keepPerJob?: number;
+  /** Longest a change from updateRun / setSchedule / setMeta waits before it is written. */
+  flushIntervalMs?: number;
+  /** state.wal size that triggers a checkpoint (state.json rewrite + WAL reset). */
+  checkpointBytes?: number;
+}
+
+export interface FileRunStoreStats {
+  /** Batches appended to state.wal; each is one write and one fsync. */
+  walSyncs: number;
+  walBytes: number;
+  checkpoints: number;
+  archivedRuns: number;
+  historySyncs: number;
+  historyFilesRead: number;
+}
+
+/** A change waiting to be appended; its content is read from state when the batch is written. */
+type PendingRecord =
+  | { t: 'run'; id: string; archived?: Run }
+  | { t: 'sched'; job: string }
+  | { t: 'meta'; key: string }
+  | { t: 'archive'; ids: string[] };
+
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+type Phase = 'new' | 'opening' | 'open' | 'closing' | 'closed';
+
+const WRITE_RETRY_MS = 5_000;
+
+/**
+ * The durable run store on the SD card, built to write little and to come
+ * back from a pulled plug:
+ *
+ *  - state.json (lowdb, atomic writes, previous version kept as .bak) holds
+ *    schedules, meta, active runs and the newest `keepPerJob` finished runs
+ *    per job. It is rewritten only at checkpoints.
+ *  - state.wal gets every change in between as one JSON line. insertRun
+ *    waits for its fsync, with group commit: inserts that arrive while an
+ *    fsync is in flight share the next one. Other changes are coalesced and
+ *    written at most `flushIntervalMs` later (or on flush()).
+ *  - history/ receives finished runs beyond `keepPerJob`, appended and
+ *    fsynced before they leave state, so state.json stays small for years.
+ */
+export class FileRunStore implements RunStore {
+  private readonly keepPerJob: number;
+  private readonly flushIntervalMs: number;
+  private readonly checkpointBytes: number;
+  private readonly logger: Logger;
+  private readonly paths: { state: string; backup: string; wal: string; history: string };
+  private readonly db: Low<StateDocument>;
+  private readonly wal: WalWriter;
+  private readonly archive: HistoryArchive;
+
+  private state = new RunState();
+  private phase: Phase = 'new';
+  private opening: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  private readonly pending = new Map<string, PendingRecord>();
+  private waiters: Waiter[] = [];
+  /** Jobs that finished a run since the last archival pass. */
+  private readonly jobsToArchive = new Set<string>();
+  private writer: Promise<void> | undefined;
+  private flushTimer: Timer | undefined;
+  /** A checkpoint half-failed (state.json written, WAL not reset): appending to the old WAL would be lost. */
+  private checkpointOwed = false;
+  private archiveSeq = 0;
+  /** Jobs known to have no succeeded run anywhere, so lastSuccess does not search history on every call. */
+  private readonly jobsWithoutSuccess = new Set<string>();
+  /** Per job, its last success once it had to be read back from history/ (one run per job at most). */
+  private readonly archivedSuccesses = new Map<string, Run>();
+  private readonly counters = { walSyncs: 0, checkpoints: 0, archivedRuns: 0, historySyncs: 0 };
+
+  constructor(private readonly options: FileRunStoreOptions) {
+    this.keepPerJob = options.keepPerJob ?? 50;
+    this.flushIntervalMs = options.flushIntervalMs ?? 200;
+    this.checkpointBytes = options.checkpointBytes ?? 256 * 1024;
+    if (!Number.isInteger(this.keepPerJob) || this.keepPerJob < 1) {
+      throw new RangeError(`keepPerJob must be a whole number of at least 1, got ${this.keepPerJob}`);
+    }
+    this.logger = options.logger.child({ component: 'run-store' });
+    const dir = options.dataDir;
+    this.paths = {
+      state: join(dir, 'state.json'),
+      backup: join(dir, 'state.json.bak'),
+      wal: join(dir, 'state.wal'),
+      history: join(dir, 'history'),
+    };
+    const stateFile = new AtomicJsonFile<StateDocument>({
+      path: this.paths.state,
+      backupPath: this.paths.backup,
+      validate: describeStateProblem,
+    });
+    this.db = new Low(stateFile, emptyStateDocument());
+    this.wal = new WalWriter(this.paths.wal, () => this.counters.walSyncs++);
+    this.archive = new HistoryArchive({
+      dir: this.paths.history,
+      logger: this.logger,
+      onSync: () => this.counters.historySyncs++,
+    });
+  }
+
+  open(): Promise<void> {
+    if (this.phase !== 'new') return Promise.reject(new ConflictError(`run store cannot be opened: it is ${this.phase}`));
+    this.phase = 'opening';
+    this.opening = this.load().then(
+      () => {
+        this.phase = 'open';
+      },
+      async (error: unknown) => {
+        this.phase = 'closed';
+        await this.wal.close().catch(() => {});
+        throw error;
+      },
+    );
+    return this.opening;
+  }
+
+  private async load(): Promise<void> {
+    await mkdir(this.options.dataDir, { recursive: true });
+    const loaded = await loadStateWithRecovery({
+      db: this.db,
+      backup: new AtomicJsonFile<StateDocument>({ path: this.paths.backup, validate: describeStateProblem }),
+      paths: this.paths,
+      clock: this.options.clock,
+      logger: this.logger,
+    });
+    this.state = new RunState(withDerivedDefaults(loaded.doc));
+    const wal = await readWal(this.paths.wal);
+    const replayed = this.replay(wal, loaded);
+    await this.archive.open();
+    const walIsClean = wal.tornTail === 0 && wal.damagedLines.length === 0;
+    if (replayed || !walIsClean || loaded.source !== 'state' || wal.generation !== loaded.doc.walGeneration) {
+      // Fold what was replayed into state.json and start a clean WAL (this also drops a torn tail).
+      await this.checkpoint();
+    } else {
+      await this.wal.openExisting();
+    }
+    for (const job of this.state.jobs()) this.jobsToArchive.add(job);
+    this.scheduleFlush();
+    this.logger.info('run store open', {
+      dataDir: this.options.dataDir,
+      runs: Object.keys(this.state.doc.runs).length,
+      active: this.state.activeRuns().length,
+      source: loaded.source,
+    });
+  }
+
+  /** Flushes, checkpoints and releases files; safe to call twice, and tries every step even if one fails. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  flush(): Promise<void> {
+    if (this.phase !== 'open' && this.phase !== 'closing') return Promise.resolve();
+    return this.commit();
+  }
+
+  async insertRun(run: Run): Promise<void> {
+    this.assertOpen();
+    if (this.state.has(run.id)) throw new ConflictError(`run ${run.id} already exists`);
+    this.applyRun(cloneJson(run));
+    await this.commit();
+  }
+
+  updateRun(run: Run): void {
+    this.assertOpen();
+    if (!this.state.has(run.id)) throw new NotFoundError('run', run.id);
+    this.applyRun(cloneJson(run));
+    this.scheduleFlush();
+  }
+
+  async getRun(id: string): Promise<Run | undefined> {
+    const run = this.state.get(id);
+    if (run) return cloneJson(run);
+    return this.archive.find(id);
+  }
+
+  async listRuns(query: RunQuery): Promise<RunPage> {
+    const normalized = normalizeQuery(query);
+    const want = normalized.limit + 1;
+    const candidates = new Map<string, Run>();
+    for (const run of this.state.matching(normalized, want)) candidates.set(run.id, cloneJson(run));
+    await this.archive.collectNewest(normalized, want, candidates, (id) => this.state.has(id));
+    return toPage([...candidates.values()], normalized.limit);
+  }
+
+  activeRuns(): Run[] {
+    return this.state.activeRuns().map(cloneJson);
+  }
+
+  async lastSuccess(job: string): Promise<Run | undefined> {
+    const ref = this.state.lastSuccessRef(job);
+    if (ref) {
+      const run = await this.findSuccess(job, ref.id);
+      if (run) return run;
+    }
+    if (this.jobsWithoutSuccess.has(job)) return undefined;
+    // No remembered success (state recovered from a backup, or it was reset): search state, then history.
+    const [newest] = (await this.listRuns({ job, status: 'succeeded', limit: 1 })).runs;
+    const current = this.state.lastSuccessRef(job);
+    if (newest && (!current || newest.id > current.id)) this.state.rememberSuccess(newest);
+    if (!newest && !current) this.jobsWithoutSuccess.add(job);
+    return newest;
+  }
+
+  /** The remembered success: from state, else from history (read once, then kept in memory). */
+  private async findSuccess(job: string, id: string): Promise<Run | undefined> {
+    const inState = this.state.get(id);
+    if (inState) return inState.status === 'succeeded' ? cloneJson(inState) : undefined;
+    const known = this.archivedSuccesses.get(job);
+    if (known?.id === id) return cloneJson(known);
+    const archived = await this.archive.find(id);
+    if (archived?.status !== 'succeeded') return undefined;
+    this.archivedSuccesses.set(job, archived);
+    return cloneJson(archived);
+  }
+
+  lastRun(job: string): Run | undefined {
+    const run = this.state.latestRun(job);
+    return run && cloneJson(run);
+  }
+
+  getSchedule(job: string): ScheduleState | undefined {
+    const schedule = this.state.getSchedule(job);
+    return schedule && cloneJson(schedule);
+  }
+
+  setSchedule(job: string, state: ScheduleState): void {
+    this.assertOpen();
+    this.state.setSchedule(job, cloneJson(state));
+    this.enqueue(`sched:${job}`, { t: 'sched', job });
+    this.scheduleFlush();
+  }
+
+  getMeta<T>(key: string): T | undefined {
+    const value = this.state.getMeta(key);
+    return value === undefined ? undefined : cloneJson(value as T);
+  }
+
+  setMeta(key: string, value: unknown): void {
+    this.assertOpen();
+    this.state.setMeta(key, value === undefined ? undefined : cloneJson(value));
+    this.enqueue(`meta:${key}`, { t: 'meta', key });
+    this.scheduleFlush();
+  }
+
+  stats(): FileRunStoreStats {
+    return { ...this.counters, walBytes: this.wal.bytes, historyFilesRead: this.archive.filesRead };
+  }
+
+  private assertOpen(): void {
+    if (this.phase !== 'open') throw new ConflictError(`run store is ${this.phase === 'new' ? 'not open' : this.phase}`);
+  }
+
+  private applyRun(run: Run): void {
+    this.state.put(run);
+    this.enqueue(`run:${run.id}`, { t: 'run', id: run.id });
+    if (isFinished(run)) this.jobsToArchive.add(run.job);
+    if (run.status === 'succeeded') this.jobsWithoutSuccess.delete(run.job);
+  }
+
+  /** Re-adding moves the key to the end, so the batch keeps the order changes last happened in. */
+  private enqueue(key: string, record: PendingRecord): void {
+    this.pending.delete(key);
+    this.pending.set(key, record);
+  }
+
+  private scheduleFlush(delayMs = this.flushIntervalMs): void {
+    if (this.flushTimer) return;
+    this.flushTimer = this.options.clock.setTimer(delayMs, () => {
+      this.flushTimer = undefined;
+      this.startWriter();
+    });
+  }
+
+  /** Resolves once everything changed so far is on disk. */
+  private commit(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.startWriter();
+    });
+  }
+
+  private startWriter(): void {
+    if (this.writer) return;
+    this.writer = this.writeLoop()
+      .catch((error: unknown) => this.logger.error('run store writer failed', { error }))
+      .finally(() => {
+        this.writer = undefined;
+        // Work that arrived between the loop's last check and now.
+        if (this.waiters.length > 0) this.startWriter();
+      });
+  }
+
+  /**
+   * The only code that appends to state.wal. Each turn takes everything
+   * pending (changes and the callers waiting for them) and writes it with one
+   * write + fsync; callers arriving during that fsync form the next batch.
+   */
+  private async writeLoop(): Promise<void> {
+    // Let callers in the same tick (e.g. Promise.all of inserts) join the first batch.
+    await Promise.resolve();
+    while (this.waiters.length > 0 || this.pending.size > 0 || this.jobsToArchive.size > 0) {
+      await this.archiveExcessRuns();
+      const records = [...this.pending.values()];
+      this.pending.clear();
+      const waiters = this.waiters.splice(0);
+      try {
+        if (this.checkpointOwed) await this.checkpoint();
+        await this.wal.append(records.flatMap((record) => this.serialize(record)));
+      } catch (error) {
+        this.requeue(records);
+        this.logger.error('could not write state.wal; will retry', { error });
+        for (const waiter of waiters) waiter.reject(error);
+        // A full or failing SD card: retry, but not so often that the log fills up.
+        this.scheduleFlush(Math.max(this.flushIntervalMs, WRITE_RETRY_MS));
+        return;
+      }
+      for (const waiter of waiters) waiter.resolve();
+      if (this.wal.bytes > this.checkpointBytes) await this.checkpointQuietly();
+    }
+  }
+
+  private serialize(record: PendingRecord): string[] {
+    let line: WalRecord | undefined;
+    switch (record.t) {
+      case 'run': {
+        const run = record.archived ?? this.state.get(record.id);
+        line = run && { t: 'run', run };
+        break;
+      }
+      case 'sched': {
+        const state = this.state.getSchedule(record.job);
+        line = state && { t: 'sched', job: record.job, state };
+        break;
+      }
+      case 'meta':
+        line = { t: 'meta', key: record.key, value: this.state.getMeta(record.key) };
+        break;
+      case 'archive':
+        line = { t: 'archive', ids: record.ids };
+        break;
+    }
+    return line ? [JSON.stringify(line)] : [];
+  }
+
+  /** Puts records from a failed write back in front of anything newer. */
+  private requeue(records: PendingRecord[]): void {
+    const newer = [...this.pending];
+    this.pending.clear();
+    for (const record of records) this.pending.set(recordKey(record), record);
+    for (const [key, record] of newer) this.enqueue(key, record);
+  }
+
+  /**
+   * Moves finished runs beyond `keepPerJob` (oldest first) to history/. They
+   * leave state only after the history append is fsynced, and only if they
+   * did not change meanwhile; the `archive` record that tells a replay to
+   * drop them goes into the WAL after their last `run` record.
+   */
+  private async archiveExcessRuns(): Promise<void> {
+    const jobs = [...this.jobsToArchive];
+    this.jobsToArchive.clear();
+    const excess = jobs.flatMap((job) => {
+      const finished = this.state.finishedRuns(job);
+      return finished.slice(0, Math.max(0, finished.length - this.keepPerJob));
+    });
+    if (excess.length === 0) return;
+    try {
+      await this.archive.append(excess);
+    } catch (error) {
+      this.logger.error('could not append to history/; the runs stay in state.json for now', { error });
+      return;
+    }
+    const moved = excess.filter((run) => this.state.get(run.id) === run);
+    for (const run of moved) {
+      this.state.remove(run.id);
+      const pendingRun = this.pending.get(`run:${run.id}`);
+      // Its last change is not in the WAL yet: write that version, not nothing.
+      if (pendingRun?.t === 'run') pendingRun.archived = run;
+    }
+    if (moved.length === 0) return;
+    this.enqueue(`archive:${++this.archiveSeq}`, { t: 'archive', ids: moved.map((run) => run.id) });
+    this.counters.archivedRuns += moved.length;
+  }
+
+  /**
+   * Writes state.json (generation N+1), then replaces the WAL with an empty
+   * N+1 one. A crash between the two leaves a generation-N WAL that open()
+   * knows to ignore, because state.json already contains all of it.
+   */
+  private async checkpoint(): Promise<void> {
+    const generation = this.state.doc.walGeneration + 1;
+    this.state.doc.walGeneration = generation;
+    this.db.data = this.state.doc;
+    this.checkpointOwed = true;
+    await this.db.write();
+    await this.wal.reset(generation);
+    this.checkpointOwed = false;
+    this.counters.checkpoints++;
+  }
+
+  private async checkpointQuietly(): Promise<void> {
+    try {
+      await this.checkpoint();
+    } catch (error) {
+      this.logger.error('checkpoint failed; changes stay in state.wal', { error });
+    }
+  }
+
+  /** Applies the WAL on top of the loaded state; returns whether anything was applied. */
+  private replay(wal: WalContents, loaded: LoadedState): boolean {
+    const stateGeneration = loaded.doc.walGeneration;
+    if (wal.tornTail > 0) {
+      this.logger.warn('ignored an incomplete last write in state.wal (power cut during an append?)', {
+        file: this.paths.wal,
+        lines: wal.tornTail,
+      });
+    }
+    if (wal.damagedLines.length > 0) {
+      this.logger.error('skipped damaged lines in state.wal', { file: this.paths.wal, lines: wal.damagedLines });
+    }
+    if (wal.records.length === 0) return false;
+    if (wal.generation !== undefined && wal.generation < stateGeneration) {
+      this.logger.info('state.wal predates the last checkpoint; ignoring it', {
+        walGeneration: wal.generation,
+        stateGeneration,
+      });
+      return false;
+    }
+    if (wal.generation === undefined || wal.generation > stateGeneration) {
+      this.logger.warn('replaying state.wal onto an older state than it was written against', {
+        walGeneration: wal.generation,
+        stateGeneration,
+        source: loaded.source,
+      });
+    }
+    for (const record of wal.records) this.applyRecord(record);
+    this.logger.info('replayed state.wal', { records: wal.records.length });
+    return true;
+  }
+
+  private applyRecord(record: WalRecord): void {
+    switch (record.t) {
+      case 'run':
+        this.state.put(record.run);
+        break;
+      case 'sched':
+        this.state.setSchedule(record.job, record.state);
+        break;
+      case 'meta':
+        this.state.setMeta(record.key, record.value);
+        break;
+      case 'archive':
+        for (const id of record.ids) this.state.remove(id);
+        break;
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.opening?.catch(() => {});
+    if (this.phase !== 'open') {
+      this.phase = 'closed';
+      return;
+    }
+    this.phase = 'closing';
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+    const failures: unknown[] = [];
+    const attempt = async (step: () => Promise<void>) => {
+      try {
+        await step();
+      } catch (error) {
+        failures.push(error);
+      }
+    };
+    // If the last WAL append fails, the checkpoint below still saves everything.
+    await this.commit().catch((error: unknown) => this.logger.warn('final WAL append failed', { error }));
+    await attempt(async () => {
+      await this.writer;
+      await this.checkpoint();
+    });
+    await attempt(() => this.wal.close());
+    this.phase = 'closed';
+    if (failures.length > 0) {
+      this.logger.error('run store did not close cleanly', { errors: failures });
+      throw failures[0];
+    }
+  }
+}
+
+function recordKey(record: PendingRecord): string {
+  switch (record.t) {
+    case 'run':
+      return `run:${record.id}`;
+    case 'sched':
+      return `sched:${record.job}`;
+    case 'meta':
+      return `meta:${record.key}`;
+    case 'archive':
+      return `archive:${record.ids.join(',')}`;
+  }
+}

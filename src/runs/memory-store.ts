@@ -1,0 +1,91 @@
+import { ConflictError, NotFoundError } from '../core/errors.js';
+import type { Run, RunPage, RunQuery, ScheduleState } from './model.js';
+import { cloneJson, normalizeQuery, toPage } from './run-query.js';
+import { RunState } from './run-state.js';
+import type { RunStore } from './store.js';
+
+/**
+ * A RunStore that keeps everything in memory: for engine and scheduler tests.
+ * It passes the same conformance suite as FileRunStore, copies runs in and out
+ * (as JSON, like the file store does), and refuses writes after close().
+ * open() is optional for it.
+ */
+export class MemoryRunStore implements RunStore {
+  private readonly state = new RunState();
+  private closed = false;
+
+  async open(): Promise<void> {
+    this.closed = false;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  async flush(): Promise<void> {}
+
+  async insertRun(run: Run): Promise<void> {
+    this.assertOpen();
+    if (this.state.has(run.id)) throw new ConflictError(`run ${run.id} already exists`);
+    this.state.put(cloneJson(run));
+  }
+
+  updateRun(run: Run): void {
+    this.assertOpen();
+    if (!this.state.has(run.id)) throw new NotFoundError('run', run.id);
+    this.state.put(cloneJson(run));
+  }
+
+  async getRun(id: string): Promise<Run | undefined> {
+    const run = this.state.get(id);
+    return run && cloneJson(run);
+  }
+
+  async listRuns(query: RunQuery): Promise<RunPage> {
+    const normalized = normalizeQuery(query);
+    const candidates = this.state.matching(normalized, normalized.limit + 1);
+    return toPage(candidates.map(cloneJson), normalized.limit);
+  }
+
+  activeRuns(): Run[] {
+    return this.state.activeRuns().map(cloneJson);
+  }
+
+  async lastSuccess(job: string): Promise<Run | undefined> {
+    const ref = this.state.lastSuccessRef(job);
+    const run = ref ? this.state.get(ref.id) : undefined;
+    if (run) return cloneJson(run);
+    const newest = this.state.matching({ job, status: 'succeeded', limit: 1 }, 1)[0];
+    if (newest) this.state.rememberSuccess(newest);
+    return newest && cloneJson(newest);
+  }
+
+  lastRun(job: string): Run | undefined {
+    const run = this.state.latestRun(job);
+    return run && cloneJson(run);
+  }
+
+  getSchedule(job: string): ScheduleState | undefined {
+    const schedule = this.state.getSchedule(job);
+    return schedule && cloneJson(schedule);
+  }
+
+  setSchedule(job: string, state: ScheduleState): void {
+    this.assertOpen();
+    this.state.setSchedule(job, cloneJson(state));
+  }
+
+  getMeta<T>(key: string): T | undefined {
+    const value = this.state.getMeta(key);
+    return value === undefined ? undefined : cloneJson(value as T);
+  }
+
+  setMeta(key: string, value: unknown): void {
+    this.assertOpen();
+    this.state.setMeta(key, value === undefined ? undefined : cloneJson(value));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ConflictError('run store is closed');
+  }
+}

@@ -1,0 +1,197 @@
+import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, isActive, isFinished } from './model.js';
+import type { Run, ScheduleState } from './model.js';
+import { matchesQuery, newestFirst, oldestFirst } from './run-query.js';
+import type { NormalizedQuery } from './run-query.js';
+
+/**
+ * The in-memory state every RunStore works on, and exactly what state.json
+ * holds. Both stores share this class so they cannot disagree about what
+ * "newest", "active" or "last success" mean.
+ */
+
+export interface LastSuccessRef {
+  id: string;
+  finishedAt?: string;
+}
+
+export interface StateDocument {
+  version: 1;
+  runs: Record<string, Run>;
+  schedules: Record<string, ScheduleState>;
+  meta: Record<string, unknown>;
+  /** Per job, the newest succeeded run: kept here so lastSuccess is O(1) even once the run is archived. */
+  lastSuccess: Record<string, LastSuccessRef>;
+  /**
+   * Which state.wal generation follows this snapshot (file store only). A WAL
+   * whose header names an older generation was already folded into this file.
+   */
+  walGeneration: number;
+}
+
+export function emptyStateDocument(): StateDocument {
+  return { version: 1, runs: {}, schedules: {}, meta: {}, lastSuccess: {}, walGeneration: 0 };
+}
+
+export class RunState {
+  /** Per job, the id of its newest run in state: lastRun() is called on every scheduler tick. */
+  private readonly latestByJob = new Map<string, string>();
+
+  constructor(readonly doc: StateDocument = emptyStateDocument()) {
+    for (const run of Object.values(doc.runs)) this.noteLatest(run);
+  }
+
+  get(id: string): Run | undefined {
+    return Object.hasOwn(this.doc.runs, id) ? this.doc.runs[id] : undefined;
+  }
+
+  has(id: string): boolean {
+    return Object.hasOwn(this.doc.runs, id);
+  }
+
+  /** Stores `run` (already a private copy) and keeps the derived indexes in step. */
+  put(run: Run): void {
+    this.doc.runs[run.id] = run;
+    this.noteLatest(run);
+    this.noteSuccess(run);
+  }
+
+  remove(id: string): void {
+    const run = this.get(id);
+    if (!run) return;
+    delete this.doc.runs[id];
+    if (this.latestByJob.get(run.job) === id) this.latestByJob.delete(run.job);
+  }
+
+  allRuns(): Run[] {
+    return Object.values(this.doc.runs);
+  }
+
+  /** queued, running and waiting runs, oldest first. */
+  activeRuns(): Run[] {
+    return this.allRuns().filter(isActive).sort(oldestFirst);
+  }
+
+  latestRun(job: string): Run | undefined {
+    const id = this.latestByJob.get(job);
+    const cached = id === undefined ? undefined : this.get(id);
+    if (cached) return cached;
+    // Only reached if the newest run left state (keepPerJob 0) or the job is unknown.
+    const newest = this.allRuns().filter((run) => run.job === job).sort(newestFirst)[0];
+    if (newest) this.latestByJob.set(job, newest.id);
+    return newest;
+  }
+
+  /** Finished runs of `job` still in state, oldest first: the archival candidates. */
+  finishedRuns(job: string): Run[] {
+    return this.allRuns().filter((run) => run.job === job && isFinished(run)).sort(oldestFirst);
+  }
+
+  jobs(): Set<string> {
+    return new Set(this.allRuns().map((run) => run.job));
+  }
+
+  /** Runs matching the query's filters, newest first, at most `max` of them. */
+  matching(query: NormalizedQuery, max: number): Run[] {
+    return this.allRuns()
+      .filter((run) => matchesQuery(run, query))
+      .sort(newestFirst)
+      .slice(0, max);
+  }
+
+  lastSuccessRef(job: string): LastSuccessRef | undefined {
+    return Object.hasOwn(this.doc.lastSuccess, job) ? this.doc.lastSuccess[job] : undefined;
+  }
+
+  rememberSuccess(run: Run): void {
+    const ref: LastSuccessRef = { id: run.id };
+    if (run.finishedAt !== undefined) ref.finishedAt = run.finishedAt;
+    this.doc.lastSuccess[run.job] = ref;
+  }
+
+  getSchedule(job: string): ScheduleState | undefined {
+    return Object.hasOwn(this.doc.schedules, job) ? this.doc.schedules[job] : undefined;
+  }
+
+  setSchedule(job: string, state: ScheduleState): void {
+    this.doc.schedules[job] = state;
+  }
+
+  getMeta(key: string): unknown {
+    return Object.hasOwn(this.doc.meta, key) ? this.doc.meta[key] : undefined;
+  }
+
+  setMeta(key: string, value: unknown): void {
+    if (value === undefined) delete this.doc.meta[key];
+    else this.doc.meta[key] = value;
+  }
+
+  private noteLatest(run: Run): void {
+    const current = this.latestByJob.get(run.job);
+    if (current === undefined || run.id >= current) this.latestByJob.set(run.job, run.id);
+  }
+
+  private noteSuccess(run: Run): void {
+    const ref = this.lastSuccessRef(run.job);
+    if (run.status === 'succeeded') {
+      if (!ref || run.id >= ref.id) this.rememberSuccess(run);
+    } else if (ref?.id === run.id) {
+      // The remembered success is no longer one; the store falls back to a search.
+      delete this.doc.lastSuccess[run.job];
+    }
+  }
+}
+
+const KNOWN_STATUSES = new Set<string>([...ACTIVE_RUN_STATUSES, ...FINISHED_RUN_STATUSES]);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Why `value` is not a run, or undefined if it looks like one. */
+export function describeRunProblem(value: unknown): string | undefined {
+  if (!isPlainObject(value)) return 'not an object';
+  if (typeof value.id !== 'string' || value.id === '') return 'missing id';
+  if (typeof value.job !== 'string') return `run ${value.id}: missing job`;
+  if (typeof value.status !== 'string' || !KNOWN_STATUSES.has(value.status)) {
+    return `run ${value.id}: unknown status ${JSON.stringify(value.status)}`;
+  }
+  if (typeof value.createdAt !== 'string') return `run ${value.id}: missing createdAt`;
+  if (!isPlainObject(value.tasks)) return `run ${value.id}: tasks is not an object`;
+  if (!Array.isArray(value.taskOrder)) return `run ${value.id}: taskOrder is not an array`;
+  return undefined;
+}
+
+export function isRunRecord(value: unknown): value is Run {
+  return describeRunProblem(value) === undefined;
+}
+
+/** Why `value` is not a state document, or undefined if it is one. */
+export function describeStateProblem(value: unknown): string | undefined {
+  if (!isPlainObject(value)) return 'top level is not an object';
+  if (value.version !== 1) return `unsupported version ${JSON.stringify(value.version)}`;
+  for (const field of ['runs', 'schedules', 'meta'] as const) {
+    if (!isPlainObject(value[field])) return `"${field}" is not an object`;
+  }
+  // Derived fields may be missing (a file written by hand or by an older Hearth); see withDerivedDefaults.
+  if (value.lastSuccess !== undefined && !isPlainObject(value.lastSuccess)) return '"lastSuccess" is not an object';
+  if (value.walGeneration !== undefined && !Number.isInteger(value.walGeneration)) {
+    return '"walGeneration" is not an integer';
+  }
+  for (const [id, run] of Object.entries(value.runs as Record<string, unknown>)) {
+    const problem = describeRunProblem(run);
+    if (problem) return `runs.${id}: ${problem}`;
+    if ((run as Run).id !== id) return `runs.${id}: id does not match its key`;
+  }
+  for (const [job, ref] of Object.entries((value.lastSuccess ?? {}) as Record<string, unknown>)) {
+    if (!isPlainObject(ref) || typeof ref.id !== 'string') return `lastSuccess.${job}: missing id`;
+  }
+  return undefined;
+}
+
+/** Fills in the derived fields describeStateProblem allows to be missing. */
+export function withDerivedDefaults(doc: StateDocument): StateDocument {
+  const partial = doc as Partial<StateDocument>;
+  partial.lastSuccess ??= {};
+  partial.walGeneration ??= 0;
+  return doc;
+}

@@ -1,0 +1,159 @@
+import { open, readFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { writeFileAtomic } from '../core/atomic-file.js';
+import type { Run, ScheduleState } from './model.js';
+import { describeRunProblem } from './run-state.js';
+import { isMissingFile } from './state-file.js';
+
+/**
+ * state.wal: one JSON record per line, appended between checkpoints so a
+ * change costs one short append instead of a state.json rewrite. Every
+ * record is a full snapshot of what it names (a run, a job's schedule state,
+ * a meta key), so replaying a record twice is harmless.
+ *
+ * The first line names the WAL generation. A checkpoint writes state.json
+ * with generation N+1 and then replaces the WAL with a fresh N+1 header; if
+ * the power goes between the two, the old WAL (generation N) is recognised as
+ * already folded into state.json and ignored.
+ */
+export type WalRecord =
+  | { t: 'run'; run: Run }
+  | { t: 'sched'; job: string; state: ScheduleState }
+  | { t: 'meta'; key: string; value?: unknown }
+  /** These runs were appended (and fsynced) to history/ and left state. */
+  | { t: 'archive'; ids: string[] };
+
+interface WalHeader {
+  t: 'wal';
+  gen: number;
+}
+
+export interface WalContents {
+  /** Undefined when the file is missing or has no readable header. */
+  generation?: number;
+  records: WalRecord[];
+  /** Unreadable lines at the end: an append cut short by a power cut. */
+  tornTail: number;
+  /** Unreadable lines followed by good ones (1-based line numbers): real damage. */
+  damagedLines: number[];
+}
+
+export async function readWal(path: string): Promise<WalContents> {
+  try {
+    return parseWal(await readFile(path, 'utf8'));
+  } catch (error) {
+    if (isMissingFile(error)) return { records: [], tornTail: 0, damagedLines: [] };
+    throw error;
+  }
+}
+
+export function parseWal(text: string): WalContents {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const parsed = lines.map(parseLine);
+  let lastGood = -1;
+  parsed.forEach((entry, index) => {
+    if (entry !== undefined) lastGood = index;
+  });
+  const contents: WalContents = { records: [], tornTail: lines.length - 1 - lastGood, damagedLines: [] };
+  parsed.forEach((entry, index) => {
+    if (entry === undefined) {
+      if (index < lastGood) contents.damagedLines.push(index + 1);
+    } else if (entry.t === 'wal') {
+      if (index === 0) contents.generation = entry.gen;
+    } else {
+      contents.records.push(entry);
+    }
+  });
+  return contents;
+}
+
+function parseLine(line: string): WalRecord | WalHeader | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  return isWalEntry(value) ? value : undefined;
+}
+
+function isWalEntry(value: unknown): value is WalRecord | WalHeader {
+  if (typeof value !== 'object' || value === null) return false;
+  const entry = value as Record<string, unknown>;
+  switch (entry.t) {
+    case 'wal':
+      return Number.isInteger(entry.gen);
+    case 'run':
+      return describeRunProblem(entry.run) === undefined;
+    case 'sched':
+      return typeof entry.job === 'string' && typeof entry.state === 'object' && entry.state !== null;
+    case 'meta':
+      return typeof entry.key === 'string';
+    case 'archive':
+      return Array.isArray(entry.ids) && entry.ids.every((id) => typeof id === 'string');
+    default:
+      return false;
+  }
+}
+
+export function walHeaderLine(generation: number): string {
+  return JSON.stringify({ t: 'wal', gen: generation } satisfies WalHeader);
+}
+
+/** Appends batches of lines to state.wal; each batch is one write and one fsync. */
+export class WalWriter {
+  private handle: FileHandle | undefined;
+  private appendedBytes = 0;
+  /** A failed write may have left half a line; the next batch starts on a fresh line. */
+  private startOnNewLine = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly onSync: () => void = () => {},
+  ) {}
+
+  /** Size of the file: what the checkpoint threshold is measured against. */
+  get bytes(): number {
+    return this.appendedBytes;
+  }
+
+  /** Continues appending to the existing file (its generation matches state.json). */
+  async openExisting(): Promise<void> {
+    await this.close();
+    this.handle = await open(this.path, 'a');
+    this.appendedBytes = (await this.handle.stat()).size;
+  }
+
+  /** Atomically replaces the file with an empty WAL of `generation` and appends to that. */
+  async reset(generation: number): Promise<void> {
+    await this.close();
+    const header = walHeaderLine(generation) + '\n';
+    await writeFileAtomic(this.path, header);
+    this.handle = await open(this.path, 'a');
+    this.appendedBytes = Buffer.byteLength(header);
+    this.startOnNewLine = false;
+  }
+
+  async append(lines: string[]): Promise<void> {
+    if (!this.handle) throw new Error('state.wal is not open');
+    if (lines.length === 0) return;
+    const text = (this.startOnNewLine ? '\n' : '') + lines.join('\n') + '\n';
+    try {
+      await this.handle.writeFile(text);
+      await this.handle.datasync();
+    } catch (error) {
+      this.startOnNewLine = true;
+      throw error;
+    }
+    this.startOnNewLine = false;
+    this.appendedBytes += Buffer.byteLength(text);
+    this.onSync();
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close();
+  }
+}
