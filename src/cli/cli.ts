@@ -1,0 +1,245 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, UsageError, errorMessage, formatConfigIssue } from '../core/errors.js';
+import type { CommandArgs, OptionSpecs, PositionalSpec } from './args.js';
+import { parseCommandArgs, stringValue } from './args.js';
+import { ApiRequestError, UnreachableError } from './client.js';
+import type { ApiClient } from './client.js';
+import type { CliContext } from './context.js';
+import { CliFailure } from './errors.js';
+import { startCommand, validateCommand } from './local.js';
+import { nextCommand } from './next.js';
+import { cancelCommand, jobsCommand, logsCommand, runCommand, runsCommand } from './remote.js';
+import { connect } from './target.js';
+
+/**
+ * The `hearth` command: dispatch, help, and the one place where errors
+ * become exit codes (0 ok, 1 failure, 2 usage error).
+ */
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+interface Command {
+  name: string;
+  summary: string;
+  /** After `hearth `. */
+  synopsis: string;
+  /** Option descriptions, one per line. */
+  details: string[];
+  options: OptionSpecs;
+  positionals: PositionalSpec;
+  run(args: CommandArgs, ctx: CliContext): Promise<number>;
+}
+
+const HELP_OPTION: OptionSpecs = { help: { type: 'boolean', short: 'h' } };
+const CONFIG_OPTION: OptionSpecs = { config: { type: 'string' } };
+const REMOTE_OPTIONS: OptionSpecs = { ...CONFIG_OPTION, url: { type: 'string' }, json: { type: 'boolean' } };
+const REMOTE_DETAILS = [
+  '--url URL        the appliance (default: HEARTH_URL, else http://127.0.0.1:<server.port> from hearth.yaml)',
+  '--config FILE    hearth.yaml to read server.port and dataDir from (default: HEARTH_CONFIG, ./hearth.yaml)',
+  '--json           print the raw JSON the API returns',
+  'The API token comes from HEARTH_TOKEN, else <dataDir>/secrets/api-token.',
+];
+
+function remote(run: (args: CommandArgs, ctx: CliContext, client: ApiClient) => Promise<number>) {
+  return async (args: CommandArgs, ctx: CliContext) =>
+    run(args, ctx, await connect(ctx, { url: stringValue(args, 'url'), config: stringValue(args, 'config') }));
+}
+
+const COMMANDS: readonly Command[] = [
+  {
+    name: 'start',
+    summary: 'run the appliance (scheduler, workers, API, dashboard)',
+    synopsis: 'start [--config FILE]',
+    details: ['--config FILE    hearth.yaml to use (default: HEARTH_CONFIG, ./hearth.yaml, the bundled example)'],
+    options: CONFIG_OPTION,
+    positionals: { names: [], required: 0 },
+    run: startCommand,
+  },
+  {
+    name: 'validate',
+    summary: 'check hearth.yaml and report every problem',
+    synopsis: 'validate [--config FILE]',
+    details: ['--config FILE    hearth.yaml to check (default: HEARTH_CONFIG, ./hearth.yaml)'],
+    options: CONFIG_OPTION,
+    positionals: { names: [], required: 0 },
+    run: validateCommand,
+  },
+  {
+    name: 'next',
+    summary: 'print the next times a schedule fires',
+    synopsis: 'next --cron EXPR | --every DUR | --rrule RULE [--tz ZONE] [--from ISO] [--count N]',
+    details: [
+      '--cron EXPR      a cron expression, e.g. "0 3 * * *"',
+      '--every DUR      an interval, e.g. 15m or 1h30m (anchored at the Unix epoch)',
+      '--rrule RULE     an RFC 5545 rule, e.g. "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9"',
+      '--tz ZONE        IANA time zone (default: the system zone)',
+      '--from ISO       start after this instant (default: now)',
+      '--count N        how many times to print (default 5, at most 1000)',
+    ],
+    options: {
+      cron: { type: 'string' },
+      every: { type: 'string' },
+      rrule: { type: 'string' },
+      tz: { type: 'string' },
+      from: { type: 'string' },
+      count: { type: 'string' },
+    },
+    positionals: { names: [], required: 0 },
+    run: nextCommand,
+  },
+  {
+    name: 'jobs',
+    summary: 'list jobs with their schedule, next and last run',
+    synopsis: 'jobs [--json]',
+    details: REMOTE_DETAILS,
+    options: REMOTE_OPTIONS,
+    positionals: { names: [], required: 0 },
+    run: remote(jobsCommand),
+  },
+  {
+    name: 'run',
+    summary: 'start a job now',
+    synopsis: 'run JOB [--wait] [--json]',
+    details: ['--wait           stream the log until the run finishes; exit 0 if it succeeded, 1 if not', ...REMOTE_DETAILS],
+    options: { ...REMOTE_OPTIONS, wait: { type: 'boolean' } },
+    positionals: { names: ['JOB'], required: 1 },
+    run: remote(runCommand),
+  },
+  {
+    name: 'runs',
+    summary: 'list recent runs, newest first',
+    synopsis: 'runs [JOB] [--status S] [--limit N] [--before RUN] [--json]',
+    details: [
+      '--status S       queued, running, waiting, succeeded, failed or cancelled',
+      '--limit N        how many (1-500, default 50)',
+      '--before RUN     the page after RUN (printed under the table when there is more)',
+      ...REMOTE_DETAILS,
+    ],
+    options: { ...REMOTE_OPTIONS, status: { type: 'string' }, limit: { type: 'string' }, before: { type: 'string' } },
+    positionals: { names: ['JOB'], required: 0 },
+    run: remote(runsCommand),
+  },
+  {
+    name: 'logs',
+    summary: "print a run's log",
+    synopsis: 'logs RUN [-f]',
+    details: ['-f, --follow     keep printing new lines until the run finishes', ...REMOTE_DETAILS.filter((d) => !d.startsWith('--json'))],
+    options: { ...CONFIG_OPTION, url: { type: 'string' }, follow: { type: 'boolean', short: 'f' } },
+    positionals: { names: ['RUN'], required: 1 },
+    run: remote(logsCommand),
+  },
+  {
+    name: 'cancel',
+    summary: 'cancel a queued or running run',
+    synopsis: 'cancel RUN [--json]',
+    details: REMOTE_DETAILS,
+    options: REMOTE_OPTIONS,
+    positionals: { names: ['RUN'], required: 1 },
+    run: remote(cancelCommand),
+  },
+];
+
+export async function runCli(ctx: CliContext): Promise<number> {
+  const [first, ...rest] = ctx.argv;
+  if (first === undefined) return usageError(ctx, 'missing command');
+  if (first === '--help' || first === '-h') return printHelp(ctx, rest[0]);
+  if (first === 'help') return printHelp(ctx, rest[0]);
+  if (first === '--version' || first === '-v') {
+    ctx.stdout.write(`${readVersion()}\n`);
+    return EXIT_OK;
+  }
+  const command = COMMANDS.find((candidate) => candidate.name === first);
+  if (!command) return usageError(ctx, first.startsWith('-') ? `expected a command before ${first}` : `unknown command "${first}"`);
+
+  let args: CommandArgs;
+  try {
+    args = parseCommandArgs(rest, { ...HELP_OPTION, ...command.options }, command.positionals);
+  } catch (error) {
+    // Wrong flags or a missing argument: the whole usage of the command helps most.
+    if (error instanceof UsageError) return usageError(ctx, error.message, command);
+    throw error;
+  }
+  if (args.values.help === true) {
+    ctx.stdout.write(commandHelp(command));
+    return EXIT_OK;
+  }
+  try {
+    return await command.run(args, ctx);
+  } catch (error) {
+    return reportError(ctx, error, command);
+  }
+}
+
+/** Exit codes for every error a command can end with. */
+function reportError(ctx: CliContext, error: unknown, command: Command): number {
+  if (error instanceof UsageError) {
+    // A bad value (not a bad flag): the message says what is wrong; the full usage would bury it.
+    ctx.stderr.write(`hearth: ${error.message}\n(see: hearth help ${command.name})\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof ConfigError) {
+    for (const issue of error.issues) ctx.stderr.write(`${formatConfigIssue(issue)}\n`);
+    const count = error.issues.length;
+    ctx.stderr.write(`hearth: ${count} ${count === 1 ? 'problem' : 'problems'} in the config\n`);
+    return EXIT_FAILURE;
+  }
+  if (error instanceof ApiRequestError) {
+    ctx.stderr.write(`hearth: ${error.message}\n`);
+    // The API refused the input itself (e.g. a job name it rejects): that is a usage error too.
+    return error.status === 400 ? EXIT_USAGE : EXIT_FAILURE;
+  }
+  if (error instanceof UnreachableError || error instanceof CliFailure) {
+    ctx.stderr.write(`hearth: ${error.message}\n`);
+    return EXIT_FAILURE;
+  }
+  const detail = ctx.env.HEARTH_DEBUG && error instanceof Error && error.stack ? error.stack : errorMessage(error);
+  ctx.stderr.write(`hearth: ${detail}\n`);
+  return EXIT_FAILURE;
+}
+
+function usageError(ctx: CliContext, message: string, command?: Command): number {
+  ctx.stderr.write(`hearth: ${message}\n\n`);
+  ctx.stderr.write(command ? commandHelp(command) : generalHelp());
+  return EXIT_USAGE;
+}
+
+function printHelp(ctx: CliContext, topic: string | undefined): number {
+  if (topic === undefined) {
+    ctx.stdout.write(generalHelp());
+    return EXIT_OK;
+  }
+  const command = COMMANDS.find((candidate) => candidate.name === topic);
+  if (!command) return usageError(ctx, `unknown command "${topic}"`);
+  ctx.stdout.write(commandHelp(command));
+  return EXIT_OK;
+}
+
+function generalHelp(): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length));
+  const lines = COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
+  return [
+    'usage: hearth <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'hearth help <command>   options of one command',
+    'hearth --version        print the version',
+    '',
+    'exit codes: 0 ok, 1 failure, 2 usage error',
+    '',
+  ].join('\n');
+}
+
+function commandHelp(command: Command): string {
+  const details = command.details.map((line) => `  ${line}`);
+  return [`usage: hearth ${command.synopsis}`, '', `${command.summary}`, '', ...details, ''].join('\n');
+}
+
+/** package.json sits two levels above this file in both src/cli and dist/cli. */
+function readVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

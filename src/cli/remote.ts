@@ -1,0 +1,191 @@
+import type { JobView } from '../core/appliance.js';
+import { parseJobName, parseLimit, parseRunId, parseRunStatus } from '../http/params.js';
+import type { Run } from '../runs/model.js';
+import type { CommandArgs } from './args.js';
+import { booleanValue, stringValue } from './args.js';
+import { ConnectionLostError, UnreachableError } from './client.js';
+import type { ApiClient } from './client.js';
+import type { CliContext } from './context.js';
+import { realSleep, useColor } from './context.js';
+import { CliFailure } from './errors.js';
+import { formatTime, json, renderTable, runDuration, statusCell } from './format.js';
+import type { Cell } from './format.js';
+
+/**
+ * The commands that talk to the running appliance over its HTTP API:
+ * jobs, run, runs, logs, cancel. Each takes an ApiClient (see target.ts), so
+ * tests point them at the Hono app through a fake fetch.
+ */
+
+const RECONNECT_DELAY_MS = 1_000;
+const MAX_RECONNECTS = 10;
+
+export async function jobsCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {
+  const body = await client.getJson<{ jobs: JobView[] }>('/api/jobs');
+  if (booleanValue(args, 'json')) {
+    ctx.stdout.write(json(body));
+    return 0;
+  }
+  if (body.jobs.length === 0) {
+    ctx.stdout.write('no jobs configured\n');
+    return 0;
+  }
+  const zone = displayZone(ctx);
+  const rows = body.jobs.map((job): Cell[] => [
+    { text: job.name },
+    { text: scheduleText(job) },
+    { text: formatTime(job.schedule?.nextRun, zone) },
+    job.lastRun ? statusCell(job.lastRun.status) : { text: '-' },
+    { text: formatTime(job.lastRun?.createdAt, zone) },
+    { text: String(job.activeRuns) },
+  ]);
+  ctx.stdout.write(renderTable(['NAME', 'SCHEDULE', 'NEXT RUN', 'LAST', 'LAST RUN', 'ACTIVE'], rows, useColor(ctx)));
+  return 0;
+}
+
+export async function runCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {
+  const name = parseJobName(args.positionals[0] ?? '');
+  const asJson = booleanValue(args, 'json');
+  const started = await client.postJson<{ runId: string; run: Run }>(`/api/jobs/${encodeURIComponent(name)}/run`, {
+    'X-Hearth-Trigger': 'manual',
+  });
+  if (!booleanValue(args, 'wait')) {
+    if (asJson) ctx.stdout.write(json(started));
+    else if (ctx.stdout.isTTY) ctx.stdout.write(`started ${name}: run ${started.runId}\nfollow it with: hearth logs ${started.runId} -f\n`);
+    else ctx.stdout.write(`${started.runId}\n`);
+    return 0;
+  }
+  if (!asJson) ctx.stderr.write(`started ${name}: run ${started.runId}\n`);
+  const onLine = asJson ? () => {} : (line: string) => ctx.stdout.write(`${line}\n`);
+  const final = await followUntilFinished(ctx, client, started.runId, onLine);
+  if (asJson) ctx.stdout.write(json(final));
+  else ctx.stderr.write(`${runSummary(final)}\n`);
+  return final.status === 'succeeded' ? 0 : 1;
+}
+
+export async function runsCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {
+  const query = new URLSearchParams();
+  const job = args.positionals[0];
+  if (job !== undefined) query.set('job', parseJobName(job));
+  const status = stringValue(args, 'status');
+  if (status !== undefined) query.set('status', parseRunStatus(status));
+  const limit = stringValue(args, 'limit');
+  if (limit !== undefined) query.set('limit', String(parseLimit(limit)));
+  const before = stringValue(args, 'before');
+  if (before !== undefined) query.set('before', parseRunId(before));
+  const search = query.size > 0 ? `?${query}` : '';
+  const page = await client.getJson<{ runs: Run[]; nextBefore: string | null }>(`/api/runs${search}`);
+
+  if (booleanValue(args, 'json')) {
+    ctx.stdout.write(json(page));
+    return 0;
+  }
+  if (page.runs.length === 0) {
+    ctx.stdout.write('no runs\n');
+    return 0;
+  }
+  const zone = displayZone(ctx);
+  const rows = page.runs.map((run): Cell[] => [
+    { text: run.id },
+    { text: run.job },
+    statusCell(run.status),
+    { text: run.trigger },
+    { text: formatTime(run.createdAt, zone) },
+    { text: runDuration(run) },
+  ]);
+  ctx.stdout.write(renderTable(['ID', 'JOB', 'STATUS', 'TRIGGER', 'CREATED', 'DURATION'], rows, useColor(ctx)));
+  if (page.nextBefore) ctx.stderr.write(`more: hearth runs${job ? ` ${job}` : ''} --before ${page.nextBefore}\n`);
+  return 0;
+}
+
+export async function logsCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {
+  const id = parseRunId(args.positionals[0] ?? '');
+  if (!booleanValue(args, 'follow')) {
+    ctx.stdout.write(await client.getText(`/api/runs/${id}/logs`));
+    return 0;
+  }
+  await followLog(ctx, client, id, (line) => ctx.stdout.write(`${line}\n`));
+  return 0;
+}
+
+export async function cancelCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {
+  const id = parseRunId(args.positionals[0] ?? '');
+  const run = await client.postJson<Run>(`/api/runs/${id}/cancel`);
+  if (booleanValue(args, 'json')) ctx.stdout.write(json(run));
+  else ctx.stdout.write(`cancelling run ${run.id} (${run.job})\n`);
+  return 0;
+}
+
+/** Streams the run's log until it ends, then returns the finished run. */
+async function followUntilFinished(
+  ctx: CliContext,
+  client: ApiClient,
+  runId: string,
+  onLine: (line: string) => void,
+): Promise<Run> {
+  await followLog(ctx, client, runId, onLine);
+  return await client.getJson<Run>(`/api/runs/${runId}`);
+}
+
+/**
+ * Follows a run's log over SSE until its `end` event. If the connection drops
+ * (the appliance restarted, Wi-Fi blipped) it reconnects; the server replays
+ * the log from the start, so lines already shown are skipped.
+ */
+export async function followLog(
+  ctx: CliContext,
+  client: ApiClient,
+  runId: string,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const sleep = ctx.sleep ?? realSleep;
+  let shown = 0;
+  for (let reconnects = 0; ; reconnects++) {
+    let seen = 0;
+    try {
+      for await (const event of client.events(`/api/runs/${runId}/logs`)) {
+        if (event.event === 'line') {
+          seen++;
+          if (seen > shown) {
+            shown = seen;
+            onLine(event.data);
+          }
+        } else if (event.event === 'end') {
+          return;
+        } else if (event.event === 'error') {
+          throw new CliFailure(`following the log of ${runId} failed: ${event.data}`);
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof ConnectionLostError || error instanceof UnreachableError)) throw error;
+    }
+    if (reconnects >= MAX_RECONNECTS) {
+      throw new CliFailure(`lost the connection to ${client.baseUrl} while following run ${runId}`);
+    }
+    await sleep(RECONNECT_DELAY_MS);
+  }
+}
+
+function scheduleText(job: JobView): string {
+  if (!job.schedule) return '-';
+  const text = job.schedule.description || job.schedule.expression;
+  return job.schedule.paused ? `${text} (paused)` : text;
+}
+
+function runSummary(run: Run): string {
+  const took = runDuration(run);
+  const base = `run ${run.id} ${run.status}${took === '-' ? '' : ` in ${took}`}`;
+  return run.error ? `${base}: ${run.error}` : base;
+}
+
+/** Times are shown in TZ when it names a real zone, else in the system's zone. */
+function displayZone(ctx: CliContext): string | undefined {
+  const zone = ctx.env.TZ;
+  if (!zone) return undefined;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return zone;
+  } catch {
+    return undefined;
+  }
+}

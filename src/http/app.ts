@@ -1,0 +1,165 @@
+import { Hono } from 'hono';
+import type { Context, Handler, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppliancePort } from '../core/appliance.js';
+import { systemClock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
+import { NotFoundError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { ApiError, createErrorHandler, notFoundHandler } from './errors.js';
+import { streamRunLog } from './log-stream.js';
+import { parseJobName, parseRunId, parseRunQuery, parseTriggerHeader } from './params.js';
+import type { TokenCheck } from './token.js';
+
+/**
+ * The JSON API over the appliance port. Routes only translate HTTP to port
+ * calls and back; validation lives in params.ts and error mapping in
+ * errors.ts, so every route behaves the same on bad input.
+ */
+
+export interface ApiDeps {
+  appliance: AppliancePort;
+  auth: TokenCheck;
+  logger: Logger;
+  /** Drives the SSE heartbeat; tests pass a FakeClock. */
+  clock?: Clock;
+  heartbeatMs?: number;
+}
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+/** Paths anyone on the LAN may read without a token. */
+const OPEN_PATHS = new Set(['/api/health']);
+
+type Method = 'GET' | 'POST';
+
+export function createApiApp(deps: ApiDeps): Hono {
+  const { appliance, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const heartbeatMs = deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const app = new Hono();
+  app.onError(createErrorHandler(logger));
+  app.notFound(notFoundHandler);
+  app.use('/api/*', requireBearerToken(deps.auth));
+
+  const route = (path: string, handlers: Partial<Record<Method, Handler>>) => {
+    if (handlers.GET) app.get(path, handlers.GET);
+    if (handlers.POST) app.post(path, requireJsonOrNothing, limitBody, handlers.POST);
+    // Registered last, so it only answers the methods not handled above.
+    app.all(path, methodNotAllowed(Object.keys(handlers) as Method[]));
+  };
+
+  route('/api/health', { GET: (c) => c.json(appliance.health()) });
+
+  route('/api/jobs', { GET: (c) => c.json({ jobs: appliance.listJobs() }) });
+
+  route('/api/jobs/:name', {
+    GET: (c) => {
+      const name = parseJobName(c.req.param('name') ?? '');
+      const job = appliance.getJob(name);
+      if (!job) throw new NotFoundError('job', name);
+      return c.json(job);
+    },
+  });
+
+  route('/api/jobs/:name/run', {
+    POST: async (c) => {
+      const name = parseJobName(c.req.param('name') ?? '');
+      const trigger = parseTriggerHeader(c.req.header('x-hearth-trigger'));
+      const run = await appliance.triggerJob(name, trigger);
+      c.header('Location', `/api/runs/${run.id}`);
+      return c.json({ runId: run.id, run }, 202);
+    },
+  });
+
+  route('/api/runs', {
+    GET: async (c) => {
+      const page = await appliance.listRuns(parseRunQuery(c.req.query()));
+      return c.json({ runs: page.runs, nextBefore: page.nextBefore ?? null });
+    },
+  });
+
+  route('/api/runs/:id', {
+    GET: async (c) => {
+      const id = parseRunId(c.req.param('id') ?? '');
+      const run = await appliance.getRun(id);
+      if (!run) throw new NotFoundError('run', id);
+      return c.json(run);
+    },
+  });
+
+  route('/api/runs/:id/cancel', {
+    POST: async (c) => {
+      const id = parseRunId(c.req.param('id') ?? '');
+      return c.json(await appliance.cancelRun(id), 202);
+    },
+  });
+
+  route('/api/runs/:id/logs', {
+    GET: async (c) => {
+      const runId = parseRunId(c.req.param('id') ?? '');
+      if (wantsEventStream(c)) {
+        // Checked up front so an unknown run is a JSON 404, not an event stream with an error in it.
+        if (!(await appliance.getRun(runId))) throw new NotFoundError('run', runId);
+        return streamRunLog(c, { appliance, runId, clock, heartbeatMs, logger });
+      }
+      c.header('Cache-Control', 'no-store');
+      return c.text(await appliance.readLog(runId));
+    },
+  });
+
+  return app;
+}
+
+function requireBearerToken(check: TokenCheck): MiddlewareHandler {
+  return async (c, next) => {
+    if (OPEN_PATHS.has(c.req.path)) return next();
+    const token = bearerToken(c.req.header('authorization'));
+    if (token === undefined) throw unauthorized('missing API token: send "Authorization: Bearer <token>"');
+    if (!check(token)) throw unauthorized('invalid API token');
+    return next();
+  };
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  const match = header?.match(/^Bearer[ \t]+(\S+)[ \t]*$/i);
+  return match?.[1];
+}
+
+function unauthorized(message: string): ApiError {
+  return new ApiError(401, 'unauthorized', message, { 'WWW-Authenticate': 'Bearer realm="hearth"' });
+}
+
+// POST bodies are optional JSON: anything else is refused before the handler runs.
+
+const requireJsonOrNothing: MiddlewareHandler = async (c, next) => {
+  const contentType = c.req.header('content-type');
+  if (contentType !== undefined && mediaType(contentType) !== 'application/json') {
+    throw new ApiError(415, 'unsupported_media_type', 'request body must be JSON (Content-Type: application/json) or empty');
+  }
+  return next();
+};
+
+const limitBody: MiddlewareHandler = bodyLimit({
+  maxSize: BODY_LIMIT_BYTES,
+  onError: () => {
+    throw new ApiError(413, 'payload_too_large', `request body is larger than ${BODY_LIMIT_BYTES / 1024} KB`);
+  },
+});
+
+function mediaType(contentType: string): string {
+  return (contentType.split(';')[0] ?? '').trim().toLowerCase();
+}
+
+function methodNotAllowed(allowed: Method[]): Handler {
+  const allow = allowed.flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method])).join(', ');
+  return (c) => {
+    throw new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed here (allowed: ${allow})`, {
+      Allow: allow,
+    });
+  };
+}
+
+function wantsEventStream(c: Context): boolean {
+  return (c.req.header('accept') ?? '').toLowerCase().includes('text/event-stream');
+}

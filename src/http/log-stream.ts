@@ -1,0 +1,107 @@
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { SSEStreamingApi } from 'hono/streaming';
+import type { AppliancePort, LogSubscription } from '../core/appliance.js';
+import type { Clock, Timer } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { mapError } from './errors.js';
+
+/**
+ * `GET /api/runs/:id/logs` with `Accept: text/event-stream`:
+ *
+ *   event: line            one per log line (existing ones first, then live ones)
+ *   data: <the line>
+ *
+ *   event: end             once the run finished and every line was sent
+ *   data: {"status":"succeeded"}
+ *
+ * plus a `: heartbeat` comment every `heartbeatMs` so proxies and phones keep
+ * the connection open. When the client goes away the log subscription is
+ * closed at once, so a forgotten browser tab costs nothing.
+ */
+
+export interface LogStreamOptions {
+  appliance: AppliancePort;
+  runId: string;
+  clock: Clock;
+  heartbeatMs: number;
+  logger: Logger;
+}
+
+export const HEARTBEAT_COMMENT = ': heartbeat\n\n';
+
+export function streamRunLog(c: Context, options: LogStreamOptions): Response {
+  const requestSignal = c.req.raw.signal;
+  return streamSSE(c, (stream) => pumpLog(stream, options, requestSignal));
+}
+
+async function pumpLog(stream: SSEStreamingApi, options: LogStreamOptions, requestSignal: AbortSignal): Promise<void> {
+  const { appliance, runId, clock, heartbeatMs, logger } = options;
+  const writes = new SerialWriter();
+  let ended = false;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+
+  // Either signal means the client is gone: the response stream was cancelled, or the request aborted.
+  stream.onAbort(() => finish());
+  if (requestSignal.aborted) finish();
+  else requestSignal.addEventListener('abort', () => finish(), { once: true });
+
+  let heartbeat: Timer;
+  const beat = () => {
+    writes.enqueue(() => stream.write(HEARTBEAT_COMMENT));
+    heartbeat = clock.setTimer(heartbeatMs, beat);
+  };
+  heartbeat = clock.setTimer(heartbeatMs, beat);
+
+  let subscription: LogSubscription | undefined;
+  try {
+    subscription = await appliance.followLog(
+      runId,
+      (line) => writes.enqueue(() => stream.writeSSE({ event: 'line', data: line })),
+      () => {
+        ended = true;
+        finish();
+      },
+    );
+  } catch (error) {
+    const mapped = mapError(error);
+    if (!mapped) logger.error('following a run log failed', { runId, error });
+    const message = mapped?.message ?? 'internal error; see the hearth log';
+    writes.enqueue(() => stream.writeSSE({ event: 'error', data: message }));
+    finish();
+  }
+
+  await finished;
+  heartbeat.cancel();
+  subscription?.close();
+  if (ended && !stream.aborted) {
+    const status = await finalStatus(appliance, runId);
+    writes.enqueue(() => stream.writeSSE({ event: 'end', data: JSON.stringify({ status }) }));
+  }
+  await writes.drained();
+}
+
+async function finalStatus(appliance: AppliancePort, runId: string): Promise<string | null> {
+  try {
+    return (await appliance.getRun(runId))?.status ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Log callbacks are synchronous; this keeps their asynchronous writes in order. */
+class SerialWriter {
+  private tail: Promise<void> = Promise.resolve();
+
+  enqueue(write: () => Promise<unknown>): void {
+    this.tail = this.tail.then(write).then(
+      () => undefined,
+      () => undefined, // a write after the client left fails; nothing to do about it
+    );
+  }
+
+  drained(): Promise<void> {
+    return this.tail;
+  }
+}

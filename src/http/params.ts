@@ -1,0 +1,64 @@
+import { UsageError } from '../core/errors.js';
+import { isRunId } from '../core/ids.js';
+import type { RunQuery, RunStatus, Trigger } from '../runs/model.js';
+import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES } from '../runs/model.js';
+
+/**
+ * Validation of path and query parameters. Every failure is a UsageError
+ * (HTTP 400) whose message says what was wrong and what is accepted, so a
+ * script author can fix the call without reading the source.
+ */
+
+export const JOB_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
+export const MAX_PAGE_SIZE = 500;
+const KNOWN_STATUSES: readonly RunStatus[] = [...ACTIVE_RUN_STATUSES, ...FINISHED_RUN_STATUSES];
+
+export function parseJobName(value: string): string {
+  if (!JOB_NAME_PATTERN.test(value)) {
+    throw new UsageError(
+      `invalid job name "${clip(value)}": use 1-63 letters, digits, "-" or "_", starting with a letter or digit`,
+    );
+  }
+  return value;
+}
+
+export function parseRunId(value: string): string {
+  if (!isRunId(value)) throw new UsageError(`invalid run id "${clip(value)}" (expected e.g. r_00mjv5x2w0a1b2c3d4)`);
+  return value;
+}
+
+export function parseRunStatus(value: string): RunStatus {
+  const status = KNOWN_STATUSES.find((known) => known === value);
+  if (!status) throw new UsageError(`invalid status "${clip(value)}": use one of ${KNOWN_STATUSES.join(', ')}`);
+  return status;
+}
+
+export function parseLimit(value: string): number {
+  const limit = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new UsageError(`invalid limit "${clip(value)}": use a whole number from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  return limit;
+}
+
+/** Query string of `GET /api/runs`; absent or empty parameters are left out. */
+export function parseRunQuery(query: Record<string, string | undefined>): RunQuery {
+  const result: RunQuery = {};
+  if (query.job) result.job = parseJobName(query.job);
+  if (query.status) result.status = parseRunStatus(query.status);
+  if (query.limit) result.limit = parseLimit(query.limit);
+  if (query.before) result.before = parseRunId(query.before);
+  return result;
+}
+
+/** `X-Hearth-Trigger`: the CLI says `manual`; scripts calling the API are `api`. */
+export function parseTriggerHeader(value: string | undefined): Extract<Trigger, 'manual' | 'api'> {
+  if (value === undefined || value === '' || value === 'api') return 'api';
+  if (value === 'manual') return 'manual';
+  throw new UsageError(`invalid X-Hearth-Trigger "${clip(value)}": use manual or api`);
+}
+
+/** Keeps echoed input short so an error message cannot be used to reflect a huge payload. */
+function clip(value: string): string {
+  return value.length > 80 ? `${value.slice(0, 80)}…` : value;
+}

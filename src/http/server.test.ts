@@ -1,0 +1,94 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger, silentLogger } from '../core/logger.js';
+import { createApiApp } from './app.js';
+import { ListenError, startHttpServer } from './server.js';
+import type { HttpServer } from './server.js';
+import { createTokenCheck } from './token.js';
+import { FakeAppliance } from './testing/fake-appliance.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+function setup() {
+  const appliance = new FakeAppliance();
+  const app = createApiApp({ appliance, auth: createTokenCheck(['t0ken']), logger: silentLogger });
+  return { appliance, app };
+}
+
+async function start(app: ReturnType<typeof createApiApp>, port = 0): Promise<HttpServer> {
+  const server = await startHttpServer(app, { host: '127.0.0.1', port, logger: silentLogger });
+  cleanups.push(() => server.close());
+  return server;
+}
+
+describe('startHttpServer', () => {
+  it('serves the app on a real socket and logs the URL', async () => {
+    const { app } = setup();
+    const lines: string[] = [];
+    const server = await startHttpServer(app, {
+      host: '127.0.0.1',
+      port: 0,
+      logger: createLogger({ write: (line) => lines.push(line) }),
+    });
+    cleanups.push(() => server.close());
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const response = await fetch(`${server.url}/api/health`);
+    expect(response.status).toBe(200);
+    expect(lines.some((line) => line.includes(`listening on ${server.url}`))).toBe(true);
+  });
+
+  it('close is idempotent and really stops listening', async () => {
+    const { app } = setup();
+    const server = await start(app);
+    await Promise.all([server.close(), server.close()]);
+    await server.close();
+    await expect(fetch(`${server.url}/api/health`)).rejects.toThrow();
+  });
+
+  it('reports a taken port clearly', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => blocker.close(() => resolve())));
+    const port = (blocker.address() as AddressInfo).port;
+    const { app } = setup();
+    const failure = startHttpServer(app, { host: '127.0.0.1', port, logger: silentLogger });
+    await expect(failure).rejects.toBeInstanceOf(ListenError);
+    await expect(failure).rejects.toThrow(`port ${port} is in use; set server.port in hearth.yaml`);
+  });
+
+  it('closes the log subscription when an SSE client disconnects, and close() ends open streams', async () => {
+    const { app, appliance } = setup();
+    appliance.addJob({ name: 'backup' });
+    const run = appliance.addRun({ job: 'backup', status: 'running' });
+    const server = await start(app);
+    const headers = { Authorization: 'Bearer t0ken', Accept: 'text/event-stream' };
+
+    const controller = new AbortController();
+    const response = await fetch(`${server.url}/api/runs/${run.id}/logs`, { headers, signal: controller.signal });
+    const reader = response.body!.getReader();
+    appliance.appendLog(run.id, 'hi');
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('data: hi');
+    expect(appliance.followers.size).toBe(1);
+    controller.abort();
+    await waitFor(() => appliance.followers.size === 0);
+
+    // A follower still connected at shutdown must not keep close() waiting.
+    const second = await fetch(`${server.url}/api/runs/${run.id}/logs`, { headers });
+    await waitFor(() => appliance.followers.size === 1);
+    await server.close();
+    await expect(second.text()).rejects.toThrow();
+    await waitFor(() => appliance.followers.size === 0);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

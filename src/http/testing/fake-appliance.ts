@@ -1,0 +1,154 @@
+import type { AppliancePort, HealthView, JobView, LogSubscription } from '../../core/appliance.js';
+import { ConflictError, NotFoundError } from '../../core/errors.js';
+import { isActive } from '../../runs/model.js';
+import type { Run, RunPage, RunQuery, RunStatus, Trigger } from '../../runs/model.js';
+
+/**
+ * An in-memory AppliancePort for tests of the HTTP API and the CLI. Tests
+ * drive it directly: `appendLog` and `finishRun` play the engine's part, and
+ * `onTrigger` decides what a triggered run does next.
+ */
+export class FakeAppliance implements AppliancePort {
+  readonly jobs = new Map<string, JobView>();
+  readonly runs = new Map<string, Run>();
+  readonly logs = new Map<string, string[]>();
+  readonly triggers: Array<{ job: string; trigger: Trigger }> = [];
+  /** Open log subscriptions, to assert that they get closed. */
+  readonly followers = new Set<{ runId: string; onLine: (line: string) => void; onEnd: () => void }>();
+  /** Called after a run is created by `triggerJob`; lets a test finish it at once. */
+  onTrigger: (run: Run) => void = () => {};
+  /** Makes every port call throw this (to test the 500 path). */
+  failWith: unknown;
+  private sequence = 0;
+
+  health(): HealthView {
+    this.maybeFail();
+    return {
+      status: 'ok',
+      version: '0.1.0',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      uptimeSeconds: 60,
+      clock: { trusted: true, now: '2026-01-01T00:01:00.000Z' },
+      config: { file: '/etc/hearth/hearth.yaml', loadedAt: '2026-01-01T00:00:00.000Z', jobs: this.jobs.size },
+      runs: { queued: 0, running: this.countRuns('running'), waiting: 0 },
+    };
+  }
+
+  listJobs(): JobView[] {
+    this.maybeFail();
+    return [...this.jobs.values()];
+  }
+
+  getJob(name: string): JobView | undefined {
+    this.maybeFail();
+    return this.jobs.get(name);
+  }
+
+  async triggerJob(name: string, trigger: Extract<Trigger, 'manual' | 'api'>): Promise<Run> {
+    this.maybeFail();
+    const job = this.jobs.get(name);
+    if (!job) throw new NotFoundError('job', name);
+    const active = [...this.runs.values()].some((run) => run.job === name && isActive(run));
+    if (job.overlap === 'skip' && active) throw new ConflictError(`job "${name}" already has an active run`);
+    this.triggers.push({ job: name, trigger });
+    const run = this.addRun({ job: name, trigger, status: 'queued' });
+    this.onTrigger(run);
+    return this.runs.get(run.id) ?? run;
+  }
+
+  async listRuns(query: RunQuery): Promise<RunPage> {
+    this.maybeFail();
+    const limit = query.limit ?? 50;
+    const matching = [...this.runs.values()]
+      .filter((run) => !query.job || run.job === query.job)
+      .filter((run) => !query.status || run.status === query.status)
+      .filter((run) => !query.before || run.id < query.before)
+      .sort((a, b) => (a.id < b.id ? 1 : -1));
+    const runs = matching.slice(0, limit);
+    const last = runs[runs.length - 1];
+    return matching.length > limit && last ? { runs, nextBefore: last.id } : { runs };
+  }
+
+  async getRun(id: string): Promise<Run | undefined> {
+    this.maybeFail();
+    return this.runs.get(id);
+  }
+
+  async cancelRun(id: string): Promise<Run> {
+    this.maybeFail();
+    const run = this.runs.get(id);
+    if (!run) throw new NotFoundError('run', id);
+    if (!isActive(run)) throw new ConflictError(`run ${id} already ${run.status}`);
+    const updated = { ...run, cancelRequested: true };
+    this.runs.set(id, updated);
+    return updated;
+  }
+
+  async readLog(id: string): Promise<string> {
+    this.maybeFail();
+    if (!this.runs.has(id)) throw new NotFoundError('run', id);
+    return (this.logs.get(id) ?? []).map((line) => `${line}\n`).join('');
+  }
+
+  async followLog(id: string, onLine: (line: string) => void, onEnd: () => void): Promise<LogSubscription> {
+    this.maybeFail();
+    const run = this.runs.get(id);
+    if (!run) throw new NotFoundError('run', id);
+    for (const line of this.logs.get(id) ?? []) onLine(line);
+    if (!isActive(run)) {
+      onEnd();
+      return { close: () => {} };
+    }
+    const follower = { runId: id, onLine, onEnd };
+    this.followers.add(follower);
+    return { close: () => this.followers.delete(follower) };
+  }
+
+  // ---- test controls -------------------------------------------------------
+
+  addJob(job: Partial<JobView> & { name: string }): JobView {
+    const view: JobView = { pool: 'default', overlap: 'skip', tasks: [], activeRuns: 0, ...job };
+    this.jobs.set(view.name, view);
+    return view;
+  }
+
+  addRun(fields: Partial<Run> & { job: string }): Run {
+    const id = fields.id ?? `r_${(1_700_000_000_000 + this.sequence).toString(36).padStart(10, '0')}${(this.sequence++).toString(16).padStart(8, '0')}`;
+    const run: Run = {
+      id,
+      status: 'queued',
+      trigger: 'manual',
+      occurrences: 1,
+      createdAt: '2026-01-01T03:00:00.000Z',
+      tasks: {},
+      taskOrder: [],
+      ...fields,
+    };
+    this.runs.set(id, run);
+    return run;
+  }
+
+  appendLog(id: string, line: string): void {
+    this.logs.set(id, [...(this.logs.get(id) ?? []), line]);
+    for (const follower of this.followers) if (follower.runId === id) follower.onLine(line);
+  }
+
+  finishRun(id: string, status: Extract<RunStatus, 'succeeded' | 'failed' | 'cancelled'>): void {
+    const run = this.runs.get(id);
+    if (!run) throw new NotFoundError('run', id);
+    this.runs.set(id, { ...run, status, finishedAt: '2026-01-01T03:00:05.000Z' });
+    for (const follower of [...this.followers]) {
+      if (follower.runId !== id) continue;
+      this.followers.delete(follower);
+      follower.onEnd();
+    }
+  }
+
+  private countRuns(status: RunStatus): number {
+    return [...this.runs.values()].filter((run) => run.status === status).length;
+  }
+
+  private maybeFail(): void {
+    if (this.failWith !== undefined) throw this.failWith;
+  }
+}
