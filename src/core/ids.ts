@@ -2,10 +2,28 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * Run ids sort by creation time and are safe in file names and URLs:
- * `r_` + 10 base36 chars of milliseconds + 8 random hex chars.
+ * `r_` + 10 base36 chars of milliseconds + 4 hex chars of a per-millisecond
+ * sequence + 4 random hex chars. The sequence keeps ids created in the same
+ * millisecond (a burst of catch-up runs) in creation order.
  */
+export class RunIdGenerator {
+  private lastMs = -1;
+  private sequence = 0;
+
+  next(now: number): string {
+    if (now === this.lastMs) this.sequence++;
+    else {
+      this.lastMs = now;
+      this.sequence = 0;
+    }
+    const seq = (this.sequence & 0xffff).toString(16).padStart(4, '0');
+    return `r_${now.toString(36).padStart(10, '0')}${seq}${randomBytes(2).toString('hex')}`;
+  }
+}
+
+/** A one-off id (no ordering guarantee within one millisecond). */
 export function newRunId(now: number): string {
-  return `r_${now.toString(36).padStart(10, '0')}${randomBytes(4).toString('hex')}`;
+  return new RunIdGenerator().next(now);
 }
 
 export const RUN_ID_PATTERN = /^r_[0-9a-z]{10}[0-9a-f]{8}$/;

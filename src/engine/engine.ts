@@ -1,7 +1,7 @@
 import type { AppliancePort, HealthView, JobView, LogSubscription } from '../core/appliance.js';
 import type { Clock } from '../core/clock.js';
 import { ConflictError, NotFoundError, errorMessage } from '../core/errors.js';
-import { newRunId } from '../core/ids.js';
+import { RunIdGenerator } from '../core/ids.js';
 import { formatDuration } from '../core/durations.js';
 import { dirname } from 'node:path';
 import type { Logger } from '../core/logger.js';
@@ -47,6 +47,7 @@ export class Engine implements AppliancePort {
   private readonly dispatcher: Dispatcher;
   private readonly startedAt: number;
   private stopped = false;
+  private readonly ids = new RunIdGenerator();
 
   constructor(private readonly deps: EngineDeps) {
     this.config = deps.config;
@@ -227,14 +228,24 @@ export class Engine implements AppliancePort {
     return run;
   }
 
-  private async submitScheduled(job: JobDef, planned: PlannedRun): Promise<void> {
-    const scheduledFor = new Date(planned.scheduledFor).toISOString();
+  /**
+   * Creates the runs one planning pass produced for a job. `overlap: skip` is
+   * checked once, against runs from before this pass, so `catchup: all` still
+   * creates every planned run (the pool then runs them one at a time).
+   */
+  private async submitScheduled(job: JobDef, planned: PlannedRun[]): Promise<void> {
     const active = this.dispatcher.activeRunsOf(job.name);
     if (job.overlap === 'skip' && active.length > 0) {
+      const scheduledFor = planned.map((p) => new Date(p.scheduledFor).toISOString());
       this.deps.logger.warn('occurrence skipped: previous run still active', { job: job.name, scheduledFor, activeRun: active[0]!.id });
       return;
     }
-    await this.createRun(job, { trigger: planned.trigger, occurrences: planned.occurrences, scheduledFor });
+    // Ids are taken synchronously in order, so the runs sort oldest occurrence first.
+    await Promise.all(
+      planned.map((p) =>
+        this.createRun(job, { trigger: p.trigger, occurrences: p.occurrences, scheduledFor: new Date(p.scheduledFor).toISOString() }),
+      ),
+    );
   }
 
   private async createRun(
@@ -245,7 +256,7 @@ export class Engine implements AppliancePort {
     const tasks: Record<string, TaskState> = {};
     for (const task of job.tasks) tasks[task.name] = { name: task.name, status: 'pending', attempts: 0 };
     const run: Run = {
-      id: newRunId(now),
+      id: this.ids.next(now),
       job: job.name,
       status: 'queued',
       trigger: options.trigger,

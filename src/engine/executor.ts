@@ -100,7 +100,7 @@ async function startRun(run: Run, job: JobDef, deps: ExecutorDeps): Promise<void
     run.lastSuccessAt = previous?.startedAt ?? '';
   }
   deps.store.updateRun(run);
-  await deps.logs.prepare(run.id);
+  deps.logs.prepare(run.id);
   if (!resumed) {
     const when = run.scheduledFor ? ` for ${run.scheduledFor}` : '';
     const folded = run.occurrences > 1 ? ` (stands for ${run.occurrences} occurrences)` : '';
@@ -349,6 +349,7 @@ async function finishOrPark(run: Run, job: JobDef, deps: ExecutorDeps, abortReas
   await store.flush();
   const took = formatDuration(Date.parse(now) - Date.parse(run.startedAt ?? now));
   logs.write(run.id, 'hearth', `run ${run.status} in ${took}${run.error ? `: ${run.error}` : ''}`);
-  await logs.finish(run.id);
+  // Closing the file is not awaited: the pool slot is free now, followers end when it is flushed.
+  void logs.finish(run.id).catch((error: unknown) => deps.logger.warn('closing run log failed', { runId: run.id, error: errorMessage(error) }));
   return 'finished';
 }

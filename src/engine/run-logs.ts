@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
@@ -73,7 +73,7 @@ export class RunLogs {
    * repeated.
    */
   async follow(runId: string, runIsActive: boolean, onLine: (line: string) => void, onEnd: () => void): Promise<LogSubscription> {
-    if (runIsActive) await this.prepare(runId);
+    if (runIsActive) this.prepare(runId);
     const log = this.open.get(runId);
     if (!log) {
       const text = await this.read(runId);
@@ -110,10 +110,11 @@ export class RunLogs {
    * Opens (or reopens, after a restart) the run's log for appending. A
    * resumed run's earlier lines are counted so followers get them from the file.
    */
-  async prepare(runId: string): Promise<void> {
+  prepare(runId: string): void {
     if (this.open.has(runId)) return;
-    const existing = splitLines(await readFile(this.pathOf(runId), 'utf8').catch(() => '')).length;
-    if (this.open.has(runId)) return;
+    // Synchronous on purpose: the engine calls this between steps and must not
+    // yield to the event loop there (a resumed run's log is small).
+    const existing = existsSync(this.pathOf(runId)) ? splitLines(readFileSync(this.pathOf(runId), 'utf8')).length : 0;
     this.open.set(runId, { stream: createWriteStream(this.pathOf(runId), { flags: 'a' }), listeners: new Set(), written: existing });
   }
 

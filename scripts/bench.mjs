@@ -1,0 +1,237 @@
+#!/usr/bin/env node
+/**
+ * npm run bench: measures the engine's figures and prints them with the
+ * machine they ran on. Targets (README): p99 fire latency ≤ 20 ms with 1,000
+ * schedules, ≥ 1,000 durable no-op runs/s, ≤ 16 KB written per run with
+ * 10,000 runs of history, idle RSS ≤ 55 MB, /api/health answering ≤ 0.4 s.
+ *
+ * Runs against dist/ (what `hearth start` runs), so build first.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const root = resolve(import.meta.dirname, '..');
+const dist = (path) => import(join(root, 'dist', path));
+
+const { Engine } = await dist('engine/engine.js');
+const { RunLogs } = await dist('engine/run-logs.js');
+const { FileRunStore } = await dist('runs/file-store.js');
+const { systemClock } = await dist('core/clock.js');
+const { silentLogger } = await dist('core/logger.js');
+const { DEFAULT_RETRY } = await dist('config/types.js');
+const { runShell } = await dist('pool/process/shell.js');
+
+const only = process.argv[2];
+const results = [];
+
+function machine() {
+  const cpu = cpus()[0]?.model ?? 'unknown cpu';
+  return `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}-${process.arch}`;
+}
+
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function report(name, value, unit, target) {
+  results.push({ name, value, unit, target });
+  console.log(`${name.padEnd(44)} ${String(value).padStart(10)} ${unit.padEnd(8)} (target ${target})`);
+}
+
+function ioWriteBytes() {
+  const io = readFileSync('/proc/self/io', 'utf8');
+  return Number(/^write_bytes: (\d+)/m.exec(io)[1]);
+}
+
+const noopAction = { name: 'noop', validate: () => [], execute: async () => null };
+
+function jobDef(name, extra = {}) {
+  return {
+    name,
+    pool: 'default',
+    overlap: 'allow',
+    retries: { ...DEFAULT_RETRY, jitter: 0 },
+    env: {},
+    tasks: [{ name: 'main', action: 'noop', dependsOn: [], with: {}, env: {}, continueOnError: false }],
+    ...extra,
+  };
+}
+
+async function makeEngine(dataDir, jobs, { concurrency = 64, onInsert } = {}) {
+  const store = new FileRunStore({ dataDir, clock: systemClock, logger: silentLogger, keepPerJob: 50 });
+  await store.open();
+  if (onInsert) {
+    const insert = store.insertRun.bind(store);
+    store.insertRun = async (run) => {
+      await insert(run);
+      onInsert(run);
+    };
+  }
+  const logs = new RunLogs(join(dataDir, 'logs'), systemClock);
+  await logs.init();
+  const engine = new Engine({
+    config: {
+      file: join(dataDir, 'hearth.yaml'),
+      timezone: 'UTC',
+      dataDir,
+      server: { host: '127.0.0.1', port: 0 },
+      pools: { default: { name: 'default', concurrency } },
+      jobs: Object.fromEntries(jobs.map((j) => [j.name, j])),
+      historyPerJob: 50,
+      killGraceMs: 1000,
+    },
+    store,
+    clock: systemClock,
+    logs,
+    logger: silentLogger,
+    version: 'bench',
+    runShell,
+    actions: { get: (name) => (name === 'noop' ? noopAction : undefined) },
+    dataDir,
+    killGraceMs: 1000,
+    baseEnv: {},
+  });
+  return { engine, store };
+}
+
+async function waitUntil(predicate, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('bench timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** 1,000 `every: 60s` schedules spread over the minute, plus a burst where all are due at once. */
+async function fireLatency() {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-fire-'));
+  const latencies = [];
+  const start = Date.now();
+  const firstDue = Math.ceil((start + 2000) / 1000) * 1000;
+  const jobs = Array.from({ length: 1000 }, (_, i) =>
+    jobDef(`job-${i}`, {
+      schedule: { spec: { kind: 'every', everyMs: 60_000, anchor: firstDue + (i % 50) * 200 }, timezone: 'UTC', catchup: 'none', maxCatchup: 1 },
+    }),
+  );
+  const { engine, store } = await makeEngine(dir, jobs, {
+    onInsert: (run) => run.scheduledFor && latencies.push(Date.now() - Date.parse(run.scheduledFor)),
+  });
+  await engine.start();
+  await waitUntil(() => latencies.length >= 1000, 90_000);
+  await engine.stop();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  report('fire latency p50 (1,000 schedules, 20 due per 200 ms)', percentile(latencies, 50), 'ms', '—');
+  report('fire latency p99 (1,000 schedules, 20 due per 200 ms)', percentile(latencies, 99), 'ms', '≤ 20 ms');
+
+  const burstDir = mkdtempSync(join(tmpdir(), 'hearth-bench-burst-'));
+  const burst = [];
+  const due = Math.ceil((Date.now() + 2000) / 1000) * 1000;
+  const burstJobs = jobs.map((j) => ({ ...j, schedule: { ...j.schedule, spec: { kind: 'every', everyMs: 60_000, anchor: due } } }));
+  const second = await makeEngine(burstDir, burstJobs, {
+    onInsert: (run) => run.scheduledFor && burst.push(Date.now() - Date.parse(run.scheduledFor)),
+  });
+  await second.engine.start();
+  await waitUntil(() => burst.length >= 1000, 90_000);
+  await second.engine.stop();
+  await second.store.close();
+  rmSync(burstDir, { recursive: true, force: true });
+  report('fire latency p99 (1,000 schedules due at once)', percentile(burst, 99), 'ms', '—');
+}
+
+/** Durable no-op runs per second, then disk bytes per run with 10,000 runs of history. */
+async function throughputAndWrites() {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-runs-'));
+  const { engine, store } = await makeEngine(dir, [jobDef('noop')]);
+  await engine.start();
+  const finishedCount = async () => (await store.listRuns({ job: 'noop', limit: 1 })).runs[0]?.status === 'succeeded';
+
+  async function runBatch(total, inFlight = 200) {
+    let created = 0;
+    const ids = [];
+    const worker = async () => {
+      while (created < total) {
+        created++;
+        const run = await engine.triggerJob('noop', 'api');
+        ids.push(run.id);
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, worker));
+    await waitUntil(async () => engine.health().runs.queued + engine.health().runs.running === 0);
+    return ids;
+  }
+
+  const t0 = performance.now();
+  await runBatch(10_000);
+  const seconds = (performance.now() - t0) / 1000;
+  await waitUntil(finishedCount);
+  report('durable no-op runs per second (10,000 runs)', Math.round(10_000 / seconds), 'runs/s', '≥ 1,000');
+
+  await store.flush();
+  const before = ioWriteBytes();
+  await runBatch(2_000);
+  await store.flush();
+  const written = ioWriteBytes() - before;
+  report('bytes written per run (after 10,000 runs)', Math.round(written / 2_000), 'B', '≤ 16,384 B');
+  await engine.stop();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function freePort() {
+  return new Promise((resolvePort) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Launch → /api/health answering, and idle RSS, of the real `hearth start` on the bundled example. */
+async function startupAndRss() {
+  const times = [];
+  let rssKb = 0;
+  for (let i = 0; i < 5; i++) {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-start-'));
+    const port = await freePort();
+    writeFileSync(join(dir, 'hearth.yaml'), readFileSync(join(root, 'examples/hearth.yaml'), 'utf8'));
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [join(root, 'bin/hearth.js'), 'start'], {
+      cwd: dir,
+      env: { ...process.env, HEARTH_PORT: String(port), HEARTH_HOST: '127.0.0.1', HEARTH_LOG_FORMAT: 'json' },
+      stdio: 'ignore',
+    });
+    for (;;) {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/api/health`);
+        if (response.ok) break;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    times.push(performance.now() - t0);
+    if (i === 0) {
+      await new Promise((r) => setTimeout(r, 10_000));
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)[1]);
+    }
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  report('launch → /api/health answering (median of 5)', Math.round(percentile(times, 50)), 'ms', '≤ 400 ms');
+  report('idle RSS of hearth start (10 s after start)', (rssKb / 1024).toFixed(1), 'MB', '≤ 55 MB');
+}
+
+console.log(`Hearth benchmarks on ${machine()}`);
+console.log(`(${new Date().toISOString()})\n`);
+if (!only || only === 'fire') await fireLatency();
+if (!only || only === 'runs') await throughputAndWrites();
+if (!only || only === 'start') await startupAndRss();

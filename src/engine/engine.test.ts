@@ -1,0 +1,276 @@
+import { describe, expect, it } from 'vitest';
+import { ConflictError, NonRetriableError, NotFoundError } from '../core/errors.js';
+import { FakeClock } from '../core/clock.js';
+import { MemoryRunStore } from '../runs/memory-store.js';
+import type { Run } from '../runs/model.js';
+import type { ActionDefinition } from '../actions/types.js';
+import { job, task, testEngine } from './testing.js';
+
+async function settle(clock: FakeClock, ms = 0): Promise<void> {
+  await clock.advance(ms);
+}
+
+async function runOf(store: { getRun(id: string): Promise<Run | undefined> }, id: string): Promise<Run> {
+  const run = await store.getRun(id);
+  if (!run) throw new Error(`run ${id} missing`);
+  return run;
+}
+
+const flow = job('flow', [
+  task('collect', 'collect'),
+  task('summarise', 'summarise', { dependsOn: ['collect'] }),
+  task('publish', 'publish', { dependsOn: ['summarise'] }),
+]);
+
+describe('flows', () => {
+  it('runs tasks in dependency order and passes upstream output on', async () => {
+    const t = await testEngine({
+      jobs: [flow],
+      scripts: { collect: { ms: 10, lines: ['42 items'] }, summarise: { ms: 10 }, publish: { ms: 10 } },
+    });
+    const run = await t.engine.triggerJob('flow', 'manual');
+    await settle(t.clock, 100);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(t.calls.map((c) => c.command)).toEqual(['collect', 'summarise', 'publish']);
+    expect(t.calls[1]!.env.HEARTH_OUTPUT_COLLECT).toBe('42 items');
+    expect(t.calls[1]!.env.HEARTH_TRIGGER).toBe('manual');
+    expect(t.calls[1]!.env.HEARTH_JOB).toBe('flow');
+    expect(t.calls[1]!.env.HEARTH_TASK).toBe('summarise');
+    expect(t.calls[1]!.env.HEARTH_ATTEMPT).toBe('1');
+    expect(t.calls[1]!.at - t.calls[0]!.at).toBe(10);
+  });
+
+  it('starts independent tasks in parallel', async () => {
+    const fan = job('fan', [task('a', 'a'), task('b', 'b'), task('c', 'c', { dependsOn: ['a', 'b'] })]);
+    const t = await testEngine({ jobs: [fan], scripts: { a: { ms: 50 }, b: { ms: 50 } } });
+    await t.engine.triggerJob('fan', 'api');
+    await settle(t.clock, 200);
+    const [a, b, c] = t.calls;
+    expect(a!.at).toBe(b!.at);
+    expect(c!.at - a!.at).toBe(50);
+  });
+
+  it('skips dependants of a failed task and fails the run', async () => {
+    const t = await testEngine({ jobs: [flow], scripts: { collect: { exit: 3 } } });
+    const run = await t.engine.triggerJob('flow', 'manual');
+    await settle(t.clock, 100);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.tasks.collect).toMatchObject({ status: 'failed', exitCode: 3, error: 'exit code 3' });
+    expect(done.tasks.summarise!.status).toBe('skipped');
+    expect(done.tasks.publish!.status).toBe('skipped');
+    expect(done.error).toContain('collect: exit code 3');
+  });
+
+  it('lets dependants run after a continue_on_error task fails', async () => {
+    const lenient = job('lenient', [task('a', 'a', { continueOnError: true }), task('b', 'b', { dependsOn: ['a'] })]);
+    const t = await testEngine({ jobs: [lenient], scripts: { a: { exit: 1 } } });
+    const run = await t.engine.triggerJob('lenient', 'manual');
+    await settle(t.clock, 10);
+    const done = await runOf(t.store, run.id);
+    expect(done.tasks.a!.status).toBe('failed');
+    expect(done.tasks.b!.status).toBe('succeeded');
+    expect(done.status).toBe('succeeded');
+  });
+
+  it('writes a timestamped log with task output and engine notes', async () => {
+    const t = await testEngine({ jobs: [flow], scripts: { collect: { lines: ['hello'] } } });
+    const run = await t.engine.triggerJob('flow', 'manual');
+    await settle(t.clock, 10);
+    const log = await t.engine.readLog(run.id);
+    expect(log).toMatch(/^2026-03-01T12:00:00\.000Z \[hearth\] run r_\w+ of flow started by manual/m);
+    expect(log).toMatch(/\[collect\] hello$/m);
+    expect(log).toMatch(/\[hearth\] run succeeded/);
+  });
+});
+
+describe('retries', () => {
+  it('retries on a durable timer with exponential backoff and then succeeds', async () => {
+    const flaky = job('flaky', [task('main', 'flaky')], {
+      retries: { max: 3, delayMs: 10_000, backoff: 'exponential', maxDelayMs: 60_000, jitter: 0 },
+    });
+    const t = await testEngine({
+      jobs: [flaky],
+      scripts: { flaky: (env) => ({ exit: Number(env.HEARTH_ATTEMPT) < 3 ? 1 : 0 }) },
+    });
+    const run = await t.engine.triggerJob('flaky', 'manual');
+    await settle(t.clock);
+    let state = await runOf(t.store, run.id);
+    expect(state.status).toBe('waiting');
+    expect(state.tasks.main).toMatchObject({ status: 'waiting', attempts: 1 });
+    expect(state.wakeAt).toBe('2026-03-01T12:00:10.000Z');
+    await settle(t.clock, 10_000);
+    state = await runOf(t.store, run.id);
+    expect(state.tasks.main!.attempts).toBe(2);
+    expect(state.wakeAt).toBe('2026-03-01T12:00:30.000Z'); // 10 s, then 20 s
+    await settle(t.clock, 20_000);
+    state = await runOf(t.store, run.id);
+    expect(state.status).toBe('succeeded');
+    expect(t.calls.map((c) => c.env.HEARTH_ATTEMPT)).toEqual(['1', '2', '3']);
+  });
+
+  it('gives up after retries.max and records the failures', async () => {
+    const doomed = job('doomed', [task('main', 'doomed')], { retries: { max: 1, delayMs: 1000, backoff: 'fixed', maxDelayMs: 1000, jitter: 0 } });
+    const t = await testEngine({ jobs: [doomed], scripts: { doomed: { exit: 1 } } });
+    const run = await t.engine.triggerJob('doomed', 'manual');
+    await settle(t.clock, 5_000);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.tasks.main!.attempts).toBe(2);
+  });
+
+  it('stops retrying on a NonRetriableError from an action', async () => {
+    let calls = 0;
+    const refuse: ActionDefinition = {
+      name: 'refuse',
+      validate: () => [],
+      execute: async () => {
+        calls++;
+        throw new NonRetriableError('bad credentials');
+      },
+    };
+    const j = job('strict', [{ ...task('main', ''), run: undefined, action: 'refuse' }], {
+      retries: { max: 5, delayMs: 1000, backoff: 'fixed', maxDelayMs: 1000, jitter: 0 },
+    });
+    const t = await testEngine({ jobs: [j], actions: [refuse] });
+    const run = await t.engine.triggerJob('strict', 'manual');
+    await settle(t.clock, 10_000);
+    const done = await runOf(t.store, run.id);
+    expect(calls).toBe(1);
+    expect(done.status).toBe('failed');
+    expect(done.tasks.main!.error).toBe('bad credentials');
+  });
+
+  it('fails a task that exceeds its timeout and retries it', async () => {
+    const slow = job('slow', [task('main', 'slow', { timeoutMs: 1000, retries: { max: 1, delayMs: 500, backoff: 'fixed', maxDelayMs: 500, jitter: 0 } })]);
+    const t = await testEngine({ jobs: [slow], scripts: { slow: { ms: 60_000 } } });
+    const run = await t.engine.triggerJob('slow', 'manual');
+    await settle(t.clock, 1000);
+    let state = await runOf(t.store, run.id);
+    expect(state.tasks.main).toMatchObject({ status: 'waiting', error: 'timed out after 1s' });
+    await settle(t.clock, 2000);
+    state = await runOf(t.store, run.id);
+    expect(state.status).toBe('failed');
+    expect(state.tasks.main!.attempts).toBe(2);
+  });
+
+  it('fails the whole run when the job timeout runs out, without retrying', async () => {
+    const j = job('bounded', [task('main', 'slow')], { timeoutMs: 5000, retries: { max: 3, delayMs: 1, backoff: 'fixed', maxDelayMs: 1, jitter: 0 } });
+    const t = await testEngine({ jobs: [j], scripts: { slow: { ms: 60_000 } } });
+    const run = await t.engine.triggerJob('bounded', 'manual');
+    await settle(t.clock, 6000);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toBe('job timed out after 5s');
+    expect(t.calls).toHaveLength(1);
+  });
+});
+
+describe('pools, overlap and cancel', () => {
+  it('never runs more than the pool concurrency at once', async () => {
+    const jobs = ['a', 'b', 'c'].map((n) => job(n, [task('main', 'work')]));
+    const t = await testEngine({ jobs, scripts: { work: { ms: 100 } }, config: { pools: { default: { name: 'default', concurrency: 2 } } } });
+    for (const j of jobs) await t.engine.triggerJob(j.name, 'manual');
+    await settle(t.clock);
+    expect(t.calls).toHaveLength(2);
+    expect(t.engine.health().runs).toEqual({ queued: 1, running: 2, waiting: 0 });
+    await settle(t.clock, 100);
+    expect(t.calls).toHaveLength(3);
+    expect(t.calls[2]!.at - t.calls[0]!.at).toBe(100);
+  });
+
+  it('refuses a manual run of an overlap: skip job that is active', async () => {
+    const t = await testEngine({ jobs: [job('solo', [task('main', 'work')], { overlap: 'skip' })], scripts: { work: { ms: 100 } } });
+    await t.engine.triggerJob('solo', 'manual');
+    await expect(t.engine.triggerJob('solo', 'manual')).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('runs overlap: queue runs one after another', async () => {
+    const t = await testEngine({ jobs: [job('serial', [task('main', 'work')], { overlap: 'queue' })], scripts: { work: { ms: 100 } } });
+    await t.engine.triggerJob('serial', 'manual');
+    await t.engine.triggerJob('serial', 'manual');
+    await settle(t.clock, 250);
+    expect(t.calls.map((c) => c.at - t.calls[0]!.at)).toEqual([0, 100]);
+  });
+
+  it('cancels a running run and skips what had not started', async () => {
+    const t = await testEngine({ jobs: [flow], scripts: { collect: { ms: 10_000 } } });
+    const run = await t.engine.triggerJob('flow', 'manual');
+    await settle(t.clock, 10);
+    await t.engine.cancelRun(run.id);
+    await settle(t.clock, 10);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('cancelled');
+    expect(done.tasks.collect!.status).toBe('cancelled');
+    expect(done.tasks.publish!.status).toBe('cancelled');
+    await expect(t.engine.cancelRun(run.id)).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('cancels a queued run at once', async () => {
+    const t = await testEngine({ jobs: [job('serial', [task('main', 'work')], { overlap: 'queue' })], scripts: { work: { ms: 100 } } });
+    await t.engine.triggerJob('serial', 'manual');
+    const second = await t.engine.triggerJob('serial', 'manual');
+    const cancelled = await t.engine.cancelRun(second.id);
+    expect(cancelled.status).toBe('cancelled');
+    await settle(t.clock, 500);
+    expect(t.calls).toHaveLength(1);
+  });
+
+  it('names unknown jobs and runs', async () => {
+    const t = await testEngine({ jobs: [] });
+    await expect(t.engine.triggerJob('nope', 'api')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(t.engine.cancelRun('r_0000000000deadbeef')).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('restart and recovery', () => {
+  it('resumes an interrupted flow without re-running finished tasks', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore();
+    const first = await testEngine({ jobs: [flow], clock, store, scripts: { summarise: { ms: 10_000 } } });
+    const run = await first.engine.triggerJob('flow', 'manual');
+    await settle(clock, 100);
+    expect((await runOf(store, run.id)).tasks.summarise!.status).toBe('running');
+    // Simulate a crash: a new engine on the same store, the old one never told.
+    const second = await testEngine({ jobs: [flow], clock, store });
+    await settle(clock, 100);
+    const done = await runOf(store, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(second.calls.map((c) => c.command)).toEqual(['summarise', 'publish']);
+    expect(done.tasks.collect!.attempts).toBe(1);
+    expect(done.tasks.summarise).toMatchObject({ attempts: 2, interruptions: 1 });
+    expect(second.calls[0]!.env.HEARTH_ATTEMPT).toBe('2');
+  });
+
+  it('hands running work back on a graceful stop and resumes it on start', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore();
+    const first = await testEngine({ jobs: [flow], clock, store, scripts: { collect: { ms: 10_000 } } });
+    const run = await first.engine.triggerJob('flow', 'manual');
+    await settle(clock, 10);
+    await first.engine.stop();
+    const stopped = await runOf(store, run.id);
+    expect(stopped.status).toBe('queued');
+    expect(stopped.tasks.collect!.status).toBe('pending');
+    const second = await testEngine({ jobs: [flow], clock, store });
+    await settle(clock, 10);
+    expect((await runOf(store, run.id)).status).toBe('succeeded');
+    expect(second.calls).toHaveLength(3);
+  });
+
+  it('re-arms a retry timer after a restart', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore();
+    const flaky = job('flaky', [task('main', 'flaky')], { retries: { max: 1, delayMs: 60_000, backoff: 'fixed', maxDelayMs: 60_000, jitter: 0 } });
+    const first = await testEngine({ jobs: [flaky], clock, store, scripts: { flaky: { exit: 1 } } });
+    const run = await first.engine.triggerJob('flaky', 'manual');
+    await settle(clock, 10);
+    await first.engine.stop();
+    const second = await testEngine({ jobs: [flaky], clock, store, scripts: { flaky: { exit: 0 } } });
+    await settle(clock, 59_000);
+    expect(second.calls).toHaveLength(0);
+    await settle(clock, 2_000);
+    expect((await runOf(store, run.id)).status).toBe('succeeded');
+  });
+});

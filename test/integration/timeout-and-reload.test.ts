@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Run } from '../../src/runs/model.js';
+import { isProcessRunning } from '../../src/pool/process/group.js';
+import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+
+let running: HearthProcess | undefined;
+afterEach(async () => {
+  await running?.stop('SIGKILL');
+  running = undefined;
+});
+
+describe('timeouts', () => {
+  it("kills a timed-out shell task's whole process group, grandchildren included", async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const hearth = (running = await startHearth({
+      dir,
+      port,
+      config: baseConfig(port, `
+  stuck:
+    timeout: 1s
+    run: |
+      sh -c 'trap "" TERM; sleep 120' &
+      echo $! > "${dir}/grandchild.pid"
+      sleep 120
+`),
+    }));
+    const { body } = await hearth.api<{ runId: string }>('/api/jobs/stuck/run', { method: 'POST' });
+    const run = await hearth.waitFor('the run to fail', async () => {
+      const { body: r } = await hearth.api<Run>(`/api/runs/${body.runId}`);
+      return r.status === 'failed' ? r : undefined;
+    });
+    expect(run.error).toMatch(/timed out after 1s/);
+    const grandchild = Number(readFileSync(join(dir, 'grandchild.pid'), 'utf8'));
+    // It ignores SIGTERM, so only the SIGKILL after killGrace (1 s) gets it.
+    await hearth.waitFor('the grandchild to be gone', () => (isProcessRunning(grandchild) ? undefined : true), 5_000);
+  });
+});
+
+describe('config reload', () => {
+  it('keeps the old jobs running when the new file is broken, and reports file:line', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const good = baseConfig(port, `
+  hello:
+    run: echo hello
+`);
+    const hearth = (running = await startHearth({ dir, port, config: good }));
+    const configPath = join(dir, 'hearth.yaml');
+    writeFileSync(configPath, good + `  broken:
+    schedule: { cron: "61 * * * *" }
+    run: echo never
+`);
+    const health = await hearth.waitFor('the reload to fail', async () => {
+      const { body } = await hearth.api<{ config: { errors?: string[] } }>('/api/health');
+      return body.config.errors ? body : undefined;
+    });
+    expect(health.config.errors![0]).toMatch(new RegExp(`^${configPath}:10:\\d+: jobs\\.broken\\.schedule\\.cron: .*61`));
+    const { body: jobs } = await hearth.api<{ jobs: Array<{ name: string }> }>('/api/jobs');
+    expect(jobs.jobs.map((j) => j.name)).toEqual(['hello']);
+    const { status } = await hearth.api('/api/jobs/hello/run', { method: 'POST' });
+    expect(status).toBe(202);
+
+    // A fixed file, applied by SIGHUP as well as by the watcher.
+    writeFileSync(configPath, good + `  second:
+    run: echo second
+`);
+    hearth.child.kill('SIGHUP');
+    await hearth.waitFor('the new job', async () => {
+      const { body } = await hearth.api<{ jobs: Array<{ name: string }> }>('/api/jobs');
+      return body.jobs.some((j) => j.name === 'second') ? true : undefined;
+    });
+    const { body: after } = await hearth.api<{ config: { errors?: string[] } }>('/api/health');
+    expect(after.config.errors).toBeUndefined();
+  });
+});
