@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
+const entry = new URL('../dist/hearth.mjs', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('hearth: dist/ is missing; run `npm run build` (or `npm install`) first\n');
   process.exit(1);

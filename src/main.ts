@@ -5,6 +5,7 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { packageVersion } from './core/package-root.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { ConfigError, errorMessage, formatConfigIssue } from './core/errors.js';
 import { createLogger, type Logger, type LogLevel } from './core/logger.js';
@@ -201,8 +202,7 @@ function inheritedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 async function readVersion(): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return packageVersion(import.meta.url);
 }
 
 function once(fn: () => Promise<void>): () => Promise<void> {

@@ -1,3 +1,4 @@
+import { packageVersion } from '../core/package-root.js';
 import { readFileSync } from 'node:fs';
 import { ConfigError, UsageError, errorMessage, formatConfigIssue } from '../core/errors.js';
 import type { CommandArgs, OptionSpecs, PositionalSpec } from './args.js';
@@ -238,8 +239,6 @@ function commandHelp(command: Command): string {
   return [`usage: hearth ${command.synopsis}`, '', `${command.summary}`, '', ...details, ''].join('\n');
 }
 
-/** package.json sits two levels above this file in both src/cli and dist/cli. */
 function readVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return packageVersion(import.meta.url);
 }

@@ -1,6 +1,7 @@
+import { packageRoot } from '../core/package-root.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 import type { ConfigIssue } from '../core/errors.js';
@@ -77,9 +78,9 @@ export function resolveConfigPath(args: {
   return { path: bundledConfigPath(), embedded: true };
 }
 
-/** examples/hearth.yaml in the package; this file sits two levels below the root in both src/ and dist/. */
+/** examples/hearth.yaml in the package (found from src/, dist/ or the start-up bundle). */
 export function bundledConfigPath(): string {
-  return fileURLToPath(new URL('../../examples/hearth.yaml', import.meta.url));
+  return join(packageRoot(import.meta.url), 'examples', 'hearth.yaml');
 }
 
 function fileIssue(file: string, message: string): ConfigIssue {

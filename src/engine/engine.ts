@@ -176,8 +176,8 @@ export class Engine implements AppliancePort {
   async triggerJob(name: string, trigger: Extract<Trigger, 'manual' | 'api'>): Promise<Run> {
     const job = this.config.jobs[name];
     if (!job) throw new NotFoundError('job', name);
-    const active = this.dispatcher.activeRunsOf(name);
-    if (job.overlap === 'skip' && active.length > 0) {
+    const active = job.overlap === 'skip' ? this.dispatcher.activeRunsOf(name) : [];
+    if (active.length > 0) {
       throw new ConflictError(`job ${name} already has an active run (${active[0]!.id}, ${active[0]!.status}); its overlap policy is skip`);
     }
     return this.createRun(job, { trigger, occurrences: 1 });
@@ -234,8 +234,8 @@ export class Engine implements AppliancePort {
    * creates every planned run (the pool then runs them one at a time).
    */
   private async submitScheduled(job: JobDef, planned: PlannedRun[]): Promise<void> {
-    const active = this.dispatcher.activeRunsOf(job.name);
-    if (job.overlap === 'skip' && active.length > 0) {
+    const active = job.overlap === 'skip' ? this.dispatcher.activeRunsOf(job.name) : [];
+    if (active.length > 0) {
       const scheduledFor = planned.map((p) => new Date(p.scheduledFor).toISOString());
       this.deps.logger.warn('occurrence skipped: previous run still active', { job: job.name, scheduledFor, activeRun: active[0]!.id });
       return;

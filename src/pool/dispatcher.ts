@@ -35,9 +35,13 @@ interface ActiveRun {
  * run, so a restart re-arms it), and cancels.
  */
 export class Dispatcher {
-  private readonly queued = new Map<string, Run>();
+  /** Queued runs, kept sorted by id (= creation order); new runs almost always append. */
+  private readonly queued: Run[] = [];
   private readonly active = new Map<string, ActiveRun>();
   private readonly parked = new Map<string, { run: Run; timer: Timer }>();
+  /** Running runs per pool, and running + waiting runs per job: O(1) admission checks. */
+  private readonly runningPerPool = new Map<string, number>();
+  private readonly busyPerJob = new Map<string, number>();
   private stopping = false;
 
   constructor(private readonly deps: DispatcherDeps) {}
@@ -45,7 +49,7 @@ export class Dispatcher {
   /** A queued run (already durable in the store). */
   enqueue(run: Run): void {
     if (this.stopping) return;
-    this.queued.set(run.id, run);
+    insertSorted(this.queued, run);
     this.pump();
   }
 
@@ -54,28 +58,28 @@ export class Dispatcher {
     if (this.stopping) return;
     const wakeAt = Date.parse(run.wakeAt ?? '') || this.deps.clock.now();
     const timer = this.deps.clock.setTimer(wakeAt - this.deps.clock.now(), () => {
-      this.parked.delete(run.id);
+      this.unpark(run.id);
       run.status = 'queued';
       this.deps.store.updateRun(run);
       this.enqueue(run);
     });
     this.parked.set(run.id, { run, timer });
+    bump(this.busyPerJob, run.job, 1);
   }
 
   /** Active runs of a job (queued, running or waiting), as this pool sees them. */
   activeRunsOf(job: string): Run[] {
-    const all = [...this.queued.values(), ...[...this.active.values()].map((a) => a.run), ...[...this.parked.values()].map((p) => p.run)];
+    if (!this.busyPerJob.get(job) && !this.queued.some((run) => run.job === job)) return [];
+    const all = [...this.queued, ...[...this.active.values()].map((a) => a.run), ...[...this.parked.values()].map((p) => p.run)];
     return all.filter((run) => run.job === job);
   }
 
   counts(): { queued: number; running: number; waiting: number } {
-    return { queued: this.queued.size, running: this.active.size, waiting: this.parked.size };
+    return { queued: this.queued.length, running: this.active.size, waiting: this.parked.size };
   }
 
   runningIn(pool: string): number {
-    let count = 0;
-    for (const entry of this.active.values()) if (entry.pool === pool) count++;
-    return count;
+    return this.runningPerPool.get(pool) ?? 0;
   }
 
   /**
@@ -91,32 +95,38 @@ export class Dispatcher {
       running.controller.abort(new CancelledError('cancelled by request'));
       return running.run;
     }
-    const idle = this.queued.get(runId) ?? this.parked.get(runId)?.run;
+    const queuedAt = this.queued.findIndex((run) => run.id === runId);
+    const idle = queuedAt >= 0 ? this.queued[queuedAt] : this.parked.get(runId)?.run;
     if (!idle) {
       const stored = await this.deps.store.getRun(runId);
       if (!stored) throw new NotFoundError('run', runId);
       throw new ConflictError(`run ${runId} already ${stored.status}`);
     }
-    this.queued.delete(runId);
-    this.parked.get(runId)?.timer.cancel();
-    this.parked.delete(runId);
+    if (queuedAt >= 0) this.queued.splice(queuedAt, 1);
+    else this.unpark(runId);
     await this.finishUnstarted(idle, 'cancelled', 'cancelled by request');
+    this.pump();
     return idle;
   }
 
   /** Starts every queued run that may start now, oldest first. */
   pump(): void {
     if (this.stopping) return;
-    const ordered = [...this.queued.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-    for (const run of ordered) {
+    const fullPools = new Set<string>();
+    const poolCount = Object.keys(this.deps.pools()).length;
+    for (let i = 0; i < this.queued.length && fullPools.size < poolCount; ) {
+      const run = this.queued[i]!;
       const job = this.deps.job(run.job);
       if (!job) {
-        this.queued.delete(run.id);
+        this.queued.splice(i, 1);
         void this.finishUnstarted(run, 'failed', `job "${run.job}" is no longer in the config`);
         continue;
       }
-      if (!this.mayStart(run, job)) continue;
-      this.queued.delete(run.id);
+      if (fullPools.has(job.pool) || !this.mayStart(job, fullPools)) {
+        i++;
+        continue;
+      }
+      this.queued.splice(i, 1);
       this.start(run, job);
     }
   }
@@ -129,35 +139,49 @@ export class Dispatcher {
     await Promise.allSettled([...this.active.values()].map((entry) => entry.done));
   }
 
-  private mayStart(run: Run, job: JobDef): boolean {
-    const pool = this.deps.pools()[job.pool];
-    const concurrency = pool?.concurrency ?? 1;
-    if (this.runningIn(job.pool) >= concurrency) return false;
-    if (job.overlap === 'allow') return true;
+  private mayStart(job: JobDef, fullPools: Set<string>): boolean {
+    const concurrency = this.deps.pools()[job.pool]?.concurrency ?? 1;
+    if (this.runningIn(job.pool) >= concurrency) {
+      fullPools.add(job.pool);
+      return false;
+    }
     // skip/queue: one run of the job at a time; an older waiting run keeps its turn.
-    const busy = [...this.active.values()].some((a) => a.run.job === job.name) ||
-      [...this.parked.values()].some((p) => p.run.job === job.name);
-    return !busy;
+    return job.overlap === 'allow' || !this.busyPerJob.get(job.name);
   }
 
   private start(run: Run, job: JobDef): void {
     const controller = new AbortController();
     const entry: ActiveRun = { run, pool: job.pool, controller, done: Promise.resolve() };
     this.active.set(run.id, entry);
+    bump(this.runningPerPool, job.pool, 1);
+    bump(this.busyPerJob, run.job, 1);
     entry.done = this.deps
       .execute(run, job, controller.signal)
       .then((outcome) => {
+        this.release(entry);
         if (outcome === 'waiting') this.park(run);
         if (outcome === 'finished') this.deps.onFinished?.(run);
       })
       .catch(async (error: unknown) => {
+        this.release(entry);
         this.deps.logger.error('run crashed inside the engine', { runId: run.id, job: run.job, error: errorMessage(error) });
         await this.finishUnstarted(run, 'failed', `internal error: ${errorMessage(error)}`).catch(() => {});
       })
-      .finally(() => {
-        this.active.delete(run.id);
-        this.pump();
-      });
+      .finally(() => this.pump());
+  }
+
+  private release(entry: ActiveRun): void {
+    if (!this.active.delete(entry.run.id)) return;
+    bump(this.runningPerPool, entry.pool, -1);
+    bump(this.busyPerJob, entry.run.job, -1);
+  }
+
+  private unpark(runId: string): void {
+    const parked = this.parked.get(runId);
+    if (!parked) return;
+    parked.timer.cancel();
+    this.parked.delete(runId);
+    bump(this.busyPerJob, parked.run.job, -1);
   }
 
   private async finishUnstarted(run: Run, status: 'failed' | 'cancelled', error: string): Promise<void> {
@@ -177,4 +201,16 @@ export class Dispatcher {
     await this.deps.store.flush();
     this.deps.onFinished?.(run);
   }
+}
+
+function bump(counts: Map<string, number>, key: string, by: number): void {
+  const next = (counts.get(key) ?? 0) + by;
+  if (next <= 0) counts.delete(key);
+  else counts.set(key, next);
+}
+
+function insertSorted(queue: Run[], run: Run): void {
+  let at = queue.length;
+  while (at > 0 && queue[at - 1]!.id > run.id) at--;
+  queue.splice(at, 0, run);
 }

@@ -1,0 +1,61 @@
+/**
+ * Pure schedule math: when does a job run? Cron (our own parser, DST-aware),
+ * fixed intervals (`every`), and RFC 5545 rules, all in an IANA time zone.
+ * No function here reads the clock; callers pass the instants.
+ */
+import type { ScheduleSpec } from '../config/types.js';
+import { CronSchedule } from './cron.js';
+import { EverySchedule } from './every.js';
+import { RRuleSchedule } from './rrule.js';
+import { ScheduleError, type Schedule } from './types.js';
+import { formatNaive, formatOffset, isValidTimeZone, offsetAt } from './zone.js';
+
+export { ScheduleError, type Schedule } from './types.js';
+export { planCatchup, type CatchupPlan, type CatchupInput, type PlannedRun } from './catchup.js';
+export { isValidTimeZone } from './zone.js';
+
+/** Compiles a schedule spec read in `timezone`; throws ScheduleError with a message fit for a config error. */
+export function compileSchedule(spec: ScheduleSpec, timezone: string): Schedule {
+  if (!isValidTimeZone(timezone)) throw new ScheduleError(`unknown time zone "${timezone}" (use an IANA name such as Europe/London)`);
+  try {
+    switch (spec.kind) {
+      case 'cron':
+        return CronSchedule.parse(spec.expr, timezone);
+      case 'every':
+        return new EverySchedule(spec.everyMs, spec.anchor);
+      case 'rrule':
+        return new RRuleSchedule(spec.rule, timezone);
+      default:
+        throw new ScheduleError(`unknown schedule kind "${(spec as { kind: unknown }).kind}"`);
+    }
+  } catch (error) {
+    if (error instanceof ScheduleError) throw error;
+    // The rrule package throws plain Errors for rules it cannot handle.
+    throw new ScheduleError(`${spec.kind}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** For config validation: undefined if fine, else the message (no file/line, the caller adds those). */
+export function scheduleProblem(spec: ScheduleSpec, timezone: string): string | undefined {
+  try {
+    compileSchedule(spec, timezone);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** The next `count` occurrences strictly after `after`, oldest first (fewer if the rule ends). */
+export function nextOccurrences(spec: ScheduleSpec, timezone: string, opts: { after: number; count: number }): number[] {
+  const schedule = compileSchedule(spec, timezone);
+  const found: number[] = [];
+  for (let at = schedule.next(opts.after); at !== undefined && found.length < opts.count; at = schedule.next(at)) found.push(at);
+  return found;
+}
+
+/** ISO 8601 with the zone's offset, e.g. 2026-03-29T02:00:00+01:00 (seconds always shown; never "Z": +00:00). */
+export function formatInZone(instant: number, timezone: string): string {
+  if (!isValidTimeZone(timezone)) throw new ScheduleError(`unknown time zone "${timezone}"`);
+  const offset = offsetAt(instant, timezone);
+  return `${formatNaive(instant + offset)}${formatOffset(offset)}`;
+}
