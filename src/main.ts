@@ -9,9 +9,9 @@ import { packageVersion } from './core/package-root.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { ConfigError, errorMessage, formatConfigIssue } from './core/errors.js';
 import { createLogger, type Logger, type LogLevel } from './core/logger.js';
-import { loadConfig, resolveConfigPath, type LoadOptions } from './config/load.js';
+import { loadConfig, resolveConfigPath } from './config/load.js';
+import { configLoadOptions } from './config-options.js';
 import type { HearthConfig } from './config/types.js';
-import { scheduleProblem } from './schedule/index.js';
 import { builtinActions } from './actions/index.js';
 import { createActionRegistry } from './actions/types.js';
 import { FileRunStore } from './runs/file-store.js';
@@ -40,19 +40,6 @@ export interface RunningAppliance {
   reload(): Promise<boolean>;
   /** Graceful stop; safe to call twice; runs every cleanup even if one throws. */
   stop(): Promise<void>;
-}
-
-/** The config loader with the schedule and action validators wired in. */
-export function configLoadOptions(env: NodeJS.ProcessEnv, baseDir?: string): LoadOptions {
-  const actions = builtinActions();
-  const registry = createActionRegistry(actions);
-  return {
-    env,
-    validateSchedule: scheduleProblem,
-    knownActions: registry.names(),
-    validateAction: (name, params) => registry.get(name)?.validate(params) ?? [],
-    ...(baseDir ? { baseDir } : {}),
-  };
 }
 
 export async function startAppliance(options: StartOptions): Promise<RunningAppliance> {

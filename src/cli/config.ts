@@ -28,22 +28,11 @@ export async function loadCliConfig(
 ): Promise<LoadedConfig> {
   const { loadConfig, resolveConfigPath } = await import('../config/load.js');
   const { path, embedded } = resolveConfigPath({ flag: options.flag, env: ctx.env, cwd: ctx.cwd });
-  const validators = options.strict ? await strictValidators() : {};
   // Same base directory rule as `hearth start`: the bundled config's relative paths mean "here".
-  const config = await loadConfig(path, { env: ctx.env, ...validators, ...(embedded ? { baseDir: ctx.cwd } : {}) });
+  const baseDir = embedded ? ctx.cwd : undefined;
+  const loadOptions = options.strict
+    ? (await import('../config-options.js')).configLoadOptions(ctx.env, baseDir)
+    : { env: ctx.env, ...(baseDir ? { baseDir } : {}) };
+  const config = await loadConfig(path, loadOptions);
   return { config, path, embedded };
-}
-
-/** The validators `hearth start` wires into the loader (see configLoadOptions in src/main.ts). */
-async function strictValidators() {
-  const [{ scheduleProblem }, { builtinActions, createActionRegistry }] = await Promise.all([
-    import('../schedule/index.js'),
-    import('../actions/index.js'),
-  ]);
-  const registry = createActionRegistry(builtinActions());
-  return {
-    validateSchedule: scheduleProblem,
-    knownActions: registry.names(),
-    validateAction: (name: string, params: Record<string, unknown>) => registry.get(name)?.validate(params) ?? [],
-  };
 }
