@@ -3,7 +3,7 @@ import { extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { z } from 'zod';
-import { errorMessage, NonRetriableError } from '../core/errors.js';
+import { errorMessage, NonRetriableError, RetryAfterError } from '../core/errors.js';
 import { abortError, parseParams, validateParams } from './params.js';
 import type { ActionContext, ActionDefinition, ModuleContext } from './types.js';
 
@@ -39,7 +39,7 @@ async function runModule(params: ModuleParams, ctx: ActionContext): Promise<unkn
   const file = isAbsolute(params.path) ? params.path : resolve(ctx.configDir, params.path);
   const fn = await loadExportedFunction(file, params.export);
   if (ctx.signal.aborted) throw abortError(ctx.signal);
-  const moduleCtx: ModuleContext = { ...ctx, args: params.args, since: ctx.lastSuccess };
+  const moduleCtx: ModuleContext = { ...ctx, args: params.args, since: ctx.lastSuccess, errors: { NonRetriableError, RetryAfterError } };
   // The call happens inside the promise chain so a synchronous throw is a rejection like any other.
   const result = await untilAborted(Promise.resolve().then(() => fn(moduleCtx)), ctx.signal);
   return toJsonValue(result, ctx.log);

@@ -1,3 +1,4 @@
+import type { NonRetriableError, RetryAfterError } from '../core/errors.js';
 /**
  * What a built-in action sees and implements. An action is looked up by name
  * (`action: http` in hearth.yaml), validated once when the config loads, and
@@ -54,6 +55,11 @@ export interface ActionRegistry {
 export interface ModuleContext<Args = unknown> extends ActionContext {
   args: Args;
   since: Date | undefined;
+  /**
+   * The retry-steering errors, for modules that cannot import `hearth/sdk`
+   * (e.g. a script in /etc/hearth): `throw new errors.NonRetriableError(...)`.
+   */
+  errors: { NonRetriableError: typeof NonRetriableError; RetryAfterError: typeof RetryAfterError };
 }
 
 /** The shape of a function a `module` action calls. */

@@ -1,4 +1,4 @@
-import type { JobView } from '../core/appliance.js';
+import type { HealthView, JobView } from '../core/appliance.js';
 import { parseJobName, parseLimit, parseRunId, parseRunStatus } from '../http/params.js';
 import type { Run } from '../runs/model.js';
 import type { CommandArgs } from './args.js';
@@ -21,11 +21,12 @@ const RECONNECT_DELAY_MS = 1_000;
 const MAX_RECONNECTS = 10;
 
 export async function jobsCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {
-  const body = await client.getJson<{ jobs: JobView[] }>('/api/jobs');
+  const body = await client.getJson<{ jobs: JobView[]; config?: HealthView['config'] }>('/api/jobs');
   if (booleanValue(args, 'json')) {
     ctx.stdout.write(json(body));
     return 0;
   }
+  reportConfigErrors(body.config, ctx);
   if (body.jobs.length === 0) {
     ctx.stdout.write('no jobs configured\n');
     return 0;
@@ -41,6 +42,13 @@ export async function jobsCommand(args: CommandArgs, ctx: CliContext, client: Ap
   ]);
   ctx.stdout.write(renderTable(['NAME', 'SCHEDULE', 'NEXT RUN', 'LAST', 'LAST RUN', 'ACTIVE'], rows, useColor(ctx)));
   return 0;
+}
+
+/** A failed reload: the jobs listed are the previous, still-running catalog. */
+function reportConfigErrors(config: HealthView['config'] | undefined, ctx: CliContext): void {
+  if (!config?.errors?.length) return;
+  ctx.stderr.write(`config reload failed${config.failedAt ? ` at ${config.failedAt}` : ''}; still running the previous jobs:\n`);
+  for (const line of config.errors) ctx.stderr.write(`  ${line}\n`);
 }
 
 export async function runCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {

@@ -3,16 +3,40 @@
  * never by message text. HTTP status mapping lives in src/http/errors.ts.
  */
 
+/**
+ * Errors users' modules throw to steer retries may come from another copy of
+ * this file (the `hearth/sdk` entry is compiled separately from the start-up
+ * bundle), so `instanceof` checks a brand shared through the global symbol
+ * registry instead of class identity.
+ */
+const NON_RETRIABLE = Symbol.for('hearth.NonRetriableError');
+const RETRY_AFTER = Symbol.for('hearth.RetryAfterError');
+
+function hasBrand(value: unknown, brand: symbol): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
+
 /** A task failure that retrying cannot fix: the engine stops retrying. */
 export class NonRetriableError extends Error {
   override name = 'NonRetriableError';
+  readonly [NON_RETRIABLE] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, NON_RETRIABLE);
+  }
 }
 
 /** Ask the engine to retry no earlier than `retryAt`. */
 export class RetryAfterError extends Error {
   override name = 'RetryAfterError';
+  readonly [RETRY_AFTER] = true;
+
   constructor(message: string, readonly retryAt: Date) {
     super(message);
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, RETRY_AFTER);
   }
 }
 

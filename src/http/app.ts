@@ -51,7 +51,8 @@ export function createApiApp(deps: ApiDeps): Hono {
 
   route('/api/health', { GET: (c) => c.json(appliance.health()) });
 
-  route('/api/jobs', { GET: (c) => c.json({ jobs: appliance.listJobs() }) });
+  // The config's reload state rides along so `hearth jobs` can say the catalog is stale.
+  route('/api/jobs', { GET: (c) => c.json({ jobs: appliance.listJobs(), config: appliance.health().config }) });
 
   route('/api/jobs/:name', {
     GET: (c) => {

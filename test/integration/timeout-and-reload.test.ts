@@ -3,7 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Run } from '../../src/runs/model.js';
 import { isProcessRunning } from '../../src/pool/process/group.js';
-import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { BIN, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { spawnSync } from 'node:child_process';
 
 let running: HearthProcess | undefined;
 afterEach(async () => {
@@ -62,6 +63,11 @@ describe('config reload', () => {
     expect(jobs.jobs.map((j) => j.name)).toEqual(['hello']);
     const { status } = await hearth.api('/api/jobs/hello/run', { method: 'POST' });
     expect(status).toBe(202);
+    const cli = spawnSync(process.execPath, [BIN, 'jobs', '--config', configPath], { encoding: 'utf8' });
+    expect(cli.status).toBe(0);
+    expect(cli.stdout).toMatch(/^hello\b/m);
+    expect(cli.stderr).toContain('config reload failed');
+    expect(cli.stderr).toContain(`${configPath}:10:`);
 
     // A fixed file, applied by SIGHUP as well as by the watcher.
     writeFileSync(configPath, good + `  second:
