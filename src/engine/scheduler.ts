@@ -59,8 +59,11 @@ export class Scheduler {
       try {
         const schedule = this.deps.compile(job);
         const state = this.deps.store.getSchedule(job.name) ?? {};
-        const lastHandled = this.knownLastHandled(job.name, state.lastHandled);
-        if (lastHandled === undefined) this.deps.store.setSchedule(job.name, { ...state, lastHandled: now });
+        const spec = JSON.stringify([job.schedule.spec, job.schedule.timezone]);
+        // First sight of a job, or of a changed schedule: no backfill, start from now.
+        const fresh = state.spec !== spec;
+        const lastHandled = fresh ? undefined : this.knownLastHandled(job.name, state.lastHandled);
+        if (lastHandled === undefined) this.deps.store.setSchedule(job.name, { ...state, spec, lastHandled: now });
         next.set(job.name, { job, schedule, nextDue: schedule.next(lastHandled ?? now) });
       } catch (error) {
         this.deps.logger.error('schedule could not be compiled', { job: job.name, error: errorMessage(error) });

@@ -77,6 +77,8 @@ export interface ScheduleState {
   /** The last catch-up the planner did, for the dashboard. */
   lastCatchup?: { at: number; occurrences: number; runs: number; policy: string };
   paused?: boolean;
+  /** The schedule (spec + zone) lastHandled refers to; a changed schedule starts afresh instead of catching up. */
+  spec?: string;
 }
 
 export interface RunQuery {

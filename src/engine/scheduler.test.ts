@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../core/clock.js';
+import type { CatchupPolicy, JobDef } from '../config/types.js';
+import { MemoryRunStore } from '../runs/memory-store.js';
+import type { Run } from '../runs/model.js';
+import type { RunStore } from '../runs/store.js';
+import { job, task, testEngine } from './testing.js';
+import { MAX_SLEEP_MS } from './scheduler.js';
+
+function scheduled(name: string, cron: string, catchup: CatchupPolicy = 'latest', extra: Partial<JobDef> = {}): JobDef {
+  return job(name, [task('main', 'work')], {
+    schedule: { spec: { kind: 'cron', expr: cron }, timezone: 'UTC', catchup, maxCatchup: 3 },
+    overlap: 'allow',
+    ...extra,
+  });
+}
+
+async function runsOf(store: RunStore, name: string): Promise<Run[]> {
+  return (await store.listRuns({ job: name, limit: 100 })).runs.reverse();
+}
+
+describe('scheduler', () => {
+  it('fires a cron job at its instants, on time, with scheduledFor', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:30Z');
+    const t = await testEngine({ jobs: [scheduled('tick', '* * * * *')], clock });
+    await clock.advance(29_000);
+    expect(await runsOf(t.store, 'tick')).toEqual([]);
+    await clock.advance(2 * 60_000);
+    const runs = await runsOf(t.store, 'tick');
+    expect(runs.map((r) => [r.scheduledFor, r.trigger, r.occurrences])).toEqual([
+      ['2026-03-01T12:01:00.000Z', 'schedule', 1],
+      ['2026-03-01T12:02:00.000Z', 'schedule', 1],
+    ]);
+    expect(runs.every((r) => r.status === 'succeeded')).toBe(true);
+    expect(t.calls[0]!.at).toBe(Date.parse('2026-03-01T12:01:00Z'));
+  });
+
+  it('never sleeps longer than 30 s, so a wall-clock jump is noticed', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const t = await testEngine({ jobs: [scheduled('daily', '0 3 * * *', 'latest')], clock });
+    // Suspend-like jump: the clock moves a day on without timers firing in between.
+    clock.set('2026-03-02T12:00:00Z');
+    await clock.advance(MAX_SLEEP_MS);
+    const runs = await runsOf(t.store, 'daily');
+    expect(runs.map((r) => [r.scheduledFor, r.trigger])).toEqual([['2026-03-02T03:00:00.000Z', 'catchup']]);
+  });
+
+  it.each([
+    ['none', [] as Array<[string, number]>],
+    ['latest', [['2026-03-01T17:00:00.000Z', 5]] as Array<[string, number]>],
+    [
+      'all',
+      [
+        ['2026-03-01T15:00:00.000Z', 3],
+        ['2026-03-01T16:00:00.000Z', 1],
+        ['2026-03-01T17:00:00.000Z', 1],
+      ] as Array<[string, number]>,
+    ],
+  ])('catches up with policy %s after being off', async (policy, expected) => {
+    const clock = new FakeClock('2026-03-01T12:30:00Z');
+    const store = new MemoryRunStore();
+    const jobs = [scheduled('hourly', '0 * * * *', policy as CatchupPolicy)];
+    const first = await testEngine({ jobs, clock, store });
+    await first.engine.stop();
+    clock.set('2026-03-01T17:30:00Z'); // off from 12:30 to 17:30: 13:00 … 17:00 missed
+    await testEngine({ jobs, clock, store });
+    await clock.advance(10);
+    const runs = await runsOf(store, 'hourly');
+    expect(runs.map((r) => [r.scheduledFor, r.occurrences])).toEqual(expected);
+    expect(runs.every((r) => r.trigger === 'catchup')).toBe(true);
+    if (policy !== 'none') expect(store.getSchedule('hourly')!.lastCatchup).toMatchObject({ occurrences: 5, policy });
+  });
+
+  it('does not backfill a job it sees for the first time, nor a job whose schedule changed', async () => {
+    const clock = new FakeClock('2026-03-01T12:30:00Z');
+    const store = new MemoryRunStore();
+    const first = await testEngine({ jobs: [scheduled('j', '0 * * * *')], clock, store });
+    await first.engine.stop();
+    clock.set('2026-03-01T17:30:00Z');
+    await testEngine({ jobs: [scheduled('j', '15 * * * *'), scheduled('new', '0 * * * *')], clock, store });
+    await clock.advance(10);
+    expect(await runsOf(store, 'j')).toEqual([]);
+    expect(await runsOf(store, 'new')).toEqual([]);
+    await clock.advance(45 * 60_000);
+    expect((await runsOf(store, 'j')).map((r) => r.scheduledFor)).toEqual(['2026-03-01T18:15:00.000Z']);
+  });
+
+  it('schedules nothing while the wall clock is behind the last time seen, and says so', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore();
+    const jobs = [scheduled('tick', '* * * * *')];
+    const first = await testEngine({ jobs, clock, store });
+    await clock.advance(90_000);
+    await first.engine.stop();
+    const before = (await runsOf(store, 'tick')).length;
+    clock.set('2026-01-01T00:00:00Z'); // a Pi booting with a stale clock
+    const second = await testEngine({ jobs, clock, store });
+    await clock.advance(5 * 60_000);
+    expect((await runsOf(store, 'tick')).length).toBe(before);
+    expect(second.engine.health().clock).toMatchObject({ trusted: false });
+    expect(second.engine.health().clock.message).toMatch(/earlier than the last time seen/);
+    clock.set('2026-03-01T12:10:30Z'); // NTP synced
+    await clock.advance(MAX_SLEEP_MS);
+    expect(second.engine.health().clock.trusted).toBe(true);
+    const runs = await runsOf(store, 'tick');
+    // 12:02 … 12:10 were missed while the clock was wrong: one catch-up run, then 12:11 on time.
+    expect(runs.slice(before).map((r) => [r.scheduledFor, r.trigger, r.occurrences])).toEqual([
+      ['2026-03-01T12:10:00.000Z', 'catchup', 9],
+      ['2026-03-01T12:11:00.000Z', 'schedule', 1],
+    ]);
+  });
+
+  it('skips an occurrence while the previous run of an overlap: skip job is active', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:30Z');
+    const t = await testEngine({
+      jobs: [scheduled('slow', '* * * * *', 'latest', { overlap: 'skip' })],
+      clock,
+      scripts: { work: { ms: 90_000 } },
+    });
+    await clock.advance(3 * 60_000);
+    const runs = await runsOf(t.store, 'slow');
+    expect(runs.map((r) => r.scheduledFor)).toEqual(['2026-03-01T12:01:00.000Z', '2026-03-01T12:03:00.000Z']);
+  });
+
+  it('keeps a paused schedule paused, and resumes without backfilling the pause', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:30Z');
+    const t = await testEngine({ jobs: [scheduled('tick', '* * * * *')], clock });
+    t.engine.setPaused('tick', true);
+    await clock.advance(5 * 60_000);
+    expect(await runsOf(t.store, 'tick')).toEqual([]);
+    expect(t.engine.getJob('tick')!.schedule!.paused).toBe(true);
+    t.engine.setPaused('tick', false);
+    await clock.advance(60_000);
+    expect((await runsOf(t.store, 'tick')).map((r) => r.scheduledFor)).toEqual(['2026-03-01T12:06:00.000Z']);
+  });
+});
