@@ -103,7 +103,7 @@ runStoreConformance('FileRunStore', async () => {
     return store;
   };
   return { store: await build(), reopen: build };
-});
+}, { durable: true });
 
 describe('FileRunStore durability', () => {
   it('has a run on disk as soon as insertRun resolves', async () => {

@@ -59,7 +59,7 @@ describe('hearth validate', () => {
   it('accepts the bundled example config', () => {
     const out = hearth(['validate'], { HEARTH_CONFIG: join(BIN, '../../examples/hearth.yaml') });
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/^ok: 5 jobs/);
+    expect(out.stdout).toMatch(/^ok: \d+ jobs/);
   });
 });
 
