@@ -12,6 +12,10 @@
  *    repeated local time fires only at its first occurrence.
  * Results are strictly increasing and whole seconds.
  *
+ * Impossible expressions (`0 0 30 2 *`) are rejected by the parser with a
+ * ScheduleError; as a second guard every calendar search stops after
+ * SEARCH_YEARS and then reports no occurrence (`next()` returns undefined).
+ *
  * The walk goes forward through stretches of constant UTC offset: inside one,
  * local time runs in step with real time, so the next match is plain calendar
  * math on naive local time (`nextLocalMatch`), and only offset changes need

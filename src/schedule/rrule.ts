@@ -22,20 +22,19 @@
  *
  * Speed: rrule iterates from DTSTART on every query, so for rules without
  * COUNT the DTSTART handed to rrule is moved forward by an exact multiple of
- * the rule's period (never past the point queried), chosen to keep every
- * default taken from DTSTART. COUNT rules (at most MAX_COUNT) are expanded
+ * the rule's period (never past the point queried) that keeps every default
+ * taken from DTSTART (see `shiftedStart`). COUNT rules (at most MAX_COUNT) are expanded
  * once at compile time. Searches are bounded by a horizon of at least 50
  * years; a rule with no occurrence at all within it is rejected at compile time.
  */
 import rrulePkg from 'rrule';
 import type { Options, RRule as RRuleType } from 'rrule';
 import { listWords } from './cron-describe.js';
+import { asList, dayPatternCanMatch, periodTimeFilter, splitTimeFilters, UNIT_MS, type TimeFilter } from './rrule-filters.js';
 import { parseRRuleText, type DateValue, type ParsedRRule } from './rrule-parse.js';
 import { ScheduleError, type Schedule } from './types.js';
 import {
   DAY_MS,
-  HOUR_MS,
-  MINUTE_MS,
   SECOND_MS,
   gapAround,
   offsetAt,
@@ -53,16 +52,6 @@ const OFFSET_SAMPLE_MS = 2 * DAY_MS;
 /** Safety bound on candidate-skipping loops (each step moves past one local time). */
 const MAX_STEPS = 100_000;
 
-/** A generous length of one period of each frequency (months and years rounded up). */
-const UNIT_MS: Record<number, number> = {
-  [Frequency.YEARLY]: 366 * DAY_MS,
-  [Frequency.MONTHLY]: 31 * DAY_MS,
-  [Frequency.WEEKLY]: 7 * DAY_MS,
-  [Frequency.DAILY]: DAY_MS,
-  [Frequency.HOURLY]: HOUR_MS,
-  [Frequency.MINUTELY]: MINUTE_MS,
-  [Frequency.SECONDLY]: SECOND_MS,
-};
 
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
@@ -98,6 +87,8 @@ export class RRuleSchedule implements Schedule {
   private readonly untilNaive: number | undefined;
   private readonly excludedTimes: Set<number>;
   private readonly excludedDays: Set<number>;
+  /** BYHOUR / BYMINUTE / BYSECOND applied here instead of by rrule (see splitTimeFilters). */
+  private readonly timeFilter: TimeFilter | undefined;
   private readonly periodMs: number;
   private readonly horizonMs: number;
   /** COUNT rules only: every occurrence, ascending. */
@@ -109,9 +100,22 @@ export class RRuleSchedule implements Schedule {
     this.zone = dtstart?.zone ?? (dtstart?.utc ? 'UTC' : scheduleZone);
     this.dtstart = dtstart ? this.toZoneNaive(dtstart) : 0;
     this.untilNaive = until ? this.toZoneNaive(until) + (until.dateOnly ? DAY_MS - SECOND_MS : 0) : undefined;
+    this.periodMs = interval * UNIT_MS[freq]!;
+    // Both checks run before rrule sees the rule: rrule loops forever on the
+    // first kind and walks to the year 9999 (seconds of CPU) on the second.
+    const periodFilter = periodTimeFilter(this.parsed);
+    if (periodFilter && !this.periodFilterCanMatch(periodFilter)) {
+      throw new ScheduleError('rrule: the rule produces no occurrences (its BYHOUR/BYMINUTE/BYSECOND never line up with the INTERVAL steps from DTSTART)');
+    }
+    if (!dayPatternCanMatch(this.parsed, this.dtstart)) {
+      throw new ScheduleError('rrule: the rule produces no occurrences (no calendar day satisfies its BYMONTH/BYMONTHDAY/BYYEARDAY/BYDAY parts)');
+    }
+    const { options, timeFilter } = splitTimeFilters(this.parsed, periodFilter);
+    this.timeFilter = timeFilter;
     this.options = {
-      ...this.parsed.options,
-      count: count ?? null,
+      ...options,
+      // With a time filter applied here, COUNT must count filtered times, so expandAll applies it.
+      count: timeFilter ? null : count ?? null,
       until: this.untilNaive === undefined ? null : new Date(this.untilNaive),
       tzid: null,
     };
@@ -122,7 +126,6 @@ export class RRuleSchedule implements Schedule {
       if (exdate.dateOnly) this.excludedDays.add(Math.floor(naive / DAY_MS));
       else this.excludedTimes.add(naive);
     }
-    this.periodMs = interval * UNIT_MS[freq]!;
     this.horizonMs = Math.max(MIN_HORIZON_MS, 8 * this.periodMs);
     if (this.firstLocalAfter(this.dtstart - 1) === undefined) {
       throw new ScheduleError(`rrule: the rule produces no occurrences${dtstart ? ' from its DTSTART' : ''} (searched ${Math.round(this.horizonMs / (366 * DAY_MS))} years)`);
@@ -137,15 +140,33 @@ export class RRuleSchedule implements Schedule {
     return value.naive;
   }
 
+  /**
+   * The steps of a sub-daily rule repeat their times of day every
+   * lcm(period, day); if none of one cycle passes the BYHOUR/BYMINUTE/BYSECOND
+   * filters, none ever will (`FREQ=HOURLY;INTERVAL=8;BYHOUR=3` from 21:00).
+   */
+  private periodFilterCanMatch(filter: TimeFilter): boolean {
+    const steps = lcm(this.periodMs, DAY_MS) / this.periodMs;
+    for (let step = 0; step < steps; step++) if (filter.accepts(this.dtstart + step * this.periodMs)) return true;
+    return false;
+  }
+
+  /** Dropped by EXDATE, or by a time-of-day filter rrule was not trusted with. */
   private isExcluded(naive: number): boolean {
-    return this.excludedTimes.has(naive) || this.excludedDays.has(Math.floor(naive / DAY_MS));
+    if (this.excludedTimes.has(naive) || this.excludedDays.has(Math.floor(naive / DAY_MS))) return true;
+    return this.timeFilter !== undefined && !this.timeFilter.accepts(naive);
   }
 
   /**
    * The latest DTSTART at or before `target` that yields exactly the same
-   * occurrences from there on: whole periods, in steps that keep the
-   * time of day (a day multiple), weekday (whole INTERVAL-weeks) or day of
-   * month (whole INTERVAL-months, only when that day exists in every month).
+   * occurrences from there on: a whole number of periods (INTERVAL × FREQ),
+   * which keeps the INTERVAL phase and everything rrule defaults from DTSTART
+   * below the frequency's own unit: the time of day for DAILY, the minute and
+   * second for HOURLY, the second for MINUTELY (SECONDLY takes nothing). Whole
+   * INTERVAL-weeks keep WEEKLY's weekday; whole INTERVAL-months (or years)
+   * keep MONTHLY's/YEARLY's day of month, when that day exists in every month.
+   * Finer than whole days on purpose: an every-second rule then iterates a
+   * few seconds, not up to a day (86,400 rrule steps, ~0.5 s on a Pi).
    */
   private shiftedStart(target: number): number {
     const base = this.dtstart;
@@ -158,7 +179,7 @@ export class RRuleSchedule implements Schedule {
       if (months > 0 && addMonths(base, months) > target) months -= stepMonths;
       return months > 0 ? addMonths(base, months) : base;
     }
-    const step = freq === Frequency.WEEKLY ? 7 * DAY_MS * interval : lcm(interval * UNIT_MS[freq]!, DAY_MS);
+    const step = freq === Frequency.WEEKLY ? 7 * DAY_MS * interval : interval * UNIT_MS[freq]!;
     return base + Math.floor((target - base) / step) * step;
   }
 
@@ -315,11 +336,18 @@ export class RRuleSchedule implements Schedule {
 
   private expandAll(): number[] {
     const resolver = new Rfc5545Resolver(this.zone);
-    const instants = this.ruleFrom(this.dtstart)
-      .all()
-      .map((d) => d.getTime())
-      .filter((local) => !this.isExcluded(local))
-      .map((local) => resolver.resolve(local));
+    const count = this.parsed.count ?? 0;
+    const locals: number[] = [];
+    // COUNT counts the rule's own times, before EXDATE removes any.
+    let counted = 0;
+    this.ruleFrom(this.dtstart).all((date) => {
+      const local = date.getTime();
+      if (this.timeFilter && !this.timeFilter.accepts(local)) return true;
+      counted++;
+      if (!this.isExcluded(local)) locals.push(local);
+      return counted < count;
+    });
+    const instants = locals.map((local) => resolver.resolve(local));
     return [...new Set(instants)].sort((a, b) => a - b);
   }
 
@@ -328,12 +356,22 @@ export class RRuleSchedule implements Schedule {
     const zone = ` (${this.zone})`;
     if (options.bysetpos) return `RRULE ${body}${zone}`;
     const daily = freq === Frequency.YEARLY || freq === Frequency.MONTHLY || freq === Frequency.WEEKLY || freq === Frequency.DAILY;
-    const dateRule = new RRule({ ...this.options, dtstart: new Date(this.dtstart), byhour: null, byminute: null, bysecond: null }, true);
+    const dateRule = new RRule(
+      { ...options, count: this.parsed.count ?? null, until: this.options.until ?? null, dtstart: new Date(this.dtstart), byhour: null, byminute: null, bysecond: null },
+      true,
+    );
     if (!dateRule.isFullyConvertibleToText()) return `RRULE ${body}${zone}`;
-    const words = dateRule.toText();
+    const fullWords = dateRule.toText();
+    // rrule puts "for N times" / "until ..." at the end; the time of day reads better before it.
+    const tail = /( for \d+ times?| until .*)$/.exec(fullWords)?.[0] ?? '';
+    const words = fullWords.slice(0, fullWords.length - tail.length);
     if (!daily) {
-      const minutes = asList(options.byminute);
-      return `${words}${minutes ? ` at minute${minutes.length > 1 ? 's' : ''} ${listWords(minutes.map(String))}` : ''}${zone}`;
+      const parts = [
+        unitWords(asList(options.byhour), 'during hour'),
+        unitWords(asList(options.byminute), 'at minute'),
+        unitWords(asList(options.bysecond), 'at second'),
+      ].filter(Boolean);
+      return `${[words, ...parts].join(' ')}${tail}${zone}`;
     }
     const start = new Date(this.dtstart);
     const hours = asList(options.byhour) ?? [start.getUTCHours()];
@@ -343,9 +381,7 @@ export class RRuleSchedule implements Schedule {
       minutes.flatMap((m) => seconds.map((s) => `${pad(h)}:${pad(m)}${seconds.some((x) => x !== 0) ? `:${pad(s)}` : ''}`)),
     );
     const timeWords = times.length <= 6 ? listWords(times) : `${times.length} times a day`;
-    // rrule puts "for N times" / "until ..." at the end; the time of day reads better before it.
-    const tail = /( for \d+ times?| until .*)$/.exec(words)?.[0] ?? '';
-    return `${words.slice(0, words.length - tail.length)} at ${timeWords}${tail}${zone}`;
+    return `${words} at ${timeWords}${tail}${zone}`;
   }
 }
 
@@ -361,7 +397,8 @@ function firstIndexAbove(sorted: readonly number[], value: number): number {
   return low;
 }
 
-function asList(value: number | number[] | null | undefined): number[] | undefined {
-  if (value === null || value === undefined) return undefined;
-  return (Array.isArray(value) ? value : [value]).slice().sort((a, b) => a - b);
+/** "at minutes 0 and 30", "during hour 9", or '' for an absent part. */
+function unitWords(values: number[] | undefined, phrase: string): string {
+  if (!values) return '';
+  return `${phrase}${values.length > 1 ? 's' : ''} ${listWords(values.map(String))}`;
 }

@@ -249,8 +249,9 @@ export class OffsetTimeline {
   /** First instant in `(from, to]` whose offset differs from the one at `from`, or undefined. */
   changeBetween(from: number, to: number): number | undefined {
     const offset = this.offsetAt(from);
-    while (this.changeAt === undefined && this.verifiedUntil < to) {
-      const probe = Math.min(this.verifiedUntil + DAY_MS, to);
+    while (this.changeAt === undefined && this.verifiedUntil <= to) {
+      // Verify a whole day at a time (even past `to`): the next call usually asks about the same day.
+      const probe = this.verifiedUntil + DAY_MS;
       if (offsetAt(probe, this.timeZone) === offset) {
         this.verifiedUntil = probe;
       } else {
