@@ -1,0 +1,51 @@
+/**
+ * Shared by the dashboard measurement scripts: starts the built `hearth`
+ * binary on a free loopback port in a temp directory, with a password set.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const PASSWORD = 'measure me please';
+
+export async function freePort() {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+export async function startHearth(jobs) {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-measure-'));
+  const port = await freePort();
+  writeFileSync(join(dir, 'hearth.yaml'), `timezone: Europe/London\ndataDir: ./data\nserver: { host: 127.0.0.1, port: ${port} }\njobs:\n${jobs}`);
+  const child = spawn(process.execPath, [join(ROOT, 'bin/hearth.js'), 'start', '--config', join(dir, 'hearth.yaml')], {
+    env: { ...process.env, HEARTH_PASSWORD: PASSWORD, HEARTH_LOG_FORMAT: 'json' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(url + '/api/health')).ok) break;
+    } catch {
+      if (i > 100) throw new Error('hearth did not start');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const token = readFileSync(join(dir, 'data/secrets/api-token'), 'utf8').trim();
+  const login = await fetch(url + '/login', {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: url },
+    body: new URLSearchParams({ password: PASSWORD }).toString(),
+  });
+  const cookie = login.headers.get('set-cookie').split(';')[0];
+  return { child, url, port, token, cookie, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+}

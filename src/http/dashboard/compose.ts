@@ -1,0 +1,95 @@
+import { join } from 'node:path';
+import type { Hono } from 'hono';
+import type { AppliancePort } from '../../core/appliance.js';
+import type { Clock } from '../../core/clock.js';
+import type { Logger } from '../../core/logger.js';
+import type { EventLoopMonitor } from '../../metrics/event-loop.js';
+import { RunMetrics } from '../../metrics/run-metrics.js';
+import type { SystemInfo } from '../../system/system-info.js';
+import { ApiTokenStore } from '../auth/api-tokens.js';
+import { PasswordSource } from '../auth/password-source.js';
+import { readAdminPassword, writeAdminPassword } from '../auth/password.js';
+import { LoginLimiter } from '../auth/rate-limit.js';
+import { SessionStore } from '../auth/sessions.js';
+import type { TokenCheck } from '../token.js';
+import { Assets } from './assets.js';
+import { createHttpApp, type HttpAppDeps } from './http-app.js';
+import { LiveHub } from './live.js';
+
+/**
+ * Builds the HTTP surface's own parts (sessions, tokens, login limiter, live
+ * hub, run metrics) from the adapters main.ts hands in, loads what is
+ * persisted, and returns the app plus the cleanup to run on stop.
+ */
+
+export interface HttpSurfaceOptions {
+  appliance: AppliancePort;
+  dataDir: string;
+  /** Hearth's package root; the dashboard's files are in `web/` under it. */
+  packageRoot: string;
+  clock: Clock;
+  logger: Logger;
+  /** The CLI's token (secrets/api-token). */
+  cliTokenCheck: TokenCheck;
+  system: SystemInfo;
+  eventLoop: EventLoopMonitor;
+  timeZone(): string;
+  /** HEARTH_PASSWORD: becomes the admin password only if none is set yet. */
+  initialPassword?: string;
+  api?: HttpAppDeps['api'];
+}
+
+export interface HttpSurface {
+  app: Hono;
+  live: LiveHub;
+  stop(): void;
+}
+
+export async function createHttpSurface(options: HttpSurfaceOptions): Promise<HttpSurface> {
+  const { appliance, dataDir, clock, logger } = options;
+  await applyInitialPassword(options);
+  const sessions = new SessionStore({ dataDir, clock });
+  const tokens = new ApiTokenStore({ dataDir, clock });
+  await Promise.all([sessions.load(), tokens.load()]);
+  const runs = new RunMetrics();
+  const stopMetrics = appliance.onRunEvent((event) => runs.observe(event));
+  const live = new LiveHub({ appliance, clock });
+  live.start();
+  options.eventLoop.start();
+  const app = createHttpApp({
+    appliance,
+    assets: new Assets(join(options.packageRoot, 'web')),
+    sessions,
+    tokens,
+    password: new PasswordSource({ dataDir, clock }),
+    limiter: new LoginLimiter({ clock }),
+    system: options.system,
+    clock,
+    logger,
+    timeZone: options.timeZone,
+    tokenCheck: (token) => options.cliTokenCheck(token) || tokens.check(token),
+    live,
+    metrics: { runs, eventLoop: () => options.eventLoop.snapshot(), rssBytes: () => process.memoryUsage.rss() },
+    ...(options.api ? { api: options.api } : {}),
+  });
+  return {
+    app,
+    live,
+    stop() {
+      stopMetrics();
+      live.stop();
+      options.eventLoop.stop();
+    },
+  };
+}
+
+async function applyInitialPassword(options: HttpSurfaceOptions): Promise<void> {
+  const { initialPassword, dataDir, clock, logger } = options;
+  if (!initialPassword) {
+    if (!(await readAdminPassword(dataDir))) logger.warn('no dashboard password set: run `hearth passwd` (the dashboard stays locked until then)');
+    return;
+  }
+  if (await readAdminPassword(dataDir)) return;
+  await writeAdminPassword(dataDir, initialPassword, new Date(clock.now()));
+  logger.info('dashboard password set from HEARTH_PASSWORD');
+}

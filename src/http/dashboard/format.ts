@@ -1,0 +1,60 @@
+import type { RunStatus, TaskStatus } from '../../runs/model.js';
+import { html, type Html } from './html.js';
+
+/** Short, phone-sized renderings of times, durations and sizes. */
+
+export function shortDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '–';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+export function spanOf(startedAt: string | undefined, finishedAt: string | undefined, now: number): string {
+  if (!startedAt) return '–';
+  const end = finishedAt ? Date.parse(finishedAt) : now;
+  return shortDuration(end - Date.parse(startedAt));
+}
+
+/** "2026-05-01 03:00" in the given zone; the browser turns `data-rel` into "in 5 min" / "3 h ago". */
+export function timeTag(iso: string | undefined, timeZone: string): Html {
+  if (!iso) return html`<span class="muted">–</span>`;
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return html`<span class="muted">–</span>`;
+  return html`<time datetime="${date.toISOString()}" data-rel title="${absolute(date, timeZone)}">${absolute(date, timeZone)}</time>`;
+}
+
+export function absolute(date: Date, timeZone: string): string {
+  try {
+    const parts = new Intl.DateTimeFormat('en-GB', {
+      timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    }).formatToParts(date);
+    const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+    return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}`;
+  } catch {
+    return date.toISOString().slice(0, 16).replace('T', ' ');
+  }
+}
+
+export function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+}
+
+const STATUS_ICON: Record<string, string> = {
+  succeeded: '✓', failed: '✕', cancelled: '⊘', running: '▶', queued: '…', waiting: '⏸', pending: '·', skipped: '↷',
+};
+
+export function statusBadge(status: RunStatus | TaskStatus | 'paused' | 'never'): Html {
+  return html`<span class="badge s-${status}">${STATUS_ICON[status] ?? ''} ${status}</span>`;
+}

@@ -1,0 +1,468 @@
+import { statSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CLI_TOKEN, ORIGIN, PASSWORD, dashboardHarness, formPost, fromAddress, logIn, type Harness } from './testing.js';
+
+let h: Harness;
+let cookie: string;
+
+beforeEach(async () => {
+  h = await dashboardHarness();
+  h.appliance.addJob({
+    name: 'backup',
+    description: 'Back up notes',
+    tasks: [{ name: 'archive', dependsOn: [], kind: 'shell' }, { name: 'upload', dependsOn: ['archive'], kind: 'action', action: 'http' }],
+    schedule: { kind: 'cron', expression: '0 3 * * *', description: 'every day at 03:00 (Europe/London)', timezone: 'Europe/London', catchup: 'latest', maxCatchup: 24, paused: false, nextRun: '2026-05-02T03:00:00+01:00', lastCatchup: { at: '2026-05-01T09:00:00.000Z', occurrences: 3, runs: 1, policy: 'latest' } },
+  });
+  cookie = await logIn(h);
+});
+
+const session = (extra: Record<string, string> = {}) => ({ Cookie: cookie, ...extra });
+const bearer = (token = CLI_TOKEN) => ({ Authorization: `Bearer ${token}` });
+
+describe('security headers', () => {
+  it.each(['/login', '/jobs', '/api/health', '/assets/app.css', '/nope'])('%s carries a strict CSP, no referrer and no framing', async (path) => {
+    const response = await h.app.request(path, { headers: session() });
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+  });
+
+  it('pages contain no inline script or style attribute', async () => {
+    h.appliance.addRun({ id: 'r_00mjv5x2w0a1b2c3d4', job: 'backup', status: 'running', tasks: { archive: { name: 'archive', status: 'running', attempts: 1 } }, taskOrder: ['archive'] });
+    for (const path of ['/', '/jobs', '/jobs/backup', '/runs', '/runs/r_00mjv5x2w0a1b2c3d4', '/system', '/settings', '/login']) {
+      const text = await (await h.app.request(path, { headers: session() })).text();
+      expect(text, path).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+      expect(text, path).not.toMatch(/\sstyle="/);
+      expect(text, path).not.toMatch(/\son[a-z]+="/);
+    }
+  });
+});
+
+describe('login', () => {
+  it('without a password set, shows only how to set one', async () => {
+    const fresh = await dashboardHarness({ password: false });
+    for (const path of ['/', '/jobs', '/login', '/settings']) {
+      const response = await fresh.app.request(path);
+      expect(response.status, path).toBe(303);
+      expect(response.headers.get('location')).toBe('/setup');
+    }
+    const setup = await fresh.app.request('/setup');
+    const text = await setup.text();
+    expect(text).toContain('hearth passwd');
+    expect(text).toContain('HEARTH_PASSWORD');
+    expect(text).not.toContain('Overview</a>');
+    const login = await fresh.app.request('/login', formPost({ password: 'anything at all' }));
+    expect(login.headers.get('location')).toBe('/setup');
+  });
+
+  it('sends pages to the login and back to the page asked for', async () => {
+    const response = await h.app.request('/jobs/backup?before=r_00mjv5x2w0a1b2c3d4');
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/login?next=%2Fjobs%2Fbackup%3Fbefore%3Dr_00mjv5x2w0a1b2c3d4');
+    const login = await h.app.request('/login', formPost({ password: PASSWORD, next: '/jobs/backup' }), fromAddress('10.0.0.9'));
+    expect(login.headers.get('location')).toBe('/jobs/backup');
+  });
+
+  it('sets an HttpOnly, SameSite=Strict session cookie', async () => {
+    const response = await h.app.request('/login', formPost({ password: PASSWORD }), fromAddress('10.0.0.8'));
+    const setCookie = response.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/^hearth_session=[\w-]{40,};/);
+    expect(setCookie).toContain('HttpOnly');
+    expect(setCookie).toContain('SameSite=Strict');
+    expect(setCookie).toContain('Path=/');
+    expect(setCookie).toMatch(/Max-Age=\d+/);
+  });
+
+  it('refuses a wrong password and never follows an off-site next', async () => {
+    const wrong = await h.app.request('/login', formPost({ password: 'nope nope nope' }), fromAddress('10.0.0.7'));
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    expect(await wrong.text()).toContain('Wrong password');
+    for (const next of ['//evil.example/', 'https://evil.example/', '/\\evil.example']) {
+      const response = await h.app.request('/login', formPost({ password: PASSWORD, next }), fromAddress('10.0.0.6'));
+      expect(response.headers.get('location'), next).toBe('/');
+    }
+  });
+
+  it('rate-limits failed logins per client address', async () => {
+    const attacker = fromAddress('192.168.1.66');
+    for (let i = 0; i < 5; i++) expect((await h.app.request('/login', formPost({ password: `guess ${i}xxxx` }), attacker)).status).toBe(401);
+    const blocked = await h.app.request('/login', formPost({ password: PASSWORD }), attacker);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(blocked.headers.get('set-cookie')).toBeNull();
+    // Someone else on the LAN is not locked out.
+    expect((await h.app.request('/login', formPost({ password: PASSWORD }), fromAddress('192.168.1.67'))).status).toBe(303);
+    await h.clock.advance(15 * 60_000 + 1000);
+    expect((await h.app.request('/login', formPost({ password: PASSWORD }), attacker)).status).toBe(303);
+  });
+
+  it('keeps sessions across a restart, in a 0600 file that holds no cookie', async () => {
+    const restarted = await dashboardHarness({ dataDir: h.dataDir, clock: h.clock });
+    expect((await restarted.app.request('/jobs', { headers: session() })).status).toBe(200);
+    const file = join(h.dataDir, 'secrets', 'sessions.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(h.dataDir, 'secrets')).mode & 0o777).toBe(0o700);
+    expect(readFileSync(file, 'utf8')).not.toContain(cookie.split('=')[1]!);
+  });
+
+  it('logs out: the cookie stops working, also after a restart', async () => {
+    const response = await h.app.request('/logout', formPost({}, session()));
+    expect(response.status).toBe(303);
+    expect(response.headers.get('set-cookie')).toMatch(/hearth_session=;/);
+    expect((await h.app.request('/jobs', { headers: session() })).status).toBe(303);
+    const restarted = await dashboardHarness({ dataDir: h.dataDir, clock: h.clock });
+    expect((await restarted.app.request('/jobs', { headers: session() })).status).toBe(303);
+  });
+
+  it('logs out everywhere', async () => {
+    const other = await logIn(h, '10.1.1.1');
+    await h.app.request('/logout/all', formPost({}, session()));
+    expect((await h.app.request('/jobs', { headers: { Cookie: other } })).status).toBe(303);
+  });
+
+  it('expires sessions after 30 days', async () => {
+    h.clock.set(h.clock.now() + 31 * 24 * 3600_000);
+    expect((await h.app.request('/jobs', { headers: session() })).status).toBe(303);
+  });
+});
+
+/** Every state-changing route of the dashboard and the API. */
+const MUTATING: Array<[string, Record<string, string>]> = [
+  ['/jobs/backup/run', {}],
+  ['/jobs/backup/pause', {}],
+  ['/jobs/backup/resume', {}],
+  ['/runs/r_00mjv5x2w0a1b2c3d4/cancel', {}],
+  ['/runs/r_00mjv5x2w0a1b2c3d4/retry', {}],
+  ['/settings/tokens', { name: 'x' }],
+  ['/settings/tokens/t_0011aabb/revoke', {}],
+  ['/logout', {}],
+  ['/logout/all', {}],
+];
+const MUTATING_API = ['/api/jobs/backup/run', '/api/jobs/backup/pause', '/api/jobs/backup/resume', '/api/runs/r_00mjv5x2w0a1b2c3d4/cancel', '/api/runs/r_00mjv5x2w0a1b2c3d4/retry'];
+
+describe('every change needs a session or a token', () => {
+  beforeEach(() => {
+    h.appliance.addRun({ id: 'r_00mjv5x2w0a1b2c3d4', job: 'backup', status: 'running' });
+  });
+
+  it('the lists above cover every POST route the app has (login aside)', () => {
+    const posts = new Set(h.app.routes.filter((route) => route.method === 'POST').map((route) => route.path));
+    posts.delete('/login');
+    const covered = new Set([...MUTATING.map(([path]) => path), ...MUTATING_API].map((path) =>
+      path.replace('/backup/', '/:name/').replace('r_00mjv5x2w0a1b2c3d4', ':id').replace('t_0011aabb', ':id')));
+    expect(covered).toEqual(posts);
+  });
+
+  it.each(MUTATING)('POST %s without a session is refused', async (path, fields) => {
+    const response = await h.app.request(path, formPost(fields));
+    expect(response.status).toBe(401);
+    expect(h.appliance.triggers).toEqual([]);
+    expect(h.appliance.pauses).toEqual([]);
+    expect(h.appliance.runs.get('r_00mjv5x2w0a1b2c3d4')?.cancelRequested).toBeUndefined();
+  });
+
+  it.each(MUTATING_API)('POST %s without a session or token is refused', async (path) => {
+    const attempts: Array<Record<string, string>> = [{}, { Cookie: 'hearth_session=forged-value-0123456789' }, bearer('hth_not-a-real-token')];
+    for (const headers of attempts) {
+      const response = await h.app.request(path, { method: 'POST', headers });
+      expect(response.status).toBe(401);
+    }
+    expect(h.appliance.triggers).toEqual([]);
+    expect(h.appliance.pauses).toEqual([]);
+    expect(h.appliance.runs.size).toBe(1);
+  });
+
+  it('a cross-origin POST is refused, with a session or a token', async () => {
+    const evil = { Origin: 'http://evil.example', 'Sec-Fetch-Site': 'cross-site' };
+    const viaForm = await h.app.request('/jobs/backup/run', formPost({}, session(evil)));
+    expect(viaForm.status).toBe(403);
+    const viaApiCookie = await h.app.request('/api/jobs/backup/run', { method: 'POST', headers: session({ Origin: 'http://evil.example' }) });
+    expect(viaApiCookie.status).toBe(403);
+    const viaApiToken = await h.app.request('/api/jobs/backup/run', { method: 'POST', headers: { ...bearer(), Origin: 'http://evil.example' } });
+    expect(viaApiToken.status).toBe(403);
+    expect((await viaApiToken.json()) as unknown).toMatchObject({ error: { code: 'forbidden' } });
+    const sandboxed = await h.app.request('/login', formPost({ password: PASSWORD }, { Origin: 'null', 'Sec-Fetch-Site': 'cross-site' }));
+    expect(sandboxed.status).toBe(403);
+    // A cookie alone, with nothing saying where the request came from, is not enough to change anything.
+    const bare = await h.app.request('/api/jobs/backup/run', { method: 'POST', headers: session() });
+    expect(bare.status).toBe(401);
+    expect(h.appliance.triggers).toEqual([]);
+  });
+
+  it('a same-origin form post works (Origin: null under no-referrer, Sec-Fetch-Site says same-origin)', async () => {
+    const conflict = await h.app.request('/jobs/backup/run', formPost({}, session({ Origin: 'null' })));
+    expect(conflict.status).toBe(409);
+    expect(await conflict.text()).toContain('already has an active run');
+    h.appliance.finishRun('r_00mjv5x2w0a1b2c3d4', 'succeeded');
+    const response = await h.app.request('/jobs/backup/run', formPost({}, session({ Origin: 'null' })));
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toMatch(/^\/runs\/r_/);
+    expect(h.appliance.triggers).toEqual([{ job: 'backup', trigger: 'manual' }]);
+    const viaApi = await h.app.request('/api/jobs/backup/pause', { method: 'POST', headers: session({ Origin: ORIGIN }) });
+    expect(viaApi.status).toBe(200);
+  });
+
+  it('the CLI token still works without an Origin', async () => {
+    h.appliance.finishRun('r_00mjv5x2w0a1b2c3d4', 'succeeded');
+    const response = await h.app.request('/api/jobs/backup/run', { method: 'POST', headers: bearer() });
+    expect(response.status).toBe(202);
+  });
+});
+
+describe('bad input gets a clear 4xx', () => {
+  const cases: Array<[string, string, RequestInit, number, RegExp]> = [
+    ['unknown job (page)', '/jobs/no-such-job', {}, 404, /job &quot;no-such-job&quot; not found/],
+    ['unknown job (run now)', '/jobs/no-such-job/run', formPost({}), 404, /not found/],
+    ['malformed job name', '/jobs/bad%20name!/run', formPost({}), 400, /invalid job name/],
+    ['malformed run id (page)', '/runs/r_nope', {}, 400, /invalid run id/],
+    ['malformed run id (cancel)', '/runs/..%2F..%2Fetc/cancel', formPost({}), 400, /invalid run id/],
+    ['unknown run', '/runs/r_00mjv5x2w0ffffffff', {}, 404, /not found/],
+    ['bad status filter', '/runs?status=exploded', {}, 400, /invalid status/],
+    ['wrong content type', '/jobs/backup/run', { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: ORIGIN }, body: '{}' }, 415, /x-www-form-urlencoded/],
+    ['oversized body', '/settings/tokens', formPost({ name: 'x'.repeat(20_000) }), 413, /larger than 16 KB/],
+    ['bad token name', '/settings/tokens', formPost({ name: '<script>' }), 400, /token name/],
+    ['malformed token id', '/settings/tokens/..%2Fx/revoke', formPost({}), 400, /invalid token id/],
+    ['unknown token', '/settings/tokens/t_0011aabb/revoke', formPost({}), 404, /not found/],
+  ];
+
+  it.each(cases)('%s', async (_name, path, init, status, message) => {
+    const headers = { ...(init.headers as Record<string, string> | undefined), Cookie: cookie };
+    const response = await h.app.request(path, { ...init, headers });
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await response.text()).toMatch(message);
+  });
+
+  it('the API answers JSON errors for the same mistakes', async () => {
+    const unknown = await h.app.request('/api/jobs/no-such-job/run', { method: 'POST', headers: bearer() });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: { code: 'not_found' } });
+    const type = await h.app.request('/api/jobs/backup/run', { method: 'POST', headers: { ...bearer(), 'Content-Type': 'text/plain' }, body: 'x' });
+    expect(type.status).toBe(415);
+    const big = await h.app.request('/api/jobs/backup/run', { method: 'POST', headers: { ...bearer(), 'Content-Type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(70_000) }) });
+    expect(big.status).toBe(413);
+    const retryActive = h.appliance.addRun({ job: 'backup', status: 'running' });
+    const conflict = await h.app.request(`/api/runs/${retryActive.id}/retry`, { method: 'POST', headers: bearer() });
+    expect(conflict.status).toBe(409);
+    const notFound = await h.app.request('/api/nothing-here', { headers: bearer() });
+    expect(notFound.status).toBe(404);
+    expect(await notFound.json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+});
+
+describe('pages', () => {
+  it('overview: status, running runs, the next runs, recent failures', async () => {
+    h.appliance.addRun({ job: 'backup', status: 'running' });
+    h.appliance.addRun({ job: 'backup', status: 'failed', error: 'upload: exit code 1' });
+    const text = await (await h.app.request('/', { headers: session() })).text();
+    expect(text).toContain('Running now');
+    expect(text).toContain('Up next');
+    expect(text).toMatch(/datetime="2026-05-02T02:00:00.000Z"/);
+    expect(text).toContain('Recent failures');
+    expect(text).toContain('s-failed');
+    expect(text).toContain('data-live="*"');
+  });
+
+  it('overview shows config errors and an untrusted clock', async () => {
+    const health = h.appliance.health.bind(h.appliance);
+    h.appliance.health = () => ({ ...health(), clock: { trusted: false, now: '2020-01-01T00:00:00Z', message: 'wall clock is earlier than the last time seen' }, config: { ...health().config, errors: ['hearth.yaml:3:5: jobs.x.schedule.cron: bad field'], failedAt: '2026-05-01T09:59:00Z' } });
+    const text = await (await h.app.request('/', { headers: session() })).text();
+    expect(text).toContain('Clock not trusted');
+    expect(text).toContain('hearth.yaml:3:5: jobs.x.schedule.cron: bad field');
+  });
+
+  it('jobs: schedule in words, next run, last run, run now and pause', async () => {
+    h.appliance.jobs.get('backup')!.lastRun = { id: 'r_00mjv5x2w0a1b2c3d4', status: 'succeeded', trigger: 'schedule', createdAt: '2026-05-01T02:00:00.000Z', startedAt: '2026-05-01T02:00:00.000Z', finishedAt: '2026-05-01T02:01:05.000Z' };
+    const text = await (await h.app.request('/jobs', { headers: session() })).text();
+    expect(text).toContain('every day at 03:00 (Europe/London)');
+    expect(text).toContain('1m 05s');
+    expect(text).toContain('action="/jobs/backup/run"');
+    expect(text).toContain('data-confirm="Run backup now?"');
+    expect(text).toContain('action="/jobs/backup/pause"');
+  });
+
+  it('pause and resume from the jobs page', async () => {
+    const pause = await h.app.request('/jobs/backup/pause', formPost({ back: '/jobs' }, session()));
+    expect(pause.status).toBe(303);
+    expect(pause.headers.get('location')).toBe('/jobs');
+    expect(await (await h.app.request('/jobs', { headers: session() })).text()).toContain('action="/jobs/backup/resume"');
+    await h.app.request('/jobs/backup/resume', formPost({ back: 'https://evil.example/' }, session()));
+    expect(h.appliance.pauses).toEqual([{ job: 'backup', paused: true }, { job: 'backup', paused: false }]);
+  });
+
+  it('job: task graph, catch-up policy and the last catch-up, paginated history', async () => {
+    for (let i = 0; i < 25; i++) h.appliance.addRun({ job: 'backup', status: 'succeeded' });
+    const text = await (await h.app.request('/jobs/backup', { headers: session() })).text();
+    expect(text).toMatch(/archive[\s\S]*upload[\s\S]*after archive/);
+    expect(text).toContain('latest: one run for the newest missed time');
+    expect(text).toContain('3 missed occurrences, 1 run (latest)');
+    expect(text.match(/class="run"/g)).toHaveLength(20);
+    const older = text.match(/href="(\/jobs\/backup\?before=r_[0-9a-z]+)"/)?.[1];
+    expect(older).toBeDefined();
+    const page2 = await (await h.app.request(older!, { headers: session() })).text();
+    expect(page2.match(/class="run"/g)).toHaveLength(5);
+  });
+
+  it('run: tasks, attempts, trigger, scheduledFor, log viewer, cancel or retry', async () => {
+    const running = h.appliance.addRun({
+      job: 'backup', status: 'running', trigger: 'schedule', scheduledFor: '2026-05-01T02:00:00.000Z', startedAt: '2026-05-01T02:00:01.000Z',
+      tasks: { archive: { name: 'archive', status: 'failed', attempts: 3, error: 'exit code 2', exitCode: 2, startedAt: '2026-05-01T02:00:01.000Z', finishedAt: '2026-05-01T02:00:04.000Z' }, upload: { name: 'upload', status: 'pending', attempts: 0 } },
+      taskOrder: ['archive', 'upload'],
+    });
+    const text = await (await h.app.request(`/runs/${running.id}`, { headers: session() })).text();
+    expect(text).toMatch(/archive[\s\S]*s-failed[\s\S]*>3<[\s\S]*3s/);
+    expect(text).toContain('exit code 2');
+    expect(text).toContain('schedule');
+    expect(text).toContain('datetime="2026-05-01T02:00:00.000Z"');
+    expect(text).toContain(`data-run="${running.id}"`);
+    expect(text).toContain(`action="/runs/${running.id}/cancel"`);
+    h.appliance.finishRun(running.id, 'failed');
+    const finished = await (await h.app.request(`/runs/${running.id}`, { headers: session() })).text();
+    expect(finished).toContain(`action="/runs/${running.id}/retry"`);
+    const retry = await h.app.request(`/runs/${running.id}/retry`, formPost({}, session()));
+    expect(retry.status).toBe(303);
+    const retried = [...h.appliance.runs.values()].find((run) => run.retryOf === running.id);
+    expect(retry.headers.get('location')).toBe(`/runs/${retried!.id}`);
+  });
+
+  it('a partial request returns only the page body (for live refresh)', async () => {
+    const text = await (await h.app.request('/jobs', { headers: session({ 'X-Hearth-Partial': '1' }) })).text();
+    expect(text).not.toContain('<html');
+    expect(text).toContain('data-job="backup"');
+  });
+
+  it('system: temperature not reported, throttling flags, memory, disk, addresses', async () => {
+    const text = await (await h.app.request('/system', { headers: session() })).text();
+    expect(text).toMatch(/CPU temperature<\/dt><dd><span class="muted">not reported/);
+    expect(text).toContain('now: under-voltage, throttled');
+    expect(text).toContain('since boot: under-voltage, throttling');
+    expect(text).toContain('3.0 GB free of 4.0 GB');
+    expect(text).toContain('Raspberry Pi Foundation Raspberry Pi 4 Model B');
+    expect(text).toContain(process.version);
+    const api = await h.app.request('/api/system', { headers: bearer() });
+    expect(await api.json()).toMatchObject({ cpuTemperatureC: null, throttling: { underVoltageNow: true } });
+  });
+});
+
+describe('API tokens', () => {
+  it('are created (shown once), listed, used for one-call runs, and revoked', async () => {
+    const created = await h.app.request('/settings/tokens', formPost({ name: 'Phone shortcut' }, session()));
+    expect(created.status).toBe(200);
+    expect(created.headers.get('cache-control')).toBe('no-store');
+    const page = await created.text();
+    const token = page.match(/value="(hth_[\w-]+)"/)?.[1];
+    expect(token).toBeDefined();
+    expect(page).toContain(`curl -X POST -H "Authorization: Bearer ${token}" http://localhost/api/jobs/backup/run`);
+
+    const file = join(h.dataDir, 'secrets', 'api-tokens.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).not.toContain(token!);
+
+    const run = await h.app.request('/api/jobs/backup/run', { method: 'POST', headers: bearer(token) });
+    expect(run.status).toBe(202);
+    const listed = await (await h.app.request('/settings', { headers: session() })).text();
+    expect(listed).toContain('Phone shortcut');
+    expect(listed).not.toContain(token!);
+    expect(listed).toContain('last used');
+
+    const id = h.tokens.list()[0]!.id;
+    expect((await h.app.request(`/settings/tokens/${id}/revoke`, formPost({}, session()))).status).toBe(303);
+    expect((await h.app.request('/api/jobs/backup/run', { method: 'POST', headers: bearer(token) })).status).toBe(401);
+    // Survives a restart as revoked.
+    const restarted = await dashboardHarness({ dataDir: h.dataDir, clock: h.clock });
+    restarted.appliance.addJob({ name: 'backup' });
+    expect((await restarted.app.request('/api/jobs', { headers: bearer(token) })).status).toBe(401);
+  });
+
+  it('a token made in Settings survives a restart', async () => {
+    const { token } = await h.tokens.create('Tasker');
+    const restarted = await dashboardHarness({ dataDir: h.dataDir, clock: h.clock });
+    expect((await restarted.app.request('/api/jobs', { headers: bearer(token) })).status).toBe(200);
+  });
+});
+
+describe('/metrics', () => {
+  it('needs a token or a session', async () => {
+    expect((await h.app.request('/metrics')).status).toBe(401);
+    expect((await h.app.request('/metrics', { headers: bearer('wrong') })).status).toBe(401);
+    expect((await h.app.request('/metrics', { headers: session() })).status).toBe(200);
+  });
+
+  it('is valid Prometheus text with runs, durations, queue depth, lag, RSS and event-loop lag', async () => {
+    const run = h.appliance.addRun({ job: 'backup', status: 'succeeded', trigger: 'schedule', scheduledFor: '2026-05-01T03:00:00.000Z', createdAt: '2026-05-01T03:00:02.500Z', startedAt: '2026-05-01T03:00:03.000Z', finishedAt: '2026-05-01T03:00:45.000Z' });
+    h.appliance.emitRunEvent({ type: 'created', run });
+    h.appliance.emitRunEvent({ type: 'finished', run });
+    h.appliance.emitRunEvent({ type: 'finished', run: { ...run, job: 'we"ird\\job', status: 'failed' } });
+    const response = await h.app.request('/metrics', { headers: bearer() });
+    expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await response.text();
+    for (const line of text.trimEnd().split('\n')) {
+      expect(line).toMatch(/^(# (HELP|TYPE) [a-zA-Z_:][\w:]* .+|[a-zA-Z_:][\w:]*(\{([a-zA-Z_]\w*="([^"\\\n]|\\[\\"n])*",?)+\})? (-?[\d.e+-]+|NaN|[+-]Inf))$/);
+    }
+    expect(text).toContain('# TYPE hearth_runs_total counter');
+    expect(text).toContain('hearth_runs_total{job="backup",status="succeeded"} 1');
+    expect(text).toContain('hearth_runs_total{job="we\\"ird\\\\job",status="failed"} 1');
+    expect(text).toContain('# TYPE hearth_run_duration_seconds histogram');
+    expect(text).toContain('hearth_run_duration_seconds_bucket{job="backup",le="15"} 0');
+    expect(text).toContain('hearth_run_duration_seconds_bucket{job="backup",le="60"} 1');
+    expect(text).toContain('hearth_run_duration_seconds_bucket{job="backup",le="+Inf"} 1');
+    expect(text).toContain('hearth_run_duration_seconds_sum{job="backup"} 42');
+    expect(text).toContain('hearth_run_duration_seconds_count{job="backup"} 1');
+    expect(text).toContain('hearth_queue_depth 0');
+    expect(text).toContain('hearth_runs_active{status="running"} 0');
+    expect(text).toContain('hearth_scheduler_lag_seconds 2.5');
+    expect(text).toContain('process_resident_memory_bytes 50000000');
+    expect(text).toContain('hearth_event_loop_lag_seconds{quantile="0.99"} 0.004');
+    expect(text).toContain('hearth_live_viewers 0');
+  });
+});
+
+describe('live events', () => {
+  it('streams run changes to a viewer, batched, over one shared hub', async () => {
+    const response = await h.app.request('/events', { headers: session() });
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(response.headers.get('content-encoding')).toBeNull();
+    expect(h.live.viewerCount).toBe(1);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    expect(decoder.decode((await reader.read()).value)).toContain(': connected');
+    const run = h.appliance.addRun({ job: 'backup', status: 'running' });
+    h.appliance.emitRunEvent({ type: 'updated', run });
+    h.appliance.emitRunEvent({ type: 'updated', run });
+    await h.clock.advance(100);
+    const chunk = decoder.decode((await reader.read()).value);
+    expect(chunk.match(/event: run/g)).toHaveLength(1);
+    expect(JSON.parse(chunk.split('data: ')[1]!)).toMatchObject({ id: run.id, job: 'backup', status: 'running' });
+    await reader.cancel();
+    expect(h.live.viewerCount).toBe(0);
+  });
+
+  it('needs a session or token', async () => {
+    expect((await h.app.request('/events')).status).toBe(401);
+  });
+});
+
+describe('assets and compression', () => {
+  it('serves versioned assets gzipped and cacheable for a year', async () => {
+    const html = await (await h.app.request('/login')).text();
+    const js = html.match(/src="(\/assets\/app\.js\?v=\w+)"/)?.[1];
+    expect(js).toBeDefined();
+    const response = await h.app.request(js!, { headers: { 'Accept-Encoding': 'gzip, br' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-encoding')).toBe('gzip');
+    expect(response.headers.get('cache-control')).toContain('immutable');
+    const again = await h.app.request(js!, { headers: { 'If-None-Match': response.headers.get('etag')! } });
+    expect(again.status).toBe(304);
+  });
+
+  it('compresses pages', async () => {
+    const response = await h.app.request('/jobs', { headers: session({ 'Accept-Encoding': 'gzip' }) });
+    expect(response.headers.get('content-encoding')).toBe('gzip');
+  });
+});

@@ -1,0 +1,73 @@
+import type { HealthView } from '../../core/appliance.js';
+import type { Assets } from './assets.js';
+import { html, type Html } from './html.js';
+
+export type Tab = 'overview' | 'jobs' | 'runs' | 'system' | 'settings' | 'none';
+
+export interface PageOptions {
+  title: string;
+  tab: Tab;
+  body: Html;
+  /** Present when logged in: shows the navigation and the appliance warnings. */
+  health?: HealthView;
+  /**
+   * What live events refresh this page's `[data-live]` region: `*` (any
+   * run), `job:<name>`, `run:<id>`; `every:<seconds>` re-reads it on a timer.
+   */
+  live?: string;
+}
+
+const TABS: Array<{ tab: Tab; href: string; label: string; icon: string }> = [
+  { tab: 'overview', href: '/', label: 'Overview', icon: '⌂' },
+  { tab: 'jobs', href: '/jobs', label: 'Jobs', icon: '☰' },
+  { tab: 'runs', href: '/runs', label: 'Runs', icon: '↻' },
+  { tab: 'system', href: '/system', label: 'System', icon: '◎' },
+  { tab: 'settings', href: '/settings', label: 'Settings', icon: '⚙' },
+];
+
+export function page(assets: Assets, options: PageOptions): Html {
+  const { title, tab, body, health, live } = options;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
+<title>${title} · Hearth</title>
+<meta name="color-scheme" content="light dark">
+<meta name="theme-color" content="#f6f3ee" media="(prefers-color-scheme: light)">
+<meta name="theme-color" content="#191817" media="(prefers-color-scheme: dark)">
+<meta name="apple-mobile-web-app-capable" content="yes">
+<meta name="mobile-web-app-capable" content="yes">
+<link rel="manifest" href="${assets.url('manifest.webmanifest')}">
+<link rel="icon" href="${assets.url('icon.svg')}" type="image/svg+xml">
+${assets.has('icon-180.png') && html`<link rel="apple-touch-icon" href="${assets.url('icon-180.png')}">`}
+<link rel="stylesheet" href="${assets.url('app.css')}">
+<script src="${assets.url('app.js')}" defer></script>
+</head>
+<body>
+<header class="top">
+<a class="brand" href="/"><img src="${assets.url('icon.svg')}" alt="" width="28" height="28"> Hearth</a>
+${health && html`<nav class="tabs" aria-label="Sections">${TABS.map(
+    (t) => html`<a href="${t.href}"${t.tab === tab ? html` aria-current="page"` : ''}><span aria-hidden="true">${t.icon}</span>${t.label}</a>`,
+  )}</nav>`}
+</header>
+${health && warnings(health)}
+<main id="main"${live ? html` data-live="${live}"` : ''}>
+${body}
+</main>
+</body>
+</html>`;
+}
+
+/** Problems worth a banner on every page: a clock that cannot be trusted, a config that failed to load. */
+function warnings(health: HealthView): Html {
+  return html`${!health.clock.trusted && html`<p class="banner warn" role="alert"><strong>Clock not trusted.</strong> ${health.clock.message ?? 'Nothing is scheduled until the clock is set.'}</p>`}
+${health.config.errors && html`<p class="banner error" role="alert"><strong>Config reload failed</strong>; the previous jobs keep running. <a href="/">Details</a></p>`}`;
+}
+
+/** A POST form with one button; `confirm` asks for a second tap on touch screens. */
+export function actionButton(action: string, label: string, options: { confirm?: string; kind?: 'primary' | 'danger' | 'plain'; fields?: Record<string, string> } = {}): Html {
+  return html`<form method="post" action="${action}" class="inline"${options.confirm ? html` data-confirm="${options.confirm}"` : ''}>${Object.entries(
+    options.fields ?? {},
+  ).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}<button type="submit" class="btn ${options.kind ?? 'plain'}">${label}</button></form>`;
+}

@@ -1,0 +1,288 @@
+import type { HealthView, JobView } from '../../core/appliance.js';
+import type { Run, RunStatus } from '../../runs/model.js';
+import { isActive } from '../../runs/model.js';
+import type { ApiTokenInfo } from '../auth/api-tokens.js';
+import type { SystemView } from '../../system/system-info.js';
+import type { ThrottlingFlags } from '../../system/throttling.js';
+import { bytes, shortDuration, spanOf, statusBadge, timeTag } from './format.js';
+import { html, type Html } from './html.js';
+import { actionButton } from './layout.js';
+
+/** Pure renderers: data in, HTML out. The routes fetch the data (routes.ts). */
+
+export interface RenderContext {
+  now: number;
+  timeZone: string;
+}
+
+// ---- overview ---------------------------------------------------------------
+
+export function overviewBody(ctx: RenderContext, data: { health: HealthView; jobs: JobView[]; active: Run[]; failures: Run[] }): Html {
+  const { health, jobs, active, failures } = data;
+  const upcoming = jobs
+    .filter((job) => job.schedule?.nextRun && !job.schedule.paused)
+    .sort((a, b) => Date.parse(a.schedule!.nextRun!) - Date.parse(b.schedule!.nextRun!))
+    .slice(0, 8);
+  return html`<h1>Overview</h1>
+<section class="card status" aria-label="Appliance status">
+<dl class="facts">
+<div><dt>Status</dt><dd>${health.clock.trusted && !health.config.errors ? html`<span class="ok">● All good</span>` : html`<span class="bad">● Needs attention</span>`}</dd></div>
+<div><dt>Up for</dt><dd>${shortDuration(health.uptimeSeconds * 1000)}</dd></div>
+<div><dt>Clock</dt><dd>${health.clock.trusted ? 'trusted' : html`<span class="bad">not trusted</span>`}</dd></div>
+<div><dt>Jobs</dt><dd>${health.config.jobs}</dd></div>
+<div><dt>Running</dt><dd>${health.runs.running}</dd></div>
+<div><dt>Queued</dt><dd>${health.runs.queued + health.runs.waiting}</dd></div>
+<div><dt>Version</dt><dd>${health.version}</dd></div>
+<div><dt>Config</dt><dd>loaded ${timeTag(health.config.loadedAt, ctx.timeZone)}</dd></div>
+</dl>
+${!health.clock.trusted && html`<p class="note warn">${health.clock.message}</p>`}
+${health.config.errors && html`<div class="note error"><p><strong>The last config reload failed</strong> ${timeTag(health.config.failedAt, ctx.timeZone)}; the previous jobs keep running. Fix the file and save it again:</p><ul class="mono">${health.config.errors.map((line) => html`<li>${line}</li>`)}</ul></div>`}
+</section>
+<section aria-labelledby="running-h"><h2 id="running-h">Running now</h2>
+${active.length ? html`<ul class="list">${active.map((run) => runItem(ctx, run, true))}</ul>` : html`<p class="empty">Nothing is running.</p>`}
+</section>
+<section aria-labelledby="fail-h"><h2 id="fail-h">Recent failures</h2>
+${failures.length ? html`<ul class="list">${failures.map((run) => runItem(ctx, run, true))}</ul>` : html`<p class="empty">No failed runs. </p>`}
+</section>
+<section aria-labelledby="next-h"><h2 id="next-h">Up next</h2>
+${upcoming.length
+    ? html`<ol class="timeline">${upcoming.map((job) => html`<li><span class="when">${timeTag(job.schedule!.nextRun, job.schedule!.timezone)}</span><a href="/jobs/${job.name}">${job.name}</a><span class="muted small">${job.schedule!.description}</span></li>`)}</ol>`
+    : html`<p class="empty">No scheduled runs.</p>`}
+</section>`;
+}
+
+// ---- jobs -------------------------------------------------------------------
+
+export function jobsBody(ctx: RenderContext, jobs: JobView[]): Html {
+  if (jobs.length === 0) return html`<h1>Jobs</h1><p class="empty">No jobs yet: add some to hearth.yaml; Hearth reloads it when it changes.</p>`;
+  return html`<h1>Jobs</h1><ul class="cards">${jobs.map((job) => jobCard(ctx, job))}</ul>`;
+}
+
+function jobCard(ctx: RenderContext, job: JobView): Html {
+  const last = job.lastRun;
+  return html`<li class="card job" data-job="${job.name}">
+<div class="row"><h2><a href="/jobs/${job.name}">${job.name}</a></h2>${job.schedule?.paused && statusBadge('paused')}${job.activeRuns > 0 && statusBadge('running')}</div>
+${job.description && html`<p class="muted">${job.description}</p>`}
+<dl class="facts compact">
+<div><dt>Schedule</dt><dd>${job.schedule ? job.schedule.description : html`<span class="muted">manual only</span>`}</dd></div>
+${job.schedule && html`<div><dt>Next</dt><dd>${job.schedule.paused ? html`<span class="muted">paused</span>` : timeTag(job.schedule.nextRun, job.schedule.timezone)}</dd></div>`}
+<div><dt>Last run</dt><dd>${last ? html`<a href="/runs/${last.id}">${statusBadge(last.status)}</a> ${timeTag(last.createdAt, ctx.timeZone)} <span class="muted">${spanOf(last.startedAt, last.finishedAt, ctx.now)}</span>` : html`<span class="muted">never</span>`}</dd></div>
+</dl>
+<div class="actions">${runNowButton(job)}${pauseButton(job, '/jobs')}</div>
+</li>`;
+}
+
+function runNowButton(job: JobView): Html {
+  return actionButton(`/jobs/${job.name}/run`, 'Run now', { kind: 'primary', confirm: `Run ${job.name} now?` });
+}
+
+function pauseButton(job: JobView, back: string): Html | false {
+  if (!job.schedule) return false;
+  return job.schedule.paused
+    ? actionButton(`/jobs/${job.name}/resume`, 'Resume', { fields: { back } })
+    : actionButton(`/jobs/${job.name}/pause`, 'Pause', { fields: { back }, confirm: `Pause the schedule of ${job.name}?` });
+}
+
+// ---- one job ----------------------------------------------------------------
+
+export function jobBody(ctx: RenderContext, job: JobView, runs: Run[], page: { before?: string; nextBefore?: string }): Html {
+  const s = job.schedule;
+  return html`<nav class="crumbs"><a href="/jobs">Jobs</a> ›</nav>
+<div class="row"><h1>${job.name}</h1>${s?.paused && statusBadge('paused')}</div>
+${job.description && html`<p class="muted">${job.description}</p>`}
+<div class="actions">${runNowButton(job)}${pauseButton(job, `/jobs/${job.name}`)}</div>
+<section class="card"><h2>Schedule</h2>
+${s
+    ? html`<dl class="facts">
+<div class="wide"><dt>When</dt><dd>${s.description}</dd></div>
+<div><dt>Expression</dt><dd class="mono">${s.kind}: ${s.expression}</dd></div>
+<div><dt>Time zone</dt><dd>${s.timezone}</dd></div>
+<div><dt>Next run</dt><dd>${s.paused ? 'paused' : timeTag(s.nextRun, s.timezone)}</dd></div>
+<div><dt>Catch-up</dt><dd>${catchupWords(s.catchup, s.maxCatchup)}</dd></div>
+<div class="wide"><dt>Last catch-up</dt><dd>${s.lastCatchup
+        ? html`${timeTag(s.lastCatchup.at, s.timezone)}: ${s.lastCatchup.occurrences} missed ${s.lastCatchup.occurrences === 1 ? 'occurrence' : 'occurrences'}, ${s.lastCatchup.runs} ${s.lastCatchup.runs === 1 ? 'run' : 'runs'} (${s.lastCatchup.policy})`
+        : html`<span class="muted">none yet</span>`}</dd></div>
+</dl>`
+    : html`<p class="muted">No schedule: this job runs only when started by hand or by the API.</p>`}
+<dl class="facts compact"><div><dt>Pool</dt><dd>${job.pool}</dd></div><div><dt>Overlap</dt><dd>${job.overlap}</dd></div></dl>
+</section>
+<section class="card"><h2>Tasks</h2>${taskGraph(job)}</section>
+<section><h2>History</h2>
+${runs.length ? html`<ul class="list">${runs.map((run) => runItem(ctx, run, false))}</ul>` : html`<p class="empty">No runs yet.</p>`}
+${pager(`/jobs/${job.name}`, page)}
+</section>`;
+}
+
+function catchupWords(policy: string, max: number): string {
+  if (policy === 'none') return 'none: missed runs are skipped';
+  if (policy === 'latest') return 'latest: one run for the newest missed time';
+  return `all: every missed time, at most ${max}`;
+}
+
+/** Tasks grouped by depth in the graph: each level can start when the levels above are done. */
+function taskGraph(job: JobView): Html {
+  const depth = new Map<string, number>();
+  const depthOf = (name: string, seen = new Set<string>()): number => {
+    const known = depth.get(name);
+    if (known !== undefined) return known;
+    if (seen.has(name)) return 0;
+    seen.add(name);
+    const task = job.tasks.find((t) => t.name === name);
+    const d = task && task.dependsOn.length ? 1 + Math.max(...task.dependsOn.map((dep) => depthOf(dep, seen))) : 0;
+    depth.set(name, d);
+    return d;
+  };
+  const levels: Array<typeof job.tasks> = [];
+  for (const task of job.tasks) (levels[depthOf(task.name)] ??= []).push(task);
+  return html`<ol class="graph">${levels.map(
+    (level) => html`<li><ul>${level.map(
+      (task) => html`<li class="task"><span class="name">${task.name}</span><span class="muted small">${task.kind === 'shell' ? 'shell' : task.action}</span>${task.dependsOn.length > 0 && html`<span class="small">after ${task.dependsOn.join(', ')}</span>`}</li>`,
+    )}</ul></li>`,
+  )}</ol>`;
+}
+
+// ---- runs -------------------------------------------------------------------
+
+const STATUS_FILTERS: Array<RunStatus | undefined> = [undefined, 'running', 'queued', 'failed', 'succeeded', 'cancelled'];
+
+export function runsBody(ctx: RenderContext, runs: Run[], filter: { status?: RunStatus; before?: string; nextBefore?: string }): Html {
+  return html`<h1>Runs</h1>
+<nav class="chips" aria-label="Filter by status">${STATUS_FILTERS.map(
+    (status) => html`<a href="/runs${status ? `?status=${status}` : ''}"${status === filter.status ? html` aria-current="true"` : ''}>${status ?? 'all'}</a>`,
+  )}</nav>
+${runs.length ? html`<ul class="list">${runs.map((run) => runItem(ctx, run, true))}</ul>` : html`<p class="empty">No runs.</p>`}
+${pager(`/runs${filter.status ? `?status=${filter.status}` : ''}`, filter)}`;
+}
+
+function runItem(ctx: RenderContext, run: Run, showJob: boolean): Html {
+  return html`<li><a class="run" href="/runs/${run.id}">${statusBadge(run.status)}<span class="what">${showJob ? run.job : run.trigger}${showJob && html` <span class="muted small">${run.trigger}</span>`}</span><span class="when small">${timeTag(run.createdAt, ctx.timeZone)}</span><span class="dur small muted">${spanOf(run.startedAt, run.finishedAt, ctx.now)}</span></a></li>`;
+}
+
+function pager(base: string, page: { before?: string; nextBefore?: string }): Html | false {
+  if (!page.before && !page.nextBefore) return false;
+  const join = base.includes('?') ? '&' : '?';
+  return html`<nav class="pager">${page.before ? html`<a class="btn plain" href="${base}">Newest</a>` : ''}${page.nextBefore ? html`<a class="btn plain" href="${base}${join}before=${page.nextBefore}">Older ›</a>` : ''}</nav>`;
+}
+
+export function runBody(ctx: RenderContext, run: Run): Html {
+  const active = isActive(run);
+  return html`<nav class="crumbs"><a href="/jobs">Jobs</a> › <a href="/jobs/${run.job}">${run.job}</a> ›</nav>
+<div data-live-part>
+<div class="row"><h1>${run.job}</h1>${statusBadge(run.status)}</div>
+<p class="muted small mono">run ${run.id}</p>
+<div class="actions">${active
+    ? run.cancelRequested ? html`<span class="muted">cancelling…</span>` : actionButton(`/runs/${run.id}/cancel`, 'Cancel', { kind: 'danger', confirm: 'Cancel this run?' })
+    : actionButton(`/runs/${run.id}/retry`, 'Retry', { kind: 'primary', confirm: `Run ${run.job} again?` })}</div>
+<section class="card"><dl class="facts">
+<div><dt>Trigger</dt><dd>${run.trigger}${run.occurrences > 1 ? ` (stands for ${run.occurrences} times)` : ''}</dd></div>
+<div><dt>Scheduled for</dt><dd>${run.scheduledFor ? timeTag(run.scheduledFor, ctx.timeZone) : html`<span class="muted">–</span>`}</dd></div>
+<div><dt>Created</dt><dd>${timeTag(run.createdAt, ctx.timeZone)}</dd></div>
+<div><dt>Duration</dt><dd>${spanOf(run.startedAt, run.finishedAt, ctx.now)}</dd></div>
+${run.retryOf && html`<div><dt>Retry of</dt><dd><a class="mono" href="/runs/${run.retryOf}">${run.retryOf}</a></dd></div>`}
+${run.error && html`<div class="wide"><dt>Error</dt><dd class="bad">${run.error}</dd></div>`}
+</dl></section>
+<section class="card"><h2>Tasks</h2><table class="tasks"><thead><tr><th>Task</th><th>Status</th><th>Tries</th><th>Time</th></tr></thead><tbody>${run.taskOrder.map((name) => {
+    const task = run.tasks[name];
+    if (!task) return '';
+    return html`<tr><td class="mono">${name}</td><td>${statusBadge(task.status)}</td><td>${task.attempts}</td><td>${spanOf(task.startedAt, task.finishedAt, ctx.now)}</td></tr>${task.error && html`<tr class="sub"><td colspan="4" class="small bad">${task.error}${task.exitCode !== undefined && task.exitCode !== null ? ` (exit ${task.exitCode})` : ''}</td></tr>`}`;
+  })}</tbody></table></section>
+</div>
+<section class="card logcard"><div class="row"><h2>Log</h2><span class="muted small" id="log-state">${active ? 'live' : ''}</span></div>
+<pre id="log" class="log" data-run="${run.id}" tabindex="0" aria-live="off"></pre>
+<button type="button" class="btn plain follow" id="follow" hidden>↓ Follow the log</button>
+<p class="small"><a href="/api/runs/${run.id}/logs">Plain text log</a></p>
+</section>`;
+}
+
+// ---- system -----------------------------------------------------------------
+
+export function systemBody(ctx: RenderContext, system: SystemView, version: string): Html {
+  const notReported = html`<span class="muted">not reported</span>`;
+  const memUsed = system.memory.totalBytes - system.memory.availableBytes;
+  return html`<h1>System</h1>
+<section class="card"><dl class="facts">
+<div><dt>CPU temperature</dt><dd>${system.cpuTemperatureC === null ? notReported : html`<span class="${system.cpuTemperatureC >= 80 ? 'bad' : system.cpuTemperatureC >= 70 ? 'warn-text' : ''}">${system.cpuTemperatureC.toFixed(1)} °C</span>`}</dd></div>
+<div><dt>Power / throttling</dt><dd>${system.throttling ? throttlingWords(system.throttling) : notReported}</dd></div>
+<div><dt>Load (1/5/15 min)</dt><dd>${system.load.one.toFixed(2)} / ${system.load.five.toFixed(2)} / ${system.load.fifteen.toFixed(2)} <span class="muted small">${system.cpus} CPUs</span></dd></div>
+<div><dt>Memory</dt><dd>${bytes(system.memory.availableBytes)} free of ${bytes(system.memory.totalBytes)}${meter(memUsed, system.memory.totalBytes)}</dd></div>
+<div><dt>Disk (data)</dt><dd>${system.disk ? html`${bytes(system.disk.availableBytes)} free of ${bytes(system.disk.totalBytes)}${meter(system.disk.totalBytes - system.disk.availableBytes, system.disk.totalBytes)}<span class="muted small mono">${system.disk.path}</span>` : notReported}</dd></div>
+<div><dt>Up for</dt><dd>${shortDuration(system.uptimeSeconds * 1000)}</dd></div>
+</dl></section>
+<section class="card"><h2>Network</h2>${system.addresses.length
+    ? html`<ul class="plain">${system.addresses.map((a) => html`<li><span class="mono">${a.address}</span> <span class="muted small">${a.interface}, ${a.family}</span></li>`)}</ul>`
+    : html`<p class="muted">No network address.</p>`}</section>
+<section class="card"><h2>Software</h2><dl class="facts">
+<div><dt>Hearth</dt><dd>${version}</dd></div>
+<div><dt>Node.js</dt><dd>${system.nodeVersion}</dd></div>
+<div><dt>Hearth memory</dt><dd>${bytes(system.processRssBytes)}</dd></div>
+<div><dt>Host</dt><dd>${system.hostname}</dd></div>
+<div><dt>Board</dt><dd>${system.model ?? notReported}</dd></div>
+<div><dt>OS</dt><dd>${system.os ?? notReported} <span class="muted small">${system.arch}</span></dd></div>
+</dl><p class="small muted">Read ${timeTag(system.collectedAt, ctx.timeZone)}; refreshed every 10 s while this page is open.</p></section>`;
+}
+
+function throttlingWords(flags: ThrottlingFlags): Html {
+  const now = [flags.underVoltageNow && 'under-voltage', flags.throttledNow && 'throttled', flags.frequencyCappedNow && 'frequency capped', flags.softTemperatureLimitNow && 'soft temperature limit'].filter(Boolean);
+  const past = [flags.underVoltageOccurred && 'under-voltage', flags.throttledOccurred && 'throttling', flags.frequencyCappedOccurred && 'frequency capping', flags.softTemperatureLimitOccurred && 'soft temperature limit'].filter(Boolean);
+  if (!now.length && !past.length) return html`<span class="ok">OK</span> <span class="muted small">${flags.raw}</span>`;
+  return html`${now.length ? html`<span class="bad">now: ${now.join(', ')}</span>` : html`<span class="ok">OK now</span>`}${past.length > 0 && html`<br><span class="warn-text small">since boot: ${past.join(', ')}</span>`} <span class="muted small">${flags.raw}</span>`;
+}
+
+function meter(used: number, total: number): Html {
+  const share = total > 0 ? Math.min(1, Math.max(0, used / total)) : 0;
+  return html`<meter min="0" max="100" low="70" high="90" optimum="10" value="${Math.round(share * 100)}">${Math.round(share * 100)}%</meter>`;
+}
+
+// ---- settings ---------------------------------------------------------------
+
+export function settingsBody(ctx: RenderContext, data: { tokens: ApiTokenInfo[]; created?: { token: string; name: string }; origin: string; exampleJob?: string; sessions: number }): Html {
+  const { tokens, created } = data;
+  const job = data.exampleJob ?? 'JOB';
+  return html`<h1>Settings</h1>
+${created && html`<section class="card created" role="status"><h2>Token “${created.name}” created</h2>
+<p>Copy it now: it is shown only once.</p>
+<input class="mono token" readonly value="${created.token}" aria-label="The new token" data-select>
+<p class="small">Run a job with one call (e.g. from an iOS Shortcut or Tasker):</p>
+<pre class="mono small wrap">curl -X POST -H "Authorization: Bearer ${created.token}" ${data.origin}/api/jobs/${job}/run</pre></section>`}
+<section class="card"><h2>API tokens</h2>
+<p class="small muted">For scripts and phone shortcuts. Each token can do what you can do here; revoke one you no longer use.</p>
+${tokens.length
+    ? html`<ul class="list tokens">${tokens.map((t) => html`<li><div><strong>${t.name}</strong> <span class="muted small mono">${t.id}</span><br><span class="small muted">created ${timeTag(t.createdAt, ctx.timeZone)}${t.lastUsedAt ? html`, last used ${timeTag(t.lastUsedAt, ctx.timeZone)}` : ''}</span></div>${actionButton(`/settings/tokens/${t.id}/revoke`, 'Revoke', { kind: 'danger', confirm: `Revoke ${t.name}?` })}</li>`)}</ul>`
+    : html`<p class="empty">No tokens yet.</p>`}
+<form method="post" action="/settings/tokens" class="stack"><label for="token-name">New token name</label><input id="token-name" name="name" required maxlength="40" placeholder="e.g. Phone shortcut" autocomplete="off"><button class="btn primary" type="submit">Create token</button></form>
+</section>
+<section class="card"><h2>Sessions</h2>
+<p class="small muted">${data.sessions} ${data.sessions === 1 ? 'browser is' : 'browsers are'} logged in. Change the password on the appliance with <code>hearth passwd</code>.</p>
+<div class="actions">${actionButton('/logout', 'Log out', { kind: 'primary' })}${actionButton('/logout/all', 'Log out everywhere', { confirm: 'Log out every browser, this one too?' })}</div>
+</section>`;
+}
+
+// ---- login / setup ----------------------------------------------------------
+
+export function loginBody(options: { error?: string; next?: string }): Html {
+  return html`<section class="card narrow"><h1>Log in</h1>
+${options.error && html`<p class="note error" role="alert">${options.error}</p>`}
+<form method="post" action="/login" class="stack">
+<input type="hidden" name="next" value="${options.next ?? '/'}">
+<input type="text" name="username" value="admin" autocomplete="username" hidden>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required autofocus maxlength="1024">
+<button class="btn primary" type="submit">Log in</button>
+</form>
+<p class="small muted">Forgot it? Set a new one on the appliance: <code>sudo -u hearth hearth passwd</code></p>
+</section>`;
+}
+
+export function setupBody(): Html {
+  return html`<section class="card narrow"><h1>Set a password first</h1>
+<p>The dashboard is locked until an admin password is set. On the appliance (over SSH), run:</p>
+<pre class="mono wrap">sudo -u hearth hearth passwd --config /etc/hearth/hearth.yaml</pre>
+<p>or start Hearth once with <code>HEARTH_PASSWORD</code> set in its environment (used only when no password is set yet).</p>
+<p>Then reload this page.</p>
+</section>`;
+}
+
+export function errorBody(status: number, message: string): Html {
+  return html`<section class="card narrow"><h1>${status === 404 ? 'Not found' : status >= 500 ? 'Something went wrong' : 'That did not work'}</h1>
+<p>${message}</p><p><a class="btn plain" href="/">Back to the overview</a></p></section>`;
+}

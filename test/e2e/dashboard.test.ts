@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ROOT, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { launchChromium } from './browser.js';
+
+/**
+ * The dashboard end to end: the real `hearth` binary, real headless
+ * chromium. UPDATE_SCREENSHOTS=1 also writes docs/dashboard-phone.png and
+ * docs/dashboard-desktop.png (otherwise they go to a temp directory).
+ */
+
+const PASSWORD = 'correct horse battery';
+const JOBS = `  hello:
+    description: Say hello, slowly
+    schedule: { cron: "0 3 * * *", catchup: latest }
+    tasks:
+      greet:
+        run: for i in 1 2 3 4; do echo "hello $i"; sleep 0.4; done
+      report:
+        depends_on: [greet]
+        run: echo "all greeted"
+  long:
+    description: Ticks for a minute
+    run: for i in $(seq 1 60); do echo "tick $i"; sleep 0.5; done
+  check-nas:
+    description: Is the NAS awake?
+    run: echo "nas.local did not answer" >&2; exit 1
+  nightly-backup:
+    description: Back up the notes folder
+    schedule: { every: 6h, catchup: none }
+    run: echo backed up
+`;
+
+let hearth: HearthProcess;
+let browser: Browser;
+let shots: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  const dir = tempDir('hearth-e2e-');
+  hearth = await startHearth({ dir, port, config: baseConfig(port, JOBS), env: { HEARTH_PASSWORD: PASSWORD } });
+  browser = await launchChromium();
+  shots = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs') : join(dir, 'shots');
+  mkdirSync(shots, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await hearth?.stop();
+});
+
+async function logIn(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(hearth.url + '/jobs');
+  await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
+  await page.fill('#password', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(hearth.url + '/jobs');
+  return page;
+}
+
+describe('dashboard in a browser', () => {
+  it('logs in, shows the jobs, runs one with a live log, cancels a long run and logs out', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+
+    // A wrong password is refused; the right one lands on the page asked for.
+    await page.goto(hearth.url + '/jobs');
+    await page.waitForURL(/\/login\?next=%2Fjobs$/);
+    await page.fill('#password', 'not the password');
+    await page.click('button[type=submit]');
+    await expect.poll(() => page.textContent('[role=alert]')).toContain('Wrong password');
+    await page.fill('#password', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForURL(hearth.url + '/jobs');
+
+    // The jobs, with their schedules in words.
+    const cards = page.locator('[data-job]');
+    await expect.poll(() => cards.count()).toBe(4);
+    expect(await page.textContent('[data-job=hello]')).toContain('every day at 03:00');
+    expect(await page.textContent('[data-job=long]')).toContain('manual only');
+
+    // Run now: the run page streams the log while the run is still going.
+    await page.click('[data-job=hello] button:has-text("Run now")');
+    await page.waitForURL(/\/runs\/r_[0-9a-z]+$/);
+    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+    await expect.poll(() => page.textContent('#log'), { timeout: 10_000 }).toContain('hello 1');
+    const early = (await page.textContent('#log')) ?? '';
+    expect(early).not.toContain('all greeted');
+    await expect.poll(() => page.textContent('#log'), { timeout: 10_000 }).toContain('all greeted');
+    // The status changed to succeeded without a reload.
+    await expect.poll(() => page.textContent('[data-live-part] h1 + .badge'), { timeout: 10_000 }).toContain('succeeded');
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    expect(await page.textContent('table.tasks')).toMatch(/greet[\s\S]*succeeded[\s\S]*report[\s\S]*succeeded/);
+
+    // A long run: watch it tick live, then cancel it.
+    await page.goto(hearth.url + '/jobs');
+    await page.click('[data-job=long] button:has-text("Run now")');
+    await page.waitForURL(/\/runs\/r_/);
+    await expect.poll(() => page.textContent('#log'), { timeout: 10_000 }).toContain('tick 2');
+    await expect.poll(() => page.textContent('#log'), { timeout: 10_000 }).toContain('tick 12');
+    await page.screenshot({ path: join(shots, 'dashboard-desktop.png') });
+    await page.click('button:has-text("Cancel")');
+    await expect.poll(() => page.textContent('[data-live-part] h1 + .badge'), { timeout: 15_000 }).toContain('cancelled');
+    const runId = new URL(page.url()).pathname.split('/').pop()!;
+    const run = await hearth.api<{ status: string }>(`/api/runs/${runId}`);
+    expect(run.body.status).toBe('cancelled');
+
+    // Log out: the session is gone, pages send you back to the login.
+    await page.goto(hearth.url + '/settings');
+    await page.click('button:has-text("Log out")');
+    await page.waitForURL(hearth.url + '/login');
+    await page.goto(hearth.url + '/');
+    await page.waitForURL(/\/login/);
+    await context.close();
+  }, 60_000);
+
+  it('fits a 360×740 phone: no sideways scrolling, 44 px tap targets, two taps to run', async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+    const page = await logIn(context);
+    for (const path of ['/', '/jobs', '/jobs/hello', '/runs', '/system', '/settings']) {
+      await page.goto(hearth.url + path);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, `${path} scrolls sideways`).toBeLessThanOrEqual(0);
+      const small = await page.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>('button, .btn, .tabs a, .chips a')]
+          .filter((el) => el.offsetParent !== null)
+          .map((el) => ({ text: el.textContent?.trim(), h: el.getBoundingClientRect().height, w: el.getBoundingClientRect().width }))
+          .filter((box) => box.h < 44 || box.w < 44),
+      );
+      expect(small, `${path} has small tap targets`).toEqual([]);
+    }
+
+    // Run now asks for a second tap on a phone.
+    await page.goto(hearth.url + '/jobs');
+    const button = page.locator('[data-job=nightly-backup] button:has-text("Run now")');
+    await button.tap();
+    await expect.poll(() => button.textContent()).toContain('Tap again');
+    expect(new URL(page.url()).pathname).toBe('/jobs');
+    await button.tap();
+    await page.waitForURL(/\/runs\/r_/);
+    await expect.poll(() => page.textContent('#log'), { timeout: 10_000 }).toContain('backed up');
+
+    // Something failed recently, as on a real appliance.
+    const failed = await hearth.api<{ runId: string }>('/api/jobs/check-nas/run', { method: 'POST' });
+    await hearth.waitFor('check-nas to fail', async () => (await hearth.api<{ status: string }>(`/api/runs/${failed.body.runId}`)).body.status === 'failed');
+    await page.goto(hearth.url + '/');
+    await expect.poll(() => page.textContent('main')).toContain('check-nas');
+    await page.screenshot({ path: join(shots, 'dashboard-phone.png') });
+    await context.close();
+  }, 60_000);
+
+  it('serves a web app manifest with PNG icons for the home screen', async () => {
+    const response = await fetch(hearth.url + '/manifest.webmanifest');
+    expect(response.status).toBe(200);
+    const manifest = (await response.json()) as { display: string; icons: Array<{ src: string; sizes: string }> };
+    expect(manifest.display).toBe('standalone');
+    for (const icon of manifest.icons) {
+      const image = await fetch(hearth.url + icon.src);
+      expect(image.status, icon.src).toBe(200);
+    }
+    expect(manifest.icons.map((icon) => icon.sizes)).toEqual(expect.arrayContaining(['192x192', '512x512']));
+  });
+});
