@@ -1,0 +1,234 @@
+#!/usr/bin/env node
+/**
+ * Knowledge store benchmarks (run against dist/, so build first):
+ *
+ *   ingest   chunks/s through every stage (raw, processed, LanceDB) with the
+ *            hashing embedder at the first size, and with the local MiniLM
+ *            model if it is present; larger sizes are bulk-loaded into the
+ *            index stage only (same rows, no raw/processed files)
+ *   search   hybrid top-10 p50/p95 at 10k and 100k chunks (target: p95 ≤ 50 ms
+ *            at 100k), after the maintenance job's optimize()
+ *   rss      the appliance's resident memory before and after its first search
+ *
+ * Usage: node scripts/bench-knowledge.mjs [--sizes 10000,100000] [--queries 200]
+ *        HEARTH_MODEL_DIR=/path/to/models to find Xenova/all-MiniLM-L6-v2
+ * Synthetic documents: Zipf-distributed words from a fixed vocabulary, ~90
+ * words (one chunk) each, timestamps spread over three years, three sources.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+
+const root = resolve(import.meta.dirname, '..');
+const dist = (path) => import(join(root, 'dist', path));
+const { KnowledgeBase } = await dist('knowledge/knowledge-base.js');
+const { createHashingEmbedder } = await dist('knowledge/embedders/hashing.js');
+const { LanceChunkIndex } = await dist('knowledge/lance-index.js');
+const { chunkDocument } = await dist('knowledge/chunking.js');
+const { normalize } = await dist('knowledge/normalize.js');
+const { systemClock } = await dist('core/clock.js');
+
+const { values: flags } = parseArgs({ options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '200' } } });
+const sizes = flags.sizes.split(',').map(Number);
+const queryCount = Number(flags.queries);
+const work = mkdtempSync(join(tmpdir(), 'hearth-bench-knowledge-'));
+
+function machine() {
+  return `${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}-${process.arch}`;
+}
+
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** mulberry32, so every run indexes the same corpus. */
+function seeded(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SYLLABLES = 'ba be bi bo bu ca ce ci co cu da de di do du fa fe fi fo fu ga ge gi go gu la le li lo lu ma me mi mo mu na ne ni no nu pa pe pi po pu ra re ri ro ru sa se si so su ta te ti to tu va ve vi vo vu'.split(' ');
+const random = seeded(42);
+const VOCABULARY = Array.from({ length: 8000 }, (_, i) => {
+  let word = '';
+  let n = i + 7;
+  do {
+    word += SYLLABLES[n % SYLLABLES.length];
+    n = Math.floor(n / SYLLABLES.length);
+  } while (n > 0);
+  return word;
+});
+// Zipf: word i is drawn with probability ∝ 1 / (i + 1).
+const CUMULATIVE = (() => {
+  let sum = 0;
+  return VOCABULARY.map((_, i) => (sum += 1 / (i + 1)));
+})();
+function zipfWord(rand = random) {
+  const target = rand() * CUMULATIVE.at(-1);
+  let lo = 0;
+  let hi = CUMULATIVE.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (CUMULATIVE[mid] < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return VOCABULARY[lo];
+}
+
+function syntheticItems(count, offset = 0) {
+  const start = Date.parse('2023-01-01');
+  const span = 3 * 365 * 86_400_000;
+  return Array.from({ length: count }, (_, i) => {
+    const id = offset + i;
+    const words = Array.from({ length: 80 + Math.floor(random() * 20) }, () => zipfWord());
+    const line = JSON.stringify({ id: `doc-${id}`, title: words.slice(0, 4).join(' '), date: new Date(start + Math.floor(random() * span)).toISOString(), text: words.join(' ') });
+    const bytes = Buffer.from(line);
+    return { key: `doc-${id}`, format: 'json', mtimeMs: 1, size: bytes.length, read: async () => bytes };
+  });
+}
+
+async function ingest(kb, total, label) {
+  const perSource = Math.ceil(total / 3);
+  const started = performance.now();
+  let chunks = 0;
+  for (const [index, source] of ['mail', 'notes', 'slack'].entries()) {
+    const report = await kb.sync(source, syntheticItems(Math.min(perSource, total - index * perSource), index * perSource), { removeMissing: false });
+    chunks += report.chunksEmbedded;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`ingest ${label}: ${chunks} chunks in ${seconds.toFixed(1)} s = ${Math.round(chunks / seconds)} chunks/s`);
+  return chunks;
+}
+
+async function searchLatency(kb, label) {
+  const rand = seeded(7);
+  const queries = Array.from({ length: queryCount }, (_, i) => {
+    const words = Array.from({ length: 2 + (i % 3) }, () => VOCABULARY[Math.floor(rand() * 2000)]);
+    return i % 4 === 3 ? { text: words.join(' '), sources: ['mail'], since: Date.parse('2024-06-01') } : { text: words.join(' ') };
+  });
+  await kb.search(queries[0]); // warm: opens the table and the index files
+  const times = [];
+  for (const query of queries) {
+    const started = performance.now();
+    await kb.search({ ...query, limit: 10 });
+    times.push(performance.now() - started);
+  }
+  console.log(`search ${label}: hybrid top-10 p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms (${queries.length} queries, every 4th filtered by source + date)`);
+  return { p50: percentile(times, 50), p95: percentile(times, 95) };
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+function rssOf(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
+}
+
+/** Starts the real appliance on a store of `dataDir`, searches once over HTTP, reports RSS before and after. */
+async function applianceRss(dataDir) {
+  const port = await freePort();
+  const config = join(work, 'rss.yaml');
+  writeFileSync(config, `dataDir: ${dataDir}\nserver: { host: 127.0.0.1, port: ${port} }\nknowledge:\n  embedder: { type: hashing, dim: 256 }\njobs: {}\n`);
+  const child = spawn(process.execPath, [join(root, 'bin', 'hearth.js'), 'start', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100; i++) {
+      try {
+        if ((await fetch(`${url}/api/health`)).ok) break;
+      } catch {}
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1500)); // settle after start-up
+    const before = rssOf(child.pid);
+    const token = readFileSync(join(dataDir, 'secrets', 'api-token'), 'utf8').trim();
+    const started = performance.now();
+    const response = await fetch(`${url}/api/search?q=${encodeURIComponent(VOCABULARY[3] + ' ' + VOCABULARY[40])}`, { headers: { authorization: `Bearer ${token}` } });
+    const body = await response.json();
+    const firstMs = performance.now() - started;
+    await new Promise((r) => setTimeout(r, 500));
+    const after = rssOf(child.pid);
+    console.log(`rss: appliance idle ${before.toFixed(0)} MB, after first search ${after.toFixed(0)} MB (+${(after - before).toFixed(0)} MB for LanceDB + Arrow + the open table; ${body.totalChunks} chunks, first search ${firstMs.toFixed(0)} ms incl. loading)`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+async function localModel() {
+  const modelDir = process.env.HEARTH_MODEL_DIR ?? join(root, '.hearth', 'models');
+  const model = 'Xenova/all-MiniLM-L6-v2';
+  if (!existsSync(join(modelDir, model, 'onnx', 'model_quantized.onnx'))) {
+    console.log(`ingest local model: not measured — ${model} (q8) is not in ${modelDir} (run "hearth models pull" on a machine with internet, or set HEARTH_MODEL_DIR)`);
+    return;
+  }
+  const { createLocalEmbedder } = await dist('knowledge/embedders/local.js');
+  const embedder = await createLocalEmbedder({ model, modelDir, dtype: 'q8', threads: 2 });
+  const kb = new KnowledgeBase({ root: join(work, 'local'), embedder, clock: systemClock });
+  await ingest(kb, 2000, `local ${model} q8, 2 threads`);
+  await kb.close();
+}
+
+/** Fills the index stage directly: what search is measured on at sizes too big to stage file by file here. */
+async function bulkLoad(root, total) {
+  const seed = new KnowledgeBase({ root, embedder: createHashingEmbedder(256), clock: systemClock });
+  await seed.sync('notes', syntheticItems(100), { removeMissing: false }); // creates the table and meta.json
+  await seed.close();
+  const index = await LanceChunkIndex.open(join(root, 'index'));
+  const table = await index.table('chunks', 256);
+  const embedder = createHashingEmbedder(256);
+  const started = performance.now();
+  const sources = ['mail', 'notes', 'slack'];
+  for (let offset = 100; offset < total; offset += 5000) {
+    const items = syntheticItems(Math.min(5000, total - offset), offset);
+    const rows = [];
+    for (const [i, item] of items.entries()) {
+      const document = normalize({ source: sources[i % 3], key: item.key, format: 'json', text: (await item.read()).toString(), mtimeMs: 1 });
+      const chunks = chunkDocument(document.id, document.text);
+      const vectors = await embedder.embed(chunks.map((c) => `${document.title}\n${c.text}`), 'document');
+      chunks.forEach((chunk, j) => rows.push({ ...chunk, source: document.source, title: document.title, author: '', url: '', timestamp: document.timestamp, vector: vectors[j] }));
+    }
+    await table.upsert(rows);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`bulk load ${total} chunks into the index stage: ${seconds.toFixed(1)} s = ${Math.round((total - 100) / seconds)} chunks/s (embed + LanceDB only)`);
+  index.close();
+}
+
+console.log(`hearth knowledge bench — ${machine()}`);
+for (const size of sizes) {
+  const dataDir = join(work, `data-${size}`);
+  if (size === sizes[0]) {
+    const staged = new KnowledgeBase({ root: join(dataDir, 'knowledge'), embedder: createHashingEmbedder(256), clock: systemClock });
+    await ingest(staged, size, `hashing-v1-256, ${size} chunks, all stages`);
+    await staged.close();
+  } else {
+    await bulkLoad(join(dataDir, 'knowledge'), size);
+  }
+  const kb = new KnowledgeBase({ root: join(dataDir, 'knowledge'), embedder: createHashingEmbedder(256), clock: systemClock });
+  // A staged ingest folds its rows into the indexes itself; a bulk load does not, so only optimize makes it comparable.
+  if (size === sizes[0]) await searchLatency(kb, `${size} chunks, right after ingest`);
+  const started = performance.now();
+  const optimized = await kb.optimize({ keepVersionsMs: 0 });
+  console.log(`optimize ${size}: ${((performance.now() - started) / 1000).toFixed(1)} s (${optimized.fragmentsRemoved} fragments → ${optimized.fragmentsAdded})`);
+  await searchLatency(kb, `${size} chunks, after optimize`);
+  await kb.close();
+  if (size === sizes[0]) await applianceRss(dataDir);
+}
+await localModel();
+rmSync(work, { recursive: true, force: true });
