@@ -83,6 +83,7 @@ async function makeEngine(dataDir, jobs, { concurrency = 64, onInsert } = {}) {
       pools: { default: { name: 'default', concurrency } },
       jobs: Object.fromEntries(jobs.map((j) => [j.name, j])),
       historyPerJob: 50,
+      logRetentionMs: 30 * 86_400_000,
       killGraceMs: 1000,
     },
     store,

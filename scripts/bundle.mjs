@@ -17,7 +17,7 @@ await build({
   format: 'esm',
   target: 'node20',
   // Native or heavy optional modules stay external and load from node_modules when needed.
-  external: ['@lancedb/*', '@huggingface/*', 'onnxruntime-node', 'systeminformation', 'playwright-core'],
+  external: ['@lancedb/*', '@huggingface/*', 'onnxruntime-node', 'apache-arrow', 'systeminformation', 'playwright-core'],
   banner: { js: "import { createRequire as __hearthRequire } from 'node:module'; const require = __hearthRequire(import.meta.url);" },
   legalComments: 'none',
   minify: true,

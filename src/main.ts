@@ -5,7 +5,7 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { packageVersion } from './core/package-root.js';
+import { packageRoot, packageVersion } from './core/package-root.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { ConfigError, errorMessage, formatConfigIssue } from './core/errors.js';
 import { createLogger, type Logger, type LogLevel } from './core/logger.js';
@@ -18,9 +18,16 @@ import { FileRunStore } from './runs/file-store.js';
 import { runShell, killProcessGroup } from './pool/process/shell.js';
 import { Engine } from './engine/engine.js';
 import { RunLogs } from './engine/run-logs.js';
-import { createApiApp } from './http/app.js';
+import { createHttpSurface } from './http/dashboard/compose.js';
+import { EventLoopMonitor } from './metrics/event-loop.js';
+import { SystemInfo } from './system/system-info.js';
 import { startHttpServer } from './http/server.js';
 import { createTokenCheck, ensureApiToken } from './http/token.js';
+import { KnowledgeService } from './knowledge/service.js';
+import { createSystemdNotifier, progressLiveness } from './platform/systemd-notify.js';
+
+/** The scheduler finishes a pass at least every 30 s; this long without one means it is stuck. */
+const SCHEDULER_STALL_MS = 75_000;
 
 export interface StartOptions {
   configFlag?: string;
@@ -59,7 +66,9 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
   await store.open();
   const logs = new RunLogs(join(config.dataDir, 'logs'), clock);
   await logs.init();
-  const actions = createActionRegistry(builtinActions());
+  // Opens nothing until an ingest job or a search needs it (LanceDB and models load lazily).
+  const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock, logger: logger.child({ component: 'knowledge' }) });
+  const actions = createActionRegistry(builtinActions({ knowledge }));
   const engine = new Engine({
     config,
     store,
@@ -77,7 +86,21 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
   await engine.start();
 
   const token = await ensureApiToken(config.dataDir);
-  const app = createApiApp({ appliance: engine, auth: createTokenCheck([token]), logger: logger.child({ component: 'http' }) });
+  // The dashboard, the API and /metrics; the password, sessions and tokens live in <dataDir>/secrets.
+  const surface = await createHttpSurface({
+    appliance: engine,
+    dataDir: config.dataDir,
+    packageRoot: packageRoot(import.meta.url),
+    clock,
+    logger: logger.child({ component: 'http' }),
+    cliTokenCheck: createTokenCheck([token]),
+    system: new SystemInfo({ dataDir: config.dataDir, clock }),
+    eventLoop: new EventLoopMonitor(),
+    timeZone: () => current.timezone,
+    ...(options.env.HEARTH_PASSWORD ? { initialPassword: options.env.HEARTH_PASSWORD } : {}),
+    api: { search: knowledge },
+  });
+  const app = surface.app;
   const cleanups: Array<() => Promise<void> | void> = [];
   const stopAll = once(async () => {
     logger.info('stopping');
@@ -90,7 +113,9 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     }
     logger.info('stopped');
   });
-  cleanups.push(() => store.close(), () => engine.stop());
+  cleanups.push(() => store.close(), () => knowledge.close(), () => engine.stop());
+  // Ends the live streams and the event-loop monitor, also when the server fails to listen.
+  cleanups.push(() => surface.stop());
   let server;
   try {
     server = await startHttpServer(app, { host: config.server.host, port: config.server.port, logger });
@@ -105,6 +130,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     try {
       current = await loadConfig(configPath, loadOptions);
       engine.reload(current);
+      await knowledge.configure(current.dataDir, current.knowledge);
       logger.info('config reloaded', { file: configPath, jobs: Object.keys(current.jobs).length });
       return true;
     } catch (error) {
@@ -132,6 +158,14 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
   }
 
   logger.info('hearth started', { version, config: configPath, dataDir: config.dataDir, url: server.url, jobs: Object.keys(config.jobs).length });
+  // Under systemd (Type=notify): ready now, then watchdog pings while the scheduler keeps completing passes.
+  const notifier = createSystemdNotifier({
+    env: options.env,
+    logger: logger.child({ component: 'systemd' }),
+    liveness: progressLiveness(() => engine.schedulerPasses(), SCHEDULER_STALL_MS, () => performance.now()),
+  });
+  await notifier.ready(`serving ${server.url}`);
+  cleanups.push(() => notifier.stopping());
   return {
     engine,
     get config() {

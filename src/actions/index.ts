@@ -1,6 +1,8 @@
 import type { Clock } from '../core/clock.js';
 import { createHttpAction } from './http.js';
 import { moduleAction } from './module.js';
+import { createIngestActions } from './ingest/index.js';
+import type { KnowledgeAccess } from './ingest/index.js';
 import type { ActionDefinition } from './types.js';
 
 export { createActionRegistry } from './registry.js';
@@ -9,9 +11,11 @@ export type { ActionContext, ActionDefinition, ActionParamIssue, ActionRegistry,
 export interface BuiltinActionDeps {
   /** Time source for request durations and Retry-After (default: the system clock). */
   clock?: Clock;
+  /** The knowledge store the ingest actions write to (the appliance's; absent when only validating a config). */
+  knowledge?: KnowledgeAccess;
 }
 
 /** The actions Hearth ships with. Shell tasks (`run:`) are not actions: the engine runs them with runShell. */
 export function builtinActions(deps: BuiltinActionDeps = {}): ActionDefinition[] {
-  return [createHttpAction(deps), moduleAction];
+  return [createHttpAction(deps), moduleAction, ...createIngestActions(deps.knowledge)];
 }

@@ -11,6 +11,8 @@ import { startCommand, validateCommand } from './local.js';
 import { nextCommand } from './next.js';
 import { cancelCommand, jobsCommand, logsCommand, runCommand, runsCommand } from './remote.js';
 import { connect } from './target.js';
+import { searchCommand } from './search.js';
+import { knowledgeCommand, modelsCommand } from './knowledge.js';
 
 /**
  * The `hearth` command: dispatch, help, and the one place where errors
@@ -57,6 +59,20 @@ const COMMANDS: readonly Command[] = [
     options: CONFIG_OPTION,
     positionals: { names: [], required: 0 },
     run: startCommand,
+  },
+  {
+    name: 'passwd',
+    summary: "set the dashboard's admin password",
+    synopsis: 'passwd [--config FILE]',
+    details: [
+      '--config FILE    hearth.yaml whose dataDir holds the password (default: HEARTH_CONFIG, ./hearth.yaml)',
+      'Asks twice on a terminal; otherwise reads one line from standard input.',
+      'Run it as the user Hearth runs as (e.g. sudo -u hearth hearth passwd).',
+    ],
+    options: CONFIG_OPTION,
+    positionals: { names: [], required: 0 },
+    // Imported lazily: only this command needs scrypt and the secrets files.
+    run: async (args, ctx) => (await import('../http/auth/passwd-command.js')).passwdCommand(args, ctx),
   },
   {
     name: 'validate',
@@ -139,6 +155,55 @@ const COMMANDS: readonly Command[] = [
     options: REMOTE_OPTIONS,
     positionals: { names: ['RUN'], required: 1 },
     run: remote(cancelCommand),
+  },
+  {
+    name: 'search',
+    summary: 'search ingested notes and documents (hybrid: meaning + keywords)',
+    synopsis: 'search "QUERY" [--source S] [--since DATE] [--until DATE] [--limit N] [--json]',
+    details: [
+      '--source S       only this source (a folder or file ingest job\'s source); several: a,b',
+      '--since DATE     only documents from this date: 2024-11-01, 2024-11-01T09:00Z, or an age such as 90d',
+      '--until DATE     only documents before this date (same forms)',
+      '--limit N        how many results (1-100, default 10)',
+      '--json           print the JSON the search API returns',
+      '--config FILE    hearth.yaml whose dataDir and embedder to use (default: HEARTH_CONFIG, ./hearth.yaml)',
+      '--url URL        search a remote appliance over its API instead (also HEARTH_URL; token from HEARTH_TOKEN)',
+      'Without --url the store on this machine is opened directly; the appliance need not be running.',
+    ],
+    options: { ...REMOTE_OPTIONS, source: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' } },
+    positionals: { names: ['QUERY'], required: 1 },
+    run: searchCommand,
+  },
+  {
+    name: 'knowledge',
+    summary: 'knowledge store: status, rebuild, optimize',
+    synopsis: 'knowledge status|rebuild|optimize [--from raw|processed] [--json]',
+    details: [
+      'status           sources, documents and chunks; the embedder the index was built with',
+      'rebuild          rebuild the stages from raw files (--from raw, default) or re-embed the processed stage (--from processed)',
+      'optimize         compact the table, refresh its indexes, drop old versions and unused raw files',
+      '--config FILE    hearth.yaml whose dataDir and embedder to use',
+      '--json           print the result as JSON',
+      'rebuild and optimize fail (exit 1) while the appliance is writing the store; run them again when it is done.',
+    ],
+    options: { ...CONFIG_OPTION, from: { type: 'string' }, json: { type: 'boolean' } },
+    positionals: { names: ['ACTION'], required: 1 },
+    run: knowledgeCommand,
+  },
+  {
+    name: 'models',
+    summary: 'download the local embedding model (needs internet, once)',
+    synopsis: 'models pull [MODEL] [--dir DIR] [--dtype q8|fp32|...]',
+    details: [
+      'MODEL            default: knowledge.embedder.model from hearth.yaml, else Xenova/all-MiniLM-L6-v2',
+      '--dir DIR        model folder (default: knowledge.embedder.modelDir, else <dataDir>/models)',
+      '--dtype D        weights to fetch: q8 (default, ~23 MB for MiniLM), fp32, fp16, int8, uint8, q4',
+      '--config FILE    hearth.yaml to read the defaults from',
+      'Files come from https://huggingface.co, or the mirror in HF_ENDPOINT.',
+    ],
+    options: { ...CONFIG_OPTION, dir: { type: 'string' }, dtype: { type: 'string' } },
+    positionals: { names: ['ACTION', 'MODEL'], required: 1 },
+    run: modelsCommand,
   },
 ];
 

@@ -4,13 +4,13 @@ import { formatDuration } from '../core/durations.js';
 import type { EnvLookup } from './env-substitution.js';
 import type { ConfigPath, IssueCollector } from './issues.js';
 import type { LoadOptions } from './load.js';
-import { JOB_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, parseFields, parseValue, poolSchema } from './schema.js';
+import { JOB_FIELDS, KNOWLEDGE_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, parseFields, parseValue, poolSchema } from './schema.js';
 import type { ParsedFields, RawRetries } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { findCycles, topologicalOrder } from './task-graph.js';
 import { canonicalTimeZone, parseAnchor, systemTimeZone, unknownTimeZoneMessage } from './timezone.js';
 import { DEFAULT_RETRY } from './types.js';
-import type { HearthConfig, JobDef, JobSchedule, PoolDef, RetryPolicy, ScheduleSpec, TaskDef } from './types.js';
+import type { EmbedderSpec, HearthConfig, JobDef, JobSchedule, KnowledgeConfig, PoolDef, RetryPolicy, ScheduleSpec, TaskDef } from './types.js';
 
 /**
  * Turns the plain YAML tree into a HearthConfig: defaults, shorthands,
@@ -38,6 +38,7 @@ export const DEFAULTS = {
   host: '0.0.0.0',
   port: 8080,
   historyPerJob: 50,
+  logRetentionMs: 30 * 86_400_000,
   killGraceMs: 10_000,
   pool: 'default',
   poolConcurrency: 2,
@@ -62,15 +63,61 @@ export function buildConfig(tree: unknown, context: BuildContext): HearthConfig 
     const job = buildJob(name, raw, context, globals);
     if (job) jobs[name] = job;
   }
+  const dataDir = resolvePath(top.dataDir ?? DEFAULTS.dataDir, context.baseDir, context.env);
   return {
     file: resolve(context.file),
     timezone,
-    dataDir: resolvePath(top.dataDir ?? DEFAULTS.dataDir, context.baseDir, context.env),
+    dataDir,
     server: { host: top.server?.host ?? DEFAULTS.host, port: top.server?.port ?? DEFAULTS.port },
     pools: globals.pools,
     jobs,
     historyPerJob: top.history?.keepPerJob ?? DEFAULTS.historyPerJob,
+    logRetentionMs: top.history?.keepLogs ?? DEFAULTS.logRetentionMs,
     killGraceMs: top.killGrace ?? DEFAULTS.killGraceMs,
+    knowledge: buildKnowledge(top.knowledge ?? {}, dataDir, context),
+  };
+}
+
+export const KNOWLEDGE_DEFAULTS = {
+  hashingDim: 256,
+  localModel: 'Xenova/all-MiniLM-L6-v2',
+  localDtype: 'q8',
+  localThreads: 2,
+  ollamaUrl: 'http://127.0.0.1:11434',
+  openaiUrl: 'https://api.openai.com',
+  httpTimeoutMs: 30_000,
+  httpRetries: 2,
+} as const;
+
+/** The `knowledge:` section; everything has a default, so search works with no section at all. */
+function buildKnowledge(raw: Record<string, unknown>, dataDir: string, context: BuildContext): KnowledgeConfig {
+  const fields = parseFields(KNOWLEDGE_FIELDS, raw, ['knowledge'], context.issues, 'a mapping such as { embedder: hashing }') ?? {};
+  return { embedder: buildEmbedder(fields.embedder, dataDir, context) };
+}
+
+function buildEmbedder(raw: ParsedFields<typeof KNOWLEDGE_FIELDS>['embedder'], dataDir: string, context: BuildContext): EmbedderSpec {
+  const d = KNOWLEDGE_DEFAULTS;
+  if (raw === undefined || raw.type === 'hashing') return { type: 'hashing', dim: raw?.dim ?? d.hashingDim };
+  if (raw.type === 'local') {
+    return {
+      type: 'local',
+      model: raw.model ?? d.localModel,
+      // Models live beside the data by default: /var/lib/hearth/models on the Pi.
+      modelDir: raw.modelDir === undefined ? resolve(dataDir, 'models') : resolvePath(raw.modelDir, context.baseDir, context.env),
+      dtype: raw.dtype ?? d.localDtype,
+      threads: raw.threads ?? d.localThreads,
+    };
+  }
+  return {
+    type: raw.type,
+    url: raw.url ?? (raw.type === 'ollama' ? d.ollamaUrl : d.openaiUrl),
+    model: raw.model,
+    ...(raw.dim !== undefined && { dim: raw.dim }),
+    ...(raw.apiKey !== undefined && { apiKey: raw.apiKey }),
+    timeoutMs: raw.timeout ?? d.httpTimeoutMs,
+    retries: raw.retries ?? d.httpRetries,
+    ...(raw.queryPrefix !== undefined && { queryPrefix: raw.queryPrefix }),
+    ...(raw.documentPrefix !== undefined && { documentPrefix: raw.documentPrefix }),
   };
 }
 

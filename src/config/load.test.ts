@@ -13,7 +13,9 @@ describe('defaults', () => {
       server: { host: '0.0.0.0', port: 8080 },
       pools: { default: { name: 'default', concurrency: 2 } },
       historyPerJob: 50,
+      logRetentionMs: 30 * 86_400_000,
       killGraceMs: 10_000,
+      knowledge: { embedder: { type: 'hashing', dim: 256 } },
       jobs: {
         hello: {
           name: 'hello',
@@ -299,5 +301,14 @@ describe('environment substitution', () => {
       yamlLines('jobs:', '  a:', '    run: x', '    retries: &quick { max: 1, delay: 1s }', '  b:', '    run: y', '    retries: *quick'),
     );
     expect(config.jobs.b!.retries).toEqual(config.jobs.a!.retries);
+  });
+});
+
+describe('history settings', () => {
+  it('reads keepPerJob and keepLogs, and rejects a bad duration with its position', () => {
+    const config = loadText(yamlLines('history: { keepPerJob: 10, keepLogs: 7d }', 'jobs: {}'));
+    expect(config.historyPerJob).toBe(10);
+    expect(config.logRetentionMs).toBe(7 * 86_400_000);
+    expect(() => loadText(yamlLines('history:', '  keepLogs: forever'))).toThrow(/hearth\.yaml:2:13: history\.keepLogs: invalid duration "forever"/);
   });
 });

@@ -104,11 +104,61 @@ const server = z.strictObject({
 
 const history = z.strictObject({
   keepPerJob: numberLike(z.number().int().min(1)).optional(),
+  keepLogs: positiveDuration.optional(),
 });
 
 export const poolSchema = z.strictObject({
   concurrency: numberLike(z.number().int().min(1)),
 });
+
+const EMBEDDER_TYPES = ['hashing', 'local', 'ollama', 'openai'] as const;
+
+function httpEmbedderSchema<T extends 'ollama' | 'openai'>(type: T) {
+  return z.strictObject({
+    type: z.literal(type),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    model: text,
+    dim: numberLike(z.number().int().min(1).max(65536)).optional(),
+    apiKey: text.optional(),
+    timeout: positiveDuration.optional(),
+    retries: numberLike(z.number().int().min(0).max(10)).optional(),
+    queryPrefix: z.string().optional(),
+    documentPrefix: z.string().optional(),
+  });
+}
+
+/** `embedder: hashing` is short for `embedder: { type: hashing }`. */
+const embedder = z.preprocess(
+  (value) => (typeof value === 'string' ? { type: value } : value),
+  z.discriminatedUnion(
+    'type',
+    [
+      z.strictObject({ type: z.literal('hashing'), dim: numberLike(z.number().int().min(16).max(4096)).optional() }),
+      z.strictObject({
+        type: z.literal('local'),
+        model: text.optional(),
+        modelDir: text.optional(),
+        dtype: z.enum(['q8', 'fp32', 'fp16', 'int8', 'uint8', 'q4']).optional(),
+        threads: numberLike(z.number().int().min(1).max(64)).optional(),
+      }),
+      httpEmbedderSchema('ollama'),
+      httpEmbedderSchema('openai'),
+    ],
+    {
+      error: (issue) =>
+        issue.code === 'invalid_union' || issue.code === 'invalid_type'
+          ? `expected an embedder type (${EMBEDDER_TYPES.join(', ')}) or a mapping with type: one of them, got ${describeValue(
+              issue.input !== null && typeof issue.input === 'object' ? (issue.input as Record<string, unknown>).type : issue.input,
+            )}`
+          : undefined,
+    },
+  ),
+);
+export type RawEmbedder = z.output<typeof embedder>;
+
+export const KNOWLEDGE_FIELDS = {
+  embedder,
+};
 
 export const TOP_FIELDS = {
   timezone: text,
@@ -118,6 +168,7 @@ export const TOP_FIELDS = {
   history,
   killGrace: anyDuration,
   jobs: mapping('a mapping of job names'),
+  knowledge: mapping('a mapping such as { embedder: hashing }'),
 };
 
 export const SCHEDULE_FIELDS = {

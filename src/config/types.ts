@@ -79,8 +79,32 @@ export interface HearthConfig {
   jobs: Record<string, JobDef>;
   /** Finished runs kept in state.json per job before moving to history/. */
   historyPerJob: number;
+  /** Run log files older than this are deleted (the run itself stays in history). */
+  logRetentionMs: number;
   /** Grace between SIGTERM and SIGKILL when a task is stopped. */
   killGraceMs: number;
+  /** The knowledge store's settings (absent in hand-built configs: defaults apply). */
+  knowledge?: KnowledgeConfig;
+}
+
+/** How chunks are embedded; see docs/knowledge.md. */
+export type EmbedderSpec =
+  | { type: 'hashing'; dim: number }
+  | { type: 'local'; model: string; modelDir: string; dtype: 'q8' | 'fp32' | 'fp16' | 'int8' | 'uint8' | 'q4'; threads: number }
+  | {
+      type: 'ollama' | 'openai';
+      url: string;
+      model: string;
+      dim?: number;
+      apiKey?: string;
+      timeoutMs: number;
+      retries: number;
+      queryPrefix?: string;
+      documentPrefix?: string;
+    };
+
+export interface KnowledgeConfig {
+  embedder: EmbedderSpec;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {

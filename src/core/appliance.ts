@@ -58,6 +58,19 @@ export interface LogSubscription {
   close(): void;
 }
 
+/**
+ * A run changed: `created` (queued, durable), `updated` (started, a task
+ * moved, waiting, cancel requested) or `finished` (final status). `run` is the
+ * engine's live object: read it during the call, copy what you keep, never
+ * mutate it.
+ */
+export interface RunEvent {
+  type: 'created' | 'updated' | 'finished';
+  run: Readonly<Run>;
+}
+
+export type RunEventListener = (event: RunEvent) => void;
+
 export interface AppliancePort {
   health(): HealthView;
   listJobs(): JobView[];
@@ -75,4 +88,14 @@ export interface AppliancePort {
    * called once the run has finished and every line was delivered.
    */
   followLog(id: string, onLine: (line: string) => void, onEnd: () => void): Promise<LogSubscription>;
+  /** Pauses or resumes a job's schedule; durable before it resolves. Throws NotFoundError. */
+  setPaused(job: string, paused: boolean): Promise<void>;
+  /** Re-runs a finished run's job as a new run (trigger `retry`). Throws NotFoundError, or ConflictError while it is active. */
+  retryRun(id: string): Promise<Run>;
+  /**
+   * Subscribes to run changes; returns the unsubscribe function. Meant for
+   * one shared consumer (the dashboard's fan-out, metrics), not one per
+   * browser. A listener that throws is logged and kept.
+   */
+  onRunEvent(listener: RunEventListener): () => void;
 }

@@ -1,4 +1,4 @@
-import type { AppliancePort, HealthView, JobView, LogSubscription } from '../core/appliance.js';
+import type { AppliancePort, HealthView, JobView, LogSubscription, RunEvent, RunEventListener } from '../core/appliance.js';
 import type { Clock } from '../core/clock.js';
 import { ConflictError, NotFoundError, errorMessage } from '../core/errors.js';
 import { RunIdGenerator } from '../core/ids.js';
@@ -16,6 +16,8 @@ import type { ExecutorDeps } from './executor.js';
 import { ShutdownError, executeRun } from './executor.js';
 import type { RunLogs } from './run-logs.js';
 import { recoverInterruptedRun } from './recovery.js';
+import { pruneRunLogs } from './log-retention.js';
+import type { Timer } from '../core/clock.js';
 import { Scheduler } from './scheduler.js';
 
 export interface EngineDeps extends Omit<ExecutorDeps, 'configDir'> {
@@ -48,8 +50,14 @@ export class Engine implements AppliancePort {
   private readonly startedAt: number;
   private stopped = false;
   private readonly ids = new RunIdGenerator();
+  private maintenance: Timer | undefined;
+  /** Run-event listeners of this engine instance (the dashboard's fan-out, metrics). */
+  private readonly runListeners = new Set<RunEventListener>();
 
   constructor(private readonly deps: EngineDeps) {
+    // Every run change goes through the store, so observing it there tells listeners about all of them.
+    this.deps = { ...deps, store: observeRunChanges(deps.store, (type, run) => this.emitRunEvent({ type, run })) };
+    deps = this.deps;
     this.config = deps.config;
     this.startedAt = deps.clock.now();
     this.configLoadedAt = this.startedAt;
@@ -64,12 +72,34 @@ export class Engine implements AppliancePort {
       onFinished: (run) => this.onRunFinished(run),
     });
     this.scheduler = new Scheduler({
-      clock: deps.clock,
+      clock: this.countSchedulerPasses(deps.clock),
       store: deps.store,
       logger: deps.logger.child({ component: 'scheduler' }),
       compile: (job) => this.scheduleOf(job),
       submit: (job, planned) => this.submitScheduled(job, planned),
     });
+  }
+
+  /**
+   * Completed scheduler passes so far: the systemd watchdog's proof of life.
+   * The scheduler arms its next wake-up (at most 30 s away) only after a pass
+   * has finished, so counting the timers it sets counts finished passes; a pass
+   * stuck on the store stops the count even though the event loop still runs.
+   */
+  schedulerPasses(): number {
+    return this.passes;
+  }
+
+  private passes = 0;
+
+  private countSchedulerPasses(clock: Clock): Clock {
+    return {
+      now: () => clock.now(),
+      setTimer: (ms, fn) => {
+        this.passes += 1;
+        return clock.setTimer(ms, fn);
+      },
+    };
   }
 
   /** Recovers runs from before the last stop or crash, then starts scheduling. */
@@ -88,6 +118,29 @@ export class Engine implements AppliancePort {
     await this.deps.store.flush();
     this.scheduler.setJobs(Object.values(this.config.jobs));
     this.scheduler.start();
+    this.scheduleMaintenance(60_000);
+  }
+
+  /** Daily housekeeping (first pass a minute after start, off the start-up path). */
+  private scheduleMaintenance(delayMs: number): void {
+    this.maintenance = this.deps.clock.setTimer(delayMs, () => {
+      void this.pruneLogs().finally(() => {
+        if (!this.stopped) this.scheduleMaintenance(86_400_000);
+      });
+    });
+  }
+
+  async pruneLogs(): Promise<number> {
+    const removed = await pruneRunLogs(this.deps.logs.directory, {
+      now: this.deps.clock.now(),
+      retentionMs: this.config.logRetentionMs,
+      isActive: (runId) => this.dispatcher.isActive(runId),
+    }).catch((error: unknown) => {
+      this.deps.logger.warn('pruning old run logs failed', { error: errorMessage(error) });
+      return 0;
+    });
+    if (removed > 0) this.deps.logger.info('old run logs deleted', { removed, olderThanDays: Math.round(this.config.logRetentionMs / 86_400_000) });
+    return removed;
   }
 
   /** A cancel was requested just before a crash: honour it instead of resuming. */
@@ -107,6 +160,7 @@ export class Engine implements AppliancePort {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.maintenance?.cancel();
     const results = await Promise.allSettled([this.scheduler.stop(), this.dispatcher.shutdown()]);
     await this.deps.logs.closeAll();
     for (const result of results) {
@@ -128,9 +182,25 @@ export class Engine implements AppliancePort {
     this.configProblem = { errors, failedAt: this.deps.clock.now() };
   }
 
-  setPaused(job: string, paused: boolean): void {
+  async setPaused(job: string, paused: boolean): Promise<void> {
     if (!this.config.jobs[job]) throw new NotFoundError('job', job);
     this.scheduler.setPaused(job, paused);
+    await this.deps.store.flush();
+  }
+
+  onRunEvent(listener: RunEventListener): () => void {
+    this.runListeners.add(listener);
+    return () => this.runListeners.delete(listener);
+  }
+
+  private emitRunEvent(event: RunEvent): void {
+    for (const listener of this.runListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.deps.logger.error('run event listener failed', { runId: event.run.id, error: errorMessage(error) });
+      }
+    }
   }
 
   /** For tests and benchmarks: run one scheduler pass now. */
@@ -275,6 +345,7 @@ export class Engine implements AppliancePort {
   }
 
   private onRunFinished(run: Run): void {
+    this.emitRunEvent({ type: 'finished', run });
     const fields = { runId: run.id, job: run.job, status: run.status, error: run.error };
     if (run.status === 'failed') this.deps.logger.warn('run failed', fields);
     else this.deps.logger.info(`run ${run.status}`, fields);
@@ -338,6 +409,32 @@ export class Engine implements AppliancePort {
     }
     return view;
   }
+}
+
+/** The store, telling `notify` about every inserted or updated run. */
+function observeRunChanges(store: RunStore, notify: (type: 'created' | 'updated', run: Run) => void): RunStore {
+  return {
+    open: () => store.open(),
+    close: () => store.close(),
+    flush: () => store.flush(),
+    async insertRun(run) {
+      await store.insertRun(run);
+      notify('created', run);
+    },
+    updateRun(run) {
+      store.updateRun(run);
+      notify('updated', run);
+    },
+    getRun: (id) => store.getRun(id),
+    listRuns: (query) => store.listRuns(query),
+    activeRuns: () => store.activeRuns(),
+    lastSuccess: (job) => store.lastSuccess(job),
+    lastRun: (job) => store.lastRun(job),
+    getSchedule: (job) => store.getSchedule(job),
+    setSchedule: (job, state) => store.setSchedule(job, state),
+    getMeta: <T>(key: string) => store.getMeta<T>(key),
+    setMeta: (key, value) => store.setMeta(key, value),
+  };
 }
 
 function pick<T extends object, K extends keyof T>(value: T, keys: K[]): Pick<T, K> {

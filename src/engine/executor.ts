@@ -193,6 +193,9 @@ async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps,
   state.startedAt = new Date(clock.now()).toISOString();
   for (const key of ['finishedAt', 'error', 'exitCode', 'wakeAt', 'output', 'pid'] as const) delete state[key];
   store.updateRun(run);
+  // The attempt is on disk before the task starts, so after a crash the
+  // re-run is a new attempt (HEARTH_ATTEMPT goes up) and never a repeat.
+  await store.flush();
   logs.write(run.id, 'hearth', `task ${task.name} started (attempt ${state.attempts})`);
 
   const taskAbort = new AbortController();
@@ -269,6 +272,8 @@ async function runShellTask(run: Run, job: JobDef, task: TaskDef, state: TaskSta
     onSpawn: (pid) => {
       state.pid = pid;
       deps.store.updateRun(run);
+      // Durable soon, so a restart after kill -9 can find and stop this process group.
+      void deps.store.flush().catch(() => {});
     },
   });
   state.exitCode = result.exitCode;

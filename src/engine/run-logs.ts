@@ -26,6 +26,10 @@ export class RunLogs {
 
   constructor(private readonly dir: string, private readonly clock: Clock) {}
 
+  get directory(): string {
+    return this.dir;
+  }
+
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
   }

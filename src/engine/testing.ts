@@ -33,6 +33,7 @@ export function config(jobs: JobDef[], extra: Partial<HearthConfig> = {}): Heart
     pools: { default: { name: 'default', concurrency: 4 } },
     jobs: Object.fromEntries(jobs.map((j) => [j.name, j])),
     historyPerJob: 50,
+    logRetentionMs: 30 * 86_400_000,
     killGraceMs: 1000,
     ...extra,
   };

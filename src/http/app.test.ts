@@ -81,13 +81,17 @@ describe('auth', () => {
   it('refuses every mutating route without a token and leaves the appliance untouched', async () => {
     const run = appliance.addRun({ job: 'backup', status: 'running' });
     const mutating = app.routes.filter((route) => route.method === 'POST').map((route) => route.path);
-    expect(new Set(mutating)).toEqual(new Set(['/api/jobs/:name/run', '/api/runs/:id/cancel']));
+    expect(new Set(mutating)).toEqual(
+      new Set(['/api/jobs/:name/run', '/api/runs/:id/cancel', '/api/jobs/:name/pause', '/api/jobs/:name/resume', '/api/runs/:id/retry']),
+    );
     for (const template of mutating) {
       const path = template.replace(':name', 'digest').replace(':id', run.id);
       const response = await app.request(path, { method: 'POST' });
       expect(response.status, path).toBe(401);
     }
     expect(appliance.triggers).toEqual([]);
+    expect(appliance.pauses).toEqual([]);
+    expect(appliance.runs.size).toBe(1);
     expect(appliance.runs.get(run.id)?.cancelRequested).toBeUndefined();
   });
 

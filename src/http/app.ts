@@ -10,6 +10,8 @@ import { ApiError, createErrorHandler, notFoundHandler } from './errors.js';
 import { streamRunLog } from './log-stream.js';
 import { parseJobName, parseRunId, parseRunQuery, parseTriggerHeader } from './params.js';
 import type { TokenCheck } from './token.js';
+import type { SearchPort } from '../knowledge/types.js';
+import { parseSearchParams } from '../knowledge/search-params.js';
 
 /**
  * The JSON API over the appliance port. Routes only translate HTTP to port
@@ -24,6 +26,15 @@ export interface ApiDeps {
   /** Drives the SSE heartbeat; tests pass a FakeClock. */
   clock?: Clock;
   heartbeatMs?: number;
+  /**
+   * Accepts a request that carries no bearer token by other means (the
+   * dashboard's session cookie). Checked only when no token is sent.
+   */
+  session?: (c: Context) => boolean;
+  /** `GET /api/system`: the System page's figures (absent: 404). */
+  system?: () => Promise<unknown>;
+  /** `GET /api/search`: the knowledge store (absent: 404). */
+  search?: SearchPort;
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -40,7 +51,7 @@ export function createApiApp(deps: ApiDeps): Hono {
   const app = new Hono();
   app.onError(createErrorHandler(logger));
   app.notFound(notFoundHandler);
-  app.use('/api/*', requireBearerToken(deps.auth));
+  app.use('/api/*', requireBearerToken(deps.auth, deps.session));
 
   const route = (path: string, handlers: Partial<Record<Method, Handler>>) => {
     if (handlers.GET) app.get(path, handlers.GET);
@@ -72,6 +83,45 @@ export function createApiApp(deps: ApiDeps): Hono {
       return c.json({ runId: run.id, run }, 202);
     },
   });
+
+  route('/api/jobs/:name/pause', {
+    POST: async (c) => {
+      const name = parseJobName(c.req.param('name') ?? '');
+      await appliance.setPaused(name, true);
+      return c.json(appliance.getJob(name));
+    },
+  });
+
+  route('/api/jobs/:name/resume', {
+    POST: async (c) => {
+      const name = parseJobName(c.req.param('name') ?? '');
+      await appliance.setPaused(name, false);
+      return c.json(appliance.getJob(name));
+    },
+  });
+
+  route('/api/runs/:id/retry', {
+    POST: async (c) => {
+      const run = await appliance.retryRun(parseRunId(c.req.param('id') ?? ''));
+      c.header('Location', `/api/runs/${run.id}`);
+      return c.json({ runId: run.id, run }, 202);
+    },
+  });
+
+  if (deps.search) {
+    const search = deps.search;
+    route('/api/search', {
+      GET: async (c) => {
+        c.header('Cache-Control', 'no-store');
+        return c.json(await search.search(parseSearchParams(c.req.queries(), clock.now())));
+      },
+    });
+  }
+
+  if (deps.system) {
+    const system = deps.system;
+    route('/api/system', { GET: async (c) => c.json(await system()) });
+  }
 
   route('/api/runs', {
     GET: async (c) => {
@@ -112,10 +162,11 @@ export function createApiApp(deps: ApiDeps): Hono {
   return app;
 }
 
-function requireBearerToken(check: TokenCheck): MiddlewareHandler {
+function requireBearerToken(check: TokenCheck, session?: (c: Context) => boolean): MiddlewareHandler {
   return async (c, next) => {
     if (OPEN_PATHS.has(c.req.path)) return next();
     const token = bearerToken(c.req.header('authorization'));
+    if (token === undefined && session?.(c)) return next();
     if (token === undefined) throw unauthorized('missing API token: send "Authorization: Bearer <token>"');
     if (!check(token)) throw unauthorized('invalid API token');
     return next();

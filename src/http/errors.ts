@@ -14,11 +14,13 @@ import type { Logger } from '../core/logger.js';
 export type ApiErrorCode =
   | 'bad_request'
   | 'unauthorized'
+  | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'too_many_requests'
   | 'internal';
 
 /** An HTTP-level refusal raised by the API layer itself (auth, method, media type). */
@@ -48,11 +50,13 @@ interface Mapped {
 const CODE_BY_HTTP_STATUS: Partial<Record<number, ApiErrorCode>> = {
   400: 'bad_request',
   401: 'unauthorized',
+  403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
   409: 'conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  429: 'too_many_requests',
 };
 
 /** Maps an error to status, code and a message that is safe to show; `undefined` means "unexpected". */

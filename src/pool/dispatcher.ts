@@ -74,6 +74,10 @@ export class Dispatcher {
     return all.filter((run) => run.job === job);
   }
 
+  isActive(runId: string): boolean {
+    return this.active.has(runId) || this.parked.has(runId) || this.queued.some((run) => run.id === runId);
+  }
+
   counts(): { queued: number; running: number; waiting: number } {
     return { queued: this.queued.length, running: this.active.size, waiting: this.parked.size };
   }

@@ -1,4 +1,4 @@
-import type { AppliancePort, HealthView, JobView, LogSubscription } from '../../core/appliance.js';
+import type { AppliancePort, HealthView, JobView, LogSubscription, RunEvent, RunEventListener } from '../../core/appliance.js';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { isActive } from '../../runs/model.js';
 import type { Run, RunPage, RunQuery, RunStatus, Trigger } from '../../runs/model.js';
@@ -19,6 +19,8 @@ export class FakeAppliance implements AppliancePort {
   onTrigger: (run: Run) => void = () => {};
   /** Makes every port call throw this (to test the 500 path). */
   failWith: unknown;
+  readonly pauses: Array<{ job: string; paused: boolean }> = [];
+  readonly runListeners = new Set<RunEventListener>();
   private sequence = 0;
 
   health(): HealthView {
@@ -104,7 +106,33 @@ export class FakeAppliance implements AppliancePort {
     return { close: () => this.followers.delete(follower) };
   }
 
+  async setPaused(job: string, paused: boolean): Promise<void> {
+    this.maybeFail();
+    const view = this.jobs.get(job);
+    if (!view) throw new NotFoundError('job', job);
+    if (view.schedule) view.schedule = { ...view.schedule, paused };
+    this.pauses.push({ job, paused });
+  }
+
+  async retryRun(id: string): Promise<Run> {
+    this.maybeFail();
+    const original = this.runs.get(id);
+    if (!original) throw new NotFoundError('run', id);
+    if (isActive(original)) throw new ConflictError(`run ${id} is still ${original.status}`);
+    return this.addRun({ job: original.job, trigger: 'retry', retryOf: id });
+  }
+
+  onRunEvent(listener: RunEventListener): () => void {
+    this.runListeners.add(listener);
+    return () => this.runListeners.delete(listener);
+  }
+
   // ---- test controls -------------------------------------------------------
+
+  /** Plays the engine's part: tells run-event listeners about a change. */
+  emitRunEvent(event: RunEvent): void {
+    for (const listener of this.runListeners) listener(event);
+  }
 
   addJob(job: Partial<JobView> & { name: string }): JobView {
     const view: JobView = { pool: 'default', overlap: 'skip', tasks: [], activeRuns: 0, ...job };
