@@ -101,7 +101,7 @@ export class FileRunStore implements RunStore {
   constructor(private readonly options: FileRunStoreOptions) {
     this.keepPerJob = options.keepPerJob ?? 50;
     this.flushIntervalMs = options.flushIntervalMs ?? 200;
-    this.checkpointBytes = options.checkpointBytes ?? 256 * 1024;
+    this.checkpointBytes = options.checkpointBytes ?? 2 * 1024 * 1024;
     if (!Number.isInteger(this.keepPerJob) || this.keepPerJob < 1) {
       throw new RangeError(`keepPerJob must be a whole number of at least 1, got ${this.keepPerJob}`);
     }
