@@ -62,45 +62,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
 
   await mkdir(config.dataDir, { recursive: true });
   const version = await readVersion();
-  const store = new FileRunStore({ dataDir: config.dataDir, clock, logger: logger.child({ component: 'store' }), keepPerJob: config.historyPerJob });
-  await store.open();
-  const logs = new RunLogs(join(config.dataDir, 'logs'), clock);
-  await logs.init();
-  // Opens nothing until an ingest job or a search needs it (LanceDB and models load lazily).
-  const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock, logger: logger.child({ component: 'knowledge' }) });
-  const actions = createActionRegistry(builtinActions({ knowledge }));
-  const engine = new Engine({
-    config,
-    store,
-    clock,
-    logs,
-    logger,
-    version,
-    runShell,
-    actions,
-    dataDir: config.dataDir,
-    killGraceMs: config.killGraceMs,
-    baseEnv: inheritedEnv(options.env),
-    killOrphan: (pid, runId) => killOrphanGroup(pid, runId, logger),
-  });
-  await engine.start();
-
-  const token = await ensureApiToken(config.dataDir);
-  // The dashboard, the API and /metrics; the password, sessions and tokens live in <dataDir>/secrets.
-  const surface = await createHttpSurface({
-    appliance: engine,
-    dataDir: config.dataDir,
-    packageRoot: packageRoot(import.meta.url),
-    clock,
-    logger: logger.child({ component: 'http' }),
-    cliTokenCheck: createTokenCheck([token]),
-    system: new SystemInfo({ dataDir: config.dataDir, clock }),
-    eventLoop: new EventLoopMonitor(),
-    timeZone: () => current.timezone,
-    ...(options.env.HEARTH_PASSWORD ? { initialPassword: options.env.HEARTH_PASSWORD } : {}),
-    api: { search: knowledge },
-  });
-  const app = surface.app;
+  // Registered as each piece comes up, so a failure half-way stops what already runs.
   const cleanups: Array<() => Promise<void> | void> = [];
   const stopAll = once(async () => {
     logger.info('stopping');
@@ -113,68 +75,112 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     }
     logger.info('stopped');
   });
-  cleanups.push(() => store.close(), () => knowledge.close(), () => engine.stop());
-  // Ends the live streams and the event-loop monitor, also when the server fails to listen.
-  cleanups.push(() => surface.stop());
-  let server;
   try {
-    server = await startHttpServer(app, { host: config.server.host, port: config.server.port, logger });
+    return await assemble();
   } catch (error) {
     await stopAll();
     throw error;
   }
-  cleanups.push(() => server.close());
 
-  let current = config;
-  const reload = async (): Promise<boolean> => {
-    try {
-      current = await loadConfig(configPath, loadOptions);
-      engine.reload(current);
-      await knowledge.configure(current.dataDir, current.knowledge);
-      logger.info('config reloaded', { file: configPath, jobs: Object.keys(current.jobs).length });
-      return true;
-    } catch (error) {
-      const lines = error instanceof ConfigError ? error.issues.map(formatConfigIssue) : [errorMessage(error)];
-      engine.reloadFailed(lines);
-      logger.error('config reload failed; the previous jobs keep running', { file: configPath, errors: lines });
-      return false;
-    }
-  };
-  const watcher = watchConfig(configPath, () => void reload(), logger);
-  cleanups.push(() => watcher?.close());
-
-  if (options.handleSignals) {
-    const onHup = () => void reload();
-    const onStop = (signal: string) => {
-      logger.info('signal received', { signal });
-      void stopAll().then(() => process.exit(0));
-    };
-    process.on('SIGHUP', onHup);
-    process.once('SIGTERM', onStop);
-    process.once('SIGINT', onStop);
-    cleanups.push(() => {
-      process.off('SIGHUP', onHup);
+  async function assemble(): Promise<RunningAppliance> {
+    const store = new FileRunStore({ dataDir: config.dataDir, clock, logger: logger.child({ component: 'store' }), keepPerJob: config.historyPerJob });
+    await store.open();
+    cleanups.push(() => store.close());
+    const logs = new RunLogs(join(config.dataDir, 'logs'), clock);
+    await logs.init();
+    // Opens nothing until an ingest job or a search needs it (LanceDB and models load lazily).
+    const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock, logger: logger.child({ component: 'knowledge' }) });
+    const actions = createActionRegistry(builtinActions({ knowledge }));
+    const engine = new Engine({
+      config,
+      store,
+      clock,
+      logs,
+      logger,
+      version,
+      runShell,
+      actions,
+      dataDir: config.dataDir,
+      killGraceMs: config.killGraceMs,
+      baseEnv: inheritedEnv(options.env),
+      killOrphan: (pid, runId) => killOrphanGroup(pid, runId, logger),
     });
-  }
+    cleanups.push(() => knowledge.close(), () => engine.stop());
 
-  logger.info('hearth started', { version, config: configPath, dataDir: config.dataDir, url: server.url, jobs: Object.keys(config.jobs).length });
-  // Under systemd (Type=notify): ready now, then watchdog pings while the scheduler keeps completing passes.
-  const notifier = createSystemdNotifier({
-    env: options.env,
-    logger: logger.child({ component: 'systemd' }),
-    liveness: progressLiveness(() => engine.schedulerPasses(), SCHEDULER_STALL_MS, () => performance.now()),
-  });
-  await notifier.ready(`serving ${server.url}`);
-  cleanups.push(() => notifier.stopping());
-  return {
-    engine,
-    get config() {
-      return current;
-    },
-    url: server.url,
-    reload,
-    stop: stopAll,
-  };
+    const token = await ensureApiToken(config.dataDir);
+    // The dashboard, the API and /metrics; the password, sessions and tokens live in <dataDir>/secrets.
+    const surface = await createHttpSurface({
+      appliance: engine,
+      dataDir: config.dataDir,
+      packageRoot: packageRoot(import.meta.url),
+      clock,
+      logger: logger.child({ component: 'http' }),
+      cliTokenCheck: createTokenCheck([token]),
+      system: new SystemInfo({ dataDir: config.dataDir, clock }),
+      eventLoop: new EventLoopMonitor(),
+      timeZone: () => current.timezone,
+      ...(options.env.HEARTH_PASSWORD ? { initialPassword: options.env.HEARTH_PASSWORD } : {}),
+      api: { search: knowledge },
+    });
+    const app = surface.app;
+    // Ends the live streams and the event-loop monitor, also when the server fails to listen.
+    cleanups.push(() => surface.stop());
+    const server = await startHttpServer(app, { host: config.server.host, port: config.server.port, logger });
+    cleanups.push(() => server.close());
+    // Runs start (recovered ones, catch-up) only once the API answers: jobs may call it.
+    await engine.start();
+
+    let current = config;
+    const reload = async (): Promise<boolean> => {
+      try {
+        current = await loadConfig(configPath, loadOptions);
+        engine.reload(current);
+        await knowledge.configure(current.dataDir, current.knowledge);
+        logger.info('config reloaded', { file: configPath, jobs: Object.keys(current.jobs).length });
+        return true;
+      } catch (error) {
+        const lines = error instanceof ConfigError ? error.issues.map(formatConfigIssue) : [errorMessage(error)];
+        engine.reloadFailed(lines);
+        logger.error('config reload failed; the previous jobs keep running', { file: configPath, errors: lines });
+        return false;
+      }
+    };
+    const watcher = watchConfig(configPath, () => void reload(), logger);
+    cleanups.push(() => watcher?.close());
+
+    if (options.handleSignals) {
+      const onHup = () => void reload();
+      const onStop = (signal: string) => {
+        logger.info('signal received', { signal });
+        void stopAll().then(() => process.exit(0));
+      };
+      process.on('SIGHUP', onHup);
+      process.once('SIGTERM', onStop);
+      process.once('SIGINT', onStop);
+      cleanups.push(() => {
+        process.off('SIGHUP', onHup);
+      });
+    }
+
+    logger.info('hearth started', { version, config: configPath, dataDir: config.dataDir, url: server.url, jobs: Object.keys(config.jobs).length });
+    // Under systemd (Type=notify): ready now, then watchdog pings while the scheduler keeps completing passes.
+    const notifier = createSystemdNotifier({
+      env: options.env,
+      logger: logger.child({ component: 'systemd' }),
+      liveness: progressLiveness(() => engine.schedulerPasses(), SCHEDULER_STALL_MS, () => performance.now()),
+    });
+    await notifier.ready(`serving ${server.url}`);
+    cleanups.push(() => notifier.stopping());
+    return {
+      engine,
+      get config() {
+        return current;
+      },
+      url: server.url,
+      reload,
+      stop: stopAll,
+    };
+  }
 }
 
 /**
