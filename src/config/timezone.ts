@@ -1,3 +1,4 @@
+import { offsetAt } from '../core/zone.js';
 import { closestMatch } from './suggest.js';
 
 /**
@@ -52,24 +53,8 @@ export function parseAnchor(text: string, zone: string): number | undefined {
 
 /** `wallAsUtc` is the wall-clock fields encoded as if they were UTC. */
 function wallTimeToEpoch(wallAsUtc: number, zone: string): number {
-  const firstGuess = wallAsUtc - zoneOffset(wallAsUtc, zone);
-  const secondOffset = zoneOffset(firstGuess, zone);
+  const firstGuess = wallAsUtc - offsetAt(wallAsUtc, zone);
+  const secondOffset = offsetAt(firstGuess, zone);
   return wallAsUtc - secondOffset;
 }
 
-/** Milliseconds the zone is ahead of UTC at `instant`. */
-function zoneOffset(instant: number, zone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(instant);
-  const get = (type: string) => Number(parts.find((part) => part.type === type)?.value);
-  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return wall - (instant - (instant % 1000 + 1000) % 1000);
-}
