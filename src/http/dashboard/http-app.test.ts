@@ -1,6 +1,7 @@
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { SearchHit, SearchPort, SearchQuery, SearchResponse } from '../../knowledge/types.js';
 import { CLI_TOKEN, ORIGIN, PASSWORD, dashboardHarness, formPost, fromAddress, logIn, type Harness } from './testing.js';
 
 let h: Harness;
@@ -34,7 +35,7 @@ describe('security headers', () => {
 
   it('pages contain no inline script or style attribute', async () => {
     h.appliance.addRun({ id: 'r_00mjv5x2w0a1b2c3d4', job: 'backup', status: 'running', tasks: { archive: { name: 'archive', status: 'running', attempts: 1 } }, taskOrder: ['archive'] });
-    for (const path of ['/', '/jobs', '/jobs/backup', '/runs', '/runs/r_00mjv5x2w0a1b2c3d4', '/system', '/settings', '/login']) {
+    for (const path of ['/', '/jobs', '/jobs/backup', '/runs', '/runs/r_00mjv5x2w0a1b2c3d4', '/system', '/settings', '/search', '/search?q=x', '/login']) {
       const text = await (await h.app.request(path, { headers: session() })).text();
       expect(text, path).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
       expect(text, path).not.toMatch(/\sstyle="/);
@@ -464,5 +465,96 @@ describe('assets and compression', () => {
   it('compresses pages', async () => {
     const response = await h.app.request('/jobs', { headers: session({ 'Accept-Encoding': 'gzip' }) });
     expect(response.headers.get('content-encoding')).toBe('gzip');
+  });
+});
+
+describe('search page', () => {
+  /** Remembers the queries it gets and answers with the hits it was given. */
+  class FakeSearch implements SearchPort {
+    readonly queries: SearchQuery[] = [];
+    constructor(private readonly hits: SearchHit[]) {}
+    async search(query: SearchQuery): Promise<SearchResponse> {
+      this.queries.push(query);
+      return { query: query.text, hits: this.hits, mode: 'hybrid', embedder: 'fake', tookMs: 42, totalChunks: 1234 };
+    }
+  }
+  const hit = (extra: Partial<SearchHit> = {}): SearchHit => ({
+    chunkId: 'c1', docId: 'd1', source: 'notes', title: 'Boiler service', author: 'Ann', timestamp: '2026-04-02T09:30:00.000Z',
+    url: 'https://example.org/boiler', snippet: 'the boiler was serviced in April', score: 0.8766, matchedBy: ['vector', 'keyword'], ...extra,
+  });
+  const withSearch = async (search: SearchPort) => {
+    const harness = await dashboardHarness({ search });
+    return { harness, cookie: await logIn(harness) };
+  };
+
+  it('shows results with title, source, date, author, snippet, score, a link and the time taken', async () => {
+    const search = new FakeSearch([hit()]);
+    const { harness, cookie } = await withSearch(search);
+    const response = await harness.app.request('/search?q=boiler+service&source=notes,mail&since=2026-01-01', { headers: { Cookie: cookie } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const text = await response.text();
+    expect(search.queries).toEqual([{ text: 'boiler service', sources: ['notes', 'mail'], since: Date.parse('2026-01-01'), limit: 20 }]);
+    expect(text).toContain('<a href="https://example.org/boiler" rel="noopener noreferrer">Boiler service</a>');
+    expect(text).toContain('<span class="source">notes</span>');
+    expect(text).toContain('datetime="2026-04-02T09:30:00.000Z"');
+    expect(text).toContain(' · Ann');
+    expect(text).toContain('the boiler was serviced in April');
+    expect(text).toContain('<span class="score">0.877</span>');
+    expect(text).toContain('Took 42 ms');
+    expect(text).toContain('1 result<');
+    expect(text).toContain('value="boiler service"');
+    expect(text).toContain('value="notes,mail"');
+    expect(text).toMatch(/<a href="\/search" aria-current="page">/);
+  });
+
+  it('escapes what the store returns, and links only to http(s) URLs', async () => {
+    const nasty = '<script>alert(1)</script>';
+    const { harness, cookie } = await withSearch(new FakeSearch([hit({ title: nasty, snippet: `${nasty} & "q"`, author: nasty, url: 'javascript:alert(1)' })]));
+    const text = await (await harness.app.request(`/search?q=${encodeURIComponent(nasty)}`, { headers: { Cookie: cookie } })).text();
+    expect(text).not.toContain('<script>alert');
+    expect(text).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot;');
+    expect(text).not.toContain('javascript:');
+  });
+
+  it('needs a session', async () => {
+    const { harness } = await withSearch(new FakeSearch([]));
+    const response = await harness.app.request('/search?q=boiler');
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/login?next=%2Fsearch%3Fq%3Dboiler');
+  });
+
+  it('asks for words when there is no query, and says when nothing matched', async () => {
+    const search = new FakeSearch([]);
+    const { harness, cookie } = await withSearch(search);
+    const empty = await (await harness.app.request('/search', { headers: { Cookie: cookie } })).text();
+    expect(empty).toContain('Type some words');
+    expect(empty).toContain('name="q"');
+    expect(search.queries).toHaveLength(0);
+    const none = await (await harness.app.request('/search?q=unicorns', { headers: { Cookie: cookie } })).text();
+    expect(none).toContain('No results');
+    expect(none).toContain('Nothing matched “unicorns”');
+  });
+
+  it('answers 400 with the reason and the form kept on a bad since, source or limit', async () => {
+    const search = new FakeSearch([hit()]);
+    const { harness, cookie } = await withSearch(search);
+    for (const [query, reason] of [['since=last+tuesday', 'invalid since "last tuesday"'], ['source=no%20spaces', 'invalid source "no spaces"'], ['limit=500', 'invalid limit "500"']] as const) {
+      const response = await harness.app.request(`/search?q=boiler&${query}`, { headers: { Cookie: cookie } });
+      expect(response.status, query).toBe(400);
+      const text = await response.text();
+      expect(text, query).toContain(reason.replaceAll('"', '&quot;'));
+      expect(text, query).toContain('value="boiler"');
+    }
+    expect(search.queries).toHaveLength(0);
+  });
+
+  it('says so when no knowledge store is wired', async () => {
+    const response = await h.app.request('/search?q=boiler', { headers: session() });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toContain('No knowledge store is wired');
+    expect(text).not.toContain('name="q"');
+    expect((await h.app.request('/api/search?q=boiler', { headers: session() })).status).toBe(404);
   });
 });

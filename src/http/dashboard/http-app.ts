@@ -55,7 +55,8 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   });
   app.get('/events', machineAuth, (c) => deps.live.connect(c.req.raw.signal));
 
-  mountDashboard(app, deps);
+  // The Search page reads the same knowledge store as `GET /api/search`.
+  mountDashboard(app, deps.api?.search ? { ...deps, search: deps.api.search } : deps);
 
   app.route('/', createApiApp({
     clock: deps.clock,

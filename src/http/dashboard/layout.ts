@@ -2,7 +2,7 @@ import type { HealthView } from '../../core/appliance.js';
 import type { Assets } from './assets.js';
 import { html, type Html } from './html.js';
 
-export type Tab = 'overview' | 'jobs' | 'runs' | 'system' | 'settings' | 'none';
+export type Tab = 'overview' | 'jobs' | 'runs' | 'search' | 'system' | 'settings' | 'none';
 
 export interface PageOptions {
   title: string;
@@ -21,6 +21,7 @@ const TABS: Array<{ tab: Tab; href: string; label: string; icon: string }> = [
   { tab: 'overview', href: '/', label: 'Overview', icon: '⌂' },
   { tab: 'jobs', href: '/jobs', label: 'Jobs', icon: '☰' },
   { tab: 'runs', href: '/runs', label: 'Runs', icon: '↻' },
+  { tab: 'search', href: '/search', label: 'Search', icon: '⌕' },
   { tab: 'system', href: '/system', label: 'System', icon: '◎' },
   { tab: 'settings', href: '/settings', label: 'Settings', icon: '⚙' },
 ];

@@ -5,6 +5,8 @@ import type { AppliancePort } from '../../core/appliance.js';
 import type { Clock } from '../../core/clock.js';
 import { NotFoundError, UsageError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { parseSearchParams } from '../../knowledge/search-params.js';
+import type { SearchPort } from '../../knowledge/types.js';
 import type { SystemInfo } from '../../system/system-info.js';
 import { isApiTokenId, type ApiTokenStore } from '../auth/api-tokens.js';
 import type { PasswordSource } from '../auth/password-source.js';
@@ -17,6 +19,7 @@ import type { Assets } from './assets.js';
 import type { Html } from './html.js';
 import { page, type Tab } from './layout.js';
 import * as pages from './pages.js';
+import { searchBody, searchFieldsFrom, type SearchOutcome } from './search-page.js';
 import { provenSameOrigin } from './security.js';
 
 /**
@@ -28,6 +31,7 @@ import { provenSameOrigin } from './security.js';
 export const SESSION_COOKIE = 'hearth_session';
 export const FORM_LIMIT_BYTES = 16 * 1024;
 const HISTORY_PAGE = 20;
+const SEARCH_PAGE_LIMIT = 20;
 
 export interface DashboardDeps {
   appliance: AppliancePort;
@@ -41,6 +45,8 @@ export interface DashboardDeps {
   logger: Logger;
   /** The appliance's time zone (from the current config). */
   timeZone(): string;
+  /** The knowledge store behind the Search page (absent: the page says so). */
+  search?: SearchPort;
 }
 
 export function hasSession(c: Context, sessions: SessionStore): boolean {
@@ -176,6 +182,14 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
 
   app.get('/settings', pageAuth, (c) => render(c, 'settings', 'Settings', settings(c, deps)));
 
+  app.get('/search', pageAuth, async (c) => {
+    const fields = searchFieldsFrom((name) => c.req.queries(name));
+    const outcome = await searchOutcome(deps.search, c.req.queries(), deps.clock.now());
+    // A bad filter is the caller's mistake: 400, with the form kept so it can be fixed.
+    if (outcome.kind === 'invalid') c.status(400);
+    return render(c, 'search', fields.q.trim() ? `Search: ${fields.q.trim().slice(0, 60)}` : 'Search', searchBody(deps.timeZone(), fields, outcome));
+  });
+
   // ---- actions ---------------------------------------------------------------
 
   app.post('/jobs/:name/run', requireForm, limitForm, actionAuth, async (c) => {
@@ -228,6 +242,20 @@ function settings(c: Context, deps: DashboardDeps, created?: { token: string; na
     ...(created ? { created } : {}),
     ...(exampleJob ? { exampleJob } : {}),
   });
+}
+
+/** Same parser as `GET /api/search`; the page shows 20 hits unless `limit` says otherwise. */
+async function searchOutcome(search: SearchPort | undefined, params: Record<string, string[]>, now: number): Promise<SearchOutcome> {
+  if (!search) return { kind: 'unavailable' };
+  if (!(params.q ?? []).join('').trim()) return { kind: 'prompt' };
+  let query;
+  try {
+    query = parseSearchParams(params, now);
+  } catch (error) {
+    if (error instanceof UsageError) return { kind: 'invalid', message: error.message };
+    throw error;
+  }
+  return { kind: 'results', response: await search.search({ limit: SEARCH_PAGE_LIMIT, ...query }) };
 }
 
 function loginPage(c: Context, deps: DashboardDeps, status: 200 | 401 | 429, options: { next: string; error?: string }) {
