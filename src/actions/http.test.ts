@@ -4,27 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
 import { CancelledError, NonRetriableError, RetryAfterError } from '../core/errors.js';
 import { createHttpAction, MAX_RESPONSE_BODY_BYTES, parseRetryAfter, redactUrl } from './http.js';
-import type { ActionContext } from './types.js';
+import { testActionContext } from './testing.js';
 
-/** An ActionContext for tests, collecting log lines. */
-function testContext(overrides: Partial<ActionContext> = {}): ActionContext & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    signal: new AbortController().signal,
-    log: (line) => lines.push(line),
-    runId: 'r_0000000000deadbeef',
-    job: 'job',
-    task: 'task',
-    trigger: 'manual',
-    attempt: 1,
-    upstream: {},
-    env: {},
-    dataDir: '/tmp/hearth-data',
-    configDir: '/tmp',
-    ...overrides,
-    lines,
-  };
-}
+
 
 let server: Server;
 let base: string;
@@ -79,7 +61,7 @@ const clock = new FakeClock('2026-03-01T12:00:00Z');
 const http = createHttpAction({ clock });
 
 async function failure(params: Record<string, unknown>): Promise<unknown> {
-  return http.execute(params, testContext()).then(
+  return http.execute(params, testActionContext()).then(
     () => expect.unreachable('the request should have failed'),
     (error: unknown) => error,
   );
@@ -126,7 +108,7 @@ describe('http action: validate', () => {
 
 describe('http action: execute', () => {
   it('GETs JSON, parses it, keeps a safe subset of headers and logs the status line', async () => {
-    const ctx = testContext();
+    const ctx = testActionContext();
     const result = await http.execute({ url: `${base}/json` }, ctx);
     expect(result).toEqual({
       status: 200,
@@ -138,14 +120,14 @@ describe('http action: execute', () => {
   });
 
   it('keeps a non-JSON body as text', async () => {
-    const result = (await http.execute({ url: `${base}/text` }, testContext())) as { body: unknown };
+    const result = (await http.execute({ url: `${base}/text` }, testActionContext())) as { body: unknown };
     expect(result.body).toBe('{"looks":"like json"}');
   });
 
   it('sends an object body as JSON with a content type, and headers as given', async () => {
     const result = (await http.execute(
       { url: `${base}/echo`, method: 'post', headers: { 'x-token-id': 7 }, body: { hello: 'world' } },
-      testContext(),
+      testActionContext(),
     )) as { status: number; body: { method: string; headers: Record<string, string>; body: string } };
     expect(result.status).toBe(201);
     expect(result.body.method).toBe('POST');
@@ -157,14 +139,14 @@ describe('http action: execute', () => {
   it('sends a string body unchanged and keeps a caller content type', async () => {
     const result = (await http.execute(
       { url: `${base}/echo`, method: 'PUT', headers: { 'Content-Type': 'text/csv' }, body: 'a,b\n1,2' },
-      testContext(),
+      testActionContext(),
     )) as { body: { headers: Record<string, string>; body: string } };
     expect(result.body.headers['content-type']).toBe('text/csv');
     expect(result.body.body).toBe('a,b\n1,2');
   });
 
   it('accepts a status listed in `expect`', async () => {
-    const result = (await http.execute({ url: `${base}/status/404`, expect: [200, 404] }, testContext())) as {
+    const result = (await http.execute({ url: `${base}/status/404`, expect: [200, 404] }, testActionContext())) as {
       status: number;
     };
     expect(result.status).toBe(404);
@@ -203,7 +185,7 @@ describe('http action: execute', () => {
   });
 
   it('cuts a large body and returns it as text', async () => {
-    const result = (await http.execute({ url: `${base}/big` }, testContext())) as { body: string; truncated: boolean };
+    const result = (await http.execute({ url: `${base}/big` }, testActionContext())) as { body: string; truncated: boolean };
     expect(result.truncated).toBe(true);
     expect(result.body).toHaveLength(MAX_RESPONSE_BODY_BYTES);
   });
@@ -216,7 +198,7 @@ describe('http action: execute', () => {
 
   it('stops when the context is cancelled', async () => {
     const controller = new AbortController();
-    const running = http.execute({ url: `${base}/slow` }, testContext({ signal: controller.signal }));
+    const running = http.execute({ url: `${base}/slow` }, testActionContext({ signal: controller.signal }));
     setTimeout(() => controller.abort(), 20);
     await expect(running).rejects.toBeInstanceOf(CancelledError);
   });
@@ -225,7 +207,7 @@ describe('http action: execute', () => {
     const controller = new AbortController();
     const reason = new Error('task timed out');
     controller.abort(reason);
-    await expect(http.execute({ url: `${base}/json` }, testContext({ signal: controller.signal }))).rejects.toBe(reason);
+    await expect(http.execute({ url: `${base}/json` }, testActionContext({ signal: controller.signal }))).rejects.toBe(reason);
   });
 
   it('reports a refused connection with its code', async () => {
@@ -238,7 +220,7 @@ describe('http action: execute', () => {
   });
 
   it('never logs credentials: header values, URL passwords, secret query values', async () => {
-    const ctx = testContext();
+    const ctx = testActionContext();
     const url = `http://me:hunter2@${base.slice('http://'.length)}/echo?api_key=sekrit&page=2`;
     const result = (await http.execute(
       { url, headers: { Authorization: 'Bearer abc123', Cookie: 'session=xyz' } },
@@ -253,7 +235,7 @@ describe('http action: execute', () => {
 
   it('sends URL credentials as basic auth', async () => {
     const url = `http://me:hunter2@${base.slice('http://'.length)}/echo`;
-    const result = (await http.execute({ url }, testContext())) as { body: { headers: Record<string, string> } };
+    const result = (await http.execute({ url }, testActionContext())) as { body: { headers: Record<string, string> } };
     expect(result.body.headers.authorization).toBe(`Basic ${Buffer.from('me:hunter2').toString('base64')}`);
   });
 });

@@ -5,27 +5,9 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, NonRetriableError, RetryAfterError } from '../core/errors.js';
 import { describeImportFailure, moduleAction, toJsonValue } from './module.js';
-import type { ActionContext } from './types.js';
+import { testActionContext } from './testing.js';
 
-/** An ActionContext for tests, collecting log lines. */
-function testContext(overrides: Partial<ActionContext> = {}): ActionContext & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    signal: new AbortController().signal,
-    log: (line) => lines.push(line),
-    runId: 'r_0000000000deadbeef',
-    job: 'job',
-    task: 'task',
-    trigger: 'manual',
-    attempt: 1,
-    upstream: {},
-    env: {},
-    dataDir: '/tmp/hearth-data',
-    configDir: '/tmp',
-    ...overrides,
-    lines,
-  };
-}
+
 
 let dir: string;
 const sdkUrl = pathToFileURL(join(import.meta.dirname, 'sdk.ts')).href;
@@ -36,7 +18,7 @@ async function fixture(name: string, source: string): Promise<string> {
   return file;
 }
 
-async function failure(params: Record<string, unknown>, ctx = testContext({ configDir: dir })): Promise<unknown> {
+async function failure(params: Record<string, unknown>, ctx = testActionContext({ configDir: dir })): Promise<unknown> {
   return moduleAction.execute(params, ctx).then(
     () => expect.unreachable('the module action should have failed'),
     (error: unknown) => error,
@@ -96,7 +78,7 @@ describe('module action: execute', () => {
   it('calls the default export with the context, args and since, relative to the config dir', async () => {
     const lastSuccess = new Date('2026-02-01T00:00:00Z');
     const scheduledFor = new Date('2026-02-02T00:00:00Z');
-    const ctx = testContext({ configDir: dir, lastSuccess, scheduledFor, attempt: 2, upstream: { fetch: { n: 3 } } });
+    const ctx = testActionContext({ configDir: dir, lastSuccess, scheduledFor, attempt: 2, upstream: { fetch: { n: 3 } } });
     const result = await moduleAction.execute({ path: 'echo.mjs', args: { folder: 'notes' } }, ctx);
     expect(result).toEqual({
       args: { folder: 'notes' },
@@ -111,11 +93,11 @@ describe('module action: execute', () => {
   });
 
   it('calls a named export, by absolute path', async () => {
-    expect(await moduleAction.execute({ path: join(dir, 'echo.mjs'), export: 'shout', args: 'hi' }, testContext())).toBe('HI');
+    expect(await moduleAction.execute({ path: join(dir, 'echo.mjs'), export: 'shout', args: 'hi' }, testActionContext())).toBe('HI');
   });
 
   it('reaches named exports of a CommonJS module', async () => {
-    expect(await moduleAction.execute({ path: 'legacy.cjs', export: 'run', args: 21 }, testContext({ configDir: dir }))).toBe(42);
+    expect(await moduleAction.execute({ path: 'legacy.cjs', export: 'run', args: 21 }, testActionContext({ configDir: dir }))).toBe(42);
   });
 
   it('fails non-retriably, naming the path, when the file or the export is missing or not a function', async () => {
@@ -148,7 +130,7 @@ describe('module action: execute', () => {
   });
 
   it('normalises the result through JSON, and stores what JSON cannot hold as text', async () => {
-    const ctx = testContext({ configDir: dir });
+    const ctx = testActionContext({ configDir: dir });
     expect(await moduleAction.execute({ path: 'values.mjs', export: 'dated' }, ctx)).toEqual({ at: '2026-01-02T03:04:05.000Z' });
     expect(await moduleAction.execute({ path: 'values.mjs', export: 'nothing' }, ctx)).toBeUndefined();
     expect(await moduleAction.execute({ path: 'values.mjs', export: 'big' }, ctx)).toBe('10n');
@@ -160,7 +142,7 @@ describe('module action: execute', () => {
     const controller = new AbortController();
     const running = moduleAction.execute(
       { path: 'values.mjs', export: 'forever' },
-      testContext({ configDir: dir, signal: controller.signal }),
+      testActionContext({ configDir: dir, signal: controller.signal }),
     );
     setTimeout(() => controller.abort(), 20);
     await expect(running).rejects.toBeInstanceOf(CancelledError);
@@ -169,7 +151,7 @@ describe('module action: execute', () => {
   it('does not call the module when already cancelled', async () => {
     const controller = new AbortController();
     controller.abort();
-    const ctx = testContext({ configDir: dir, signal: controller.signal });
+    const ctx = testActionContext({ configDir: dir, signal: controller.signal });
     await expect(moduleAction.execute({ path: 'echo.mjs' }, ctx)).rejects.toBeInstanceOf(CancelledError);
     expect(ctx.lines).toEqual([]);
   });
@@ -177,10 +159,10 @@ describe('module action: execute', () => {
   it('picks up an edited module without a restart', async () => {
     const file = await fixture('edited.mjs', `export default () => 'v1';`);
     await utimes(file, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'));
-    expect(await moduleAction.execute({ path: file }, testContext())).toBe('v1');
+    expect(await moduleAction.execute({ path: file }, testActionContext())).toBe('v1');
     await writeFile(file, `export default () => 'v2';`);
     await utimes(file, new Date('2026-01-01T00:01:00Z'), new Date('2026-01-01T00:01:00Z'));
-    expect(await moduleAction.execute({ path: file }, testContext())).toBe('v2');
+    expect(await moduleAction.execute({ path: file }, testActionContext())).toBe('v2');
   });
 });
 

@@ -23,6 +23,7 @@ import { KnowledgeService } from '../../src/knowledge/service.js';
 import type { SearchResponse } from '../../src/knowledge/types.js';
 // @ts-expect-error -- a plain .mjs script without type declarations
 import { makeTinyModel, TINY_MODEL_NAME } from '../../scripts/make-tiny-model.mjs';
+import { testActionContext } from '../../src/actions/testing.js';
 
 // The knowledge store through its front doors: the ingest actions as the
 // engine calls them, GET /api/search on the real Hono app, and the `hearth`
@@ -57,19 +58,8 @@ afterAll(async () => {
 });
 
 function context(log: string[]): ActionContext {
-  return {
-    signal: new AbortController().signal,
-    log: (line) => log.push(line),
-    runId: 'r_test',
-    job: 'notes-index',
-    task: 'main',
-    trigger: 'manual',
-    attempt: 1,
-    upstream: {},
-    env: { HOME: dir },
-    dataDir: join(dir, 'data'),
-    configDir: dir,
-  };
+  const ctx = testActionContext({ runId: 'r_test', job: 'notes-index', task: 'main', env: { HOME: dir }, dataDir: join(dir, 'data'), configDir: dir });
+  return { ...ctx, log: (line) => log.push(line) };
 }
 
 async function cli(argv: string[], env: NodeJS.ProcessEnv = {}, fetchImpl?: (url: string, init?: RequestInit) => Promise<Response>) {

@@ -1,0 +1,21 @@
+import type { ActionContext } from './types.js';
+
+/** An ActionContext for tests, collecting log lines in `lines`. */
+export function testActionContext(overrides: Partial<ActionContext> = {}): ActionContext & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    signal: new AbortController().signal,
+    log: (line) => lines.push(line),
+    runId: 'r_0000000000deadbeef',
+    job: 'job',
+    task: 'task',
+    trigger: 'manual',
+    attempt: 1,
+    upstream: {},
+    env: {},
+    dataDir: '/tmp/hearth-data',
+    configDir: '/tmp',
+    ...overrides,
+    lines,
+  };
+}
