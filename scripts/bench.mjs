@@ -5,6 +5,9 @@
  * schedules, ≥ 1,000 durable no-op runs/s, ≤ 16 KB written per run with
  * 10,000 runs of history, idle RSS ≤ 55 MB, /api/health answering ≤ 0.4 s.
  *
+ * Then the knowledge store's figures (scripts/bench-knowledge.mjs). One part
+ * only: npm run bench -- fire | runs | start | knowledge.
+ *
  * Runs against dist/ (what `hearth start` runs), so build first.
  */
 import { spawn } from 'node:child_process';
@@ -236,3 +239,11 @@ console.log(`(${new Date().toISOString()})\n`);
 if (!only || only === 'fire') await fireLatency();
 if (!only || only === 'runs') await throughputAndWrites();
 if (!only || only === 'start') await startupAndRss();
+// The knowledge store's figures (ingest, search at 10k and 100k chunks, RSS) come from their own
+// script, run as a child so LanceDB's threads and memory do not colour the engine's figures above.
+if (!only || only === 'knowledge') {
+  console.log('\nknowledge store (scripts/bench-knowledge.mjs):');
+  const child = spawn(process.execPath, [join(root, 'scripts', 'bench-knowledge.mjs')], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
+}

@@ -133,7 +133,9 @@ export class KnowledgeBase implements SearchPort {
     checkSource(source);
     return this.lock.run(async () => {
       const table = await this.writableTable(options.progress);
-      return this.syncLocked(source, items, options, table);
+      const report = await this.syncLocked(source, items, options, table);
+      table.refreshVectorCopy();
+      return report;
     });
   }
 
@@ -411,6 +413,7 @@ export class KnowledgeBase implements SearchPort {
       const progress = options.progress ?? (() => {});
       const table = await this.writableTable(progress);
       const result = await table.optimize(new Date(this.clock.now() - options.keepVersionsMs));
+      table.refreshVectorCopy();
       const rawBlobsRemoved = await this.files.collectRawGarbage();
       progress(
         `optimized: ${result.fragmentsRemoved} fragments compacted into ${result.fragmentsAdded}, ${result.versionsRemoved} old versions ` +

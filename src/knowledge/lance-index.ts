@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Connection, Table } from '@lancedb/lancedb';
+import { QuantizedVectors } from './quantized-vectors.js';
 import type { IndexedChunk } from './types.js';
 
 /**
@@ -38,6 +39,17 @@ export interface OptimizeResult {
 
 const COLUMNS = ['id', 'doc_id', 'source', 'title', 'author', 'url', 'ts', 'text'];
 
+/**
+ * Largest in-memory vector copy (see quantized-vectors.ts) a table keeps:
+ * 64 MiB is ~230k chunks of 256 dims or ~160k of 384. Past it, vector search
+ * falls back to LanceDB's scan of the vector column.
+ */
+export const MAX_VECTOR_COPY_BYTES = 64 * 1024 * 1024;
+/** Candidates taken from the int8 copy per result wanted, then re-ranked with the exact vectors. */
+const RERANK_FACTOR = 2;
+/** A write landing during a search or a load makes it retry with the new version; past this, LanceDB scans. */
+const VERSION_RACE_RETRIES = 3;
+
 type LanceModule = typeof import('@lancedb/lancedb');
 type ArrowModule = typeof import('apache-arrow');
 
@@ -54,21 +66,27 @@ async function loadLance(): Promise<{ lance: LanceModule; arrow: ArrowModule }> 
   return { lance, arrow };
 }
 
+export interface ChunkIndexOptions {
+  /** Cap on each table's in-memory vector copy; 0 keeps vector search in LanceDB. */
+  maxVectorCopyBytes?: number;
+}
+
 export class LanceChunkIndex {
   private constructor(
     private readonly lance: LanceModule,
     private readonly arrow: ArrowModule,
     private readonly db: Connection,
     readonly dir: string,
+    private readonly options: ChunkIndexOptions,
   ) {}
 
-  static async open(dir: string): Promise<LanceChunkIndex> {
+  static async open(dir: string, options: ChunkIndexOptions = {}): Promise<LanceChunkIndex> {
     await mkdir(dir, { recursive: true });
     const { lance, arrow } = await loadLance();
     // Always read the latest version: another process (hearth knowledge rebuild / optimize) may have
     // written the table, and a stale handle could point at files its cleanup removed.
     const db = await lance.connect(dir, { readConsistencyInterval: 0 });
-    return new LanceChunkIndex(lance, arrow, db, dir);
+    return new LanceChunkIndex(lance, arrow, db, dir, options);
   }
 
   async tableNames(): Promise<string[]> {
@@ -79,7 +97,7 @@ export class LanceChunkIndex {
   async table(name: string, dim: number): Promise<ChunkTable> {
     const names = await this.db.tableNames();
     const table = names.includes(name) ? await this.db.openTable(name) : await this.db.createEmptyTable(name, this.schema(dim));
-    return new ChunkTable(this.lance, table, dim);
+    return new ChunkTable(this.lance, table, dim, this.options.maxVectorCopyBytes ?? MAX_VECTOR_COPY_BYTES);
   }
 
   async dropTable(name: string): Promise<void> {
@@ -112,6 +130,7 @@ export class ChunkTable {
     private readonly lance: LanceModule,
     private readonly table: Table,
     readonly dim: number,
+    private readonly maxVectorCopyBytes: number,
   ) {}
 
   async count(filter?: string): Promise<number> {
@@ -155,12 +174,104 @@ export class ChunkTable {
     await this.table.delete(`source = ${sqlString(source)}`);
   }
 
+  /**
+   * Nearest chunks by cosine distance. The in-memory int8 copy picks
+   * candidates, LanceDB returns their rows with the exact vectors, and those
+   * decide the order. Row ids are only meaningful for the table version the
+   * copy was read at, so a search that saw the version change retries.
+   */
   async vectorSearch(vector: Float32Array, filter: ChunkFilter, limit: number): Promise<IndexRow[]> {
+    for (let attempt = 0; attempt < VERSION_RACE_RETRIES; attempt++) {
+      const version = await this.table.version();
+      const copy = await this.vectorCopyAt(version);
+      if (copy === 'too-big') break;
+      if (copy === 'changed') continue;
+      const near = copy.nearest(vector, filter, limit * RERANK_FACTOR);
+      if (near.length === 0) return [];
+      const rows = await this.table
+        .takeRowIds(near.map((row) => row.rowId))
+        .select([...COLUMNS, 'vector'])
+        .toArray();
+      if ((await this.table.version()) !== version) continue;
+      return rows
+        .map((row) => toIndexRow(row, cosineDistance(vector, vectorValues(row.vector))))
+        .sort((a, b) => a.score - b.score || a.id.localeCompare(b.id))
+        .slice(0, limit);
+    }
+    return this.scanSearch(vector, filter, limit);
+  }
+
+  /** LanceDB's exact scan of the whole vector column: for tables too big to copy. */
+  private async scanSearch(vector: Float32Array, filter: ChunkFilter, limit: number): Promise<IndexRow[]> {
     let query = this.table.vectorSearch(Array.from(vector)).distanceType('cosine').limit(limit).select([...COLUMNS, '_distance']);
     const where = filterSql(filter);
     if (where) query = query.where(where);
     const rows = await query.toArray();
     return rows.map((row) => toIndexRow(row, Number(row._distance)));
+  }
+
+  private vectorCopy: { version: number; loading: Promise<QuantizedVectors | 'too-big' | 'changed'> } | undefined;
+  private copyInUse: { rows: number; bytes: number } | undefined;
+
+  /** The in-memory vector copy searches are using, if any (for status output and tests). */
+  vectorCopyInUse(): { rows: number; bytes: number } | undefined {
+    return this.copyInUse;
+  }
+
+  /** The vector copy for `version`, loaded on first need and shared by concurrent searches. */
+  private vectorCopyAt(version: number): Promise<QuantizedVectors | 'too-big' | 'changed'> {
+    if (this.vectorCopy?.version !== version) {
+      // Replaced before loading, so the old copy can be collected while the new one fills.
+      const loading = this.loadVectorCopy(version);
+      this.vectorCopy = { version, loading };
+      loading.then(
+        (result) => {
+          if (this.vectorCopy?.loading !== loading) return;
+          if (result === 'changed') this.vectorCopy = undefined;
+          this.copyInUse = result instanceof QuantizedVectors ? { rows: result.size, bytes: QuantizedVectors.bytesFor(result.capacity, result.dim) } : undefined;
+        },
+        () => {
+          if (this.vectorCopy?.loading === loading) this.vectorCopy = undefined;
+        },
+      );
+    }
+    return this.vectorCopy.loading;
+  }
+
+  /**
+   * Reads every row's id, source, time and vector once. 'changed' when the
+   * table moved past `version` while it read (the caller retries).
+   */
+  private async loadVectorCopy(version: number): Promise<QuantizedVectors | 'too-big' | 'changed'> {
+    const rows = await this.table.countRows();
+    if (QuantizedVectors.bytesFor(rows, this.dim) > this.maxVectorCopyBytes) return 'too-big';
+    const copy = new QuantizedVectors(rows, this.dim);
+    const query = this.table.query().select(['source', 'ts', 'vector']).withRowId();
+    for await (const batch of query) {
+      if (copy.size + batch.numRows > rows) return 'changed';
+      const rowIds = batch.getChild('_rowid');
+      const sources = batch.getChild('source');
+      const timestamps = batch.getChild('ts');
+      const vectors = batch.getChild('vector');
+      if (!rowIds || !sources || !timestamps || !vectors) throw new Error('LanceDB returned a batch without _rowid, source, ts or vector');
+      for (let i = 0; i < batch.numRows; i++) {
+        copy.add(Number(rowIds.get(i)), String(sources.get(i)), Number(timestamps.get(i)), vectorValues(vectors.get(i)));
+      }
+    }
+    if (copy.size !== rows || (await this.table.version()) !== version) return 'changed';
+    return copy;
+  }
+
+  /**
+   * After a write, loads the new version's vector copy in the background if
+   * searches have been using one, so the next search does not wait for it.
+   */
+  refreshVectorCopy(): void {
+    if (!this.vectorCopy) return;
+    this.table
+      .version()
+      .then((version) => this.vectorCopyAt(version))
+      .catch(() => {}); // the next search loads it again and reports any error
   }
 
   async keywordSearch(text: string, filter: ChunkFilter, limit: number): Promise<IndexRow[]> {
@@ -222,6 +333,28 @@ export class ChunkTable {
     await this.table.createIndex('text', { config: this.lance.Index.fts({ withPosition: false }) });
     this.textIndexKnown = true;
   }
+}
+
+/** A vector cell as LanceDB returns it (an Arrow vector, a typed array or an array) as numbers. */
+function vectorValues(cell: unknown): ArrayLike<number> {
+  if (cell && typeof (cell as { toArray?: unknown }).toArray === 'function') return (cell as { toArray(): ArrayLike<number> }).toArray();
+  if (ArrayBuffer.isView(cell) || Array.isArray(cell)) return cell as unknown as ArrayLike<number>;
+  throw new Error(`LanceDB returned a vector cell of an unexpected type (${typeof cell})`);
+}
+
+/** LanceDB's cosine distance: 1 - cos(a, b); 1 when either vector is zero. */
+export function cosineDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i] ?? 0;
+    dot += x * y;
+    aa += x * x;
+    bb += y * y;
+  }
+  return aa > 0 && bb > 0 ? 1 - dot / Math.sqrt(aa * bb) : 1;
 }
 
 function toIndexRow(row: Record<string, unknown>, score: number): IndexRow {

@@ -1,0 +1,205 @@
+/**
+ * An in-memory copy of a table's vectors for the first stage of vector
+ * search: int8, one scale per row, stored column by column (dimension-major).
+ *
+ * Why: LanceDB's exact scan reads every float of the vector column on each
+ * query (100k chunks × 256 dims: ~150 ms here), and its approximate indexes
+ * found only 16–28 % of the true top 10 on hashing vectors. In memory the
+ * copy costs a quarter of the floats (25 MB at 100k × 256), and storing it
+ * by dimension lets a query skip every dimension where it is zero: a short
+ * query embedded by the hashing embedder touches ~16 of 256 dimensions, so a
+ * scan of 100k rows is a few milliseconds. Dense queries (a real model's
+ * vectors) scan every column, still without leaving JavaScript.
+ *
+ * Results are approximate only through int8 rounding; the caller re-ranks
+ * the best few with the exact float vectors.
+ */
+
+export interface RowFilter {
+  /** Only rows of these sources (by name). */
+  sources?: string[];
+  since?: number;
+  until?: number;
+}
+
+export interface NearRow {
+  /** The table's row id (LanceDB `_rowid`). */
+  rowId: number;
+  /** Approximate cosine similarity × |query|: only the order matters. */
+  score: number;
+}
+
+export class QuantizedVectors {
+  /** Column d holds dimension d of every row: columns[d * rows + row]. */
+  private readonly columns: Int8Array;
+  /** Multiplies a row's int8 dot product back to the scale of unit vectors. */
+  private readonly scales: Float32Array;
+  private readonly rowIds: Float64Array;
+  private readonly timestamps: Float64Array;
+  private readonly sourceCodes: Uint16Array;
+  private readonly sourceNames: string[] = [];
+  private readonly sourceCode = new Map<string, number>();
+  /** Reused between searches: one float per row. */
+  private readonly scratch: Float32Array;
+  private filled = 0;
+
+  constructor(
+    readonly capacity: number,
+    readonly dim: number,
+  ) {
+    this.columns = new Int8Array(capacity * dim);
+    this.scales = new Float32Array(capacity);
+    this.rowIds = new Float64Array(capacity);
+    this.timestamps = new Float64Array(capacity);
+    this.sourceCodes = new Uint16Array(capacity);
+    this.scratch = new Float32Array(capacity);
+  }
+
+  /** Bytes held, for the memory cap and the status page. */
+  static bytesFor(rows: number, dim: number): number {
+    return rows * (dim + 4 + 8 + 8 + 2 + 4);
+  }
+
+  get size(): number {
+    return this.filled;
+  }
+
+  /** Appends one row; `vector` (any length-`dim` array of numbers) is normalised before rounding. */
+  add(rowId: number, source: string, timestamp: number, vector: ArrayLike<number>): void {
+    if (this.filled >= this.capacity) throw new RangeError(`the vector copy is full (${this.capacity} rows)`);
+    if (vector.length !== this.dim) throw new RangeError(`vector has ${vector.length} dimensions, expected ${this.dim}`);
+    const row = this.filled++;
+    let norm = 0;
+    let maxAbs = 0;
+    for (let d = 0; d < this.dim; d++) {
+      const value = vector[d]!;
+      norm += value * value;
+      maxAbs = Math.max(maxAbs, Math.abs(value));
+    }
+    norm = Math.sqrt(norm);
+    // Rounding v / maxAbs × 127 uses the whole int8 range for every row; the scale undoes it and the norm.
+    const toInt8 = maxAbs > 0 ? 127 / maxAbs : 0;
+    for (let d = 0; d < this.dim; d++) this.columns[d * this.capacity + row] = Math.round(vector[d]! * toInt8);
+    this.scales[row] = maxAbs > 0 && norm > 0 ? maxAbs / 127 / norm : 0;
+    this.rowIds[row] = rowId;
+    this.timestamps[row] = timestamp;
+    this.sourceCodes[row] = this.codeOf(source);
+  }
+
+  /** The `k` rows most similar to `query` that pass `filter`, best first. */
+  nearest(query: ArrayLike<number>, filter: RowFilter, k: number): NearRow[] {
+    if (query.length !== this.dim) throw new RangeError(`query has ${query.length} dimensions, expected ${this.dim}`);
+    const rows = this.filled;
+    const scores = this.scratch;
+    scores.fill(0, 0, rows);
+    for (let d = 0; d < this.dim; d++) {
+      const weight = query[d]!;
+      if (weight === 0) continue; // the point of storing by dimension
+      const offset = d * this.capacity;
+      for (let row = 0; row < rows; row++) scores[row]! += weight * this.columns[offset + row]!;
+    }
+    return this.best(filter, k);
+  }
+
+  /** Scales the raw dot products and keeps the best `k` of the rows that pass the filter. */
+  private best(filter: RowFilter, k: number): NearRow[] {
+    const allowed = this.allowedSources(filter.sources);
+    const since = filter.since ?? -Infinity;
+    const until = filter.until ?? Infinity;
+    const heap = new TopK(k);
+    for (let row = 0; row < this.filled; row++) {
+      if (allowed && !allowed[this.sourceCodes[row]!]) continue;
+      const timestamp = this.timestamps[row]!;
+      if (timestamp < since || timestamp >= until) continue;
+      heap.offer(row, this.scratch[row]! * this.scales[row]!);
+    }
+    return heap.sorted().map(({ row, score }) => ({ rowId: this.rowIds[row]!, score }));
+  }
+
+  private allowedSources(sources: string[] | undefined): Uint8Array | undefined {
+    if (!sources || sources.length === 0) return undefined;
+    const allowed = new Uint8Array(this.sourceNames.length);
+    for (const source of sources) {
+      const code = this.sourceCode.get(source);
+      if (code !== undefined) allowed[code] = 1;
+    }
+    return allowed;
+  }
+
+  private codeOf(source: string): number {
+    let code = this.sourceCode.get(source);
+    if (code === undefined) {
+      if (this.sourceNames.length >= 0xffff) throw new RangeError('more than 65535 sources');
+      code = this.sourceNames.length;
+      this.sourceNames.push(source);
+      this.sourceCode.set(source, code);
+    }
+    return code;
+  }
+}
+
+/** A min-heap holding the best `k` (row, score) pairs seen; ties keep the earlier row. */
+class TopK {
+  private readonly rows: Int32Array;
+  private readonly scores: Float64Array;
+  private count = 0;
+
+  constructor(private readonly k: number) {
+    this.rows = new Int32Array(Math.max(0, k));
+    this.scores = new Float64Array(Math.max(0, k));
+  }
+
+  offer(row: number, score: number): void {
+    if (this.k <= 0) return;
+    if (this.count < this.k) {
+      this.rows[this.count] = row;
+      this.scores[this.count] = score;
+      this.siftUp(this.count++);
+    } else if (score > this.scores[0]!) {
+      this.rows[0] = row;
+      this.scores[0] = score;
+      this.siftDown(0);
+    }
+  }
+
+  sorted(): Array<{ row: number; score: number }> {
+    const out = Array.from({ length: this.count }, (_, i) => ({ row: this.rows[i]!, score: this.scores[i]! }));
+    return out.sort((a, b) => b.score - a.score || a.row - b.row);
+  }
+
+  private siftUp(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(i, parent)) return;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private siftDown(i: number): void {
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < this.count && this.less(left, smallest)) smallest = left;
+      if (right < this.count && this.less(right, smallest)) smallest = right;
+      if (smallest === i) return;
+      this.swap(i, smallest);
+      i = smallest;
+    }
+  }
+
+  /** The heap's root is the weakest kept: lower score, or the later row on a tie. */
+  private less(a: number, b: number): boolean {
+    return this.scores[a]! < this.scores[b]! || (this.scores[a] === this.scores[b] && this.rows[a]! > this.rows[b]!);
+  }
+
+  private swap(a: number, b: number): void {
+    const row = this.rows[a]!;
+    const score = this.scores[a]!;
+    this.rows[a] = this.rows[b]!;
+    this.scores[a] = this.scores[b]!;
+    this.rows[b] = row;
+    this.scores[b] = score;
+  }
+}
