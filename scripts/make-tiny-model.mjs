@@ -62,7 +62,7 @@ function modelConfig(vocabSize, hidden) {
   };
 }
 
-function tokenizerConfig() {
+export function tokenizerConfig() {
   return {
     tokenizer_class: 'BertTokenizer',
     do_lower_case: true,
@@ -75,14 +75,15 @@ function tokenizerConfig() {
   };
 }
 
-function tokenizerJson(vocab) {
+/** transformers.js's tokenizer.json for a BERT WordPiece vocab (`specials` must be in it). */
+export function tokenizerJson(vocab, specials = SPECIALS) {
   const ids = Object.fromEntries(vocab.map((token, id) => [token, id]));
   const special = (token) => ({ id: ids[token], content: token, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
   return {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIALS.map(special),
+    added_tokens: specials.map(special),
     normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
@@ -106,9 +107,10 @@ function tokenizerJson(vocab) {
 }
 
 // ── the ONNX graph ─────────────────────────────────────────────────────────
+// The helpers below are exported for scripts/make-minilm-shaped-model.mjs.
 
-const FLOAT = 1;
-const INT64 = 7;
+export const FLOAT = 1;
+export const INT64 = 7;
 
 function onnxModel(vocabSize, hidden) {
   const random = seededRandom(20250114);
@@ -150,7 +152,7 @@ function onnxModel(vocabSize, hidden) {
   return message([varintField(1, 8), field(2, text('hearth make-tiny-model')), field(7, graph), field(8, opset)]);
 }
 
-function node(op, inputs, outputs, attributes = []) {
+export function node(op, inputs, outputs, attributes = []) {
   return message([
     ...inputs.map((name) => field(1, text(name))),
     ...outputs.map((name) => field(2, text(name))),
@@ -160,26 +162,31 @@ function node(op, inputs, outputs, attributes = []) {
   ]);
 }
 
-function intAttribute(name, value) {
+export function intAttribute(name, value) {
   // AttributeProto: name = 1, i = 3, type = 20 (INT = 2)
   return message([field(1, text(name)), varintField(3, value), varintField(20, 2)]);
 }
 
-function tensor(name, dims, values) {
-  return message([...dims.map((d) => varintField(1, d)), varintField(2, FLOAT), field(8, text(name)), field(9, new Uint8Array(values.buffer))]);
+export function tensor(name, dims, values) {
+  return rawTensor(name, dims, FLOAT, new Uint8Array(values.buffer));
 }
 
-function int64Tensor(name, dims, values) {
+export function int64Tensor(name, dims, values) {
   const raw = new BigInt64Array(values);
-  return message([...dims.map((d) => varintField(1, d)), varintField(2, INT64), field(8, text(name)), field(9, new Uint8Array(raw.buffer))]);
+  return rawTensor(name, dims, INT64, new Uint8Array(raw.buffer));
 }
 
-function dim(value) {
+/** TensorProto: dims = 1, data_type = 2, name = 8, raw_data = 9 (little-endian bytes). */
+export function rawTensor(name, dims, elemType, bytes) {
+  return message([...dims.map((d) => varintField(1, d)), varintField(2, elemType), field(8, text(name)), field(9, bytes)]);
+}
+
+export function dim(value) {
   // TensorShapeProto.Dimension: dim_value = 1, dim_param = 2
   return typeof value === 'number' ? message([varintField(1, value)]) : message([field(2, text(value))]);
 }
 
-function valueInfo(name, elemType, dims) {
+export function valueInfo(name, elemType, dims) {
   const shape = message(dims.map((d) => field(1, d)));
   const tensorType = message([varintField(1, elemType), field(2, shape)]);
   const type = message([field(1, tensorType)]);
@@ -188,7 +195,7 @@ function valueInfo(name, elemType, dims) {
 
 // ── protobuf wire format: varints and length-delimited fields ──────────────
 
-function varint(value) {
+export function varint(value) {
   let v = BigInt(value);
   const bytes = [];
   do {
@@ -200,23 +207,23 @@ function varint(value) {
   return Uint8Array.from(bytes);
 }
 
-function varintField(number, value) {
+export function varintField(number, value) {
   return concat([varint((number << 3) | 0), varint(value)]);
 }
 
-function field(number, bytes) {
+export function field(number, bytes) {
   return concat([varint((number << 3) | 2), varint(bytes.length), bytes]);
 }
 
-function text(value) {
+export function text(value) {
   return new TextEncoder().encode(value);
 }
 
-function message(fields) {
+export function message(fields) {
   return concat(fields);
 }
 
-function concat(parts) {
+export function concat(parts) {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of parts) {
@@ -227,7 +234,7 @@ function concat(parts) {
 }
 
 /** mulberry32: a tiny seeded generator, so the weights never change. */
-function seededRandom(seed) {
+export function seededRandom(seed) {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

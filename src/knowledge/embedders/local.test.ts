@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error -- a plain .mjs script without type declarations
 import { makeTinyModel, TINY_HIDDEN_SIZE, TINY_MODEL_NAME } from '../../../scripts/make-tiny-model.mjs';
+// @ts-expect-error -- a plain .mjs script without type declarations
+import { makeMiniLmShapedModel, MINILM_SHAPED_NAME } from '../../../scripts/make-minilm-shaped-model.mjs';
 import type { Embedder } from '../types.js';
 import { createLocalEmbedder, ModelNotFoundError } from './local.js';
 import { dot, norm } from './vectors.js';
@@ -57,5 +59,36 @@ describe('local (transformers.js) embedder', () => {
     // The tiny model has fp32 weights only: asking for q8 names the missing file.
     const noWeights = createLocalEmbedder({ model: TINY_MODEL_NAME as string, modelDir, dtype: 'q8', threads: 1 });
     await expect(noWeights).rejects.toThrow(/onnx\/model_quantized\.onnx: run "hearth models pull/);
+  });
+});
+
+// The bench's stand-in for all-MiniLM-L6-v2: its exact shapes, random weights, Xenova's q8 layout.
+describe('a MiniLM-L6-shaped random model, q8', () => {
+  let shaped: Embedder;
+
+  beforeAll(async () => {
+    await makeMiniLmShapedModel(modelDir, { fp32: false });
+    shaped = await createLocalEmbedder({ model: MINILM_SHAPED_NAME as string, modelDir, dtype: 'q8', threads: 1 });
+  });
+
+  afterAll(async () => {
+    await shaped?.close?.();
+  });
+
+  it('loads the dynamically quantized graph and returns 384-dim unit vectors', async () => {
+    expect(shaped.dim).toBe(384);
+    const vectors = await shaped.embed(['the boiler pressure dropped last winter', 'sourdough starter'], 'document');
+    for (const vector of vectors) {
+      expect(vector).toHaveLength(384);
+      expect(norm(vector)).toBeCloseTo(1, 5);
+    }
+    expect(dot(vectors[0]!, vectors[1]!)).toBeLessThan(0.999);
+  });
+
+  it('gives nearly the same vector alone and inside a padded batch', async () => {
+    const [alone] = await shaped.embed(['the boiler pressure'], 'query');
+    const batch = await shaped.embed(['a much longer text about the garden shed roof and the bike chain', 'the boiler pressure'], 'document');
+    // Not exactly: DynamicQuantizeLinear picks one scale per batch tensor, padding included, as in the real q8 model.
+    expect(dot(alone!, batch[1]!)).toBeGreaterThan(0.999);
   });
 });
