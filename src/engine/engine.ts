@@ -72,7 +72,7 @@ export class Engine implements AppliancePort {
       onFinished: (run) => this.onRunFinished(run),
     });
     this.scheduler = new Scheduler({
-      clock: this.countSchedulerPasses(deps.clock),
+      clock: deps.clock,
       store: deps.store,
       logger: deps.logger.child({ component: 'scheduler' }),
       compile: (job) => this.scheduleOf(job),
@@ -80,26 +80,9 @@ export class Engine implements AppliancePort {
     });
   }
 
-  /**
-   * Completed scheduler passes so far: the systemd watchdog's proof of life.
-   * The scheduler arms its next wake-up (at most 30 s away) only after a pass
-   * has finished, so counting the timers it sets counts finished passes; a pass
-   * stuck on the store stops the count even though the event loop still runs.
-   */
+  /** Completed scheduler passes so far: the systemd watchdog's proof of life (see Scheduler.completedPasses). */
   schedulerPasses(): number {
-    return this.passes;
-  }
-
-  private passes = 0;
-
-  private countSchedulerPasses(clock: Clock): Clock {
-    return {
-      now: () => clock.now(),
-      setTimer: (ms, fn) => {
-        this.passes += 1;
-        return clock.setTimer(ms, fn);
-      },
-    };
+    return this.scheduler.completedPasses();
   }
 
   /** Recovers runs from before the last stop or crash, then starts scheduling. */

@@ -35,6 +35,22 @@ describe('scheduler', () => {
     expect(t.calls[0]!.at).toBe(Date.parse('2026-03-01T12:01:00Z'));
   });
 
+  it('counts finished passes for the watchdog, and stops counting while a pass is stuck on the store', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:30Z');
+    const store = new MemoryRunStore();
+    const t = await testEngine({ jobs: [scheduled('tick', '* * * * *')], clock, store });
+    const atStart = t.engine.schedulerPasses();
+    await clock.advance(2 * MAX_SLEEP_MS);
+    const beforeStall = t.engine.schedulerPasses();
+    expect(beforeStall).toBeGreaterThanOrEqual(atStart + 2); // a pass at least every 30 s
+    // A store that never acknowledges the insert: the 12:01 pass cannot finish.
+    store.insertRun = () => new Promise<void>(() => {});
+    await clock.advance(5 * MAX_SLEEP_MS);
+    const stalled = t.engine.schedulerPasses();
+    await clock.advance(5 * MAX_SLEEP_MS);
+    expect(t.engine.schedulerPasses()).toBe(stalled);
+  });
+
   it('never sleeps longer than 30 s, so a wall-clock jump is noticed', async () => {
     const clock = new FakeClock('2026-03-01T12:00:00Z');
     const t = await testEngine({ jobs: [scheduled('daily', '0 3 * * *', 'latest')], clock });

@@ -47,8 +47,18 @@ export class Scheduler {
   private ticking: Promise<void> | undefined;
   private rerun = false;
   private clockStatus: ClockStatus = { trusted: true };
+  private passes = 0;
 
   constructor(private readonly deps: SchedulerDeps) {}
+
+  /**
+   * Passes finished so far (a failed pass counts: it finished). A pass stuck
+   * on the store stops the count even though the event loop still runs, which
+   * is what the systemd watchdog must notice.
+   */
+  completedPasses(): number {
+    return this.passes;
+  }
 
   /** Installs a (re)loaded catalog. First sight of a job does not backfill. */
   setJobs(jobs: JobDef[]): void {
@@ -112,6 +122,7 @@ export class Scheduler {
     this.ticking = this.plan()
       .catch((error: unknown) => this.deps.logger.error('scheduler tick failed', { error: errorMessage(error) }))
       .finally(() => {
+        this.passes += 1;
         this.ticking = undefined;
         if (this.rerun) {
           this.rerun = false;
