@@ -3,6 +3,11 @@
 # Debian trixie arm64 packages only:
 #
 #   sudo pi-image/build.sh            ->  pi-image/out/hearth-pi-arm64.img
+#   sudo pi-image/build.sh stage      only stage the app (dist/ and arm64 node_modules)
+#   sudo pi-image/build.sh image      only the image, from the staged app (staged first if missing)
+#
+# The two halves let CI stage the app, then run the test suite while the
+# (mostly single-core, emulated) image build runs.
 #
 # How: mmdebstrap builds the arm64 root filesystem (maintainer scripts run
 # under qemu-user via binfmt_misc); the app and its production node_modules
@@ -98,10 +103,16 @@ build_rootfs() {
   # Downloaded .debs are kept in $cache between builds. update-initramfs is
   # diverted to a no-op while packages install (each kernel, firmware and
   # initramfs-tools trigger would rebuild it) and run once in customize.sh.
+  # Manuals, documentation (but each package's copyright) and translations are
+  # not unpacked: nobody reads them on a headless appliance, and every file
+  # costs time under emulation and space on the card.
   mmdebstrap --arch=arm64 --variant=apt --components="main non-free-firmware" \
     --include="$include" \
     --aptopt='Acquire::Retries "3"' \
     --dpkgopt=force-unsafe-io \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
     --setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
     --setup-hook="sync-in '$cache' /var/cache/apt/archives/" \
     --essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs &&
@@ -158,9 +169,12 @@ EOF
 
 main() {
   SECONDS=0
+  local what=${1:-all}
+  case $what in all|stage|image) ;; *) die "unknown command '$what' (use stage, image or nothing for both)" ;; esac
   check_host
   mkdir -p "$out"
-  stage_app
+  if [ "$what" != image ] || [ ! -f "$out/app/dist/hearth.mjs" ] || [ ! -d "$out/modules/node_modules" ]; then stage_app; fi
+  [ "$what" = stage ] && { log "staged the app in $out/app and $out/modules"; return; }
   build_rootfs
   make_boot_partition
   make_root_partition

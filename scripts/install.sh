@@ -102,6 +102,11 @@ modules_stamp() {
     "$(node -p 'process.versions.modules')"
 }
 
+# stamp_matches DIR STAMP: DIR holds production libraries installed for STAMP.
+stamp_matches() {
+  [ -f "$1/.hearth-stamp" ] && [ "$(cat "$1/.hearth-stamp")" = "$2" ]
+}
+
 stage_program() {
   local stage=$1
   rm -rf "$stage"
@@ -118,7 +123,6 @@ stage_program() {
     const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
     delete pkg.scripts; delete pkg.devDependencies;
     fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");' "$stage/package.json"
-  stage_modules "$stage"
 }
 
 stage_modules() {
@@ -126,11 +130,11 @@ stage_modules() {
   wanted=$(modules_stamp "$stage")
   if [ -n "$prebuilt_modules" ]; then
     cp -a "$prebuilt_modules" "$stage/node_modules"
-  elif [ -f "$src/node_modules/.hearth-stamp" ] && [ "$(cat "$src/node_modules/.hearth-stamp")" = "$wanted" ]; then
+  elif stamp_matches "$src/node_modules" "$wanted"; then
     # A copy of an installed Hearth (e.g. /opt/hearth itself): its libraries fit this machine.
     cp -a "$src/node_modules" "$stage/node_modules"
     return
-  elif [ -f "$PREFIX/node_modules/.hearth-stamp" ] && [ "$(cat "$PREFIX/node_modules/.hearth-stamp")" = "$wanted" ]; then
+  elif stamp_matches "$PREFIX/node_modules" "$wanted"; then
     cp -a "$PREFIX/node_modules" "$stage/node_modules"
     return
   else
@@ -141,14 +145,18 @@ stage_modules() {
   printf '%s\n' "$wanted" > "$stage/node_modules/.hearth-stamp"
 }
 
-# Replaces /opt/hearth only if the staged program differs from it.
+# Replaces /opt/hearth only if the staged program differs from it. The
+# libraries are compared by their stamp, not file by file: copying and
+# comparing ~150 MB of node_modules takes minutes on an SD card.
 install_program() {
   local stage="$PREFIX.staging"
   stage_program "$stage"
-  if [ -d "$PREFIX" ] && diff -rq --no-dereference "$stage" "$PREFIX" >/dev/null 2>&1; then
+  if [ -z "$prebuilt_modules" ] && [ -d "$PREFIX" ] && stamp_matches "$PREFIX/node_modules" "$(modules_stamp "$stage")" &&
+    diff -rq --no-dereference --exclude=node_modules "$stage" "$PREFIX" >/dev/null 2>&1; then
     rm -rf "$stage"
     return
   fi
+  stage_modules "$stage"
   say "installing the program to $PREFIX"
   rm -rf "$PREFIX.old"
   [ -d "$PREFIX" ] && mv "$PREFIX" "$PREFIX.old"

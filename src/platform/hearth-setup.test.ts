@@ -17,17 +17,18 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function withSettings(text: string, commands: string): { out: string; file: string } {
+function withSettings(text: string, commands: string): { out: string; file: string; dropIn: string } {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-setup-'));
   dirs.push(dir);
   const file = join(dir, 'hearth.txt');
+  const dropIn = join(dir, 'timesyncd.conf.d', 'hearth.conf');
   writeFileSync(file, text);
   // HEARTH_SETUP_LIBRARY=1: define the functions only; main (which changes the machine) never runs.
   const out = execFileSync('bash', ['-c', `source "$1"; read_settings; ${commands}`, 'hearth-setup-test', script], {
-    env: { ...process.env, HEARTH_SETTINGS: file, HEARTH_SETUP_LIBRARY: '1' },
+    env: { ...process.env, HEARTH_SETTINGS: file, HEARTH_TIMESYNCD_DROPIN: dropIn, HEARTH_SETUP_LIBRARY: '1' },
     encoding: 'utf8',
   });
-  return { out, file };
+  return { out, file, dropIn };
 }
 
 describe('hearth-setup (first boot)', () => {
@@ -73,5 +74,24 @@ describe('hearth-setup (first boot)', () => {
     const text = 'hostname=hearth\nwifi_password=\n';
     const { file } = withSettings(text, 'scrub_secrets');
     expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('points timesyncd at the time servers named in time_server, and back at Debian’s when it is emptied', () => {
+    const { out, dropIn, file } = withSettings('time_server=192.168.1.1 ntp.home.lan\n', 'apply_time_server; apply_time_server');
+    expect(readFileSync(dropIn, 'utf8')).toBe('# Written by hearth-setup from time_server= in hearth.txt\n[Time]\nNTP=192.168.1.1 ntp.home.lan\n');
+    expect(out).toBe('hearth-setup: time server set to 192.168.1.1 ntp.home.lan\n'); // the second boot changes nothing
+    writeFileSync(file, 'time_server=\n');
+    const cleared = execFileSync('bash', ['-c', 'source "$1"; read_settings; apply_time_server; test ! -e "$HEARTH_TIMESYNCD_DROPIN" && echo gone', 'hearth-setup-test', script], {
+      env: { ...process.env, HEARTH_SETTINGS: file, HEARTH_TIMESYNCD_DROPIN: dropIn, HEARTH_SETUP_LIBRARY: '1' },
+      encoding: 'utf8',
+    });
+    expect(cleared).toBe("hearth-setup: time server: back to Debian's\ngone\n");
+  });
+
+  it('refuses a time_server value that is not host names or addresses', () => {
+    const { out, dropIn } = withSettings('time_server=ntp.home.lan; rm -rf /\n', 'apply_time_server; test -e "$HEARTH_TIMESYNCD_DROPIN" || echo none');
+    expect(out).toBe("hearth-setup: time server 'ntp.home.lan;' is not a host name or IP address; time servers not changed\nnone\n");
+    expect(dropIn).toMatch(/hearth\.conf$/);
+    expect(withSettings('time_server=*\n', 'cd / && apply_time_server').out).toBe("hearth-setup: time server '*' is not a host name or IP address; time servers not changed\n");
   });
 });
