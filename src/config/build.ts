@@ -39,6 +39,7 @@ export const DEFAULTS = {
   port: 8080,
   historyPerJob: 50,
   logRetentionMs: 30 * 86_400_000,
+  historyRetentionMs: 365 * 86_400_000,
   killGraceMs: 10_000,
   pool: 'default',
   poolConcurrency: 2,
@@ -73,6 +74,7 @@ export function buildConfig(tree: unknown, context: BuildContext): HearthConfig 
     jobs,
     historyPerJob: top.history?.keepPerJob ?? DEFAULTS.historyPerJob,
     logRetentionMs: top.history?.keepLogs ?? DEFAULTS.logRetentionMs,
+    historyRetentionMs: top.history?.keepRuns ?? DEFAULTS.historyRetentionMs,
     killGraceMs: top.killGrace ?? DEFAULTS.killGraceMs,
     knowledge: buildKnowledge(top.knowledge ?? {}, dataDir, context),
   };

@@ -14,6 +14,7 @@ describe('defaults', () => {
       pools: { default: { name: 'default', concurrency: 2 } },
       historyPerJob: 50,
       logRetentionMs: 30 * 86_400_000,
+      historyRetentionMs: 365 * 86_400_000,
       killGraceMs: 10_000,
       knowledge: { embedder: { type: 'hashing', dim: 256 } },
       jobs: {
@@ -305,10 +306,12 @@ describe('environment substitution', () => {
 });
 
 describe('history settings', () => {
-  it('reads keepPerJob and keepLogs, and rejects a bad duration with its position', () => {
-    const config = loadText(yamlLines('history: { keepPerJob: 10, keepLogs: 7d }', 'jobs: {}'));
+  it('reads keepPerJob, keepLogs and keepRuns, and rejects a bad duration with its position', () => {
+    const config = loadText(yamlLines('history: { keepPerJob: 10, keepLogs: 7d, keepRuns: 90d }', 'jobs: {}'));
     expect(config.historyPerJob).toBe(10);
     expect(config.logRetentionMs).toBe(7 * 86_400_000);
+    expect(config.historyRetentionMs).toBe(90 * 86_400_000);
+    expect(() => loadText(yamlLines('history:', '  keepRuns: 0s'))).toThrow(/hearth\.yaml:2:13: history\.keepRuns/);
     expect(() => loadText(yamlLines('history:', '  keepLogs: forever'))).toThrow(/hearth\.yaml:2:13: history\.keepLogs: invalid duration "forever"/);
   });
 });

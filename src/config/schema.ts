@@ -105,6 +105,7 @@ const server = z.strictObject({
 const history = z.strictObject({
   keepPerJob: numberLike(z.number().int().min(1)).optional(),
   keepLogs: positiveDuration.optional(),
+  keepRuns: positiveDuration.optional(),
 });
 
 export const poolSchema = z.strictObject({

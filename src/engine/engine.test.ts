@@ -274,3 +274,35 @@ describe('restart and recovery', () => {
     expect((await runOf(store, run.id)).status).toBe('succeeded');
   });
 });
+
+describe('daily housekeeping', () => {
+  it('prunes run history older than history.keepRuns a minute after start, then every day', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore();
+    const cutoffs: string[] = [];
+    store.pruneHistory = async (before) => {
+      cutoffs.push(new Date(before).toISOString());
+      return [];
+    };
+    await testEngine({ jobs: [], clock, store, config: { historyRetentionMs: 90 * 86_400_000 } });
+    await clock.advance(59_000);
+    expect(cutoffs).toEqual([]);
+    await clock.advance(1_000);
+    expect(cutoffs).toEqual(['2025-12-01T12:01:00.000Z']);
+    await clock.advance(86_400_000);
+    expect(cutoffs).toEqual(['2025-12-01T12:01:00.000Z', '2025-12-02T12:01:00.000Z']);
+  });
+
+  it('logs a failed prune and keeps the daily schedule', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore();
+    let calls = 0;
+    store.pruneHistory = async () => {
+      calls++;
+      throw new Error('disk on fire');
+    };
+    await testEngine({ jobs: [], clock, store });
+    await clock.advance(60_000 + 86_400_000);
+    expect(calls).toBe(2);
+  });
+});

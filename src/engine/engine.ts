@@ -107,10 +107,24 @@ export class Engine implements AppliancePort {
   /** Daily housekeeping (first pass a minute after start, off the start-up path). */
   private scheduleMaintenance(delayMs: number): void {
     this.maintenance = this.deps.clock.setTimer(delayMs, () => {
-      void this.pruneLogs().finally(() => {
+      void Promise.all([this.pruneLogs(), this.pruneHistory()]).finally(() => {
         if (!this.stopped) this.scheduleMaintenance(86_400_000);
       });
     });
+  }
+
+  /**
+   * Deletes history months older than `history.keepRuns`: a job every minute
+   * files ~1.4 MB of history a day, which an SD card should not keep forever.
+   */
+  async pruneHistory(): Promise<string[]> {
+    const retentionMs = this.config.historyRetentionMs;
+    const months = await this.deps.store.pruneHistory(this.deps.clock.now() - retentionMs).catch((error: unknown) => {
+      this.deps.logger.warn('pruning old run history failed', { error: errorMessage(error) });
+      return [] as string[];
+    });
+    if (months.length > 0) this.deps.logger.info('old run history deleted', { months, olderThanDays: Math.round(retentionMs / 86_400_000) });
+    return months;
   }
 
   async pruneLogs(): Promise<number> {
@@ -413,6 +427,7 @@ function observeRunChanges(store: RunStore, notify: (type: 'created' | 'updated'
     activeRuns: () => store.activeRuns(),
     lastSuccess: (job) => store.lastSuccess(job),
     lastRun: (job) => store.lastRun(job),
+    pruneHistory: (before) => store.pruneHistory(before),
     getSchedule: (job) => store.getSchedule(job),
     setSchedule: (job, state) => store.setSchedule(job, state),
     getMeta: <T>(key: string) => store.getMeta<T>(key),

@@ -34,6 +34,7 @@ export function config(jobs: JobDef[], extra: Partial<HearthConfig> = {}): Heart
     jobs: Object.fromEntries(jobs.map((j) => [j.name, j])),
     historyPerJob: 50,
     logRetentionMs: 30 * 86_400_000,
+    historyRetentionMs: 365 * 86_400_000,
     killGraceMs: 1000,
     ...extra,
   };

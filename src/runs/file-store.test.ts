@@ -438,6 +438,38 @@ describe('FileRunStore history archive', () => {
     expect(await reopened.lastSuccess('a')).toEqual(done[498]);
   });
 
+  it('prunes whole history months older than the cut-off, but never the month of a job’s last success', async () => {
+    const dir = await tempDir();
+    // Job a: runs every 6 h from January to April, alternating succeeded / failed. Job b: one success in
+    // January, then only failures, so its last success lives in the oldest month.
+    const factory = new RunFactory(Date.UTC(2025, 0, 1), DAY_MS / 4);
+    const store = await openStore(dir, { keepPerJob: 5 });
+    const [onlySuccessOfB] = await insertFinished(store, factory, 1, 'b');
+    await insertFinished(store, factory, 420, 'a');
+    const failuresOfB = Array.from({ length: 10 }, () => factory.run('b'));
+    for (const run of failuresOfB) await store.insertRun(run);
+    for (const run of failuresOfB) store.updateRun(finished(run, 'failed'));
+    await store.flush();
+    expect((await readdir(join(dir, 'history'))).sort()).toEqual(['2025-01.jsonl', '2025-02.jsonl', '2025-03.jsonl', '2025-04.jsonl']);
+    const before = await listAll(store, { job: 'a' }, 100);
+
+    // A month is kept until a day after it ends (the slack for ids near a month's edge)…
+    expect(await store.pruneHistory(Date.UTC(2025, 2, 1, 12))).toEqual([]);
+    // …so with the cut-off on 2 March, February goes and March stays.
+    expect(await store.pruneHistory(Date.UTC(2025, 2, 2, 1))).toEqual(['2025-02']);
+    expect((await readdir(join(dir, 'history'))).sort()).toEqual(['2025-01.jsonl', '2025-03.jsonl', '2025-04.jsonl']);
+    const after = await listAll(store, { job: 'a' }, 100);
+    expect(after.map((run) => run.id)).toEqual(before.filter((run) => !run.createdAt.startsWith('2025-02')).map((run) => run.id));
+    expect(await store.lastSuccess('b')).toEqual(onlySuccessOfB);
+
+    // January is kept for b's last success, and nothing newer than the cut-off goes; a second pass deletes nothing.
+    expect(await store.pruneHistory(Date.UTC(2025, 2, 2, 1))).toEqual([]);
+    await store.close();
+    const reopened = await openStore(dir, { keepPerJob: 5 });
+    expect(await reopened.lastSuccess('b')).toEqual(onlySuccessOfB);
+    expect((await listAll(reopened, { job: 'a' }, 100)).map((run) => run.id)).toEqual(after.map((run) => run.id));
+  });
+
   it('files runs by the UTC month of createdAt', async () => {
     const dir = await tempDir();
     const factory = new RunFactory(Date.UTC(2025, 0, 31, 23, 59, 59), 2_000);

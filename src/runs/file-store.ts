@@ -4,7 +4,7 @@ import { Low } from 'lowdb';
 import type { Clock, Timer } from '../core/clock.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { HistoryArchive } from './history-archive.js';
+import { HistoryArchive, monthsForId } from './history-archive.js';
 import { isFinished } from './model.js';
 import type { Run, RunPage, RunQuery, ScheduleState } from './model.js';
 import { cloneJson, normalizeQuery, toPage } from './run-query.js';
@@ -242,6 +242,12 @@ export class FileRunStore implements RunStore {
     if (archived?.status !== 'succeeded') return undefined;
     this.archivedSuccesses.set(job, archived);
     return cloneJson(archived);
+  }
+
+  async pruneHistory(before: number): Promise<string[]> {
+    this.assertOpen();
+    const keep = new Set(this.state.lastSuccessRefs().flatMap((ref) => monthsForId(ref.id)));
+    return this.archive.pruneBefore(before, keep);
   }
 
   lastRun(job: string): Run | undefined {

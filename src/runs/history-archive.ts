@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir } from 'node:fs/promises';
+import { mkdir, open, readdir, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -134,6 +134,27 @@ export class HistoryArchive {
     }
   }
 
+  /**
+   * Deletes the month files whose every run is older than `before` (a month
+   * ends, with the boundary margin, before it), except the months in `keep`.
+   * Returns the months deleted. Whole files go: they are never rewritten.
+   */
+  async pruneBefore(before: number, keep: ReadonlySet<string>): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const file of [...this.files.values()]) {
+      if (keep.has(file.month) || monthEnd(file.month) + BOUNDARY_MARGIN_MS > before) continue;
+      try {
+        await unlink(file.path);
+      } catch (error) {
+        if (!isMissingFile(error)) throw error;
+      }
+      this.files.delete(file.month);
+      deleted.push(file.month);
+    }
+    if (deleted.length > 0) await fsyncDirectory(this.options.dir);
+    return deleted.sort();
+  }
+
   private trackFile(month: string): MonthFile {
     const existing = this.files.get(month);
     if (existing) return existing;
@@ -259,10 +280,16 @@ function idPrefix(ms: number): string {
   return `r_${Math.max(0, ms).toString(36).padStart(10, '0')}`;
 }
 
+/** The first instant after `month` ("YYYY-MM", UTC). */
+function monthEnd(month: string): number {
+  const [year, monthNumber] = month.split('-').map(Number) as [number, number];
+  return Date.UTC(year, monthNumber, 1);
+}
+
 function monthIdBounds(month: string): IdRange {
   const [year, monthNumber] = month.split('-').map(Number) as [number, number];
   const start = Date.UTC(year, monthNumber - 1, 1) - BOUNDARY_MARGIN_MS;
-  const end = Date.UTC(year, monthNumber, 1) + BOUNDARY_MARGIN_MS;
+  const end = monthEnd(month) + BOUNDARY_MARGIN_MS;
   // '~' sorts after every base36 and hex character, so it bounds all ids with that prefix.
   return { min: idPrefix(start), max: `${idPrefix(end)}~` };
 }
@@ -283,7 +310,7 @@ export function monthOfRun(run: Pick<Run, 'id' | 'createdAt'>): string {
 }
 
 /** Where an archived run with this id can be: its id's month, and a neighbour when it is near the edge. */
-function monthsForId(id: string): string[] {
+export function monthsForId(id: string): string[] {
   const time = timeOfId(id);
   if (time === undefined) return [];
   const months = [monthOf(time), monthOf(time - BOUNDARY_MARGIN_MS), monthOf(time + BOUNDARY_MARGIN_MS)];

@@ -60,6 +60,11 @@ export class MemoryRunStore implements RunStore {
     return newest && cloneJson(newest);
   }
 
+  /** Nothing to prune: this store keeps every run in memory and has no archive. */
+  async pruneHistory(): Promise<string[]> {
+    return [];
+  }
+
   lastRun(job: string): Run | undefined {
     const run = this.state.latestRun(job);
     return run && cloneJson(run);

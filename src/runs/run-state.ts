@@ -102,6 +102,11 @@ export class RunState {
     return Object.hasOwn(this.doc.lastSuccess, job) ? this.doc.lastSuccess[job] : undefined;
   }
 
+  /** Every job's remembered last success. */
+  lastSuccessRefs(): LastSuccessRef[] {
+    return Object.values(this.doc.lastSuccess);
+  }
+
   rememberSuccess(run: Run): void {
     const ref: LastSuccessRef = { id: run.id };
     if (run.finishedAt !== undefined) ref.finishedAt = run.finishedAt;

@@ -34,6 +34,13 @@ export interface RunStore {
   getSchedule(job: string): ScheduleState | undefined;
   setSchedule(job: string, state: ScheduleState): void;
 
+  /**
+   * Deletes archived runs (those no longer in state) created before `before`,
+   * a whole month at a time, keeping each job's last success (incremental
+   * jobs start their window there). Returns the months deleted.
+   */
+  pruneHistory(before: number): Promise<string[]>;
+
   /** Small appliance-wide values (e.g. `lastSeenWallClock`). */
   getMeta<T>(key: string): T | undefined;
   setMeta(key: string, value: unknown): void;
