@@ -254,8 +254,13 @@ export class ChunkTable {
       const timestamps = batch.getChild('ts');
       const vectors = batch.getChild('vector');
       if (!rowIds || !sources || !timestamps || !vectors) throw new Error('LanceDB returned a batch without _rowid, source, ts or vector');
+      // The batch's vectors as one flat Float32Array when Arrow has them contiguous (the usual case):
+      // a subarray per row instead of an Arrow object per row.
+      const flat = vectors.getChildAt(0)?.toArray() as unknown;
+      const contiguous = flat instanceof Float32Array && flat.length === batch.numRows * this.dim ? flat : undefined;
       for (let i = 0; i < batch.numRows; i++) {
-        copy.add(Number(rowIds.get(i)), String(sources.get(i)), Number(timestamps.get(i)), vectorValues(vectors.get(i)));
+        const vector = contiguous ? contiguous.subarray(i * this.dim, (i + 1) * this.dim) : vectorValues(vectors.get(i));
+        copy.add(Number(rowIds.get(i)), String(sources.get(i)), Number(timestamps.get(i)), vector);
       }
     }
     if (copy.size !== rows || (await this.table.version()) !== version) return 'changed';
