@@ -94,9 +94,19 @@ prune_foreign_binaries() {
   done
 }
 
+# A build killed mid-way (CI stopping it after a failed test, Ctrl-C) can
+# leave mmdebstrap's /proc, /sys and /dev mounts inside the old root
+# filesystem: unmount them, and never let rm cross into another filesystem.
+remove_rootfs() {
+  local root=$out/rootfs
+  [ -e "$root" ] || return 0
+  awk '{ print $2 }' /proc/mounts | grep -E "^$root(/|$)" | sort -r | xargs -r -n1 umount -l
+  rm -rf --one-file-system "$root"
+}
+
 build_rootfs() {
   log "building the Debian $suite arm64 root filesystem (mmdebstrap)"
-  rm -rf "$out/rootfs"
+  remove_rootfs
   mkdir -p "$cache"
   local include
   include=$(IFS=,; echo "${PACKAGES[*]}")
@@ -179,7 +189,8 @@ main() {
   make_boot_partition
   make_root_partition
   assemble_image
-  rm -rf "$out/rootfs" "$out/app" "$out/modules"
+  remove_rootfs
+  rm -rf "$out/app" "$out/modules"
   log "done: $image ($(du -h --apparent-size "$image" | cut -f1), $(du -h "$image" | cut -f1) on disk) in ${SECONDS}s"
 }
 
