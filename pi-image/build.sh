@@ -100,7 +100,7 @@ prune_foreign_binaries() {
 remove_rootfs() {
   local root=$out/rootfs
   [ -e "$root" ] || return 0
-  awk '{ print $2 }' /proc/mounts | grep -E "^$root(/|$)" | sort -r | xargs -r -n1 umount -l
+  awk -v root="$root" '$2 == root || index($2, root "/") == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l
   rm -rf --one-file-system "$root"
 }
 
