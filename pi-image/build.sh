@@ -21,7 +21,7 @@
 # network to the Debian mirror and the npm registry.
 # Environment: HEARTH_IMAGE_OUT (default pi-image/out), HEARTH_IMAGE_CACHE
 # (downloaded .debs, default /var/cache/hearth-pi-image), HEARTH_DEBIAN_MIRROR.
-set -euo pipefail
+set -Eeuo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
@@ -48,6 +48,9 @@ PACKAGES=(
 
 log() { printf '\n== %s  (%ss)\n' "$*" "$SECONDS"; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
+# set -e stops at the first failing command without a word: say which one
+# (-E carries this into functions, where all the work happens).
+trap 'printf "build.sh: error: line %s failed (exit %s): %s\n" "$LINENO" "$?" "$BASH_COMMAND" >&2' ERR
 
 check_host() {
   [ "$(id -u)" = 0 ] || die "run as root (mmdebstrap's root mode, and files owned by root in the image)"
