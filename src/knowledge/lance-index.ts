@@ -213,7 +213,7 @@ export class ChunkTable {
   private vectorCopy: { version: number; loading: Promise<QuantizedVectors | 'too-big' | 'changed'> } | undefined;
   private copyInUse: { rows: number; bytes: number } | undefined;
 
-  /** The in-memory vector copy searches are using, if any (for status output and tests). */
+  /** The in-memory vector copy searches are using, if any (for tests and debugging). */
   vectorCopyInUse(): { rows: number; bytes: number } | undefined {
     return this.copyInUse;
   }
