@@ -61,7 +61,7 @@ export class MemoryRunStore implements RunStore {
   }
 
   /** Nothing to prune: this store keeps every run in memory and has no archive. */
-  async pruneHistory(): Promise<string[]> {
+  async pruneHistory(_before: number): Promise<string[]> {
     return [];
   }
 
