@@ -92,8 +92,8 @@ describe('planCatchup examples', () => {
         countCapped: false,
       });
     });
-    it('latest marks its single run as scheduled', () => {
-      expect(plan({ ...base, policy: 'latest' }).runs).toEqual([run('2026-01-01T15:00:00Z', 5, 'schedule')]);
+    it('latest marks its single run as a catch-up: it stands for the four missed hours too', () => {
+      expect(plan({ ...base, policy: 'latest' }).runs).toEqual([run('2026-01-01T15:00:00Z', 5, 'catchup')]);
     });
     it('all catches up older ones and schedules the on-time one', () => {
       expect(plan({ ...base, policy: 'all', maxCatchup: 3 }).runs).toEqual([
@@ -114,7 +114,7 @@ describe('planCatchup examples', () => {
   it('counts a year off with every: 1m exactly and cheaply', () => {
     const input = { schedule: new EverySchedule(MINUTE), lastHandled: at('2025-01-01T00:00:00Z'), now: at('2026-01-01T00:00:30Z'), maxCatchup: 24 };
     const latest = planCatchup({ ...input, policy: 'latest' });
-    expect(latest).toEqual({ runs: [run('2026-01-01T00:00:00Z', 525_600, 'schedule')], handledThrough: at('2026-01-01T00:00:00Z'), missed: 525_599, countCapped: false });
+    expect(latest).toEqual({ runs: [run('2026-01-01T00:00:00Z', 525_600, 'catchup')], handledThrough: at('2026-01-01T00:00:00Z'), missed: 525_599, countCapped: false });
     const all = planCatchup({ ...input, policy: 'all' });
     expect(all.runs).toHaveLength(24);
     expect(all.runs[0]).toEqual(run('2025-12-31T23:37:00Z', 525_600 - 23, 'catchup'));
@@ -125,7 +125,7 @@ describe('planCatchup examples', () => {
     const input = { schedule: CronSchedule.parse('* * * * * *', 'Europe/London'), lastHandled: at('2025-01-01T00:00:00Z'), now: at('2026-01-01T00:00:00Z'), maxCatchup: 5 };
     const latest = planCatchup({ ...input, policy: 'latest' });
     expect(latest.countCapped).toBe(true);
-    expect(latest.runs).toEqual([run('2026-01-01T00:00:00Z', CATCHUP_COUNT_CAP, 'schedule')]);
+    expect(latest.runs).toEqual([run('2026-01-01T00:00:00Z', CATCHUP_COUNT_CAP, 'catchup')]);
     const all = planCatchup({ ...input, policy: 'all' });
     expect(all.runs.map((r) => r.scheduledFor)).toEqual([at('2025-12-31T23:59:56Z'), at('2025-12-31T23:59:57Z'), at('2025-12-31T23:59:58Z'), at('2025-12-31T23:59:59Z'), at('2026-01-01T00:00:00Z')]);
     expect(all.runs.reduce((sum, r) => sum + r.occurrences, 0)).toBe(CATCHUP_COUNT_CAP);
@@ -184,8 +184,11 @@ describe('planCatchup properties', () => {
           expect(t).toBeLessThanOrEqual(now);
           expect(due).toContain(t);
         }
-        // Triggers say whether the occurrence was on time.
-        for (const r of result.runs) expect(r.trigger).toBe(now - r.scheduledFor <= onTimeWindowMs ? 'schedule' : 'catchup');
+        // Triggers say whether the occurrence was on time; latest's single run is a catch-up when it stands for missed ones.
+        for (const r of result.runs) {
+          const onTimeRun = now - r.scheduledFor <= onTimeWindowMs;
+          expect(r.trigger).toBe(policy === 'latest' ? (result.missed > 0 ? 'catchup' : 'schedule') : onTimeRun ? 'schedule' : 'catchup');
+        }
         // Counting.
         const total = result.runs.reduce((sum, r) => sum + r.occurrences, 0);
         if (policy === 'none') {

@@ -72,7 +72,9 @@ export function planCatchup(input: CatchupInput): CatchupPlan {
       return { ...base, runs: onTime.map((at) => ({ scheduledFor: at, occurrences: 1, trigger: 'schedule' })) };
     }
     case 'latest':
-      return { ...base, runs: [{ scheduledFor: newest, occurrences: dueCount, trigger: isOnTime(newest) ? 'schedule' : 'catchup' }] };
+      // One run standing for missed occurrences is a catch-up, even when the newest is on time: the
+      // dashboard and `hearth runs` should show that the Pi was off, not an ordinary tick.
+      return { ...base, runs: [{ scheduledFor: newest, occurrences: dueCount, trigger: base.missed > 0 ? 'catchup' : 'schedule' }] };
     case 'all': {
       const kept = newestOccurrences(schedule, newest, lastHandled, Math.min(dueCount, maxRuns));
       const runs: PlannedRun[] = kept.map((at) => ({ scheduledFor: at, occurrences: 1, trigger: isOnTime(at) ? 'schedule' : 'catchup' }));
