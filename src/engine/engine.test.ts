@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConflictError, NonRetriableError, NotFoundError } from '../core/errors.js';
 import { FakeClock } from '../core/clock.js';
+import { createLogger } from '../core/logger.js';
 import { MemoryRunStore } from '../runs/memory-store.js';
 import type { Run } from '../runs/model.js';
 import type { ActionDefinition } from '../actions/types.js';
@@ -304,5 +305,32 @@ describe('daily housekeeping', () => {
     await testEngine({ jobs: [], clock, store });
     await clock.advance(60_000 + 86_400_000);
     expect(calls).toBe(2);
+  });
+
+  it('keeps the daily schedule while a prune hangs, and skips only that chore until it ends', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore();
+    let calls = 0;
+    let release = () => {};
+    store.pruneHistory = async () => {
+      calls++;
+      if (calls === 1) await new Promise<void>((resolve) => { release = resolve; });
+      return [];
+    };
+    const lines: string[] = [];
+    const logger = createLogger({ write: (line) => lines.push(line) });
+    const { engine } = await testEngine({ jobs: [], clock, store, logger });
+    const pruneLogs = vi.spyOn(engine, 'pruneLogs').mockResolvedValue(0);
+    await clock.advance(60_000);
+    expect(calls).toBe(1);
+    await clock.advance(86_400_000);
+    expect(calls).toBe(1);
+    expect(pruneLogs).toHaveBeenCalledTimes(2);
+    expect(lines.filter((l) => l.includes('housekeeping skipped'))).toHaveLength(1);
+    expect(lines.find((l) => l.includes('housekeeping skipped'))).toContain('"chore":"history"');
+    release();
+    await clock.advance(86_400_000);
+    expect(calls).toBe(2);
+    expect(pruneLogs).toHaveBeenCalledTimes(3);
   });
 });

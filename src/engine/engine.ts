@@ -51,6 +51,7 @@ export class Engine implements AppliancePort {
   private stopped = false;
   private readonly ids = new RunIdGenerator();
   private maintenance: Timer | undefined;
+  private readonly choresRunning = new Set<string>();
   /** Run-event listeners of this engine instance (the dashboard's fan-out, metrics). */
   private readonly runListeners = new Set<RunEventListener>();
 
@@ -104,13 +105,28 @@ export class Engine implements AppliancePort {
     this.scheduleMaintenance(60_000);
   }
 
-  /** Daily housekeeping (first pass a minute after start, off the start-up path). */
+  /**
+   * Daily housekeeping (first pass a minute after start, off the start-up
+   * path). The next day is armed when the timer fires, not when the chores
+   * finish: a prune stuck on a failing SD card must not end housekeeping for
+   * good. A chore whose previous pass still runs is skipped that day.
+   */
   private scheduleMaintenance(delayMs: number): void {
     this.maintenance = this.deps.clock.setTimer(delayMs, () => {
-      void Promise.all([this.pruneLogs(), this.pruneHistory()]).finally(() => {
-        if (!this.stopped) this.scheduleMaintenance(86_400_000);
-      });
+      if (this.stopped) return;
+      this.scheduleMaintenance(86_400_000);
+      this.runChore('logs', () => this.pruneLogs());
+      this.runChore('history', () => this.pruneHistory());
     });
+  }
+
+  private runChore(name: string, chore: () => Promise<unknown>): void {
+    if (this.choresRunning.has(name)) {
+      this.deps.logger.warn('housekeeping skipped: the previous pass is still running', { chore: name });
+      return;
+    }
+    this.choresRunning.add(name);
+    void chore().finally(() => this.choresRunning.delete(name));
   }
 
   /**

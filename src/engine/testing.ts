@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock } from '../core/clock.js';
-import { silentLogger } from '../core/logger.js';
+import { silentLogger, type Logger } from '../core/logger.js';
 import type { HearthConfig, JobDef, TaskDef } from '../config/types.js';
 import { DEFAULT_RETRY } from '../config/types.js';
 import type { ShellOptions, ShellResult } from '../pool/process/shell.js';
@@ -97,6 +97,7 @@ export async function testEngine(options: {
   store?: RunStore;
   actions?: ActionDefinition[];
   config?: Partial<HearthConfig>;
+  logger?: Logger;
   start?: boolean;
 }): Promise<TestEngine> {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
@@ -111,7 +112,7 @@ export async function testEngine(options: {
     store,
     clock,
     logs,
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     version: 'test',
     runShell: shell.runShell,
     actions: { get: (name) => actions.get(name) },
