@@ -25,6 +25,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { describeMemory, memoryOf } from './proc-memory.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const dist = (path) => import(join(root, 'dist', path));
@@ -141,11 +142,6 @@ async function freePort() {
   return port;
 }
 
-function rssOf(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
-}
-
 /** Starts the real appliance on a store of `dataDir`, searches once over HTTP, reports RSS before and after. */
 async function applianceRss(dataDir) {
   const port = await freePort();
@@ -161,15 +157,15 @@ async function applianceRss(dataDir) {
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 1500)); // settle after start-up
-    const before = rssOf(child.pid);
+    const before = memoryOf(child.pid);
     const token = readFileSync(join(dataDir, 'secrets', 'api-token'), 'utf8').trim();
     const started = performance.now();
     const response = await fetch(`${url}/api/search?q=${encodeURIComponent(VOCABULARY[3] + ' ' + VOCABULARY[40])}`, { headers: { authorization: `Bearer ${token}` } });
     const body = await response.json();
     const firstMs = performance.now() - started;
     await new Promise((r) => setTimeout(r, 500));
-    const after = rssOf(child.pid);
-    console.log(`rss: appliance idle ${before.toFixed(0)} MB, after first search ${after.toFixed(0)} MB (+${(after - before).toFixed(0)} MB for LanceDB, Arrow, the open table and its vector copy; ${body.totalChunks} chunks, first search ${firstMs.toFixed(0)} ms incl. loading)`);
+    const after = memoryOf(child.pid);
+    console.log(`rss: appliance idle ${describeMemory(before)}, after first search ${describeMemory(after)}; +${(after.rss - before.rss).toFixed(0)} MB (anonymous +${(after.anon - before.anon).toFixed(0)}) for LanceDB, Arrow, the open table and its vector copy; ${body.totalChunks} chunks, first search ${firstMs.toFixed(0)} ms incl. loading)`);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

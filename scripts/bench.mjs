@@ -16,6 +16,7 @@ import { createServer } from 'node:net';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { describeMemory, memoryOf } from './proc-memory.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const dist = (path) => import(join(root, 'dist', path));
@@ -197,10 +198,20 @@ async function freePort() {
   });
 }
 
+/** The floor under any Node program's RSS on this machine. */
+async function bareNodeMemory() {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 1000));
+  const memory = memoryOf(child.pid);
+  child.kill();
+  await new Promise((r) => child.once('exit', r));
+  return memory;
+}
+
 /** Launch → /api/health answering, and idle RSS, of the real `hearth start` on the bundled example. */
 async function startupAndRss() {
   const times = [];
-  let rssKb = 0;
+  let memory;
   for (let i = 0; i < 5; i++) {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-start-'));
     const port = await freePort();
@@ -223,15 +234,15 @@ async function startupAndRss() {
     times.push(performance.now() - t0);
     if (i === 0) {
       await new Promise((r) => setTimeout(r, 10_000));
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)[1]);
+      memory = memoryOf(child.pid);
     }
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
   }
   report('launch → /api/health answering (median of 5)', Math.round(percentile(times, 50)), 'ms', '≤ 400 ms');
-  report('idle RSS of hearth start (10 s after start)', (rssKb / 1024).toFixed(1), 'MB', '≤ 55 MB');
+  report('idle RSS of hearth start (10 s after start)', memory.rss.toFixed(1), 'MB', '≤ 55 MB');
+  console.log(`  of which: ${describeMemory(memory)}; a bare \`node -e 0\` here: ${describeMemory(await bareNodeMemory())}`);
 }
 
 console.log(`Hearth benchmarks on ${machine()}`);
