@@ -22,7 +22,9 @@
 # The image itself is never modified (the test boots a copy). Ports are
 # forwarded to 127.0.0.1 only. Logs of a failed run are kept in
 # pi-image/out/smoke-logs/. Needs qemu-system-arm, mtools, openssh-client, curl.
-set -euo pipefail
+set -Eeuo pipefail
+# set -e exits silently: name the line and command that stopped the test.
+trap 'printf "smoke.sh: error: line %s failed (exit %s): %s\n" "$LINENO" "$?" "$BASH_COMMAND" >&2' ERR
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out=${HEARTH_IMAGE_OUT:-$here/out}
