@@ -219,6 +219,10 @@ first_boot() {
   guest systemctl show hearth -p Type -p WatchdogUSec -p NRestarts -p User | tr '\n' ' '; echo
   guest systemctl show hearth -p Type --value | grep -qx notify || fail "hearth.service is not Type=notify"
   guest systemd-analyze verify /etc/systemd/system/hearth.service || fail "systemd-analyze verify failed in the guest"
+  local main_pid
+  main_pid=$(guest systemctl show hearth -p MainPID --value)
+  guest sudo cat "/proc/$main_pid/environ" | tr '\0' '\n' | grep -x 'MALLOC_ARENA_MAX=2' >/dev/null ||
+    fail "the running hearth process (pid $main_pid) lacks the unit's malloc settings"
   exposure=$(guest systemd-analyze security hearth.service --no-pager | tail -n1)
   say "systemd-analyze security: $exposure"
   guest journalctl -u hearth --no-pager -o cat | grep -q '"hearth started"' || fail "journalctl -u hearth has no start-up log"
