@@ -223,6 +223,7 @@ first_boot() {
   main_pid=$(guest systemctl show hearth -p MainPID --value)
   guest sudo cat "/proc/$main_pid/environ" | tr '\0' '\n' | grep -x 'MALLOC_ARENA_MAX=2' >/dev/null ||
     fail "the running hearth process (pid $main_pid) lacks the unit's malloc settings"
+  say "the running hearth process has the unit's malloc settings (MALLOC_ARENA_MAX=2)"
   exposure=$(guest systemd-analyze security hearth.service --no-pager | tail -n1)
   say "systemd-analyze security: $exposure"
   guest journalctl -u hearth --no-pager -o cat | grep -q '"hearth started"' || fail "journalctl -u hearth has no start-up log"
