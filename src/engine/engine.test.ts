@@ -225,6 +225,85 @@ describe('pools, overlap and cancel', () => {
   });
 });
 
+/** A store whose flush() waits, while `held`, until the test calls release(): a task start's durable point, frozen. */
+class GatedFlushStore extends MemoryRunStore {
+  held = false;
+  pendingFlushes = 0;
+  private waiters: Array<() => void> = [];
+
+  override async flush(): Promise<void> {
+    if (!this.held) return;
+    this.pendingFlushes++;
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  release(): void {
+    this.held = false;
+    for (const resolve of this.waiters.splice(0)) resolve();
+  }
+}
+
+describe('a stop arriving while a task starts', () => {
+  it('a job timeout that fires while the start is being made durable keeps the task from starting', async () => {
+    const store = new GatedFlushStore();
+    const bounded = job('bounded', [task('main', 'work')], { timeoutMs: 5000 });
+    const t = await testEngine({ jobs: [bounded], store, scripts: { work: { ms: 1000, lines: ['did the work'] } } });
+    store.held = true;
+    const run = await t.engine.triggerJob('bounded', 'manual');
+    await settle(t.clock);
+    expect(store.pendingFlushes).toBe(1);
+    expect((await runOf(store, run.id)).tasks.main!.status).toBe('running');
+    // The job timeout fires while the task's start is still being flushed.
+    await settle(t.clock, 6000);
+    store.release();
+    await settle(t.clock, 5000);
+    expect(t.calls).toHaveLength(0);
+    const done = await runOf(store, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toBe('job timed out after 5s');
+    expect(done.tasks.main).toMatchObject({ status: 'failed', error: 'job timed out after 5s' });
+    const log = await t.logs.read(run.id);
+    expect(log).not.toContain('did the work');
+    expect(log).not.toMatch(/task main started/);
+  });
+
+  it('a cancel during the start cancels the task without starting it', async () => {
+    const store = new GatedFlushStore();
+    const t = await testEngine({ jobs: [flow], store, scripts: { collect: { ms: 1000 } } });
+    store.held = true;
+    const run = await t.engine.triggerJob('flow', 'manual');
+    await settle(t.clock);
+    await t.engine.cancelRun(run.id);
+    store.release();
+    await settle(t.clock, 2000);
+    expect(t.calls).toHaveLength(0);
+    const done = await runOf(store, run.id);
+    expect(done.status).toBe('cancelled');
+    expect(Object.values(done.tasks).map((s) => s.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+  });
+
+  it('a shutdown during the start hands the task back unstarted, and it runs once on the next start', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new GatedFlushStore();
+    const first = await testEngine({ jobs: [flow], clock, store, scripts: { collect: { ms: 1000 } } });
+    store.held = true;
+    const run = await first.engine.triggerJob('flow', 'manual');
+    await settle(clock);
+    const stopping = first.engine.stop();
+    store.release();
+    await settle(clock);
+    await stopping;
+    expect(first.calls).toHaveLength(0);
+    const stopped = await runOf(store, run.id);
+    expect(stopped.status).toBe('queued');
+    expect(stopped.tasks.collect).toMatchObject({ status: 'pending', interruptions: 1 });
+    const second = await testEngine({ jobs: [flow], clock, store });
+    await settle(clock, 10);
+    expect((await runOf(store, run.id)).status).toBe('succeeded');
+    expect(second.calls.map((c) => c.command)).toEqual(['collect', 'summarise', 'publish']);
+  });
+});
+
 describe('restart and recovery', () => {
   it('resumes an interrupted flow without re-running finished tasks', async () => {
     const clock = new FakeClock('2026-03-01T12:00:00Z');

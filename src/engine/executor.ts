@@ -193,18 +193,29 @@ async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps,
   state.startedAt = new Date(clock.now()).toISOString();
   for (const key of ['finishedAt', 'error', 'exitCode', 'wakeAt', 'output', 'pid'] as const) delete state[key];
   store.updateRun(run);
-  // The attempt is on disk before the task starts, so after a crash the
-  // re-run is a new attempt (HEARTH_ATTEMPT goes up) and never a repeat.
-  await store.flush();
-  logs.write(run.id, 'hearth', `task ${task.name} started (attempt ${state.attempts})`);
 
+  // Subscribed before the first await: a stop (job timeout, cancel, shutdown)
+  // that arrives while the start is being flushed must reach this task.
   const taskAbort = new AbortController();
   const forward = () => taskAbort.abort(runSignal.reason);
-  runSignal.addEventListener('abort', forward, { once: true });
-  const timeout = task.timeoutMs
-    ? clock.setTimer(task.timeoutMs, () => taskAbort.abort(new TimeoutError(`timed out after ${formatDuration(task.timeoutMs!)}`)))
-    : undefined;
+  if (runSignal.aborted) forward();
+  else runSignal.addEventListener('abort', forward, { once: true });
   try {
+    // The attempt is on disk before the task starts, so after a crash the
+    // re-run is a new attempt (HEARTH_ATTEMPT goes up) and never a repeat.
+    await store.flush();
+  } catch (error) {
+    runSignal.removeEventListener('abort', forward);
+    throw error;
+  }
+  let timeout: { cancel(): void } | undefined;
+  try {
+    // Stopped while the start was being flushed: the command never starts.
+    if (taskAbort.signal.aborted) throw taskAbort.signal.reason;
+    logs.write(run.id, 'hearth', `task ${task.name} started (attempt ${state.attempts})`);
+    timeout = task.timeoutMs
+      ? clock.setTimer(task.timeoutMs, () => taskAbort.abort(new TimeoutError(`timed out after ${formatDuration(task.timeoutMs!)}`)))
+      : undefined;
     const output = task.run !== undefined
       ? await runShellTask(run, job, task, state, deps, taskAbort.signal)
       : await runActionTask(run, job, task, state, deps, taskAbort.signal);
