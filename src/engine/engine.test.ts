@@ -323,6 +323,62 @@ describe('restart and recovery', () => {
     expect(second.calls[0]!.env.HEARTH_ATTEMPT).toBe('2');
   });
 
+  it('fails a run whose task was running at two crashes in a row instead of resuming it a third time', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore();
+    const crashy = job('crashy', [task('fill', 'fill'), task('after', 'after', { dependsOn: ['fill'] })]);
+    // "fill" never finishes: in real life it fills the disk and the appliance dies with it.
+    const scripts = { fill: { ms: 3_600_000 } };
+    const first = await testEngine({ jobs: [crashy], clock, store, scripts });
+    const run = await first.engine.triggerJob('crashy', 'manual');
+    await settle(clock, 10);
+    expect(first.calls.map((c) => c.command)).toEqual(['fill']);
+
+    // First crash: resumed, as before.
+    const second = await testEngine({ jobs: [crashy], clock, store, scripts });
+    await settle(clock, 10);
+    expect(second.calls.map((c) => c.command)).toEqual(['fill']);
+    expect((await runOf(store, run.id)).tasks.fill).toMatchObject({ status: 'running', attempts: 2, interruptions: 1, crashes: 1 });
+
+    // Second crash in a row: not resumed a third time.
+    const events: string[] = [];
+    const third = await testEngine({ jobs: [crashy], clock, store, scripts, start: false });
+    third.engine.onRunEvent((event) => events.push(`${event.type} ${event.run.status}`));
+    await third.engine.start();
+    await settle(clock, 10);
+    expect(third.calls).toHaveLength(0);
+    const done = await runOf(store, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toBe(
+      'interrupted repeatedly: task fill was running when Hearth stopped unexpectedly 2 times in a row (crash, kill -9 or power cut); not resuming it again',
+    );
+    expect(done.finishedAt).toBeDefined();
+    expect(done.tasks.fill).toMatchObject({ status: 'failed', attempts: 2, crashes: 2, error: done.error });
+    expect(done.tasks.after).toMatchObject({ status: 'cancelled', attempts: 0 });
+    expect(await third.logs.read(run.id)).toContain(`appliance restarted; run failed: ${done.error}`);
+    expect(events).toContain('finished failed');
+  });
+
+  it('counts only crashes in a row: an attempt that ends in between starts the count afresh', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore();
+    const flaky = job('flaky', [task('fill', 'fill')], { retries: { max: 3, delayMs: 1000, backoff: 'fixed', maxDelayMs: 1000, jitter: 0 } });
+    // Attempt 2 fails on its own (a normal end); every other attempt hangs until the appliance dies.
+    const scripts = { fill: (env: Record<string, string>) => (env.HEARTH_ATTEMPT === '2' ? { exit: 1 } : { ms: 3_600_000 }) };
+    const first = await testEngine({ jobs: [flaky], clock, store, scripts });
+    const run = await first.engine.triggerJob('flaky', 'manual');
+    await settle(clock, 10);
+    const second = await testEngine({ jobs: [flaky], clock, store, scripts });
+    await settle(clock, 1010);
+    expect(second.calls.map((c) => c.env.HEARTH_ATTEMPT)).toEqual(['2', '3']);
+    expect((await runOf(store, run.id)).tasks.fill).toMatchObject({ status: 'running', attempts: 3 });
+    expect((await runOf(store, run.id)).tasks.fill!.crashes).toBeUndefined();
+    const third = await testEngine({ jobs: [flaky], clock, store, scripts });
+    await settle(clock, 10);
+    expect(third.calls.map((c) => c.env.HEARTH_ATTEMPT)).toEqual(['4']);
+    expect((await runOf(store, run.id)).tasks.fill).toMatchObject({ status: 'running', crashes: 1 });
+  });
+
   it('hands running work back on a graceful stop and resumes it on start', async () => {
     const clock = new FakeClock('2026-03-01T12:00:00Z');
     const store = new MemoryRunStore();

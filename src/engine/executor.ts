@@ -16,6 +16,7 @@ import type { ShellOptions, ShellResult } from '../pool/process/shell.js';
 import { retryDelayMs } from './retry.js';
 import type { RunLogs } from './run-logs.js';
 import { buildTaskEnv, upstreamOutputs } from './task-env.js';
+import { SETTLED_TASK_STATUSES, noteAttemptEnded } from '../runs/transitions.js';
 
 /** Shutdown (SIGTERM, restart): the run goes back to `queued` and resumes on the next start. */
 export class ShutdownError extends Error {
@@ -44,9 +45,6 @@ export interface ExecutorDeps {
 
 /** How `executeRun` left the run: done, parked on a durable timer, or handed back for the next start. */
 export type RunOutcome = 'finished' | 'waiting' | 'interrupted';
-
-/** Statuses after which a task never runs again in this run. */
-const SETTLED = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
 
 /**
  * Executes one run as a DAG over its step journal (`run.tasks`): tasks whose
@@ -229,6 +227,7 @@ async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps,
     timeout?.cancel();
     runSignal.removeEventListener('abort', forward);
     delete state.pid;
+    noteAttemptEnded(state);
   }
   store.updateRun(run);
   // A finished task must be on disk before its dependants start: after a crash it is never run again.
@@ -334,7 +333,7 @@ async function finishOrPark(run: Run, job: JobDef, deps: ExecutorDeps, abortReas
   }
   if (abortReason instanceof CancelledError || abortReason instanceof JobTimeoutError) {
     for (const state of Object.values(run.tasks)) {
-      if (!SETTLED.has(state.status)) {
+      if (!SETTLED_TASK_STATUSES.has(state.status)) {
         state.status = 'cancelled';
         state.finishedAt = now;
         delete state.wakeAt;
