@@ -282,6 +282,21 @@ describe('a stop arriving while a task starts', () => {
     expect(Object.values(done.tasks).map((s) => s.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
   });
 
+  it('an action task stopped during its start is never executed', async () => {
+    let executed = 0;
+    const record: ActionDefinition = { name: 'record', validate: () => [], execute: async () => void executed++ };
+    const store = new GatedFlushStore();
+    const j = job('acting', [{ ...task('main', ''), run: undefined, action: 'record' }], { timeoutMs: 1000 });
+    const t = await testEngine({ jobs: [j], store, actions: [record] });
+    store.held = true;
+    const run = await t.engine.triggerJob('acting', 'manual');
+    await settle(t.clock, 2000);
+    store.release();
+    await settle(t.clock, 10);
+    expect(executed).toBe(0);
+    expect(await runOf(store, run.id)).toMatchObject({ status: 'failed', error: 'job timed out after 1s' });
+  });
+
   it('a shutdown during the start hands the task back unstarted, and it runs once on the next start', async () => {
     const clock = new FakeClock('2026-03-01T12:00:00Z');
     const store = new GatedFlushStore();
