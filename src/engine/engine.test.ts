@@ -225,6 +225,100 @@ describe('pools, overlap and cancel', () => {
   });
 });
 
+/** A store whose flush() waits, while `held`, until the test calls release(): a task start's durable point, frozen. */
+class GatedFlushStore extends MemoryRunStore {
+  held = false;
+  pendingFlushes = 0;
+  private waiters: Array<() => void> = [];
+
+  override async flush(): Promise<void> {
+    if (!this.held) return;
+    this.pendingFlushes++;
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  release(): void {
+    this.held = false;
+    for (const resolve of this.waiters.splice(0)) resolve();
+  }
+}
+
+describe('a stop arriving while a task starts', () => {
+  it('a job timeout that fires while the start is being made durable keeps the task from starting', async () => {
+    const store = new GatedFlushStore();
+    const bounded = job('bounded', [task('main', 'work')], { timeoutMs: 5000 });
+    const t = await testEngine({ jobs: [bounded], store, scripts: { work: { ms: 1000, lines: ['did the work'] } } });
+    store.held = true;
+    const run = await t.engine.triggerJob('bounded', 'manual');
+    await settle(t.clock);
+    expect(store.pendingFlushes).toBe(1);
+    expect((await runOf(store, run.id)).tasks.main!.status).toBe('running');
+    // The job timeout fires while the task's start is still being flushed.
+    await settle(t.clock, 6000);
+    store.release();
+    await settle(t.clock, 5000);
+    expect(t.calls).toHaveLength(0);
+    const done = await runOf(store, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toBe('job timed out after 5s');
+    expect(done.tasks.main).toMatchObject({ status: 'failed', error: 'job timed out after 5s' });
+    const log = await t.logs.read(run.id);
+    expect(log).not.toContain('did the work');
+    expect(log).not.toMatch(/task main started/);
+  });
+
+  it('a cancel during the start cancels the task without starting it', async () => {
+    const store = new GatedFlushStore();
+    const t = await testEngine({ jobs: [flow], store, scripts: { collect: { ms: 1000 } } });
+    store.held = true;
+    const run = await t.engine.triggerJob('flow', 'manual');
+    await settle(t.clock);
+    await t.engine.cancelRun(run.id);
+    store.release();
+    await settle(t.clock, 2000);
+    expect(t.calls).toHaveLength(0);
+    const done = await runOf(store, run.id);
+    expect(done.status).toBe('cancelled');
+    expect(Object.values(done.tasks).map((s) => s.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+  });
+
+  it('an action task stopped during its start is never executed', async () => {
+    let executed = 0;
+    const record: ActionDefinition = { name: 'record', validate: () => [], execute: async () => void executed++ };
+    const store = new GatedFlushStore();
+    const j = job('acting', [{ ...task('main', ''), run: undefined, action: 'record' }], { timeoutMs: 1000 });
+    const t = await testEngine({ jobs: [j], store, actions: [record] });
+    store.held = true;
+    const run = await t.engine.triggerJob('acting', 'manual');
+    await settle(t.clock, 2000);
+    store.release();
+    await settle(t.clock, 10);
+    expect(executed).toBe(0);
+    expect(await runOf(store, run.id)).toMatchObject({ status: 'failed', error: 'job timed out after 1s' });
+  });
+
+  it('a shutdown during the start hands the task back unstarted, and it runs once on the next start', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new GatedFlushStore();
+    const first = await testEngine({ jobs: [flow], clock, store, scripts: { collect: { ms: 1000 } } });
+    store.held = true;
+    const run = await first.engine.triggerJob('flow', 'manual');
+    await settle(clock);
+    const stopping = first.engine.stop();
+    store.release();
+    await settle(clock);
+    await stopping;
+    expect(first.calls).toHaveLength(0);
+    const stopped = await runOf(store, run.id);
+    expect(stopped.status).toBe('queued');
+    expect(stopped.tasks.collect).toMatchObject({ status: 'pending', interruptions: 1 });
+    const second = await testEngine({ jobs: [flow], clock, store });
+    await settle(clock, 10);
+    expect((await runOf(store, run.id)).status).toBe('succeeded');
+    expect(second.calls.map((c) => c.command)).toEqual(['collect', 'summarise', 'publish']);
+  });
+});
+
 describe('restart and recovery', () => {
   it('resumes an interrupted flow without re-running finished tasks', async () => {
     const clock = new FakeClock('2026-03-01T12:00:00Z');
@@ -242,6 +336,62 @@ describe('restart and recovery', () => {
     expect(done.tasks.collect!.attempts).toBe(1);
     expect(done.tasks.summarise).toMatchObject({ attempts: 2, interruptions: 1 });
     expect(second.calls[0]!.env.HEARTH_ATTEMPT).toBe('2');
+  });
+
+  it('fails a run whose task was running at two crashes in a row instead of resuming it a third time', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore();
+    const crashy = job('crashy', [task('fill', 'fill'), task('after', 'after', { dependsOn: ['fill'] })]);
+    // "fill" never finishes: in real life it fills the disk and the appliance dies with it.
+    const scripts = { fill: { ms: 3_600_000 } };
+    const first = await testEngine({ jobs: [crashy], clock, store, scripts });
+    const run = await first.engine.triggerJob('crashy', 'manual');
+    await settle(clock, 10);
+    expect(first.calls.map((c) => c.command)).toEqual(['fill']);
+
+    // First crash: resumed, as before.
+    const second = await testEngine({ jobs: [crashy], clock, store, scripts });
+    await settle(clock, 10);
+    expect(second.calls.map((c) => c.command)).toEqual(['fill']);
+    expect((await runOf(store, run.id)).tasks.fill).toMatchObject({ status: 'running', attempts: 2, interruptions: 1, crashes: 1 });
+
+    // Second crash in a row: not resumed a third time.
+    const events: string[] = [];
+    const third = await testEngine({ jobs: [crashy], clock, store, scripts, start: false });
+    third.engine.onRunEvent((event) => events.push(`${event.type} ${event.run.status}`));
+    await third.engine.start();
+    await settle(clock, 10);
+    expect(third.calls).toHaveLength(0);
+    const done = await runOf(store, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toBe(
+      'interrupted repeatedly: task fill was running when Hearth stopped unexpectedly 2 times in a row (crash, kill -9 or power cut); not resuming it again',
+    );
+    expect(done.finishedAt).toBeDefined();
+    expect(done.tasks.fill).toMatchObject({ status: 'failed', attempts: 2, crashes: 2, error: done.error });
+    expect(done.tasks.after).toMatchObject({ status: 'cancelled', attempts: 0 });
+    expect(await third.logs.read(run.id)).toContain(`appliance restarted; run failed: ${done.error}`);
+    expect(events).toContain('finished failed');
+  });
+
+  it('counts only crashes in a row: an attempt that ends in between starts the count afresh', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore();
+    const flaky = job('flaky', [task('fill', 'fill')], { retries: { max: 3, delayMs: 1000, backoff: 'fixed', maxDelayMs: 1000, jitter: 0 } });
+    // Attempt 2 fails on its own (a normal end); every other attempt hangs until the appliance dies.
+    const scripts = { fill: (env: Record<string, string>) => (env.HEARTH_ATTEMPT === '2' ? { exit: 1 } : { ms: 3_600_000 }) };
+    const first = await testEngine({ jobs: [flaky], clock, store, scripts });
+    const run = await first.engine.triggerJob('flaky', 'manual');
+    await settle(clock, 10);
+    const second = await testEngine({ jobs: [flaky], clock, store, scripts });
+    await settle(clock, 1010);
+    expect(second.calls.map((c) => c.env.HEARTH_ATTEMPT)).toEqual(['2', '3']);
+    expect((await runOf(store, run.id)).tasks.fill).toMatchObject({ status: 'running', attempts: 3 });
+    expect((await runOf(store, run.id)).tasks.fill!.crashes).toBeUndefined();
+    const third = await testEngine({ jobs: [flaky], clock, store, scripts });
+    await settle(clock, 10);
+    expect(third.calls.map((c) => c.env.HEARTH_ATTEMPT)).toEqual(['4']);
+    expect((await runOf(store, run.id)).tasks.fill).toMatchObject({ status: 'running', crashes: 1 });
   });
 
   it('hands running work back on a graceful stop and resumes it on start', async () => {

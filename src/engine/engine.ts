@@ -90,6 +90,14 @@ export class Engine implements AppliancePort {
   async start(): Promise<void> {
     for (const run of this.deps.store.activeRuns()) {
       const recovered = recoverInterruptedRun(run, this.deps.clock.now(), (pid) => this.deps.killOrphan?.(pid, run.id));
+      if (recovered.failed !== undefined) {
+        // A task that keeps taking the appliance down with it is not resumed again.
+        this.deps.store.updateRun(run);
+        this.deps.logs.write(run.id, 'hearth', `appliance restarted; run failed: ${recovered.failed}`);
+        await this.deps.logs.finish(run.id);
+        this.onRunFinished(run);
+        continue;
+      }
       if (recovered.resumedTasks.length) {
         this.deps.logs.write(run.id, 'hearth', `appliance restarted; resuming (${recovered.resumedTasks.join(', ')} will run again)`);
         this.deps.logger.info('resuming interrupted run', { runId: run.id, job: run.job, tasks: recovered.resumedTasks });

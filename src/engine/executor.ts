@@ -16,6 +16,7 @@ import type { ShellOptions, ShellResult } from '../pool/process/shell.js';
 import { retryDelayMs } from './retry.js';
 import type { RunLogs } from './run-logs.js';
 import { buildTaskEnv, upstreamOutputs } from './task-env.js';
+import { SETTLED_TASK_STATUSES, noteAttemptEnded } from '../runs/transitions.js';
 
 /** Shutdown (SIGTERM, restart): the run goes back to `queued` and resumes on the next start. */
 export class ShutdownError extends Error {
@@ -44,9 +45,6 @@ export interface ExecutorDeps {
 
 /** How `executeRun` left the run: done, parked on a durable timer, or handed back for the next start. */
 export type RunOutcome = 'finished' | 'waiting' | 'interrupted';
-
-/** Statuses after which a task never runs again in this run. */
-const SETTLED = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
 
 /**
  * Executes one run as a DAG over its step journal (`run.tasks`): tasks whose
@@ -193,18 +191,29 @@ async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps,
   state.startedAt = new Date(clock.now()).toISOString();
   for (const key of ['finishedAt', 'error', 'exitCode', 'wakeAt', 'output', 'pid'] as const) delete state[key];
   store.updateRun(run);
-  // The attempt is on disk before the task starts, so after a crash the
-  // re-run is a new attempt (HEARTH_ATTEMPT goes up) and never a repeat.
-  await store.flush();
-  logs.write(run.id, 'hearth', `task ${task.name} started (attempt ${state.attempts})`);
 
+  // Subscribed before the first await: a stop (job timeout, cancel, shutdown)
+  // that arrives while the start is being flushed must reach this task.
   const taskAbort = new AbortController();
   const forward = () => taskAbort.abort(runSignal.reason);
-  runSignal.addEventListener('abort', forward, { once: true });
-  const timeout = task.timeoutMs
-    ? clock.setTimer(task.timeoutMs, () => taskAbort.abort(new TimeoutError(`timed out after ${formatDuration(task.timeoutMs!)}`)))
-    : undefined;
+  if (runSignal.aborted) forward();
+  else runSignal.addEventListener('abort', forward, { once: true });
   try {
+    // The attempt is on disk before the task starts, so after a crash the
+    // re-run is a new attempt (HEARTH_ATTEMPT goes up) and never a repeat.
+    await store.flush();
+  } catch (error) {
+    runSignal.removeEventListener('abort', forward);
+    throw error;
+  }
+  let timeout: { cancel(): void } | undefined;
+  try {
+    // Stopped while the start was being flushed: the command never starts.
+    if (taskAbort.signal.aborted) throw taskAbort.signal.reason;
+    logs.write(run.id, 'hearth', `task ${task.name} started (attempt ${state.attempts})`);
+    timeout = task.timeoutMs
+      ? clock.setTimer(task.timeoutMs, () => taskAbort.abort(new TimeoutError(`timed out after ${formatDuration(task.timeoutMs!)}`)))
+      : undefined;
     const output = task.run !== undefined
       ? await runShellTask(run, job, task, state, deps, taskAbort.signal)
       : await runActionTask(run, job, task, state, deps, taskAbort.signal);
@@ -218,6 +227,7 @@ async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps,
     timeout?.cancel();
     runSignal.removeEventListener('abort', forward);
     delete state.pid;
+    noteAttemptEnded(state);
   }
   store.updateRun(run);
   // A finished task must be on disk before its dependants start: after a crash it is never run again.
@@ -323,7 +333,7 @@ async function finishOrPark(run: Run, job: JobDef, deps: ExecutorDeps, abortReas
   }
   if (abortReason instanceof CancelledError || abortReason instanceof JobTimeoutError) {
     for (const state of Object.values(run.tasks)) {
-      if (!SETTLED.has(state.status)) {
+      if (!SETTLED_TASK_STATUSES.has(state.status)) {
         state.status = 'cancelled';
         state.finishedAt = now;
         delete state.wakeAt;

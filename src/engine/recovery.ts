@@ -1,4 +1,19 @@
 import type { Run } from '../runs/model.js';
+import { failTask, finishRunEarly, markTaskCrashed } from '../runs/transitions.js';
+
+/**
+ * How many times in a row a task may be found running after the appliance
+ * died before its run is failed instead of resumed. A task that kills the
+ * appliance (fills the disk, exhausts memory) would otherwise crash-loop it.
+ */
+export const MAX_CONSECUTIVE_CRASHES = 2;
+
+export interface RecoveredRun {
+  /** Tasks that were running when the appliance died and will run again. */
+  resumedTasks: string[];
+  /** Set when the run was failed instead of resumed: the run's error. */
+  failed?: string;
+}
 
 /**
  * Puts a run found active at start-up back into a runnable shape. A task
@@ -6,16 +21,29 @@ import type { Run } from '../runs/model.js';
  * again: it runs as a new attempt that does not count against its retries.
  * Tasks that finished are left alone, so they never run twice. Orphaned
  * process groups from the dead process are killed first (`killOrphan`).
+ *
+ * A task found running after MAX_CONSECUTIVE_CRASHES deaths of the appliance
+ * in a row is not resumed: it fails with "interrupted repeatedly" and so does
+ * its run.
  */
-export function recoverInterruptedRun(run: Run, now: number, killOrphan: (pid: number) => void): { resumedTasks: string[] } {
+export function recoverInterruptedRun(run: Run, now: number, killOrphan: (pid: number) => void): RecoveredRun {
   const resumedTasks: string[] = [];
+  const crashLooping: Array<{ name: string; crashes: number }> = [];
   for (const state of Object.values(run.tasks)) {
     if (state.status !== 'running') continue;
     if (state.pid !== undefined) killOrphan(state.pid);
-    state.status = 'pending';
-    state.interruptions = (state.interruptions ?? 0) + 1;
-    delete state.pid;
-    resumedTasks.push(state.name);
+    markTaskCrashed(state);
+    if (state.crashes! >= MAX_CONSECUTIVE_CRASHES) crashLooping.push({ name: state.name, crashes: state.crashes! });
+    else resumedTasks.push(state.name);
+  }
+  if (crashLooping.length > 0) {
+    const error = crashLooping
+      .map(({ name, crashes }) =>
+        `interrupted repeatedly: task ${name} was running when Hearth stopped unexpectedly ${crashes} times in a row (crash, kill -9 or power cut); not resuming it again`)
+      .join('; ');
+    for (const { name } of crashLooping) failTask(run.tasks[name]!, error, now);
+    finishRunEarly(run, 'failed', error, now);
+    return { resumedTasks: [], failed: error };
   }
   if (run.status === 'running') run.status = 'queued';
   if (run.status === 'waiting' && !run.wakeAt) run.wakeAt = new Date(now).toISOString();

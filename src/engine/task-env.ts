@@ -5,8 +5,19 @@ import type { Run, TaskState } from '../runs/model.js';
 const MAX_OUTPUT_ENV_BYTES = 8 * 1024;
 
 /**
- * The environment of a shell task: inherited env, then the job's and the
- * task's `env:`, then the HEARTH_* contract from DESIGN.md (always last, so a
+ * Hearth's own secrets, read from its environment by the appliance or the CLI
+ * (`HEARTH_PASSWORD`: the first admin password, src/main.ts; `HEARTH_TOKEN`:
+ * the API token of the `hearth` command, src/cli/target.ts). They are removed
+ * from the environment a task inherits: a job that prints its environment must
+ * not write them into its run log. Users' own variables (also those used for
+ * `${VAR}` in hearth.yaml) are passed on; a job or task `env:` is passed as
+ * written. A task that calls the API uses `<dataDir>/secrets/api-token`.
+ */
+export const HEARTH_SECRET_ENV: readonly string[] = ['HEARTH_PASSWORD', 'HEARTH_TOKEN'];
+
+/**
+ * The environment of a shell task: inherited env without Hearth's own
+ * secrets (HEARTH_SECRET_ENV), then the job's and the task's `env:`, then the HEARTH_* contract from DESIGN.md (always last, so a
  * config cannot spoof them). `HEARTH_LAST_SUCCESS` is when the job's last
  * successful run *started*, so an incremental fetch over
  * `HEARTH_SINCE_SECONDS` overlaps the previous window instead of leaving a gap.
@@ -23,7 +34,7 @@ export function buildTaskEnv(input: {
   const { run, job, task, state, now } = input;
   const lastSuccess = run.lastSuccessAt ? Date.parse(run.lastSuccessAt) : undefined;
   const env: Record<string, string> = {
-    ...input.baseEnv,
+    ...withoutHearthSecrets(input.baseEnv),
     ...job.env,
     ...task.env,
     HEARTH_RUN_ID: run.id,
@@ -41,6 +52,13 @@ export function buildTaskEnv(input: {
     env[`HEARTH_OUTPUT_${envName(dep)}`] = outputText(run.tasks[dep]?.output);
   }
   return env;
+}
+
+/** `env` minus Hearth's own secrets (a copy; `env` is not changed). */
+export function withoutHearthSecrets(env: Record<string, string>): Record<string, string> {
+  const out = { ...env };
+  for (const name of HEARTH_SECRET_ENV) delete out[name];
+  return out;
 }
 
 /** The outputs of the tasks `task` depends on, for actions and modules. */

@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { JobDef, PoolDef } from '../config/types.js';
 import type { Run } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
+import { finishRunEarly } from '../runs/transitions.js';
 
 export type RunOutcome = 'finished' | 'waiting' | 'interrupted';
 
@@ -189,18 +190,7 @@ export class Dispatcher {
   }
 
   private async finishUnstarted(run: Run, status: 'failed' | 'cancelled', error: string): Promise<void> {
-    const now = new Date(this.deps.clock.now()).toISOString();
-    run.status = status;
-    run.error = error;
-    run.finishedAt = now;
-    delete run.wakeAt;
-    for (const state of Object.values(run.tasks)) {
-      if (state.status === 'pending' || state.status === 'waiting' || state.status === 'running') {
-        state.status = 'cancelled';
-        state.finishedAt = now;
-        delete state.wakeAt;
-      }
-    }
+    finishRunEarly(run, status, error, this.deps.clock.now());
     this.deps.store.updateRun(run);
     await this.deps.store.flush();
     this.deps.onFinished?.(run);

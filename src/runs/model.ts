@@ -30,6 +30,12 @@ export interface TaskState {
   error?: string;
   /** Attempts cut short by a crash or shutdown: re-run, but not counted against `retries.max`. */
   interruptions?: number;
+  /**
+   * Attempts in a row cut short by the appliance dying (kill -9, power cut, a
+   * crash), with no attempt ending normally in between. Recovery fails the run
+   * instead of resuming it a third time (src/engine/recovery.ts).
+   */
+  crashes?: number;
   /** Process group of a running shell task, so a restart after kill -9 can stop its orphans. */
   pid?: number;
   /** The task's result: last lines of output for shell tasks, JSON-able value for actions. */

@@ -1,0 +1,47 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Run } from '../../src/runs/model.js';
+import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+
+let running: HearthProcess | undefined;
+afterEach(async () => {
+  await running?.stop('SIGKILL');
+  running = undefined;
+});
+
+function lines(path: string): string[] {
+  return existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').filter(Boolean) : [];
+}
+
+describe('a task that keeps killing the appliance', () => {
+  it('is resumed after one kill -9, and failed as "interrupted repeatedly" after the second in a row', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const marks = join(dir, 'marks');
+    // Stands for a task that fills the disk: each attempt ends with the appliance dying.
+    const config = baseConfig(port, `
+  crashy:
+    run: echo "attempt $HEARTH_ATTEMPT" >> "${marks}"; sleep 60
+`);
+    let hearth = (running = await startHearth({ dir, port, config }));
+    const { body } = await hearth.api<{ runId: string }>('/api/jobs/crashy/run', { method: 'POST' });
+    await hearth.waitFor('attempt 1', () => (lines(marks).includes('attempt 1') ? true : undefined));
+    await hearth.stop('SIGKILL');
+
+    hearth = running = await startHearth({ dir, port, config });
+    await hearth.waitFor('attempt 2', () => (lines(marks).includes('attempt 2') ? true : undefined));
+    await hearth.stop('SIGKILL');
+
+    hearth = running = await startHearth({ dir, port, config });
+    const done = await hearth.waitFor('the run to fail', async () => {
+      const { body: run } = await hearth.api<Run>(`/api/runs/${body.runId}`);
+      return run.status === 'failed' ? run : undefined;
+    });
+    expect(done.error).toMatch(/^interrupted repeatedly: task main was running when Hearth stopped unexpectedly 2 times in a row/);
+    expect(lines(marks)).toEqual(['attempt 1', 'attempt 2']);
+    const { body: log } = await hearth.api<string>(`/api/runs/${body.runId}/logs`);
+    expect(log).toContain('appliance restarted; run failed: interrupted repeatedly');
+    expect(hearth.output()).toMatch(/run failed.*interrupted repeatedly/);
+  });
+});
