@@ -3,13 +3,13 @@
  * wires them together. Everything else receives small interfaces.
  */
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { packageRoot, packageVersion } from './core/package-root.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { ConfigError, errorMessage, formatConfigIssue } from './core/errors.js';
 import { createLogger, type Logger, type LogLevel } from './core/logger.js';
-import { loadConfig, resolveConfigPath } from './config/load.js';
+import { configWarnings, loadConfig, resolveConfigPath } from './config/load.js';
+import { ensurePrivateDataDir, usePrivateUmask, withUmask } from './core/private-files.js';
 import { configLoadOptions } from './config-options.js';
 import type { HearthConfig } from './config/types.js';
 import { builtinActions } from './actions/index.js';
@@ -59,8 +59,12 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
   const loadOptions = configLoadOptions(options.env, embedded ? options.cwd : undefined);
   const config = await loadConfig(configPath, loadOptions);
   if (embedded) logger.info('no hearth.yaml here: running the bundled example config', { file: configPath });
+  for (const warning of configWarnings(config)) logger.warn(warning, { file: configPath });
 
-  await mkdir(config.dataDir, { recursive: true });
+  // Everything Hearth creates from here on is 0700/0600 whatever umask `npm start` inherited (see private-files.ts);
+  // tasks still get the umask Hearth started with.
+  const taskUmask = usePrivateUmask();
+  await ensurePrivateDataDir(config.dataDir);
   const version = await readVersion();
   // Registered as each piece comes up, so a failure half-way stops what already runs.
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -98,7 +102,8 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       logs,
       logger,
       version,
-      runShell,
+      // runShell spawns before its first await, so the child takes the operator's umask, not Hearth's private one.
+      runShell: (shellOptions) => withUmask(taskUmask, () => runShell(shellOptions)),
       actions,
       dataDir: config.dataDir,
       killGraceMs: config.killGraceMs,
@@ -133,7 +138,9 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     let current = config;
     const reload = async (): Promise<boolean> => {
       try {
-        current = await loadConfig(configPath, loadOptions);
+        // An empty file on reload is an error, not "remove every job" (a half-saved file).
+        current = await loadConfig(configPath, { ...loadOptions, rejectEmpty: true });
+        for (const warning of configWarnings(current)) logger.warn(warning, { file: configPath });
         engine.reload(current);
         await knowledge.configure(current.dataDir, current.knowledge);
         logger.info('config reloaded', { file: configPath, jobs: Object.keys(current.jobs).length });

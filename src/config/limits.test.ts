@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadText, problemsOf, yamlLines } from './testing.js';
 import { YAML_LIMITS } from './yaml-tree.js';
+import { configWarnings } from './load.js';
 
 /** Issue 9: bounds on durations, catch-up, aliases, file size and text that reaches the OS. */
 
@@ -92,5 +93,20 @@ describe('NUL bytes', () => {
       `hearth.yaml:8:14: jobs.b.tasks.t.cwd: ${message}`,
       `hearth.yaml:9:19: jobs.b.tasks.t.env.X: ${message}`,
     ]);
+  });
+});
+
+describe('an empty file', () => {
+  it('loads at start as a config with 0 jobs, with a warning', () => {
+    const config = loadText('# nothing here yet\n');
+    expect(config.jobs).toEqual({});
+    expect(configWarnings(config)).toEqual([`${config.file}: 0 jobs defined: Hearth will run nothing until jobs are added`]);
+  });
+
+  it('is an error on reload, so a half-saved file keeps the old jobs; an explicit jobs: {} still loads', () => {
+    const message = 'hearth.yaml: the file is empty or holds only comments (a half-saved file?); the previous jobs keep running. Write "jobs: {}" to remove every job';
+    expect(problemsOf('', { rejectEmpty: true })).toEqual([message]);
+    expect(problemsOf('# a comment\n\n', { rejectEmpty: true })).toEqual([message]);
+    expect(loadText('jobs: {}\n', { rejectEmpty: true }).jobs).toEqual({});
   });
 });

@@ -27,6 +27,13 @@ export interface LoadOptions {
    * its data lands where `npm start` ran and not inside the package.
    */
   baseDir?: string;
+  /**
+   * A file with no content at all (empty, or only comments) is an error
+   * rather than a config with no jobs. Set for reloads: an editor that saved
+   * half a file, or a truncated copy, must not remove every job and fail
+   * their queued runs. A deliberate `jobs: {}` still loads.
+   */
+  rejectEmpty?: boolean;
 }
 
 /** Reads and validates a config file; throws ConfigError listing every problem. */
@@ -46,6 +53,11 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
   const env = options.env ?? process.env;
   const tree = readYamlTree(text, env, issues);
   if (!tree) throw new ConfigError(issues.sorted());
+  if (options.rejectEmpty && tree.value === null) {
+    throw new ConfigError([
+      fileIssue(file, 'the file is empty or holds only comments (a half-saved file?); the previous jobs keep running. Write "jobs: {}" to remove every job'),
+    ]);
+  }
   const config = buildConfig(tree.value, {
     file,
     baseDir: options.baseDir ?? dirname(resolve(file)),
@@ -55,6 +67,12 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
   });
   if (issues.count > 0) throw new ConfigError(issues.sorted());
   return config;
+}
+
+/** Things worth a warning in a valid config: a file with no jobs loads, but is rarely what was meant. */
+export function configWarnings(config: HearthConfig): string[] {
+  const jobs = Object.keys(config.jobs).length;
+  return jobs === 0 ? [`${config.file}: 0 jobs defined: Hearth will run nothing until jobs are added`] : [];
 }
 
 /**
