@@ -21,6 +21,7 @@ import { RunLogs } from './engine/run-logs.js';
 import { createHttpSurface } from './http/dashboard/compose.js';
 import { EventLoopMonitor } from './metrics/event-loop.js';
 import { SystemInfo } from './system/system-info.js';
+import { DiskSpace } from './system/disk-space.js';
 import { startHttpServer } from './http/server.js';
 import { createTokenCheck, ensureApiToken } from './http/token.js';
 import { KnowledgeService } from './knowledge/service.js';
@@ -95,6 +96,9 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     // Opens nothing until an ingest job or a search needs it (LanceDB and models load lazily).
     const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock, logger: logger.child({ component: 'knowledge' }) });
     const actions = createActionRegistry(builtinActions({ knowledge }));
+    // Free space for /api/health and the dashboard banner: one statfs every 10 s at most, off the request path.
+    const disk = new DiskSpace({ path: config.dataDir, clock });
+    await disk.refresh();
     const engine = new Engine({
       config,
       store,
@@ -109,6 +113,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       killGraceMs: config.killGraceMs,
       baseEnv: inheritedEnv(options.env),
       killOrphan: (pid, runId) => killOrphanGroup(pid, runId, logger),
+      disk: () => disk.current(),
     });
     cleanups.push(() => knowledge.close(), () => engine.stop());
 
