@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { loadText, problemsOf, yamlLines } from './testing.js';
+import { TEST_OPTIONS, loadText, problemsOf, yamlLines } from './testing.js';
 import { YAML_LIMITS } from './yaml-tree.js';
-import { configWarnings } from './load.js';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, formatConfigIssue } from '../core/errors.js';
+import { configWarnings, loadConfig } from './load.js';
 
 /** Issue 9: bounds on durations, catch-up, aliases, file size and text that reaches the OS. */
 
@@ -35,7 +39,20 @@ describe('YAML aliases', () => {
 
   it('refuses a file over the size limit before parsing it', () => {
     const text = `x: "${'y'.repeat(YAML_LIMITS.maxBytes)}"\n`;
-    expect(problemsOf(text)).toEqual([`hearth.yaml: the config file is ${YAML_LIMITS.maxBytes + 6} bytes; the limit is 262144 bytes (256 KiB)`]);
+    expect(problemsOf(text)).toEqual(['hearth.yaml: the config file is larger than the limit of 262144 bytes (256 KiB)']);
+  });
+
+  it('reads no more of a huge file than the limit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-big-'));
+    const file = join(dir, 'hearth.yaml');
+    // Sparse: 4 GB on paper, nothing on disk.
+    writeFileSync(file, 'jobs: {}\n');
+    truncateSync(file, 4 * 1024 ** 3);
+    const issues = await loadConfig(file, TEST_OPTIONS).then(
+      () => [],
+      (error: ConfigError) => error.issues.map(formatConfigIssue),
+    );
+    expect(issues).toEqual([`${file}: the config file is larger than the limit of 262144 bytes (256 KiB)`]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { packageRoot } from '../core/package-root.js';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
@@ -8,7 +8,7 @@ import type { ConfigIssue } from '../core/errors.js';
 import { buildConfig } from './build.js';
 import { IssueCollector } from './issues.js';
 import type { HearthConfig, ScheduleSpec } from './types.js';
-import { readYamlTree } from './yaml-tree.js';
+import { YAML_LIMITS, readYamlTree } from './yaml-tree.js';
 
 export interface LoadOptions {
   /** Source of `${VAR}` values; default process.env. */
@@ -40,10 +40,11 @@ export interface LoadOptions {
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<HearthConfig> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readBounded(file, YAML_LIMITS.maxBytes + 1);
   } catch (error) {
     throw new ConfigError([fileIssue(file, readFailure(error))]);
   }
+  // A longer file was cut at maxBytes + 1: parseConfigText refuses it for its size without parsing it.
   return parseConfigText(text, file, options);
 }
 
@@ -99,6 +100,23 @@ export function resolveConfigPath(args: {
 /** examples/hearth.yaml in the package (found from src/, dist/ or the start-up bundle). */
 export function bundledConfigPath(): string {
   return join(packageRoot(import.meta.url), 'examples', 'hearth.yaml');
+}
+
+/** At most `limit` bytes of the file: a multi-gigabyte file named as the config must not be read into memory. */
+async function readBounded(file: string, limit: number): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(limit);
+    let length = 0;
+    while (length < limit) {
+      const { bytesRead } = await handle.read(buffer, length, limit - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 function fileIssue(file: string, message: string): ConfigIssue {

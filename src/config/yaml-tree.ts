@@ -46,7 +46,7 @@ export function readYamlTree(text: string, env: EnvLookup, issues: IssueCollecto
     issues.addAtPosition(
       { line: 0, col: 0 },
       [],
-      `the config file is ${bytes} bytes; the limit is ${YAML_LIMITS.maxBytes} bytes (256 KiB)`,
+      `the config file is larger than the limit of ${YAML_LIMITS.maxBytes} bytes (256 KiB)`,
     );
     return undefined;
   }

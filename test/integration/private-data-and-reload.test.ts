@@ -41,6 +41,9 @@ describe('under umask 022', () => {
     expect(logFiles.length).toBeGreaterThan(0);
     for (const file of logFiles) expect(modeOf(join(file.parentPath, file.name)), file.name).toBe(0o600);
     expect(readFileSync(join(dir, 'task-umask'), 'utf8').trim()).toBe('0022');
+    const { body: health } = await hearth.api<{ disk?: { full: boolean; freeBytes: number } }>('/api/health');
+    expect(health.disk).toMatchObject({ full: false });
+    expect(health.disk!.freeBytes).toBeGreaterThan(0);
   });
 });
 
