@@ -23,11 +23,13 @@ const cases = {
   'billion laughs 9^9 (509 B)': laughs(9, 9),
   '1 MiB file': 'x: "' + 'y'.repeat(1024 * 1024) + '"\n',
   'billion laughs 10^6': laughs(6, 10),
-  'long string x aliases': `s: &s "${'x'.repeat(200_000)}"\nl: [${Array(1000).fill('*s').join(', ')}]\njobs: {}\n`,
+  'long string x aliases': `s: &s "${'x'.repeat(100_000)}"\nl: [${Array(1000).fill('*s').join(', ')}]\njobs: {}\n`,
   '2,000 small aliases': `a: &a { k: v }\nl: [${Array(2_000).fill('*a').join(', ')}]\njobs: {}\n`,
-  'plain 256 KiB file (the limit)': (() => {
+  'dense 128 KiB block list': 'x:\n' + '- a\n'.repeat(32 * 1024 - 2),
+  'dense 128 KiB flow list': 'x: [' + '1,'.repeat(64 * 1024 - 4) + '1]\n',
+  'plain 128 KiB file (the limit)': (() => {
     let text = 'jobs:\n';
-    for (let i = 0; text.length < 256 * 1024 - 200; i++) text += `  job-${i}:\n    run: echo ${i} and some words\n    schedule: { every: 15m }\n`;
+    for (let i = 0; text.length < 128 * 1024 - 200; i++) text += `  job-${i}:\n    run: echo ${i} and some words\n    schedule: { every: 15m }\n`;
     return text;
   })(),
 };

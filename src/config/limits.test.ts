@@ -39,7 +39,7 @@ describe('YAML aliases', () => {
 
   it('refuses a file over the size limit before parsing it', () => {
     const text = `x: "${'y'.repeat(YAML_LIMITS.maxBytes)}"\n`;
-    expect(problemsOf(text)).toEqual(['hearth.yaml: the config file is larger than the limit of 262144 bytes (256 KiB)']);
+    expect(problemsOf(text)).toEqual(['hearth.yaml: the config file is larger than the limit of 131072 bytes (128 KiB)']);
   });
 
   it('reads no more of a huge file than the limit', async () => {
@@ -52,7 +52,7 @@ describe('YAML aliases', () => {
       () => [],
       (error: ConfigError) => error.issues.map(formatConfigIssue),
     );
-    expect(issues).toEqual([`${file}: the config file is larger than the limit of 262144 bytes (256 KiB)`]);
+    expect(issues).toEqual([`${file}: the config file is larger than the limit of 131072 bytes (128 KiB)`]);
   });
 });
 

@@ -27,7 +27,7 @@ import type { ConfigPath, IssueCollector, SourcePosition } from './issues.js';
  */
 export const YAML_LIMITS = {
   /** A config file larger than this is refused before it is parsed. */
-  maxBytes: 256 * 1024,
+  maxBytes: 128 * 1024,
   /** Values plus string characters the walk may produce, aliases expanded. */
   maxExpandedSize: 1_000_000,
   /**
@@ -46,7 +46,7 @@ export function readYamlTree(text: string, env: EnvLookup, issues: IssueCollecto
     issues.addAtPosition(
       { line: 0, col: 0 },
       [],
-      `the config file is larger than the limit of ${YAML_LIMITS.maxBytes} bytes (256 KiB)`,
+      `the config file is larger than the limit of ${YAML_LIMITS.maxBytes} bytes (128 KiB)`,
     );
     return undefined;
   }
