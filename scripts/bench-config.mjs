@@ -52,3 +52,26 @@ for (const [name, text] of Object.entries(cases)) {
   const rss = Math.round(process.memoryUsage().rss / 1048576);
   console.log(`${name.padEnd(30)} ${ms.toFixed(1).padStart(7)} ms sync, loop delay max ${(histogram.max / 1e6).toFixed(1)} ms, rss ${rss} MB; ${outcome}`);
 }
+
+// The same dense file through a hot reload's path: checked on a worker thread.
+const { loadConfigOffThread } = await import(join(root, 'dist', 'config-off-thread.js'));
+const { writeFileSync, mkdtempSync } = await import('node:fs');
+const { tmpdir } = await import('node:os');
+const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-config-'));
+for (const name of ['billion laughs 9^9 (509 B)', 'dense 128 KiB flow list', 'plain 128 KiB file (the limit)']) {
+  const file = join(dir, 'hearth.yaml');
+  writeFileSync(file, cases[name]);
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  const start = performance.now();
+  let outcome;
+  try {
+    const config = await loadConfigOffThread({ file, env: {} });
+    outcome = `loaded, ${Object.keys(config.jobs).length} jobs`;
+  } catch (error) {
+    outcome = `rejected: ${String(error.message).split('\n')[0].slice(0, 80)}`;
+  }
+  const ms = performance.now() - start;
+  histogram.disable();
+  console.log(`reload path (worker): ${name.padEnd(30)} ${ms.toFixed(1).padStart(7)} ms wall, loop delay max ${(histogram.max / 1e6).toFixed(1)} ms; ${outcome}`);
+}

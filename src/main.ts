@@ -8,9 +8,9 @@ import { packageRoot, packageVersion } from './core/package-root.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { ConfigError, errorMessage, formatConfigIssue } from './core/errors.js';
 import { createLogger, type Logger, type LogLevel } from './core/logger.js';
-import { configWarnings, loadConfig, resolveConfigPath } from './config/load.js';
+import { configWarnings, resolveConfigPath } from './config/load.js';
 import { ensurePrivateDataDir, usePrivateUmask, withUmask } from './core/private-files.js';
-import { configLoadOptions } from './config-options.js';
+import { loadConfigOffThread, type ConfigLoadRequest } from './config-off-thread.js';
 import type { HearthConfig } from './config/types.js';
 import { builtinActions } from './actions/index.js';
 import { createActionRegistry } from './actions/types.js';
@@ -57,8 +57,10 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     pretty: Boolean(process.stdout.isTTY) && options.env.HEARTH_LOG_FORMAT !== 'json',
   });
   const { path: configPath, embedded } = resolveConfigPath({ flag: options.configFlag, env: options.env, cwd: options.cwd });
-  const loadOptions = configLoadOptions(options.env, embedded ? options.cwd : undefined);
-  const config = await loadConfig(configPath, loadOptions);
+  const loadRequest: ConfigLoadRequest = { file: configPath, env: options.env, ...(embedded ? { baseDir: options.cwd } : {}) };
+  // At start nothing runs yet, so the file is checked in this thread (a worker would add its start-up to Hearth's);
+  // reloads use a worker, so a large or hostile file cannot hold the scheduler and the API (config-off-thread.ts).
+  const config = await loadConfigOffThread(loadRequest, { clock, inThread: true });
   if (embedded) logger.info('no hearth.yaml here: running the bundled example config', { file: configPath });
   for (const warning of configWarnings(config)) logger.warn(warning, { file: configPath });
 
@@ -144,7 +146,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     const reload = async (): Promise<boolean> => {
       try {
         // An empty file on reload is an error, not "remove every job" (a half-saved file).
-        current = await loadConfig(configPath, { ...loadOptions, rejectEmpty: true });
+        current = await loadConfigOffThread({ ...loadRequest, rejectEmpty: true }, { clock });
         for (const warning of configWarnings(current)) logger.warn(warning, { file: configPath });
         engine.reload(current);
         await knowledge.configure(current.dataDir, current.knowledge);
