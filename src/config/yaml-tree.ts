@@ -22,8 +22,9 @@ import type { ConfigPath, IssueCollector, SourcePosition } from './issues.js';
  * costs its length each time, in `${VAR}` substitution and later checks).
  * A real hearth.yaml uses a few thousand units; a file at maxBytes with no
  * aliases stays under the budget, so only aliases can exceed it. Loading is
- * synchronous (it holds the event loop): these limits keep a hostile file to
- * tens of milliseconds (node scripts/bench-config.mjs).
+ * synchronous: these limits keep an alias bomb to tens of milliseconds, and
+ * hot reloads run on a worker thread (config-off-thread.ts) so even a dense
+ * file at maxBytes does not hold the event loop (node scripts/bench-config.mjs).
  */
 export const YAML_LIMITS = {
   /** A config file larger than this is refused before it is parsed. */
