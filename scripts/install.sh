@@ -186,7 +186,7 @@ ensure_user() {
 
 ensure_dirs() {
   install -d -m 0755 "$CONFIG_DIR"
-  install -d -m 0750 -o "$SERVICE_USER" -g "$SERVICE_USER" "$DATA_DIR"
+  install -d -m 0700 -o "$SERVICE_USER" -g "$SERVICE_USER" "$DATA_DIR"
 }
 
 # The example config with the Pi's data directory; never overwrites your edits.

@@ -3,14 +3,14 @@
  * wires them together. Everything else receives small interfaces.
  */
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { packageRoot, packageVersion } from './core/package-root.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { ConfigError, errorMessage, formatConfigIssue } from './core/errors.js';
 import { createLogger, type Logger, type LogLevel } from './core/logger.js';
-import { loadConfig, resolveConfigPath } from './config/load.js';
-import { configLoadOptions } from './config-options.js';
+import { configWarnings, resolveConfigPath } from './config/load.js';
+import { ensurePrivateDataDir, usePrivateUmask, withUmask } from './core/private-files.js';
+import { loadConfigOffThread, type ConfigLoadRequest } from './config-off-thread.js';
 import type { HearthConfig } from './config/types.js';
 import { builtinActions } from './actions/index.js';
 import { createActionRegistry } from './actions/types.js';
@@ -21,6 +21,7 @@ import { RunLogs } from './engine/run-logs.js';
 import { createHttpSurface } from './http/dashboard/compose.js';
 import { EventLoopMonitor } from './metrics/event-loop.js';
 import { SystemInfo } from './system/system-info.js';
+import { DiskSpace } from './system/disk-space.js';
 import { startHttpServer } from './http/server.js';
 import { createTokenCheck, ensureApiToken } from './http/token.js';
 import { KnowledgeService } from './knowledge/service.js';
@@ -56,11 +57,17 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     pretty: Boolean(process.stdout.isTTY) && options.env.HEARTH_LOG_FORMAT !== 'json',
   });
   const { path: configPath, embedded } = resolveConfigPath({ flag: options.configFlag, env: options.env, cwd: options.cwd });
-  const loadOptions = configLoadOptions(options.env, embedded ? options.cwd : undefined);
-  const config = await loadConfig(configPath, loadOptions);
+  const loadRequest: ConfigLoadRequest = { file: configPath, env: options.env, ...(embedded ? { baseDir: options.cwd } : {}) };
+  // At start nothing runs yet, so the file is checked in this thread (a worker would add its start-up to Hearth's);
+  // reloads use a worker, so a large or hostile file cannot hold the scheduler and the API (config-off-thread.ts).
+  const config = await loadConfigOffThread(loadRequest, { clock, inThread: true });
   if (embedded) logger.info('no hearth.yaml here: running the bundled example config', { file: configPath });
+  for (const warning of configWarnings(config)) logger.warn(warning, { file: configPath });
 
-  await mkdir(config.dataDir, { recursive: true });
+  // Everything Hearth creates from here on is 0700/0600 whatever umask `npm start` inherited (see private-files.ts);
+  // tasks still get the umask Hearth started with.
+  const taskUmask = usePrivateUmask();
+  await ensurePrivateDataDir(config.dataDir);
   const version = await readVersion();
   // Registered as each piece comes up, so a failure half-way stops what already runs.
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -91,6 +98,9 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     // Opens nothing until an ingest job or a search needs it (LanceDB and models load lazily).
     const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock, logger: logger.child({ component: 'knowledge' }) });
     const actions = createActionRegistry(builtinActions({ knowledge }));
+    // Free space for /api/health and the dashboard banner: one statfs every 10 s at most, off the request path.
+    const disk = new DiskSpace({ path: config.dataDir, clock });
+    await disk.refresh();
     const engine = new Engine({
       config,
       store,
@@ -98,12 +108,14 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       logs,
       logger,
       version,
-      runShell,
+      // runShell spawns before its first await, so the child takes the operator's umask, not Hearth's private one.
+      runShell: (shellOptions) => withUmask(taskUmask, () => runShell(shellOptions)),
       actions,
       dataDir: config.dataDir,
       killGraceMs: config.killGraceMs,
       baseEnv: inheritedEnv(options.env),
       killOrphan: (pid, runId) => killOrphanGroup(pid, runId, logger),
+      disk: () => disk.current(),
     });
     cleanups.push(() => knowledge.close(), () => engine.stop());
 
@@ -133,7 +145,9 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     let current = config;
     const reload = async (): Promise<boolean> => {
       try {
-        current = await loadConfig(configPath, loadOptions);
+        // An empty file on reload is an error, not "remove every job" (a half-saved file).
+        current = await loadConfigOffThread({ ...loadRequest, rejectEmpty: true }, { clock });
+        for (const warning of configWarnings(current)) logger.warn(warning, { file: configPath });
         engine.reload(current);
         await knowledge.configure(current.dataDir, current.knowledge);
         logger.info('config reloaded', { file: configPath, jobs: Object.keys(current.jobs).length });

@@ -20,5 +20,7 @@ export async function validateCommand(args: CommandArgs, ctx: CliContext): Promi
   const count = Object.keys(config.jobs).length;
   const where = embedded ? `${path}, the bundled example` : path;
   ctx.stdout.write(`ok: ${count} ${count === 1 ? 'job' : 'jobs'} (${where})\n`);
+  const { configWarnings } = await import('../config/load.js');
+  for (const warning of configWarnings(config)) ctx.stderr.write(`warning: ${warning}\n`);
   return 0;
 }

@@ -1,6 +1,6 @@
 import { packageRoot } from '../core/package-root.js';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
@@ -8,7 +8,7 @@ import type { ConfigIssue } from '../core/errors.js';
 import { buildConfig } from './build.js';
 import { IssueCollector } from './issues.js';
 import type { HearthConfig, ScheduleSpec } from './types.js';
-import { readYamlTree } from './yaml-tree.js';
+import { YAML_LIMITS, readYamlTree } from './yaml-tree.js';
 
 export interface LoadOptions {
   /** Source of `${VAR}` values; default process.env. */
@@ -27,16 +27,24 @@ export interface LoadOptions {
    * its data lands where `npm start` ran and not inside the package.
    */
   baseDir?: string;
+  /**
+   * A file with no content at all (empty, or only comments) is an error
+   * rather than a config with no jobs. Set for reloads: an editor that saved
+   * half a file, or a truncated copy, must not remove every job and fail
+   * their queued runs. A deliberate `jobs: {}` still loads.
+   */
+  rejectEmpty?: boolean;
 }
 
 /** Reads and validates a config file; throws ConfigError listing every problem. */
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<HearthConfig> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readBounded(file, YAML_LIMITS.maxBytes + 1);
   } catch (error) {
     throw new ConfigError([fileIssue(file, readFailure(error))]);
   }
+  // A longer file was cut at maxBytes + 1: parseConfigText refuses it for its size without parsing it.
   return parseConfigText(text, file, options);
 }
 
@@ -46,6 +54,11 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
   const env = options.env ?? process.env;
   const tree = readYamlTree(text, env, issues);
   if (!tree) throw new ConfigError(issues.sorted());
+  if (options.rejectEmpty && tree.value === null) {
+    throw new ConfigError([
+      fileIssue(file, 'the file is empty or holds only comments (a half-saved file?); the previous jobs keep running. Write "jobs: {}" to remove every job'),
+    ]);
+  }
   const config = buildConfig(tree.value, {
     file,
     baseDir: options.baseDir ?? dirname(resolve(file)),
@@ -55,6 +68,12 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
   });
   if (issues.count > 0) throw new ConfigError(issues.sorted());
   return config;
+}
+
+/** Things worth a warning in a valid config: a file with no jobs loads, but is rarely what was meant. */
+export function configWarnings(config: HearthConfig): string[] {
+  const jobs = Object.keys(config.jobs).length;
+  return jobs === 0 ? [`${config.file}: 0 jobs defined: Hearth will run nothing until jobs are added`] : [];
 }
 
 /**
@@ -81,6 +100,23 @@ export function resolveConfigPath(args: {
 /** examples/hearth.yaml in the package (found from src/, dist/ or the start-up bundle). */
 export function bundledConfigPath(): string {
   return join(packageRoot(import.meta.url), 'examples', 'hearth.yaml');
+}
+
+/** At most `limit` bytes of the file: a multi-gigabyte file named as the config must not be read into memory. */
+async function readBounded(file: string, limit: number): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(limit);
+    let length = 0;
+    while (length < limit) {
+      const { bytesRead } = await handle.read(buffer, length, limit - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 function fileIssue(file: string, message: string): ConfigIssue {

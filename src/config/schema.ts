@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../core/durations.js';
+import { MAX_DURATION_MS, parseDuration } from '../core/durations.js';
 import type { ConfigPath, IssueCollector } from './issues.js';
 import { didYouMean } from './suggest.js';
 
@@ -29,6 +29,22 @@ const booleanLike = z.preprocess(
 
 const text = z.string().min(1);
 
+/**
+ * Text handed to the operating system (a shell command, a directory, an
+ * environment value): a NUL byte cannot pass through exec(2), so Node would
+ * refuse to spawn the task at run time. Refused here, at its line.
+ */
+const NUL_MESSAGE = 'must not contain a NUL byte (\\0): the operating system cannot pass one to a task';
+const osText = text.refine((value) => !value.includes('\0'), { error: NUL_MESSAGE });
+
+/**
+ * Catch-up creates every missed run in one scheduler pass, each a durable
+ * write. 1000 covers what a catch-up is for (a 5-minute job missed for three
+ * days, an hourly one for six weeks) while keeping that pass to seconds; an
+ * unbounded `all` made 7,140 runs at once after a long outage.
+ */
+export const MAX_CATCHUP = 1000;
+
 function duration(options: { positive: boolean }) {
   return z.unknown().transform((value, ctx) => {
     if (typeof value !== 'string' && typeof value !== 'number') {
@@ -37,13 +53,18 @@ function duration(options: { positive: boolean }) {
     }
     let ms: number;
     try {
-      ms = parseDuration(value);
+      // A number too large for a double (YAML reads 1e400 as Infinity) is over the bound, not malformed.
+      ms = typeof value === 'number' && value === Infinity ? value : parseDuration(value);
     } catch {
       ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(value)} (use e.g. 500ms, 30s, 15m, 1h30m, 2d)` });
       return z.NEVER;
     }
     if (options.positive && ms <= 0) {
       ctx.addIssue({ code: 'custom', message: 'must be longer than 0' });
+      return z.NEVER;
+    }
+    if (!Number.isFinite(ms) || ms > MAX_DURATION_MS) {
+      ctx.addIssue({ code: 'custom', message: `must be at most 3650d (10 years), got ${describeValue(value)}` });
       return z.NEVER;
     }
     return ms;
@@ -64,7 +85,7 @@ function mapping(expected: string) {
 /** Environment values must end up strings; numbers and booleans are the obvious intent. */
 const envValue = z.preprocess(
   (value) => (typeof value === 'number' || typeof value === 'boolean' ? String(value) : value),
-  z.string({ error: (issue) => `expected a string, got ${describeValue(issue.input)}` }),
+  z.string({ error: (issue) => `expected a string, got ${describeValue(issue.input)}` }).refine((value) => !value.includes('\0'), { error: NUL_MESSAGE }),
 );
 
 const envMap = z.preprocess(
@@ -178,7 +199,9 @@ export const SCHEDULE_FIELDS = {
   rrule: text,
   timezone: text,
   catchup: z.enum(['none', 'latest', 'all']),
-  maxCatchup: numberLike(z.number().int().min(1)),
+  maxCatchup: numberLike(
+    z.number().int().min(1).max(MAX_CATCHUP, { error: `must be at most ${MAX_CATCHUP} (catch-up creates every missed run in one pass)` }),
+  ),
   anchor: text,
 };
 
@@ -190,20 +213,20 @@ export const JOB_FIELDS = {
   timeout: positiveDuration,
   retries,
   env: envMap,
-  cwd: text,
+  cwd: osText,
   tasks: mapping('a mapping of task names'),
-  run: text,
+  run: osText,
   action: text,
   with: mapping('a mapping of action parameters'),
 };
 
 export const TASK_FIELDS = {
-  run: text,
+  run: osText,
   action: text,
   with: mapping('a mapping of action parameters'),
   depends_on: dependsOn,
   env: envMap,
-  cwd: text,
+  cwd: osText,
   timeout: positiveDuration,
   retries,
   continue_on_error: booleanLike,

@@ -1,4 +1,4 @@
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Alias, Document, Node, Scalar, YAMLMap } from 'yaml';
 import { substituteEnv } from './env-substitution.js';
 import type { EnvLookup } from './env-substitution.js';
@@ -13,9 +13,48 @@ import type { ConfigPath, IssueCollector, SourcePosition } from './issues.js';
  * Returns `undefined` when the YAML itself is broken: everything after a
  * syntax error is suspect, so shape checks would only add noise.
  */
+/**
+ * Limits on what aliases may expand to. The walk below copies an alias's
+ * target wherever the alias appears, so nine anchors that each repeat the
+ * previous one nine times ("billion laughs") make 9^9 values from a few
+ * hundred bytes. The budget counts every value the walk produces, plus the
+ * characters of every string it reads (a long string repeated by aliases
+ * costs its length each time, in `${VAR}` substitution and later checks).
+ * A real hearth.yaml uses a few thousand units; a file at maxBytes with no
+ * aliases stays under the budget, so only aliases can exceed it. Loading is
+ * synchronous: these limits keep an alias bomb to tens of milliseconds, and
+ * hot reloads run on a worker thread (config-off-thread.ts) so even a dense
+ * file at maxBytes does not hold the event loop (node scripts/bench-config.mjs).
+ */
+export const YAML_LIMITS = {
+  /** A config file larger than this is refused before it is parsed. */
+  maxBytes: 128 * 1024,
+  /** Values plus string characters the walk may produce, aliases expanded. */
+  maxExpandedSize: 1_000_000,
+  /**
+   * Alias uses while expanding, nested ones included (the yaml package's own
+   * `maxAliasCount`, 100 by default, applies only to its toJS(), which the
+   * walk below replaces to keep line numbers).
+   */
+  maxAliases: 1_000,
+} as const;
+
+class ExpansionLimit extends Error {}
+
 export function readYamlTree(text: string, env: EnvLookup, issues: IssueCollector): { value: unknown } | undefined {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > YAML_LIMITS.maxBytes) {
+    issues.addAtPosition(
+      { line: 0, col: 0 },
+      [],
+      `the config file is larger than the limit of ${YAML_LIMITS.maxBytes} bytes (128 KiB)`,
+    );
+    return undefined;
+  }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys off: the walk below finds duplicate keys itself, with their path,
+  // and yaml's own check compares every key of a mapping with every other one.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   let syntaxErrors = 0;
   for (const error of doc.errors) {
     // Duplicate keys are found by the walk below, which knows their path.
@@ -25,7 +64,13 @@ export function readYamlTree(text: string, env: EnvLookup, issues: IssueCollecto
   }
   if (syntaxErrors > 0) return undefined;
   const walker = new TreeWalker(doc, lineCounter, env, issues);
-  return { value: walker.toPlain(doc.contents, []) };
+  try {
+    return { value: walker.toPlain(doc.contents, []) };
+  } catch (error) {
+    // Already reported at the alias that crossed the limit; the rest of the tree is not worth checking.
+    if (error instanceof ExpansionLimit) return undefined;
+    throw error;
+  }
 }
 
 function yamlErrorMessage(code: string, message: string): string {
@@ -36,15 +81,40 @@ function yamlErrorMessage(code: string, message: string): string {
 class TreeWalker {
   /** Nodes being converted right now: an alias back to one of them would recurse forever. */
   private readonly inProgress = new Set<Node>();
+  /**
+   * What each alias refers to, found in one pass. `Alias.resolve` searches
+   * the whole document on every call, which made a file of many aliases
+   * quadratic (20,000 aliases: 15 s).
+   */
+  private readonly aliasTargets = new Map<Alias, Node>();
+  /** Values and string characters produced so far (see YAML_LIMITS). */
+  private expandedSize = 0;
+  private aliasUses = 0;
+  /** The outermost alias being expanded: where an expansion limit is reported. */
+  private expandingAlias: { node: Alias; path: ConfigPath } | undefined;
 
   constructor(
     private readonly doc: Document,
     private readonly lineCounter: LineCounter,
     private readonly env: EnvLookup,
     private readonly issues: IssueCollector,
-  ) {}
+  ) {
+    // Pre-order, so an anchor is seen before any alias after it; a later anchor of the same name replaces it (YAML's rule).
+    const anchors = new Map<string, Node>();
+    visit(doc, {
+      Node: (_key, node) => {
+        if (isAlias(node)) {
+          const target = anchors.get(node.source);
+          if (target) this.aliasTargets.set(node, target);
+        } else if (node.anchor) {
+          anchors.set(node.anchor, node);
+        }
+      },
+    });
+  }
 
   toPlain(node: unknown, path: ConfigPath): unknown {
+    this.spend(1 + (isScalar(node) && typeof node.value === 'string' ? node.value.length : 0));
     if (node === null || node === undefined) return null;
     if (isAlias(node)) return this.aliasToPlain(node, path);
     if (isScalar(node)) return this.scalarToPlain(node, path);
@@ -57,18 +127,52 @@ class TreeWalker {
   }
 
   private aliasToPlain(node: Alias, path: ConfigPath): unknown {
-    const target = node.resolve(this.doc);
+    const target = this.aliasTargets.get(node);
     if (!target || this.inProgress.has(target)) {
       this.recordValue(node, path);
       this.issues.add(path, `alias *${node.source} refers to itself or to nothing`);
       return null;
     }
+    this.aliasUses += 1;
+    if (this.aliasUses > YAML_LIMITS.maxAliases) {
+      this.stop(this.expandingAlias?.node ?? node, this.expandingAlias?.path ?? path, `more than ${YAML_LIMITS.maxAliases.toLocaleString('en-US')} alias uses in one file`);
+    }
+    const outermost = this.expandingAlias === undefined;
+    if (outermost) this.expandingAlias = { node, path };
     this.inProgress.add(target);
-    const value = this.toPlain(target, path);
-    this.inProgress.delete(target);
+    let value: unknown;
+    try {
+      value = this.toPlain(target, path);
+    } finally {
+      this.inProgress.delete(target);
+      if (outermost) this.expandingAlias = undefined;
+    }
     // The alias, not the anchor it copies, is where this value sits.
     this.recordValue(node, path);
     return value;
+  }
+
+  /** Counts what the walk produced; past the budget, reports the alias responsible and stops. */
+  private spend(units: number): void {
+    this.expandedSize += units;
+    if (this.expandedSize <= YAML_LIMITS.maxExpandedSize) return;
+    const alias = this.expandingAlias;
+    // Without aliases a file under maxBytes cannot get here; report at the top just in case.
+    if (!alias) {
+      this.issues.addAtPosition({ line: 0, col: 0 }, [], 'the config expands to too many values');
+      throw new ExpansionLimit();
+    }
+    this.stop(
+      alias.node,
+      alias.path,
+      `expands the config past ${YAML_LIMITS.maxExpandedSize.toLocaleString('en-US')} values and characters (aliases that repeat other aliases grow exponentially)`,
+    );
+  }
+
+  private stop(alias: Alias, path: ConfigPath, reason: string): never {
+    const position = this.positionOf(alias) ?? { line: 0, col: 0 };
+    this.issues.addAtPosition(position, path, `alias *${alias.source}: ${reason}; the file was not loaded`);
+    throw new ExpansionLimit();
   }
 
   private scalarToPlain(node: Scalar, path: ConfigPath): unknown {

@@ -52,6 +52,40 @@ export interface HealthView {
     failedAt?: string;
   };
   runs: { queued: number; running: number; waiting: number };
+  /** Free space where the data directory lives; absent until first read or when it cannot be read. */
+  disk?: DiskView;
+}
+
+export interface DiskView {
+  freeBytes: number;
+  totalBytes: number;
+  /** Too little space left for runs and their logs to be written safely. */
+  full: boolean;
+  /** Present when the disk is full or nearly full. */
+  message?: string;
+}
+
+/**
+ * What `/api/health` tells a request without a token or session: enough for a
+ * monitor (is it up, is the config broken, is the disk full), nothing from
+ * the config file (its path, or error lines quoting its contents).
+ */
+export interface OpenHealthView extends Omit<HealthView, 'config'> {
+  config: { ok: boolean; errors: number; jobs: number; loadedAt: string; failedAt?: string };
+}
+
+export function openHealthView(health: HealthView): OpenHealthView {
+  const { config, ...rest } = health;
+  return {
+    ...rest,
+    config: {
+      ok: !config.errors,
+      errors: config.errors?.length ?? 0,
+      jobs: config.jobs,
+      loadedAt: config.loadedAt,
+      ...(config.failedAt ? { failedAt: config.failedAt } : {}),
+    },
+  };
 }
 
 export interface LogSubscription {

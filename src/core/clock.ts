@@ -12,13 +12,55 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): Timer;
 }
 
+/**
+ * The longest delay Node's setTimeout honours (2^31-1 ms, about 24.8 days):
+ * a longer one is clamped to 1 ms, so a 25-day timeout would fire at once
+ * and a 30-day retry delay would re-arm itself in a busy loop.
+ */
+export const MAX_TIMER_STEP_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, fn) {
-    const handle = setTimeout(fn, Math.max(0, ms));
-    return { cancel: () => clearTimeout(handle) };
+    const delay = Math.max(0, ms);
+    if (delay <= MAX_TIMER_STEP_MS) {
+      const handle = setTimeout(fn, delay);
+      return { cancel: () => clearTimeout(handle) };
+    }
+    return chainedTimer(Date.now() + delay, fn);
   },
 };
+
+/**
+ * A wait longer than one setTimeout can hold, as a chain of steps of at most
+ * MAX_TIMER_STEP_MS. Each step re-reads the wall clock, so the deadline is in
+ * clock time like every other timer here: a process that was suspended, or a
+ * clock that jumped forward, fires at the next step instead of a full step
+ * late; a clock set back waits the extra time. `cancel` stops whichever step
+ * is armed.
+ */
+function chainedTimer(due: number, fn: () => void): Timer {
+  let handle: ReturnType<typeof setTimeout> | undefined;
+  let cancelled = false;
+  const arm = (): void => {
+    const left = due - Date.now();
+    // Never fires synchronously: a step always goes through setTimeout first.
+    handle = setTimeout(step, Math.min(Math.max(0, left), MAX_TIMER_STEP_MS));
+  };
+  const step = (): void => {
+    handle = undefined;
+    if (cancelled) return;
+    if (due - Date.now() > 0) arm();
+    else fn();
+  };
+  arm();
+  return {
+    cancel: () => {
+      cancelled = true;
+      if (handle !== undefined) clearTimeout(handle);
+    },
+  };
+}
 
 interface PendingTimer {
   due: number;

@@ -11,6 +11,14 @@ const UNIT_MS: Record<string, number> = {
   w: 604_800_000,
 };
 
+/**
+ * The longest duration a config may hold: 10 years. Timers chain past
+ * setTimeout's 24.8-day limit (see clock.ts), so months or years are fine;
+ * anything longer is a typo (`3650000d`) or a value that would overflow date
+ * arithmetic, and is refused rather than silently meaning "never".
+ */
+export const MAX_DURATION_MS = 3650 * 86_400_000;
+
 const PART = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)/gy;
 
 export function parseDuration(input: string | number): number {

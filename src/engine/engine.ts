@@ -29,6 +29,8 @@ export interface EngineDeps extends Omit<ExecutorDeps, 'configDir'> {
   version: string;
   /** Kills a leftover process group from before a crash, if it still belongs to that run. */
   killOrphan?(pid: number, runId: string): void;
+  /** Free space of the data directory's disk, for health() (a cached reading). */
+  disk?(): HealthView['disk'];
 }
 
 interface ConfigProblem {
@@ -252,6 +254,7 @@ export class Engine implements AppliancePort {
           : {}),
       },
       runs: this.dispatcher.counts(),
+      ...withDisk(this.deps.disk?.()),
     };
   }
 
@@ -463,4 +466,8 @@ function pick<T extends object, K extends keyof T>(value: T, keys: K[]): Pick<T,
   const out = {} as Pick<T, K>;
   for (const key of keys) if (value[key] !== undefined) out[key] = value[key];
   return out;
+}
+
+function withDisk(disk: HealthView['disk']): Pick<HealthView, 'disk'> {
+  return disk ? { disk } : {};
 }

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { openHealthView } from '../core/appliance.js';
 import type { AppliancePort } from '../core/appliance.js';
 import { systemClock } from '../core/clock.js';
 import type { Clock } from '../core/clock.js';
@@ -60,7 +61,13 @@ export function createApiApp(deps: ApiDeps): Hono {
     app.all(path, methodNotAllowed(Object.keys(handlers) as Method[]));
   };
 
-  route('/api/health', { GET: (c) => c.json(appliance.health()) });
+  // Open to the LAN for monitors, but the config's path and error lines (which quote the file) only with a token or session.
+  route('/api/health', {
+    GET: (c) => {
+      const health = appliance.health();
+      return c.json(authentication(c, deps.auth, deps.session) === 'valid' ? health : openHealthView(health));
+    },
+  });
 
   // The config's reload state rides along so `hearth jobs` can say the catalog is stale.
   route('/api/jobs', { GET: (c) => c.json({ jobs: appliance.listJobs(), config: appliance.health().config }) });
@@ -165,12 +172,18 @@ export function createApiApp(deps: ApiDeps): Hono {
 function requireBearerToken(check: TokenCheck, session?: (c: Context) => boolean): MiddlewareHandler {
   return async (c, next) => {
     if (OPEN_PATHS.has(c.req.path)) return next();
-    const token = bearerToken(c.req.header('authorization'));
-    if (token === undefined && session?.(c)) return next();
-    if (token === undefined) throw unauthorized('missing API token: send "Authorization: Bearer <token>"');
-    if (!check(token)) throw unauthorized('invalid API token');
+    const state = authentication(c, check, session);
+    if (state === 'missing') throw unauthorized('missing API token: send "Authorization: Bearer <token>"');
+    if (state === 'invalid') throw unauthorized('invalid API token');
     return next();
   };
+}
+
+/** A bearer token decides when one is sent; without one, the dashboard's session may. */
+function authentication(c: Context, check: TokenCheck, session?: (c: Context) => boolean): 'valid' | 'invalid' | 'missing' {
+  const token = bearerToken(c.req.header('authorization'));
+  if (token === undefined) return session?.(c) ? 'valid' : 'missing';
+  return check(token) ? 'valid' : 'invalid';
 }
 
 function bearerToken(header: string | undefined): string | undefined {

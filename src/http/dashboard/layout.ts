@@ -60,9 +60,10 @@ ${body}
 </html>`;
 }
 
-/** Problems worth a banner on every page: a clock that cannot be trusted, a config that failed to load. */
+/** Problems worth a banner on every page: a full disk, a clock that cannot be trusted, a config that failed to load. */
 function warnings(health: HealthView): Html {
-  return html`${!health.clock.trusted && html`<p class="banner warn" role="alert"><strong>Clock not trusted.</strong> ${health.clock.message ?? 'Nothing is scheduled until the clock is set.'}</p>`}
+  return html`${health.disk?.message && html`<p class="banner ${health.disk.full ? 'error' : 'warn'}" role="alert"><strong>${health.disk.full ? 'Disk full.' : 'Disk nearly full.'}</strong> ${health.disk.message}</p>`}
+${!health.clock.trusted && html`<p class="banner warn" role="alert"><strong>Clock not trusted.</strong> ${health.clock.message ?? 'Nothing is scheduled until the clock is set.'}</p>`}
 ${health.config.errors && html`<p class="banner error" role="alert"><strong>Config reload failed</strong>; the previous jobs keep running. <a href="/">Details</a></p>`}`;
 }
 

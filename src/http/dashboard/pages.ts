@@ -26,7 +26,7 @@ export function overviewBody(ctx: RenderContext, data: { health: HealthView; job
   return html`<h1>Overview</h1>
 <section class="card status" aria-label="Appliance status">
 <dl class="facts">
-<div><dt>Status</dt><dd>${health.clock.trusted && !health.config.errors ? html`<span class="ok">● All good</span>` : html`<span class="bad">● Needs attention</span>`}</dd></div>
+<div><dt>Status</dt><dd>${health.clock.trusted && !health.config.errors && !health.disk?.full ? html`<span class="ok">● All good</span>` : html`<span class="bad">● Needs attention</span>`}</dd></div>
 <div><dt>Up for</dt><dd>${shortDuration(health.uptimeSeconds * 1000)}</dd></div>
 <div><dt>Clock</dt><dd>${health.clock.trusted ? 'trusted' : html`<span class="bad">not trusted</span>`}</dd></div>
 <div><dt>Jobs</dt><dd>${health.config.jobs}</dd></div>

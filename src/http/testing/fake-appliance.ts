@@ -23,9 +23,13 @@ export class FakeAppliance implements AppliancePort {
   readonly runListeners = new Set<RunEventListener>();
   private sequence = 0;
 
+  /** Merged into health(): a failed reload's `config.errors`, a `disk` reading. */
+  healthOverrides: { config?: Partial<HealthView['config']>; disk?: HealthView['disk'] } = {};
+
   health(): HealthView {
     this.maybeFail();
-    return {
+    const { config, disk } = this.healthOverrides;
+    const base: HealthView = {
       status: 'ok',
       version: '0.1.0',
       startedAt: '2026-01-01T00:00:00.000Z',
@@ -34,6 +38,7 @@ export class FakeAppliance implements AppliancePort {
       config: { file: '/etc/hearth/hearth.yaml', loadedAt: '2026-01-01T00:00:00.000Z', jobs: this.jobs.size },
       runs: { queued: 0, running: this.countRuns('running'), waiting: 0 },
     };
+    return { ...base, config: { ...base.config, ...config }, ...(disk ? { disk } : {}) };
   }
 
   listJobs(): JobView[] {
