@@ -18,6 +18,7 @@ import { FileRunStore } from './runs/file-store.js';
 import { runShell, killProcessGroup } from './pool/process/shell.js';
 import { Engine } from './engine/engine.js';
 import { RunLogs } from './engine/run-logs.js';
+import { HEARTH_SECRET_ENV } from './engine/task-env.js';
 import { createHttpSurface } from './http/dashboard/compose.js';
 import { EventLoopMonitor } from './metrics/event-loop.js';
 import { SystemInfo } from './system/system-info.js';
@@ -56,6 +57,10 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     level: (options.env.HEARTH_LOG_LEVEL as LogLevel | undefined) ?? 'info',
     pretty: Boolean(process.stdout.isTTY) && options.env.HEARTH_LOG_FORMAT !== 'json',
   });
+  // Hearth's own secrets are read here once and then leave process.env: shell tasks get an environment without them
+  // (task-env.ts), and `module` actions, which run in this process, must not find them there either.
+  const initialPassword = options.env.HEARTH_PASSWORD;
+  if (options.env === process.env) for (const name of HEARTH_SECRET_ENV) delete process.env[name];
   const { path: configPath, embedded } = resolveConfigPath({ flag: options.configFlag, env: options.env, cwd: options.cwd });
   const loadRequest: ConfigLoadRequest = { file: configPath, env: options.env, ...(embedded ? { baseDir: options.cwd } : {}) };
   // At start nothing runs yet, so the file is checked in this thread (a worker would add its start-up to Hearth's);
@@ -131,7 +136,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       system: new SystemInfo({ dataDir: config.dataDir, clock }),
       eventLoop: new EventLoopMonitor(),
       timeZone: () => current.timezone,
-      ...(options.env.HEARTH_PASSWORD ? { initialPassword: options.env.HEARTH_PASSWORD } : {}),
+      ...(initialPassword ? { initialPassword } : {}),
       api: { search: knowledge },
     });
     const app = surface.app;

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Run } from '../../src/runs/model.js';
 import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
@@ -14,12 +16,20 @@ describe("a task's environment", () => {
     const port = await freePort();
     const password = 'correct-horse-battery-staple-7731';
     const apiToken = 'hearth-cli-token-5519';
+    // A module action runs inside Hearth's own process: it must not find the secrets in process.env either.
+    writeFileSync(
+      join(dir, 'peek.mjs'),
+      "export default () => ({ password: process.env.HEARTH_PASSWORD ?? null, token: process.env.HEARTH_TOKEN ?? null });\n",
+    );
     const hearth = (running = await startHearth({
       dir,
       port,
       config: baseConfig(port, `
   printenv:
     run: env
+  peek:
+    action: module
+    with: { path: ./peek.mjs }
 `),
       env: { HEARTH_PASSWORD: password, HEARTH_TOKEN: apiToken, MY_OWN_SETTING: 'users-own-value' },
     }));
@@ -35,5 +45,13 @@ describe("a task's environment", () => {
     expect(log).not.toContain(password);
     expect(log).not.toContain(apiToken);
     expect(log).not.toMatch(/HEARTH_PASSWORD=|HEARTH_TOKEN=/);
+
+    const { body: peek } = await hearth.api<{ runId: string }>('/api/jobs/peek/run', { method: 'POST' });
+    const peeked = await hearth.waitFor('the module run to finish', async () => {
+      const { body: r } = await hearth.api<Run>(`/api/runs/${peek.runId}`);
+      return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
+    });
+    expect(peeked.status).toBe('succeeded');
+    expect(Object.values(peeked.tasks)[0]?.output).toEqual({ password: null, token: null });
   });
 });
