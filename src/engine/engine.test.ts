@@ -251,6 +251,22 @@ describe('restart and recovery', () => {
     expect(second.calls[0]!.env.HEARTH_ATTEMPT).toBe('2');
   });
 
+  it('starts even when the recovered state cannot be written (disk full), and resumes the runs once it can', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore();
+    const first = await testEngine({ jobs: [flow], clock, store, scripts: { summarise: { ms: 10_000 } } });
+    const run = await first.engine.triggerJob('flow', 'manual');
+    await settle(clock, 100);
+    // Crash; the restart finds the disk full.
+    vi.spyOn(store, 'flush').mockRejectedValueOnce(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+    const second = await testEngine({ jobs: [flow], clock, store });
+    await settle(clock, 1_000);
+    expect(second.calls).toEqual([]);
+    await settle(clock, 30_000);
+    expect((await runOf(store, run.id)).status).toBe('succeeded');
+    expect(second.calls.map((c) => c.command)).toEqual(['summarise', 'publish']);
+  });
+
   it('hands running work back on a graceful stop and resumes it on start', async () => {
     const clock = new FakeClock('2026-03-01T12:00:00Z');
     const store = new MemoryRunStore();

@@ -367,10 +367,12 @@ export class FileRunStore implements RunStore {
         // The inserts of this batch are refused: they leave memory and are not retried.
         const refused = this.refuseInserts(waiters);
         this.requeue(records.filter((record) => !(record.t === 'run' && refused.has(record.id))));
-        this.logger.error('could not write state.wal; new runs in this write were refused, other changes will be retried', {
-          error,
-          refusedRuns: refused.size,
-        });
+        this.logger.error(
+          refused.size > 0
+            ? `could not write state.wal; refused ${refused.size} new run(s), other changes will be retried`
+            : 'could not write state.wal; will retry',
+          { error, refusedRuns: refused.size },
+        );
         for (const waiter of waiters) waiter.reject(error);
         // A full or failing SD card: retry, but not so often that the log fills up.
         this.scheduleFlush(Math.max(this.flushIntervalMs, WRITE_RETRY_MS));

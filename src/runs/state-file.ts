@@ -87,6 +87,8 @@ export async function keepCopyAs(path: string, copyPath: string): Promise<boolea
     throw error;
   }
   await rename(temp, copyPath);
+  // rename() between two names of one file does nothing (the copy already was this file): drop the temp name.
+  await unlink(temp).catch(ignoreMissing);
   return true;
 }
 
