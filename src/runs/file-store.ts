@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
-import { fsyncDirectory } from '../core/atomic-file.js';
 import { basename, join } from 'node:path';
 import { Low } from 'lowdb';
+import { fsyncDirectory } from '../core/atomic-file.js';
 import type { Clock, Timer } from '../core/clock.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
