@@ -113,7 +113,7 @@ export interface AppliancePort {
   triggerJob(name: string, trigger: Extract<Trigger, 'manual' | 'api'>): Promise<Run>;
   listRuns(query: RunQuery): Promise<RunPage>;
   getRun(id: string): Promise<Run | undefined>;
-  /** Throws NotFoundError, or ConflictError if the run already finished. */
+  /** Durable before it resolves (a crash after the answer still cancels the run). Throws NotFoundError, or ConflictError if the run already finished. */
   cancelRun(id: string): Promise<Run>;
   /** The whole log text so far. Throws NotFoundError for an unknown run. */
   readLog(id: string): Promise<string>;

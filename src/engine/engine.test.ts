@@ -1,11 +1,18 @@
-import { describe, expect, it, vi } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConflictError, NonRetriableError, NotFoundError } from '../core/errors.js';
 import { FakeClock } from '../core/clock.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger, silentLogger } from '../core/logger.js';
+import { FileRunStore } from '../runs/file-store.js';
 import { MemoryRunStore } from '../runs/memory-store.js';
+import type { ShellOptions, ShellResult } from '../pool/process/shell.js';
+import { Engine } from './engine.js';
+import { RunLogs } from './run-logs.js';
 import type { Run } from '../runs/model.js';
 import type { ActionDefinition } from '../actions/types.js';
-import { job, task, testEngine } from './testing.js';
+import { config, job, task, testEngine } from './testing.js';
 
 async function settle(clock: FakeClock, ms = 0): Promise<void> {
   await clock.advance(ms);
@@ -273,8 +280,10 @@ describe('a stop arriving while a task starts', () => {
     store.held = true;
     const run = await t.engine.triggerJob('flow', 'manual');
     await settle(t.clock);
-    await t.engine.cancelRun(run.id);
+    // The cancel is answered once it is on disk, so it waits for the held flush.
+    const cancelled = t.engine.cancelRun(run.id);
     store.release();
+    await cancelled;
     await settle(t.clock, 2000);
     expect(t.calls).toHaveLength(0);
     const done = await runOf(store, run.id);
@@ -394,6 +403,22 @@ describe('restart and recovery', () => {
     expect((await runOf(store, run.id)).tasks.fill).toMatchObject({ status: 'running', crashes: 1 });
   });
 
+  it('starts even when the recovered state cannot be written (disk full), and resumes the runs once it can', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore();
+    const first = await testEngine({ jobs: [flow], clock, store, scripts: { summarise: { ms: 10_000 } } });
+    const run = await first.engine.triggerJob('flow', 'manual');
+    await settle(clock, 100);
+    // Crash; the restart finds the disk full.
+    vi.spyOn(store, 'flush').mockRejectedValueOnce(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+    const second = await testEngine({ jobs: [flow], clock, store });
+    await settle(clock, 1_000);
+    expect(second.calls).toEqual([]);
+    await settle(clock, 30_000);
+    expect((await runOf(store, run.id)).status).toBe('succeeded');
+    expect(second.calls.map((c) => c.command)).toEqual(['summarise', 'publish']);
+  });
+
   it('hands running work back on a graceful stop and resumes it on start', async () => {
     const clock = new FakeClock('2026-03-01T12:00:00Z');
     const store = new MemoryRunStore();
@@ -482,5 +507,94 @@ describe('daily housekeeping', () => {
     await clock.advance(86_400_000);
     expect(calls).toBe(2);
     expect(pruneLogs).toHaveBeenCalledTimes(3);
+  });
+});
+
+describe('acknowledged means on disk (FileRunStore, crash = reopen without close)', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** An engine on a FileRunStore whose tasks, like real processes, take 5 s (fake time) to stop after SIGTERM. */
+  async function fileEngine(dataDir: string, clock: FakeClock, calls: string[], store = new FileRunStore({ dataDir, clock, logger: silentLogger })) {
+    await store.open();
+    const logs = new RunLogs(join(dataDir, 'logs'), clock);
+    await logs.init();
+    const runShell = (options: ShellOptions): Promise<ShellResult> => {
+      calls.push(options.command);
+      options.onSpawn?.(4242);
+      return new Promise((resolve) => {
+        const exit = clock.setTimer(60_000, () => resolve({ exitCode: 0, signal: null, timedOut: false, cancelled: false, tail: [], pid: 4242 }));
+        options.signal.addEventListener('abort', () => {
+          exit.cancel();
+          clock.setTimer(5_000, () => resolve({ exitCode: null, signal: 'SIGTERM', timedOut: false, cancelled: true, tail: [], pid: 4242 }));
+        }, { once: true });
+      });
+    };
+    const engine = new Engine({
+      config: config([flow]),
+      store,
+      clock,
+      logs,
+      logger: silentLogger,
+      version: 'test',
+      runShell,
+      actions: { get: () => undefined },
+      dataDir,
+      killGraceMs: 5_000,
+      baseEnv: {},
+      random: () => 0.5,
+    });
+    await engine.start();
+    return { engine, store };
+  }
+
+  it('a cancel of a running run is durable when answered: a crash right after still cancels it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-engine-cancel-'));
+    dirs.push(dir);
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const calls: string[] = [];
+    const first = await fileEngine(dir, clock, calls);
+    const run = await first.engine.triggerJob('flow', 'manual');
+    // The task starts once its start is on disk (real I/O).
+    await vi.waitFor(() => expect(calls).toEqual(['collect']));
+    await first.engine.cancelRun(run.id);
+
+    // kill -9 now (the task is still stopping): a new engine on what is on disk.
+    const afterCrash: string[] = [];
+    const clock2 = new FakeClock('2026-03-01T12:01:00Z');
+    const second = await fileEngine(dir, clock2, afterCrash);
+    await settle(clock2, 120_000);
+    const done = await runOf(second.store, run.id);
+    expect(done.status).toBe('cancelled');
+    expect(afterCrash).toEqual([]);
+    await second.engine.stop();
+    await second.store.close();
+    await first.store.close();
+  });
+
+  it('a run refused because its insert could not be written never runs, not even after a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-engine-refused-'));
+    dirs.push(dir);
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const calls: string[] = [];
+    const store = new FileRunStore({ dataDir: dir, clock, logger: silentLogger });
+    const first = await fileEngine(dir, clock, calls, store);
+    const wal = (store as unknown as { wal: { append(lines: string[]): Promise<void> } }).wal;
+    vi.spyOn(wal, 'append').mockRejectedValueOnce(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+    await expect(first.engine.triggerJob('flow', 'api')).rejects.toMatchObject({ code: 'ENOSPC' });
+    await settle(clock, 10_000);
+    expect(calls).toEqual([]);
+    expect((await store.listRuns({ limit: 10 })).runs).toEqual([]);
+
+    const clock2 = new FakeClock('2026-03-01T12:01:00Z');
+    const second = await fileEngine(dir, clock2, calls);
+    await settle(clock2, 10_000);
+    expect(calls).toEqual([]);
+    expect((await second.store.listRuns({ limit: 10 })).runs).toEqual([]);
+    await second.engine.stop();
+    await second.store.close();
+    await store.close();
   });
 });

@@ -53,6 +53,8 @@ export class Engine implements AppliancePort {
   private stopped = false;
   private readonly ids = new RunIdGenerator();
   private maintenance: Timer | undefined;
+  /** Set while recovered runs wait for the store to become writable again. */
+  private recoveryRetry: Timer | undefined;
   private readonly choresRunning = new Set<string>();
   /** Run-event listeners of this engine instance (the dashboard's fan-out, metrics). */
   private readonly runListeners = new Set<RunEventListener>();
@@ -90,6 +92,7 @@ export class Engine implements AppliancePort {
 
   /** Recovers runs from before the last stop or crash, then starts scheduling. */
   async start(): Promise<void> {
+    const toResume: Run[] = [];
     for (const run of this.deps.store.activeRuns()) {
       const recovered = recoverInterruptedRun(run, this.deps.clock.now(), (pid) => this.deps.killOrphan?.(pid, run.id));
       if (recovered.failed !== undefined) {
@@ -106,10 +109,9 @@ export class Engine implements AppliancePort {
       }
       this.deps.store.updateRun(run);
       if (run.cancelRequested) await this.finishCancelledBeforeCrash(run);
-      else if (run.status === 'waiting') this.dispatcher.park(run);
-      else this.dispatcher.enqueue(run);
+      else toResume.push(run);
     }
-    await this.deps.store.flush();
+    await this.resumeRecovered(toResume);
     this.scheduler.setJobs(Object.values(this.config.jobs));
     this.scheduler.start();
     this.scheduleMaintenance(60_000);
@@ -166,6 +168,31 @@ export class Engine implements AppliancePort {
     return removed;
   }
 
+  /**
+   * Hands recovered runs to the pool once their recovery is on disk. If it
+   * cannot be written (a full SD card), Hearth still starts and serves; the
+   * runs wait, and the write is tried again every 30 s.
+   */
+  private async resumeRecovered(runs: Run[]): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.deps.store.flush();
+    } catch (error) {
+      this.deps.logger.error('cannot write the run state (disk full?); recovered runs wait until it can be written', {
+        runs: runs.length,
+        error: errorMessage(error),
+      });
+      this.recoveryRetry = this.deps.clock.setTimer(30_000, () => void this.resumeRecovered(runs));
+      return;
+    }
+    this.recoveryRetry = undefined;
+    if (this.stopped) return;
+    for (const run of runs) {
+      if (run.status === 'waiting') this.dispatcher.park(run);
+      else this.dispatcher.enqueue(run);
+    }
+  }
+
   /** A cancel was requested just before a crash: honour it instead of resuming. */
   private async finishCancelledBeforeCrash(run: Run): Promise<void> {
     const now = new Date(this.deps.clock.now()).toISOString();
@@ -184,6 +211,7 @@ export class Engine implements AppliancePort {
     if (this.stopped) return;
     this.stopped = true;
     this.maintenance?.cancel();
+    this.recoveryRetry?.cancel();
     const results = await Promise.allSettled([this.scheduler.stop(), this.dispatcher.shutdown()]);
     await this.deps.logs.closeAll();
     for (const result of results) {

@@ -90,7 +90,7 @@ export class Dispatcher {
   /**
    * Cancels a run. A queued or waiting run ends at once; a running one is
    * signalled (its process groups get SIGTERM, then SIGKILL) and ends when its
-   * tasks have stopped.
+   * tasks have stopped. Either way the cancel is on disk when this resolves.
    */
   async cancel(runId: string): Promise<Run> {
     const running = this.active.get(runId);
@@ -98,6 +98,8 @@ export class Dispatcher {
       running.run.cancelRequested = true;
       this.deps.store.updateRun(running.run);
       running.controller.abort(new CancelledError('cancelled by request'));
+      // Acknowledged only once on disk: after a crash the run is cancelled, not resumed.
+      await this.deps.store.flush();
       return running.run;
     }
     const queuedAt = this.queued.findIndex((run) => run.id === runId);

@@ -10,6 +10,7 @@ import { FileRunStore } from './file-store.js';
 import type { FileRunStoreOptions } from './file-store.js';
 import type { Run } from './model.js';
 import type { StateDocument } from './run-state.js';
+import type { WalWriter } from './wal.js';
 import { finished, listAll, RunFactory, runStoreConformance } from './store-conformance.js';
 
 const DAY_MS = 86_400_000;
@@ -240,6 +241,63 @@ describe('FileRunStore durability', () => {
   });
 });
 
+describe('FileRunStore refused inserts', () => {
+  const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  const walOf = (store: FileRunStore) => (store as unknown as { wal: WalWriter }).wal;
+
+  it('undoes an insert whose write failed: not in memory, never written by the retry, gone after a restart', async () => {
+    const dir = await tempDir();
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const { logger, records } = captureLogger();
+    const store = await openStore(dir, { clock, logger });
+    const factory = new RunFactory();
+    const kept = factory.run('a');
+    await store.insertRun(kept);
+    store.updateRun({ ...kept, status: 'running' });
+    vi.spyOn(walOf(store), 'append').mockRejectedValueOnce(enospc());
+    const refused = factory.run('a');
+    await expect(store.insertRun(refused)).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(await store.getRun(refused.id)).toBeUndefined();
+    expect(store.activeRuns().map((run) => run.id)).toEqual([kept.id]);
+    expect(() => store.updateRun({ ...refused, status: 'running' })).toThrow(/not found/i);
+    expect(records.find((r) => r.level === 'error')).toMatchObject({ refusedRuns: 1 });
+
+    // The write loop retries the update of the acknowledged run, and only that.
+    await clock.advance(5_000);
+    await store.flush();
+    const lines = await walLines(dir);
+    expect(lines.filter((line) => line.t === 'run').map((line) => (line.run as Run).id)).toEqual([kept.id, kept.id]);
+    const recovered = await openStore(dir);
+    expect(recovered.activeRuns()).toEqual([{ ...kept, status: 'running' }]);
+  });
+
+  it('leaves an insert that is still being written out of a checkpoint, so a refusal after it leaves nothing on disk', async () => {
+    const dir = await tempDir();
+    // Every batch is followed by a checkpoint.
+    const { logger } = captureLogger();
+    const store = await openStore(dir, { checkpointBytes: 1, logger });
+    const wal = walOf(store);
+    const append = wal.append.bind(wal);
+    const factory = new RunFactory();
+    const [first, late] = [factory.run('a'), factory.run('a')];
+    let lateInsert: Promise<void> | undefined;
+    let calls = 0;
+    vi.spyOn(wal, 'append').mockImplementation(async (lines) => {
+      calls++;
+      // `late` arrives while the first batch is being written: its checkpoint runs while `late` waits.
+      if (calls === 1) lateInsert = store.insertRun(late);
+      if (calls === 2) throw enospc();
+      return append(lines);
+    });
+    await store.insertRun(first);
+    await expect(lateInsert).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(store.stats().checkpoints).toBeGreaterThanOrEqual(2);
+    const recovered = await openStore(dir);
+    expect(recovered.activeRuns().map((run) => run.id)).toEqual([first.id]);
+    expect(await readFile(join(dir, 'state.json'), 'utf8')).not.toContain(late.id);
+  });
+});
+
 describe('FileRunStore checkpoints', () => {
   it('rewrites state.json and truncates the WAL once it passes checkpointBytes', async () => {
     const dir = await tempDir();
@@ -290,7 +348,7 @@ describe('FileRunStore checkpoints', () => {
 });
 
 describe('FileRunStore recovery from damaged state files', () => {
-  /** state.json.bak holds run `kept`; state.json additionally holds run `lost`. */
+  /** state.json.bak holds run `kept`; state.json additionally holds run `lost` (whose insert is in state.wal.prev). */
   async function prepare(): Promise<{ dir: string; kept: Run; lost: Run }> {
     const dir = await tempDir();
     const factory = new RunFactory();
@@ -318,7 +376,7 @@ describe('FileRunStore recovery from damaged state files', () => {
   };
 
   for (const [damage, corrupt] of Object.entries(damages)) {
-    it(`moves a state.json with ${damage} aside and loads state.json.bak`, async () => {
+    it(`moves a state.json with ${damage} aside, loads state.json.bak and replays the WAL generations after it`, async () => {
       const { dir, kept, lost } = await prepare();
       const original = await readFile(join(dir, 'state.json'), 'utf8');
       const damaged = corrupt(original);
@@ -327,7 +385,8 @@ describe('FileRunStore recovery from damaged state files', () => {
       const { logger, records } = captureLogger();
       const store = await openStore(dir, { logger });
       expect(await store.getRun(kept.id)).toEqual(kept);
-      expect(await store.getRun(lost.id)).toBeUndefined();
+      // Acknowledged after the .bak was written: state.wal.prev brings it back.
+      expect(await store.getRun(lost.id)).toEqual(lost);
 
       const [aside, ...more] = await corruptCopies(dir, 'state.json');
       expect(more).toEqual([]);
@@ -340,7 +399,7 @@ describe('FileRunStore recovery from damaged state files', () => {
       expect(warning?.msg).toContain('recovered the run state from state.json.bak');
       expect(warning?.loaded).toBe(join(dir, 'state.json.bak'));
       // A new, good state.json was written.
-      expect(Object.keys((await readState(dir)).runs)).toEqual([kept.id]);
+      expect(Object.keys((await readState(dir)).runs).sort()).toEqual([kept.id, lost.id].sort());
     });
   }
 
@@ -404,6 +463,107 @@ describe('FileRunStore recovery from damaged state files', () => {
     expect(copies).toHaveLength(2);
     const contents = await Promise.all(copies.map((name) => readFile(join(dir, name), 'utf8')));
     expect(contents.sort()).toEqual(['bad one', 'bad two']);
+  });
+});
+
+describe('FileRunStore recovery from state.json.bak loses nothing acknowledged', () => {
+  interface Acknowledged {
+    runs: Run[];
+    waiting: Run;
+    lastHandled: number;
+  }
+
+  /**
+   * 20 runs inserted one by one with small checkpoints in between (so .bak,
+   * state.wal.prev and state.wal all hold part of the story), a schedule's
+   * lastHandled moving with them, and one run waiting on a retry timer; then a
+   * crash (the store is never closed).
+   */
+  async function acknowledgedWork(dir: string): Promise<Acknowledged> {
+    const factory = new RunFactory(Date.UTC(2026, 1, 1), 60_000);
+    const store = await openStore(dir, { checkpointBytes: 2_048 });
+    const runs: Run[] = [];
+    let lastHandled = 0;
+    let waiting: Run | undefined;
+    for (let i = 0; i < 20; i++) {
+      const run = factory.run('nightly', { trigger: 'schedule' });
+      await store.insertRun(run);
+      runs.push(run);
+      lastHandled = Date.parse(run.createdAt);
+      store.setSchedule('nightly', { lastHandled });
+      if (i === 12) {
+        waiting = { ...run, status: 'waiting', wakeAt: '2026-03-02T00:00:00.000Z' };
+        store.updateRun(waiting);
+        runs[i] = waiting;
+      }
+      await store.flush();
+    }
+    expect(store.stats().checkpoints).toBeGreaterThanOrEqual(3);
+    return { runs, waiting: waiting!, lastHandled };
+  }
+
+  async function expectAllThere(store: FileRunStore, work: Acknowledged): Promise<void> {
+    const byId = new Map((await listAll(store, { job: 'nightly' }, 7)).map((run) => [run.id, run]));
+    expect([...byId.keys()].sort()).toEqual(work.runs.map((run) => run.id).sort());
+    for (const run of work.runs) expect(byId.get(run.id)).toEqual(run);
+    expect((await store.getRun(work.waiting.id))!).toMatchObject({ status: 'waiting', wakeAt: work.waiting.wakeAt });
+    expect(store.getSchedule('nightly')!.lastHandled).toBe(work.lastHandled);
+  }
+
+  const damages: Record<string, (text: string) => string> = {
+    truncated: (text) => text.slice(0, Math.floor(text.length * 0.7)),
+    garbage: (text) => '\0\0\xff garbage \0' + text.slice(40),
+    'the wrong shape': () => JSON.stringify({ version: 1, runs: {}, schedules: [], meta: {} }),
+  };
+
+  for (const [damage, corrupt] of Object.entries(damages)) {
+    it(`keeps every acknowledged run, the waiting run and lastHandled when state.json is ${damage}`, async () => {
+      const dir = await tempDir();
+      const work = await acknowledgedWork(dir);
+      await writeFile(join(dir, 'state.json'), corrupt(await readFile(join(dir, 'state.json'), 'utf8')));
+      const { logger } = captureLogger();
+      const recovered = await openStore(dir, { logger });
+      await expectAllThere(recovered, work);
+
+      // The recovery itself left a chain that survives the next damage too.
+      await writeFile(join(dir, 'state.json'), corrupt(await readFile(join(dir, 'state.json'), 'utf8')));
+      await expectAllThere(await openStore(dir, { logger }), work);
+    });
+  }
+
+  it('replays the right generations after a power cut at each checkpoint step', async () => {
+    const dir = await tempDir();
+    const work = await acknowledgedWork(dir);
+    const files = ['state.json', 'state.json.bak', 'state.wal', 'state.wal.prev'];
+    const read = async () => Object.fromEntries(await Promise.all(files.map(async (name) => [name, await readFile(join(dir, name))] as const)));
+    const before = await read();
+    // One more checkpoint (N to N+1), cleanly; then rebuild what disk held after each of its steps.
+    const store = await openStore(dir);
+    await store.close();
+    const after = await read();
+    const steps: Record<string, Record<string, Buffer>> = {
+      'A (.bak linked)': { ...before, 'state.json.bak': before['state.json']! },
+      'B (state.json written)': { ...before, 'state.json.bak': before['state.json']!, 'state.json': after['state.json']! },
+      'B without A on disk': { ...before, 'state.json': after['state.json']! },
+      'C (state.wal.prev linked)': { ...after, 'state.wal': before['state.wal']!, 'state.wal.prev': before['state.wal']! },
+      'D (new state.wal)': after,
+    };
+    const { logger } = captureLogger();
+    for (const [step, contents] of Object.entries(steps)) {
+      for (const damaged of [false, true]) {
+        for (const name of files) await writeFile(join(dir, name), contents[name]!);
+        if (damaged) await writeFile(join(dir, 'state.json'), '{"version":1,"runs":{"r_');
+        const recovered = new FileRunStore({ dataDir: dir, clock: new FakeClock('2026-03-01T12:00:00Z'), logger });
+        await recovered.open();
+        try {
+          await expectAllThere(recovered, work);
+        } catch (error) {
+          throw new Error(`after step ${step}${damaged ? ', state.json damaged' : ''}: ${String(error)}`);
+        } finally {
+          await recovered.close();
+        }
+      }
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Low } from 'lowdb';
+import { fsyncDirectory } from '../core/atomic-file.js';
 import type { Clock, Timer } from '../core/clock.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -11,7 +12,7 @@ import { cloneJson, normalizeQuery, toPage } from './run-query.js';
 import { describeStateProblem, emptyStateDocument, RunState, withDerivedDefaults } from './run-state.js';
 import type { StateDocument } from './run-state.js';
 import type { RunStore } from './store.js';
-import { AtomicJsonFile, loadStateWithRecovery } from './state-file.js';
+import { AtomicJsonFile, keepCopyAs, loadStateWithRecovery } from './state-file.js';
 import type { LoadedState } from './state-file.js';
 import { readWal, WalWriter } from './wal.js';
 import type { WalContents, WalRecord } from './wal.js';
@@ -48,6 +49,8 @@ type PendingRecord =
 interface Waiter {
   resolve(): void;
   reject(error: unknown): void;
+  /** The run this caller inserted: if its batch is not written, the insert is undone. */
+  insert?: string;
 }
 
 type Phase = 'new' | 'opening' | 'open' | 'closing' | 'closed';
@@ -67,13 +70,20 @@ const WRITE_RETRY_MS = 5_000;
  *    written at most `flushIntervalMs` later (or on flush()).
  *  - history/ receives finished runs beyond `keepPerJob`, appended and
  *    fsynced before they leave state, so state.json stays small for years.
+ *  - state.wal.prev is the WAL generation before the current one: it leads
+ *    from state.json.bak to state.json, so a damaged state.json is recovered
+ *    from the .bak without losing anything acknowledged (see checkpoint).
+ *
+ * insertRun is all or nothing: if its batch cannot be written (a full SD
+ * card), the run is removed again and nothing of it stays on disk, so a run
+ * refused to the caller never runs later.
  */
 export class FileRunStore implements RunStore {
   private readonly keepPerJob: number;
   private readonly flushIntervalMs: number;
   private readonly checkpointBytes: number;
   private readonly logger: Logger;
-  private readonly paths: { state: string; backup: string; wal: string; history: string };
+  private readonly paths: { state: string; backup: string; wal: string; walPrev: string; history: string };
   private readonly db: Low<StateDocument>;
   private readonly wal: WalWriter;
   private readonly archive: HistoryArchive;
@@ -85,6 +95,12 @@ export class FileRunStore implements RunStore {
 
   private readonly pending = new Map<string, PendingRecord>();
   private waiters: Waiter[] = [];
+  /**
+   * Runs inserted whose insert is not on disk yet. They are in memory (so the
+   * batch can serialise them) but not acknowledged: a checkpoint leaves them
+   * out, and a failed batch removes them (see refuseInserts).
+   */
+  private readonly uncommitted = new Set<string>();
   /** Jobs that finished a run since the last archival pass. */
   private readonly jobsToArchive = new Set<string>();
   private writer: Promise<void> | undefined;
@@ -111,6 +127,7 @@ export class FileRunStore implements RunStore {
       state: join(dir, 'state.json'),
       backup: join(dir, 'state.json.bak'),
       wal: join(dir, 'state.wal'),
+      walPrev: join(dir, 'state.wal.prev'),
       history: join(dir, 'history'),
     };
     const stateFile = new AtomicJsonFile<StateDocument>({
@@ -153,13 +170,15 @@ export class FileRunStore implements RunStore {
       logger: this.logger,
     });
     this.state = new RunState(withDerivedDefaults(loaded.doc));
+    const baseGeneration = this.state.doc.walGeneration;
     const wal = await readWal(this.paths.wal);
-    const replayed = this.replay(wal, loaded);
+    const previous = await readWal(this.paths.walPrev);
+    const replayed = this.replay({ current: wal, previous }, loaded);
     await this.archive.open();
     const walIsClean = wal.tornTail === 0 && wal.damagedLines.length === 0;
-    if (replayed || !walIsClean || loaded.source !== 'state' || wal.generation !== loaded.doc.walGeneration) {
+    if (replayed || !walIsClean || loaded.source !== 'state' || wal.generation !== baseGeneration) {
       // Fold what was replayed into state.json and start a clean WAL (this also drops a torn tail).
-      await this.checkpoint();
+      await this.checkpointAtOpen(loaded.source !== 'state');
     } else {
       await this.wal.openExisting();
     }
@@ -188,7 +207,8 @@ export class FileRunStore implements RunStore {
     this.assertOpen();
     if (this.state.has(run.id)) throw new ConflictError(`run ${run.id} already exists`);
     this.applyRun(cloneJson(run));
-    await this.commit();
+    this.uncommitted.add(run.id);
+    await this.commit(run.id);
   }
 
   updateRun(run: Run): void {
@@ -308,10 +328,10 @@ export class FileRunStore implements RunStore {
     });
   }
 
-  /** Resolves once everything changed so far is on disk. */
-  private commit(): Promise<void> {
+  /** Resolves once everything changed so far is on disk; `insert` names the run the caller inserted. */
+  private commit(insert?: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
+      this.waiters.push(insert === undefined ? { resolve, reject } : { resolve, reject, insert });
       this.startWriter();
     });
   }
@@ -341,17 +361,27 @@ export class FileRunStore implements RunStore {
       this.pending.clear();
       const waiters = this.waiters.splice(0);
       try {
-        if (this.checkpointOwed) await this.checkpoint();
+        if (this.checkpointOwed || this.wal.needsReset || !this.wal.isOpen) await this.checkpoint();
         await this.wal.append(records.flatMap((record) => this.serialize(record)));
       } catch (error) {
-        this.requeue(records);
-        this.logger.error('could not write state.wal; will retry', { error });
+        // The inserts of this batch are refused: they leave memory and are not retried.
+        const refused = this.refuseInserts(waiters);
+        this.requeue(records.filter((record) => !(record.t === 'run' && refused.has(record.id))));
+        this.logger.error(
+          refused.size > 0
+            ? `could not write state.wal; refused ${refused.size} new run(s), other changes will be retried`
+            : 'could not write state.wal; will retry',
+          { error, refusedRuns: refused.size },
+        );
         for (const waiter of waiters) waiter.reject(error);
         // A full or failing SD card: retry, but not so often that the log fills up.
         this.scheduleFlush(Math.max(this.flushIntervalMs, WRITE_RETRY_MS));
         return;
       }
-      for (const waiter of waiters) waiter.resolve();
+      for (const waiter of waiters) {
+        if (waiter.insert !== undefined) this.uncommitted.delete(waiter.insert);
+        waiter.resolve();
+      }
       if (this.wal.bytes > this.checkpointBytes) await this.checkpointQuietly();
     }
   }
@@ -377,6 +407,23 @@ export class FileRunStore implements RunStore {
         break;
     }
     return line ? [JSON.stringify(line)] : [];
+  }
+
+  /**
+   * Undoes the inserts whose batch failed: the run leaves state, and any
+   * change made to it since is dropped too, so no later write can bring it
+   * back. Returns their ids.
+   */
+  private refuseInserts(waiters: Waiter[]): Set<string> {
+    const refused = new Set<string>();
+    for (const waiter of waiters) {
+      const id = waiter.insert;
+      if (id === undefined || !this.uncommitted.delete(id)) continue;
+      refused.add(id);
+      this.state.remove(id);
+      this.pending.delete(`run:${id}`);
+    }
+    return refused;
   }
 
   /** Puts records from a failed write back in front of anything newer. */
@@ -420,19 +467,66 @@ export class FileRunStore implements RunStore {
   }
 
   /**
-   * Writes state.json (generation N+1), then replaces the WAL with an empty
-   * N+1 one. A crash between the two leaves a generation-N WAL that open()
-   * knows to ignore, because state.json already contains all of it.
+   * Moves from generation N to N+1. Before: state.json (N), .bak (N-1),
+   * state.wal (N), state.wal.prev (N-1). Steps, and what a power cut after
+   * each one leaves (open() picks WAL files by the generation in their
+   * header, never by name, and replays every one from the state's generation
+   * up, in order):
+   *
+   *  A. state.json is linked as .bak (N). Loading state.json (N) replays
+   *     state.wal (N); from .bak (N), the same. Nothing lost.
+   *  B. state.json (N+1) is written atomically (temp, fsync, rename, fsync
+   *     dir; this also makes A durable). It already holds all of WAL N, so
+   *     state.wal (N) is ignored; from .bak (N), state.wal (N) is replayed.
+   *  C. state.wal is linked as state.wal.prev (N), then the directory is
+   *     fsynced, so C is on disk before D can be. Both WAL names now hold
+   *     generation N: same file, replayed once.
+   *  D. state.wal is replaced atomically by an empty N+1 WAL. From .bak (N):
+   *     state.wal.prev (N), then state.wal (N+1). Nothing lost.
+   *
+   * If A did not reach the disk but B did, .bak is N-1 and state.wal.prev is
+   * still N-1 (C comes after B), and state.wal is N: the chain is complete
+   * again. Runs inserted but not yet acknowledged are left out of the
+   * snapshot: their insert may still be refused.
    */
   private async checkpoint(): Promise<void> {
     const generation = this.state.doc.walGeneration + 1;
     this.state.doc.walGeneration = generation;
-    this.db.data = this.state.doc;
+    this.db.data = this.snapshot();
     this.checkpointOwed = true;
     await this.db.write();
+    if (await keepCopyAs(this.paths.wal, this.paths.walPrev)) await fsyncDirectory(this.options.dataDir);
     await this.wal.reset(generation);
     this.checkpointOwed = false;
     this.counters.checkpoints++;
+  }
+
+  /** The state to write at a checkpoint: everything but runs whose insert is not acknowledged yet. */
+  private snapshot(): StateDocument {
+    if (this.uncommitted.size === 0) return this.state.doc;
+    const runs: Record<string, Run> = {};
+    for (const [id, run] of Object.entries(this.state.doc.runs)) if (!this.uncommitted.has(id)) runs[id] = run;
+    return { ...this.state.doc, runs };
+  }
+
+  /**
+   * The checkpoint that folds a replay into state.json. After a recovery from
+   * .bak it runs twice, so that .bak and state.wal.prev again lead to
+   * state.json. On a full disk the store still opens, from memory: nothing
+   * on disk was removed, and every write first retries the checkpoint, so
+   * new runs are refused (and say why) until there is space again.
+   */
+  private async checkpointAtOpen(twice: boolean): Promise<void> {
+    try {
+      await this.checkpoint();
+      if (twice) await this.checkpoint();
+    } catch (error) {
+      this.checkpointOwed = true;
+      this.logger.error(
+        'could not write the run state while opening (disk full?); running from memory, new runs are refused until it can be written',
+        { error, dataDir: this.options.dataDir },
+      );
+    }
   }
 
   private async checkpointQuietly(): Promise<void> {
@@ -443,36 +537,70 @@ export class FileRunStore implements RunStore {
     }
   }
 
-  /** Applies the WAL on top of the loaded state; returns whether anything was applied. */
-  private replay(wal: WalContents, loaded: LoadedState): boolean {
+  /**
+   * Applies the WAL generations that follow the loaded state, oldest first:
+   * normally just state.wal; after a recovery from state.json.bak,
+   * state.wal.prev and then state.wal. Files are chosen by the generation in
+   * their header. Returns whether anything was applied.
+   */
+  private replay(wals: { current: WalContents; previous: WalContents }, loaded: LoadedState): boolean {
     const stateGeneration = loaded.doc.walGeneration;
-    if (wal.tornTail > 0) {
-      this.logger.warn('ignored an incomplete last write in state.wal (power cut during an append?)', {
-        file: this.paths.wal,
-        lines: wal.tornTail,
-      });
-    }
-    if (wal.damagedLines.length > 0) {
-      this.logger.error('skipped damaged lines in state.wal', { file: this.paths.wal, lines: wal.damagedLines });
-    }
-    if (wal.records.length === 0) return false;
-    if (wal.generation !== undefined && wal.generation < stateGeneration) {
-      this.logger.info('state.wal predates the last checkpoint; ignoring it', {
-        walGeneration: wal.generation,
-        stateGeneration,
-      });
+    const files = [
+      { file: this.paths.walPrev, contents: wals.previous },
+      { file: this.paths.wal, contents: wals.current },
+    ];
+    const known = files.flatMap(({ contents }) => (contents.generation === undefined ? [] : [contents.generation]));
+    // Later checkpoints must use generations above every WAL file on disk.
+    this.state.doc.walGeneration = Math.max(stateGeneration, ...known);
+    const toReplay = files.filter(({ file, contents }) => {
+      if (contents.generation === undefined) return file === this.paths.wal && contents.records.length > 0;
+      if (contents.generation >= stateGeneration) return true;
+      if (file === this.paths.wal && contents.records.length > 0) {
+        this.logger.info('state.wal predates the last checkpoint; ignoring it', {
+          walGeneration: contents.generation,
+          stateGeneration,
+        });
+      }
       return false;
-    }
-    if (wal.generation === undefined || wal.generation > stateGeneration) {
-      this.logger.warn('replaying state.wal onto an older state than it was written against', {
-        walGeneration: wal.generation,
+    });
+    // Both names can be the same file (a power cut between checkpoint steps C and D): replay it once.
+    if (toReplay.length === 2 && toReplay[0]!.contents.generation === toReplay[1]!.contents.generation) toReplay.shift();
+    toReplay.sort((a, b) => (a.contents.generation ?? Infinity) - (b.contents.generation ?? Infinity));
+    const first = toReplay[0]?.contents.generation;
+    if (toReplay.length > 0 && (first === undefined || first > stateGeneration)) {
+      this.logger.warn('replaying a WAL onto an older state than it was written against; changes in between may be missing', {
+        walGeneration: first,
         stateGeneration,
         source: loaded.source,
       });
     }
-    for (const record of wal.records) this.applyRecord(record);
-    this.logger.info('replayed state.wal', { records: wal.records.length });
-    return true;
+    let applied = 0;
+    for (const { file, contents } of toReplay) {
+      if (contents.tornTail > 0) {
+        this.logger.warn(`ignored an incomplete last write in ${basename(file)} (power cut during an append?)`, {
+          file,
+          lines: contents.tornTail,
+        });
+      }
+      if (contents.damagedLines.length > 0) {
+        this.logger.error(`skipped damaged lines in ${basename(file)}`, { file, lines: contents.damagedLines });
+      }
+      for (const record of contents.records) this.applyRecord(record);
+      applied += contents.records.length;
+      if (contents.records.length > 0) {
+        this.logger.info(`replayed ${basename(file)}`, { file, generation: contents.generation, records: contents.records.length });
+      }
+    }
+    // A torn or damaged current WAL that is not replayed is still reported.
+    const current = wals.current;
+    if (!toReplay.some(({ file }) => file === this.paths.wal) && (current.tornTail > 0 || current.damagedLines.length > 0)) {
+      this.logger.warn('ignored an incomplete last write in state.wal (power cut during an append?)', {
+        file: this.paths.wal,
+        lines: current.tornTail,
+        damagedLines: current.damagedLines,
+      });
+    }
+    return applied > 0;
   }
 
   private applyRecord(record: WalRecord): void {

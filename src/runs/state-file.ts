@@ -67,17 +67,29 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   }
 
   private async keepBackup(backupPath: string): Promise<void> {
-    // link + rename: the old .bak is replaced in one step and state.json itself never disappears.
-    const temp = `${backupPath}.tmp`;
-    await unlink(temp).catch(ignoreMissing);
-    try {
-      await link(this.options.path, temp);
-    } catch (error) {
-      if (isMissingFile(error)) return;
-      throw error;
-    }
-    await rename(temp, backupPath);
+    await keepCopyAs(this.options.path, backupPath);
   }
+}
+
+/**
+ * Makes `copyPath` another name for the file at `path` (hard link + rename:
+ * the old copy is replaced in one step, `path` itself never disappears, and
+ * no data is copied, so it works on a full disk). Returns false when `path`
+ * does not exist. The caller fsyncs the directory when the order matters.
+ */
+export async function keepCopyAs(path: string, copyPath: string): Promise<boolean> {
+  const temp = `${copyPath}.tmp`;
+  await unlink(temp).catch(ignoreMissing);
+  try {
+    await link(path, temp);
+  } catch (error) {
+    if (isMissingFile(error)) return false;
+    throw error;
+  }
+  await rename(temp, copyPath);
+  // rename() between two names of one file does nothing (the copy already was this file): drop the temp name.
+  await unlink(temp).catch(ignoreMissing);
+  return true;
 }
 
 export interface StatePaths {
@@ -137,7 +149,7 @@ async function loadBackup(options: LoadStateOptions, quarantined: string[]): Pro
     if (doc) {
       logger.warn(
         stateWasCorrupt
-          ? 'recovered the run state from state.json.bak; changes made after that checkpoint and not in state.wal are lost'
+          ? 'recovered the run state from state.json.bak; the WAL generations that follow it are replayed next'
           : 'state.json is missing; recovered the run state from state.json.bak',
         { loaded: paths.backup, quarantined },
       );

@@ -7,6 +7,8 @@ import type { Run, RunPage, RunQuery, ScheduleState } from './model.js';
  * Durability contract:
  *  - `insertRun` and `flush` resolve only once the change is on disk; the
  *    scheduler and the API acknowledge a run only after `insertRun` resolves.
+ *  - `insertRun` is all or nothing: when it rejects, the run is not in the
+ *    store and no later write or restart brings it back.
  *  - `updateRun` / `setSchedule` / `setMeta` are applied in memory at once and
  *    written in coalesced batches (at most every `flushIntervalMs`), so a busy
  *    appliance does not rewrite state.json per event. Callers that need a

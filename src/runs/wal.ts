@@ -107,6 +107,12 @@ export class WalWriter {
   private appendedBytes = 0;
   /** A failed write may have left half a line; the next batch starts on a fresh line. */
   private startOnNewLine = false;
+  /**
+   * A failed append could not be cut back off the file: lines of a batch that
+   * was refused may be on disk. The file must be replaced (a checkpoint)
+   * before anything else is appended, or a replay would bring them back.
+   */
+  private tailUntrusted = false;
 
   constructor(
     private readonly path: string,
@@ -116,6 +122,16 @@ export class WalWriter {
   /** Size of the file: what the checkpoint threshold is measured against. */
   get bytes(): number {
     return this.appendedBytes;
+  }
+
+  /** False until openExisting/reset succeeded, and after close. */
+  get isOpen(): boolean {
+    return this.handle !== undefined;
+  }
+
+  /** True when a failed append may have left part of a refused batch in the file (see append). */
+  get needsReset(): boolean {
+    return this.tailUntrusted;
   }
 
   /** Continues appending to the existing file (its generation matches state.json). */
@@ -133,17 +149,34 @@ export class WalWriter {
     this.handle = await open(this.path, 'a');
     this.appendedBytes = Buffer.byteLength(header);
     this.startOnNewLine = false;
+    this.tailUntrusted = false;
   }
 
+  /**
+   * Appends one batch. When it fails (ENOSPC, EIO) the caller refuses the
+   * batch, so none of it may survive: a write cut short can have put whole
+   * lines on disk, which a replay after a restart would apply. The file is cut
+   * back to its last acknowledged size (shrinking needs no free space); if
+   * even that fails the writer says `needsReset` and must be reset first.
+   */
   async append(lines: string[]): Promise<void> {
-    if (!this.handle) throw new Error('state.wal is not open');
+    const handle = this.handle;
+    if (!handle) throw new Error('state.wal is not open');
+    if (this.tailUntrusted) throw new Error('state.wal holds part of a refused write; it must be rewritten first');
     if (lines.length === 0) return;
     const text = (this.startOnNewLine ? '\n' : '') + lines.join('\n') + '\n';
     try {
-      await this.handle.writeFile(text);
-      await this.handle.datasync();
+      await handle.writeFile(text);
+      await handle.datasync();
     } catch (error) {
-      this.startOnNewLine = true;
+      try {
+        await handle.truncate(this.appendedBytes);
+        await handle.datasync();
+        this.startOnNewLine = false;
+      } catch {
+        this.startOnNewLine = true;
+        this.tailUntrusted = true;
+      }
       throw error;
     }
     this.startOnNewLine = false;

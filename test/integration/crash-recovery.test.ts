@@ -79,4 +79,36 @@ describe('crash recovery', () => {
     running = hearth;
     await hearth.waitFor('both runs to finish', () => (lines(join(dir, 'slow.txt')).length === 2 ? true : undefined), 30_000);
   });
+
+  it('keeps a cancel answered 202 across a kill -9 right after it: the run ends cancelled and is not resumed', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const marks = join(dir, 'marks');
+    // The task ignores SIGTERM, so it is still stopping (and the run still running) when the kill comes.
+    const config = baseConfig(port, `
+  long:
+    run: |
+      trap '' TERM
+      echo "started $HEARTH_ATTEMPT" >> "${marks}"
+      sleep 30
+`);
+    let hearth = await startHearth({ dir, port, config });
+    running = hearth;
+    const { body } = await hearth.api<{ runId: string }>('/api/jobs/long/run', { method: 'POST' });
+    await hearth.waitFor('the task to start', () => (lines(marks).includes('started 1') ? true : undefined));
+    const cancel = await hearth.api(`/api/runs/${body.runId}/cancel`, { method: 'POST' });
+    expect(cancel.status).toBe(202);
+    expect(await hearth.stop('SIGKILL')).toBe(null);
+
+    hearth = await startHearth({ dir, port, config });
+    running = hearth;
+    const done = await hearth.waitFor('the run to end', async () => {
+      const { body: run } = await hearth.api<Run>(`/api/runs/${body.runId}`);
+      return run.status === 'queued' || run.status === 'running' ? undefined : run;
+    });
+    expect(done.status).toBe('cancelled');
+    // Give a wrongly resumed task time to show itself.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(lines(marks)).toEqual(['started 1']);
+  });
 });
