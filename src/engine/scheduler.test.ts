@@ -51,6 +51,28 @@ describe('scheduler', () => {
     expect(t.engine.schedulerPasses()).toBe(stalled);
   });
 
+  it('does not count an occurrence as handled when its run could not be written (a full disk), and runs it once the disk takes writes again', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:30Z');
+    const store = new MemoryRunStore();
+    const t = await testEngine({ jobs: [scheduled('tick', '0 * * * *')], clock, store });
+    const insert = store.insertRun.bind(store);
+    let diskFull = true;
+    store.insertRun = (run) =>
+      diskFull ? Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })) : insert(run);
+    await clock.advance(60 * 60_000); // 13:00 passes on a full disk
+    expect(await runsOf(store, 'tick')).toEqual([]);
+    expect(store.getSchedule('tick')?.lastHandled).toBe(Date.parse('2026-03-01T12:00:30Z'));
+    diskFull = false;
+    await clock.advance(MAX_SLEEP_MS);
+    const runs = await runsOf(store, 'tick');
+    // A minute late: the planner still labels it by its own rule (schedule or catchup); what matters is that it runs.
+    expect(runs.map((r) => r.scheduledFor)).toEqual(['2026-03-01T13:00:00.000Z']);
+    expect(store.getSchedule('tick')?.lastHandled).toBe(Date.parse('2026-03-01T13:00:00Z'));
+    // Handled once: the next hours do not bring it back.
+    await clock.advance(60 * 60_000);
+    expect((await runsOf(store, 'tick')).map((r) => r.scheduledFor)).toEqual(['2026-03-01T13:00:00.000Z', '2026-03-01T14:00:00.000Z']);
+  });
+
   it('never sleeps longer than 30 s, so a wall-clock jump is noticed', async () => {
     const clock = new FakeClock('2026-03-01T12:00:00Z');
     const t = await testEngine({ jobs: [scheduled('daily', '0 3 * * *', 'latest')], clock });

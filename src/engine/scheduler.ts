@@ -196,10 +196,22 @@ export class Scheduler {
     if (caughtUp) {
       this.deps.logger.info('catch-up', { job: job.name, policy: policy.catchup, missed: plan.missed, runs: lastCatchup?.runs ?? 0 });
     }
+    try {
+      await submitted;
+    } catch (error) {
+      // The runs could not be written (a full disk): their occurrences are not handled. lastHandled moves only past
+      // an occurrence that did get a run, and the job is planned again after a pause, when its catch-up policy
+      // decides, as for any occurrence missed while the appliance was off.
+      const handledSoFar = this.knownLastHandled(job.name, state.lastHandled);
+      if (handledSoFar !== state.lastHandled) this.deps.store.setSchedule(job.name, { ...state, lastHandled: handledSoFar });
+      entry.nextDue = now + MAX_SLEEP_MS;
+      this.deps.logger.error('scheduled run could not be created; trying again shortly', { job: job.name, error: errorMessage(error) });
+      return;
+    }
+    // Recorded only once the runs are durable (a crash in between is covered by knownLastHandled).
     const handled = plan.handledThrough ?? now;
     this.deps.store.setSchedule(job.name, { ...state, lastHandled: handled, ...(lastCatchup ? { lastCatchup } : {}) });
     entry.nextDue = schedule.next(Math.max(handled, now));
-    await submitted;
   }
 
   /**
