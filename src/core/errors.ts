@@ -93,3 +93,17 @@ export class TimeoutError extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** errno codes of a write refused for want of space: the disk (or the user's quota) is full. */
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * Whether `error`, or an error it wraps (`cause`), is a write refused because
+ * the disk is full. Matched on the errno code Node sets, never on message text.
+ */
+export function isDiskFull(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (DISK_FULL_CODES.has((e as NodeJS.ErrnoException).code ?? '')) return true;
+  }
+  return false;
+}

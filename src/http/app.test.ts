@@ -425,6 +425,18 @@ describe('error mapping', () => {
     expect((await errorOf(config)).message).toBe('hearth.yaml:3:1: jobs: broken');
   });
 
+  it('answers 507 disk_full when the data directory\'s disk is full, so a client knows to try again later', async () => {
+    const enospc = Object.assign(new Error("ENOSPC: no space left on device, write '/var/lib/hearth/state.wal'"), { code: 'ENOSPC' });
+    appliance.failWith = new Error('could not append', { cause: enospc });
+    const response = await app.request('/api/jobs/backup/run', { method: 'POST', headers: AUTH });
+    expect(response.status).toBe(507);
+    const body = await response.text();
+    expect(body).not.toContain('/var/lib/hearth');
+    expect(JSON.parse(body)).toEqual({
+      error: { code: 'disk_full', message: "the appliance's disk is full, so this could not be saved; free some space and try again" },
+    });
+  });
+
   it('turns an unexpected error into a generic 500 and logs the detail', async () => {
     appliance.failWith = new Error('secret internal detail at /srv/x.js:12');
     const response = await app.request('/api/runs', { headers: AUTH });

@@ -1,14 +1,16 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ConfigError, ConflictError, NotFoundError, UsageError } from '../core/errors.js';
+import { ConfigError, ConflictError, isDiskFull, NotFoundError, UsageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
 /**
  * The one place where errors become HTTP responses. Every error body has the
- * shape `{ error: { code, message } }`; bad input is always a 4xx, and only
- * errors nobody anticipated become a 500 with a generic message (the details
- * go to the log, never to the client).
+ * shape `{ error: { code, message } }`; bad input is always a 4xx, a full disk
+ * is a 507 (a refused run is not recorded and never runs, so a client may
+ * retry it later without the work being done twice), and only errors nobody
+ * anticipated become a 500 with a generic message (the details go to the log,
+ * never to the client).
  */
 
 export type ApiErrorCode =
@@ -21,6 +23,7 @@ export type ApiErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'too_many_requests'
+  | 'disk_full'
   | 'internal';
 
 /** An HTTP-level refusal raised by the API layer itself (auth, method, media type). */
@@ -68,6 +71,9 @@ export function mapError(error: unknown): Mapped | undefined {
   if (error instanceof ConflictError) return plain(409, 'conflict', error.message);
   if (error instanceof UsageError) return plain(400, 'bad_request', error.message);
   if (error instanceof ConfigError) return plain(400, 'bad_request', error.message);
+  if (isDiskFull(error)) {
+    return plain(507, 'disk_full', "the appliance's disk is full, so this could not be saved; free some space and try again");
+  }
   if (error instanceof HTTPException) {
     const code = CODE_BY_HTTP_STATUS[error.status];
     if (code) return plain(error.status as ContentfulStatusCode, code, httpExceptionMessage(error, code));

@@ -76,8 +76,9 @@ describe.skipIf(mountError !== undefined)('a full disk', () => {
     expect(hearth.output()).toContain('could not write the run state while opening');
     // Recovered, waiting for its recovery to be on disk before it runs again.
     expect((await hearth.api<Run>(`/api/runs/${long.runId}`)).body.status).toBe('queued');
-    const refused = await hearth.api('/api/jobs/quick/run', { method: 'POST' });
-    expect(refused.status).toBe(500);
+    const refused = await hearth.api<{ error: { code: string } }>('/api/jobs/quick/run', { method: 'POST' });
+    expect(refused.status).toBe(507);
+    expect(refused.body.error.code).toBe('disk_full');
     const quickRuns = async () => (await hearth.api<RunPage>('/api/runs?job=quick&limit=500')).body.runs.length;
     expect(await quickRuns()).toBe(150);
 
