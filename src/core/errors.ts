@@ -75,6 +75,21 @@ export class ConflictError extends Error {
   override name = 'ConflictError';
 }
 
+/**
+ * A run or task status change its current status does not allow (src/runs/transitions.ts):
+ * e.g. finishing a run twice or starting a settled task. A conflict, so the API answers 409.
+ */
+export class IllegalTransitionError extends ConflictError {
+  override name = 'IllegalTransitionError';
+  constructor(
+    readonly subject: string,
+    readonly from: string,
+    readonly transition: string,
+  ) {
+    super(`${subject}: cannot ${transition} from ${from}`);
+  }
+}
+
 /** Bad input from a user or script (HTTP 400, CLI exit 2). */
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -107,11 +107,11 @@ describe('retries', () => {
     let state = await runOf(t.store, run.id);
     expect(state.status).toBe('waiting');
     expect(state.tasks.main).toMatchObject({ status: 'waiting', attempts: 1 });
-    expect(state.wakeAt).toBe('2026-03-01T12:00:10.000Z');
+    expect(state.wait).toEqual({ kind: 'timer', at: '2026-03-01T12:00:10.000Z' });
     await settle(t.clock, 10_000);
     state = await runOf(t.store, run.id);
     expect(state.tasks.main!.attempts).toBe(2);
-    expect(state.wakeAt).toBe('2026-03-01T12:00:30.000Z'); // 10 s, then 20 s
+    expect(state.wait).toEqual({ kind: 'timer', at: '2026-03-01T12:00:30.000Z' }); // 10 s, then 20 s
     await settle(t.clock, 20_000);
     state = await runOf(t.store, run.id);
     expect(state.status).toBe('succeeded');

@@ -6,7 +6,7 @@ import { formatDuration } from '../core/durations.js';
 import { dirname } from 'node:path';
 import type { Logger } from '../core/logger.js';
 import type { HearthConfig, JobDef } from '../config/types.js';
-import type { Run, RunPage, RunQuery, TaskState, Trigger } from '../runs/model.js';
+import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
 import { isActive } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
 import { compileSchedule, formatInZone, type Schedule } from '../schedule/index.js';
@@ -16,6 +16,7 @@ import type { ExecutorDeps } from './executor.js';
 import { ShutdownError, executeRun } from './executor.js';
 import type { RunLogs } from './run-logs.js';
 import { recoverInterruptedRun } from './recovery.js';
+import { finishRunEarly, newRun } from '../runs/transitions.js';
 import { pruneRunLogs } from './log-retention.js';
 import type { Timer } from '../core/clock.js';
 import { Scheduler } from './scheduler.js';
@@ -195,12 +196,7 @@ export class Engine implements AppliancePort {
 
   /** A cancel was requested just before a crash: honour it instead of resuming. */
   private async finishCancelledBeforeCrash(run: Run): Promise<void> {
-    const now = new Date(this.deps.clock.now()).toISOString();
-    for (const state of Object.values(run.tasks)) {
-      if (state.status === 'pending' || state.status === 'waiting') Object.assign(state, { status: 'cancelled', finishedAt: now });
-    }
-    Object.assign(run, { status: 'cancelled', error: 'cancelled by request', finishedAt: now });
-    delete run.cancelRequested;
+    finishRunEarly(run, 'cancelled', 'cancelled by request', this.deps.clock.now());
     this.deps.store.updateRun(run);
     this.deps.logs.write(run.id, 'hearth', 'run cancelled (the cancel was requested before a restart)');
     await this.deps.logs.finish(run.id);
@@ -375,20 +371,7 @@ export class Engine implements AppliancePort {
     options: { trigger: Trigger; occurrences: number; scheduledFor?: string; retryOf?: string },
   ): Promise<Run> {
     const now = this.deps.clock.now();
-    const tasks: Record<string, TaskState> = {};
-    for (const task of job.tasks) tasks[task.name] = { name: task.name, status: 'pending', attempts: 0 };
-    const run: Run = {
-      id: this.ids.next(now),
-      job: job.name,
-      status: 'queued',
-      trigger: options.trigger,
-      occurrences: options.occurrences,
-      createdAt: new Date(now).toISOString(),
-      tasks,
-      taskOrder: job.tasks.map((t) => t.name),
-      ...(options.scheduledFor ? { scheduledFor: options.scheduledFor } : {}),
-      ...(options.retryOf ? { retryOf: options.retryOf } : {}),
-    };
+    const run = newRun({ id: this.ids.next(now), job: job.name, tasks: job.tasks.map((t) => t.name), ...options }, now);
     // Durable before it is acknowledged or started.
     await this.deps.store.insertRun(run);
     this.deps.logger.info('run queued', { runId: run.id, job: job.name, trigger: run.trigger, scheduledFor: run.scheduledFor });

@@ -13,10 +13,25 @@ import type { Run, TaskState } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
 import type { ActionContext, ActionDefinition } from '../actions/types.js';
 import type { ShellOptions, ShellResult } from '../pool/process/shell.js';
-import { retryDelayMs } from './retry.js';
 import type { RunLogs } from './run-logs.js';
 import { buildTaskEnv, upstreamOutputs } from './task-env.js';
-import { SETTLED_TASK_STATUSES, noteAttemptEnded } from '../runs/transitions.js';
+import {
+  cancelTask,
+  completeRun,
+  failTaskAttempt,
+  finishRunEarly,
+  hasWaitingTask,
+  interruptRun,
+  interruptTask,
+  nextDeadline,
+  noteAttemptEnded,
+  parkRun,
+  skipTask,
+  startRun as markRunStarted,
+  startTask,
+  succeedTask,
+  wake,
+} from '../runs/transitions.js';
 
 /** Shutdown (SIGTERM, restart): the run goes back to `queued` and resumes on the next start. */
 export class ShutdownError extends Error {
@@ -43,15 +58,16 @@ export interface ExecutorDeps {
   random?: () => number;
 }
 
-/** How `executeRun` left the run: done, parked on a durable timer, or handed back for the next start. */
+/** How `executeRun` left the run: done, parked on a wait, or handed back for the next start. */
 export type RunOutcome = 'finished' | 'waiting' | 'interrupted';
 
 /**
  * Executes one run as a DAG over its step journal (`run.tasks`): tasks whose
  * dependencies are done start in parallel; finished tasks are never run
  * again, so a resumed run continues where it stopped. Returns when the run is
- * finished, when every remaining task waits on a timer (the caller parks the
- * run and frees its pool slot), or when `stop` aborts it.
+ * finished, when every remaining task waits (the caller parks the run and
+ * frees its pool slot), or when `stop` aborts it. Every status change is a
+ * transition from src/runs/transitions.ts.
  */
 export async function executeRun(run: Run, job: JobDef, deps: ExecutorDeps, stop: AbortSignal): Promise<RunOutcome> {
   const { clock, store } = deps;
@@ -72,13 +88,13 @@ export async function executeRun(run: Run, job: JobDef, deps: ExecutorDeps, stop
     for (;;) {
       if (!runAbort.signal.aborted) {
         settleBlockedTasks(run, job, deps);
-        wakeDueTasks(run, clock.now());
+        wake(run, { kind: 'timer' }, clock.now());
         for (const task of readyTasks(run, job)) {
           running.set(task.name, runTask(run, job, task, deps, runAbort.signal).finally(() => running.delete(task.name)));
         }
       }
       if (running.size === 0) break;
-      await waitForProgress([...running.values()], nextWake(run), runAbort.signal, clock);
+      await waitForProgress([...running.values()], nextDeadline(run), runAbort.signal, clock);
     }
   } finally {
     deadline?.cancel();
@@ -90,9 +106,7 @@ export async function executeRun(run: Run, job: JobDef, deps: ExecutorDeps, stop
 async function startRun(run: Run, job: JobDef, deps: ExecutorDeps): Promise<void> {
   const now = deps.clock.now();
   const resumed = run.startedAt !== undefined;
-  run.status = 'running';
-  run.startedAt ??= new Date(now).toISOString();
-  delete run.wakeAt;
+  markRunStarted(run, now);
   if (run.lastSuccessAt === undefined) {
     const previous = await deps.store.lastSuccess(job.name);
     run.lastSuccessAt = previous?.startedAt ?? '';
@@ -106,17 +120,25 @@ async function startRun(run: Run, job: JobDef, deps: ExecutorDeps): Promise<void
   }
 }
 
-/** Marks tasks whose dependencies failed (or were skipped/cancelled) as skipped, in topological order. */
+/**
+ * Marks tasks whose dependencies failed (or were skipped/cancelled) as
+ * skipped, in topological order; so is a pending task a reload removed from
+ * the job (a resumed run runs the current definition), which could never run.
+ */
 function settleBlockedTasks(run: Run, job: JobDef, deps: ExecutorDeps): void {
   for (const task of job.tasks) {
     const state = run.tasks[task.name]!;
     if (state.status !== 'pending') continue;
     const blocker = task.dependsOn.find((dep) => blocksDependants(run.tasks[dep]!, taskDef(job, dep)));
     if (!blocker) continue;
-    state.status = 'skipped';
-    state.error = `skipped: dependency "${blocker}" ${run.tasks[blocker]!.status}`;
-    state.finishedAt = new Date(deps.clock.now()).toISOString();
+    skipTask(run, task.name, `skipped: dependency "${blocker}" ${run.tasks[blocker]!.status}`, deps.clock.now());
     deps.logs.write(run.id, 'hearth', `task ${task.name} ${state.error}`);
+    deps.store.updateRun(run);
+  }
+  for (const state of Object.values(run.tasks)) {
+    if (state.status !== 'pending' || job.tasks.some((task) => task.name === state.name)) continue;
+    skipTask(run, state.name, 'skipped: no longer in the job', deps.clock.now());
+    deps.logs.write(run.id, 'hearth', `task ${state.name} ${state.error}`);
     deps.store.updateRun(run);
   }
 }
@@ -138,29 +160,13 @@ function readyTasks(run: Run, job: JobDef): TaskDef[] {
   );
 }
 
-function wakeDueTasks(run: Run, now: number): void {
-  for (const state of Object.values(run.tasks)) {
-    if (state.status === 'waiting' && Date.parse(state.wakeAt ?? '') <= now) {
-      state.status = 'pending';
-      delete state.wakeAt;
-    }
-  }
-}
-
-function nextWake(run: Run): number | undefined {
-  const wakes = Object.values(run.tasks)
-    .filter((state) => state.status === 'waiting')
-    .map((state) => Date.parse(state.wakeAt ?? ''));
-  return wakes.length ? Math.min(...wakes) : undefined;
-}
-
 function taskDef(job: JobDef, name: string): TaskDef {
   const task = job.tasks.find((t) => t.name === name);
   if (!task) throw new Error(`job ${job.name} has no task ${name}`);
   return task;
 }
 
-/** Resolves when a running task settles, a waiting task's timer is due, or the run is aborted. */
+/** Resolves when a running task settles, a waiting task's deadline is due, or the run is aborted. */
 async function waitForProgress(running: Promise<void>[], wakeAt: number | undefined, signal: AbortSignal, clock: Clock): Promise<void> {
   // While aborted we only wait for running tasks to wind down.
   if (signal.aborted) {
@@ -185,11 +191,7 @@ async function waitForProgress(running: Promise<void>[], wakeAt: number | undefi
 
 async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps, runSignal: AbortSignal): Promise<void> {
   const { clock, store, logs } = deps;
-  const state = run.tasks[task.name]!;
-  state.status = 'running';
-  state.attempts += 1;
-  state.startedAt = new Date(clock.now()).toISOString();
-  for (const key of ['finishedAt', 'error', 'exitCode', 'wakeAt', 'output', 'pid'] as const) delete state[key];
+  const state = startTask(run, task.name, clock.now());
   store.updateRun(run);
 
   // Subscribed before the first await: a stop (job timeout, cancel, shutdown)
@@ -217,10 +219,8 @@ async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps,
     const output = task.run !== undefined
       ? await runShellTask(run, job, task, state, deps, taskAbort.signal)
       : await runActionTask(run, job, task, state, deps, taskAbort.signal);
-    state.status = 'succeeded';
-    state.output = output;
-    state.finishedAt = new Date(clock.now()).toISOString();
-    logs.write(run.id, 'hearth', `task ${task.name} succeeded in ${formatDuration(Date.parse(state.finishedAt) - Date.parse(state.startedAt))}`);
+    succeedTask(run, task.name, output, clock.now());
+    logs.write(run.id, 'hearth', `task ${task.name} succeeded in ${formatDuration(Date.parse(state.finishedAt!) - Date.parse(state.startedAt!))}`);
   } catch (error) {
     recordFailure(run, job, task, state, deps, taskAbort.signal.aborted ? taskAbort.signal.reason : error, error);
   } finally {
@@ -238,35 +238,30 @@ function recordFailure(run: Run, job: JobDef, task: TaskDef, state: TaskState, d
   const { clock, logs } = deps;
   const now = clock.now();
   if (reason instanceof ShutdownError) {
-    state.status = 'pending';
-    state.interruptions = (state.interruptions ?? 0) + 1;
+    interruptTask(run, task.name);
     logs.write(run.id, 'hearth', `task ${task.name} interrupted by shutdown; it will run again on restart`);
     return;
   }
-  state.finishedAt = new Date(now).toISOString();
   if (reason instanceof CancelledError) {
-    state.status = 'cancelled';
-    state.error = 'cancelled';
+    cancelTask(run, task.name, now);
     logs.write(run.id, 'hearth', `task ${task.name} cancelled`);
     return;
   }
   const message = errorMessage(reason ?? thrown);
-  state.error = message;
   const policy = task.retries ?? job.retries;
-  const failures = state.attempts - (state.interruptions ?? 0);
-  const retriable = !(reason instanceof NonRetriableError) && !(reason instanceof JobTimeoutError) && failures <= policy.max;
-  if (!retriable) {
-    state.status = 'failed';
-    const why = reason instanceof NonRetriableError ? ' (not retriable)' : failures > 1 ? ` after ${failures} attempts` : '';
+  const outcome = failTaskAttempt(run, task.name, {
+    error: message,
+    retriable: !(reason instanceof NonRetriableError) && !(reason instanceof JobTimeoutError),
+    ...(reason instanceof RetryAfterError ? { retryAt: reason.retryAt.getTime() } : {}),
+    policy,
+    ...(deps.random ? { random: deps.random } : {}),
+  }, now);
+  if (!outcome.retry) {
+    const why = reason instanceof NonRetriableError ? ' (not retriable)' : outcome.failures > 1 ? ` after ${outcome.failures} attempts` : '';
     logs.write(run.id, 'hearth', `task ${task.name} failed${why}: ${message}`);
     return;
   }
-  const delay = reason instanceof RetryAfterError
-    ? Math.max(0, reason.retryAt.getTime() - now)
-    : retryDelayMs(policy, failures, deps.random);
-  state.status = 'waiting';
-  state.wakeAt = new Date(now + delay).toISOString();
-  logs.write(run.id, 'hearth', `task ${task.name} attempt ${state.attempts} failed: ${message}; retry ${failures}/${policy.max} in ${formatDuration(delay)}`);
+  logs.write(run.id, 'hearth', `task ${task.name} attempt ${state.attempts} failed: ${message}; retry ${outcome.failures}/${policy.max} in ${formatDuration(outcome.delayMs)}`);
 }
 
 async function runShellTask(run: Run, job: JobDef, task: TaskDef, state: TaskState, deps: ExecutorDeps, signal: AbortSignal): Promise<string> {
@@ -324,45 +319,32 @@ async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskSt
 
 async function finishOrPark(run: Run, job: JobDef, deps: ExecutorDeps, abortReason: unknown): Promise<RunOutcome> {
   const { clock, store, logs } = deps;
-  const now = new Date(clock.now()).toISOString();
+  const now = clock.now();
   if (abortReason instanceof ShutdownError) {
-    run.status = 'queued';
+    interruptRun(run);
     store.updateRun(run);
     await store.flush();
     return 'interrupted';
   }
-  if (abortReason instanceof CancelledError || abortReason instanceof JobTimeoutError) {
-    for (const state of Object.values(run.tasks)) {
-      if (!SETTLED_TASK_STATUSES.has(state.status)) {
-        state.status = 'cancelled';
-        state.finishedAt = now;
-        delete state.wakeAt;
-      }
-    }
-    run.status = abortReason instanceof CancelledError ? 'cancelled' : 'failed';
-    run.error = abortReason instanceof CancelledError ? 'cancelled by request' : abortReason.message;
+  if (abortReason instanceof CancelledError) {
+    finishRunEarly(run, 'cancelled', 'cancelled by request', now);
+  } else if (abortReason instanceof JobTimeoutError) {
+    finishRunEarly(run, 'failed', abortReason.message, now);
+  } else if (abortReason !== undefined) {
+    // No other stop reason exists today; an unknown one must still end the run in a legal shape.
+    finishRunEarly(run, 'failed', `stopped: ${errorMessage(abortReason)}`, now);
+  } else if (hasWaitingTask(run)) {
+    parkRun(run);
+    store.updateRun(run);
+    await store.flush();
+    return 'waiting';
   } else {
-    const wake = nextWake(run);
-    if (wake !== undefined) {
-      run.status = 'waiting';
-      run.wakeAt = new Date(wake).toISOString();
-      store.updateRun(run);
-      await store.flush();
-      return 'waiting';
-    }
     // A task marked continue_on_error may fail without failing the run.
-    const fatal = job.tasks
-      .filter((task) => run.tasks[task.name]!.status === 'failed' && !task.continueOnError)
-      .map((task) => run.tasks[task.name]!);
-    run.status = fatal.length ? 'failed' : 'succeeded';
-    if (fatal.length) run.error = fatal.map((s) => `${s.name}: ${s.error ?? 'failed'}`).join('; ');
+    completeRun(run, now, (name) => job.tasks.some((task) => task.name === name && task.continueOnError));
   }
-  run.finishedAt = now;
-  delete run.wakeAt;
-  delete run.cancelRequested;
   store.updateRun(run);
   await store.flush();
-  const took = formatDuration(Date.parse(now) - Date.parse(run.startedAt ?? now));
+  const took = formatDuration(Date.parse(run.finishedAt!) - Date.parse(run.startedAt ?? run.finishedAt!));
   logs.write(run.id, 'hearth', `run ${run.status} in ${took}${run.error ? `: ${run.error}` : ''}`);
   // Closing the file is not awaited: the pool slot is free now, followers end when it is flushed.
   void logs.finish(run.id).catch((error: unknown) => deps.logger.warn('closing run log failed', { runId: run.id, error: errorMessage(error) }));

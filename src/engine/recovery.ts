@@ -1,5 +1,5 @@
 import type { Run } from '../runs/model.js';
-import { failTask, finishRunEarly, markTaskCrashed } from '../runs/transitions.js';
+import { failTask, finishRunEarly, interruptRun, markTaskCrashed, reconcileWaitingRun } from '../runs/transitions.js';
 
 /**
  * How many times in a row a task may be found running after the appliance
@@ -25,6 +25,10 @@ export interface RecoveredRun {
  * A task found running after MAX_CONSECUTIVE_CRASHES deaths of the appliance
  * in a row is not resumed: it fails with "interrupted repeatedly" and so does
  * its run.
+ *
+ * A `waiting` run stays parked on its wait (a timer is re-armed by the pool;
+ * a wait for input, an event or children is not a timer and stays without
+ * one); only a waiting run with nothing to wait for is queued again.
  */
 export function recoverInterruptedRun(run: Run, now: number, killOrphan: (pid: number) => void): RecoveredRun {
   const resumedTasks: string[] = [];
@@ -45,7 +49,7 @@ export function recoverInterruptedRun(run: Run, now: number, killOrphan: (pid: n
     finishRunEarly(run, 'failed', error, now);
     return { resumedTasks: [], failed: error };
   }
-  if (run.status === 'running') run.status = 'queued';
-  if (run.status === 'waiting' && !run.wakeAt) run.wakeAt = new Date(now).toISOString();
+  if (run.status === 'running') interruptRun(run);
+  if (run.status === 'waiting') reconcileWaitingRun(run);
   return { resumedTasks };
 }

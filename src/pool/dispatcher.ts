@@ -3,8 +3,9 @@ import { CancelledError, ConflictError, NotFoundError, errorMessage } from '../c
 import type { Logger } from '../core/logger.js';
 import type { JobDef, PoolDef } from '../config/types.js';
 import type { Run } from '../runs/model.js';
+import { isFinished, waitDeadline } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
-import { finishRunEarly } from '../runs/transitions.js';
+import { finishRunEarly, requestCancel, wake, type WakeSignal } from '../runs/transitions.js';
 
 export type RunOutcome = 'finished' | 'waiting' | 'interrupted';
 
@@ -32,14 +33,15 @@ interface ActiveRun {
 /**
  * The worker pool: starts queued runs while their pool has a free slot,
  * honours `overlap` (runs of a `skip`/`queue` job never execute side by
- * side), parks `waiting` runs on durable timers (the wake time lives in the
- * run, so a restart re-arms it), and cancels.
+ * side), parks `waiting` runs (a wait with a deadline arms a timer; the
+ * wait lives in the run, so a restart re-arms it; a wait for input, an event
+ * or child runs arms nothing and holds no slot until `wake`), and cancels.
  */
 export class Dispatcher {
   /** Queued runs, kept sorted by id (= creation order); new runs almost always append. */
   private readonly queued: Run[] = [];
   private readonly active = new Map<string, ActiveRun>();
-  private readonly parked = new Map<string, { run: Run; timer: Timer }>();
+  private readonly parked = new Map<string, { run: Run; timer: Timer | undefined }>();
   /** Running runs per pool, and running + waiting runs per job: O(1) admission checks. */
   private readonly runningPerPool = new Map<string, number>();
   private readonly busyPerJob = new Map<string, number>();
@@ -54,18 +56,42 @@ export class Dispatcher {
     this.pump();
   }
 
-  /** A waiting run: wake it when its durable timer is due. */
+  /**
+   * A waiting run. Its wait's deadline (a timer's `at`, another wait's
+   * `until`), if it has one, arms a timer that delivers a `timer` wake; a wait
+   * without one (input, event, children) arms nothing: only `wake` ends it.
+   */
   park(run: Run): void {
     if (this.stopping) return;
-    const wakeAt = Date.parse(run.wakeAt ?? '') || this.deps.clock.now();
-    const timer = this.deps.clock.setTimer(wakeAt - this.deps.clock.now(), () => {
-      this.unpark(run.id);
-      run.status = 'queued';
-      this.deps.store.updateRun(run);
-      this.enqueue(run);
-    });
-    this.parked.set(run.id, { run, timer });
+    this.parked.set(run.id, { run, timer: this.armDeadline(run) });
     bump(this.busyPerJob, run.job, 1);
+  }
+
+  /**
+   * Delivers a wake signal to a parked run (an inbox answer, an event, a
+   * child run that finished). A run it wakes is queued at once (durable
+   * first); one it does not wake stays parked, its timer re-armed for the
+   * wait that is now first. Returns the woken tasks' names.
+   */
+  wake(runId: string, signal: WakeSignal): string[] {
+    const parked = this.parked.get(runId);
+    if (!parked) return [];
+    const woken = wake(parked.run, signal, this.deps.clock.now());
+    this.deps.store.updateRun(parked.run);
+    parked.timer?.cancel();
+    if (parked.run.status === 'waiting') {
+      parked.timer = this.armDeadline(parked.run);
+      return woken;
+    }
+    this.unpark(runId);
+    this.enqueue(parked.run);
+    return woken;
+  }
+
+  private armDeadline(run: Run): Timer | undefined {
+    const at = run.wait ? waitDeadline(run.wait) : undefined;
+    if (at === undefined || Number.isNaN(at)) return undefined;
+    return this.deps.clock.setTimer(Math.max(0, at - this.deps.clock.now()), () => this.wake(run.id, { kind: 'timer' }));
   }
 
   /** Active runs of a job (queued, running or waiting), as this pool sees them. */
@@ -95,7 +121,7 @@ export class Dispatcher {
   async cancel(runId: string): Promise<Run> {
     const running = this.active.get(runId);
     if (running) {
-      running.run.cancelRequested = true;
+      requestCancel(running.run);
       this.deps.store.updateRun(running.run);
       running.controller.abort(new CancelledError('cancelled by request'));
       // Acknowledged only once on disk: after a crash the run is cancelled, not resumed.
@@ -141,7 +167,7 @@ export class Dispatcher {
   /** Stops everything: running runs are interrupted and resume on the next start. Idempotent. */
   async shutdown(): Promise<void> {
     this.stopping = true;
-    for (const { timer } of this.parked.values()) timer.cancel();
+    for (const { timer } of this.parked.values()) timer?.cancel();
     for (const entry of this.active.values()) entry.controller.abort(this.deps.shutdownReason());
     await Promise.allSettled([...this.active.values()].map((entry) => entry.done));
   }
@@ -172,7 +198,7 @@ export class Dispatcher {
       .catch(async (error: unknown) => {
         this.release(entry);
         this.deps.logger.error('run crashed inside the engine', { runId: run.id, job: run.job, error: errorMessage(error) });
-        await this.finishUnstarted(run, 'failed', `internal error: ${errorMessage(error)}`).catch(() => {});
+        await this.finishCrashed(run, error).catch(() => {});
       })
       .finally(() => this.pump());
   }
@@ -186,9 +212,21 @@ export class Dispatcher {
   private unpark(runId: string): void {
     const parked = this.parked.get(runId);
     if (!parked) return;
-    parked.timer.cancel();
+    parked.timer?.cancel();
     this.parked.delete(runId);
     bump(this.busyPerJob, parked.run.job, -1);
+  }
+
+  /**
+   * The executor threw. A run it had already finished keeps its status (only
+   * writing it failed, e.g. a full disk); it is written again. Any other run
+   * fails with the error.
+   */
+  private async finishCrashed(run: Run, error: unknown): Promise<void> {
+    if (!isFinished(run)) return this.finishUnstarted(run, 'failed', `internal error: ${errorMessage(error)}`);
+    this.deps.store.updateRun(run);
+    await this.deps.store.flush();
+    this.deps.onFinished?.(run);
   }
 
   private async finishUnstarted(run: Run, status: 'failed' | 'cancelled', error: string): Promise<void> {

@@ -492,7 +492,7 @@ describe('FileRunStore recovery from state.json.bak loses nothing acknowledged',
       lastHandled = Date.parse(run.createdAt);
       store.setSchedule('nightly', { lastHandled });
       if (i === 12) {
-        waiting = { ...run, status: 'waiting', wakeAt: '2026-03-02T00:00:00.000Z' };
+        waiting = { ...run, status: 'waiting', wait: { kind: 'timer', at: '2026-03-02T00:00:00.000Z' } };
         store.updateRun(waiting);
         runs[i] = waiting;
       }
@@ -506,7 +506,7 @@ describe('FileRunStore recovery from state.json.bak loses nothing acknowledged',
     const byId = new Map((await listAll(store, { job: 'nightly' }, 7)).map((run) => [run.id, run]));
     expect([...byId.keys()].sort()).toEqual(work.runs.map((run) => run.id).sort());
     for (const run of work.runs) expect(byId.get(run.id)).toEqual(run);
-    expect((await store.getRun(work.waiting.id))!).toMatchObject({ status: 'waiting', wakeAt: work.waiting.wakeAt });
+    expect((await store.getRun(work.waiting.id))!).toMatchObject({ status: 'waiting', wait: work.waiting.wait });
     expect(store.getSchedule('nightly')!.lastHandled).toBe(work.lastHandled);
   }
 

@@ -9,7 +9,7 @@ import { HistoryArchive, monthsForId } from './history-archive.js';
 import { isFinished } from './model.js';
 import type { Run, RunPage, RunQuery, ScheduleState } from './model.js';
 import { cloneJson, normalizeQuery, toPage } from './run-query.js';
-import { describeStateProblem, emptyStateDocument, RunState, withDerivedDefaults } from './run-state.js';
+import { describeStateProblem, emptyStateDocument, migrateRun, RunState, withDerivedDefaults } from './run-state.js';
 import type { StateDocument } from './run-state.js';
 import type { RunStore } from './store.js';
 import { AtomicJsonFile, keepCopyAs, loadStateWithRecovery } from './state-file.js';
@@ -606,7 +606,7 @@ export class FileRunStore implements RunStore {
   private applyRecord(record: WalRecord): void {
     switch (record.t) {
       case 'run':
-        this.state.put(record.run);
+        this.state.put(migrateRun(record.run));
         break;
       case 'sched':
         this.state.setSchedule(record.job, record.state);

@@ -4,9 +4,14 @@
  * state.json and in the history archive unchanged.
  *
  *   queued ──► running ──► succeeded | failed | cancelled
- *                 │  ▲
- *                 ▼  │  (durable timer: retry backoff, later sleeps / input)
- *               waiting
+ *     ▲  ▲       │  │
+ *     │  └───────┘  │ park (every unsettled task waits: a retry timer, later
+ *     │ interrupt   ▼       sleeps, inbox answers, events, child runs)
+ *     └──────── waiting      wake (the wait is satisfied) ──► queued
+ *
+ * Every status change goes through src/runs/transitions.ts; nothing else
+ * writes `status`. A `waiting` task or run carries exactly one `wait` saying
+ * what it waits for (see Wait); nothing else is ever waiting.
  */
 
 export type Trigger = 'schedule' | 'catchup' | 'manual' | 'api' | 'retry';
@@ -17,6 +22,39 @@ export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed
 
 export type TaskStatus = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
+/**
+ * What a `waiting` task (and so its run) waits for. Times are ISO 8601 like
+ * every other time in a run.
+ *
+ *  - `timer`: until `at` (a retry's backoff; later step.sleep / sleepUntil).
+ *  - `input`: until the inbox question `id` is answered.
+ *  - `event`: until an event called `name` arrives whose data contains every
+ *    field of `match` (deep equality per field).
+ *  - `children`: until every run in `runIds` has finished (each one that
+ *    finishes is removed from the list, so the list says who is still awaited).
+ *
+ * `until` on the non-timer waits is a timeout: once it passes, the wait ends
+ * as a timer would (the step decides what a timed-out wait returns). A wait
+ * without a time (`input`, `event`, `children` with no `until`) arms no timer:
+ * only a matching wake signal ends it (transitions.ts `wake`).
+ *
+ * State files written before typed waits have `wakeAt` instead; loading
+ * them turns it into `{ kind: 'timer', at: wakeAt }` (run-state.ts migrateRun).
+ */
+export type Wait =
+  | { kind: 'timer'; at: string }
+  | { kind: 'input'; id: string; until?: string }
+  | { kind: 'event'; name: string; match?: Record<string, unknown>; until?: string }
+  | { kind: 'children'; runIds: string[]; until?: string };
+
+export type WaitKind = Wait['kind'];
+
+/** When `wait` ends by itself (epoch ms): a timer's `at`, another wait's `until`; undefined if only a signal can end it. */
+export function waitDeadline(wait: Wait): number | undefined {
+  const iso = wait.kind === 'timer' ? wait.at : wait.until;
+  return iso === undefined ? undefined : Date.parse(iso);
+}
+
 export interface TaskState {
   name: string;
   status: TaskStatus;
@@ -24,8 +62,8 @@ export interface TaskState {
   attempts: number;
   startedAt?: string;
   finishedAt?: string;
-  /** When a `waiting` task becomes runnable again (ISO): the durable retry timer. */
-  wakeAt?: string;
+  /** Set exactly when the task is `waiting`: what it waits for (a retry's timer, later a step's wait). */
+  wait?: Wait;
   exitCode?: number | null;
   error?: string;
   /** Attempts cut short by a crash or shutdown: re-run, but not counted against `retries.max`. */
@@ -59,8 +97,13 @@ export interface Run {
   /** A cancel was requested and is being carried out. */
   cancelRequested?: boolean;
   error?: string;
-  /** Durable timer of a `waiting` run (ISO): when it becomes runnable again. */
-  wakeAt?: string;
+  /**
+   * Set exactly when the run is `waiting`: the wait of its waiting tasks that
+   * ends first (the earliest deadline; with none, the first waiting task's in
+   * task order). The tasks' waits are the authority; this is what the pool
+   * arms a timer for (or not) and what the dashboard shows.
+   */
+  wait?: Wait;
   /** Snapshot at first start: when the job's last successful run started (ISO), for HEARTH_LAST_SUCCESS. */
   lastSuccessAt?: string;
   tasks: Record<string, TaskState>;

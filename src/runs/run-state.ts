@@ -1,5 +1,5 @@
 import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, isActive, isFinished } from './model.js';
-import type { Run, ScheduleState } from './model.js';
+import type { Run, ScheduleState, TaskState } from './model.js';
 import { matchesQuery, newestFirst, oldestFirst } from './run-query.js';
 import type { NormalizedQuery } from './run-query.js';
 
@@ -193,10 +193,46 @@ export function describeStateProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Fills in the derived fields describeStateProblem allows to be missing. */
+/**
+ * Fills in the derived fields describeStateProblem allows to be missing, and
+ * brings runs written by an older Hearth up to the current model (migrateRun).
+ */
 export function withDerivedDefaults(doc: StateDocument): StateDocument {
   const partial = doc as Partial<StateDocument>;
   partial.lastSuccess ??= {};
   partial.walGeneration ??= 0;
+  for (const run of Object.values(doc.runs)) migrateRun(run);
   return doc;
+}
+
+function validIso(value: unknown): string | undefined {
+  return typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? new Date(Date.parse(value)).toISOString() : undefined;
+}
+
+/**
+ * Before typed waits (model.ts Wait) a waiting run or task had only
+ * `wakeAt`, its retry timer. A Pi upgraded in place still has such runs in
+ * state.json and state.wal: a `waiting` task or run gets `{ kind: 'timer',
+ * at: wakeAt }`, and `wakeAt` is dropped everywhere (the old pool left it on
+ * runs it had woken). A waiting task with no readable time is due at once, as
+ * the old pool treated it: its timer is the time it stopped (finishedAt), or
+ * else the run's creation. In place; returns `run`. Runs already in the
+ * current shape are unchanged.
+ */
+export function migrateRun(run: Run): Run {
+  for (const state of Object.values(run.tasks) as Array<TaskState & { wakeAt?: unknown }>) {
+    if (!isPlainObject(state)) continue;
+    if (state.status === 'waiting' && !state.wait) {
+      const at = validIso(state.wakeAt) ?? validIso(state.finishedAt) ?? validIso(run.createdAt) ?? new Date(0).toISOString();
+      state.wait = { kind: 'timer', at };
+    }
+    delete state.wakeAt;
+  }
+  const legacy = run as Run & { wakeAt?: unknown };
+  if (legacy.status === 'waiting' && !legacy.wait) {
+    const at = validIso(legacy.wakeAt);
+    if (at) legacy.wait = { kind: 'timer', at };
+  }
+  delete legacy.wakeAt;
+  return run;
 }
