@@ -443,6 +443,38 @@ describe('FileRunStore recovery from damaged state files', () => {
     expect(await readdir(dir)).not.toContainEqual(expect.stringContaining('corrupt'));
   });
 
+  it('migrates waits of a state.json and state.wal written before typed waits (wakeAt) to timer waits', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory();
+    const legacy = (run: Run, extra: Record<string, unknown>) => ({ ...run, ...extra }) as unknown as Run;
+    const base = factory.run('retrying');
+    const waiting = legacy(
+      { ...base, status: 'waiting', startedAt: base.createdAt, tasks: { main: { name: 'main', status: 'waiting', attempts: 1, error: 'exit code 1', finishedAt: '2026-03-01T11:00:00.000Z', wakeAt: '2026-03-01T11:00:10.000Z' } as never }, taskOrder: ['main'] },
+      { wakeAt: '2026-03-01T11:00:10.000Z' },
+    );
+    // The old pool set a woken run back to queued without clearing wakeAt.
+    const woken = legacy({ ...factory.run('woken'), status: 'queued' }, { wakeAt: '2026-03-01T10:00:00.000Z' });
+    // A waiting task with no wakeAt at all: the old executor computed NaN from it.
+    const lost = factory.run('lost');
+    const noTime = legacy({ ...lost, status: 'waiting', tasks: { main: { name: 'main', status: 'waiting', attempts: 1, finishedAt: '2026-03-01T09:00:00.000Z' } }, taskOrder: ['main'] }, {});
+    const old = { version: 1, runs: { [waiting.id]: waiting, [woken.id]: woken }, schedules: {}, meta: {} };
+    await writeFile(join(dir, 'state.json'), JSON.stringify(old));
+    await writeFile(join(dir, 'state.wal'), `${JSON.stringify({ t: 'wal', gen: 0 })}\n${JSON.stringify({ t: 'run', run: noTime })}\n`);
+
+    const store = await openStore(dir);
+    const migrated = (await store.getRun(waiting.id))!;
+    expect(migrated.wait).toEqual({ kind: 'timer', at: '2026-03-01T11:00:10.000Z' });
+    expect(migrated.tasks.main).toEqual({ name: 'main', status: 'waiting', attempts: 1, error: 'exit code 1', finishedAt: '2026-03-01T11:00:00.000Z', wait: { kind: 'timer', at: '2026-03-01T11:00:10.000Z' } });
+    expect(migrated).not.toHaveProperty('wakeAt');
+    const queued = (await store.getRun(woken.id))!;
+    expect(queued).not.toHaveProperty('wakeAt');
+    expect(queued.wait).toBeUndefined();
+    expect((await store.getRun(noTime.id))!.tasks.main!.wait).toEqual({ kind: 'timer', at: '2026-03-01T09:00:00.000Z' });
+    // Written back in the new shape.
+    const onDisk = JSON.stringify(await readState(dir));
+    expect(onDisk).not.toContain('wakeAt');
+  });
+
   it('loads state.json.bak when state.json is missing', async () => {
     const { dir, kept } = await prepare();
     await rm(join(dir, 'state.json'));
