@@ -598,3 +598,81 @@ describe('acknowledged means on disk (FileRunStore, crash = reopen without close
     await store.close();
   });
 });
+
+describe('typed waits', () => {
+  const pair = job('pair', [task('ask', 'ask'), task('tidy', 'tidy'), task('report', 'report', { dependsOn: ['ask'] })]);
+
+  /** A run of `pair` whose task "ask" waits on `wait` (as a step will leave it), with the rest still to do. */
+  async function storeWithRun(status: 'queued' | 'waiting', wait: Run['wait']): Promise<{ store: MemoryRunStore; run: Run }> {
+    const store = new MemoryRunStore();
+    await store.open();
+    const run: Run = {
+      id: 'r_00000000000_wait',
+      job: 'pair',
+      status,
+      trigger: 'manual',
+      occurrences: 1,
+      createdAt: '2026-03-01T11:00:00.000Z',
+      startedAt: '2026-03-01T11:00:00.000Z',
+      lastSuccessAt: '',
+      taskOrder: ['ask', 'tidy', 'report'],
+      tasks: {
+        ask: { name: 'ask', status: 'waiting', attempts: 1, startedAt: '2026-03-01T11:00:00.000Z', wait },
+        tidy: { name: 'tidy', status: 'pending', attempts: 0 },
+        report: { name: 'report', status: 'pending', attempts: 0 },
+      },
+      ...(status === 'waiting' ? { wait } : {}),
+    };
+    await store.insertRun(run);
+    return { store, run };
+  }
+
+  it('parks a run whose remaining task waits for input, with no timer, instead of failing on "Invalid time value"', async () => {
+    const { store, run } = await storeWithRun('queued', { kind: 'input', id: 'q1' });
+    const t = await testEngine({ jobs: [pair], store });
+    await settle(t.clock, 100);
+    let state = await runOf(store, run.id);
+    expect(state.error).toBeUndefined();
+    expect(state.status).toBe('waiting');
+    expect(state.wait).toEqual({ kind: 'input', id: 'q1' });
+    expect(state.tasks.tidy!.status).toBe('succeeded');
+    expect(state.tasks.report!.status).toBe('pending');
+    expect(t.engine.health().runs).toEqual({ queued: 0, running: 0, waiting: 1 });
+    // Nothing but an answer wakes it: a week passes and nothing runs again.
+    await settle(t.clock, 7 * 86_400_000);
+    state = await runOf(store, run.id);
+    expect(state.status).toBe('waiting');
+    expect(t.calls.map((c) => c.command)).toEqual(['tidy']);
+    await t.engine.stop();
+  });
+
+  it('keeps a run waiting for an event parked across a restart; one waiting with nothing to wait for runs again', async () => {
+    const parked = await storeWithRun('waiting', { kind: 'event', name: 'door' });
+    const t = await testEngine({ jobs: [pair], store: parked.store });
+    await settle(t.clock, 86_400_000);
+    expect(t.calls).toEqual([]);
+    expect(await runOf(parked.store, parked.run.id)).toMatchObject({ status: 'waiting', wait: { kind: 'event', name: 'door' } });
+    await t.engine.stop();
+
+    // A waiting run whose tasks wait for nothing (written by hand, or by an older Hearth) is not stuck forever.
+    const stray = await storeWithRun('waiting', undefined);
+    stray.run.tasks.ask = { name: 'ask', status: 'succeeded', attempts: 1, finishedAt: '2026-03-01T11:00:01.000Z' };
+    stray.store.updateRun(stray.run);
+    const t2 = await testEngine({ jobs: [pair], store: stray.store });
+    await settle(t2.clock, 100);
+    expect((await runOf(stray.store, stray.run.id)).status).toBe('succeeded');
+    expect(t2.calls.map((c) => c.command).sort()).toEqual(['report', 'tidy']);
+  });
+
+  it('cancels a run waiting for input at once, cancelling its remaining tasks', async () => {
+    const { store, run } = await storeWithRun('waiting', { kind: 'input', id: 'q1' });
+    const t = await testEngine({ jobs: [pair], store });
+    await settle(t.clock, 10);
+    const cancelled = await t.engine.cancelRun(run.id);
+    expect(cancelled.status).toBe('cancelled');
+    const done = await runOf(store, run.id);
+    expect(Object.values(done.tasks).map((s) => s.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+    expect(done.wait).toBeUndefined();
+    expect(t.engine.health().runs.waiting).toBe(0);
+  });
+});
