@@ -90,7 +90,7 @@ export class Dispatcher {
 
   private armDeadline(run: Run): Timer | undefined {
     const at = run.wait ? waitDeadline(run.wait) : undefined;
-    if (at === undefined || Number.isNaN(at)) return undefined;
+    if (at === undefined) return undefined;
     return this.deps.clock.setTimer(Math.max(0, at - this.deps.clock.now()), () => this.wake(run.id, { kind: 'timer' }));
   }
 

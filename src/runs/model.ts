@@ -49,10 +49,17 @@ export type Wait =
 
 export type WaitKind = Wait['kind'];
 
-/** When `wait` ends by itself (epoch ms): a timer's `at`, another wait's `until`; undefined if only a signal can end it. */
+/**
+ * When `wait` ends by itself (epoch ms): a timer's `at`, another wait's
+ * `until`; undefined if only a signal can end it. A time that cannot be read
+ * (a hand-edited state file) counts as already due: better a retry too early
+ * than a run parked forever, or a NaN timer.
+ */
 export function waitDeadline(wait: Wait): number | undefined {
   const iso = wait.kind === 'timer' ? wait.at : wait.until;
-  return iso === undefined ? undefined : Date.parse(iso);
+  if (iso === undefined) return undefined;
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? 0 : at;
 }
 
 export interface TaskState {

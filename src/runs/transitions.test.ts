@@ -168,6 +168,14 @@ describe('transitions: examples', () => {
     expect(parked.wait).toEqual({ kind: 'input', id: 'q' });
   });
 
+  it('treats an unreadable wait time as due, never as NaN', () => {
+    const run = withRunningTask('a', ['a']);
+    parkTask(run, 'a', { kind: 'timer', at: 'not a time' });
+    parkRun(run);
+    expect(wake(run, { kind: 'timer' }, T0)).toEqual(['a']);
+    expect(run.status).toBe('queued');
+  });
+
   it('throws a typed error for illegal transitions and changes nothing', () => {
     const run = fresh(['a']);
     expectIllegal(run, () => startTask(run, 'a', T0)); // run not started
