@@ -664,6 +664,20 @@ describe('typed waits', () => {
     expect(t2.calls.map((c) => c.command).sort()).toEqual(['report', 'tidy']);
   });
 
+  it('skips a pending task a reload removed from the job, so the resumed run still finishes in a legal shape', async () => {
+    const { store, run } = await storeWithRun('queued', undefined);
+    run.tasks.ask = { name: 'ask', status: 'succeeded', attempts: 1, finishedAt: '2026-03-01T11:00:01.000Z' };
+    run.tasks.gone = { name: 'gone', status: 'pending', attempts: 0 };
+    run.taskOrder.push('gone');
+    store.updateRun(run);
+    const t = await testEngine({ jobs: [pair], store });
+    await settle(t.clock, 100);
+    const done = await runOf(store, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.tasks.gone).toMatchObject({ status: 'skipped', error: 'skipped: no longer in the job' });
+    expect(t.calls.map((c) => c.command).sort()).toEqual(['report', 'tidy']);
+  });
+
   it('cancels a run waiting for input at once, cancelling its remaining tasks', async () => {
     const { store, run } = await storeWithRun('waiting', { kind: 'input', id: 'q1' });
     const t = await testEngine({ jobs: [pair], store });
