@@ -18,6 +18,8 @@ import { FileRunStore } from './runs/file-store.js';
 import { runShell, killProcessGroup } from './pool/process/shell.js';
 import { Engine } from './engine/engine.js';
 import { RunLogs } from './engine/run-logs.js';
+import { FileStepJournal } from './steps/file-journal.js';
+import { FileInboxStore } from './steps/inbox.js';
 import { HEARTH_SECRET_ENV } from './engine/task-env.js';
 import { createHttpSurface } from './http/dashboard/compose.js';
 import { EventLoopMonitor } from './metrics/event-loop.js';
@@ -100,6 +102,11 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     cleanups.push(() => store.close());
     const logs = new RunLogs(join(config.dataDir, 'logs'), clock);
     await logs.init();
+    // Workflow step journals (one file per run) and inbox questions.
+    const journal = new FileStepJournal(join(config.dataDir, 'steps'));
+    await journal.init();
+    const inbox = new FileInboxStore(join(config.dataDir, 'inbox.json'));
+    await inbox.init();
     // Opens nothing until an ingest job or a search needs it (LanceDB and models load lazily).
     const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock, logger: logger.child({ component: 'knowledge' }) });
     const actions = createActionRegistry(builtinActions({ knowledge }));
@@ -121,6 +128,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       baseEnv: inheritedEnv(options.env),
       killOrphan: (pid, runId) => killOrphanGroup(pid, runId, logger),
       disk: () => disk.current(),
+      workflows: { journal, inbox },
     });
     cleanups.push(() => knowledge.close(), () => engine.stop());
 

@@ -1,4 +1,5 @@
 import type { NonRetriableError, RetryAfterError } from '../core/errors.js';
+import type { StepApi } from '../steps/types.js';
 /**
  * What a built-in action sees and implements. An action is looked up by name
  * (`action: http` in hearth.yaml), validated once when the config loads, and
@@ -26,6 +27,10 @@ export interface ActionContext {
   dataDir: string;
   /** Directory of hearth.yaml: relative paths in `with:` are read from here. */
   configDir: string;
+  /** The run's input (POST /api/jobs/:name/run `{ input }`, a parent's step.invoke). */
+  input?: unknown;
+  /** Durable workflow steps (set by the engine for every action task; `module` hands it to the function). */
+  step?: StepApi;
 }
 
 export interface ActionParamIssue {
@@ -52,8 +57,16 @@ export interface ActionRegistry {
  * `args` from `with:` and `since` (= lastSuccess), the start of the window an
  * incremental job should fetch.
  */
-export interface ModuleContext<Args = unknown> extends ActionContext {
+export interface ModuleContext<Args = unknown, Input = unknown> extends ActionContext {
   args: Args;
+  /** The run's input (undefined when the run was started without one). */
+  input: Input | undefined;
+  /**
+   * Durable steps: `await step.run('fetch', () => …)`, `step.sleep('pause', '1h')`,
+   * `step.waitForInput('ok', { prompt, choices })`, `step.invoke('report', { job, input })`.
+   * See StepApi and the README's "Workflows" section for the rules.
+   */
+  step: StepApi;
   since: Date | undefined;
   /**
    * The retry-steering errors, for modules that cannot import `hearth/sdk`

@@ -20,8 +20,15 @@ import { finishRunEarly, newRun } from '../runs/transitions.js';
 import { pruneRunLogs } from './log-retention.js';
 import type { Timer } from '../core/clock.js';
 import { Scheduler } from './scheduler.js';
+import { isFinished } from '../runs/model.js';
+import { StepError } from '../core/errors.js';
+import { MemoryStepJournal, type StepJournal } from '../steps/journal.js';
+import { MemoryInboxStore, validateAnswer, type InboxItem, type InboxStore } from '../steps/inbox.js';
+import type { StepHost } from '../steps/runtime.js';
 
-export interface EngineDeps extends Omit<ExecutorDeps, 'configDir'> {
+export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'steps'> {
+  /** Where workflow steps and inbox questions are kept (default: in memory, for tests). */
+  workflows?: { journal: StepJournal; inbox: InboxStore };
   config: HearthConfig;
   logs: RunLogs;
   logger: Logger;
@@ -59,6 +66,9 @@ export class Engine implements AppliancePort {
   private readonly choresRunning = new Set<string>();
   /** Run-event listeners of this engine instance (the dashboard's fan-out, metrics). */
   private readonly runListeners = new Set<RunEventListener>();
+  private readonly journal: StepJournal;
+  private readonly inbox: InboxStore;
+  private readonly stepHost: StepHost;
 
   constructor(private readonly deps: EngineDeps) {
     // Every run change goes through the store, so observing it there tells listeners about all of them.
@@ -67,6 +77,18 @@ export class Engine implements AppliancePort {
     this.config = deps.config;
     this.startedAt = deps.clock.now();
     this.configLoadedAt = this.startedAt;
+    this.journal = deps.workflows?.journal ?? new MemoryStepJournal();
+    this.inbox = deps.workflows?.inbox ?? new MemoryInboxStore();
+    this.stepHost = {
+      journal: this.journal,
+      inbox: this.inbox,
+      clock: deps.clock,
+      children: {
+        newRunId: () => this.ids.next(this.deps.clock.now()),
+        start: (parent, childId, job, input) => this.startChild(parent, childId, job, input),
+        get: (id) => this.deps.store.getRun(id),
+      },
+    };
     this.dispatcher = new Dispatcher({
       clock: deps.clock,
       logger: deps.logger,
@@ -76,6 +98,8 @@ export class Engine implements AppliancePort {
       execute: (run, job, stop) => executeRun(run, job, this.executorDeps(), stop),
       shutdownReason: () => new ShutdownError('appliance shutting down'),
       onFinished: (run) => this.onRunFinished(run),
+      onParked: (run) => void this.checkWaits(run).catch((error: unknown) =>
+        this.deps.logger.warn('checking a parked run\'s wait failed', { runId: run.id, error: errorMessage(error) })),
     });
     this.scheduler = new Scheduler({
       clock: deps.clock,
@@ -164,6 +188,9 @@ export class Engine implements AppliancePort {
     }).catch((error: unknown) => {
       this.deps.logger.warn('pruning old run logs failed', { error: errorMessage(error) });
       return 0;
+    });
+    await this.journal.prune({ before: this.deps.clock.now() - this.config.logRetentionMs, isActive: (runId) => this.dispatcher.isActive(runId) }).catch((error: unknown) => {
+      this.deps.logger.warn('pruning old step journals failed', { error: errorMessage(error) });
     });
     if (removed > 0) this.deps.logger.info('old run logs deleted', { removed, olderThanDays: Math.round(this.config.logRetentionMs / 86_400_000) });
     return removed;
@@ -379,7 +406,66 @@ export class Engine implements AppliancePort {
     return run;
   }
 
+  /** Open inbox questions, oldest first. */
+  listInbox(): Promise<InboxItem[]> {
+    return this.inbox.listOpen();
+  }
+
+  /**
+   * Answers an inbox question: validated against its choices and schema
+   * (UsageError naming the field), on disk before this resolves, then the
+   * waiting run wakes and its waitForInput returns the value.
+   */
+  async answerQuestion(id: string, value: unknown): Promise<InboxItem> {
+    const item = await this.inbox.get(id);
+    if (!item) throw new NotFoundError('question', id);
+    if (item.status !== 'open') throw new ConflictError(`question ${id} is already ${item.status}`);
+    validateAnswer(item, value);
+    const answered = await this.inbox.answer(id, value, this.deps.clock.now());
+    this.deps.logs.write(item.runId, 'hearth', `inbox question ${id} (step ${item.stepId}) answered`);
+    this.dispatcher.wake(item.runId, { kind: 'input', id });
+    return answered;
+  }
+
+  /** step.invoke: the child run, created with the id the parent journaled (durable, queued). */
+  private async startChild(parent: Run, childId: string, jobName: string, input: unknown): Promise<void> {
+    const job = this.config.jobs[jobName];
+    if (!job) throw new StepError(`job "${jobName}" is not in the config`);
+    if (jobName === parent.job && job.overlap !== 'allow') {
+      throw new StepError(`a run of ${jobName} cannot invoke ${jobName} itself unless the job has overlap: allow (the child would wait for its parent forever)`);
+    }
+    const now = this.deps.clock.now();
+    const run = newRun({ id: childId, job: job.name, tasks: job.tasks.map((t) => t.name), trigger: 'invoke', occurrences: 1 }, now);
+    run.parentRunId = parent.id;
+    if (input !== undefined) run.input = input;
+    await this.deps.store.insertRun(run);
+    this.deps.logger.info('run queued', { runId: run.id, job: job.name, trigger: run.trigger, parent: parent.id });
+    this.dispatcher.enqueue(run);
+  }
+
+  /**
+   * A run just parked (or was parked again after a restart): a wait that is
+   * already satisfied (the answer came, or the child finished, while the run
+   * was still running or the appliance was down) wakes it now, since its
+   * wake signal found no parked run to wake.
+   */
+  private async checkWaits(run: Run): Promise<void> {
+    for (const state of Object.values(run.tasks)) {
+      const wait = state.status === 'waiting' ? state.wait : undefined;
+      if (wait?.kind === 'input') {
+        const item = await this.inbox.get(wait.id);
+        if (item && item.status !== 'open') this.dispatcher.wake(run.id, { kind: 'input', id: wait.id });
+      } else if (wait?.kind === 'children') {
+        for (const childId of [...wait.runIds]) {
+          const child = await this.deps.store.getRun(childId);
+          if (!child || isFinished(child)) this.dispatcher.wake(run.id, { kind: 'child', runId: childId });
+        }
+      }
+    }
+  }
+
   private onRunFinished(run: Run): void {
+    if (run.parentRunId) this.dispatcher.wake(run.parentRunId, { kind: 'child', runId: run.id });
     this.emitRunEvent({ type: 'finished', run });
     const fields = { runId: run.id, job: run.job, status: run.status, error: run.error };
     if (run.status === 'failed') this.deps.logger.warn('run failed', fields);
@@ -387,7 +473,7 @@ export class Engine implements AppliancePort {
   }
 
   private executorDeps(): ExecutorDeps {
-    return { ...this.deps, configDir: dirname(this.config.file) };
+    return { ...this.deps, configDir: dirname(this.config.file), steps: this.stepHost };
   }
 
   private scheduleOf(job: JobDef): Schedule {

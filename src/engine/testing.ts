@@ -13,7 +13,7 @@ import type { ShellOptions, ShellResult } from '../pool/process/shell.js';
 import type { ActionDefinition } from '../actions/types.js';
 import { MemoryRunStore } from '../runs/memory-store.js';
 import type { RunStore } from '../runs/store.js';
-import { Engine } from './engine.js';
+import { Engine, type EngineDeps } from './engine.js';
 import { RunLogs } from './run-logs.js';
 
 export function task(name: string, run: string, extra: Partial<TaskDef> = {}): TaskDef {
@@ -99,6 +99,8 @@ export async function testEngine(options: {
   config?: Partial<HearthConfig>;
   logger?: Logger;
   start?: boolean;
+  /** Step journal and inbox (default: fresh in-memory ones). */
+  workflows?: EngineDeps['workflows'];
 }): Promise<TestEngine> {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
   const store = options.store ?? new MemoryRunStore();
@@ -120,6 +122,7 @@ export async function testEngine(options: {
     killGraceMs: 1000,
     baseEnv: {},
     random: () => 0.5,
+    ...(options.workflows ? { workflows: options.workflows } : {}),
   });
   if (options.start !== false) await engine.start();
   return { engine, store, clock, logs, calls: shell.calls };

@@ -1,0 +1,110 @@
+import { appendFile, mkdtemp, readFile, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FileStepJournal } from './file-journal.js';
+import { foldJournal, LARGE_RESULT_BYTES, MemoryStepJournal, type StepEntry, type StepJournal } from './journal.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function fileJournal(): Promise<{ journal: FileStepJournal; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'hearth-steps-'));
+  dirs.push(dir);
+  const journal = new FileStepJournal(join(dir, 'steps'));
+  await journal.init();
+  return { journal, dir: join(dir, 'steps') };
+}
+
+function entry(n: number, extra: Partial<StepEntry> = {}): StepEntry {
+  return { task: 'main', id: `s${n}`, kind: 'run', n, t: '2026-03-01T12:00:00.000Z', ...extra };
+}
+
+/** What every journal backend must do. */
+function conformance(name: string, make: () => Promise<StepJournal>) {
+  describe(`${name} (journal conformance)`, () => {
+    it('loads what was appended, in order; an unknown run has no entries', async () => {
+      const journal = await make();
+      await journal.append('r_1', entry(0, { done: true, result: { a: 1 } }));
+      await journal.append('r_1', entry(1, { at: '2026-03-01T13:00:00.000Z', kind: 'sleep' }));
+      expect(await journal.load('r_1')).toEqual([entry(0, { done: true, result: { a: 1 } }), entry(1, { at: '2026-03-01T13:00:00.000Z', kind: 'sleep' })]);
+      expect(await journal.load('r_2')).toEqual([]);
+    });
+
+    it('a large result can be read back whole', async () => {
+      const journal = await make();
+      const big = { text: 'x'.repeat(LARGE_RESULT_BYTES + 1) };
+      await journal.append('r_1', entry(0, { done: true, result: big }));
+      const [loaded] = await journal.load('r_1');
+      const value = loaded!.ref !== undefined ? await journal.readResult('r_1', loaded!.ref) : loaded!.result;
+      expect(value).toEqual(big);
+    });
+
+    it('prunes journals of finished runs last written before the cutoff', async () => {
+      const journal = await make();
+      await journal.append('r_old', entry(0, { t: '2020-01-01T00:00:00.000Z' }));
+      await journal.append('r_busy', entry(0, { t: '2020-01-01T00:00:00.000Z' }));
+      if (journal instanceof FileStepJournal) {
+        for (const id of ['r_old', 'r_busy']) await utimes(join(journal.directory, `${id}.jsonl`), new Date('2020-01-01'), new Date('2020-01-01'));
+      }
+      expect(await journal.prune({ before: Date.parse('2021-01-01'), isActive: (id) => id === 'r_busy' })).toBe(1);
+      expect(await journal.load('r_old')).toEqual([]);
+      expect(await journal.load('r_busy')).toHaveLength(1);
+    });
+  });
+}
+
+conformance('MemoryStepJournal', async () => new MemoryStepJournal());
+conformance('FileStepJournal', async () => (await fileJournal()).journal);
+
+describe('FileStepJournal', () => {
+  it('drops a torn last line (a power cut mid-append) and appends cleanly after it', async () => {
+    const { journal, dir } = await fileJournal();
+    await journal.append('r_1', entry(0, { done: true, result: 1 }));
+    await appendFile(join(dir, 'r_1.jsonl'), '{"task":"main","id":"s1","ki');
+    expect(await journal.load('r_1')).toEqual([entry(0, { done: true, result: 1 })]);
+    await journal.append('r_1', entry(1, { done: true, result: 2 }));
+    expect((await journal.load('r_1')).map((e) => e.result)).toEqual([1, 2]);
+  });
+
+  it('names the file and line of a damaged entry that is not the last', async () => {
+    const { journal, dir } = await fileJournal();
+    await appendFile(join(dir, 'r_1.jsonl'), 'garbage\n{"task":"main","id":"s0","kind":"run","n":0,"t":"x"}\n');
+    await expect(journal.load('r_1')).rejects.toThrow(`${join(dir, 'r_1.jsonl')}:1: unreadable step journal entry`);
+  });
+
+  it('keeps results over 64 KB in a private file beside the journal, not in the line', async () => {
+    const { journal, dir } = await fileJournal();
+    await journal.append('r_1', entry(0, { done: true, result: 'y'.repeat(LARGE_RESULT_BYTES + 1) }));
+    await journal.append('r_1', entry(1, { done: true, result: 'small' }));
+    const line = (await readFile(join(dir, 'r_1.jsonl'), 'utf8')).split('\n')[0]!;
+    expect(line.length).toBeLessThan(300);
+    const files = (await readdir(dir)).sort();
+    expect(files).toHaveLength(2);
+    for (const file of files) expect((await stat(join(dir, file))).mode & 0o777).toBe(0o600);
+    const [first] = await journal.load('r_1');
+    expect(first!.ref).toBe(files.find((f) => f.endsWith('.json')));
+    await expect(journal.readResult('r_1', '../secrets/x')).rejects.toThrow('invalid step result reference');
+  });
+
+  it('refuses a run id that could escape the directory', async () => {
+    const { journal } = await fileJournal();
+    await expect(journal.append('../x', entry(0))).rejects.toThrow('invalid run id');
+  });
+});
+
+describe('foldJournal', () => {
+  it('later entries complete a step; a completed step stays as it completed', () => {
+    const folded = foldJournal([
+      entry(0, { kind: 'sleep', at: 'A' }),
+      entry(1, { error: 'boom' }),
+      entry(1, { done: true, result: 3 }),
+      entry(0, { kind: 'sleep', done: true }),
+      entry(1, { error: 'later' }),
+    ]).get('main')!;
+    expect(folded.get(0)).toMatchObject({ kind: 'sleep', at: 'A', done: true });
+    expect(folded.get(1)).toEqual(entry(1, { done: true, result: 3 }));
+  });
+});

@@ -1,0 +1,234 @@
+import { describe, expect, it } from 'vitest';
+import type { FakeClock } from '../core/clock.js';
+import type { ActionContext, ActionDefinition } from '../actions/types.js';
+import type { Run } from '../runs/model.js';
+import type { RunStore } from '../runs/store.js';
+import { job, testEngine } from '../engine/testing.js';
+import { MemoryStepJournal } from './journal.js';
+import { MemoryInboxStore } from './inbox.js';
+import type { StepApi } from './types.js';
+
+type Workflow = (ctx: ActionContext & { step: StepApi }) => unknown;
+
+/** An action that calls `fn` with the engine's step API, like `action: module` does. */
+function workflowAction(name: string, fn: Workflow): ActionDefinition {
+  return {
+    name,
+    validate: () => [],
+    execute: async (_params, ctx) => fn(ctx as ActionContext & { step: StepApi }),
+  };
+}
+
+function workflowJob(name: string, action: string, extra: Parameters<typeof job>[2] = {}) {
+  return job(name, [{ name: 'main', action, dependsOn: [], with: {}, env: {}, continueOnError: false }], extra);
+}
+
+async function runOf(store: RunStore, id: string): Promise<Run> {
+  const run = await store.getRun(id);
+  if (!run) throw new Error(`run ${id} missing`);
+  return run;
+}
+
+async function setup(workflows: Record<string, Workflow>, options: { concurrency?: number; retries?: number; clock?: FakeClock } = {}) {
+  const journal = new MemoryStepJournal();
+  const inbox = new MemoryInboxStore();
+  const actions = Object.entries(workflows).map(([name, fn]) => workflowAction(name, fn));
+  const jobs = Object.keys(workflows).map((name) =>
+    workflowJob(name, name, options.retries !== undefined ? { retries: { max: options.retries, delayMs: 1000, backoff: 'fixed', maxDelayMs: 1000, jitter: 0 } } : {}),
+  );
+  const t = await testEngine({
+    jobs,
+    actions,
+    workflows: { journal, inbox },
+    ...(options.clock ? { clock: options.clock } : {}),
+    config: { pools: { default: { name: 'default', concurrency: options.concurrency ?? 4 } } },
+  });
+  return { ...t, journal, inbox };
+}
+
+describe('step.run', () => {
+  it('journals each result and returns it on replay without calling the function again', async () => {
+    const calls: string[] = [];
+    const t = await setup({
+      wf: async ({ step }) => {
+        const a = await step.run('a', () => { calls.push('a'); return { n: 1, at: new Date('2026-01-01T00:00:00Z') }; });
+        await step.sleep('pause', '10m');
+        const b = await step.run('b', () => { calls.push('b'); return 2; });
+        return { a, b };
+      },
+    });
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    expect((await runOf(t.store, run.id)).status).toBe('waiting');
+    expect(calls).toEqual(['a']);
+    await t.clock.advance(10 * 60_000);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(calls).toEqual(['a', 'b']);
+    // The first run returns the JSON form too, so a replay sees exactly what the first run saw.
+    expect(done.tasks.main!.output).toEqual({ a: { n: 1, at: '2026-01-01T00:00:00.000Z' }, b: 2 });
+    expect(done.tasks.main!.attempts).toBe(1);
+  });
+
+  it('a throwing step fails the attempt, the retry policy applies, and completed steps replay', async () => {
+    const calls: string[] = [];
+    let failures = 1;
+    const t = await setup({
+      wf: async ({ step }) => {
+        await step.run('first', () => calls.push('first'));
+        await step.run('flaky', () => {
+          calls.push('flaky');
+          if (failures-- > 0) throw new Error('network down');
+          return 'ok';
+        });
+      },
+    }, { retries: 2 });
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    const waiting = await runOf(t.store, run.id);
+    expect(waiting.status).toBe('waiting');
+    expect(waiting.tasks.main!.error).toBe('network down');
+    await t.clock.advance(1000);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(calls).toEqual(['first', 'flaky', 'flaky']);
+    expect(done.tasks.main!.attempts).toBe(2);
+    const entries = t.journal.entries.get(run.id)!;
+    expect(entries.filter((e) => e.id === 'flaky').map((e) => e.error ?? 'done')).toEqual(['network down', 'done']);
+  });
+
+  it('a duplicate step id fails the run, naming the id', async () => {
+    const t = await setup({
+      wf: async ({ step }) => {
+        await step.run('same', () => 1);
+        await step.run('same', () => 2);
+      },
+    }, { retries: 3 });
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toContain('step id "same" is used twice');
+    expect(done.tasks.main!.attempts).toBe(1);
+  });
+
+  it('a duplicate caught by the workflow still fails the run', async () => {
+    const t = await setup({
+      wf: async ({ step }) => {
+        await step.run('same', () => 1);
+        try { await step.run('same', () => 2); } catch { /* swallowed */ }
+        return 'done anyway';
+      },
+    });
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toContain('"same"');
+  });
+
+  it('a replay that no longer matches the journal fails the run, naming the step and the mismatch', async () => {
+    let version = 1;
+    const calls: string[] = [];
+    const t = await setup({
+      wf: async ({ step }) => {
+        if (version === 2) await step.run('warm-up', () => calls.push('warm-up'));
+        await step.sleep('nap', '1m');
+      },
+    });
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    // The code changes while the run is suspended: step 1 is now a different step.
+    version = 2;
+    await t.clock.advance(60_000);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toContain('replay mismatch at step 1 of task main');
+    expect(done.error).toContain('the journal has step.sleep("nap") but the code now calls step.run("warm-up")');
+    expect(calls).toEqual([]);
+  });
+
+  it('refuses a result over 4 MB and a run over 1,000 steps with clear errors', async () => {
+    const t = await setup({
+      big: async ({ step }) => step.run('huge', () => 'x'.repeat(4 * 1024 * 1024 + 10)),
+      many: async ({ step }) => {
+        for (let i = 0; i < 1001; i++) await step.run(`s${i}`, () => i);
+      },
+    });
+    const big = await t.engine.triggerJob('big', 'manual');
+    const many = await t.engine.triggerJob('many', 'manual');
+    await t.clock.advance(0);
+    await t.clock.advance(0);
+    const bigRun = await runOf(t.store, big.id);
+    expect(bigRun.status).toBe('failed');
+    expect(bigRun.error).toMatch(/step "huge": the result is 4\.0 MB; a step result may be at most 4 MB/);
+    const manyRun = await runOf(t.store, many.id);
+    expect(manyRun.status).toBe('failed');
+    expect(manyRun.error).toContain('step "s1000": a run may have at most 1000 steps');
+    expect(t.journal.entries.get(many.id)!.length).toBe(1000);
+  });
+});
+
+describe('step.sleep', () => {
+  it('parks the run, frees its pool slot and keeps no timer but the pool\'s', async () => {
+    const order: string[] = [];
+    const t = await setup({
+      sleeper: async ({ step }) => {
+        await step.run('before', () => order.push('sleeper:before'));
+        await step.sleep('nap', '1h');
+        await step.run('after', () => order.push('sleeper:after'));
+      },
+      quick: async ({ step }) => step.run('only', () => order.push('quick')),
+    }, { concurrency: 1 });
+    const sleeping = await t.engine.triggerJob('sleeper', 'manual');
+    await t.clock.advance(0);
+    expect(t.engine.health().runs).toEqual({ queued: 0, running: 0, waiting: 1 });
+    const parked = await runOf(t.store, sleeping.id);
+    expect(parked.wait).toEqual({ kind: 'timer', at: '2026-03-01T13:00:00.000Z' });
+    expect(parked.tasks.main!.status).toBe('waiting');
+    // The only slot is free: another job runs while the first sleeps.
+    const quick = await t.engine.triggerJob('quick', 'manual');
+    await t.clock.advance(0);
+    expect((await runOf(t.store, quick.id)).status).toBe('succeeded');
+    await t.clock.advance(3_600_000 - 1);
+    expect(order).toEqual(['sleeper:before', 'quick']);
+    await t.clock.advance(1);
+    expect(order).toEqual(['sleeper:before', 'quick', 'sleeper:after']);
+    expect((await runOf(t.store, sleeping.id)).status).toBe('succeeded');
+  });
+
+  it('sleepUntil a past time returns at once; a bad duration fails the run naming the step', async () => {
+    const t = await setup({
+      past: async ({ step }) => {
+        await step.sleepUntil('then', new Date('2020-01-01T00:00:00Z'));
+        return 'went on';
+      },
+      bad: async ({ step }) => step.sleep('oops', 'soon'),
+    });
+    const past = await t.engine.triggerJob('past', 'manual');
+    const bad = await t.engine.triggerJob('bad', 'manual');
+    await t.clock.advance(0);
+    expect((await runOf(t.store, past.id)).tasks.main!.output).toBe('went on');
+    const badRun = await runOf(t.store, bad.id);
+    expect(badRun.status).toBe('failed');
+    expect(badRun.error).toMatch(/^main: step "oops": /);
+  });
+
+  it('a workflow that swallows the suspend signal is still suspended', async () => {
+    const calls: string[] = [];
+    const t = await setup({
+      wf: async ({ step }) => {
+        try { await step.sleep('nap', '5m'); } catch { /* wrongly swallowed */ }
+        await step.run('after', () => calls.push('after')).catch(() => {});
+        return 'finished';
+      },
+    });
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    expect((await runOf(t.store, run.id)).status).toBe('waiting');
+    expect(calls).toEqual([]);
+    await t.clock.advance(5 * 60_000);
+    expect((await runOf(t.store, run.id)).status).toBe('succeeded');
+    expect(calls).toEqual(['after']);
+  });
+});
