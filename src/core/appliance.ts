@@ -1,4 +1,5 @@
 import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
+import type { InboxItem } from '../steps/inbox.js';
 
 /**
  * What the HTTP API and the dashboard need from the running appliance. The
@@ -132,4 +133,12 @@ export interface AppliancePort {
    * browser. A listener that throws is logged and kept.
    */
   onRunEvent(listener: RunEventListener): () => void;
+  /** Open inbox questions of waiting workflows, oldest first. */
+  listInbox(): Promise<InboxItem[]>;
+  /**
+   * Answers a question; on disk before it resolves, then the run wakes.
+   * Throws NotFoundError, ConflictError (already answered or expired), or
+   * UsageError naming the field that fails the question's schema or choices.
+   */
+  answerQuestion(id: string, value: unknown): Promise<InboxItem>;
 }

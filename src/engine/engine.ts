@@ -23,7 +23,7 @@ import { Scheduler } from './scheduler.js';
 import { isFinished } from '../runs/model.js';
 import { StepError } from '../core/errors.js';
 import { MemoryStepJournal, type StepJournal } from '../steps/journal.js';
-import { MemoryInboxStore, validateAnswer, type InboxItem, type InboxStore } from '../steps/inbox.js';
+import { MemoryInboxStore, answerQuestion, type InboxItem, type InboxStore } from '../steps/inbox.js';
 import type { StepHost } from '../steps/runtime.js';
 
 export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'steps'> {
@@ -417,13 +417,9 @@ export class Engine implements AppliancePort {
    * waiting run wakes and its waitForInput returns the value.
    */
   async answerQuestion(id: string, value: unknown): Promise<InboxItem> {
-    const item = await this.inbox.get(id);
-    if (!item) throw new NotFoundError('question', id);
-    if (item.status !== 'open') throw new ConflictError(`question ${id} is already ${item.status}`);
-    validateAnswer(item, value);
-    const answered = await this.inbox.answer(id, value, this.deps.clock.now());
-    this.deps.logs.write(item.runId, 'hearth', `inbox question ${id} (step ${item.stepId}) answered`);
-    this.dispatcher.wake(item.runId, { kind: 'input', id });
+    const answered = await answerQuestion(this.inbox, id, value, this.deps.clock.now());
+    this.deps.logs.write(answered.runId, 'hearth', `inbox question ${id} (step ${answered.stepId}) answered`);
+    this.dispatcher.wake(answered.runId, { kind: 'input', id });
     return answered;
   }
 

@@ -82,7 +82,7 @@ describe('auth', () => {
     const run = appliance.addRun({ job: 'backup', status: 'running' });
     const mutating = app.routes.filter((route) => route.method === 'POST').map((route) => route.path);
     expect(new Set(mutating)).toEqual(
-      new Set(['/api/jobs/:name/run', '/api/runs/:id/cancel', '/api/jobs/:name/pause', '/api/jobs/:name/resume', '/api/runs/:id/retry']),
+      new Set(['/api/jobs/:name/run', '/api/runs/:id/cancel', '/api/jobs/:name/pause', '/api/jobs/:name/resume', '/api/runs/:id/retry', '/api/inbox/:id']),
     );
     for (const template of mutating) {
       const path = template.replace(':name', 'digest').replace(':id', run.id);

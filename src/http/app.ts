@@ -5,11 +5,11 @@ import { openHealthView } from '../core/appliance.js';
 import type { AppliancePort } from '../core/appliance.js';
 import { systemClock } from '../core/clock.js';
 import type { Clock } from '../core/clock.js';
-import { NotFoundError } from '../core/errors.js';
+import { NotFoundError, UsageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { ApiError, createErrorHandler, notFoundHandler } from './errors.js';
 import { streamRunLog } from './log-stream.js';
-import { parseJobName, parseRunId, parseRunQuery, parseTriggerHeader } from './params.js';
+import { parseJobName, parseQuestionId, parseRunId, parseRunQuery, parseTriggerHeader } from './params.js';
 import type { TokenCheck } from './token.js';
 import type { SearchPort } from '../knowledge/types.js';
 import { parseSearchParams } from '../knowledge/search-params.js';
@@ -153,6 +153,24 @@ export function createApiApp(deps: ApiDeps): Hono {
     },
   });
 
+  route('/api/inbox', {
+    GET: async (c) => {
+      c.header('Cache-Control', 'no-store');
+      return c.json({ questions: await appliance.listInbox() });
+    },
+  });
+
+  route('/api/inbox/:id', {
+    POST: async (c) => {
+      const id = parseQuestionId(c.req.param('id') ?? '');
+      const body = await readJsonBody(c);
+      if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, 'value')) {
+        throw new UsageError('body must be a JSON object with a "value" field: {"value": …}');
+      }
+      return c.json(await appliance.answerQuestion(id, (body as { value: unknown }).value));
+    },
+  });
+
   route('/api/runs/:id/logs', {
     GET: async (c) => {
       const runId = parseRunId(c.req.param('id') ?? '');
@@ -167,6 +185,17 @@ export function createApiApp(deps: ApiDeps): Hono {
   });
 
   return app;
+}
+
+/** The request's JSON body; a missing or malformed one is a 400. */
+async function readJsonBody(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === '') throw new UsageError('a JSON body is required');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UsageError('the body is not valid JSON');
+  }
 }
 
 function requireBearerToken(check: TokenCheck, session?: (c: Context) => boolean): MiddlewareHandler {

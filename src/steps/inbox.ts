@@ -42,6 +42,20 @@ export interface InboxStore {
   expire(id: string, now: number): Promise<InboxItem | undefined>;
 }
 
+/**
+ * Answers a question, the one way answers are taken (engine and test fakes):
+ * NotFoundError for an unknown id, ConflictError once answered or expired,
+ * UsageError naming the field when the value fails the choices or schema;
+ * on disk when this resolves.
+ */
+export async function answerQuestion(inbox: InboxStore, id: string, value: unknown, now: number): Promise<InboxItem> {
+  const item = await inbox.get(id);
+  if (!item) throw new NotFoundError('question', id);
+  if (item.status !== 'open') throw new ConflictError(`question ${id} is already ${item.status}`);
+  validateAnswer(item, value);
+  return inbox.answer(id, value, now);
+}
+
 /** The inbox id of a run's question: derived from run and step, so a replay finds the same one. */
 export function inboxItemId(runId: string, stepId: string): string {
   return `q_${createHash('sha256').update(`${runId}\0${stepId}`).digest('hex').slice(0, 12)}`;

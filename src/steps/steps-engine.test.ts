@@ -232,3 +232,139 @@ describe('step.sleep', () => {
     expect(calls).toEqual(['after']);
   });
 });
+
+describe('step.waitForInput', () => {
+  const ask = (answers: unknown[], options: Partial<Parameters<StepApi['waitForInput']>[1]> = {}): Workflow => async ({ step }) => {
+    const files = await step.run('list', () => ['a.txt', 'b.txt']);
+    const answer = await step.waitForInput<string>('confirm', { prompt: `Delete ${files.length} files?`, choices: ['yes', 'no'], ...options });
+    answers.push(answer);
+    return answer;
+  };
+
+  it('asks in the inbox, parks with no timer and no slot, and returns the answer on replay', async () => {
+    const answers: unknown[] = [];
+    const t = await setup({ wf: ask(answers) });
+    const timersBefore = t.clock.pendingTimers();
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    const [question] = await t.engine.listInbox();
+    expect(question).toMatchObject({ runId: run.id, job: 'wf', stepId: 'confirm', prompt: 'Delete 2 files?', choices: ['yes', 'no'], status: 'open' });
+    const parked = await runOf(t.store, run.id);
+    expect(parked).toMatchObject({ status: 'waiting', wait: { kind: 'input', id: question!.id } });
+    expect(t.engine.health().runs.running).toBe(0);
+    expect(t.clock.pendingTimers()).toBe(timersBefore); // a question without a timeout arms nothing
+
+    await expect(t.engine.answerQuestion(question!.id, 'maybe')).rejects.toThrow('value must be one of "yes", "no"');
+    await t.engine.answerQuestion(question!.id, 'yes');
+    await t.clock.advance(0);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(answers).toEqual([{ timedOut: false, value: 'yes', answeredAt: '2026-03-01T12:00:00.000Z' }]);
+    expect(await t.engine.listInbox()).toEqual([]);
+    await expect(t.engine.answerQuestion(question!.id, 'no')).rejects.toThrow('already answered');
+    await expect(t.engine.answerQuestion('q_nope', 'no')).rejects.toThrow('not found');
+  });
+
+  it('validates answers against the JSON schema, naming the field', async () => {
+    const t = await setup({
+      wf: async ({ step }) => step.waitForInput('settings', {
+        prompt: 'Which folder, how old?',
+        schema: { type: 'object', properties: { folder: { type: 'string' }, days: { type: 'integer', minimum: 1 } }, required: ['folder', 'days'] },
+      }),
+    });
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    const [question] = await t.engine.listInbox();
+    await expect(t.engine.answerQuestion(question!.id, { folder: 'Downloads', days: 0 })).rejects.toThrow(/^value\.days: /);
+    await expect(t.engine.answerQuestion(question!.id, { days: 3 })).rejects.toThrow(/^value\.folder: /);
+    await t.engine.answerQuestion(question!.id, { folder: 'Downloads', days: 30 });
+    await t.clock.advance(0);
+    expect((await runOf(t.store, run.id)).tasks.main!.output).toMatchObject({ value: { folder: 'Downloads', days: 30 } });
+  });
+
+  it('an answer given before the run has parked still wakes it', async () => {
+    const answers: unknown[] = [];
+    let t!: Awaited<ReturnType<typeof setup>>;
+    t = await setup({
+      wf: async (ctx) => {
+        const answer = await ctx.step.waitForInput('now', {
+          prompt: 'Quick?',
+          schema: { type: 'boolean' },
+        }).catch(async (error: unknown) => {
+          // The question exists now; answer it before the run has parked, then let the suspension go on.
+          const [question] = await t.engine.listInbox();
+          await t.engine.answerQuestion(question!.id, true);
+          throw error;
+        });
+        answers.push(answer);
+      },
+    });
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    expect((await runOf(t.store, run.id)).status).toBe('succeeded');
+    expect(answers).toEqual([{ timedOut: false, value: true, answeredAt: '2026-03-01T12:00:00.000Z' }]);
+  });
+
+  it('a timeout returns { timedOut: true }, or throws with onTimeout: throw', async () => {
+    const answers: unknown[] = [];
+    const t = await setup({ soft: ask(answers, { timeout: '1h' }), hard: ask([], { timeout: '1h', onTimeout: 'throw' }) });
+    const soft = await t.engine.triggerJob('soft', 'manual');
+    const hard = await t.engine.triggerJob('hard', 'manual');
+    await t.clock.advance(0);
+    expect((await t.engine.listInbox()).map((q) => q.expiresAt)).toEqual(['2026-03-01T13:00:00.000Z', '2026-03-01T13:00:00.000Z']);
+    expect((await runOf(t.store, soft.id)).wait).toMatchObject({ kind: 'input', until: '2026-03-01T13:00:00.000Z' });
+    await t.clock.advance(3_600_000);
+    expect((await runOf(t.store, soft.id)).status).toBe('succeeded');
+    expect(answers).toEqual([{ timedOut: true }]);
+    const hardRun = await runOf(t.store, hard.id);
+    expect(hardRun.status).toBe('failed');
+    expect(hardRun.error).toContain('step "confirm": no answer to "Delete 2 files?" before 2026-03-01T13:00:00.000Z');
+    expect(await t.engine.listInbox()).toEqual([]);
+  });
+});
+
+describe('step.invoke', () => {
+  it('a parent and its child complete in a pool of concurrency 1; invoke returns the child\'s output', async () => {
+    const seen: unknown[] = [];
+    const t = await setup({
+      parent: async ({ step }) => {
+        const report = await step.invoke<{ lines: number }>('report', { job: 'child', input: { files: 3 } });
+        seen.push(report);
+        return report;
+      },
+      child: async ({ step, input }) => step.run('write', () => ({ lines: (input as { files: number }).files * 2 })),
+    }, { concurrency: 1 });
+    const run = await t.engine.triggerJob('parent', 'manual');
+    await t.clock.advance(0);
+    await t.clock.advance(0);
+    const parent = await runOf(t.store, run.id);
+    expect(parent.status).toBe('succeeded');
+    expect(seen).toEqual([{ lines: 6 }]);
+    const { runs } = await t.store.listRuns({ job: 'child' });
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: 'succeeded', trigger: 'invoke', parentRunId: run.id, input: { files: 3 } });
+  });
+
+  it('a failed child makes invoke throw its error; an unknown job fails the parent', async () => {
+    const t = await setup({
+      parent: async ({ step }) => {
+        try {
+          await step.invoke('report', { job: 'child' });
+        } catch (error) {
+          return `caught: ${(error as Error).message}`;
+        }
+      },
+      child: async () => { throw new Error('disk on fire'); },
+      lost: async ({ step }) => step.invoke('nobody', { job: 'missing' }),
+    });
+    const run = await t.engine.triggerJob('parent', 'manual');
+    const lost = await t.engine.triggerJob('lost', 'manual');
+    await t.clock.advance(0);
+    const parent = await runOf(t.store, run.id);
+    expect(parent.status).toBe('succeeded');
+    expect(parent.tasks.main!.output).toMatch(/^caught: step "report": run r_\w+ of child failed: main: disk on fire$/);
+    const lostRun = await runOf(t.store, lost.id);
+    expect(lostRun.status).toBe('failed');
+    expect(lostRun.error).toContain('step "nobody": job "missing" is not in the config');
+  });
+});

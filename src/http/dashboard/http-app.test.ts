@@ -145,7 +145,7 @@ const MUTATING: Array<[string, Record<string, string>]> = [
   ['/logout', {}],
   ['/logout/all', {}],
 ];
-const MUTATING_API = ['/api/jobs/backup/run', '/api/jobs/backup/pause', '/api/jobs/backup/resume', '/api/runs/r_00mjv5x2w0a1b2c3d4/cancel', '/api/runs/r_00mjv5x2w0a1b2c3d4/retry'];
+const MUTATING_API = ['/api/jobs/backup/run', '/api/jobs/backup/pause', '/api/jobs/backup/resume', '/api/runs/r_00mjv5x2w0a1b2c3d4/cancel', '/api/runs/r_00mjv5x2w0a1b2c3d4/retry', '/api/inbox/q_000000000001'];
 
 describe('every change needs a session or a token', () => {
   beforeEach(() => {
@@ -156,7 +156,7 @@ describe('every change needs a session or a token', () => {
     const posts = new Set(h.app.routes.filter((route) => route.method === 'POST').map((route) => route.path));
     posts.delete('/login');
     const covered = new Set([...MUTATING.map(([path]) => path), ...MUTATING_API].map((path) =>
-      path.replace('/backup/', '/:name/').replace('r_00mjv5x2w0a1b2c3d4', ':id').replace('t_0011aabb', ':id')));
+      path.replace('/backup/', '/:name/').replace('r_00mjv5x2w0a1b2c3d4', ':id').replace('t_0011aabb', ':id').replace('q_000000000001', ':id')));
     expect(covered).toEqual(posts);
   });
 

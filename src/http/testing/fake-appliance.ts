@@ -1,6 +1,7 @@
 import type { AppliancePort, HealthView, JobView, LogSubscription, RunEvent, RunEventListener } from '../../core/appliance.js';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { isActive } from '../../runs/model.js';
+import { MemoryInboxStore, answerQuestion, type InboxItem } from '../../steps/inbox.js';
 import type { Run, RunPage, RunQuery, RunStatus, Trigger } from '../../runs/model.js';
 
 /**
@@ -21,6 +22,8 @@ export class FakeAppliance implements AppliancePort {
   failWith: unknown;
   readonly pauses: Array<{ job: string; paused: boolean }> = [];
   readonly runListeners = new Set<RunEventListener>();
+  /** Questions: tests add them with `inbox.ask(...)`. */
+  readonly inbox = new MemoryInboxStore();
   private sequence = 0;
 
   /** Merged into health(): a failed reload's `config.errors`, a `disk` reading. */
@@ -125,6 +128,16 @@ export class FakeAppliance implements AppliancePort {
     if (!original) throw new NotFoundError('run', id);
     if (isActive(original)) throw new ConflictError(`run ${id} is still ${original.status}`);
     return this.addRun({ job: original.job, trigger: 'retry', retryOf: id });
+  }
+
+  async listInbox(): Promise<InboxItem[]> {
+    this.maybeFail();
+    return this.inbox.listOpen();
+  }
+
+  async answerQuestion(id: string, value: unknown): Promise<InboxItem> {
+    this.maybeFail();
+    return answerQuestion(this.inbox, id, value, Date.parse('2026-03-01T12:00:00Z'));
   }
 
   onRunEvent(listener: RunEventListener): () => void {
