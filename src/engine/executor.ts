@@ -373,6 +373,8 @@ async function finishOrPark(run: Run, job: JobDef, deps: ExecutorDeps, abortReas
     parkRun(run);
     store.updateRun(run);
     await store.flush();
+    // Suspend means unload: the parked run keeps no open log file either.
+    void logs.release(run.id).catch(() => {});
     return 'waiting';
   } else {
     // A task marked continue_on_error may fail without failing the run.

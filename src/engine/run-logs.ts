@@ -23,6 +23,8 @@ interface OpenLog {
  */
 export class RunLogs {
   private readonly open = new Map<string, OpenLog>();
+  /** Runs whose file was closed while they wait (release): reopened, and their lines counted, on the next write. */
+  private readonly released = new Set<string>();
 
   constructor(private readonly dir: string, private readonly clock: Clock) {}
 
@@ -50,8 +52,22 @@ export class RunLogs {
     }
   }
 
+  /**
+   * The run parked (a workflow sleeps or waits): its file is closed unless
+   * someone follows it, so a thousand suspended workflows hold no file
+   * handles or stream buffers. The next write reopens it.
+   */
+  async release(runId: string): Promise<void> {
+    const log = this.open.get(runId);
+    if (!log || log.listeners.size > 0) return;
+    this.open.delete(runId);
+    this.released.add(runId);
+    await new Promise<void>((resolve) => log.stream.end(resolve));
+  }
+
   /** The run is over: flush, close the file and end every follower. */
   async finish(runId: string): Promise<void> {
+    this.released.delete(runId);
     const log = this.open.get(runId);
     if (!log) return;
     this.open.delete(runId);
@@ -115,6 +131,7 @@ export class RunLogs {
    * resumed run's earlier lines are counted so followers get them from the file.
    */
   prepare(runId: string): void {
+    this.released.delete(runId);
     if (this.open.has(runId)) return;
     // Synchronous on purpose: the engine calls this between steps and must not
     // yield to the event loop there (a resumed run's log is small).
@@ -124,6 +141,10 @@ export class RunLogs {
 
   private ensureOpen(runId: string): OpenLog {
     let log = this.open.get(runId);
+    if (!log && this.released.has(runId)) {
+      this.prepare(runId);
+      log = this.open.get(runId);
+    }
     if (!log) {
       // Not prepared (a brand-new run): the file is empty, so nothing to count.
       log = { stream: createWriteStream(this.pathOf(runId), { flags: 'a' }), listeners: new Set(), written: 0 };
