@@ -35,7 +35,7 @@ describe('security headers', () => {
 
   it('pages contain no inline script or style attribute', async () => {
     h.appliance.addRun({ id: 'r_00mjv5x2w0a1b2c3d4', job: 'backup', status: 'running', tasks: { archive: { name: 'archive', status: 'running', attempts: 1 } }, taskOrder: ['archive'] });
-    for (const path of ['/', '/jobs', '/jobs/backup', '/runs', '/runs/r_00mjv5x2w0a1b2c3d4', '/system', '/settings', '/search', '/search?q=x', '/login']) {
+    for (const path of ['/', '/inbox', '/jobs', '/jobs/backup', '/runs', '/runs/r_00mjv5x2w0a1b2c3d4', '/system', '/settings', '/search', '/search?q=x', '/login']) {
       const text = await (await h.app.request(path, { headers: session() })).text();
       expect(text, path).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
       expect(text, path).not.toMatch(/\sstyle="/);
@@ -140,6 +140,7 @@ const MUTATING: Array<[string, Record<string, string>]> = [
   ['/jobs/backup/resume', {}],
   ['/runs/r_00mjv5x2w0a1b2c3d4/cancel', {}],
   ['/runs/r_00mjv5x2w0a1b2c3d4/retry', {}],
+  ['/inbox/q_000000000001', { json: '"keep"' }],
   ['/settings/tokens', { name: 'x' }],
   ['/settings/tokens/t_0011aabb/revoke', {}],
   ['/logout', {}],
