@@ -460,8 +460,17 @@ export class Engine implements AppliancePort {
     }
   }
 
+  /** A run that ended (cancelled, failed) while it waited for an answer: its questions leave the inbox. */
+  private async closeQuestions(run: Run): Promise<void> {
+    for (const item of await this.inbox.listOpen()) {
+      if (item.runId === run.id) await this.inbox.expire(item.id, this.deps.clock.now());
+    }
+  }
+
   private onRunFinished(run: Run): void {
     if (run.parentRunId) this.dispatcher.wake(run.parentRunId, { kind: 'child', runId: run.id });
+    void this.closeQuestions(run).catch((error: unknown) =>
+      this.deps.logger.warn('closing the questions of a finished run failed', { runId: run.id, error: errorMessage(error) }));
     this.emitRunEvent({ type: 'finished', run });
     const fields = { runId: run.id, job: run.job, status: run.status, error: run.error };
     if (run.status === 'failed') this.deps.logger.warn('run failed', fields);

@@ -265,6 +265,18 @@ describe('step.waitForInput', () => {
     await expect(t.engine.answerQuestion('q_nope', 'no')).rejects.toThrow('not found');
   });
 
+  it('cancelling a run that waits for an answer takes its question out of the inbox', async () => {
+    const t = await setup({ wf: ask([]) });
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    const [question] = await t.engine.listInbox();
+    await t.engine.cancelRun(run.id);
+    await t.clock.advance(0);
+    expect((await runOf(t.store, run.id)).status).toBe('cancelled');
+    expect(await t.engine.listInbox()).toEqual([]);
+    await expect(t.engine.answerQuestion(question!.id, 'yes')).rejects.toThrow('already expired');
+  });
+
   it('validates answers against the JSON schema, naming the field', async () => {
     const t = await setup({
       wf: async ({ step }) => step.waitForInput('settings', {
