@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 function loadExample(env: Record<string, string> = {}): Promise<HearthConfig> {
-  return loadConfig(bundledConfigPath(), { env, baseDir: dir, knownActions: ['http', 'ingest.files', 'knowledge.optimize'] });
+  return loadConfig(bundledConfigPath(), { env, baseDir: dir, knownActions: ['http', 'ingest.files', 'knowledge.optimize', 'module'] });
 }
 
 describe('examples/hearth.yaml', () => {
@@ -31,7 +31,7 @@ describe('examples/hearth.yaml', () => {
     const config = await loadExample();
     expect(config.dataDir).toBe(join(dir, '.hearth'));
     expect(config.server).toEqual({ host: '0.0.0.0', port: 8080 });
-    expect(Object.keys(config.jobs)).toEqual(['notes-backup', 'system-snapshot', 'http-check', 'daily-report', 'flaky-demo', 'notes-index', 'knowledge-maintenance']);
+    expect(Object.keys(config.jobs)).toEqual(['notes-backup', 'system-snapshot', 'http-check', 'daily-report', 'flaky-demo', 'tidy-downloads', 'tidy-report', 'notes-index', 'knowledge-maintenance']);
 
     const { jobs } = config;
     expect(jobs['notes-backup']!.schedule).toMatchObject({ spec: { kind: 'cron', expr: '0 3 * * *' }, catchup: 'latest' });

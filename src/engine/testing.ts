@@ -99,6 +99,8 @@ export async function testEngine(options: {
   config?: Partial<HearthConfig>;
   logger?: Logger;
   start?: boolean;
+  /** The data directory tasks see (default /tmp/hearth-test). */
+  dataDir?: string;
   /** Step journal and inbox (default: fresh in-memory ones). */
   workflows?: EngineDeps['workflows'];
 }): Promise<TestEngine> {
@@ -118,7 +120,7 @@ export async function testEngine(options: {
     version: 'test',
     runShell: shell.runShell,
     actions: { get: (name) => actions.get(name) },
-    dataDir: '/tmp/hearth-test',
+    dataDir: options.dataDir ?? '/tmp/hearth-test',
     killGraceMs: 1000,
     baseEnv: {},
     random: () => 0.5,
