@@ -1,5 +1,6 @@
 import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
 import type { InboxItem } from '../steps/inbox.js';
+import type { StepView } from '../steps/journal.js';
 
 /**
  * What the HTTP API and the dashboard need from the running appliance. The
@@ -133,6 +134,8 @@ export interface AppliancePort {
    * browser. A listener that throws is logged and kept.
    */
   onRunEvent(listener: RunEventListener): () => void;
+  /** A workflow run's steps in call order (empty for a run without steps). Throws NotFoundError for an unknown run. */
+  runSteps(id: string): Promise<StepView[]>;
   /** Open inbox questions of waiting workflows, oldest first. */
   listInbox(): Promise<InboxItem[]>;
   /**

@@ -22,7 +22,7 @@ import type { Timer } from '../core/clock.js';
 import { Scheduler } from './scheduler.js';
 import { isFinished } from '../runs/model.js';
 import { StepError } from '../core/errors.js';
-import { MemoryStepJournal, type StepJournal } from '../steps/journal.js';
+import { MemoryStepJournal, stepTimeline, type StepJournal, type StepView } from '../steps/journal.js';
 import { MemoryInboxStore, answerQuestion, type InboxItem, type InboxStore } from '../steps/inbox.js';
 import type { StepHost } from '../steps/runtime.js';
 
@@ -404,6 +404,11 @@ export class Engine implements AppliancePort {
     this.deps.logger.info('run queued', { runId: run.id, job: job.name, trigger: run.trigger, scheduledFor: run.scheduledFor });
     this.dispatcher.enqueue(run);
     return run;
+  }
+
+  async runSteps(id: string): Promise<StepView[]> {
+    const run = await this.requireRun(id);
+    return stepTimeline(await this.journal.load(id), isFinished(run));
   }
 
   /** Open inbox questions, oldest first. */

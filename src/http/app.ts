@@ -142,7 +142,8 @@ export function createApiApp(deps: ApiDeps): Hono {
       const id = parseRunId(c.req.param('id') ?? '');
       const run = await appliance.getRun(id);
       if (!run) throw new NotFoundError('run', id);
-      return c.json(run);
+      // A workflow's steps (id, kind, status, times, what a waiting one waits for); [] for other runs.
+      return c.json({ ...run, steps: await appliance.runSteps(id) });
     },
   });
 

@@ -77,3 +77,13 @@ describe('POST /api/inbox/:id', () => {
     expect((await answer('garbage', '{"value":1}')).status).toBe(404);
   });
 });
+
+describe('GET /api/runs/:id', () => {
+  it('includes a workflow\'s steps', async () => {
+    const run = appliance.addRun({ job: 'tidy', status: 'waiting' });
+    appliance.steps.set(run.id, [{ task: 'main', id: 'nap', kind: 'sleep', status: 'waiting', startedAt: '2026-03-01T12:00:00.000Z', wait: { kind: 'timer', at: '2026-03-01T13:00:00.000Z' } }]);
+    const body = (await (await app.request(`/api/runs/${run.id}`, { headers: AUTH })).json()) as { id: string; steps: unknown[] };
+    expect(body.id).toBe(run.id);
+    expect(body.steps).toEqual([{ task: 'main', id: 'nap', kind: 'sleep', status: 'waiting', startedAt: '2026-03-01T12:00:00.000Z', wait: { kind: 'timer', at: '2026-03-01T13:00:00.000Z' } }]);
+  });
+});

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileStepJournal } from './file-journal.js';
-import { foldJournal, LARGE_RESULT_BYTES, MemoryStepJournal, type StepEntry, type StepJournal } from './journal.js';
+import { foldJournal, LARGE_RESULT_BYTES, MemoryStepJournal, stepTimeline, type StepEntry, type StepJournal } from './journal.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -106,5 +106,26 @@ describe('foldJournal', () => {
     ]).get('main')!;
     expect(folded.get(0)).toMatchObject({ kind: 'sleep', at: 'A', done: true });
     expect(folded.get(1)).toEqual(entry(1, { done: true, result: 3 }));
+  });
+});
+
+describe('stepTimeline', () => {
+  it('shows each step with its status, times and what a waiting step waits for', () => {
+    const t0 = '2026-03-01T12:00:00.000Z';
+    const t1 = '2026-03-01T12:00:05.000Z';
+    const views = stepTimeline([
+      entry(0, { t: t0 }),
+      entry(0, { t: t1, done: true, result: 1 }),
+      entry(1, { kind: 'sleep', t: t1, at: '2026-03-01T13:00:00.000Z', done: true }),
+      entry(2, { kind: 'input', t: t1, inbox: 'q_1', at: '2026-03-02T00:00:00.000Z' }),
+      entry(3, { error: 'boom', t: t1 }),
+    ]);
+    expect(views).toEqual([
+      { task: 'main', id: 's0', kind: 'run', status: 'succeeded', startedAt: t0, finishedAt: t1 },
+      { task: 'main', id: 's1', kind: 'sleep', status: 'succeeded', startedAt: t1, finishedAt: t1 },
+      { task: 'main', id: 's2', kind: 'input', status: 'waiting', startedAt: t1, wait: { kind: 'input', id: 'q_1', until: '2026-03-02T00:00:00.000Z' } },
+      { task: 'main', id: 's3', kind: 'run', status: 'failed', startedAt: t1, error: 'boom' },
+    ]);
+    expect(stepTimeline([entry(0, { kind: 'sleep', at: t1 })], true)[0]!.status).toBe('cancelled');
   });
 });

@@ -120,3 +120,52 @@ export class MemoryStepJournal implements StepJournal {
     return removed;
   }
 }
+
+/** One step as the run page and `GET /api/runs/:id` show it (results are left out: they can be 4 MB). */
+export interface StepView {
+  task: string;
+  id: string;
+  kind: StepKind;
+  status: 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
+  /** When the step was first journaled, and when it completed. */
+  startedAt: string;
+  finishedAt?: string;
+  /** What a waiting step waits for: `timer`, `input` (an inbox question) or `children` (a child run). */
+  wait?: { kind: 'timer'; at: string } | { kind: 'input'; id: string; until?: string } | { kind: 'children'; runIds: string[] };
+  error?: string;
+}
+
+/** The steps of a run in call order (per task, in the order tasks first journaled). `finished`: the run is over. */
+export function stepTimeline(entries: readonly StepEntry[], finished = false): StepView[] {
+  const firstAt = new Map<string, string>();
+  for (const entry of entries) {
+    const key = `${entry.task}\0${entry.n}`;
+    if (!firstAt.has(key)) firstAt.set(key, entry.t);
+  }
+  const views: StepView[] = [];
+  for (const [task, steps] of foldJournal(entries)) {
+    for (const state of [...steps.values()].sort((a, b) => a.n - b.n)) {
+      const view: StepView = { task, id: state.id, kind: state.kind, status: 'running', startedAt: firstAt.get(`${task}\0${state.n}`) ?? state.t };
+      if (state.done) {
+        view.status = state.error !== undefined ? 'failed' : 'succeeded';
+        view.finishedAt = state.t;
+      } else if (state.error !== undefined) {
+        view.status = 'failed';
+      } else if (finished) {
+        view.status = 'cancelled';
+      } else if (state.kind === 'sleep' && state.at) {
+        view.status = 'waiting';
+        view.wait = { kind: 'timer', at: state.at };
+      } else if (state.kind === 'input' && state.inbox) {
+        view.status = 'waiting';
+        view.wait = { kind: 'input', id: state.inbox, ...(state.at ? { until: state.at } : {}) };
+      } else if (state.kind === 'invoke' && state.child) {
+        view.status = 'waiting';
+        view.wait = { kind: 'children', runIds: [state.child] };
+      }
+      if (state.error !== undefined) view.error = state.error;
+      views.push(view);
+    }
+  }
+  return views;
+}

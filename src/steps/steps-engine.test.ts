@@ -185,6 +185,10 @@ describe('step.sleep', () => {
     expect(t.engine.health().runs).toEqual({ queued: 0, running: 0, waiting: 1 });
     const parked = await runOf(t.store, sleeping.id);
     expect(parked.wait).toEqual({ kind: 'timer', at: '2026-03-01T13:00:00.000Z' });
+    expect((await t.engine.runSteps(sleeping.id)).map((s) => [s.id, s.status, s.wait])).toEqual([
+      ['before', 'succeeded', undefined],
+      ['nap', 'waiting', { kind: 'timer', at: '2026-03-01T13:00:00.000Z' }],
+    ]);
     expect(parked.tasks.main!.status).toBe('waiting');
     // The only slot is free: another job runs while the first sleeps.
     const quick = await t.engine.triggerJob('quick', 'manual');

@@ -56,3 +56,17 @@ describe('dashboard inbox', () => {
     expect((await post('/inbox/q_000000000009', { json: '1' })).status).toBe(404);
   });
 });
+
+describe('run page', () => {
+  it('shows a workflow\'s steps as a timeline with what a waiting step waits for', async () => {
+    const run = h.appliance.addRun({ id: 'r_00mjv5x2w0a1b2c3d4', job: 'tidy', status: 'waiting' });
+    h.appliance.steps.set(run.id, [
+      { task: 'main', id: 'list-old-files', kind: 'run', status: 'succeeded', startedAt: '2026-03-01T12:00:00.000Z', finishedAt: '2026-03-01T12:00:01.000Z' },
+      { task: 'main', id: 'confirm', kind: 'input', status: 'waiting', startedAt: '2026-03-01T12:00:01.000Z', wait: { kind: 'input', id: 'q_000000000001' } },
+    ]);
+    const text = await get(`/runs/${run.id}`);
+    expect(text).toContain('<h2>Steps</h2>');
+    expect(text).toMatch(/list-old-files <span class="muted small">run<\/span>/);
+    expect(text).toContain('waits for <a href="/inbox#q_000000000001">an answer in the inbox</a>');
+  });
+});

@@ -176,7 +176,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     const id = parseRunId(c.req.param('id') ?? '');
     const run = await appliance.getRun(id);
     if (!run) throw new NotFoundError('run', id);
-    return render(c, 'runs', `${run.job} run`, pages.runBody(ctx(), run), `run:${id}`);
+    return render(c, 'runs', `${run.job} run`, pages.runBody(ctx(), run, await appliance.runSteps(id)), `run:${id}`);
   });
 
   app.get('/system', pageAuth, async (c) => {

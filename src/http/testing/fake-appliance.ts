@@ -2,6 +2,7 @@ import type { AppliancePort, HealthView, JobView, LogSubscription, RunEvent, Run
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { isActive } from '../../runs/model.js';
 import { MemoryInboxStore, answerQuestion, type InboxItem } from '../../steps/inbox.js';
+import type { StepView } from '../../steps/journal.js';
 import type { Run, RunPage, RunQuery, RunStatus, Trigger } from '../../runs/model.js';
 
 /**
@@ -128,6 +129,15 @@ export class FakeAppliance implements AppliancePort {
     if (!original) throw new NotFoundError('run', id);
     if (isActive(original)) throw new ConflictError(`run ${id} is still ${original.status}`);
     return this.addRun({ job: original.job, trigger: 'retry', retryOf: id });
+  }
+
+  /** Steps by run id: tests set them. */
+  readonly steps = new Map<string, StepView[]>();
+
+  async runSteps(id: string): Promise<StepView[]> {
+    this.maybeFail();
+    if (!this.runs.has(id)) throw new NotFoundError('run', id);
+    return this.steps.get(id) ?? [];
   }
 
   async listInbox(): Promise<InboxItem[]> {
