@@ -20,6 +20,7 @@ import { Engine } from './engine/engine.js';
 import { RunLogs } from './engine/run-logs.js';
 import { FileStepJournal } from './steps/file-journal.js';
 import { FileInboxStore } from './steps/inbox.js';
+import { FileEventLog } from './steps/events.js';
 import { HEARTH_SECRET_ENV } from './engine/task-env.js';
 import { createHttpSurface } from './http/dashboard/compose.js';
 import { EventLoopMonitor } from './metrics/event-loop.js';
@@ -107,6 +108,8 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     await journal.init();
     const inbox = new FileInboxStore(join(config.dataDir, 'inbox.json'));
     await inbox.init();
+    const events = new FileEventLog(join(config.dataDir, 'events.jsonl'));
+    await events.init();
     // Opens nothing until an ingest job or a search needs it (LanceDB and models load lazily).
     const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock, logger: logger.child({ component: 'knowledge' }) });
     const actions = createActionRegistry(builtinActions({ knowledge }));
@@ -128,7 +131,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       baseEnv: inheritedEnv(options.env),
       killOrphan: (pid, runId) => killOrphanGroup(pid, runId, logger),
       disk: () => disk.current(),
-      workflows: { journal, inbox },
+      workflows: { journal, inbox, events },
     });
     cleanups.push(() => knowledge.close(), () => engine.stop());
 

@@ -58,7 +58,15 @@ type ExportedFunction = (ctx: ModuleContext) => unknown;
 const unavailable = (): never => {
   throw new StepError('durable steps are only available when Hearth runs the module as a task');
 };
-const noSteps: ModuleContext['step'] = { run: unavailable, sleep: unavailable, sleepUntil: unavailable, waitForInput: unavailable, invoke: unavailable };
+const noSteps: ModuleContext['step'] = {
+  run: unavailable,
+  sleep: unavailable,
+  sleepUntil: unavailable,
+  waitForInput: unavailable,
+  invoke: unavailable,
+  waitForEvent: unavailable,
+  sendEvent: unavailable,
+};
 
 export async function loadExportedFunction(file: string, exportName: string): Promise<ExportedFunction> {
   const info = await stat(file).catch(() => undefined);

@@ -10,5 +10,5 @@
  * engine checks with instanceof, so import them from here, never copy them.
  */
 export { CancelledError, NonRetriableError, RetryAfterError, StepError, SuspendSignal } from '../core/errors.js';
-export type { InputAnswer, InputOptions, InvokeOptions, StepApi } from '../steps/types.js';
+export type { EventAnswer, EventWaitOptions, InputAnswer, InputOptions, InvokeOptions, StepApi } from '../steps/types.js';
 export type { ActionContext, ModuleContext, ModuleTask } from './types.js';

@@ -59,7 +59,11 @@ export class SuspendSignal extends Error {
   constructor(
     readonly stepId: string,
     /** What the task waits for: a Wait from src/runs/model.ts (kept structural to avoid a core → runs import). */
-    readonly wait: { kind: 'timer'; at: string } | { kind: 'input'; id: string; until?: string } | { kind: 'children'; runIds: string[]; until?: string },
+    readonly wait:
+      | { kind: 'timer'; at: string }
+      | { kind: 'input'; id: string; until?: string }
+      | { kind: 'event'; name: string; match?: Record<string, unknown>; until?: string }
+      | { kind: 'children'; runIds: string[]; until?: string },
   ) {
     super(`step "${stepId}" suspends the run (${wait.kind})`);
   }

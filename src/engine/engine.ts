@@ -22,13 +22,16 @@ import type { Timer } from '../core/clock.js';
 import { Scheduler } from './scheduler.js';
 import { isFinished } from '../runs/model.js';
 import { StepError } from '../core/errors.js';
-import { MemoryStepJournal, stepTimeline, type StepJournal, type StepView } from '../steps/journal.js';
+import { MemoryStepJournal, stepTimeline, takenEventIds, type StepJournal, type StepView } from '../steps/journal.js';
 import { MemoryInboxStore, answerQuestion, type InboxItem, type InboxStore } from '../steps/inbox.js';
 import type { StepHost } from '../steps/runtime.js';
+import { MemoryEventLog, type EventLog } from '../steps/events.js';
+import { randomUUID } from 'node:crypto';
+import { eventMatches } from '../runs/transitions.js';
 
 export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'steps'> {
   /** Where workflow steps and inbox questions are kept (default: in memory, for tests). */
-  workflows?: { journal: StepJournal; inbox: InboxStore };
+  workflows?: { journal: StepJournal; inbox: InboxStore; events?: EventLog };
   config: HearthConfig;
   logs: RunLogs;
   logger: Logger;
@@ -68,6 +71,7 @@ export class Engine implements AppliancePort {
   private readonly runListeners = new Set<RunEventListener>();
   private readonly journal: StepJournal;
   private readonly inbox: InboxStore;
+  private readonly events: EventLog;
   private readonly stepHost: StepHost;
 
   constructor(private readonly deps: EngineDeps) {
@@ -79,10 +83,15 @@ export class Engine implements AppliancePort {
     this.configLoadedAt = this.startedAt;
     this.journal = deps.workflows?.journal ?? new MemoryStepJournal();
     this.inbox = deps.workflows?.inbox ?? new MemoryInboxStore();
+    this.events = deps.workflows?.events ?? new MemoryEventLog();
     this.stepHost = {
       journal: this.journal,
       inbox: this.inbox,
       clock: deps.clock,
+      events: {
+        since: (name, since) => this.events.since(name, since),
+        deliver: async (name, data, id) => void (await this.deliverEvent(name, data, id)),
+      },
       children: {
         newRunId: () => this.ids.next(this.deps.clock.now()),
         start: (parent, childId, job, input) => this.startChild(parent, childId, job, input),
@@ -428,6 +437,17 @@ export class Engine implements AppliancePort {
     return answered;
   }
 
+  /**
+   * An event arrived (step.sendEvent; the events API calls this too): kept
+   * in the event log (durable, deduplicated by `id`), then every parked run
+   * waiting for it wakes. Returns the event's id and whether it was new.
+   */
+  async deliverEvent(name: string, data?: unknown, id: string = `ev_${randomUUID()}`): Promise<{ id: string; duplicate: boolean }> {
+    const fresh = await this.events.append({ id, name, ...(data !== undefined ? { data } : {}), at: new Date(this.deps.clock.now()).toISOString() });
+    if (fresh) for (const runId of this.dispatcher.parkedRunIds()) this.dispatcher.wake(runId, { kind: 'event', name, data });
+    return { id, duplicate: !fresh };
+  }
+
   /** step.invoke: the child run, created with the id the parent journaled (durable, queued). */
   private async startChild(parent: Run, childId: string, jobName: string, input: unknown): Promise<void> {
     const job = this.config.jobs[jobName];
@@ -456,6 +476,11 @@ export class Engine implements AppliancePort {
       if (wait?.kind === 'input') {
         const item = await this.inbox.get(wait.id);
         if (item && item.status !== 'open') this.dispatcher.wake(run.id, { kind: 'input', id: wait.id });
+      } else if (wait?.kind === 'event') {
+        const since = Date.parse(run.startedAt ?? run.createdAt);
+        const taken = takenEventIds(await this.journal.load(run.id));
+        const arrived = (await this.events.since(wait.name, since)).find((event) => !taken.has(event.id) && eventMatches(wait.match, event.data));
+        if (arrived) this.dispatcher.wake(run.id, { kind: 'event', name: wait.name, data: arrived.data });
       } else if (wait?.kind === 'children') {
         for (const childId of [...wait.runIds]) {
           const child = await this.deps.store.getRun(childId);

@@ -348,6 +348,8 @@ function describeWait(wait: SuspendSignal['wait']): string {
       return `a timer until ${wait.at}`;
     case 'input':
       return `an answer to inbox question ${wait.id}${wait.until ? ` until ${wait.until}` : ''}`;
+    case 'event':
+      return `an event ${wait.name}${wait.until ? ` until ${wait.until}` : ''}`;
     case 'children':
       return `run ${wait.runIds.join(', ')}`;
   }

@@ -94,6 +94,11 @@ export class Dispatcher {
     return woken;
   }
 
+  /** Ids of the parked runs (an event is offered to each: wake() matches it against their waits). */
+  parkedRunIds(): string[] {
+    return [...this.parked.keys()];
+  }
+
   private armDeadline(run: Run): Timer | undefined {
     const at = run.wait ? waitDeadline(run.wait) : undefined;
     if (at === undefined) return undefined;

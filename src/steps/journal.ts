@@ -15,7 +15,7 @@
  * INSERT, load a SELECT … ORDER BY seq).
  */
 
-export type StepKind = 'run' | 'sleep' | 'input' | 'invoke';
+export type StepKind = 'run' | 'sleep' | 'input' | 'invoke' | 'event' | 'send';
 
 export interface StepEntry {
   /** The task whose module function called the step. */
@@ -32,6 +32,9 @@ export interface StepEntry {
   inbox?: string;
   /** invoke: the child run's id. */
   child?: string;
+  /** event: the event's name and the fields it must match. */
+  event?: string;
+  match?: Record<string, unknown>;
   /** The step completed: `result` (or `ref`) holds its value, or `error` when it completed by failing (invoke). */
   done?: boolean;
   result?: unknown;
@@ -121,6 +124,18 @@ export class MemoryStepJournal implements StepJournal {
   }
 }
 
+/** Ids of the events that completed a run's waitForEvent steps: each event satisfies one wait of a run. */
+export function takenEventIds(entries: readonly StepEntry[]): Set<string> {
+  const taken = new Set<string>();
+  for (const steps of foldJournal(entries).values()) {
+    for (const state of steps.values()) {
+      const result = state.kind === 'event' && state.done ? (state.result as { event?: { id?: string } } | undefined) : undefined;
+      if (result?.event?.id) taken.add(result.event.id);
+    }
+  }
+  return taken;
+}
+
 /** One step as the run page and `GET /api/runs/:id` show it (results are left out: they can be 4 MB). */
 export interface StepView {
   task: string;
@@ -131,7 +146,11 @@ export interface StepView {
   startedAt: string;
   finishedAt?: string;
   /** What a waiting step waits for: `timer`, `input` (an inbox question) or `children` (a child run). */
-  wait?: { kind: 'timer'; at: string } | { kind: 'input'; id: string; until?: string } | { kind: 'children'; runIds: string[] };
+  wait?:
+    | { kind: 'timer'; at: string }
+    | { kind: 'input'; id: string; until?: string }
+    | { kind: 'event'; name: string; match?: Record<string, unknown>; until?: string }
+    | { kind: 'children'; runIds: string[] };
   error?: string;
 }
 
@@ -159,6 +178,9 @@ export function stepTimeline(entries: readonly StepEntry[], finished = false): S
       } else if (state.kind === 'input' && state.inbox) {
         view.status = 'waiting';
         view.wait = { kind: 'input', id: state.inbox, ...(state.at ? { until: state.at } : {}) };
+      } else if (state.kind === 'event' && state.event) {
+        view.status = 'waiting';
+        view.wait = { kind: 'event', name: state.event, ...(state.match ? { match: state.match } : {}), ...(state.at ? { until: state.at } : {}) };
       } else if (state.kind === 'invoke' && state.child) {
         view.status = 'waiting';
         view.wait = { kind: 'children', runIds: [state.child] };

@@ -4,14 +4,23 @@ import { NonRetriableError, StepError, SuspendSignal, errorMessage } from '../co
 import type { Run } from '../runs/model.js';
 import { isFinished } from '../runs/model.js';
 import { compileAnswerSchema, inboxItemId, type InboxItem, type InboxStore } from './inbox.js';
-import { foldJournal, MAX_RESULT_BYTES, MAX_STEPS_PER_RUN, type StepEntry, type StepJournal, type StepKind, type StepState } from './journal.js';
-import type { InputAnswer, InputOptions, InvokeOptions, StepApi } from './types.js';
+import { foldJournal, takenEventIds, MAX_RESULT_BYTES, MAX_STEPS_PER_RUN, type StepEntry, type StepJournal, type StepKind, type StepState } from './journal.js';
+import type { EventAnswer, EventWaitOptions, InputAnswer, InputOptions, InvokeOptions, StepApi } from './types.js';
+import type { EventRecord } from './events.js';
+import { eventMatches } from '../runs/transitions.js';
+import { createHash } from 'node:crypto';
 
 /** What the step API needs from the appliance. */
 export interface StepHost {
   journal: StepJournal;
   inbox: InboxStore;
   clock: Clock;
+  events: {
+    /** Events called `name` that arrived at or after `since` (epoch ms), oldest first. */
+    since(name: string, since: number): Promise<EventRecord[]>;
+    /** Records and delivers an event; a known id is a duplicate and changes nothing. */
+    deliver(name: string, data: unknown, id: string): Promise<void>;
+  };
   children: {
     newRunId(): string;
     /** Creates the child run (queued, durable) unless it exists. Throws StepError for a job it cannot start. */
@@ -37,6 +46,7 @@ export class StepRuntime {
   private readonly mine: Map<number, StepState>;
   private readonly otherIds = new Set<string>();
   private readonly otherCount: number;
+  private readonly takenEvents: Set<string>;
   private suspended: SuspendSignal | undefined;
   private fatal: Error | undefined;
   readonly api: StepApi;
@@ -50,6 +60,8 @@ export class StepRuntime {
   ) {
     const folded = foldJournal(entries);
     this.mine = folded.get(task) ?? new Map();
+    // Ids of events that completed waits of this run (any task): each event satisfies one wait.
+    this.takenEvents = takenEventIds(entries);
     let others = 0;
     for (const [name, steps] of folded) {
       if (name === task) continue;
@@ -63,6 +75,8 @@ export class StepRuntime {
       sleepUntil: (id, until) => this.sleep(id, () => this.time(id, until)),
       waitForInput: (id, options) => this.waitForInput(id, options),
       invoke: (id, options) => this.invoke(id, options),
+      waitForEvent: (id, options) => this.waitForEvent(id, options),
+      sendEvent: (id, options) => this.sendEvent(id, options),
     };
   }
 
@@ -294,6 +308,55 @@ export class StepRuntime {
     }
     this.suspend(id, { kind: 'children', runIds: [childId] });
   }
+
+  private async waitForEvent<T>(rawId: string, options: EventWaitOptions): Promise<EventAnswer<T>> {
+    const { n, state, id } = this.claim(rawId, 'event');
+    if (state?.done) {
+      if (state.error !== undefined) throw new NonRetriableError(state.error);
+      return (await this.resultOf(state)) as EventAnswer<T>;
+    }
+    if (typeof options?.event !== 'string' || options.event === '') this.fail(new StepError(`step.waitForEvent("${id}") needs an event name`));
+    const match = options.match;
+    let until = state?.at;
+    if (!state) {
+      until = options.timeout !== undefined ? new Date(this.clock.now() + this.duration(id, options.timeout)).toISOString() : undefined;
+      await this.append(this.entry(id, 'event', n, { event: options.event, ...(match ? { match } : {}), ...(until ? { at: until } : {}) }));
+    }
+    // Any event since the run began counts, except one an earlier wait of this run already took.
+    const taken = this.takenEvents;
+    const since = Date.parse(this.run.startedAt ?? this.run.createdAt);
+    const found = (await this.host.events.since(options.event, since)).find((event) => !taken.has(event.id) && eventMatches(match, event.data));
+    if (found) {
+      taken.add(found.id);
+      const answer = { timedOut: false, event: { id: found.id, name: found.name, data: found.data as T, at: found.at } } as const;
+      await this.append(this.entry(id, 'event', n, { done: true, result: answer }));
+      return answer;
+    }
+    if (until !== undefined && Date.parse(until) <= this.clock.now()) {
+      if (options.onTimeout === 'throw') {
+        const message = `step "${id}": no event ${options.event} before ${until}`;
+        await this.append(this.entry(id, 'event', n, { done: true, error: message }));
+        throw new NonRetriableError(message);
+      }
+      const timedOut = { timedOut: true } as const;
+      await this.append(this.entry(id, 'event', n, { done: true, result: timedOut }));
+      return timedOut;
+    }
+    this.suspend(id, { kind: 'event', name: options.event, ...(match ? { match } : {}), ...(until ? { until } : {}) });
+  }
+
+
+  private async sendEvent(rawId: string, options: { name: string; data?: unknown }): Promise<{ id: string }> {
+    const { n, state, id } = this.claim(rawId, 'send');
+    if (state?.done) return (await this.resultOf(state)) as { id: string };
+    if (typeof options?.name !== 'string' || options.name === '') this.fail(new StepError(`step.sendEvent("${id}") needs an event name`));
+    // A stable id: a replay after a crash between sending and journaling is a duplicate, not a second event.
+    const eventId = `ev_${createHash('sha256').update(`${this.run.id}\0${id}`).digest('hex').slice(0, 16)}`;
+    await this.host.events.deliver(options.name, this.jsonResult(id, options.data), eventId);
+    const result = { id: eventId };
+    await this.append(this.entry(id, 'send', n, { done: true, result }));
+    return result;
+  }
 }
 
 /** A finished run's output: its last task's output (a module's return value, a shell task's last lines). */
@@ -303,5 +366,5 @@ export function childOutput(run: Run): unknown {
 }
 
 function kindName(kind: StepKind): string {
-  return kind === 'input' ? 'waitForInput' : kind;
+  return kind === 'input' ? 'waitForInput' : kind === 'event' ? 'waitForEvent' : kind === 'send' ? 'sendEvent' : kind;
 }

@@ -384,3 +384,85 @@ describe('step.invoke', () => {
     expect(lostRun.error).toContain('step "nobody": job "missing" is not in the config');
   });
 });
+
+describe('step.waitForEvent and step.sendEvent', () => {
+  it('an event that came after the run began but before the wait is not lost; a later one wakes the parked run', async () => {
+    const seen: unknown[] = [];
+    let t!: Awaited<ReturnType<typeof setup>>;
+    t = await setup({
+      wf: async ({ step }) => {
+        // The event arrives while the run is already going, before it waits.
+        await step.run('meanwhile', async () => { await t.engine.deliverEvent('door', { side: 'front' }); });
+        const first = await step.waitForEvent<{ side: string }>('door-1', { event: 'door', match: { side: 'front' } });
+        const second = await step.waitForEvent<{ side: string }>('door-2', { event: 'door' });
+        seen.push(first.event?.data, second.event?.data);
+      },
+    });
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    // The first wait took the early event; the second (any side) must not take it again.
+    const parked = await runOf(t.store, run.id);
+    expect(parked.status).toBe('waiting');
+    expect(parked.wait).toEqual({ kind: 'event', name: 'door' });
+    await t.engine.deliverEvent('window', { side: 'back' });
+    await t.clock.advance(0);
+    expect((await runOf(t.store, run.id)).status).toBe('waiting');
+    await t.engine.deliverEvent('door', { side: 'back' });
+    await t.clock.advance(0);
+    expect((await runOf(t.store, run.id)).status).toBe('succeeded');
+    expect(seen).toEqual([{ side: 'front' }, { side: 'back' }]);
+  });
+
+  it('sendEvent emits exactly once across replays and wakes a run that waits for it; a timeout returns timedOut', async () => {
+    const t = await setup({
+      sender: async ({ step }) => {
+        await step.sendEvent('announce', { name: 'tidy.done', data: { files: 3 } });
+        await step.sleep('pause', '1m');
+        await step.sendEvent('announce-again', { name: 'tidy.done', data: { files: 0 } });
+      },
+      listener: async ({ step }) => step.waitForEvent('wait-for-tidy', { event: 'tidy.done', match: { files: 3 }, timeout: '10m' }),
+      patient: async ({ step }) => step.waitForEvent('never', { event: 'nobody', timeout: '5m' }),
+    });
+    const listener = await t.engine.triggerJob('listener', 'manual');
+    const patient = await t.engine.triggerJob('patient', 'manual');
+    await t.clock.advance(0);
+    const sender = await t.engine.triggerJob('sender', 'manual');
+    await t.clock.advance(0);
+    const heard = await runOf(t.store, listener.id);
+    expect(heard.status).toBe('succeeded');
+    expect(heard.tasks.main!.output).toMatchObject({ timedOut: false, event: { name: 'tidy.done', data: { files: 3 } } });
+    await t.clock.advance(60_000);
+    expect((await runOf(t.store, sender.id)).status).toBe('succeeded');
+    // Two sendEvent steps, two events, though the function ran twice.
+    expect(await t.journal.load(sender.id).then((entries) => entries.filter((e) => e.kind === 'send').length)).toBe(2);
+    const sent = (t.engine as unknown as { events: { since(name: string, at: number): Promise<unknown[]> } }).events;
+    expect(await sent.since('tidy.done', 0)).toHaveLength(2);
+    await t.clock.advance(5 * 60_000);
+    expect((await runOf(t.store, patient.id)).tasks.main!.output).toEqual({ timedOut: true });
+  });
+
+  it('a crash between sending and journaling does not send twice (the replay sends the same event id)', async () => {
+    const t = await setup({ sender: async ({ step }) => step.sendEvent('announce', { name: 'once', data: 1 }) }, { retries: 1 });
+    const append = t.journal.append.bind(t.journal);
+    let failOnce = true;
+    t.journal.append = async (runId, entry) => {
+      if (entry.kind === 'send' && failOnce) {
+        failOnce = false;
+        throw new Error('disk hiccup');
+      }
+      return append(runId, entry);
+    };
+    const run = await t.engine.triggerJob('sender', 'manual');
+    await t.clock.advance(0);
+    await t.clock.advance(1000);
+    expect((await runOf(t.store, run.id)).status).toBe('succeeded');
+    const events = (t.engine as unknown as { events: { since(name: string, at: number): Promise<unknown[]> } }).events;
+    expect(await events.since('once', 0)).toHaveLength(1);
+  });
+
+  it('events with the same id are delivered once', async () => {
+    const t = await setup({});
+    expect(await t.engine.deliverEvent('x', 1, 'ev_same')).toEqual({ id: 'ev_same', duplicate: false });
+    expect(await t.engine.deliverEvent('x', 2, 'ev_same')).toEqual({ id: 'ev_same', duplicate: true });
+  });
+});

@@ -21,7 +21,29 @@ export interface StepApi {
   waitForInput<T = unknown>(id: string, options: InputOptions): Promise<InputAnswer<T>>;
   /** Starts a run of another job with `input`, parks until it ends; returns its output or throws its error. */
   invoke<T = unknown>(id: string, options: InvokeOptions): Promise<T>;
+  /**
+   * Parks until an event called `event` whose data has every field of
+   * `match` arrives (or the timeout passes). An event that came after the
+   * run began, before the wait started, counts; each event satisfies one
+   * wait of a run.
+   */
+  waitForEvent<T = unknown>(id: string, options: EventWaitOptions): Promise<EventAnswer<T>>;
+  /** Emits an event, exactly once even when the function replays. Returns the event's id. */
+  sendEvent(id: string, options: { name: string; data?: unknown }): Promise<{ id: string }>;
 }
+
+export interface EventWaitOptions {
+  event: string;
+  /** Fields the event's data must have, with these values (deep equality). */
+  match?: Record<string, unknown>;
+  timeout?: string | number;
+  /** What a timeout does: return `{ timedOut: true }` (default), or throw a NonRetriableError. */
+  onTimeout?: 'return' | 'throw';
+}
+
+export type EventAnswer<T> =
+  | { timedOut: false; event: { id: string; name: string; data: T; at: string } }
+  | { timedOut: true; event?: undefined };
 
 export interface InputOptions {
   /** The question, as the person sees it. */

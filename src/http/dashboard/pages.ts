@@ -210,6 +210,8 @@ function waitText(ctx: RenderContext, wait: NonNullable<StepView['wait']>): Html
       return html`sleeps until ${timeTag(wait.at, ctx.timeZone)}`;
     case 'input':
       return html`waits for <a href="/inbox#${wait.id}">an answer in the inbox</a>${wait.until ? html` until ${timeTag(wait.until, ctx.timeZone)}` : ''}`;
+    case 'event':
+      return html`waits for the event <span class="mono">${wait.name}</span>${wait.until ? html` until ${timeTag(wait.until, ctx.timeZone)}` : ''}`;
     case 'children':
       return html`waits for ${wait.runIds.map((id) => html`<a class="mono" href="/runs/${id}">${id}</a>`)}`;
   }
