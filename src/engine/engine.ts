@@ -444,7 +444,11 @@ export class Engine implements AppliancePort {
    */
   async deliverEvent(name: string, data?: unknown, id: string = `ev_${randomUUID()}`): Promise<{ id: string; duplicate: boolean }> {
     const fresh = await this.events.append({ id, name, ...(data !== undefined ? { data } : {}), at: new Date(this.deps.clock.now()).toISOString() });
-    if (fresh) for (const runId of this.dispatcher.parkedRunIds()) this.dispatcher.wake(runId, { kind: 'event', name, data });
+    if (!fresh) return { id, duplicate: true };
+    // Only runs with a matching wait are touched: a wake writes the run, and most parked runs wait for something else.
+    const waiting = this.dispatcher.parkedRuns().filter((run) =>
+      Object.values(run.tasks).some((task) => task.status === 'waiting' && task.wait?.kind === 'event' && task.wait.name === name && eventMatches(task.wait.match, data)));
+    for (const run of waiting) this.dispatcher.wake(run.id, { kind: 'event', name, data });
     return { id, duplicate: !fresh };
   }
 

@@ -94,9 +94,9 @@ export class Dispatcher {
     return woken;
   }
 
-  /** Ids of the parked runs (an event is offered to each: wake() matches it against their waits). */
-  parkedRunIds(): string[] {
-    return [...this.parked.keys()];
+  /** The parked runs (the engine looks for those an event wakes). */
+  parkedRuns(): Run[] {
+    return [...this.parked.values()].map((parked) => parked.run);
   }
 
   private armDeadline(run: Run): Timer | undefined {

@@ -460,6 +460,26 @@ describe('step.waitForEvent and step.sendEvent', () => {
     expect(await events.since('once', 0)).toHaveLength(1);
   });
 
+  it('an event writes only the runs that wait for it', async () => {
+    const t = await setup({
+      sleeper: async ({ step }) => step.sleep('nap', '1h'),
+      listener: async ({ step }) => step.waitForEvent('bell', { event: 'bell', match: { door: 'front' } }),
+    });
+    const sleeper = await t.engine.triggerJob('sleeper', 'manual');
+    await t.engine.triggerJob('listener', 'manual');
+    await t.clock.advance(0);
+    const written: string[] = [];
+    const update = t.store.updateRun.bind(t.store);
+    t.store.updateRun = (run) => {
+      written.push(run.id);
+      update(run);
+    };
+    await t.engine.deliverEvent('bell', { door: 'back' });
+    await t.engine.deliverEvent('doorbell', { door: 'front' });
+    expect(written).toEqual([]);
+    expect((await runOf(t.store, sleeper.id)).status).toBe('waiting');
+  });
+
   it('events with the same id are delivered once', async () => {
     const t = await setup({});
     expect(await t.engine.deliverEvent('x', 1, 'ev_same')).toEqual({ id: 'ev_same', duplicate: false });
