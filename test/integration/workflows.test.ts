@@ -120,3 +120,36 @@ describe('durable workflows (real process)', () => {
     expect(childRuns.runs.map((run) => [run.status, run.trigger, run.parentRunId])).toEqual([['succeeded', 'invoke', body.runId]]);
   }, 90_000);
 });
+
+describe('suspended workflows (real process)', () => {
+  it('200 sleeping workflows hold no pool slot and grow RSS by only a few MB', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    writeFileSync(join(dir, 'sleeper.mjs'), `export default async ({ step }) => { await step.run('hello', () => 1); await step.sleep('nap', '1h'); };\n`);
+    const config = `${baseConfig(port, `
+  sleeper:
+    overlap: allow
+    action: module
+    with: { path: ./sleeper.mjs }
+`)}pools:
+  default: { concurrency: 2 }
+`;
+    // As systemd/hearth.service runs it: glibc hands freed memory back.
+    const hearth = await startHearth({ dir, port, config, env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' } });
+    running = hearth;
+    const rss = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${hearth.child.pid}/status`, 'utf8'))![1]) * 1024;
+    const health = async () => (await hearth.api<{ runs: { waiting: number; running: number; queued: number } }>('/api/health')).body.runs;
+    const sleepers = async (count: number, total: number) => {
+      for (let i = 0; i < count; i++) await hearth.api('/api/jobs/sleeper/run', { method: 'POST' });
+      await hearth.waitFor(`${total} workflows asleep`, async () => ((await health()).waiting === total ? true : undefined), 60_000);
+    };
+    // Warm up with a burst of the same size: the heap and the allocator grow to what a burst needs once.
+    await sleepers(200, 200);
+    const before = rss();
+    await sleepers(200, 400);
+    expect(await health()).toEqual({ waiting: 400, running: 0, queued: 0 });
+    const grown = rss() - before;
+    console.log(`RSS grew ${(grown / 1048576).toFixed(1)} MB for 200 more suspended workflows`);
+    expect(grown).toBeLessThan(6 * 1048576);
+  }, 120_000);
+});
