@@ -22,7 +22,7 @@ import type { Timer } from '../core/clock.js';
 import { Scheduler } from './scheduler.js';
 import { isFinished } from '../runs/model.js';
 import { StepError } from '../core/errors.js';
-import { MemoryStepJournal, stepTimeline, takenEventIds, type StepJournal, type StepView } from '../steps/journal.js';
+import { MemoryStepJournal, foldJournal, stepTimeline, takenEventIds, type StepJournal, type StepView } from '../steps/journal.js';
 import { MemoryInboxStore, answerQuestion, type InboxItem, type InboxStore } from '../steps/inbox.js';
 import type { StepHost } from '../steps/runtime.js';
 import { MemoryEventLog, type EventLog } from '../steps/events.js';
@@ -501,8 +501,23 @@ export class Engine implements AppliancePort {
     }
   }
 
+  /** A workflow that ended without succeeding (cancelled, failed) cancels the child runs it was still waiting for. */
+  private async cancelChildren(run: Run): Promise<void> {
+    for (const steps of foldJournal(await this.journal.load(run.id)).values()) {
+      for (const step of steps.values()) {
+        if (step.kind !== 'invoke' || step.done || !step.child || !this.dispatcher.isActive(step.child)) continue;
+        await this.cancelRun(step.child).catch(() => {});
+        this.deps.logger.info('child run cancelled with its parent', { runId: step.child, parent: run.id });
+      }
+    }
+  }
+
   private onRunFinished(run: Run): void {
     if (run.parentRunId) this.dispatcher.wake(run.parentRunId, { kind: 'child', runId: run.id });
+    if (run.status !== 'succeeded') {
+      void this.cancelChildren(run).catch((error: unknown) =>
+        this.deps.logger.warn('cancelling the child runs of a finished run failed', { runId: run.id, error: errorMessage(error) }));
+    }
     void this.closeQuestions(run).catch((error: unknown) =>
       this.deps.logger.warn('closing the questions of a finished run failed', { runId: run.id, error: errorMessage(error) }));
     this.emitRunEvent({ type: 'finished', run });

@@ -361,6 +361,21 @@ describe('step.invoke', () => {
     expect(runs[0]).toMatchObject({ status: 'succeeded', trigger: 'invoke', parentRunId: run.id, input: { files: 3 } });
   });
 
+  it('cancelling a parent cancels the child it waits for', async () => {
+    const t = await setup({
+      parent: async ({ step }) => step.invoke('report', { job: 'child' }),
+      child: async ({ step }) => step.sleep('slow', '1h'),
+    });
+    const run = await t.engine.triggerJob('parent', 'manual');
+    await t.clock.advance(0);
+    const [child] = (await t.store.listRuns({ job: 'child' })).runs;
+    expect(child!.status).toBe('waiting');
+    await t.engine.cancelRun(run.id);
+    await t.clock.advance(0);
+    expect((await runOf(t.store, run.id)).status).toBe('cancelled');
+    expect((await runOf(t.store, child!.id)).status).toBe('cancelled');
+  });
+
   it('a failed child makes invoke throw its error; an unknown job fails the parent', async () => {
     const t = await setup({
       parent: async ({ step }) => {
