@@ -20,18 +20,13 @@ import { finishRunEarly, newRun } from '../runs/transitions.js';
 import { pruneRunLogs } from './log-retention.js';
 import type { Timer } from '../core/clock.js';
 import { Scheduler } from './scheduler.js';
-import { isFinished } from '../runs/model.js';
-import { StepError } from '../core/errors.js';
-import { MemoryStepJournal, foldJournal, stepTimeline, takenEventIds, type StepJournal, type StepView } from '../steps/journal.js';
-import { MemoryInboxStore, answerQuestion, type InboxItem, type InboxStore } from '../steps/inbox.js';
-import type { StepHost } from '../steps/runtime.js';
-import { MemoryEventLog, type EventLog } from '../steps/events.js';
-import { randomUUID } from 'node:crypto';
-import { eventMatches } from '../runs/transitions.js';
+import type { InboxItem } from '../steps/inbox.js';
+import type { StepView } from '../steps/journal.js';
+import { Workflows, type WorkflowStores } from './workflows.js';
 
 export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'steps'> {
-  /** Where workflow steps and inbox questions are kept (default: in memory, for tests). */
-  workflows?: { journal: StepJournal; inbox: InboxStore; events?: EventLog };
+  /** Where workflow steps, inbox questions and events are kept (default: in memory, for tests). */
+  workflows?: WorkflowStores;
   config: HearthConfig;
   logs: RunLogs;
   logger: Logger;
@@ -69,10 +64,7 @@ export class Engine implements AppliancePort {
   private readonly choresRunning = new Set<string>();
   /** Run-event listeners of this engine instance (the dashboard's fan-out, metrics). */
   private readonly runListeners = new Set<RunEventListener>();
-  private readonly journal: StepJournal;
-  private readonly inbox: InboxStore;
-  private readonly events: EventLog;
-  private readonly stepHost: StepHost;
+  private readonly workflows: Workflows;
 
   constructor(private readonly deps: EngineDeps) {
     // Every run change goes through the store, so observing it there tells listeners about all of them.
@@ -81,23 +73,6 @@ export class Engine implements AppliancePort {
     this.config = deps.config;
     this.startedAt = deps.clock.now();
     this.configLoadedAt = this.startedAt;
-    this.journal = deps.workflows?.journal ?? new MemoryStepJournal();
-    this.inbox = deps.workflows?.inbox ?? new MemoryInboxStore();
-    this.events = deps.workflows?.events ?? new MemoryEventLog();
-    this.stepHost = {
-      journal: this.journal,
-      inbox: this.inbox,
-      clock: deps.clock,
-      events: {
-        since: (name, since) => this.events.since(name, since),
-        deliver: async (name, data, id) => void (await this.deliverEvent(name, data, id)),
-      },
-      children: {
-        newRunId: () => this.ids.next(this.deps.clock.now()),
-        start: (parent, childId, job, input) => this.startChild(parent, childId, job, input),
-        get: (id) => this.deps.store.getRun(id),
-      },
-    };
     this.dispatcher = new Dispatcher({
       clock: deps.clock,
       logger: deps.logger,
@@ -107,8 +82,18 @@ export class Engine implements AppliancePort {
       execute: (run, job, stop) => executeRun(run, job, this.executorDeps(), stop),
       shutdownReason: () => new ShutdownError('appliance shutting down'),
       onFinished: (run) => this.onRunFinished(run),
-      onParked: (run) => void this.checkWaits(run).catch((error: unknown) =>
-        this.deps.logger.warn('checking a parked run\'s wait failed', { runId: run.id, error: errorMessage(error) })),
+      onParked: (run) => this.workflows.onParked(run),
+    });
+    this.workflows = new Workflows({
+      ...deps.workflows,
+      clock: deps.clock,
+      store: deps.store,
+      logs: deps.logs,
+      logger: deps.logger,
+      dispatcher: this.dispatcher,
+      job: (name) => this.config.jobs[name],
+      newRunId: () => this.ids.next(this.deps.clock.now()),
+      cancelRun: (id) => this.cancelRun(id),
     });
     this.scheduler = new Scheduler({
       clock: deps.clock,
@@ -198,9 +183,7 @@ export class Engine implements AppliancePort {
       this.deps.logger.warn('pruning old run logs failed', { error: errorMessage(error) });
       return 0;
     });
-    await this.journal.prune({ before: this.deps.clock.now() - this.config.logRetentionMs, isActive: (runId) => this.dispatcher.isActive(runId) }).catch((error: unknown) => {
-      this.deps.logger.warn('pruning old step journals failed', { error: errorMessage(error) });
-    });
+    await this.workflows.prune(this.deps.clock.now() - this.config.logRetentionMs);
     if (removed > 0) this.deps.logger.info('old run logs deleted', { removed, olderThanDays: Math.round(this.config.logRetentionMs / 86_400_000) });
     return removed;
   }
@@ -416,110 +399,24 @@ export class Engine implements AppliancePort {
   }
 
   async runSteps(id: string): Promise<StepView[]> {
-    const run = await this.requireRun(id);
-    return stepTimeline(await this.journal.load(id), isFinished(run));
+    return this.workflows.steps(await this.requireRun(id));
   }
 
-  /** Open inbox questions, oldest first. */
   listInbox(): Promise<InboxItem[]> {
-    return this.inbox.listOpen();
+    return this.workflows.listInbox();
   }
 
-  /**
-   * Answers an inbox question: validated against its choices and schema
-   * (UsageError naming the field), on disk before this resolves, then the
-   * waiting run wakes and its waitForInput returns the value.
-   */
-  async answerQuestion(id: string, value: unknown): Promise<InboxItem> {
-    const answered = await answerQuestion(this.inbox, id, value, this.deps.clock.now());
-    this.deps.logs.write(answered.runId, 'hearth', `inbox question ${id} (step ${answered.stepId}) answered`);
-    this.dispatcher.wake(answered.runId, { kind: 'input', id });
-    return answered;
+  answerQuestion(id: string, value: unknown): Promise<InboxItem> {
+    return this.workflows.answerQuestion(id, value);
   }
 
-  /**
-   * An event arrived (step.sendEvent; the events API calls this too): kept
-   * in the event log (durable, deduplicated by `id`), then every parked run
-   * waiting for it wakes. Returns the event's id and whether it was new.
-   */
-  async deliverEvent(name: string, data?: unknown, id: string = `ev_${randomUUID()}`): Promise<{ id: string; duplicate: boolean }> {
-    const fresh = await this.events.append({ id, name, ...(data !== undefined ? { data } : {}), at: new Date(this.deps.clock.now()).toISOString() });
-    if (!fresh) return { id, duplicate: true };
-    // Only runs with a matching wait are touched: a wake writes the run, and most parked runs wait for something else.
-    const waiting = this.dispatcher.parkedRuns().filter((run) =>
-      Object.values(run.tasks).some((task) => task.status === 'waiting' && task.wait?.kind === 'event' && task.wait.name === name && eventMatches(task.wait.match, data)));
-    for (const run of waiting) this.dispatcher.wake(run.id, { kind: 'event', name, data });
-    return { id, duplicate: !fresh };
-  }
-
-  /** step.invoke: the child run, created with the id the parent journaled (durable, queued). */
-  private async startChild(parent: Run, childId: string, jobName: string, input: unknown): Promise<void> {
-    const job = this.config.jobs[jobName];
-    if (!job) throw new StepError(`job "${jobName}" is not in the config`);
-    if (jobName === parent.job && job.overlap !== 'allow') {
-      throw new StepError(`a run of ${jobName} cannot invoke ${jobName} itself unless the job has overlap: allow (the child would wait for its parent forever)`);
-    }
-    const now = this.deps.clock.now();
-    const run = newRun({ id: childId, job: job.name, tasks: job.tasks.map((t) => t.name), trigger: 'invoke', occurrences: 1 }, now);
-    run.parentRunId = parent.id;
-    if (input !== undefined) run.input = input;
-    await this.deps.store.insertRun(run);
-    this.deps.logger.info('run queued', { runId: run.id, job: job.name, trigger: run.trigger, parent: parent.id });
-    this.dispatcher.enqueue(run);
-  }
-
-  /**
-   * A run just parked (or was parked again after a restart): a wait that is
-   * already satisfied (the answer came, or the child finished, while the run
-   * was still running or the appliance was down) wakes it now, since its
-   * wake signal found no parked run to wake.
-   */
-  private async checkWaits(run: Run): Promise<void> {
-    for (const state of Object.values(run.tasks)) {
-      const wait = state.status === 'waiting' ? state.wait : undefined;
-      if (wait?.kind === 'input') {
-        const item = await this.inbox.get(wait.id);
-        if (item && item.status !== 'open') this.dispatcher.wake(run.id, { kind: 'input', id: wait.id });
-      } else if (wait?.kind === 'event') {
-        const since = Date.parse(run.startedAt ?? run.createdAt);
-        const taken = takenEventIds(await this.journal.load(run.id));
-        const arrived = (await this.events.since(wait.name, since)).find((event) => !taken.has(event.id) && eventMatches(wait.match, event.data));
-        if (arrived) this.dispatcher.wake(run.id, { kind: 'event', name: wait.name, data: arrived.data });
-      } else if (wait?.kind === 'children') {
-        for (const childId of [...wait.runIds]) {
-          const child = await this.deps.store.getRun(childId);
-          if (!child || isFinished(child)) this.dispatcher.wake(run.id, { kind: 'child', runId: childId });
-        }
-      }
-    }
-  }
-
-  /** A run that ended (cancelled, failed) while it waited for an answer: its questions leave the inbox. */
-  private async closeQuestions(run: Run): Promise<void> {
-    for (const item of await this.inbox.listOpen()) {
-      if (item.runId === run.id) await this.inbox.expire(item.id, this.deps.clock.now());
-    }
-  }
-
-  /** A workflow that ended without succeeding (cancelled, failed) cancels the child runs it was still waiting for. */
-  private async cancelChildren(run: Run): Promise<void> {
-    for (const steps of foldJournal(await this.journal.load(run.id)).values()) {
-      for (const step of steps.values()) {
-        if (step.kind !== 'invoke' || step.done || !step.child || !this.dispatcher.isActive(step.child)) continue;
-        await this.cancelRun(step.child).catch(() => {});
-        this.deps.logger.info('child run cancelled with its parent', { runId: step.child, parent: run.id });
-      }
-    }
+  /** An event for workflows' step.waitForEvent (see Workflows.deliverEvent). */
+  deliverEvent(name: string, data?: unknown, id?: string): Promise<{ id: string; duplicate: boolean }> {
+    return this.workflows.deliverEvent(name, data, id);
   }
 
   private onRunFinished(run: Run): void {
-    if (run.parentRunId) this.dispatcher.wake(run.parentRunId, { kind: 'child', runId: run.id });
-    if (run.status !== 'succeeded') {
-      void this.cancelChildren(run).catch((error: unknown) =>
-        this.deps.logger.warn('cancelling the child runs of a finished run failed', { runId: run.id, error: errorMessage(error) }));
-    }
-    void this.closeQuestions(run).catch((error: unknown) =>
-      this.deps.logger.warn('closing the questions of a finished run failed', { runId: run.id, error: errorMessage(error) }));
+    this.workflows.onFinished(run);
     this.emitRunEvent({ type: 'finished', run });
     const fields = { runId: run.id, job: run.job, status: run.status, error: run.error };
     if (run.status === 'failed') this.deps.logger.warn('run failed', fields);
@@ -527,7 +424,7 @@ export class Engine implements AppliancePort {
   }
 
   private executorDeps(): ExecutorDeps {
-    return { ...this.deps, configDir: dirname(this.config.file), steps: this.stepHost };
+    return { ...this.deps, configDir: dirname(this.config.file), steps: this.workflows.host };
   }
 
   private scheduleOf(job: JobDef): Schedule {

@@ -1,14 +1,14 @@
+import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/durations.js';
 import { NonRetriableError, StepError, SuspendSignal, errorMessage } from '../core/errors.js';
 import type { Run } from '../runs/model.js';
 import { isFinished } from '../runs/model.js';
 import { compileAnswerSchema, inboxItemId, type InboxItem, type InboxStore } from './inbox.js';
-import { foldJournal, takenEventIds, MAX_RESULT_BYTES, MAX_STEPS_PER_RUN, type StepEntry, type StepJournal, type StepKind, type StepState } from './journal.js';
-import type { EventAnswer, EventWaitOptions, InputAnswer, InputOptions, InvokeOptions, StepApi } from './types.js';
-import type { EventRecord } from './events.js';
+import { foldJournal, MAX_RESULT_BYTES, MAX_STEPS_PER_RUN, takenEventIds, type StepEntry, type StepJournal, type StepKind, type StepState } from './journal.js';
 import { eventMatches } from '../runs/transitions.js';
-import { createHash } from 'node:crypto';
+import type { EventRecord } from './events.js';
+import type { EventAnswer, EventWaitOptions, InputAnswer, InputOptions, InvokeOptions, StepApi } from './types.js';
 
 /** What the step API needs from the appliance. */
 export interface StepHost {

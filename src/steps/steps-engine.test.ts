@@ -6,6 +6,7 @@ import type { RunStore } from '../runs/store.js';
 import { job, testEngine } from '../engine/testing.js';
 import { MemoryStepJournal } from './journal.js';
 import { MemoryInboxStore } from './inbox.js';
+import { MemoryEventLog } from './events.js';
 import type { StepApi } from './types.js';
 
 type Workflow = (ctx: ActionContext & { step: StepApi }) => unknown;
@@ -32,6 +33,7 @@ async function runOf(store: RunStore, id: string): Promise<Run> {
 async function setup(workflows: Record<string, Workflow>, options: { concurrency?: number; retries?: number; clock?: FakeClock } = {}) {
   const journal = new MemoryStepJournal();
   const inbox = new MemoryInboxStore();
+  const events = new MemoryEventLog();
   const actions = Object.entries(workflows).map(([name, fn]) => workflowAction(name, fn));
   const jobs = Object.keys(workflows).map((name) =>
     workflowJob(name, name, options.retries !== undefined ? { retries: { max: options.retries, delayMs: 1000, backoff: 'fixed', maxDelayMs: 1000, jitter: 0 } } : {}),
@@ -39,11 +41,11 @@ async function setup(workflows: Record<string, Workflow>, options: { concurrency
   const t = await testEngine({
     jobs,
     actions,
-    workflows: { journal, inbox },
+    workflows: { journal, inbox, events },
     ...(options.clock ? { clock: options.clock } : {}),
     config: { pools: { default: { name: 'default', concurrency: options.concurrency ?? 4 } } },
   });
-  return { ...t, journal, inbox };
+  return { ...t, journal, inbox, events };
 }
 
 describe('step.run', () => {
@@ -450,8 +452,7 @@ describe('step.waitForEvent and step.sendEvent', () => {
     expect((await runOf(t.store, sender.id)).status).toBe('succeeded');
     // Two sendEvent steps, two events, though the function ran twice.
     expect(await t.journal.load(sender.id).then((entries) => entries.filter((e) => e.kind === 'send').length)).toBe(2);
-    const sent = (t.engine as unknown as { events: { since(name: string, at: number): Promise<unknown[]> } }).events;
-    expect(await sent.since('tidy.done', 0)).toHaveLength(2);
+    expect(await t.events.since('tidy.done', 0)).toHaveLength(2);
     await t.clock.advance(5 * 60_000);
     expect((await runOf(t.store, patient.id)).tasks.main!.output).toEqual({ timedOut: true });
   });
@@ -471,8 +472,7 @@ describe('step.waitForEvent and step.sendEvent', () => {
     await t.clock.advance(0);
     await t.clock.advance(1000);
     expect((await runOf(t.store, run.id)).status).toBe('succeeded');
-    const events = (t.engine as unknown as { events: { since(name: string, at: number): Promise<unknown[]> } }).events;
-    expect(await events.since('once', 0)).toHaveLength(1);
+    expect(await t.events.since('once', 0)).toHaveLength(1);
   });
 
   it('an event writes only the runs that wait for it', async () => {
