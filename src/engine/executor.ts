@@ -333,7 +333,10 @@ async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskSt
   try {
     output = await Promise.race([action.execute(task.with, context), aborted]);
   } catch (error) {
-    if (signal.aborted) throw error;
+    if (signal.aborted) {
+      steps?.close();
+      throw error;
+    }
     steps?.settle({ failed: true, thrown: error });
     throw error;
   }

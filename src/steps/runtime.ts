@@ -49,6 +49,8 @@ export class StepRuntime {
   private readonly takenEvents: Set<string>;
   private suspended: SuspendSignal | undefined;
   private fatal: Error | undefined;
+  /** Set when the attempt has ended (settled, cancelled, timed out): a function still running in the background journals nothing more. */
+  private closed = false;
   readonly api: StepApi;
 
   constructor(
@@ -93,13 +95,20 @@ export class StepRuntime {
    * then a suspension (even one the code caught), then the function's own error.
    */
   settle(outcome: { thrown?: unknown; failed: boolean }): void {
+    this.closed = true;
     if (this.fatal) throw this.fatal;
     if (this.suspended) throw this.suspended;
     if (outcome.failed) throw outcome.thrown;
   }
 
+  /** The attempt ended without settling (cancel, timeout, shutdown). */
+  close(): void {
+    this.closed = true;
+  }
+
   /** Checks a step call against the rules and the journal; synchronous, so calls are numbered in call order. */
   private claim(id: unknown, kind: StepKind): { n: number; state: StepState | undefined; id: string } {
+    if (this.closed) throw new StepError(`step "${String(id)}" called after its attempt ended (the function kept running after a cancel, timeout or shutdown)`);
     if (this.fatal) throw this.fatal;
     if (this.suspended) throw this.suspended;
     if (typeof id !== 'string' || id.trim() === '' || id.length > 200) {
@@ -138,7 +147,8 @@ export class StepRuntime {
     return { task: this.task, id, kind, n, t: new Date(this.clock.now()).toISOString(), ...extra };
   }
 
-  private append(entry: StepEntry): Promise<void> {
+  private async append(entry: StepEntry): Promise<void> {
+    if (this.closed) throw new StepError(`step "${entry.id}" finished after its attempt ended; its result is not kept`);
     return this.host.journal.append(this.run.id, entry);
   }
 

@@ -171,6 +171,30 @@ describe('step.run', () => {
   });
 });
 
+describe('an attempt that ended', () => {
+  it('a function that ignores a cancel journals nothing more', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let late: unknown;
+    const t = await setup({
+      wf: async ({ step }) => {
+        await step.run('first', () => 1);
+        await gate; // ignores its signal
+        late = await step.run('late', () => 2).catch((error: unknown) => error);
+      },
+    });
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    await t.engine.cancelRun(run.id);
+    await t.clock.advance(0);
+    expect((await runOf(t.store, run.id)).status).toBe('cancelled');
+    release();
+    await t.clock.advance(0);
+    expect(String(late)).toContain('step "late" called after its attempt ended');
+    expect(t.journal.entries.get(run.id)!.map((e) => e.id)).toEqual(['first']);
+  });
+});
+
 describe('step.sleep', () => {
   it('parks the run, frees its pool slot and keeps no timer but the pool\'s', async () => {
     const order: string[] = [];
