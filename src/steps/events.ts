@@ -49,6 +49,8 @@ export class MemoryEventLog implements EventLog {
 /** `<dataDir>/events.jsonl` (0600): one line per event, fdatasynced; compacted to the newest MAX_EVENTS when it doubles. */
 export class FileEventLog extends MemoryEventLog {
   private lines = 0;
+  /** Appends and compactions one at a time. */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly file: string) {
     super();
@@ -79,6 +81,12 @@ export class FileEventLog extends MemoryEventLog {
   }
 
   protected override async persist(event: EventRecord): Promise<void> {
+    const write = this.writing.then(() => this.write(event));
+    this.writing = write.catch(() => {});
+    await write;
+  }
+
+  private async write(event: EventRecord): Promise<void> {
     // The event is already in memory: a compaction writes it with the others.
     if (this.lines >= 2 * MAX_EVENTS) return this.compact();
     const handle = await open(this.file, 'a', 0o600);

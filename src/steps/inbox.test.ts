@@ -2,6 +2,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { FileInboxStore, answerQuestion, inboxItemId, validateAnswer } from './inbox.js';
 
 const dirs: string[] = [];
@@ -68,5 +69,26 @@ describe('validateAnswer', () => {
     expect(inboxItemId('r_1', 'a')).toBe(inboxItemId('r_1', 'a'));
     expect(inboxItemId('r_1', 'a')).not.toBe(inboxItemId('r_1', 'b'));
     expect(inboxItemId('r_1', 'a')).toMatch(/^q_[0-9a-f]{12}$/);
+  });
+});
+
+describe('FileInboxStore writes', () => {
+  it('a slow write never lands after a later one (writes are serialised; each writes the state as it is then)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-inbox-'));
+    dirs.push(dir);
+    const file = join(dir, 'inbox.json');
+    let writes = 0;
+    const inbox = new FileInboxStore(file, async (path, data, mode) => {
+      // The first write is slow (a busy SD card), the next ones fast.
+      if (writes++ === 0) await new Promise((resolve) => setTimeout(resolve, 40));
+      await writeFileAtomic(path, data, mode);
+    });
+    const first = inbox.ask({ ...question, id: 'q_000000000001' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await inbox.ask({ ...question, id: 'q_000000000002' });
+    await first;
+    const reopened = new FileInboxStore(file);
+    await reopened.init();
+    expect((await reopened.listOpen()).map((q) => q.id)).toEqual(['q_000000000001', 'q_000000000002']);
   });
 });

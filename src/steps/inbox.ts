@@ -121,7 +121,14 @@ export class MemoryInboxStore implements InboxStore {
  * write is small, and a power cut leaves the old or the new file.
  */
 export class FileInboxStore extends MemoryInboxStore {
-  constructor(private readonly file: string) {
+  /** Writes one at a time, each of the state as it is when it starts: a slow older write never lands last. */
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly file: string,
+    /** How the file is written (tests slow it down); atomic: temp file, fsync, rename. */
+    private readonly writeFile: (path: string, data: string, mode: number) => Promise<void> = writeFileAtomic,
+  ) {
     super();
   }
 
@@ -144,7 +151,9 @@ export class FileInboxStore extends MemoryInboxStore {
 
   protected override async persist(): Promise<void> {
     await super.persist();
-    await writeFileAtomic(this.file, `${JSON.stringify({ items: [...this.items.values()] })}\n`, 0o600);
+    const write = this.writing.then(() => this.writeFile(this.file, `${JSON.stringify({ items: [...this.items.values()] })}\n`, 0o600));
+    this.writing = write.catch(() => {});
+    await write;
   }
 }
 
