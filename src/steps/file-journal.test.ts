@@ -2,7 +2,10 @@ import { appendFile, mkdtemp, readFile, readdir, rm, stat, utimes } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../core/clock.js';
+import { job, testEngine } from '../engine/testing.js';
 import { FileStepJournal } from './file-journal.js';
+import { MemoryInboxStore } from './inbox.js';
 import { foldJournal, LARGE_RESULT_BYTES, MemoryStepJournal, stepTimeline, type StepEntry, type StepJournal } from './journal.js';
 
 const dirs: string[] = [];
@@ -127,5 +130,37 @@ describe('stepTimeline', () => {
       { task: 'main', id: 's3', kind: 'run', status: 'failed', startedAt: t1, error: 'boom' },
     ]);
     expect(stepTimeline([entry(0, { kind: 'sleep', at: t1 })], true)[0]!.status).toBe('cancelled');
+  });
+});
+
+describe('a workflow on the file journal', () => {
+  it('replays a result over 64 KB from its file after a sleep', async () => {
+    const { journal, dir } = await fileJournal();
+    const big = 'z'.repeat(LARGE_RESULT_BYTES * 2);
+    const seen: number[] = [];
+    let calls = 0;
+    const t = await testEngine({
+      clock: new FakeClock('2026-03-01T12:00:00Z'),
+      jobs: [job('big', [{ name: 'main', action: 'wf', dependsOn: [], with: {}, env: {}, continueOnError: false }])],
+      actions: [{
+        name: 'wf',
+        validate: () => [],
+        execute: async (_params, ctx) => {
+          const text = await ctx.step!.run('fetch', () => { calls++; return big; });
+          seen.push(text.length);
+          await ctx.step!.sleep('nap', '1m');
+        },
+      }],
+      workflows: { journal, inbox: new MemoryInboxStore() },
+    });
+    const run = await t.engine.triggerJob('big', 'manual');
+    for (let i = 0; i < 100 && (await t.store.getRun(run.id))?.status !== 'waiting'; i++) await new Promise((r) => setTimeout(r, 5));
+    await t.clock.advance(60_000);
+    for (let i = 0; i < 100 && (await t.store.getRun(run.id))?.status !== 'succeeded'; i++) await new Promise((r) => setTimeout(r, 5));
+    expect((await t.store.getRun(run.id))?.status).toBe('succeeded');
+    expect(calls).toBe(1);
+    expect(seen).toEqual([big.length, big.length]);
+    expect((await readdir(dir)).filter((name) => name.endsWith('.json'))).toHaveLength(1);
+    await t.engine.stop();
   });
 });
