@@ -13,7 +13,7 @@ import { ensurePrivateDataDir, usePrivateUmask, withUmask } from './core/private
 import { loadConfigOffThread, type ConfigLoadRequest } from './config-off-thread.js';
 import type { HearthConfig } from './config/types.js';
 import { builtinActions } from './actions/index.js';
-import { createActionRegistry } from './actions/types.js';
+import { createActionRegistry } from './actions/registry.js';
 import { FileRunStore } from './runs/file-store.js';
 import { runShell, killProcessGroup } from './pool/process/shell.js';
 import { Engine } from './engine/engine.js';

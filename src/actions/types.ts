@@ -64,6 +64,3 @@ export interface ModuleContext<Args = unknown> extends ActionContext {
 
 /** The shape of a function a `module` action calls. */
 export type ModuleTask<Args = unknown, Result = unknown> = (ctx: ModuleContext<Args>) => Result | Promise<Result>;
-
-// Kept here too so callers find the registry next to the types it serves.
-export { createActionRegistry } from './registry.js';
