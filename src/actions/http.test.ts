@@ -217,6 +217,8 @@ describe('http action: execute', () => {
     await new Promise((resolve) => closed.close(resolve));
     const error = await failure({ url: `http://127.0.0.1:${port}/` });
     expect((error as Error).message).toContain('ECONNREFUSED');
+    // The original fetch failure is kept, with the system error under it.
+    expect(((error as Error).cause as Error).cause).toMatchObject({ code: 'ECONNREFUSED' });
   });
 
   it('never logs credentials: header values, URL passwords, secret query values', async () => {

@@ -91,8 +91,8 @@ async function executeRequest(params: HttpParams, ctx: ActionContext, clock: Clo
     body = await readBody(response, MAX_RESPONSE_BODY_BYTES);
   } catch (error) {
     if (ctx.signal.aborted) throw abortError(ctx.signal);
-    if (timeout.aborted) throw new Error(`${label} timed out after ${formatDuration(params.timeout)}`);
-    throw new Error(`${label} failed: ${describeNetworkError(error)}`);
+    if (timeout.aborted) throw new Error(`${label} timed out after ${formatDuration(params.timeout)}`, { cause: error });
+    throw new Error(`${label} failed: ${describeNetworkError(error)}`, { cause: error });
   }
   ctx.log(`${label} → ${response.status} (${clock.now() - started} ms)`);
 

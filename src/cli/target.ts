@@ -62,6 +62,7 @@ async function readTokenFile(dataDir: string): Promise<string> {
     const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message;
     throw new CliFailure(
       `cannot read the API token at ${path} (${reason}): run as the user hearth runs as, or set HEARTH_TOKEN`,
+      { cause: error },
     );
   }
   if (!token) {

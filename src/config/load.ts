@@ -19,7 +19,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   try {
     text = await readBounded(file, YAML_LIMITS.maxBytes + 1);
   } catch (error) {
-    throw new ConfigError([fileIssue(file, readFailure(error))]);
+    throw new ConfigError([fileIssue(file, readFailure(error))], { cause: error });
   }
   // A longer file was cut at maxBytes + 1: parseConfigText refuses it for its size without parsing it.
   return parseConfigText(text, file, options);

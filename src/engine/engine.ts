@@ -1,6 +1,6 @@
 import type { AppliancePort, HealthView, JobView, LogSubscription, RunEvent, RunEventListener } from '../core/appliance.js';
 import type { Clock } from '../core/clock.js';
-import { ConflictError, NotFoundError, errorMessage } from '../core/errors.js';
+import { ConflictError, NotFoundError, ShutdownError, errorMessage } from '../core/errors.js';
 import { RunIdGenerator } from '../core/ids.js';
 import { formatDuration } from '../core/durations.js';
 import { dirname } from 'node:path';
@@ -13,7 +13,7 @@ import { compileSchedule, formatInZone, type Schedule } from '../schedule/index.
 import type { PlannedRun } from '../schedule/catchup.js';
 import { Dispatcher } from '../pool/dispatcher.js';
 import type { ExecutorDeps } from './executor.js';
-import { ShutdownError, executeRun } from './executor.js';
+import { executeRun } from './executor.js';
 import type { RunLogs } from './run-logs.js';
 import { recoverInterruptedRun } from './recovery.js';
 import { pruneRunLogs } from './log-retention.js';

@@ -1,8 +1,10 @@
 import type { Clock } from '../core/clock.js';
 import {
   CancelledError,
+  JobTimeoutError,
   NonRetriableError,
   RetryAfterError,
+  ShutdownError,
   TimeoutError,
   errorMessage,
 } from '../core/errors.js';
@@ -17,16 +19,6 @@ import { retryDelayMs } from './retry.js';
 import type { RunLogs } from './run-logs.js';
 import { buildTaskEnv, upstreamOutputs } from './task-env.js';
 import { SETTLED_TASK_STATUSES, noteAttemptEnded } from '../runs/transitions.js';
-
-/** Shutdown (SIGTERM, restart): the run goes back to `queued` and resumes on the next start. */
-export class ShutdownError extends Error {
-  override name = 'ShutdownError';
-}
-
-/** The job's own `timeout` ran out: the whole run fails, no retries. */
-export class JobTimeoutError extends TimeoutError {
-  override name = 'JobTimeoutError';
-}
 
 export interface ExecutorDeps {
   store: RunStore;

@@ -108,8 +108,8 @@ class HttpEmbeddingClient {
       response = await this.fetch(this.endpoint, { method: 'POST', headers, body: JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
       text = await response.text();
     } catch (error) {
-      if (timeout.aborted) throw new Error(`${this.label} timed out after ${this.options.timeoutMs} ms`);
-      throw new Error(`${this.label} failed: ${describeFetchError(error)}`);
+      if (timeout.aborted) throw new Error(`${this.label} timed out after ${this.options.timeoutMs} ms`, { cause: error });
+      throw new Error(`${this.label} failed: ${describeFetchError(error)}`, { cause: error });
     }
     if (!response.ok) {
       const message = `${this.label} returned ${response.status}: ${text.slice(0, 200).trim()}`;
