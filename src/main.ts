@@ -117,7 +117,6 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       runShell: (shellOptions) => withUmask(taskUmask, () => runShell(shellOptions)),
       actions,
       dataDir: config.dataDir,
-      killGraceMs: config.killGraceMs,
       baseEnv: inheritedEnv(options.env),
       killOrphan: (pid, runId) => killOrphanGroup(pid, runId, logger),
       disk: () => disk.current(),

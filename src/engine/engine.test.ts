@@ -215,6 +215,23 @@ describe('pools, overlap and cancel', () => {
     await expect(t.engine.cancelRun(run.id)).rejects.toBeInstanceOf(ConflictError);
   });
 
+  it('a reload that changes killGrace applies to the next task stop, also of a task already running', async () => {
+    const t = await testEngine({ jobs: [flow], scripts: { collect: { ms: 10_000 } }, config: { killGraceMs: 1000 } });
+    const first = await t.engine.triggerJob('flow', 'manual');
+    await settle(t.clock, 10);
+    t.engine.reload(config([flow], { killGraceMs: 4000 }));
+    await t.engine.cancelRun(first.id);
+    await settle(t.clock, 10);
+    expect(t.calls[0]!.stoppedWithGraceMs).toBe(4000);
+
+    t.engine.reload(config([flow], { killGraceMs: 250 }));
+    const second = await t.engine.triggerJob('flow', 'manual');
+    await settle(t.clock, 10);
+    await t.engine.cancelRun(second.id);
+    await settle(t.clock, 10);
+    expect(t.calls[1]!.stoppedWithGraceMs).toBe(250);
+  });
+
   it('cancels a queued run at once', async () => {
     const t = await testEngine({ jobs: [job('serial', [task('main', 'work')], { overlap: 'queue' })], scripts: { work: { ms: 100 } } });
     await t.engine.triggerJob('serial', 'manual');
@@ -542,7 +559,6 @@ describe('acknowledged means on disk (FileRunStore, crash = reopen without close
       runShell,
       actions: { get: () => undefined },
       dataDir,
-      killGraceMs: 5_000,
       baseEnv: {},
       random: () => 0.5,
     });

@@ -20,7 +20,7 @@ import { pruneRunLogs } from './log-retention.js';
 import type { Timer } from '../core/clock.js';
 import { Scheduler } from './scheduler.js';
 
-export interface EngineDeps extends Omit<ExecutorDeps, 'configDir'> {
+export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceMs'> {
   config: HearthConfig;
   logs: RunLogs;
   logger: Logger;
@@ -404,7 +404,8 @@ export class Engine implements AppliancePort {
   }
 
   private executorDeps(): ExecutorDeps {
-    return { ...this.deps, configDir: dirname(this.config.file) };
+    // killGrace is read from the current config at each stop, so a reload applies to the next one.
+    return { ...this.deps, configDir: dirname(this.config.file), killGraceMs: () => this.config.killGraceMs };
   }
 
   private scheduleOf(job: JobDef): Schedule {

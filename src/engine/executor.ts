@@ -29,7 +29,8 @@ export interface ExecutorDeps {
   actions: { get(name: string): ActionDefinition | undefined };
   dataDir: string;
   configDir: string;
-  killGraceMs: number;
+  /** The config's killGrace, read at each task stop: a reload applies to the next one. */
+  killGraceMs: () => number;
   /** The environment tasks inherit (process.env at start-up). */
   baseEnv: Record<string, string>;
   random?: () => number;
