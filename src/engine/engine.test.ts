@@ -128,6 +128,25 @@ describe('retries', () => {
     expect(done.tasks.main!.attempts).toBe(2);
   });
 
+  it('hands actions the engine\'s clock: an action\'s wait runs on the FakeClock', async () => {
+    const wait: ActionDefinition = {
+      name: 'wait',
+      validate: () => [],
+      execute: async (_params, ctx) => {
+        await new Promise<void>((resolve) => ctx.clock.setTimer(3_600_000, resolve));
+        return new Date(ctx.clock.now()).toISOString();
+      },
+    };
+    const t = await testEngine({ jobs: [job('patient', [{ ...task('main', ''), run: undefined, action: 'wait' }])], actions: [wait] });
+    const run = await t.engine.triggerJob('patient', 'manual');
+    await settle(t.clock, 3_599_000);
+    expect((await runOf(t.store, run.id)).status).toBe('running');
+    await settle(t.clock, 1_000);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.tasks.main!.output).toBe('2026-03-01T13:00:00.000Z');
+  });
+
   it('stops retrying on a NonRetriableError from an action', async () => {
     let calls = 0;
     const refuse: ActionDefinition = {

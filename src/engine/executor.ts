@@ -293,6 +293,7 @@ async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskSt
   const lastSuccess = run.lastSuccessAt ? new Date(run.lastSuccessAt) : undefined;
   const context: ActionContext = {
     signal,
+    clock: deps.clock,
     log: (line) => deps.logs.write(run.id, task.name, line),
     runId: run.id,
     job: job.name,
