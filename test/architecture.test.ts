@@ -208,6 +208,25 @@ describe('architecture: the import graph of src/', () => {
     expect(allowed.filter((a) => !outward.some((edge) => edge.from === a.from && edge.to === a.to)), 'exceptions that no longer occur: remove them').toEqual([]);
   });
 
+  it('keeps errors that steer behaviour across modules in src/core/errors.ts', () => {
+    // An error class matched with `instanceof` outside the module that defines it steers another
+    // module's behaviour: it belongs with the other typed errors (DESIGN.md, "Typed errors").
+    const definedIn = new Map<string, string>();
+    const texts = new Map([...graph.edges.keys()].map((file) => [file, readFileSync(join(SRC, file), 'utf8')]));
+    for (const [file, text] of texts) {
+      for (const match of text.matchAll(/\bclass\s+(\w+)\s+extends\s+(\w*Error)\b/g)) definedIn.set(match[1]!, file);
+    }
+    expect(definedIn.get('ShutdownError')).toBe('core/errors.ts');
+    const misplaced: string[] = [];
+    for (const [file, text] of texts) {
+      for (const match of text.matchAll(/\binstanceof\s+(\w+)/g)) {
+        const home = definedIn.get(match[1]!);
+        if (home && home !== 'core/errors.ts' && moduleOf(home) !== moduleOf(file)) misplaced.push(`${file} matches ${match[1]} from ${home}`);
+      }
+    }
+    expect(misplaced).toEqual([]);
+  });
+
   it('keeps vendor web frameworks out of domain code', () => {
     const misplaced: string[] = [];
     for (const [file, specs] of graph.packages) {
