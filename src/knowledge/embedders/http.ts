@@ -123,8 +123,8 @@ class HttpEmbeddingClient {
     let json: unknown;
     try {
       json = JSON.parse(text);
-    } catch {
-      throw new NonRetriableError(`${this.label} answered with something that is not JSON: ${text.slice(0, 100)}`);
+    } catch (error) {
+      throw new NonRetriableError(`${this.label} answered with something that is not JSON: ${text.slice(0, 100)}`, { cause: error });
     }
     const vectors = this.options.api === 'ollama' ? ollamaVectors(json) : openAiVectors(json);
     if (!vectors || vectors.length !== expected) {
