@@ -227,6 +227,23 @@ describe('architecture: the import graph of src/', () => {
     expect(misplaced).toEqual([]);
   });
 
+  it('wraps errors with `cause`: a `throw new …` inside a catch block keeps the caught error', () => {
+    const dropped: string[] = [];
+    for (const file of graph.edges.keys()) {
+      const source = ts.createSourceFile(file, readFileSync(join(SRC, file), 'utf8'), ts.ScriptTarget.Latest, true);
+      const visit = (node: ts.Node, inCatch: boolean): void => {
+        if (ts.isCatchClause(node)) inCatch = true;
+        const thrown = ts.isThrowStatement(node) || ts.isReturnStatement(node) ? node.expression : undefined;
+        if (inCatch && thrown && ts.isNewExpression(thrown) && /Error|Failure/.test(thrown.expression.getText(source)) && !/\bcause\b/.test(thrown.getText(source))) {
+          dropped.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}: ${thrown.getText(source).slice(0, 80)}`);
+        }
+        ts.forEachChild(node, (child) => visit(child, inCatch));
+      };
+      visit(source, false);
+    }
+    expect(dropped, 'pass the caught error on: new XError(message, { cause: error })').toEqual([]);
+  });
+
   it('keeps vendor web frameworks out of domain code', () => {
     const misplaced: string[] = [];
     for (const [file, specs] of graph.packages) {
