@@ -99,7 +99,6 @@ async function makeEngine(dataDir, jobs, { concurrency = 64, onInsert } = {}) {
     runShell,
     actions: { get: (name) => (name === 'noop' ? noopAction : undefined) },
     dataDir,
-    killGraceMs: 1000,
     baseEnv: {},
   });
   return { engine, store };

@@ -13,7 +13,7 @@ import { ensurePrivateDataDir, usePrivateUmask, withUmask } from './core/private
 import { loadConfigOffThread, type ConfigLoadRequest } from './config-off-thread.js';
 import type { HearthConfig } from './config/types.js';
 import { builtinActions } from './actions/index.js';
-import { createActionRegistry } from './actions/types.js';
+import { createActionRegistry } from './actions/registry.js';
 import { FileRunStore } from './runs/file-store.js';
 import { runShell, killProcessGroup } from './pool/process/shell.js';
 import { Engine } from './engine/engine.js';
@@ -117,7 +117,6 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       runShell: (shellOptions) => withUmask(taskUmask, () => runShell(shellOptions)),
       actions,
       dataDir: config.dataDir,
-      killGraceMs: config.killGraceMs,
       baseEnv: inheritedEnv(options.env),
       killOrphan: (pid, runId) => killOrphanGroup(pid, runId, logger),
       disk: () => disk.current(),

@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock.js';
 import type { NonRetriableError, RetryAfterError } from '../core/errors.js';
 /**
  * What a built-in action sees and implements. An action is looked up by name
@@ -8,6 +9,8 @@ import type { NonRetriableError, RetryAfterError } from '../core/errors.js';
 export interface ActionContext {
   /** Aborted on cancel or timeout; pass it to everything that waits. */
   signal: AbortSignal;
+  /** The appliance's clock: time an action measures or waits for comes from here (a FakeClock in tests). */
+  clock: Clock;
   /** One line into the run's log. */
   log: (line: string) => void;
   runId: string;
@@ -64,6 +67,3 @@ export interface ModuleContext<Args = unknown> extends ActionContext {
 
 /** The shape of a function a `module` action calls. */
 export type ModuleTask<Args = unknown, Result = unknown> = (ctx: ModuleContext<Args>) => Result | Promise<Result>;
-
-// Kept here too so callers find the registry next to the types it serves.
-export { createActionRegistry } from './registry.js';

@@ -72,7 +72,7 @@ const COMMANDS: readonly Command[] = [
     options: CONFIG_OPTION,
     positionals: { names: [], required: 0 },
     // Imported lazily: only this command needs scrypt and the secrets files.
-    run: async (args, ctx) => (await import('../http/auth/passwd-command.js')).passwdCommand(args, ctx),
+    run: async (args, ctx) => (await import('./passwd.js')).passwdCommand(args, ctx),
   },
   {
     name: 'validate',

@@ -15,8 +15,8 @@ export class ApiRequestError extends Error {
 /** Nothing answered at the base URL. */
 export class UnreachableError extends Error {
   override name = 'UnreachableError';
-  constructor(readonly url: string) {
-    super(`cannot reach the appliance: is hearth running? (tried ${url})`);
+  constructor(readonly url: string, options?: ErrorOptions) {
+    super(`cannot reach the appliance: is hearth running? (tried ${url})`, options);
   }
 }
 
@@ -63,7 +63,7 @@ export class ApiClient {
       yield* readSse(response.body);
     } catch (error) {
       if (error instanceof Error && !(error instanceof ApiRequestError)) {
-        throw new ConnectionLostError(`lost the connection to ${this.options.baseUrl}: ${error.message}`);
+        throw new ConnectionLostError(`lost the connection to ${this.options.baseUrl}: ${error.message}`, { cause: error });
       }
       throw error;
     }
@@ -75,8 +75,8 @@ export class ApiClient {
     let response: Response;
     try {
       response = await this.options.fetch(`${this.options.baseUrl}${path}`, { ...init, headers });
-    } catch {
-      throw new UnreachableError(this.options.baseUrl);
+    } catch (error) {
+      throw new UnreachableError(this.options.baseUrl, { cause: error });
     }
     if (response.ok) return response;
     throw await this.toError(response);

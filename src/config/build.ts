@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { formatDuration } from '../core/durations.js';
 import type { EnvLookup } from './env-substitution.js';
 import type { ConfigPath, IssueCollector } from './issues.js';
-import type { LoadOptions } from './load.js';
+import type { LoadOptions } from './options.js';
 import { JOB_FIELDS, KNOWLEDGE_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, parseFields, parseValue, poolSchema } from './schema.js';
 import type { ParsedFields, RawRetries } from './schema.js';
 import { didYouMean } from './suggest.js';

@@ -76,4 +76,10 @@ describe('loadConfig', () => {
     expect(await configErrorOf(() => loadConfig(join(dir, 'missing.yaml')))).toEqual([`${join(dir, 'missing.yaml')}: config file not found`]);
     expect(await configErrorOf(() => loadConfig(dir))).toEqual([`${dir}: is a directory, not a config file`]);
   });
+
+  it('keeps the read failure as the ConfigError\'s cause', async () => {
+    const error = await loadConfig(join(dir, 'missing.yaml')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(((error as Error).cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+  });
 });

@@ -31,8 +31,8 @@ export class RetryAfterError extends Error {
   override name = 'RetryAfterError';
   readonly [RETRY_AFTER] = true;
 
-  constructor(message: string, readonly retryAt: Date) {
-    super(message);
+  constructor(message: string, readonly retryAt: Date, options?: ErrorOptions) {
+    super(message, options);
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -57,16 +57,16 @@ export function formatConfigIssue(issue: ConfigIssue): string {
 /** Every problem found in a config file, reported at once. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
-  constructor(readonly issues: ConfigIssue[]) {
-    super(issues.map(formatConfigIssue).join('\n'));
+  constructor(readonly issues: ConfigIssue[], options?: ErrorOptions) {
+    super(issues.map(formatConfigIssue).join('\n'), options);
   }
 }
 
 /** The caller asked for something that does not exist (job, run). */
 export class NotFoundError extends Error {
   override name = 'NotFoundError';
-  constructor(readonly kind: string, readonly id: string) {
-    super(`${kind} "${id}" not found`);
+  constructor(readonly kind: string, readonly id: string, options?: ErrorOptions) {
+    super(`${kind} "${id}" not found`, options);
   }
 }
 
@@ -103,6 +103,16 @@ export class CancelledError extends Error {
 /** A task exceeded its timeout. */
 export class TimeoutError extends Error {
   override name = 'TimeoutError';
+}
+
+/** The job's own `timeout` ran out: the whole run fails, no retries. */
+export class JobTimeoutError extends TimeoutError {
+  override name = 'JobTimeoutError';
+}
+
+/** Shutdown (SIGTERM, restart): the run goes back to `queued` and resumes on the next start. */
+export class ShutdownError extends Error {
+  override name = 'ShutdownError';
 }
 
 export function errorMessage(error: unknown): string {

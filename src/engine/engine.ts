@@ -1,6 +1,6 @@
 import type { AppliancePort, HealthView, JobView, LogSubscription, RunEvent, RunEventListener } from '../core/appliance.js';
 import type { Clock } from '../core/clock.js';
-import { ConflictError, NotFoundError, errorMessage } from '../core/errors.js';
+import { ConflictError, NotFoundError, ShutdownError, errorMessage } from '../core/errors.js';
 import { RunIdGenerator } from '../core/ids.js';
 import { formatDuration } from '../core/durations.js';
 import { dirname } from 'node:path';
@@ -13,7 +13,7 @@ import { compileSchedule, formatInZone, type Schedule } from '../schedule/index.
 import type { PlannedRun } from '../schedule/catchup.js';
 import { Dispatcher } from '../pool/dispatcher.js';
 import type { ExecutorDeps } from './executor.js';
-import { ShutdownError, executeRun } from './executor.js';
+import { executeRun } from './executor.js';
 import type { RunLogs } from './run-logs.js';
 import { recoverInterruptedRun } from './recovery.js';
 import { finishRunEarly, newRun } from '../runs/transitions.js';
@@ -21,7 +21,7 @@ import { pruneRunLogs } from './log-retention.js';
 import type { Timer } from '../core/clock.js';
 import { Scheduler } from './scheduler.js';
 
-export interface EngineDeps extends Omit<ExecutorDeps, 'configDir'> {
+export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceMs'> {
   config: HearthConfig;
   logs: RunLogs;
   logger: Logger;
@@ -387,7 +387,8 @@ export class Engine implements AppliancePort {
   }
 
   private executorDeps(): ExecutorDeps {
-    return { ...this.deps, configDir: dirname(this.config.file) };
+    // killGrace is read from the current config at each stop, so a reload applies to the next one.
+    return { ...this.deps, configDir: dirname(this.config.file), killGraceMs: () => this.config.killGraceMs };
   }
 
   private scheduleOf(job: JobDef): Schedule {

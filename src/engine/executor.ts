@@ -1,8 +1,10 @@
 import type { Clock } from '../core/clock.js';
 import {
   CancelledError,
+  JobTimeoutError,
   NonRetriableError,
   RetryAfterError,
+  ShutdownError,
   TimeoutError,
   errorMessage,
 } from '../core/errors.js';
@@ -33,16 +35,6 @@ import {
   wake,
 } from '../runs/transitions.js';
 
-/** Shutdown (SIGTERM, restart): the run goes back to `queued` and resumes on the next start. */
-export class ShutdownError extends Error {
-  override name = 'ShutdownError';
-}
-
-/** The job's own `timeout` ran out: the whole run fails, no retries. */
-export class JobTimeoutError extends TimeoutError {
-  override name = 'JobTimeoutError';
-}
-
 export interface ExecutorDeps {
   store: RunStore;
   clock: Clock;
@@ -52,7 +44,8 @@ export interface ExecutorDeps {
   actions: { get(name: string): ActionDefinition | undefined };
   dataDir: string;
   configDir: string;
-  killGraceMs: number;
+  /** The config's killGrace, read at each task stop: a reload applies to the next one. */
+  killGraceMs: () => number;
   /** The environment tasks inherit (process.env at start-up). */
   baseEnv: Record<string, string>;
   random?: () => number;
@@ -295,6 +288,7 @@ async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskSt
   const lastSuccess = run.lastSuccessAt ? new Date(run.lastSuccessAt) : undefined;
   const context: ActionContext = {
     signal,
+    clock: deps.clock,
     log: (line) => deps.logs.write(run.id, task.name, line),
     runId: run.id,
     job: job.name,

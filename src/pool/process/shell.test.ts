@@ -130,6 +130,30 @@ describe('runShell', () => {
     expect(isGroupAlive(result.pid!)).toBe(false);
   });
 
+  it('reads a kill grace given as a function when the stop begins (a config reload applies to a running command)', async () => {
+    const controller = new AbortController();
+    let graceMs = 10_000;
+    let cancelledAt = 0;
+    const { lines, options } = shell(`sh -c 'trap "" TERM; echo ready; sleep 30' & echo $!; wait`, {
+      signal: controller.signal,
+      killGraceMs: () => graceMs,
+      onLine: (stream, line) => {
+        lines.push([stream, line]);
+        if (line === 'ready') {
+          graceMs = 300;
+          cancelledAt = Date.now();
+          controller.abort();
+        }
+      },
+    });
+    const result = await runShell(options);
+    const elapsed = Date.now() - cancelledAt;
+    expect(result.cancelled).toBe(true);
+    expect(elapsed).toBeGreaterThanOrEqual(280);
+    expect(elapsed).toBeLessThan(5_000);
+    expect(isProcessRunning(firstPid(lines))).toBe(false);
+  });
+
   it('cancels through the AbortSignal', async () => {
     const controller = new AbortController();
     const { options } = shell('sleep 30', { signal: controller.signal });

@@ -17,8 +17,12 @@ export interface ShellOptions {
   env: Record<string, string>;
   cwd?: string;
   timeoutMs?: number;
-  /** SIGTERM goes to the whole process group, then SIGKILL after this if anything in it survives. */
-  killGraceMs: number;
+  /**
+   * SIGTERM goes to the whole process group, then SIGKILL after this if
+   * anything in it survives. A function is read when the stop begins, so a
+   * config reload while the command runs applies to its stop.
+   */
+  killGraceMs: number | (() => number);
   /** Cancels the command (same escalation as a timeout). */
   signal: AbortSignal;
   /**
@@ -114,7 +118,7 @@ export async function runShell(options: ShellOptions): Promise<ShellResult> {
   const pipeGraceMs = options.pipeGraceMs ?? DEFAULT_PIPE_GRACE_MS;
   const drainedInTime = await settlesWithin(pipesClosed, pipeGraceMs, clock);
   await stop.termination;
-  if (isGroupAlive(pid)) await terminateGroup(pid, options.killGraceMs, clock);
+  if (isGroupAlive(pid)) await terminateGroup(pid, killGraceOf(options), clock);
   if (!drainedInTime && !(await settlesWithin(pipesClosed, pipeGraceMs, clock))) {
     // Something outside the group (it called setsid) still holds the pipes: stop reading.
     stdout.abandon();
@@ -197,6 +201,11 @@ function waitForExit(child: ChildProcess): Promise<{ code: number | null; signal
 
 type StopReason = 'timeout' | 'cancel';
 
+/** The kill grace in force now (see ShellOptions.killGraceMs). */
+export function killGraceOf(options: Pick<ShellOptions, 'killGraceMs'>): number {
+  return typeof options.killGraceMs === 'function' ? options.killGraceMs() : options.killGraceMs;
+}
+
 interface StopOutcome {
   reason: StopReason | undefined;
   /** Resolves when a stop that began before the shell exited has finished its SIGTERM → SIGKILL escalation. */
@@ -213,7 +222,7 @@ function watchForStop(pgid: number, options: ShellOptions, clock: Clock): { shel
   const stop = (why: StopReason) => {
     if (reason) return;
     reason = why;
-    termination = terminateGroup(pgid, options.killGraceMs, clock);
+    termination = terminateGroup(pgid, killGraceOf(options), clock);
   };
   const onAbort = () => stop('cancel');
   options.signal.addEventListener('abort', onAbort, { once: true });
