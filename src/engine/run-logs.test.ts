@@ -87,14 +87,14 @@ describe('run log cap', () => {
     await logs.finish('r_live');
   });
 
-  it('carries on in its tail segments when a capped run resumes after a restart', async () => {
+  it.each([['prepared', true], ['first written to by the engine', false]])('carries on in its tail segments when a capped run resumes after a restart (%s)', async (_, viaPrepare) => {
     const dir = tempDir();
     const first = new RunLogs(dir, clock, { maxRunBytes: 64 * 1024 });
     for (let i = 0; i < 1000; i++) first.write('r_again', 'task', `before ${i} ${'y'.repeat(100)}`);
     await first.openReader('r_again').then((reader) => reader.close());
     // A crash: the process goes without finishing the log.
     const second = new RunLogs(dir, clock, { maxRunBytes: 64 * 1024 });
-    second.prepare('r_again');
+    if (viaPrepare) second.prepare('r_again');
     second.write('r_again', 'task', 'after the restart');
     await second.finish('r_again');
     expect(readdirSync(dir)).toEqual(['r_again.log']);

@@ -224,14 +224,16 @@ export class RunLogs {
   }
 
   private ensureOpen(runId: string): OpenLog {
-    // Not prepared (a brand-new run): the file is empty.
-    return this.open.get(runId) ?? this.newLog(runId, 0);
+    // Not prepared: a brand-new run, or a recovered one whose first line is the engine's note.
+    this.prepare(runId);
+    return this.open.get(runId)!;
   }
 
   private newLog(runId: string, headBytes: number): OpenLog {
     const log: OpenLog = {
       runId,
-      head: undefined as unknown as Part,
+      // The stream reports errors asynchronously, by which time `log` is set.
+      head: this.openPart(() => log, this.pathOf(runId), headBytes),
       segments: [],
       nextSegment: 0,
       dropped: 0,
@@ -241,7 +243,6 @@ export class RunLogs {
       opening: new Set(),
       cap: this.maxRunBytes(),
     };
-    log.head = this.openPart(log, this.pathOf(runId), headBytes);
     this.open.set(runId, log);
     return log;
   }
@@ -272,7 +273,7 @@ export class RunLogs {
       } catch {
         continue;
       }
-      log.segments.push(this.openPart(log, this.segmentPath(log.runId, n), size));
+      log.segments.push(this.openPart(() => log, this.segmentPath(log.runId, n), size));
     }
     log.nextSegment = found[found.length - 1]! + 1;
   }
@@ -281,10 +282,10 @@ export class RunLogs {
     return join(this.dir, `${runId}.log.tail.${n}`);
   }
 
-  private openPart(log: OpenLog, path: string, bytes: number): Part {
+  private openPart(log: () => OpenLog, path: string, bytes: number): Part {
     const stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
     // Without this listener a full disk is an uncaught exception that ends the process.
-    stream.on('error', (error) => this.cutLog(log, error));
+    stream.on('error', (error) => this.cutLog(log(), error));
     const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
     return { path, stream, bytes, closed };
   }
@@ -314,7 +315,7 @@ export class RunLogs {
       // After it closed and no snapshot is still opening it; a reader that has it open keeps reading.
       void Promise.allSettled([oldest.closed, ...log.opening]).then(() => unlink(oldest.path).catch(() => {}));
     }
-    const part = this.openPart(log, this.segmentPath(log.runId, log.nextSegment++), 0);
+    const part = this.openPart(() => log, this.segmentPath(log.runId, log.nextSegment++), 0);
     log.segments.push(part);
     return part;
   }
