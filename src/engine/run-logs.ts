@@ -81,6 +81,7 @@ export interface RunLogsOptions {
  */
 export class RunLogs {
   private readonly open = new Map<string, OpenLog>();
+  private readonly closing = new Map<string, Promise<void>>();
   private readonly maxRunBytes: () => number;
   private readonly logger: Logger | undefined;
 
@@ -118,6 +119,17 @@ export class RunLogs {
     const log = this.open.get(runId);
     if (!log) return;
     this.open.delete(runId);
+    // Readers that come while the file is completed wait for it (the run's final status is already out).
+    const done = this.complete(log);
+    this.closing.set(runId, done);
+    try {
+      await done;
+    } finally {
+      if (this.closing.get(runId) === done) this.closing.delete(runId);
+    }
+  }
+
+  private async complete(log: OpenLog): Promise<void> {
     try {
       await Promise.all([log.head, ...log.segments].map((part) => closePart(part)));
       await Promise.allSettled([...log.opening]);
@@ -142,6 +154,7 @@ export class RunLogs {
   async openReader(runId: string): Promise<LogReader> {
     const log = this.open.get(runId);
     if (log) return this.snapshot(log);
+    await this.closing.get(runId)?.catch(() => {});
     return fileParts([{ path: this.pathOf(runId), length: Infinity }]);
   }
 
@@ -203,6 +216,7 @@ export class RunLogs {
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.open.keys()].map((id) => this.finish(id)));
+    await Promise.allSettled([...this.closing.values()]);
   }
 
   /**
