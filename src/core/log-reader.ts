@@ -33,6 +33,8 @@ export function bufferLogReader(bytes: Uint8Array): LogReader {
 }
 
 const NEWLINE = 0x0a;
+/** The longest partial line forEachLine holds before handing it on. */
+const MAX_CARRY_BYTES = 1024 * 1024;
 
 /**
  * The byte offset where the last `lines` lines of the reader start, found by
@@ -93,6 +95,12 @@ export async function forEachLine(
       from = newline + 1;
     }
     buffer = buffer.subarray(from);
+    if (buffer.length > MAX_CARRY_BYTES) {
+      // A file with no newline for a megabyte (not one Hearth wrote): hand it on in pieces.
+      const pending = onLine(buffer.toString('utf8'));
+      if (pending) await pending;
+      buffer = buffer.subarray(buffer.length);
+    }
     // A copy, so the chunk it came from can be collected.
     carry = Buffer.from(buffer);
   }
