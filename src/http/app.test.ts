@@ -386,6 +386,22 @@ describe('logs in bounded pieces', () => {
     expect(response.headers.get('content-disposition')).toBe(`attachment; filename="${run.id}.log"`);
   });
 
+  it('replays a large log to a slow event-stream client only as fast as it reads', async () => {
+    const run = longLog(20_000); // ~2 MB
+    let delivered = 0;
+    const follow = appliance.followLog.bind(appliance);
+    appliance.followLog = (id, onLine, onEnd, options) =>
+      follow(id, (line) => (delivered++, onLine(line)), onEnd, options);
+    const response = await app.request(`/api/runs/${run.id}/logs`, { headers: { ...AUTH, Accept: 'text/event-stream' } });
+    const reader = response.body!.getReader();
+    await reader.read();
+    for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+    // At most the soft queue limit (256 KB, ~2,600 of these lines) plus what the stream itself buffers.
+    expect(delivered).toBeGreaterThan(0);
+    expect(delivered).toBeLessThan(5000);
+    await reader.cancel();
+  });
+
   it('starts an event stream at the last N lines with ?tail=N', async () => {
     const run = longLog(100);
     const response = await app.request(`/api/runs/${run.id}/logs?tail=1`, { headers: { ...AUTH, Accept: 'text/event-stream' } });
