@@ -178,6 +178,32 @@ describe('reading a large log', () => {
   });
 });
 
+describe('a slow follower', () => {
+  it('skips live lines beyond 1 MB held during its replay, and says how many', async () => {
+    const dir = tempDir();
+    const logs = new RunLogs(dir, clock);
+    logs.write('r_slow', 'task', 'old');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const got: string[] = [];
+    const following = logs.follow('r_slow', true, async (line) => {
+      got.push(line);
+      if (got.length === 1) await gate; // the reader stalls on the first replayed line
+    }, () => {});
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 3000; i++) logs.write('r_slow', 'task', `live ${i} ${'s'.repeat(1000)}`);
+    release();
+    await following;
+    await logs.finish('r_slow');
+    const skipped = got.find((line) => line.includes('lines skipped'));
+    expect(skipped).toMatch(/\[hearth\] … (\d+) lines skipped: this reader fell behind the task's output …/);
+    const count = Number(/… (\d+) lines skipped/.exec(skipped!)![1]);
+    const live = got.filter((line) => / \[task\] live /.test(line));
+    expect(live.length + count).toBe(3000);
+    expect(live.reduce((sum, line) => sum + line.length, 0)).toBeLessThanOrEqual(1024 * 1024);
+  });
+});
+
 describe('a full disk', () => {
   const mounts: string[] = [];
   afterEach(() => {
