@@ -17,7 +17,7 @@ import { createActionRegistry } from './actions/registry.js';
 import { FileRunStore } from './runs/file-store.js';
 import { runShell, killProcessGroup } from './pool/process/shell.js';
 import { Engine } from './engine/engine.js';
-import { RunLogs } from './engine/run-logs.js';
+import { DEFAULT_MAX_RUN_LOG_BYTES, RunLogs } from './engine/run-logs.js';
 import { HEARTH_SECRET_ENV } from './engine/task-env.js';
 import { createHttpSurface } from './http/dashboard/compose.js';
 import { EventLoopMonitor } from './metrics/event-loop.js';
@@ -98,7 +98,13 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     const store = new FileRunStore({ dataDir: config.dataDir, clock, logger: logger.child({ component: 'store' }), keepPerJob: config.historyPerJob });
     await store.open();
     cleanups.push(() => store.close());
-    const logs = new RunLogs(join(config.dataDir, 'logs'), clock);
+    // The config in force; reloads replace it (declared before anything that reads it runs).
+    let current = config;
+    const logs = new RunLogs(join(config.dataDir, 'logs'), clock, {
+      // Read for each new run's log, so a reload applies to the next run.
+      maxRunBytes: () => current.logMaxRunBytes ?? DEFAULT_MAX_RUN_LOG_BYTES,
+      logger: logger.child({ component: 'logs' }),
+    });
     await logs.init();
     // Opens nothing until an ingest job or a search needs it (LanceDB and models load lazily).
     const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock, logger: logger.child({ component: 'knowledge' }) });
@@ -146,7 +152,6 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     // Runs start (recovered ones, catch-up) only once the API answers: jobs may call it.
     await engine.start();
 
-    let current = config;
     const reload = async (): Promise<boolean> => {
       try {
         // An empty file on reload is an error, not "remove every job" (a half-saved file).

@@ -141,9 +141,13 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'logs',
     summary: "print a run's log",
-    synopsis: 'logs RUN [-f]',
-    details: ['-f, --follow     keep printing new lines until the run finishes', ...REMOTE_DETAILS.filter((d) => !d.startsWith('--json'))],
-    options: { ...CONFIG_OPTION, url: { type: 'string' }, follow: { type: 'boolean', short: 'f' } },
+    synopsis: 'logs RUN [-f] [--tail N]',
+    details: [
+      '-f, --follow     keep printing new lines until the run finishes',
+      '--tail N         start at the last N lines',
+      ...REMOTE_DETAILS.filter((d) => !d.startsWith('--json')),
+    ],
+    options: { ...CONFIG_OPTION, url: { type: 'string' }, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' } },
     positionals: { names: ['RUN'], required: 1 },
     run: remote(logsCommand),
   },

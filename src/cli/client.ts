@@ -55,6 +55,19 @@ export class ApiClient {
     return await response.text();
   }
 
+  /** The response body as text, handed on chunk by chunk (a large log is never one string). */
+  async streamText(path: string, onText: (text: string) => void | Promise<void>): Promise<void> {
+    const response = await this.send(path, { method: 'GET' });
+    if (!response.body) return;
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body) {
+      const text = decoder.decode(chunk, { stream: true });
+      if (text) await onText(text);
+    }
+    const rest = decoder.decode();
+    if (rest) await onText(rest);
+  }
+
   /** Server-Sent Events from `path`; throws ConnectionLostError if the connection drops mid-stream. */
   async *events(path: string): AsyncGenerator<SseEvent> {
     const response = await this.send(path, { method: 'GET', headers: { Accept: 'text/event-stream' } });

@@ -1,5 +1,5 @@
 import type { HealthView, JobView } from '../core/appliance.js';
-import { parseJobName, parseLimit, parseRunId, parseRunStatus } from '../http/params.js';
+import { parseJobName, parseLimit, parseRunId, parseRunStatus, parseTailLines } from '../http/params.js';
 import type { Run } from '../runs/model.js';
 import type { CommandArgs } from './args.js';
 import { booleanValue, stringValue } from './args.js';
@@ -108,11 +108,14 @@ export async function runsCommand(args: CommandArgs, ctx: CliContext, client: Ap
 
 export async function logsCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {
   const id = parseRunId(args.positionals[0] ?? '');
+  const tailText = stringValue(args, 'tail');
+  const tail = tailText === undefined ? undefined : parseTailLines(tailText);
   if (!booleanValue(args, 'follow')) {
-    ctx.stdout.write(await client.getText(`/api/runs/${id}/logs`));
+    // Streamed: a 16 MB log costs the CLI a chunk at a time, and a slow pipe (| less) holds the download back.
+    await client.streamText(`/api/runs/${id}/logs${tail === undefined ? '' : `?tail=${tail}`}`, (text) => written(ctx.stdout, text));
     return 0;
   }
-  await followLog(ctx, client, id, (line) => ctx.stdout.write(`${line}\n`));
+  await followLog(ctx, client, id, (line) => ctx.stdout.write(`${line}\n`), tail);
   return 0;
 }
 
@@ -138,20 +141,29 @@ async function followUntilFinished(
 /**
  * Follows a run's log over SSE until its `end` event. If the connection drops
  * (the appliance restarted, Wi-Fi blipped) it reconnects; the server replays
- * the log from the start, so lines already shown are skipped.
+ * the log from the start, so lines already shown are skipped. (Exact while
+ * the log is under its cap: a capped running log drops middle lines as it
+ * grows, so a reconnect then may repeat or miss a few lines.) With `tail`,
+ * each connection starts at the last `tail` lines.
  */
 export async function followLog(
   ctx: CliContext,
   client: ApiClient,
   runId: string,
   onLine: (line: string) => void,
+  tail?: number,
 ): Promise<void> {
   const sleep = ctx.sleep ?? realSleep;
   let shown = 0;
   for (let reconnects = 0; ; reconnects++) {
     let seen = 0;
+    // Counting lines only matches a replay from the start; after a tail replay the window has moved.
+    if (tail !== undefined && reconnects > 0) {
+      shown = 0;
+      ctx.stderr.write(`hearth: reconnected; showing the last ${tail} lines again\n`);
+    }
     try {
-      for await (const event of client.events(`/api/runs/${runId}/logs`)) {
+      for await (const event of client.events(`/api/runs/${runId}/logs${tail === undefined ? '' : `?tail=${tail}`}`)) {
         if (event.event === 'line') {
           seen++;
           if (seen > shown) {
@@ -195,5 +207,13 @@ function displayZone(ctx: CliContext): string | undefined {
     return zone;
   } catch {
     return undefined;
+  }
+}
+
+/** Writes and, when the output is a stream that is full (a pipe to a slow reader), waits for it to drain. */
+function written(output: CliContext['stdout'], text: string): Promise<void> | void {
+  const stream = output as CliContext['stdout'] & { once?: (event: 'drain', listener: () => void) => unknown };
+  if (output.write(text) === false && typeof stream.once === 'function') {
+    return new Promise((resolve) => stream.once!('drain', resolve));
   }
 }

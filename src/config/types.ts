@@ -81,6 +81,8 @@ export interface HearthConfig {
   historyPerJob: number;
   /** Run log files older than this are deleted (the run itself stays in history). */
   logRetentionMs: number;
+  /** `logs.maxRunSize`: a run's log keeps its first and last half of this (absent in hand-built configs: 16 MB). */
+  logMaxRunBytes?: number;
   /** Archived runs (history/) older than this are deleted, a month at a time. */
   historyRetentionMs: number;
   /** Grace between SIGTERM and SIGKILL when a task is stopped. */

@@ -1,4 +1,5 @@
 import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
+import type { LogReader } from './log-reader.js';
 
 /**
  * What the HTTP API and the dashboard need from the running appliance. The
@@ -115,13 +116,27 @@ export interface AppliancePort {
   getRun(id: string): Promise<Run | undefined>;
   /** Durable before it resolves (a crash after the answer still cancels the run). Throws NotFoundError, or ConflictError if the run already finished. */
   cancelRun(id: string): Promise<Run>;
-  /** The whole log text so far. Throws NotFoundError for an unknown run. */
-  readLog(id: string): Promise<string>;
   /**
-   * Streams log lines: first the existing ones, then live ones; `onEnd` is
-   * called once the run has finished and every line was delivered.
+   * The whole log text so far, as one string (at most the log cap, 16 MB by
+   * default): for tests and small logs; the API streams through `openLog`.
+   * Throws NotFoundError for an unknown run.
    */
-  followLog(id: string, onLine: (line: string) => void, onEnd: () => void): Promise<LogSubscription>;
+  readLog(id: string): Promise<string>;
+  /** A snapshot of the log read in bounded chunks; the caller closes it. Throws NotFoundError. */
+  openLog(id: string): Promise<LogReader>;
+  /**
+   * Streams log lines: first the existing ones (from the last `tail` lines
+   * when given), then live ones; `onEnd` is called once the run has finished
+   * and every line was delivered. The existing lines are read in chunks, and
+   * when `onLine` returns a promise the next line waits for it
+   * (back-pressure); live lines are not awaited.
+   */
+  followLog(
+    id: string,
+    onLine: (line: string) => void | Promise<void>,
+    onEnd: () => void,
+    options?: { tail?: number },
+  ): Promise<LogSubscription>;
   /** Pauses or resumes a job's schedule; durable before it resolves. Throws NotFoundError. */
   setPaused(job: string, paused: boolean): Promise<void>;
   /** Re-runs a finished run's job as a new run (trigger `retry`). Throws NotFoundError, or ConflictError while it is active. */

@@ -1,5 +1,6 @@
 import type { AppliancePort, HealthView, JobView, LogSubscription, RunEvent, RunEventListener } from '../core/appliance.js';
 import type { Clock } from '../core/clock.js';
+import type { LogReader } from '../core/log-reader.js';
 import { ConflictError, NotFoundError, ShutdownError, errorMessage } from '../core/errors.js';
 import { RunIdGenerator } from '../core/ids.js';
 import { formatDuration } from '../core/durations.js';
@@ -335,9 +336,19 @@ export class Engine implements AppliancePort {
     return this.deps.logs.read(id);
   }
 
-  async followLog(id: string, onLine: (line: string) => void, onEnd: () => void): Promise<LogSubscription> {
+  async openLog(id: string): Promise<LogReader> {
+    await this.requireRun(id);
+    return this.deps.logs.openReader(id);
+  }
+
+  async followLog(
+    id: string,
+    onLine: (line: string) => void | Promise<void>,
+    onEnd: () => void,
+    options: { tail?: number } = {},
+  ): Promise<LogSubscription> {
     const run = await this.requireRun(id);
-    return this.deps.logs.follow(id, isActive(run), onLine, onEnd);
+    return this.deps.logs.follow(id, isActive(run), onLine, onEnd, options);
   }
 
   private async requireRun(id: string): Promise<Run> {

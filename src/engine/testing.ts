@@ -103,11 +103,13 @@ export async function testEngine(options: {
   config?: Partial<HearthConfig>;
   logger?: Logger;
   start?: boolean;
+  /** Where run logs go (default: a fresh temporary directory). */
+  logsDir?: string;
 }): Promise<TestEngine> {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
   const store = options.store ?? new MemoryRunStore();
   await store.open();
-  const logs = new RunLogs(mkdtempSync(join(tmpdir(), 'hearth-logs-')), clock);
+  const logs = new RunLogs(options.logsDir ?? mkdtempSync(join(tmpdir(), 'hearth-logs-')), clock, options.logger ? { logger: options.logger } : {});
   await logs.init();
   const shell = fakeShell(clock, options.scripts ?? {});
   const actions = new Map((options.actions ?? []).map((a) => [a.name, a]));

@@ -9,7 +9,8 @@ import { NotFoundError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { ApiError, createErrorHandler, notFoundHandler } from './errors.js';
 import { streamRunLog } from './log-stream.js';
-import { parseJobName, parseRunId, parseRunQuery, parseTriggerHeader } from './params.js';
+import { parseJobName, parseRunId, parseRunQuery, parseTailLines, parseTriggerHeader } from './params.js';
+import { serveLog } from './log-download.js';
 import type { TokenCheck } from './token.js';
 import type { SearchPort } from '../knowledge/types.js';
 import { parseSearchParams } from '../knowledge/search-params.js';
@@ -156,13 +157,19 @@ export function createApiApp(deps: ApiDeps): Hono {
   route('/api/runs/:id/logs', {
     GET: async (c) => {
       const runId = parseRunId(c.req.param('id') ?? '');
+      const tailText = c.req.query('tail');
+      const tail = tailText === undefined ? undefined : parseTailLines(tailText);
       if (wantsEventStream(c)) {
         // Checked up front so an unknown run is a JSON 404, not an event stream with an error in it.
         if (!(await appliance.getRun(runId))) throw new NotFoundError('run', runId);
-        return streamRunLog(c, { appliance, runId, clock, heartbeatMs, logger });
+        return streamRunLog(c, { appliance, runId, clock, heartbeatMs, logger, ...(tail === undefined ? {} : { tail }) });
       }
-      c.header('Cache-Control', 'no-store');
-      return c.text(await appliance.readLog(runId));
+      // Streamed in chunks from a snapshot: never the whole log in memory.
+      return serveLog(c, await appliance.openLog(runId), {
+        runId,
+        ...(tail === undefined ? {} : { tail }),
+        download: c.req.query('download') !== undefined,
+      });
     },
   });
 

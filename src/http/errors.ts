@@ -22,6 +22,7 @@ export type ApiErrorCode =
   | 'conflict'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'range_not_satisfiable'
   | 'too_many_requests'
   | 'disk_full'
   | 'internal';
@@ -59,6 +60,7 @@ const CODE_BY_HTTP_STATUS: Partial<Record<number, ApiErrorCode>> = {
   409: 'conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  416: 'range_not_satisfiable',
   429: 'too_many_requests',
 };
 

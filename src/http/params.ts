@@ -1,4 +1,5 @@
 import { UsageError } from '../core/errors.js';
+import { MAX_TAIL_LINES } from '../core/log-reader.js';
 import { isRunId } from '../core/ids.js';
 import type { RunQuery, RunStatus, Trigger } from '../runs/model.js';
 import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES } from '../runs/model.js';
@@ -61,4 +62,13 @@ export function parseTriggerHeader(value: string | undefined): Extract<Trigger, 
 /** Keeps echoed input short so an error message cannot be used to reflect a huge payload. */
 function clip(value: string): string {
   return value.length > 80 ? `${value.slice(0, 80)}…` : value;
+}
+
+/** `?tail=N`: the last N lines of a log, 1 to MAX_TAIL_LINES. */
+export function parseTailLines(value: string): number {
+  const lines = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(lines) || lines < 1 || lines > MAX_TAIL_LINES) {
+    throw new UsageError(`invalid tail "${clip(value)}": use a whole number of lines from 1 to ${MAX_TAIL_LINES}`);
+  }
+  return lines;
 }

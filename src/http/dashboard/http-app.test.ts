@@ -322,6 +322,12 @@ describe('pages', () => {
     expect(text).toContain('schedule');
     expect(text).toContain('datetime="2026-05-01T02:00:00.000Z"');
     expect(text).toContain(`data-run="${running.id}"`);
+    // The viewer follows the last lines; the whole log is a download through the session.
+    expect(text).toContain('data-tail="5000"');
+    expect(text).toContain(`href="/api/runs/${running.id}/logs?download"`);
+    const download = await h.app.request(`/api/runs/${running.id}/logs?download`, { headers: session() });
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-disposition')).toBe(`attachment; filename="${running.id}.log"`);
     expect(text).toContain(`action="/runs/${running.id}/cancel"`);
     h.appliance.finishRun(running.id, 'failed');
     const finished = await (await h.app.request(`/runs/${running.id}`, { headers: session() })).text();

@@ -1,5 +1,6 @@
 import type { AppliancePort, HealthView, JobView, LogSubscription, RunEvent, RunEventListener } from '../../core/appliance.js';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
+import { bufferLogReader, forEachLine, tailOffset, type LogReader } from '../../core/log-reader.js';
 import { isActive } from '../../runs/model.js';
 import type { Run, RunPage, RunQuery, RunStatus, Trigger } from '../../runs/model.js';
 
@@ -14,7 +15,7 @@ export class FakeAppliance implements AppliancePort {
   readonly logs = new Map<string, string[]>();
   readonly triggers: Array<{ job: string; trigger: Trigger }> = [];
   /** Open log subscriptions, to assert that they get closed. */
-  readonly followers = new Set<{ runId: string; onLine: (line: string) => void; onEnd: () => void }>();
+  readonly followers = new Set<{ runId: string; onLine: (line: string) => void | Promise<void>; onEnd: () => void }>();
   /** Called after a run is created by `triggerJob`; lets a test finish it at once. */
   onTrigger: (run: Run) => void = () => {};
   /** Makes every port call throw this (to test the 500 path). */
@@ -97,11 +98,22 @@ export class FakeAppliance implements AppliancePort {
     return (this.logs.get(id) ?? []).map((line) => `${line}\n`).join('');
   }
 
-  async followLog(id: string, onLine: (line: string) => void, onEnd: () => void): Promise<LogSubscription> {
+  /** The log as bytes, served through the same chunked reader the engine's files use. */
+  async openLog(id: string): Promise<LogReader> {
+    return bufferLogReader(Buffer.from(await this.readLog(id)));
+  }
+
+  async followLog(
+    id: string,
+    onLine: (line: string) => void | Promise<void>,
+    onEnd: () => void,
+    options: { tail?: number } = {},
+  ): Promise<LogSubscription> {
     this.maybeFail();
     const run = this.runs.get(id);
     if (!run) throw new NotFoundError('run', id);
-    for (const line of this.logs.get(id) ?? []) onLine(line);
+    const existing = bufferLogReader(Buffer.from((this.logs.get(id) ?? []).map((line) => `${line}\n`).join('')));
+    await forEachLine(existing, onLine, options.tail === undefined ? 0 : await tailOffset(existing, options.tail));
     if (!isActive(run)) {
       onEnd();
       return { close: () => {} };
@@ -162,8 +174,10 @@ export class FakeAppliance implements AppliancePort {
   }
 
   appendLog(id: string, line: string): void {
-    this.logs.set(id, [...(this.logs.get(id) ?? []), line]);
-    for (const follower of this.followers) if (follower.runId === id) follower.onLine(line);
+    const lines = this.logs.get(id) ?? [];
+    lines.push(line);
+    this.logs.set(id, lines);
+    for (const follower of this.followers) if (follower.runId === id) void follower.onLine(line);
   }
 
   finishRun(id: string, status: Extract<RunStatus, 'succeeded' | 'failed' | 'cancelled'>): void {
