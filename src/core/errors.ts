@@ -107,3 +107,11 @@ export function isDiskFull(error: unknown): boolean {
   }
   return false;
 }
+
+/** Too many requests of a kind for now: try again after `retryAfterSeconds` (HTTP 429). */
+export class TooManyRequestsError extends Error {
+  override name = 'TooManyRequestsError';
+  constructor(message: string, readonly retryAfterSeconds: number, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

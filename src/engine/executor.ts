@@ -16,6 +16,7 @@ import type { ShellOptions, ShellResult } from '../pool/process/shell.js';
 import { retryDelayMs } from './retry.js';
 import type { RunLogs } from './run-logs.js';
 import { buildTaskEnv, upstreamOutputs } from './task-env.js';
+import { InputGoneError, ensureInputFile, readInput, readInputText } from '../runs/run-input.js';
 import { SETTLED_TASK_STATUSES, noteAttemptEnded } from '../runs/transitions.js';
 
 /** Shutdown (SIGTERM, restart): the run goes back to `queued` and resumes on the next start. */
@@ -269,8 +270,19 @@ function recordFailure(run: Run, job: JobDef, task: TaskDef, state: TaskState, d
   logs.write(run.id, 'hearth', `task ${task.name} attempt ${state.attempts} failed: ${message}; retry ${failures}/${policy.max} in ${formatDuration(delay)}`);
 }
 
+/** Reads a run's input for a task; an input file deleted from under an active run fails the task for good. */
+async function taskInput<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof InputGoneError) throw new NonRetriableError(error.message, { cause: error });
+    throw error;
+  }
+}
+
 async function runShellTask(run: Run, job: JobDef, task: TaskDef, state: TaskState, deps: ExecutorDeps, signal: AbortSignal): Promise<string> {
-  const env = buildTaskEnv({ run, job, task, state, now: deps.clock.now(), dataDir: deps.dataDir, baseEnv: deps.baseEnv });
+  const input = await taskInput(async () => ({ text: await readInputText(run, deps.dataDir), file: await ensureInputFile(run, deps.dataDir) }));
+  const env = buildTaskEnv({ run, job, task, state, now: deps.clock.now(), dataDir: deps.dataDir, baseEnv: deps.baseEnv, input });
   const result = await deps.runShell({
     command: task.run!,
     env,
@@ -298,7 +310,9 @@ async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskSt
   const action = deps.actions.get(task.action!);
   if (!action) throw new NonRetriableError(`unknown action "${task.action}"`);
   const lastSuccess = run.lastSuccessAt ? new Date(run.lastSuccessAt) : undefined;
+  const input = await taskInput(() => readInput(run, deps.dataDir));
   const context: ActionContext = {
+    input,
     signal,
     log: (line) => deps.logs.write(run.id, task.name, line),
     runId: run.id,
