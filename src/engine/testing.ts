@@ -99,6 +99,8 @@ export async function testEngine(options: {
   config?: Partial<HearthConfig>;
   logger?: Logger;
   start?: boolean;
+  /** Where run inputs are written (default /tmp/hearth-test, which nothing else writes to). */
+  dataDir?: string;
 }): Promise<TestEngine> {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
   const store = options.store ?? new MemoryRunStore();
@@ -108,7 +110,7 @@ export async function testEngine(options: {
   const shell = fakeShell(clock, options.scripts ?? {});
   const actions = new Map((options.actions ?? []).map((a) => [a.name, a]));
   const engine = new Engine({
-    config: config(options.jobs, options.config),
+    config: config(options.jobs, { ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...options.config }),
     store,
     clock,
     logs,
@@ -116,7 +118,7 @@ export async function testEngine(options: {
     version: 'test',
     runShell: shell.runShell,
     actions: { get: (name) => actions.get(name) },
-    dataDir: '/tmp/hearth-test',
+    dataDir: options.dataDir ?? '/tmp/hearth-test',
     killGraceMs: 1000,
     baseEnv: {},
     random: () => 0.5,
