@@ -90,8 +90,10 @@ function buildHooks(raw: Record<string, unknown>, jobs: Record<string, JobDef>, 
     checkName(name, path, 'hook', issues);
     const fields = parseFields(HOOK_FIELDS, value, path, issues, 'a mapping such as { job: ring, secret: ${DOORBELL_SECRET} }');
     if (!fields) continue;
-    if (fields.job === undefined) issues.add([...path, 'job'], 'is required: the job this hook starts', 'key');
-    if (fields.secret === undefined) issues.add([...path, 'secret'], 'is required: callers send it as "Authorization: Bearer <secret>" or ?token=', 'key');
+    // A present but invalid value was reported by parseFields already.
+    const given = value as Record<string, unknown>;
+    if (given.job === undefined) issues.add([...path, 'job'], 'is required: the job this hook starts', 'key');
+    if (given.secret === undefined) issues.add([...path, 'secret'], 'is required: callers send it as "Authorization: Bearer <secret>" or ?token=', 'key');
     if (fields.job === undefined || fields.secret === undefined) continue;
     // A job that exists but has errors of its own is reported there, not here as well.
     if (!jobs[fields.job] && rawJobs[fields.job] === undefined) {
