@@ -46,6 +46,26 @@ describe('hooks', () => {
     expect(config.hooks).toEqual({ doorbell: { name: 'doorbell', job: 'ring', secret: 's3cret-from-env' } });
   });
 
+  it("reads DESIGN.md's line as written: an unquoted ${VAR} in a flow mapping", () => {
+    const config = loadText(
+      yamlLines(
+        'jobs:',
+        '  ring: { run: ./ring.sh, env: { WHO: ${WHO:nobody} } }',
+        'hooks:',
+        '  doorbell: { job: ring, secret: ${DOORBELL_SECRET} }   # POST /hooks/doorbell',
+      ),
+      { env: { DOORBELL_SECRET: 'from-env' } },
+    );
+    expect(config.hooks?.doorbell?.secret).toBe('from-env');
+    expect(config.jobs.ring!.env).toEqual({ WHO: 'nobody' });
+    // An unset variable is still reported, at its line.
+    expect(problemsOf(yamlLines('jobs:', '  ring: { run: x }', 'hooks:', '  doorbell: { job: ring, secret: ${UNSET_SECRET} }'))[0]).toMatch(
+      /^hearth\.yaml:4:\d+: hooks\.doorbell\.secret: .*UNSET_SECRET/,
+    );
+    // A file broken for another reason is still reported as it is.
+    expect(problemsOf(yamlLines('jobs:', '  ring: { run: x, env: { A: ${A} }', 'hooks: {'))[0]).toMatch(/YAML syntax error/);
+  });
+
   it('a hook naming an unknown job is a config error at its line', () => {
     expect(problemsOf(yamlLines('jobs:', '  ring: { run: x }', 'hooks:', '  doorbell: { job: rnig, secret: abc }'))).toEqual([
       'hearth.yaml:4:20: hooks.doorbell.job: unknown job "rnig", did you mean "ring"? (jobs: ring)',
