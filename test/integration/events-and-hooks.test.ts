@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Run } from '../../src/runs/model.js';
 import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
@@ -15,7 +16,7 @@ const SECRET = 'doorbell-secret-4471-xyz';
 function config(port: number): string {
   return `${baseConfig(port, `
   show:
-    run: 'printf "input=%s\\n" "$HEARTH_INPUT"; printf "file=%s\\n" "$(cat "$HEARTH_INPUT_FILE")"; printf "mode=%s trigger=%s\\n" "$(stat -c %a "$HEARTH_INPUT_FILE")" "$HEARTH_TRIGGER"'
+    run: 'printf "input=%.200s\\n" "$HEARTH_INPUT"; printf "env-sha=%s\\n" "$(printf %s "$HEARTH_INPUT" | sha256sum | cut -c1-64)"; printf "file-sha=%s\\n" "$(sha256sum < "$HEARTH_INPUT_FILE" | cut -c1-64)"; printf "mode=%s trigger=%s\\n" "$(stat -c %a "$HEARTH_INPUT_FILE")" "$HEARTH_TRIGGER"'
     overlap: allow
     on: { event: doorbell }
   ring:
@@ -48,8 +49,10 @@ describe('run input, events and webhooks (real process)', () => {
       const run = await finished(hearth, body.runId);
       expect(run.status).toBe('succeeded');
       const { body: log } = await hearth.api<string>(`/api/runs/${body.runId}/logs`);
-      expect(log).toContain(`input=${JSON.stringify(input)}`);
-      expect(log).toContain(`file=${JSON.stringify(input)}`);
+      // Whole, in the environment and in the file (log lines are cut at 8 KB, so compare digests).
+      const sha = createHash('sha256').update(JSON.stringify(input)).digest('hex');
+      expect(log).toContain(`env-sha=${sha}`);
+      expect(log).toContain(`file-sha=${sha}`);
       expect(log).toContain('mode=600 trigger=api');
     }
   });
