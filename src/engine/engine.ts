@@ -138,6 +138,8 @@ export class Engine implements AppliancePort {
       this.runChore('logs', () => this.pruneLogs());
       this.runChore('history', () => this.pruneHistory());
       this.runChore('inputs', () => this.pruneInputs());
+      // Event ids older than 24 hours leave state.json even when no new event comes to push them out.
+      this.runChore('event-ids', async () => this.eventLedger.prune(this.deps.clock.now()));
     });
   }
 

@@ -130,6 +130,16 @@ describe('events start the jobs that listen to them', () => {
     expect(t.store.getMeta(`events:${hour}`)).toBeUndefined();
   });
 
+  it('daily housekeeping drops ids past the 24 hours even when no new event comes', async () => {
+    const t = await testEngine({ jobs: [ring] });
+    await t.engine.sendEvent({ name: 'doorbell', id: 'once' });
+    const hour = Math.floor(t.clock.now() / 3_600_000);
+    expect(t.store.getMeta(`events:${hour}`)).toBeDefined();
+    // The daily pass after the one that still sees them inside the window.
+    await t.clock.advance(60_000 + 2 * 86_400_000);
+    expect(t.store.getMeta(`events:${hour}`)).toBeUndefined();
+  });
+
   it('remembers at most MAX_IDS_PER_HOUR ids an hour: more is a TooManyRequestsError, and nothing is created', async () => {
     const t = await testEngine({ jobs: [other] });
     for (let i = 0; i < MAX_IDS_PER_HOUR; i++) await t.engine.sendEvent({ name: 'tick', id: `t-${i}` });
