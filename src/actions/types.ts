@@ -23,6 +23,12 @@ export interface ActionContext {
   lastSuccess?: Date;
   /** Seconds since the last successful run: the window an incremental job should fetch. */
   sinceSeconds?: number;
+  /**
+   * The run's input (any JSON): the `input` of `POST /api/jobs/:name/run` or
+   * `hearth run --input`, an event's `data`, a webhook's body. Undefined when
+   * the run has none. A retried run keeps it.
+   */
+  input?: unknown;
   /** Outputs of the tasks this one depends on, by task name. */
   upstream: Record<string, unknown>;
   env: Record<string, string>;

@@ -9,7 +9,7 @@ import type { CliContext } from './context.js';
 import { CliFailure } from './errors.js';
 import { startCommand, validateCommand } from './local.js';
 import { nextCommand } from './next.js';
-import { cancelCommand, jobsCommand, logsCommand, runCommand, runsCommand } from './remote.js';
+import { cancelCommand, jobsCommand, logsCommand, parseInputFlag, runCommand, runsCommand } from './remote.js';
 import { connect } from './target.js';
 import { searchCommand } from './search.js';
 import { knowledgeCommand, modelsCommand } from './knowledge.js';
@@ -118,11 +118,18 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'run',
     summary: 'start a job now',
-    synopsis: 'run JOB [--wait] [--json]',
-    details: ['--wait           stream the log until the run finishes; exit 0 if it succeeded, 1 if not', ...REMOTE_DETAILS],
-    options: { ...REMOTE_OPTIONS, wait: { type: 'boolean' } },
+    synopsis: 'run JOB [--input JSON] [--wait] [--json]',
+    details: [
+      '--input JSON     the run\'s input, any JSON value (tasks see HEARTH_INPUT / HEARTH_INPUT_FILE, modules ctx.input)',
+      '--wait           stream the log until the run finishes; exit 0 if it succeeded, 1 if not',
+      ...REMOTE_DETAILS,
+    ],
+    options: { ...REMOTE_OPTIONS, wait: { type: 'boolean' }, input: { type: 'string' } },
     positionals: { names: ['JOB'], required: 1 },
-    run: remote(runCommand),
+    run: async (args, ctx) => {
+      parseInputFlag(args);
+      return remote(runCommand)(args, ctx);
+    },
   },
   {
     name: 'runs',

@@ -45,8 +45,13 @@ export class ApiClient {
     return (await response.json()) as T;
   }
 
-  async postJson<T>(path: string, headers: Record<string, string> = {}): Promise<T> {
-    const response = await this.send(path, { method: 'POST', headers });
+  /** POST with no body, or with `body` sent as JSON. */
+  async postJson<T>(path: string, headers: Record<string, string> = {}, body?: unknown): Promise<T> {
+    const init: RequestInit =
+      body === undefined
+        ? { method: 'POST', headers }
+        : { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+    const response = await this.send(path, init);
     return (await response.json()) as T;
   }
 

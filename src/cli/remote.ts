@@ -8,6 +8,7 @@ import type { ApiClient } from './client.js';
 import type { CliContext } from './context.js';
 import { realSleep, useColor } from './context.js';
 import { CliFailure } from './errors.js';
+import { UsageError } from '../core/errors.js';
 import { formatTime, json, renderTable, runDuration, statusCell } from './format.js';
 import type { Cell } from './format.js';
 
@@ -51,12 +52,30 @@ function reportConfigErrors(config: HealthView['config'] | undefined, ctx: CliCo
   for (const line of config.errors) ctx.stderr.write(`  ${line}\n`);
 }
 
+/**
+ * `--input JSON`: the run's input, any JSON value. Checked before connecting,
+ * so a typo is a usage error (exit 2) even when the appliance is down.
+ */
+export function parseInputFlag(args: CommandArgs): { input?: unknown } {
+  const text = stringValue(args, 'input');
+  if (text === undefined) return {};
+  try {
+    return { input: JSON.parse(text) as unknown };
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`--input: not valid JSON (${why}); e.g. --input '{"path": "/tmp/x"}' or --input '"text"'`, { cause: error });
+  }
+}
+
 export async function runCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {
   const name = parseJobName(args.positionals[0] ?? '');
   const asJson = booleanValue(args, 'json');
-  const started = await client.postJson<{ runId: string; run: Run }>(`/api/jobs/${encodeURIComponent(name)}/run`, {
-    'X-Hearth-Trigger': 'manual',
-  });
+  const body = parseInputFlag(args);
+  const started = await client.postJson<{ runId: string; run: Run }>(
+    `/api/jobs/${encodeURIComponent(name)}/run`,
+    { 'X-Hearth-Trigger': 'manual' },
+    'input' in body ? body : undefined,
+  );
   if (!booleanValue(args, 'wait')) {
     if (asJson) ctx.stdout.write(json(started));
     else if (ctx.stdout.isTTY) ctx.stdout.write(`started ${name}: run ${started.runId}\nfollow it with: hearth logs ${started.runId} -f\n`);

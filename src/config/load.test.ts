@@ -18,6 +18,7 @@ describe('defaults', () => {
       historyRetentionMs: 365 * 86_400_000,
       killGraceMs: 10_000,
       knowledge: { embedder: { type: 'hashing', dim: 256 } },
+      hooks: {},
       jobs: {
         hello: {
           name: 'hello',

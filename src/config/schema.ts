@@ -216,6 +216,25 @@ export const TOP_FIELDS = {
   killGrace: anyDuration,
   jobs: mapping('a mapping of job names'),
   knowledge: mapping('a mapping such as { embedder: hashing }'),
+  hooks: mapping('a mapping of hook names, such as { doorbell: { job: ring, secret: ${DOORBELL_SECRET} } }'),
+};
+
+/** One webhook: the job it starts and the secret a caller must present. */
+export const HOOK_FIELDS = {
+  job: text,
+  // The value is never echoed in a message: it is a secret.
+  secret: z.preprocess(
+    (value) => (typeof value === 'number' ? String(value) : value),
+    z.string({ error: (issue) => (issue.input === undefined || issue.input === null ? 'is required' : 'expected a string') }).min(1, 'must not be empty'),
+  ),
+};
+
+/** `on: { event: doorbell }` or `on: { event: [doorbell, motion] }`. */
+export const ON_FIELDS = {
+  event: z.preprocess(
+    (value) => (typeof value === 'string' ? [value] : value),
+    z.array(text, { error: (issue) => `expected an event name or a list of event names, got ${describeValue(issue.input)}` }).min(1, 'must not be empty'),
+  ),
 };
 
 export const SCHEDULE_FIELDS = {
@@ -243,6 +262,7 @@ export const JOB_FIELDS = {
   run: osText,
   action: text,
   with: mapping('a mapping of action parameters'),
+  on: mapping('a mapping such as { event: doorbell }'),
 };
 
 export const TASK_FIELDS = {

@@ -61,6 +61,16 @@ export interface JobDef {
   tasks: TaskDef[];
   /** Where the job is defined, for messages: `hearth.yaml:12`. */
   source?: { file: string; line: number };
+  /** `on: { event: NAME }`: each such event (POST /api/events) starts a run with the event's data as input. */
+  on?: { events: string[] };
+}
+
+/** `hooks: { NAME: { job, secret } }`: `POST /hooks/NAME` with the secret starts `job` with the body as input. */
+export interface HookDef {
+  name: string;
+  job: string;
+  /** Never logged, never returned by the API. */
+  secret: string;
 }
 
 export interface PoolDef {
@@ -87,6 +97,8 @@ export interface HearthConfig {
   historyRetentionMs: number;
   /** Grace between SIGTERM and SIGKILL when a task is stopped. */
   killGraceMs: number;
+  /** Webhooks by name (absent in hand-built configs: none). */
+  hooks?: Record<string, HookDef>;
   /** The knowledge store's settings (absent in hand-built configs: defaults apply). */
   knowledge?: KnowledgeConfig;
 }

@@ -27,6 +27,8 @@ export interface JobView {
     lastCatchup?: { at: string; occurrences: number; runs: number; policy: string };
   };
   tasks: Array<{ name: string; dependsOn: string[]; kind: 'shell' | 'action'; action?: string }>;
+  /** Events that start the job (`on: { event }`) and webhooks naming it (names only, never their secrets). */
+  on?: { events: string[]; hooks: string[] };
   lastRun?: Pick<Run, 'id' | 'status' | 'trigger' | 'createdAt' | 'startedAt' | 'finishedAt'>;
   lastSuccessAt?: string;
   activeRuns: number;
@@ -89,6 +91,25 @@ export function openHealthView(health: HealthView): OpenHealthView {
   };
 }
 
+export interface IncomingEvent {
+  name: string;
+  /** Any JSON; becomes the input of the runs it starts (absent: they have none). */
+  data?: unknown;
+  /** Idempotency key: the same id twice makes one event. */
+  id?: string;
+}
+
+export interface EventReceipt {
+  /** The event's id: the caller's `id`, else one made up. */
+  eventId: string;
+  /** Runs started for it (one per job with `on: { event }`), durable. */
+  runs: string[];
+  /** Jobs that listen to the event but got no run: `overlap: skip` and a run was active. */
+  skipped: Array<{ job: string; reason: string }>;
+  /** True when `id` was seen before: nothing new was created. */
+  duplicate: boolean;
+}
+
 export interface LogSubscription {
   close(): void;
 }
@@ -110,8 +131,24 @@ export interface AppliancePort {
   health(): HealthView;
   listJobs(): JobView[];
   getJob(name: string): JobView | undefined;
-  /** Durable before it resolves. Throws NotFoundError (no such job) or ConflictError (overlap: skip and a run is active). */
-  triggerJob(name: string, trigger: Extract<Trigger, 'manual' | 'api'>): Promise<Run>;
+  /**
+   * Durable before it resolves. `input` (any JSON, absent for none) becomes the run's input.
+   * Throws NotFoundError (no such job), ConflictError (overlap: skip and a run is active) or UsageError (input too large).
+   */
+  triggerJob(name: string, trigger: Extract<Trigger, 'manual' | 'api'>, options?: { input?: unknown }): Promise<Run>;
+  /**
+   * Accepts an event: every job with `on: { event: name }` gets a run with `data` as its input, each
+   * durable before this resolves. An `id` seen before (within EVENT_ID_TTL) creates nothing and
+   * answers what the first one did, with `duplicate: true`.
+   */
+  sendEvent(event: IncomingEvent): Promise<EventReceipt>;
+  /**
+   * Whether `secret` is the secret of webhook `name` (compared in constant time); `unknown` when no such hook.
+   * The secret itself never leaves the appliance.
+   */
+  checkHook(name: string, secret: string): 'ok' | 'wrong' | 'unknown';
+  /** Starts the hook's job with `input` (trigger `hook`); durable before it resolves. Throws like triggerJob. */
+  triggerHook(name: string, input: unknown): Promise<Run>;
   listRuns(query: RunQuery): Promise<RunPage>;
   getRun(id: string): Promise<Run | undefined>;
   /** Durable before it resolves (a crash after the answer still cancels the run). Throws NotFoundError, or ConflictError if the run already finished. */

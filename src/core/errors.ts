@@ -132,3 +132,19 @@ export function isDiskFull(error: unknown): boolean {
   }
   return false;
 }
+
+/** Too many requests of a kind for now: try again after `retryAfterSeconds` (HTTP 429). */
+export class TooManyRequestsError extends Error {
+  override name = 'TooManyRequestsError';
+  constructor(message: string, readonly retryAfterSeconds: number, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A run's input file was deleted by retention: the run cannot be retried or resumed with its input. */
+export class InputGoneError extends Error {
+  override name = 'InputGoneError';
+  constructor(readonly runId: string) {
+    super(`the input of run ${runId} is no longer kept (input files are deleted with the run logs, see history.keepLogs)`);
+  }
+}

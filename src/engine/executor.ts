@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import {
   CancelledError,
+  InputGoneError,
   JobTimeoutError,
   NonRetriableError,
   RetryAfterError,
@@ -34,6 +35,7 @@ import {
   succeedTask,
   wake,
 } from '../runs/transitions.js';
+import { ensureInputFile, readInput, readInputText } from '../runs/run-input.js';
 
 export interface ExecutorDeps {
   store: RunStore;
@@ -257,8 +259,19 @@ function recordFailure(run: Run, job: JobDef, task: TaskDef, state: TaskState, d
   logs.write(run.id, 'hearth', `task ${task.name} attempt ${state.attempts} failed: ${message}; retry ${outcome.failures}/${policy.max} in ${formatDuration(outcome.delayMs)}`);
 }
 
+/** Reads a run's input for a task; an input file deleted from under an active run fails the task for good. */
+async function taskInput<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof InputGoneError) throw new NonRetriableError(error.message, { cause: error });
+    throw error;
+  }
+}
+
 async function runShellTask(run: Run, job: JobDef, task: TaskDef, state: TaskState, deps: ExecutorDeps, signal: AbortSignal): Promise<string> {
-  const env = buildTaskEnv({ run, job, task, state, now: deps.clock.now(), dataDir: deps.dataDir, baseEnv: deps.baseEnv });
+  const input = await taskInput(async () => ({ text: await readInputText(run, deps.dataDir), file: await ensureInputFile(run, deps.dataDir) }));
+  const env = buildTaskEnv({ run, job, task, state, now: deps.clock.now(), dataDir: deps.dataDir, baseEnv: deps.baseEnv, input });
   const result = await deps.runShell({
     command: task.run!,
     env,
@@ -286,7 +299,9 @@ async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskSt
   const action = deps.actions.get(task.action!);
   if (!action) throw new NonRetriableError(`unknown action "${task.action}"`);
   const lastSuccess = run.lastSuccessAt ? new Date(run.lastSuccessAt) : undefined;
+  const input = await taskInput(() => readInput(run, deps.dataDir));
   const context: ActionContext = {
+    input,
     signal,
     clock: deps.clock,
     log: (line) => deps.logs.write(run.id, task.name, line),

@@ -105,6 +105,8 @@ export async function testEngine(options: {
   start?: boolean;
   /** Where run logs go (default: a fresh temporary directory). */
   logsDir?: string;
+  /** Where run inputs are written (default /tmp/hearth-test, which nothing else writes to). */
+  dataDir?: string;
 }): Promise<TestEngine> {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
   const store = options.store ?? new MemoryRunStore();
@@ -114,7 +116,7 @@ export async function testEngine(options: {
   const shell = fakeShell(clock, options.scripts ?? {});
   const actions = new Map((options.actions ?? []).map((a) => [a.name, a]));
   const engine = new Engine({
-    config: config(options.jobs, options.config),
+    config: config(options.jobs, { ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...options.config }),
     store,
     clock,
     logs,
@@ -122,7 +124,7 @@ export async function testEngine(options: {
     version: 'test',
     runShell: shell.runShell,
     actions: { get: (name) => actions.get(name) },
-    dataDir: '/tmp/hearth-test',
+    dataDir: options.dataDir ?? '/tmp/hearth-test',
     baseEnv: {},
     random: () => 0.5,
   });

@@ -81,9 +81,11 @@ describe('auth', () => {
 
   it('refuses every mutating route without a token and leaves the appliance untouched', async () => {
     const run = appliance.addRun({ job: 'backup', status: 'running' });
+    // A webhook has its own secret instead of the API token: without it, it is refused all the same.
+    appliance.hooks.set('digest', { job: 'digest', secret: 'hook-secret-0123' });
     const mutating = app.routes.filter((route) => route.method === 'POST').map((route) => route.path);
     expect(new Set(mutating)).toEqual(
-      new Set(['/api/jobs/:name/run', '/api/runs/:id/cancel', '/api/jobs/:name/pause', '/api/jobs/:name/resume', '/api/runs/:id/retry']),
+      new Set(['/api/jobs/:name/run', '/api/runs/:id/cancel', '/api/jobs/:name/pause', '/api/jobs/:name/resume', '/api/runs/:id/retry', '/api/events', '/hooks/:name']),
     );
     for (const template of mutating) {
       const path = template.replace(':name', 'digest').replace(':id', run.id);
@@ -94,6 +96,7 @@ describe('auth', () => {
     expect(appliance.pauses).toEqual([]);
     expect(appliance.runs.size).toBe(1);
     expect(appliance.runs.get(run.id)?.cancelRequested).toBeUndefined();
+    expect(appliance.events).toEqual([]);
   });
 
   it('accepts a lower-case scheme and rejects other schemes', async () => {

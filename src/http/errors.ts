@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ConfigError, ConflictError, isDiskFull, NotFoundError, UsageError } from '../core/errors.js';
+import { ConfigError, ConflictError, isDiskFull, NotFoundError, TooManyRequestsError, UsageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
 /**
@@ -73,6 +73,9 @@ export function mapError(error: unknown): Mapped | undefined {
   if (error instanceof ConflictError) return plain(409, 'conflict', error.message);
   if (error instanceof UsageError) return plain(400, 'bad_request', error.message);
   if (error instanceof ConfigError) return plain(400, 'bad_request', error.message);
+  if (error instanceof TooManyRequestsError) {
+    return { status: 429, code: 'too_many_requests', message: error.message, headers: { 'Retry-After': String(error.retryAfterSeconds) } };
+  }
   if (isDiskFull(error)) {
     return plain(507, 'disk_full', "the appliance's disk is full, so this could not be saved; free some space and try again");
   }

@@ -14,7 +14,8 @@
  * what it waits for (see Wait); nothing else is ever waiting.
  */
 
-export type Trigger = 'schedule' | 'catchup' | 'manual' | 'api' | 'retry';
+/** `event`: an event named in the job's `on: { event }` (POST /api/events); `hook`: a webhook (POST /hooks/NAME). */
+export type Trigger = 'schedule' | 'catchup' | 'manual' | 'api' | 'retry' | 'event' | 'hook';
 
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
 export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'waiting'];
@@ -99,6 +100,21 @@ export interface Run {
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
+  /**
+   * The run's input (any JSON: the body's `input`, an event's `data`, a
+   * webhook's body), kept here when its JSON is at most INLINE_INPUT_BYTES
+   * (src/runs/run-input.ts). A larger input lives in `inputs/<run id>.json`
+   * under the data directory and only `inputBytes` / `inputInFile` are here,
+   * so state.json and its WAL stay small.
+   */
+  input?: unknown;
+  /** Size of the input's JSON text in bytes; present exactly when the run has an input. */
+  inputBytes?: number;
+  /** The input is in `inputs/<run id>.json`, not in `input`. */
+  inputInFile?: boolean;
+  /** The event that started this run (`trigger: event`), or the webhook (`trigger: hook`). */
+  event?: { name: string; id?: string };
+  hook?: string;
   /** Set when this run retries another (`trigger: retry`). */
   retryOf?: string;
   /** A cancel was requested and is being carried out. */

@@ -145,7 +145,10 @@ const MUTATING: Array<[string, Record<string, string>]> = [
   ['/logout', {}],
   ['/logout/all', {}],
 ];
-const MUTATING_API = ['/api/jobs/backup/run', '/api/jobs/backup/pause', '/api/jobs/backup/resume', '/api/runs/r_00mjv5x2w0a1b2c3d4/cancel', '/api/runs/r_00mjv5x2w0a1b2c3d4/retry'];
+const MUTATING_API = ['/api/jobs/backup/run', '/api/jobs/backup/pause', '/api/jobs/backup/resume', '/api/runs/r_00mjv5x2w0a1b2c3d4/cancel', '/api/runs/r_00mjv5x2w0a1b2c3d4/retry', '/api/events'];
+/** Webhooks: their own secret, never a session or an API token. */
+const MUTATING_HOOKS = ['/hooks/backup'];
+const HOOK_SECRET = 'doorbell-secret-0123456789';
 
 describe('every change needs a session or a token', () => {
   beforeEach(() => {
@@ -155,8 +158,8 @@ describe('every change needs a session or a token', () => {
   it('the lists above cover every POST route the app has (login aside)', () => {
     const posts = new Set(h.app.routes.filter((route) => route.method === 'POST').map((route) => route.path));
     posts.delete('/login');
-    const covered = new Set([...MUTATING.map(([path]) => path), ...MUTATING_API].map((path) =>
-      path.replace('/backup/', '/:name/').replace('r_00mjv5x2w0a1b2c3d4', ':id').replace('t_0011aabb', ':id')));
+    const covered = new Set([...MUTATING.map(([path]) => path), ...MUTATING_API, ...MUTATING_HOOKS].map((path) =>
+      path.replace('/backup/', '/:name/').replace('/hooks/backup', '/hooks/:name').replace('r_00mjv5x2w0a1b2c3d4', ':id').replace('t_0011aabb', ':id')));
     expect(covered).toEqual(posts);
   });
 
@@ -177,6 +180,29 @@ describe('every change needs a session or a token', () => {
     expect(h.appliance.triggers).toEqual([]);
     expect(h.appliance.pauses).toEqual([]);
     expect(h.appliance.runs.size).toBe(1);
+  });
+
+  it.each(MUTATING_HOOKS)('POST %s without its own secret is refused, even with a session or an API token', async (path) => {
+    h.appliance.hooks.set('backup', { job: 'backup', secret: HOOK_SECRET });
+    const attempts: Array<Record<string, string>> = [{}, session({ Origin: ORIGIN, 'Sec-Fetch-Site': 'same-origin' }), bearer(), bearer('wrong-secret')];
+    for (const headers of attempts) {
+      const response = await h.app.request(path, { method: 'POST', headers }, fromAddress(`10.0.0.${attempts.indexOf(headers) + 1}`));
+      expect(response.status).toBe(401);
+      expect(response.headers.get('content-type')).toMatch(/application\/json/);
+    }
+    expect(h.appliance.triggers).toEqual([]);
+  });
+
+  it('a webhook with its secret is not refused for its Origin (it is no cookie-authenticated change)', async () => {
+    h.appliance.hooks.set('backup', { job: 'backup', secret: HOOK_SECRET });
+    h.appliance.runs.clear();
+    const evil = { Origin: 'http://sensor.example', 'Sec-Fetch-Site': 'cross-site' };
+    const response = await h.app.request('/hooks/backup', { method: 'POST', headers: { ...bearer(HOOK_SECRET), ...evil } });
+    expect(response.status).toBe(202);
+    expect(h.appliance.triggers).toEqual([{ job: 'backup', trigger: 'hook', input: undefined }]);
+    // Everything else keeps its Origin check.
+    const api = await h.app.request('/api/events', { method: 'POST', headers: { ...session(evil), 'Content-Type': 'application/json' }, body: '{"name":"x"}' });
+    expect(api.status).toBe(403);
   });
 
   it('a cross-origin POST is refused, with a session or a token', async () => {
