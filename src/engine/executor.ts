@@ -280,6 +280,7 @@ async function runShellTask(run: Run, job: JobDef, task: TaskDef, state: TaskSta
     signal,
     clock: deps.clock,
     onLine: (stream, line) => deps.logs.write(run.id, task.name, line, stream),
+    backlog: () => deps.logs.backlog(run.id),
     onSpawn: (pid) => {
       state.pid = pid;
       deps.store.updateRun(run);

@@ -105,6 +105,22 @@ describe('run log cap', () => {
   });
 });
 
+describe('backlog', () => {
+  it('tells a writer to wait while more than a megabyte waits for the disk, and lets it go once written', async () => {
+    const logs = new RunLogs(tempDir(), clock, { maxRunBytes: 64 * MB });
+    await logs.init();
+    expect(logs.backlog('r_fast')).toBeUndefined();
+    // 4 MB in one tick: none of it can be on disk yet.
+    for (let i = 0; i < 4096; i++) logs.write('r_fast', 'task', 'x'.repeat(1000));
+    const wait = logs.backlog('r_fast');
+    expect(wait).toBeInstanceOf(Promise);
+    await wait;
+    expect(logs.backlog('r_fast')).toBeUndefined();
+    await logs.finish('r_fast');
+    expect(logs.backlog('r_fast')).toBeUndefined();
+  });
+});
+
 describe('reading a large log', () => {
   it('hands four concurrent readers of a 100 MB log bounded chunks, never the whole file', async () => {
     const dir = tempDir();

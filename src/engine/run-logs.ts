@@ -79,6 +79,9 @@ export interface RunLogsOptions {
  * still reach live followers, readers see a marker line, and at the end a
  * marker is appended to the file if the disk takes it by then.
  */
+/** Unwritten log bytes beyond which a task's output is held back (see RunLogs.backlog). */
+const BACKLOG_BYTES = 1024 * 1024;
+
 export class RunLogs {
   private readonly open = new Map<string, OpenLog>();
   private readonly closing = new Map<string, Promise<void>>();
@@ -112,6 +115,28 @@ export class RunLogs {
       this.append(log, line + '\n');
       for (const listener of log.listeners) listener.onLine(line);
     }
+  }
+
+  /**
+   * A promise while more than BACKLOG_BYTES of the run's log wait to reach the
+   * disk (a task printing faster than the SD card writes), undefined when the
+   * writer may go on. The shell stops reading the task's pipes until it
+   * settles, so the task waits on a full pipe instead of Hearth buffering its
+   * output in memory.
+   */
+  backlog(runId: string): Promise<void> | undefined {
+    const log = this.open.get(runId);
+    if (!log || log.cut) return undefined;
+    const part = log.segments[log.segments.length - 1] ?? log.head;
+    if (part.stream.writableLength <= BACKLOG_BYTES) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        part.stream.off('drain', done).off('close', done).off('error', done);
+        resolve();
+      };
+      // 'close' and 'error' too: a part that is rotated away or fails never drains.
+      part.stream.on('drain', done).on('close', done).on('error', done);
+    });
   }
 
   /** The run is over: flush, keep the tail, close the file and end every follower. */
