@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../core/logger.js';
+import { mountSmallDisk, type SmallDisk } from '../core/testing/small-disk.js';
 import { job, task, testEngine } from './testing.js';
 
 /**
@@ -12,24 +13,21 @@ import { job, task, testEngine } from './testing.js';
  * next run logs normally once there is space again.
  */
 describe('a run log on a full disk', () => {
-  let mount: string | undefined;
+  let disk: SmallDisk | undefined;
   afterEach(() => {
-    // Lazy: a failed assertion may leave the engine's files open.
-    if (mount) execFileSync('umount', ['-l', mount]);
-    if (mount) rmSync(mount, { recursive: true, force: true });
-    mount = undefined;
+    // Lazy (SmallDisk.remove): a failed assertion may leave the engine's files open.
+    disk?.remove();
+    disk = undefined;
   });
 
   it('does not crash the engine; the run finishes and later runs log again', async (context) => {
-    const dir = mkdtempSync(join(tmpdir(), 'hearth-full-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
-    } catch (error) {
-      console.warn(`skipping the ENOSPC test: cannot mount a tmpfs here (${String(error).split('\n')[0]}); run it as root`);
-      rmSync(dir, { recursive: true, force: true });
+    const mounted = mountSmallDisk('1m', 'hearth-full-');
+    if ('error' in mounted) {
+      console.warn(`skipping the ENOSPC test: cannot mount a tmpfs here (${mounted.error}); run it as root`);
       return context.skip();
     }
-    mount = dir;
+    disk = mounted;
+    const dir = mounted.dir;
     const logsDir = join(dir, 'logs');
     mkdirSync(logsDir);
     writeFileSync(join(dir, 'filler'), Buffer.alloc(512 * 1024));

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
+import { mountSmallDisk, type SmallDisk } from '../core/testing/small-disk.js';
 import { LOG_CHUNK_BYTES } from '../core/log-reader.js';
 import type { Logger } from '../core/logger.js';
 import { RunLogs } from './run-logs.js';
@@ -221,21 +222,19 @@ describe('a slow follower', () => {
 });
 
 describe('a full disk', () => {
-  const mounts: string[] = [];
+  const disks: SmallDisk[] = [];
   afterEach(() => {
-    for (const dir of mounts.splice(0)) execFileSync('umount', [dir]);
+    for (const disk of disks.splice(0)) disk.remove();
   });
 
   function smallTmpfs(): string | undefined {
-    const dir = tempDir();
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
-    } catch (error) {
-      console.warn(`skipping the ENOSPC test: cannot mount a tmpfs here (${String(error).split('\n')[0]}); run it as root`);
+    const disk = mountSmallDisk('1m');
+    if ('error' in disk) {
+      console.warn(`skipping the ENOSPC test: cannot mount a tmpfs here (${disk.error}); run it as root`);
       return undefined;
     }
-    mounts.push(dir);
-    return dir;
+    disks.push(disk);
+    return disk.dir;
   }
 
   it('cuts a run log that hits ENOSPC with a marker, and neither crashes nor stops other logs', async (context) => {
