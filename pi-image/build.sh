@@ -16,7 +16,7 @@
 # (mkfs.vfat + mcopy, mkfs.ext4 -d) and put into a partitioned image with
 # sfdisk and dd, so no loop devices or mounts are needed.
 #
-# Needs (Debian/Ubuntu host, as root): mmdebstrap qemu-user-static
+# Needs (Debian/Ubuntu host, as root): mmdebstrap arch-test qemu-user-static
 # binfmt-support dosfstools mtools fdisk e2fsprogs, node + npm, and the
 # network to the Debian mirror and the npm registry.
 # Environment: HEARTH_IMAGE_OUT (default pi-image/out), HEARTH_IMAGE_CACHE
@@ -55,8 +55,8 @@ trap 'printf "build.sh: error: line %s failed (exit %s): %s\n" "$LINENO" "$?" "$
 check_host() {
   [ "$(id -u)" = 0 ] || die "run as root (mmdebstrap's root mode, and files owned by root in the image)"
   local tool
-  for tool in mmdebstrap mkfs.vfat mcopy mkfs.ext4 sfdisk npm node; do
-    command -v "$tool" >/dev/null || die "$tool is missing (apt-get install mmdebstrap qemu-user-static binfmt-support dosfstools mtools fdisk e2fsprogs)"
+  for tool in mmdebstrap arch-test mkfs.vfat mcopy mkfs.ext4 sfdisk npm node; do
+    command -v "$tool" >/dev/null || die "$tool is missing (apt-get install mmdebstrap arch-test qemu-user-static binfmt-support dosfstools mtools fdisk e2fsprogs)"
   done
   # arm64 maintainer scripts run through qemu-user; binfmt_misc must know it.
   if [ "$(uname -m)" != aarch64 ]; then

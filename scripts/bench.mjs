@@ -3,10 +3,11 @@
  * npm run bench: measures the engine's figures and prints them with the
  * machine they ran on. Targets (README): p99 fire latency ≤ 20 ms with 1,000
  * schedules, ≥ 1,000 durable no-op runs/s, ≤ 16 KB written per run with
- * 10,000 runs of history, idle RSS ≤ 55 MB, /api/health answering ≤ 0.4 s.
+ * 10,000 runs of history, idle RSS ≤ 55 MB, /api/health answering ≤ 0.4 s,
+ * four readers of a 100 MB run log < 100 MB of RSS above idle.
  *
  * Then the knowledge store's figures (scripts/bench-knowledge.mjs). One part
- * only: npm run bench -- fire | runs | start | knowledge.
+ * only: npm run bench -- fire | runs | start | logs | knowledge.
  *
  * Runs against dist/ (what `hearth start` runs), so build first.
  */
@@ -108,7 +109,6 @@ async function makeEngine(dataDir, jobs, { concurrency = 64, onInsert, actions =
     runShell,
     actions: { get: (name) => actions.find((action) => action.name === name) },
     dataDir,
-    killGraceMs: 1000,
     baseEnv: {},
     workflows: { journal: await fileJournal(dataDir), inbox: new FileInboxStore(join(dataDir, 'inbox.json')) },
   });
@@ -348,6 +348,13 @@ if (!only || only === 'fire') await fireLatency();
 if (!only || only === 'runs') await throughputAndWrites();
 if (!only || only === 'steps') await workflowSteps();
 if (!only || only === 'start') await startupAndRss();
+// Run logs: four readers of a 100 MB log against a real hearth (scripts/bench-logs.mjs).
+if (!only || only === 'logs') {
+  console.log('\nrun logs (scripts/bench-logs.mjs):');
+  const child = spawn(process.execPath, [join(root, 'scripts', 'bench-logs.mjs')], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
+}
 // The knowledge store's figures (ingest, search at 10k and 100k chunks, RSS) come from their own
 // script, run as a child so LanceDB's threads and memory do not colour the engine's figures above.
 if (!only || only === 'knowledge') {

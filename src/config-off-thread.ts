@@ -72,7 +72,7 @@ export async function loadConfigOffThread(request: ConfigLoadRequest, options: O
         else reject(new Error(reply.error));
       }),
     );
-    worker.once('error', (error) => settle(() => reject(new ConfigError([wholeFile(request.file, `the file could not be checked: ${error.message}`)]))));
+    worker.once('error', (error) => settle(() => reject(new ConfigError([wholeFile(request.file, `the file could not be checked: ${error.message}`)], { cause: error }))));
     worker.once('exit', (code) => settle(() => reject(new Error(`the config loader stopped (exit code ${code}) without an answer`))));
   });
 }

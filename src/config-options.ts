@@ -7,7 +7,7 @@
 import type { LoadOptions } from './config/load.js';
 import { scheduleProblem } from './schedule/index.js';
 import { builtinActions } from './actions/index.js';
-import { createActionRegistry } from './actions/types.js';
+import { createActionRegistry } from './actions/registry.js';
 
 export function configLoadOptions(env: Record<string, string | undefined>, baseDir?: string): LoadOptions {
   const registry = createActionRegistry(builtinActions());

@@ -13,11 +13,11 @@ import { ensurePrivateDataDir, usePrivateUmask, withUmask } from './core/private
 import { loadConfigOffThread, type ConfigLoadRequest } from './config-off-thread.js';
 import type { HearthConfig } from './config/types.js';
 import { builtinActions } from './actions/index.js';
-import { createActionRegistry } from './actions/types.js';
+import { createActionRegistry } from './actions/registry.js';
 import { FileRunStore } from './runs/file-store.js';
 import { runShell, killProcessGroup } from './pool/process/shell.js';
 import { Engine } from './engine/engine.js';
-import { RunLogs } from './engine/run-logs.js';
+import { DEFAULT_MAX_RUN_LOG_BYTES, RunLogs } from './engine/run-logs.js';
 import { FileStepJournal } from './steps/file-journal.js';
 import { FileInboxStore } from './steps/inbox.js';
 import { FileEventLog } from './steps/events.js';
@@ -101,7 +101,13 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     const store = new FileRunStore({ dataDir: config.dataDir, clock, logger: logger.child({ component: 'store' }), keepPerJob: config.historyPerJob });
     await store.open();
     cleanups.push(() => store.close());
-    const logs = new RunLogs(join(config.dataDir, 'logs'), clock);
+    // The config in force; reloads replace it (declared before anything that reads it runs).
+    let current = config;
+    const logs = new RunLogs(join(config.dataDir, 'logs'), clock, {
+      // Read for each new run's log, so a reload applies to the next run.
+      maxRunBytes: () => current.logMaxRunBytes ?? DEFAULT_MAX_RUN_LOG_BYTES,
+      logger: logger.child({ component: 'logs' }),
+    });
     await logs.init();
     // Workflow step journals (one file per run) and inbox questions.
     const journal = new FileStepJournal(join(config.dataDir, 'steps'));
@@ -127,7 +133,6 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       runShell: (shellOptions) => withUmask(taskUmask, () => runShell(shellOptions)),
       actions,
       dataDir: config.dataDir,
-      killGraceMs: config.killGraceMs,
       baseEnv: inheritedEnv(options.env),
       killOrphan: (pid, runId) => killOrphanGroup(pid, runId, logger),
       disk: () => disk.current(),
@@ -158,7 +163,6 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     // Runs start (recovered ones, catch-up) only once the API answers: jobs may call it.
     await engine.start();
 
-    let current = config;
     const reload = async (): Promise<boolean> => {
       try {
         // An empty file on reload is an error, not "remove every job" (a half-saved file).

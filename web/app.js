@@ -102,7 +102,8 @@
   if (log && 'EventSource' in window) {
     const follow = document.getElementById('follow');
     const state = document.getElementById('log-state');
-    const MAX_LINES = 5000;
+    // The page asks for its last lines only (data-tail): a huge log is a download, not a replay.
+    const MAX_LINES = Number(log.dataset.tail) || 5000;
     let following = true, pending = [], frame = 0, opened = false, ended = false, programmatic = false;
     const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 24;
     function lineNode(line) {
@@ -139,9 +140,9 @@
       following = true; follow.hidden = true;
       programmatic = true; log.scrollTop = log.scrollHeight;
     });
-    const source = new EventSource('/api/runs/' + encodeURIComponent(log.dataset.run) + '/logs');
+    const source = new EventSource('/api/runs/' + encodeURIComponent(log.dataset.run) + '/logs?tail=' + MAX_LINES);
     source.addEventListener('open', () => {
-      // A reconnect replays the log from the start: begin again rather than repeat lines.
+      // A reconnect replays the log's last lines again: begin again rather than repeat lines.
       if (opened) { log.textContent = ''; pending = []; }
       opened = true;
     });

@@ -9,6 +9,8 @@ import { testActionContext } from './testing.js';
 
 
 let server: Server;
+/** Waiters for the next request to /held; each gets the function that answers it. */
+const heldRequests: Array<(answer: () => void) => void> = [];
 let base: string;
 
 async function readRequestBody(req: IncomingMessage): Promise<string> {
@@ -38,6 +40,12 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
   } else if (url.pathname === '/big') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('x'.repeat(MAX_RESPONSE_BODY_BYTES * 2));
+  } else if (url.pathname === '/held') {
+    // Answered when the test calls the function it is handed.
+    heldRequests.shift()?.(() => {
+      res.writeHead(204);
+      res.end();
+    });
   } else if (url.pathname === '/slow') {
     // Never answers; the client's timeout or cancel must end the request.
   } else {
@@ -58,10 +66,10 @@ afterAll(async () => {
 });
 
 const clock = new FakeClock('2026-03-01T12:00:00Z');
-const http = createHttpAction({ clock });
+const http = createHttpAction();
 
 async function failure(params: Record<string, unknown>): Promise<unknown> {
-  return http.execute(params, testActionContext()).then(
+  return http.execute(params, testActionContext({ clock })).then(
     () => expect.unreachable('the request should have failed'),
     (error: unknown) => error,
   );
@@ -190,10 +198,35 @@ describe('http action: execute', () => {
     expect(result.body).toHaveLength(MAX_RESPONSE_BODY_BYTES);
   });
 
-  it('times out retriably', async () => {
-    const error = await failure({ url: `${base}/slow`, timeout: '100ms' });
+  it('times out retriably, on the context\'s clock', async () => {
+    const fake = new FakeClock('2026-03-01T12:00:00Z');
+    const running = http.execute({ url: `${base}/slow`, timeout: '10m' }, testActionContext({ clock: fake })).then(
+      () => expect.unreachable('the request should have timed out'),
+      (error: unknown) => error,
+    );
+    let settled = false;
+    void running.then(() => (settled = true));
+    await fake.advance(10 * 60_000 - 1);
+    expect(settled).toBe(false);
+    // Ten minutes pass only on the FakeClock: the timeout is its timer, not a real one.
+    await fake.advance(1);
+    const error = await running;
     expect(error).not.toBeInstanceOf(NonRetriableError);
-    expect((error as Error).message).toBe(`GET ${base}/slow timed out after 100ms`);
+    expect((error as Error).message).toBe(`GET ${base}/slow timed out after 10m`);
+    expect(fake.pendingTimers()).toBe(0);
+  });
+
+  it('measures the request on the context\'s clock and cancels its timeout timer', async () => {
+    const fake = new FakeClock('2026-03-01T12:00:00Z');
+    const ctx = testActionContext({ clock: fake });
+    const arrived = new Promise<() => void>((resolve) => heldRequests.push(resolve));
+    const running = http.execute({ url: `${base}/held`, timeout: '5s' }, ctx);
+    const answer = await arrived;
+    await fake.advance(1_500);
+    answer();
+    await running;
+    expect(ctx.lines).toEqual([`GET ${base}/held → 204 (1500 ms)`]);
+    expect(fake.pendingTimers()).toBe(0);
   });
 
   it('stops when the context is cancelled', async () => {
@@ -217,6 +250,8 @@ describe('http action: execute', () => {
     await new Promise((resolve) => closed.close(resolve));
     const error = await failure({ url: `http://127.0.0.1:${port}/` });
     expect((error as Error).message).toContain('ECONNREFUSED');
+    // The original fetch failure is kept, with the system error under it.
+    expect(((error as Error).cause as Error).cause).toMatchObject({ code: 'ECONNREFUSED' });
   });
 
   it('never logs credentials: header values, URL passwords, secret query values', async () => {

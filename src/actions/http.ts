@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { systemClock, type Clock } from '../core/clock.js';
 import { formatDuration } from '../core/durations.js';
 import { errorMessage, NonRetriableError, RetryAfterError } from '../core/errors.js';
 import { abortError, durationParam, parseParams, validateParams } from './params.js';
@@ -56,32 +55,29 @@ export interface HttpResult {
   truncated?: true;
 }
 
-export interface HttpActionDeps {
-  /** For request durations and Retry-After arithmetic. */
-  clock?: Clock;
-}
-
 /**
  * `action: http` — one HTTP request. Statuses outside `expect` fail the
  * attempt: a 4xx other than 408/429 cannot be fixed by retrying, and a 429
  * (or 503) with Retry-After asks to be retried no earlier than it says.
  */
-export function createHttpAction(deps: HttpActionDeps = {}): ActionDefinition {
-  const clock = deps.clock ?? systemClock;
+export function createHttpAction(): ActionDefinition {
   return {
     name: 'http',
     validate: (params) => validateParams(httpParams, params),
-    execute: async (params, ctx) => executeRequest(parseParams(httpParams, params, 'http'), ctx, clock),
+    execute: async (params, ctx) => executeRequest(parseParams(httpParams, params, 'http'), ctx),
   };
 }
 
 export const httpAction: ActionDefinition = createHttpAction();
 
-async function executeRequest(params: HttpParams, ctx: ActionContext, clock: Clock): Promise<HttpResult> {
+async function executeRequest(params: HttpParams, ctx: ActionContext): Promise<HttpResult> {
+  const { clock } = ctx;
   const request = buildRequest(params);
   const label = `${params.method} ${redactUrl(params.url)}`;
-  const timeout = AbortSignal.timeout(params.timeout);
-  const signal = AbortSignal.any([ctx.signal, timeout]);
+  // The timeout runs on the injected clock (a FakeClock in tests), like every other timer.
+  const timeout = new AbortController();
+  const timer = clock.setTimer(params.timeout, () => timeout.abort());
+  const signal = AbortSignal.any([ctx.signal, timeout.signal]);
   const started = clock.now();
 
   let response: Response;
@@ -91,8 +87,10 @@ async function executeRequest(params: HttpParams, ctx: ActionContext, clock: Clo
     body = await readBody(response, MAX_RESPONSE_BODY_BYTES);
   } catch (error) {
     if (ctx.signal.aborted) throw abortError(ctx.signal);
-    if (timeout.aborted) throw new Error(`${label} timed out after ${formatDuration(params.timeout)}`);
-    throw new Error(`${label} failed: ${describeNetworkError(error)}`);
+    if (timeout.signal.aborted) throw new Error(`${label} timed out after ${formatDuration(params.timeout)}`, { cause: error });
+    throw new Error(`${label} failed: ${describeNetworkError(error)}`, { cause: error });
+  } finally {
+    timer.cancel();
   }
   ctx.log(`${label} → ${response.status} (${clock.now() - started} ms)`);
 

@@ -1,4 +1,3 @@
-import type { Clock } from '../core/clock.js';
 import { createHttpAction } from './http.js';
 import { moduleAction } from './module.js';
 import { createIngestActions } from './ingest/index.js';
@@ -9,13 +8,11 @@ export { createActionRegistry } from './registry.js';
 export type { ActionContext, ActionDefinition, ActionParamIssue, ActionRegistry, ModuleContext, ModuleTask } from './types.js';
 
 export interface BuiltinActionDeps {
-  /** Time source for request durations and Retry-After (default: the system clock). */
-  clock?: Clock;
   /** The knowledge store the ingest actions write to (the appliance's; absent when only validating a config). */
   knowledge?: KnowledgeAccess;
 }
 
 /** The actions Hearth ships with. Shell tasks (`run:`) are not actions: the engine runs them with runShell. */
 export function builtinActions(deps: BuiltinActionDeps = {}): ActionDefinition[] {
-  return [createHttpAction(deps), moduleAction, ...createIngestActions(deps.knowledge)];
+  return [createHttpAction(), moduleAction, ...createIngestActions(deps.knowledge)];
 }

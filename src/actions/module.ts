@@ -120,10 +120,11 @@ export function describeImportFailure(file: string, error: unknown): unknown {
     return new NonRetriableError(
       `cannot load ${file}: this Node.js cannot run TypeScript directly. ` +
         'Compile it to JavaScript (e.g. with tsc) and point `path` at the .js file, or write the module as .mjs.',
+      { cause: error },
     );
   }
   if (error instanceof SyntaxError || code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_UNKNOWN_FILE_EXTENSION') {
-    return new NonRetriableError(`cannot load ${file}: ${errorMessage(error)}`);
+    return new NonRetriableError(`cannot load ${file}: ${errorMessage(error)}`, { cause: error });
   }
   return error;
 }

@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock.js';
 import type { NonRetriableError, RetryAfterError } from '../core/errors.js';
 import type { StepApi } from '../steps/types.js';
 /**
@@ -9,6 +10,8 @@ import type { StepApi } from '../steps/types.js';
 export interface ActionContext {
   /** Aborted on cancel or timeout; pass it to everything that waits. */
   signal: AbortSignal;
+  /** The appliance's clock: time an action measures or waits for comes from here (a FakeClock in tests). */
+  clock: Clock;
   /** One line into the run's log. */
   log: (line: string) => void;
   runId: string;
@@ -21,14 +24,19 @@ export interface ActionContext {
   lastSuccess?: Date;
   /** Seconds since the last successful run: the window an incremental job should fetch. */
   sinceSeconds?: number;
+  /**
+   * The run's input (any JSON): the `input` of `POST /api/jobs/:name/run` or
+   * `hearth run --input`, an event's `data`, a webhook's body, a parent
+   * workflow's `step.invoke`. Undefined when
+   * the run has none. A retried run keeps it.
+   */
+  input?: unknown;
   /** Outputs of the tasks this one depends on, by task name. */
   upstream: Record<string, unknown>;
   env: Record<string, string>;
   dataDir: string;
   /** Directory of hearth.yaml: relative paths in `with:` are read from here. */
   configDir: string;
-  /** The run's input (POST /api/jobs/:name/run `{ input }`, a parent's step.invoke). */
-  input?: unknown;
   /** Durable workflow steps (set by the engine for every action task; `module` hands it to the function). */
   step?: StepApi;
 }
@@ -77,6 +85,3 @@ export interface ModuleContext<Args = unknown, Input = unknown> extends ActionCo
 
 /** The shape of a function a `module` action calls. */
 export type ModuleTask<Args = unknown, Result = unknown> = (ctx: ModuleContext<Args>) => Result | Promise<Result>;
-
-// Kept here too so callers find the registry next to the types it serves.
-export { createActionRegistry } from './registry.js';

@@ -23,7 +23,7 @@ export function parseCommandArgs(argv: string[], options: OptionSpecs, positiona
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
-    if (isParseArgsError(error)) throw new UsageError(error.message);
+    if (isParseArgsError(error)) throw new UsageError(error.message, { cause: error });
     throw error;
   }
   const values = parsed.values as CommandArgs['values'];

@@ -285,6 +285,14 @@ describe('hearth logs and cancel', () => {
     expect(result).toEqual({ code: 0, stdout: 'hello\nworld\n', stderr: '' });
   });
 
+  it('prints the last lines with --tail, also when following', async () => {
+    const run = appliance.addRun({ job: 'digest', status: 'succeeded' });
+    for (const line of ['one', 'two', 'three']) appliance.appendLog(run.id, line);
+    expect(await cli.run(['logs', run.id, '--tail', '2'])).toEqual({ code: 0, stdout: 'two\nthree\n', stderr: '' });
+    expect(await cli.run(['logs', run.id, '-f', '--tail', '1'])).toEqual({ code: 0, stdout: 'three\n', stderr: '' });
+    expect((await cli.run(['logs', run.id, '--tail', 'none'])).code).toBe(2);
+  });
+
   it('-f follows until the run ends', async () => {
     const run = appliance.addRun({ job: 'digest', status: 'running' });
     appliance.appendLog(run.id, 'first');

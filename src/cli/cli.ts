@@ -9,7 +9,7 @@ import type { CliContext } from './context.js';
 import { CliFailure } from './errors.js';
 import { startCommand, validateCommand } from './local.js';
 import { nextCommand } from './next.js';
-import { cancelCommand, jobsCommand, logsCommand, runCommand, runsCommand } from './remote.js';
+import { cancelCommand, jobsCommand, logsCommand, parseInputFlag, runCommand, runsCommand } from './remote.js';
 import { connect } from './target.js';
 import { answerCommand, inboxCommand } from './inbox.js';
 import { searchCommand } from './search.js';
@@ -73,7 +73,7 @@ const COMMANDS: readonly Command[] = [
     options: CONFIG_OPTION,
     positionals: { names: [], required: 0 },
     // Imported lazily: only this command needs scrypt and the secrets files.
-    run: async (args, ctx) => (await import('../http/auth/passwd-command.js')).passwdCommand(args, ctx),
+    run: async (args, ctx) => (await import('./passwd.js')).passwdCommand(args, ctx),
   },
   {
     name: 'validate',
@@ -119,11 +119,18 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'run',
     summary: 'start a job now',
-    synopsis: 'run JOB [--wait] [--json]',
-    details: ['--wait           stream the log until the run finishes; exit 0 if it succeeded, 1 if not', ...REMOTE_DETAILS],
-    options: { ...REMOTE_OPTIONS, wait: { type: 'boolean' } },
+    synopsis: 'run JOB [--input JSON] [--wait] [--json]',
+    details: [
+      '--input JSON     the run\'s input, any JSON value (tasks see HEARTH_INPUT / HEARTH_INPUT_FILE, modules ctx.input)',
+      '--wait           stream the log until the run finishes; exit 0 if it succeeded, 1 if not',
+      ...REMOTE_DETAILS,
+    ],
+    options: { ...REMOTE_OPTIONS, wait: { type: 'boolean' }, input: { type: 'string' } },
     positionals: { names: ['JOB'], required: 1 },
-    run: remote(runCommand),
+    run: async (args, ctx) => {
+      parseInputFlag(args);
+      return remote(runCommand)(args, ctx);
+    },
   },
   {
     name: 'runs',
@@ -142,9 +149,13 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'logs',
     summary: "print a run's log",
-    synopsis: 'logs RUN [-f]',
-    details: ['-f, --follow     keep printing new lines until the run finishes', ...REMOTE_DETAILS.filter((d) => !d.startsWith('--json'))],
-    options: { ...CONFIG_OPTION, url: { type: 'string' }, follow: { type: 'boolean', short: 'f' } },
+    synopsis: 'logs RUN [-f] [--tail N]',
+    details: [
+      '-f, --follow     keep printing new lines until the run finishes',
+      '--tail N         start at the last N lines',
+      ...REMOTE_DETAILS.filter((d) => !d.startsWith('--json')),
+    ],
+    options: { ...CONFIG_OPTION, url: { type: 'string' }, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' } },
     positionals: { names: ['RUN'], required: 1 },
     run: remote(logsCommand),
   },

@@ -15,8 +15,8 @@ export class ApiRequestError extends Error {
 /** Nothing answered at the base URL. */
 export class UnreachableError extends Error {
   override name = 'UnreachableError';
-  constructor(readonly url: string) {
-    super(`cannot reach the appliance: is hearth running? (tried ${url})`);
+  constructor(readonly url: string, options?: ErrorOptions) {
+    super(`cannot reach the appliance: is hearth running? (tried ${url})`, options);
   }
 }
 
@@ -45,11 +45,12 @@ export class ApiClient {
     return (await response.json()) as T;
   }
 
-  /** POSTs to `path`, with `body` as JSON when given. */
+  /** POST with no body, or with `body` sent as JSON. */
   async postJson<T>(path: string, headers: Record<string, string> = {}, body?: unknown): Promise<T> {
-    const init: RequestInit = body === undefined
-      ? { method: 'POST', headers }
-      : { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+    const init: RequestInit =
+      body === undefined
+        ? { method: 'POST', headers }
+        : { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
     const response = await this.send(path, init);
     return (await response.json()) as T;
   }
@@ -57,6 +58,19 @@ export class ApiClient {
   async getText(path: string): Promise<string> {
     const response = await this.send(path, { method: 'GET' });
     return await response.text();
+  }
+
+  /** The response body as text, handed on chunk by chunk (a large log is never one string). */
+  async streamText(path: string, onText: (text: string) => void | Promise<void>): Promise<void> {
+    const response = await this.send(path, { method: 'GET' });
+    if (!response.body) return;
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body) {
+      const text = decoder.decode(chunk, { stream: true });
+      if (text) await onText(text);
+    }
+    const rest = decoder.decode();
+    if (rest) await onText(rest);
   }
 
   /** Server-Sent Events from `path`; throws ConnectionLostError if the connection drops mid-stream. */
@@ -67,7 +81,7 @@ export class ApiClient {
       yield* readSse(response.body);
     } catch (error) {
       if (error instanceof Error && !(error instanceof ApiRequestError)) {
-        throw new ConnectionLostError(`lost the connection to ${this.options.baseUrl}: ${error.message}`);
+        throw new ConnectionLostError(`lost the connection to ${this.options.baseUrl}: ${error.message}`, { cause: error });
       }
       throw error;
     }
@@ -79,8 +93,8 @@ export class ApiClient {
     let response: Response;
     try {
       response = await this.options.fetch(`${this.options.baseUrl}${path}`, { ...init, headers });
-    } catch {
-      throw new UnreachableError(this.options.baseUrl);
+    } catch (error) {
+      throw new UnreachableError(this.options.baseUrl, { cause: error });
     }
     if (response.ok) return response;
     throw await this.toError(response);

@@ -50,8 +50,8 @@ function intervalMs(text: string): number {
   let ms: number;
   try {
     ms = parseDuration(text);
-  } catch {
-    throw new UsageError(`invalid --every "${text}" (use e.g. 30s, 15m, 1h30m, 2d)`);
+  } catch (error) {
+    throw new UsageError(`invalid --every "${text}" (use e.g. 30s, 15m, 1h30m, 2d)`, { cause: error });
   }
   if (ms <= 0) throw new UsageError(`invalid --every "${text}": the interval must be longer than zero`);
   return ms;

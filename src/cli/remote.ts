@@ -1,5 +1,5 @@
 import type { HealthView, JobView } from '../core/appliance.js';
-import { parseJobName, parseLimit, parseRunId, parseRunStatus } from '../http/params.js';
+import { parseJobName, parseLimit, parseRunId, parseRunStatus, parseTailLines } from '../http/params.js';
 import type { Run } from '../runs/model.js';
 import type { CommandArgs } from './args.js';
 import { booleanValue, stringValue } from './args.js';
@@ -8,6 +8,7 @@ import type { ApiClient } from './client.js';
 import type { CliContext } from './context.js';
 import { realSleep, useColor } from './context.js';
 import { CliFailure } from './errors.js';
+import { UsageError } from '../core/errors.js';
 import { formatTime, json, renderTable, runDuration, statusCell } from './format.js';
 import type { Cell } from './format.js';
 
@@ -51,12 +52,30 @@ function reportConfigErrors(config: HealthView['config'] | undefined, ctx: CliCo
   for (const line of config.errors) ctx.stderr.write(`  ${line}\n`);
 }
 
+/**
+ * `--input JSON`: the run's input, any JSON value. Checked before connecting,
+ * so a typo is a usage error (exit 2) even when the appliance is down.
+ */
+export function parseInputFlag(args: CommandArgs): { input?: unknown } {
+  const text = stringValue(args, 'input');
+  if (text === undefined) return {};
+  try {
+    return { input: JSON.parse(text) as unknown };
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`--input: not valid JSON (${why}); e.g. --input '{"path": "/tmp/x"}' or --input '"text"'`, { cause: error });
+  }
+}
+
 export async function runCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {
   const name = parseJobName(args.positionals[0] ?? '');
   const asJson = booleanValue(args, 'json');
-  const started = await client.postJson<{ runId: string; run: Run }>(`/api/jobs/${encodeURIComponent(name)}/run`, {
-    'X-Hearth-Trigger': 'manual',
-  });
+  const body = parseInputFlag(args);
+  const started = await client.postJson<{ runId: string; run: Run }>(
+    `/api/jobs/${encodeURIComponent(name)}/run`,
+    { 'X-Hearth-Trigger': 'manual' },
+    'input' in body ? body : undefined,
+  );
   if (!booleanValue(args, 'wait')) {
     if (asJson) ctx.stdout.write(json(started));
     else if (ctx.stdout.isTTY) ctx.stdout.write(`started ${name}: run ${started.runId}\nfollow it with: hearth logs ${started.runId} -f\n`);
@@ -108,11 +127,14 @@ export async function runsCommand(args: CommandArgs, ctx: CliContext, client: Ap
 
 export async function logsCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {
   const id = parseRunId(args.positionals[0] ?? '');
+  const tailText = stringValue(args, 'tail');
+  const tail = tailText === undefined ? undefined : parseTailLines(tailText);
   if (!booleanValue(args, 'follow')) {
-    ctx.stdout.write(await client.getText(`/api/runs/${id}/logs`));
+    // Streamed: a 16 MB log costs the CLI a chunk at a time, and a slow pipe (| less) holds the download back.
+    await client.streamText(`/api/runs/${id}/logs${tail === undefined ? '' : `?tail=${tail}`}`, (text) => written(ctx.stdout, text));
     return 0;
   }
-  await followLog(ctx, client, id, (line) => ctx.stdout.write(`${line}\n`));
+  await followLog(ctx, client, id, (line) => ctx.stdout.write(`${line}\n`), tail);
   return 0;
 }
 
@@ -138,20 +160,29 @@ async function followUntilFinished(
 /**
  * Follows a run's log over SSE until its `end` event. If the connection drops
  * (the appliance restarted, Wi-Fi blipped) it reconnects; the server replays
- * the log from the start, so lines already shown are skipped.
+ * the log from the start, so lines already shown are skipped. (Exact while
+ * the log is under its cap: a capped running log drops middle lines as it
+ * grows, so a reconnect then may repeat or miss a few lines.) With `tail`,
+ * each connection starts at the last `tail` lines.
  */
 export async function followLog(
   ctx: CliContext,
   client: ApiClient,
   runId: string,
   onLine: (line: string) => void,
+  tail?: number,
 ): Promise<void> {
   const sleep = ctx.sleep ?? realSleep;
   let shown = 0;
   for (let reconnects = 0; ; reconnects++) {
     let seen = 0;
+    // Counting lines only matches a replay from the start; after a tail replay the window has moved.
+    if (tail !== undefined && reconnects > 0) {
+      shown = 0;
+      ctx.stderr.write(`hearth: reconnected; showing the last ${tail} lines again\n`);
+    }
     try {
-      for await (const event of client.events(`/api/runs/${runId}/logs`)) {
+      for await (const event of client.events(`/api/runs/${runId}/logs${tail === undefined ? '' : `?tail=${tail}`}`)) {
         if (event.event === 'line') {
           seen++;
           if (seen > shown) {
@@ -195,5 +226,13 @@ export function displayZone(ctx: CliContext): string | undefined {
     return zone;
   } catch {
     return undefined;
+  }
+}
+
+/** Writes and, when the output is a stream that is full (a pipe to a slow reader), waits for it to drain. */
+function written(output: CliContext['stdout'], text: string): Promise<void> | void {
+  const stream = output as CliContext['stdout'] & { once?: (event: 'drain', listener: () => void) => unknown };
+  if (output.write(text) === false && typeof stream.once === 'function') {
+    return new Promise((resolve) => stream.once!('drain', resolve));
   }
 }

@@ -43,8 +43,8 @@ export function normalizeBaseUrl(input: string): string {
   let url: URL;
   try {
     url = new URL(input);
-  } catch {
-    throw new UsageError(`invalid URL "${input}" (expected e.g. http://raspberrypi.local:8080)`);
+  } catch (error) {
+    throw new UsageError(`invalid URL "${input}" (expected e.g. http://raspberrypi.local:8080)`, { cause: error });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`invalid URL "${input}": use http:// or https://`);
@@ -62,6 +62,7 @@ async function readTokenFile(dataDir: string): Promise<string> {
     const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message;
     throw new CliFailure(
       `cannot read the API token at ${path} (${reason}): run as the user hearth runs as, or set HEARTH_TOKEN`,
+      { cause: error },
     );
   }
   if (!token) {

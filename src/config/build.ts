@@ -3,14 +3,15 @@ import { isAbsolute, resolve } from 'node:path';
 import { formatDuration } from '../core/durations.js';
 import type { EnvLookup } from './env-substitution.js';
 import type { ConfigPath, IssueCollector } from './issues.js';
-import type { LoadOptions } from './load.js';
-import { JOB_FIELDS, KNOWLEDGE_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, parseFields, parseValue, poolSchema } from './schema.js';
+import type { LoadOptions } from './options.js';
+import { HOOK_FIELDS, JOB_FIELDS, KNOWLEDGE_FIELDS, ON_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, parseFields, parseValue, poolSchema } from './schema.js';
+import { EVENT_NAME_RULE, isEventName } from '../core/event-names.js';
 import type { ParsedFields, RawRetries } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { findCycles, topologicalOrder } from './task-graph.js';
 import { canonicalTimeZone, parseAnchor, systemTimeZone, unknownTimeZoneMessage } from './timezone.js';
 import { DEFAULT_RETRY } from './types.js';
-import type { EmbedderSpec, HearthConfig, JobDef, JobSchedule, KnowledgeConfig, PoolDef, RetryPolicy, ScheduleSpec, TaskDef } from './types.js';
+import type { EmbedderSpec, HearthConfig, HookDef, JobDef, JobSchedule, KnowledgeConfig, PoolDef, RetryPolicy, ScheduleSpec, TaskDef } from './types.js';
 
 /**
  * Turns the plain YAML tree into a HearthConfig: defaults, shorthands,
@@ -39,6 +40,7 @@ export const DEFAULTS = {
   port: 8080,
   historyPerJob: 50,
   logRetentionMs: 30 * 86_400_000,
+  logMaxRunBytes: 16 * 1024 * 1024,
   historyRetentionMs: 365 * 86_400_000,
   killGraceMs: 10_000,
   pool: 'default',
@@ -74,10 +76,52 @@ export function buildConfig(tree: unknown, context: BuildContext): HearthConfig 
     jobs,
     historyPerJob: top.history?.keepPerJob ?? DEFAULTS.historyPerJob,
     logRetentionMs: top.history?.keepLogs ?? DEFAULTS.logRetentionMs,
+    logMaxRunBytes: top.logs?.maxRunSize ?? DEFAULTS.logMaxRunBytes,
     historyRetentionMs: top.history?.keepRuns ?? DEFAULTS.historyRetentionMs,
     killGraceMs: top.killGrace ?? DEFAULTS.killGraceMs,
     knowledge: buildKnowledge(top.knowledge ?? {}, dataDir, context),
+    hooks: buildHooks(top.hooks ?? {}, jobs, top.jobs ?? {}, issues),
   };
+}
+
+/** `hooks:`: each names an existing job (or a config error at its line) and has a secret. */
+function buildHooks(raw: Record<string, unknown>, jobs: Record<string, JobDef>, rawJobs: Record<string, unknown>, issues: IssueCollector): Record<string, HookDef> {
+  const hooks: Record<string, HookDef> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const path = ['hooks', name];
+    checkName(name, path, 'hook', issues);
+    const fields = parseFields(HOOK_FIELDS, value, path, issues, 'a mapping such as { job: ring, secret: ${DOORBELL_SECRET} }');
+    if (!fields) continue;
+    // A present but invalid value was reported by parseFields already.
+    const given = value as Record<string, unknown>;
+    if (given.job === undefined) issues.add([...path, 'job'], 'is required: the job this hook starts', 'key');
+    if (given.secret === undefined) issues.add([...path, 'secret'], 'is required: callers send it as "Authorization: Bearer <secret>" or ?token=', 'key');
+    if (fields.job === undefined || fields.secret === undefined) continue;
+    // A job that exists but has errors of its own is reported there, not here as well.
+    if (!jobs[fields.job] && rawJobs[fields.job] === undefined) {
+      const defined = Object.keys(rawJobs);
+      issues.add([...path, 'job'], `unknown job "${fields.job}"${didYouMean(fields.job, defined)} (jobs: ${defined.join(', ') || 'none'})`);
+      continue;
+    }
+    hooks[name] = { name, job: fields.job, secret: fields.secret };
+  }
+  return hooks;
+}
+
+function buildOn(raw: Record<string, unknown>, path: ConfigPath, issues: IssueCollector): { events: string[] } | undefined {
+  const fields = parseFields(ON_FIELDS, raw, path, issues, 'a mapping such as { event: doorbell }');
+  if (!fields) return undefined;
+  if (fields.event === undefined) {
+    issues.add(path, 'needs event: the name of the event that starts this job', 'key');
+    return undefined;
+  }
+  const events: string[] = [];
+  fields.event.forEach((name, index) => {
+    const at = Array.isArray(raw.event) ? [...path, 'event', index] : [...path, 'event'];
+    if (!isEventName(name)) issues.add(at, `invalid event name "${name}": ${EVENT_NAME_RULE}`);
+    else if (!events.includes(name)) events.push(name);
+  });
+  return events.length > 0 ? { events } : undefined;
 }
 
 export const KNOWLEDGE_DEFAULTS = {
@@ -142,7 +186,7 @@ function buildPools(raw: Record<string, unknown>, issues: IssueCollector): Recor
   return pools;
 }
 
-function checkName(name: string, path: ConfigPath, kind: 'job' | 'task' | 'pool', issues: IssueCollector): void {
+function checkName(name: string, path: ConfigPath, kind: 'job' | 'task' | 'pool' | 'hook', issues: IssueCollector): void {
   if (NAME_PATTERN.test(name)) return;
   issues.add(
     path,
@@ -167,6 +211,7 @@ function buildJob(name: string, raw: unknown, context: BuildContext, globals: Gl
   const retries = resolveRetries(fields.retries, DEFAULT_RETRY, [...path, 'retries'], issues);
   const cwd = fields.cwd === undefined ? undefined : resolvePath(fields.cwd, context.baseDir, context.env);
   const schedule = fields.schedule === undefined ? undefined : buildSchedule(fields.schedule, [...path, 'schedule'], context, globals);
+  const on = fields.on === undefined ? undefined : buildOn(fields.on, [...path, 'on'], issues);
   const position = issues.positions.locate(path, 'key');
 
   return {
@@ -180,6 +225,7 @@ function buildJob(name: string, raw: unknown, context: BuildContext, globals: Gl
     env: checkedEnv(fields.env, [...path, 'env'], issues),
     tasks: buildTasks(fields, present, path, { cwd, retries }, context),
     source: { file: context.file, line: position.line },
+    ...(on && { on }),
   };
 }
 

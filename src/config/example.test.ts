@@ -31,7 +31,7 @@ describe('examples/hearth.yaml', () => {
     const config = await loadExample();
     expect(config.dataDir).toBe(join(dir, '.hearth'));
     expect(config.server).toEqual({ host: '0.0.0.0', port: 8080 });
-    expect(Object.keys(config.jobs)).toEqual(['notes-backup', 'system-snapshot', 'http-check', 'daily-report', 'flaky-demo', 'tidy-downloads', 'tidy-report', 'notes-index', 'knowledge-maintenance']);
+    expect(Object.keys(config.jobs)).toEqual(['notes-backup', 'system-snapshot', 'http-check', 'daily-report', 'flaky-demo', 'jot', 'tidy-downloads', 'tidy-report', 'notes-index', 'knowledge-maintenance']);
 
     const { jobs } = config;
     expect(jobs['notes-backup']!.schedule).toMatchObject({ spec: { kind: 'cron', expr: '0 3 * * *' }, catchup: 'latest' });
@@ -147,6 +147,21 @@ describe('examples/hearth.yaml', () => {
       const results = job.tasks.map((task) => runTask(job, task));
       results.forEach(expectSuccess);
       expect(results[2]!.stdout).toContain('window:  last 86400 seconds');
+    });
+
+    it('jot appends the input from HEARTH_INPUT_FILE, and says what to do without one', async () => {
+      const config = await loadExample();
+      const job = config.jobs.jot!;
+      expect(job.on).toEqual({ events: ['jot'] });
+      const file = join(dir, 'input.json');
+      await writeFile(file, '"buy milk"');
+      const result = runTask(job, job.tasks[0]!, { HEARTH_INPUT: '"buy milk"', HEARTH_INPUT_FILE: file, HEARTH_TRIGGER: 'event' });
+      expectSuccess(result);
+      const inbox = readFileSync(join(dataDir(), 'notes', 'jottings.md'), 'utf8');
+      expect(inbox).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2} \(event\) "buy milk"\n$/);
+      const none = runTask(job, job.tasks[0]!, { HEARTH_INPUT: '', HEARTH_INPUT_FILE: '' });
+      expectSuccess(none);
+      expect(none.stdout).toContain('nothing to note');
     });
 
     it('flaky-demo fails its first attempt and succeeds on the retry', async () => {

@@ -68,12 +68,18 @@ describe('loadConfig', () => {
     await writeFile(file, 'jobs:\n  a:\n    rnu: x\n');
     expect(await configErrorOf(() => loadConfig(file, { env: {} }))).toEqual([
       `${file}:2:3: jobs.a: needs a run command, an action, or a tasks mapping`,
-      `${file}:3:5: jobs.a.rnu: unknown key "rnu", did you mean "run"? (allowed: description, schedule, pool, overlap, timeout, retries, env, cwd, tasks, run, action, with)`,
+      `${file}:3:5: jobs.a.rnu: unknown key "rnu", did you mean "run"? (allowed: description, schedule, pool, overlap, timeout, retries, env, cwd, tasks, run, action, with, on)`,
     ]);
   });
 
   it('turns a missing or unreadable file into a ConfigError', async () => {
     expect(await configErrorOf(() => loadConfig(join(dir, 'missing.yaml')))).toEqual([`${join(dir, 'missing.yaml')}: config file not found`]);
     expect(await configErrorOf(() => loadConfig(dir))).toEqual([`${dir}: is a directory, not a config file`]);
+  });
+
+  it('keeps the read failure as the ConfigError\'s cause', async () => {
+    const error = await loadConfig(join(dir, 'missing.yaml')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(((error as Error).cause as NodeJS.ErrnoException).code).toBe('ENOENT');
   });
 });

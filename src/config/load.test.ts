@@ -14,9 +14,11 @@ describe('defaults', () => {
       pools: { default: { name: 'default', concurrency: 2 } },
       historyPerJob: 50,
       logRetentionMs: 30 * 86_400_000,
+      logMaxRunBytes: 16 * 1024 * 1024,
       historyRetentionMs: 365 * 86_400_000,
       killGraceMs: 10_000,
       knowledge: { embedder: { type: 'hashing', dim: 256 } },
+      hooks: {},
       jobs: {
         hello: {
           name: 'hello',
@@ -256,6 +258,25 @@ describe('pools, server, paths', () => {
     expect(config.server).toEqual({ host: '127.0.0.1', port: 0 });
     expect(config.historyPerJob).toBe(5);
     expect(config.killGraceMs).toBe(2000);
+  });
+
+  it('reads the per-run log cap as a size', () => {
+    expect(loadText('logs: { maxRunSize: 512KB }\n').logMaxRunBytes).toBe(512 * 1024);
+    expect(loadText('logs: { maxRunSize: 2mb }\n').logMaxRunBytes).toBe(2 * 1024 * 1024);
+    expect(loadText('logs: { maxRunSize: 1GB }\n').logMaxRunBytes).toBe(1024 ** 3);
+    expect(loadText('logs: { maxRunSize: 1048576 }\n').logMaxRunBytes).toBe(1024 * 1024);
+  });
+
+  it('refuses a log cap that is not a size or out of bounds, naming the line', () => {
+    expect(problemsOf('logs:\n  maxRunSize: lots\n')).toEqual([
+      'hearth.yaml:2:15: logs.maxRunSize: expected a size such as 512KB, 16MB or 1GB, got "lots"',
+    ]);
+    expect(problemsOf('logs: { maxRunSize: 1KB }\n')).toEqual([
+      'hearth.yaml:1:21: logs.maxRunSize: must be from 64KB to 1GB, got "1KB"',
+    ]);
+    expect(problemsOf('logs: { maxRunSize: 2GB }\n')).toEqual([
+      'hearth.yaml:1:21: logs.maxRunSize: must be from 64KB to 1GB, got "2GB"',
+    ]);
   });
 });
 

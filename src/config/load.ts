@@ -7,34 +7,11 @@ import { ConfigError } from '../core/errors.js';
 import type { ConfigIssue } from '../core/errors.js';
 import { buildConfig } from './build.js';
 import { IssueCollector } from './issues.js';
-import type { HearthConfig, ScheduleSpec } from './types.js';
+import type { LoadOptions } from './options.js';
+import type { HearthConfig } from './types.js';
 import { YAML_LIMITS, readYamlTree } from './yaml-tree.js';
 
-export interface LoadOptions {
-  /** Source of `${VAR}` values; default process.env. */
-  env?: Record<string, string | undefined>;
-  /** Injected so config does not depend on schedule (dependencies point inward). Returns a message or undefined. */
-  validateSchedule?: (spec: ScheduleSpec, timezone: string) => string | undefined;
-  /** Injected: validates an action's `with:` params; returns problems with paths relative to `with`. */
-  validateAction?: (action: string, params: Record<string, unknown>) => Array<{ path: string; message: string }>;
-  /** If given, unknown `action:` names are errors. */
-  knownActions?: string[];
-  /** Default Intl.DateTimeFormat().resolvedOptions().timeZone. */
-  systemTimezone?: string;
-  /**
-   * Relative `dataDir` and `cwd` are resolved against this; default the config
-   * file's directory. Pass the working directory for the bundled example, so
-   * its data lands where `npm start` ran and not inside the package.
-   */
-  baseDir?: string;
-  /**
-   * A file with no content at all (empty, or only comments) is an error
-   * rather than a config with no jobs. Set for reloads: an editor that saved
-   * half a file, or a truncated copy, must not remove every job and fail
-   * their queued runs. A deliberate `jobs: {}` still loads.
-   */
-  rejectEmpty?: boolean;
-}
+export type { LoadOptions } from './options.js';
 
 /** Reads and validates a config file; throws ConfigError listing every problem. */
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<HearthConfig> {
@@ -42,7 +19,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   try {
     text = await readBounded(file, YAML_LIMITS.maxBytes + 1);
   } catch (error) {
-    throw new ConfigError([fileIssue(file, readFailure(error))]);
+    throw new ConfigError([fileIssue(file, readFailure(error))], { cause: error });
   }
   // A longer file was cut at maxBytes + 1: parseConfigText refuses it for its size without parsing it.
   return parseConfigText(text, file, options);

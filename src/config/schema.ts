@@ -71,6 +71,25 @@ function duration(options: { positive: boolean }) {
   });
 }
 
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** `16MB`, `512KB`, `1GB` or a number of bytes (units are powers of 1024), within [min, max]. */
+function size(min: number, max: number, describe: (bytes: number) => string) {
+  return z.unknown().transform((value, ctx) => {
+    const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([kmg]?b)?\s*$/i.exec(value) : null;
+    const bytes = typeof value === 'number' ? value : match ? Math.round(Number(match[1]) * SIZE_UNITS[(match[2] ?? '').toLowerCase()]!) : NaN;
+    if (!Number.isFinite(bytes)) {
+      ctx.addIssue({ code: 'custom', message: `expected a size such as 512KB, 16MB or 1GB, got ${describeValue(value)}` });
+      return z.NEVER;
+    }
+    if (bytes < min || bytes > max) {
+      ctx.addIssue({ code: 'custom', message: `must be from ${describe(min)} to ${describe(max)}, got ${describeValue(value)}` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+}
+
 const anyDuration = duration({ positive: false });
 const positiveDuration = duration({ positive: true });
 
@@ -127,6 +146,11 @@ const history = z.strictObject({
   keepPerJob: numberLike(z.number().int().min(1)).optional(),
   keepLogs: positiveDuration.optional(),
   keepRuns: positiveDuration.optional(),
+});
+
+/** `logs:` — a run's log keeps its first and last half of `maxRunSize`; see src/engine/run-logs.ts. */
+const logs = z.strictObject({
+  maxRunSize: size(64 * 1024, 1024 ** 3, (bytes) => (bytes >= 1024 ** 3 ? '1GB' : `${bytes / 1024}KB`)).optional(),
 });
 
 export const poolSchema = z.strictObject({
@@ -188,9 +212,29 @@ export const TOP_FIELDS = {
   server,
   pools: mapping('a mapping of pool names'),
   history,
+  logs,
   killGrace: anyDuration,
   jobs: mapping('a mapping of job names'),
   knowledge: mapping('a mapping such as { embedder: hashing }'),
+  hooks: mapping('a mapping of hook names, such as { doorbell: { job: ring, secret: ${DOORBELL_SECRET} } }'),
+};
+
+/** One webhook: the job it starts and the secret a caller must present. */
+export const HOOK_FIELDS = {
+  job: text,
+  // The value is never echoed in a message: it is a secret.
+  secret: z.preprocess(
+    (value) => (typeof value === 'number' ? String(value) : value),
+    z.string({ error: (issue) => (issue.input === undefined || issue.input === null ? 'is required' : 'expected a string') }).min(1, 'must not be empty'),
+  ),
+};
+
+/** `on: { event: doorbell }` or `on: { event: [doorbell, motion] }`. */
+export const ON_FIELDS = {
+  event: z.preprocess(
+    (value) => (typeof value === 'string' ? [value] : value),
+    z.array(text, { error: (issue) => `expected an event name or a list of event names, got ${describeValue(issue.input)}` }).min(1, 'must not be empty'),
+  ),
 };
 
 export const SCHEDULE_FIELDS = {
@@ -218,6 +262,7 @@ export const JOB_FIELDS = {
   run: osText,
   action: text,
   with: mapping('a mapping of action parameters'),
+  on: mapping('a mapping such as { event: doorbell }'),
 };
 
 export const TASK_FIELDS = {

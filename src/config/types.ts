@@ -61,6 +61,16 @@ export interface JobDef {
   tasks: TaskDef[];
   /** Where the job is defined, for messages: `hearth.yaml:12`. */
   source?: { file: string; line: number };
+  /** `on: { event: NAME }`: each such event (POST /api/events) starts a run with the event's data as input. */
+  on?: { events: string[] };
+}
+
+/** `hooks: { NAME: { job, secret } }`: `POST /hooks/NAME` with the secret starts `job` with the body as input. */
+export interface HookDef {
+  name: string;
+  job: string;
+  /** Never logged, never returned by the API. */
+  secret: string;
 }
 
 export interface PoolDef {
@@ -81,10 +91,14 @@ export interface HearthConfig {
   historyPerJob: number;
   /** Run log files older than this are deleted (the run itself stays in history). */
   logRetentionMs: number;
+  /** `logs.maxRunSize`: a run's log keeps its first and last half of this (absent in hand-built configs: 16 MB). */
+  logMaxRunBytes?: number;
   /** Archived runs (history/) older than this are deleted, a month at a time. */
   historyRetentionMs: number;
   /** Grace between SIGTERM and SIGKILL when a task is stopped. */
   killGraceMs: number;
+  /** Webhooks by name (absent in hand-built configs: none). */
+  hooks?: Record<string, HookDef>;
   /** The knowledge store's settings (absent in hand-built configs: defaults apply). */
   knowledge?: KnowledgeConfig;
 }

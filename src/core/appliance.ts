@@ -1,6 +1,7 @@
 import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
 import type { InboxItem } from '../steps/inbox.js';
 import type { StepView } from '../steps/journal.js';
+import type { LogReader } from './log-reader.js';
 
 /**
  * What the HTTP API and the dashboard need from the running appliance. The
@@ -28,6 +29,8 @@ export interface JobView {
     lastCatchup?: { at: string; occurrences: number; runs: number; policy: string };
   };
   tasks: Array<{ name: string; dependsOn: string[]; kind: 'shell' | 'action'; action?: string }>;
+  /** Events that start the job (`on: { event }`) and webhooks naming it (names only, never their secrets). */
+  on?: { events: string[]; hooks: string[] };
   lastRun?: Pick<Run, 'id' | 'status' | 'trigger' | 'createdAt' | 'startedAt' | 'finishedAt'>;
   lastSuccessAt?: string;
   activeRuns: number;
@@ -90,6 +93,25 @@ export function openHealthView(health: HealthView): OpenHealthView {
   };
 }
 
+export interface IncomingEvent {
+  name: string;
+  /** Any JSON; becomes the input of the runs it starts (absent: they have none). */
+  data?: unknown;
+  /** Idempotency key: the same id twice makes one event. */
+  id?: string;
+}
+
+export interface EventReceipt {
+  /** The event's id: the caller's `id`, else one made up. */
+  eventId: string;
+  /** Runs started for it (one per job with `on: { event }`), durable. */
+  runs: string[];
+  /** Jobs that listen to the event but got no run: `overlap: skip` and a run was active. */
+  skipped: Array<{ job: string; reason: string }>;
+  /** True when `id` was seen before: nothing new was created. */
+  duplicate: boolean;
+}
+
 export interface LogSubscription {
   close(): void;
 }
@@ -111,19 +133,49 @@ export interface AppliancePort {
   health(): HealthView;
   listJobs(): JobView[];
   getJob(name: string): JobView | undefined;
-  /** Durable before it resolves. Throws NotFoundError (no such job) or ConflictError (overlap: skip and a run is active). */
-  triggerJob(name: string, trigger: Extract<Trigger, 'manual' | 'api'>): Promise<Run>;
+  /**
+   * Durable before it resolves. `input` (any JSON, absent for none) becomes the run's input.
+   * Throws NotFoundError (no such job), ConflictError (overlap: skip and a run is active) or UsageError (input too large).
+   */
+  triggerJob(name: string, trigger: Extract<Trigger, 'manual' | 'api'>, options?: { input?: unknown }): Promise<Run>;
+  /**
+   * Accepts an event: every job with `on: { event: name }` gets a run with `data` as its input, each
+   * durable before this resolves. An `id` seen before (within EVENT_ID_TTL) creates nothing and
+   * answers what the first one did, with `duplicate: true`.
+   */
+  sendEvent(event: IncomingEvent): Promise<EventReceipt>;
+  /**
+   * Whether `secret` is the secret of webhook `name` (compared in constant time); `unknown` when no such hook.
+   * The secret itself never leaves the appliance.
+   */
+  checkHook(name: string, secret: string): 'ok' | 'wrong' | 'unknown';
+  /** Starts the hook's job with `input` (trigger `hook`); durable before it resolves. Throws like triggerJob. */
+  triggerHook(name: string, input: unknown): Promise<Run>;
   listRuns(query: RunQuery): Promise<RunPage>;
   getRun(id: string): Promise<Run | undefined>;
   /** Durable before it resolves (a crash after the answer still cancels the run). Throws NotFoundError, or ConflictError if the run already finished. */
   cancelRun(id: string): Promise<Run>;
-  /** The whole log text so far. Throws NotFoundError for an unknown run. */
-  readLog(id: string): Promise<string>;
   /**
-   * Streams log lines: first the existing ones, then live ones; `onEnd` is
-   * called once the run has finished and every line was delivered.
+   * The whole log text so far, as one string (at most the log cap, 16 MB by
+   * default): for tests and small logs; the API streams through `openLog`.
+   * Throws NotFoundError for an unknown run.
    */
-  followLog(id: string, onLine: (line: string) => void, onEnd: () => void): Promise<LogSubscription>;
+  readLog(id: string): Promise<string>;
+  /** A snapshot of the log read in bounded chunks; the caller closes it. Throws NotFoundError. */
+  openLog(id: string): Promise<LogReader>;
+  /**
+   * Streams log lines: first the existing ones (from the last `tail` lines
+   * when given), then live ones; `onEnd` is called once the run has finished
+   * and every line was delivered. The existing lines are read in chunks, and
+   * when `onLine` returns a promise the next line waits for it
+   * (back-pressure); live lines are not awaited.
+   */
+  followLog(
+    id: string,
+    onLine: (line: string) => void | Promise<void>,
+    onEnd: () => void,
+    options?: { tail?: number },
+  ): Promise<LogSubscription>;
   /** Pauses or resumes a job's schedule; durable before it resolves. Throws NotFoundError. */
   setPaused(job: string, paused: boolean): Promise<void>;
   /** Re-runs a finished run's job as a new run (trigger `retry`). Throws NotFoundError, or ConflictError while it is active. */

@@ -31,8 +31,8 @@ export class RetryAfterError extends Error {
   override name = 'RetryAfterError';
   readonly [RETRY_AFTER] = true;
 
-  constructor(message: string, readonly retryAt: Date) {
-    super(message);
+  constructor(message: string, readonly retryAt: Date, options?: ErrorOptions) {
+    super(message, options);
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -98,16 +98,16 @@ export function formatConfigIssue(issue: ConfigIssue): string {
 /** Every problem found in a config file, reported at once. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
-  constructor(readonly issues: ConfigIssue[]) {
-    super(issues.map(formatConfigIssue).join('\n'));
+  constructor(readonly issues: ConfigIssue[], options?: ErrorOptions) {
+    super(issues.map(formatConfigIssue).join('\n'), options);
   }
 }
 
 /** The caller asked for something that does not exist (job, run). */
 export class NotFoundError extends Error {
   override name = 'NotFoundError';
-  constructor(readonly kind: string, readonly id: string) {
-    super(`${kind} "${id}" not found`);
+  constructor(readonly kind: string, readonly id: string, options?: ErrorOptions) {
+    super(`${kind} "${id}" not found`, options);
   }
 }
 
@@ -146,6 +146,16 @@ export class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
 
+/** The job's own `timeout` ran out: the whole run fails, no retries. */
+export class JobTimeoutError extends TimeoutError {
+  override name = 'JobTimeoutError';
+}
+
+/** Shutdown (SIGTERM, restart): the run goes back to `queued` and resumes on the next start. */
+export class ShutdownError extends Error {
+  override name = 'ShutdownError';
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -162,4 +172,20 @@ export function isDiskFull(error: unknown): boolean {
     if (DISK_FULL_CODES.has((e as NodeJS.ErrnoException).code ?? '')) return true;
   }
   return false;
+}
+
+/** Too many requests of a kind for now: try again after `retryAfterSeconds` (HTTP 429). */
+export class TooManyRequestsError extends Error {
+  override name = 'TooManyRequestsError';
+  constructor(message: string, readonly retryAfterSeconds: number, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A run's input file was deleted by retention: the run cannot be retried or resumed with its input. */
+export class InputGoneError extends Error {
+  override name = 'InputGoneError';
+  constructor(readonly runId: string) {
+    super(`the input of run ${runId} is no longer kept (input files are deleted with the run logs, see history.keepLogs)`);
+  }
 }

@@ -128,6 +128,25 @@ describe('retries', () => {
     expect(done.tasks.main!.attempts).toBe(2);
   });
 
+  it('hands actions the engine\'s clock: an action\'s wait runs on the FakeClock', async () => {
+    const wait: ActionDefinition = {
+      name: 'wait',
+      validate: () => [],
+      execute: async (_params, ctx) => {
+        await new Promise<void>((resolve) => ctx.clock.setTimer(3_600_000, resolve));
+        return new Date(ctx.clock.now()).toISOString();
+      },
+    };
+    const t = await testEngine({ jobs: [job('patient', [{ ...task('main', ''), run: undefined, action: 'wait' }])], actions: [wait] });
+    const run = await t.engine.triggerJob('patient', 'manual');
+    await settle(t.clock, 3_599_000);
+    expect((await runOf(t.store, run.id)).status).toBe('running');
+    await settle(t.clock, 1_000);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.tasks.main!.output).toBe('2026-03-01T13:00:00.000Z');
+  });
+
   it('stops retrying on a NonRetriableError from an action', async () => {
     let calls = 0;
     const refuse: ActionDefinition = {
@@ -213,6 +232,23 @@ describe('pools, overlap and cancel', () => {
     expect(done.tasks.collect!.status).toBe('cancelled');
     expect(done.tasks.publish!.status).toBe('cancelled');
     await expect(t.engine.cancelRun(run.id)).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('a reload that changes killGrace applies to the next task stop, also of a task already running', async () => {
+    const t = await testEngine({ jobs: [flow], scripts: { collect: { ms: 10_000 } }, config: { killGraceMs: 1000 } });
+    const first = await t.engine.triggerJob('flow', 'manual');
+    await settle(t.clock, 10);
+    t.engine.reload(config([flow], { killGraceMs: 4000 }));
+    await t.engine.cancelRun(first.id);
+    await settle(t.clock, 10);
+    expect(t.calls[0]!.stoppedWithGraceMs).toBe(4000);
+
+    t.engine.reload(config([flow], { killGraceMs: 250 }));
+    const second = await t.engine.triggerJob('flow', 'manual');
+    await settle(t.clock, 10);
+    await t.engine.cancelRun(second.id);
+    await settle(t.clock, 10);
+    expect(t.calls[1]!.stoppedWithGraceMs).toBe(250);
   });
 
   it('cancels a queued run at once', async () => {
@@ -542,7 +578,6 @@ describe('acknowledged means on disk (FileRunStore, crash = reopen without close
       runShell,
       actions: { get: () => undefined },
       dataDir,
-      killGraceMs: 5_000,
       baseEnv: {},
       random: () => 0.5,
     });

@@ -1,6 +1,11 @@
-import type { AppliancePort, HealthView, JobView, LogSubscription, RunEvent, RunEventListener } from '../core/appliance.js';
+import type { AppliancePort, EventReceipt, HealthView, IncomingEvent, JobView, LogSubscription, RunEvent, RunEventListener } from '../core/appliance.js';
 import type { Clock } from '../core/clock.js';
-import { ConflictError, NotFoundError, errorMessage } from '../core/errors.js';
+import type { LogReader } from '../core/log-reader.js';
+import { ConflictError, InputGoneError, NotFoundError, ShutdownError, UsageError, errorMessage } from '../core/errors.js';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { EVENT_ID_RULE, EVENT_NAME_RULE, isEventId, isEventName } from '../core/event-names.js';
+import { attachInput, pruneInputs, readInput } from '../runs/run-input.js';
+import { EventLedger } from './event-ledger.js';
 import { RunIdGenerator } from '../core/ids.js';
 import { formatDuration } from '../core/durations.js';
 import { dirname } from 'node:path';
@@ -13,7 +18,7 @@ import { compileSchedule, formatInZone, type Schedule } from '../schedule/index.
 import type { PlannedRun } from '../schedule/catchup.js';
 import { Dispatcher } from '../pool/dispatcher.js';
 import type { ExecutorDeps } from './executor.js';
-import { ShutdownError, executeRun } from './executor.js';
+import { executeRun } from './executor.js';
 import type { RunLogs } from './run-logs.js';
 import { recoverInterruptedRun } from './recovery.js';
 import { finishRunEarly, newRun } from '../runs/transitions.js';
@@ -24,7 +29,7 @@ import type { InboxItem } from '../steps/inbox.js';
 import type { StepView } from '../steps/journal.js';
 import { Workflows, type WorkflowStores } from './workflows.js';
 
-export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'steps'> {
+export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceMs' | 'steps'> {
   /** Where workflow steps, inbox questions and events are kept (default: in memory, for tests). */
   workflows?: WorkflowStores;
   config: HearthConfig;
@@ -65,12 +70,16 @@ export class Engine implements AppliancePort {
   /** Run-event listeners of this engine instance (the dashboard's fan-out, metrics). */
   private readonly runListeners = new Set<RunEventListener>();
   private readonly workflows: Workflows;
+  private readonly eventLedger: EventLedger;
+  /** Events with an id being accepted right now: a second POST of the same id waits for the first. */
+  private readonly eventsInFlight = new Map<string, Promise<EventReceipt>>();
 
   constructor(private readonly deps: EngineDeps) {
     // Every run change goes through the store, so observing it there tells listeners about all of them.
     this.deps = { ...deps, store: observeRunChanges(deps.store, (type, run) => this.emitRunEvent({ type, run })) };
     deps = this.deps;
     this.config = deps.config;
+    this.eventLedger = new EventLedger(deps.store);
     this.startedAt = deps.clock.now();
     this.configLoadedAt = this.startedAt;
     this.dispatcher = new Dispatcher({
@@ -86,6 +95,8 @@ export class Engine implements AppliancePort {
     });
     this.workflows = new Workflows({
       ...deps.workflows,
+      emitEvent: (name, data, id) => this.sendEvent({ name, ...(data !== undefined ? { data } : {}), id }),
+      createChild: (job, child) => this.createRun(job, { trigger: 'invoke', occurrences: 1, ...child }),
       clock: deps.clock,
       store: deps.store,
       logs: deps.logs,
@@ -148,6 +159,9 @@ export class Engine implements AppliancePort {
       this.scheduleMaintenance(86_400_000);
       this.runChore('logs', () => this.pruneLogs());
       this.runChore('history', () => this.pruneHistory());
+      this.runChore('inputs', () => this.pruneInputs());
+      // Event ids older than 24 hours leave state.json even when no new event comes to push them out.
+      this.runChore('event-ids', async () => this.eventLedger.prune(this.deps.clock.now()));
     });
   }
 
@@ -185,6 +199,20 @@ export class Engine implements AppliancePort {
     });
     await this.workflows.prune(this.deps.clock.now() - this.config.logRetentionMs);
     if (removed > 0) this.deps.logger.info('old run logs deleted', { removed, olderThanDays: Math.round(this.config.logRetentionMs / 86_400_000) });
+    return removed;
+  }
+
+  /** Deletes run input files (HEARTH_INPUT_FILE, large inputs) with the same retention as the logs. */
+  async pruneInputs(): Promise<number> {
+    const removed = await pruneInputs(this.deps.dataDir, {
+      now: this.deps.clock.now(),
+      retentionMs: this.config.logRetentionMs,
+      isActive: (runId) => this.dispatcher.isActive(runId),
+    }).catch((error: unknown) => {
+      this.deps.logger.warn('pruning old run inputs failed', { error: errorMessage(error) });
+      return 0;
+    });
+    if (removed > 0) this.deps.logger.info('old run inputs deleted', { removed });
     return removed;
   }
 
@@ -310,14 +338,98 @@ export class Engine implements AppliancePort {
     return job ? this.jobView(job) : undefined;
   }
 
-  async triggerJob(name: string, trigger: Extract<Trigger, 'manual' | 'api'>): Promise<Run> {
+  async triggerJob(name: string, trigger: Extract<Trigger, 'manual' | 'api'>, options: { input?: unknown } = {}): Promise<Run> {
     const job = this.config.jobs[name];
     if (!job) throw new NotFoundError('job', name);
-    const active = job.overlap === 'skip' ? this.dispatcher.activeRunsOf(name) : [];
-    if (active.length > 0) {
-      throw new ConflictError(`job ${name} already has an active run (${active[0]!.id}, ${active[0]!.status}); its overlap policy is skip`);
+    this.refuseOverlap(job);
+    return this.createRun(job, { trigger, occurrences: 1, input: options.input });
+  }
+
+  private refuseOverlap(job: JobDef): void {
+    const reason = this.overlapReason(job);
+    if (reason) throw new ConflictError(`job ${job.name} ${reason}`);
+  }
+
+  private overlapReason(job: JobDef): string | undefined {
+    const active = job.overlap === 'skip' ? this.dispatcher.activeRunsOf(job.name) : [];
+    return active.length > 0 ? `already has an active run (${active[0]!.id}, ${active[0]!.status}); its overlap policy is skip` : undefined;
+  }
+
+  async sendEvent(event: IncomingEvent): Promise<EventReceipt> {
+    if (!isEventName(event.name)) throw new UsageError(`invalid event name: ${EVENT_NAME_RULE}`);
+    if (event.id === undefined) return this.acceptEvent(event, `ev_${this.deps.clock.now().toString(36)}${randomBytes(6).toString('hex')}`);
+    if (!isEventId(event.id)) throw new UsageError(`invalid event id: ${EVENT_ID_RULE}`);
+    const id = event.id;
+    const inFlight = this.eventsInFlight.get(id);
+    if (inFlight) return { ...(await inFlight), duplicate: true };
+    const seen = this.eventLedger.find(id, this.deps.clock.now());
+    if (seen) {
+      this.deps.logger.info('duplicate event ignored', { event: event.name, eventId: id, runs: seen.runs });
+      return { eventId: id, runs: seen.runs, skipped: seen.skipped, duplicate: true };
     }
-    return this.createRun(job, { trigger, occurrences: 1 });
+    const accepting = this.acceptEvent(event, id, true);
+    this.eventsInFlight.set(id, accepting);
+    try {
+      return await accepting;
+    } finally {
+      this.eventsInFlight.delete(id);
+    }
+  }
+
+  /**
+   * Creates one run per job listening to the event. The runs and the event's
+   * id go to the store in one write batch (inserted in the same tick), so a
+   * crash keeps both or neither; all of it is on disk before this resolves.
+   */
+  private async acceptEvent(event: IncomingEvent, eventId: string, remember = false): Promise<EventReceipt> {
+    // Workflows waiting for it first (kept in the event log, deduplicated by id there too): if the runs below
+    // cannot be written, a retry with the same id creates them without waking anyone twice.
+    await this.workflows.deliverEvent(event.name, event.data, eventId);
+    const now = this.deps.clock.now();
+    const skipped: EventReceipt['skipped'] = [];
+    const runs: Run[] = [];
+    const eventRef = { name: event.name, id: eventId };
+    for (const job of Object.values(this.config.jobs)) {
+      if (!job.on?.events.includes(event.name)) continue;
+      const reason = this.overlapReason(job);
+      if (reason) {
+        skipped.push({ job: job.name, reason });
+        continue;
+      }
+      runs.push(await this.prepareRun(job, { trigger: 'event', occurrences: 1, input: event.data, event: eventRef }));
+    }
+    // From here to the inserts nothing awaits: the runs and the id share one write batch.
+    const inserts = runs.map((run) => this.deps.store.insertRun(run));
+    const undo = remember ? this.eventLedger.remember(eventId, { at: now, name: event.name, runs: runs.map((r) => r.id), skipped }) : undefined;
+    try {
+      await Promise.all(inserts);
+      if (runs.length === 0 && undo) await this.deps.store.flush();
+    } catch (error) {
+      undo?.();
+      throw error;
+    }
+    for (const run of runs) this.dispatcher.enqueue(run);
+    const fields = { event: event.name, eventId, runs: runs.map((r) => r.id), ...(skipped.length ? { skipped } : {}) };
+    if (runs.length === 0 && skipped.length === 0) this.deps.logger.info('event accepted; no job listens to it', fields);
+    else this.deps.logger.info('event accepted', fields);
+    return { eventId, runs: runs.map((r) => r.id), skipped, duplicate: false };
+  }
+
+  checkHook(name: string, secret: string): 'ok' | 'wrong' | 'unknown' {
+    const hook = this.config.hooks?.[name];
+    if (!hook) return 'unknown';
+    // Digests have equal length, so the comparison takes the same time whatever the guess.
+    const digest = (text: string) => createHash('sha256').update(text).digest();
+    return timingSafeEqual(digest(secret), digest(hook.secret)) ? 'ok' : 'wrong';
+  }
+
+  async triggerHook(name: string, input: unknown): Promise<Run> {
+    const hook = this.config.hooks?.[name];
+    if (!hook) throw new NotFoundError('hook', name);
+    const job = this.config.jobs[hook.job];
+    if (!job) throw new NotFoundError('job', hook.job);
+    this.refuseOverlap(job);
+    return this.createRun(job, { trigger: 'hook', occurrences: 1, input, hook: name });
   }
 
   /** Re-runs a finished run's job as a new run with trigger `retry`. */
@@ -327,7 +439,20 @@ export class Engine implements AppliancePort {
     if (isActive(original)) throw new ConflictError(`run ${id} is still ${original.status}`);
     const job = this.config.jobs[original.job];
     if (!job) throw new NotFoundError('job', original.job);
-    return this.createRun(job, { trigger: 'retry', occurrences: 1, retryOf: id, ...(original.scheduledFor ? { scheduledFor: original.scheduledFor } : {}) });
+    let input: unknown;
+    try {
+      input = await readInput(original, this.deps.dataDir);
+    } catch (error) {
+      if (error instanceof InputGoneError) throw new ConflictError(`cannot retry run ${id}: ${error.message}`, { cause: error });
+      throw error;
+    }
+    return this.createRun(job, {
+      trigger: 'retry',
+      occurrences: 1,
+      retryOf: id,
+      input,
+      ...(original.scheduledFor ? { scheduledFor: original.scheduledFor } : {}),
+    });
   }
 
   listRuns(query: RunQuery): Promise<RunPage> {
@@ -354,9 +479,19 @@ export class Engine implements AppliancePort {
     return this.deps.logs.read(id);
   }
 
-  async followLog(id: string, onLine: (line: string) => void, onEnd: () => void): Promise<LogSubscription> {
+  async openLog(id: string): Promise<LogReader> {
+    await this.requireRun(id);
+    return this.deps.logs.openReader(id);
+  }
+
+  async followLog(
+    id: string,
+    onLine: (line: string) => void | Promise<void>,
+    onEnd: () => void,
+    options: { tail?: number } = {},
+  ): Promise<LogSubscription> {
     const run = await this.requireRun(id);
-    return this.deps.logs.follow(id, isActive(run), onLine, onEnd);
+    return this.deps.logs.follow(id, isActive(run), onLine, onEnd, options);
   }
 
   private async requireRun(id: string): Promise<Run> {
@@ -385,12 +520,8 @@ export class Engine implements AppliancePort {
     );
   }
 
-  private async createRun(
-    job: JobDef,
-    options: { trigger: Trigger; occurrences: number; scheduledFor?: string; retryOf?: string },
-  ): Promise<Run> {
-    const now = this.deps.clock.now();
-    const run = newRun({ id: this.ids.next(now), job: job.name, tasks: job.tasks.map((t) => t.name), ...options }, now);
+  private async createRun(job: JobDef, options: RunOptions): Promise<Run> {
+    const run = await this.prepareRun(job, options);
     // Durable before it is acknowledged or started.
     await this.deps.store.insertRun(run);
     this.deps.logger.info('run queued', { runId: run.id, job: job.name, trigger: run.trigger, scheduledFor: run.scheduledFor });
@@ -415,6 +546,14 @@ export class Engine implements AppliancePort {
     return this.workflows.deliverEvent(name, data, id);
   }
 
+  /** A new run, not stored yet; a large input is written to its file first. */
+  private async prepareRun(job: JobDef, options: RunOptions): Promise<Run> {
+    const now = this.deps.clock.now();
+    const run = newRun({ id: options.id ?? this.ids.next(now), job: job.name, tasks: job.tasks.map((t) => t.name), ...options }, now);
+    await attachInput(run, options.input, this.deps.dataDir);
+    return run;
+  }
+
   private onRunFinished(run: Run): void {
     this.workflows.onFinished(run);
     this.emitRunEvent({ type: 'finished', run });
@@ -424,7 +563,15 @@ export class Engine implements AppliancePort {
   }
 
   private executorDeps(): ExecutorDeps {
-    return { ...this.deps, configDir: dirname(this.config.file), steps: this.workflows.host };
+    // killGrace is read from the current config at each stop, so a reload applies to the next one.
+    return { ...this.deps, configDir: dirname(this.config.file), killGraceMs: () => this.config.killGraceMs, steps: this.workflows.host };
+  }
+
+  /** Events and webhooks that start the job: names only, never a secret. */
+  private triggersView(job: JobDef): Pick<JobView, 'on'> {
+    const hooks = Object.values(this.config.hooks ?? {}).filter((hook) => hook.job === job.name).map((hook) => hook.name);
+    const events = job.on?.events ?? [];
+    return events.length || hooks.length ? { on: { events: [...events], hooks } } : {};
   }
 
   private scheduleOf(job: JobDef): Schedule {
@@ -451,6 +598,7 @@ export class Engine implements AppliancePort {
         ...(t.action ? { action: t.action } : {}),
       })),
       activeRuns: this.dispatcher.activeRunsOf(job.name).length,
+      ...this.triggersView(job),
       ...(job.description ? { description: job.description } : {}),
       ...(last
         ? { lastRun: pick(last, ['id', 'status', 'trigger', 'createdAt', 'startedAt', 'finishedAt']) }
@@ -481,6 +629,21 @@ export class Engine implements AppliancePort {
     }
     return view;
   }
+}
+
+interface RunOptions {
+  trigger: Trigger;
+  occurrences: number;
+  scheduledFor?: string;
+  retryOf?: string;
+  /** The run's input; undefined for none. */
+  input?: unknown;
+  event?: Run['event'];
+  hook?: string;
+  /** A run id chosen in advance (a workflow journals its child's id before creating it); default: a new one. */
+  id?: string;
+  /** The workflow run that invoked this one (trigger `invoke`). */
+  parentRunId?: string;
 }
 
 /** The store, telling `notify` about every inserted or updated run. */

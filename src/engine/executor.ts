@@ -1,8 +1,11 @@
 import type { Clock } from '../core/clock.js';
 import {
   CancelledError,
+  InputGoneError,
+  JobTimeoutError,
   NonRetriableError,
   RetryAfterError,
+  ShutdownError,
   SuspendSignal,
   TimeoutError,
   errorMessage,
@@ -35,16 +38,7 @@ import {
   succeedTask,
   wake,
 } from '../runs/transitions.js';
-
-/** Shutdown (SIGTERM, restart): the run goes back to `queued` and resumes on the next start. */
-export class ShutdownError extends Error {
-  override name = 'ShutdownError';
-}
-
-/** The job's own `timeout` ran out: the whole run fails, no retries. */
-export class JobTimeoutError extends TimeoutError {
-  override name = 'JobTimeoutError';
-}
+import { ensureInputFile, readInput, readInputText } from '../runs/run-input.js';
 
 export interface ExecutorDeps {
   store: RunStore;
@@ -55,7 +49,8 @@ export interface ExecutorDeps {
   actions: { get(name: string): ActionDefinition | undefined };
   dataDir: string;
   configDir: string;
-  killGraceMs: number;
+  /** The config's killGrace, read at each task stop: a reload applies to the next one. */
+  killGraceMs: () => number;
   /** The environment tasks inherit (process.env at start-up). */
   baseEnv: Record<string, string>;
   random?: () => number;
@@ -275,8 +270,19 @@ function recordFailure(run: Run, job: JobDef, task: TaskDef, state: TaskState, d
   logs.write(run.id, 'hearth', `task ${task.name} attempt ${state.attempts} failed: ${message}; retry ${outcome.failures}/${policy.max} in ${formatDuration(outcome.delayMs)}`);
 }
 
+/** Reads a run's input for a task; an input file deleted from under an active run fails the task for good. */
+async function taskInput<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof InputGoneError) throw new NonRetriableError(error.message, { cause: error });
+    throw error;
+  }
+}
+
 async function runShellTask(run: Run, job: JobDef, task: TaskDef, state: TaskState, deps: ExecutorDeps, signal: AbortSignal): Promise<string> {
-  const env = buildTaskEnv({ run, job, task, state, now: deps.clock.now(), dataDir: deps.dataDir, baseEnv: deps.baseEnv });
+  const input = await taskInput(async () => ({ text: await readInputText(run, deps.dataDir), file: await ensureInputFile(run, deps.dataDir) }));
+  const env = buildTaskEnv({ run, job, task, state, now: deps.clock.now(), dataDir: deps.dataDir, baseEnv: deps.baseEnv, input });
   const result = await deps.runShell({
     command: task.run!,
     env,
@@ -285,6 +291,7 @@ async function runShellTask(run: Run, job: JobDef, task: TaskDef, state: TaskSta
     signal,
     clock: deps.clock,
     onLine: (stream, line) => deps.logs.write(run.id, task.name, line, stream),
+    backlog: () => deps.logs.backlog(run.id),
     onSpawn: (pid) => {
       state.pid = pid;
       deps.store.updateRun(run);
@@ -304,8 +311,11 @@ async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskSt
   const action = deps.actions.get(task.action!);
   if (!action) throw new NonRetriableError(`unknown action "${task.action}"`);
   const lastSuccess = run.lastSuccessAt ? new Date(run.lastSuccessAt) : undefined;
+  const input = await taskInput(() => readInput(run, deps.dataDir));
   const context: ActionContext = {
+    input,
     signal,
+    clock: deps.clock,
     log: (line) => deps.logs.write(run.id, task.name, line),
     runId: run.id,
     job: job.name,
@@ -318,7 +328,6 @@ async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskSt
     env: { ...job.env, ...task.env },
     dataDir: deps.dataDir,
     configDir: deps.configDir,
-    ...(run.input !== undefined ? { input: run.input } : {}),
   };
   // The journal is read before the function starts, so every step call is checked against it synchronously, in call order.
   const steps = deps.steps ? await StepRuntime.open(deps.steps, run, task.name, context.log) : undefined;

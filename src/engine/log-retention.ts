@@ -10,8 +10,10 @@ export async function pruneRunLogs(dir: string, input: { now: number; retentionM
   const cutoff = input.now - input.retentionMs;
   let removed = 0;
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (!name.endsWith('.log')) continue;
-    const runId = name.slice(0, -'.log'.length);
+    // `<run>.log`, and the tail segments a capped log leaves if Hearth died before the run finished.
+    const match = /^(.+)\.log(?:\.tail\.\d+)?$/.exec(name);
+    if (!match) continue;
+    const runId = match[1]!;
     if (input.isActive(runId)) continue;
     const path = join(dir, name);
     const info = await stat(path).catch(() => undefined);

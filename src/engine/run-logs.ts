@@ -1,32 +1,98 @@
-import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream, readdirSync, statSync, type WriteStream } from 'node:fs';
+import { appendFile, mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../core/clock.js';
 import type { LogSubscription } from '../core/appliance.js';
+import { LOG_CHUNK_BYTES, forEachLine, readRange, tailOffset, type LogReader } from '../core/log-reader.js';
+import type { Logger } from '../core/logger.js';
+
+/** The default per-run cap (`logs.maxRunSize` in hearth.yaml). */
+export const DEFAULT_MAX_RUN_LOG_BYTES = 16 * 1024 * 1024;
+/**
+ * Live lines a follower holds back while it replays the file; beyond this a
+ * slow follower skips lines (and is told how many) rather than buffering a
+ * fast task's output without bound.
+ */
+export const FOLLOW_HELD_BYTES = 1024 * 1024;
 
 interface Listener {
   onLine: (line: string) => void;
   onEnd: () => void;
 }
 
-interface OpenLog {
+/** One file the open log writes to: the head (`<run>.log`) or a tail segment (`<run>.log.tail.<n>`). */
+interface Part {
+  path: string;
   stream: WriteStream;
+  /** Bytes handed to the stream (plus what the file held when it was opened). */
+  bytes: number;
+  /** Resolves once the stream is closed (ended or failed). */
+  closed: Promise<void>;
+}
+
+interface OpenLog {
+  runId: string;
+  /** The cap in force when the run's log was opened. */
+  cap: number;
+  head: Part;
+  /** Tail segments, oldest first; at most two. */
+  segments: Part[];
+  nextSegment: number;
+  /** Bytes of output dropped between the head and the oldest kept segment. */
+  dropped: number;
+  /** Segments were already on disk when the log was reopened after a restart: what they dropped is unknown. */
+  droppedBefore: boolean;
   listeners: Set<Listener>;
-  /** Lines handed to the stream so far (including any already in the file when it was opened). */
-  written: number;
+  /** Why writing stopped (the first write error, e.g. ENOSPC); later lines reach followers only. */
+  cut?: string;
+  /** Lines not written after the cut. */
+  lost: number;
+  /** Snapshots still opening their files: a segment is not deleted under them. */
+  opening: Set<Promise<unknown>>;
+}
+
+export interface RunLogsOptions {
+  /** Per-run cap on the log file, in bytes; read for each new run, so a reload applies to the next run. */
+  maxRunBytes?: number | (() => number);
+  logger?: Logger;
 }
 
 /**
  * One log file per run under `logs/`, with live subscribers. Every line is
  * `<ISO time> [<task>] <text>` (stderr lines are tagged `[<task>!]`), so a
  * person reading the file over SSH sees what happened in order.
+ *
+ * The cap. A run's log keeps its first half (the head, in `<run>.log`) and
+ * its last half (the tail), with one line saying how many bytes were dropped
+ * in between. The tail is kept on disk, not in memory, so it survives a
+ * crash and costs no RAM: once the head is full, output goes to segment files
+ * `<run>.log.tail.<n>` of a quarter of the cap each; when a third segment
+ * starts, the oldest is deleted. The files of a running run therefore never
+ * exceed the cap (plus one line), and at the end the marker and the last
+ * half-cap of the segments (from a line start) are appended to `<run>.log`
+ * and the segments deleted: a finished run is one file of at most the cap.
+ * Readers of a running run see head + marker + segments as one log.
+ *
+ * Errors. A write error (a full disk: ENOSPC) never escapes as an uncaught
+ * stream error: the log is cut there, Hearth's own log says so, later lines
+ * still reach live followers, readers see a marker line, and at the end a
+ * marker is appended to the file if the disk takes it by then.
  */
+/** Unwritten log bytes beyond which a task's output is held back (see RunLogs.backlog). */
+const BACKLOG_BYTES = 1024 * 1024;
+
 export class RunLogs {
   private readonly open = new Map<string, OpenLog>();
-  /** Runs whose file was closed while they wait (release): reopened, and their lines counted, on the next write. */
-  private readonly released = new Set<string>();
+  private readonly closing = new Map<string, Promise<void>>();
+  private readonly maxRunBytes: () => number;
+  private readonly logger: Logger | undefined;
 
-  constructor(private readonly dir: string, private readonly clock: Clock) {}
+  constructor(private readonly dir: string, private readonly clock: Clock, options: RunLogsOptions = {}) {
+    const max = options.maxRunBytes ?? DEFAULT_MAX_RUN_LOG_BYTES;
+    this.maxRunBytes = typeof max === 'function' ? max : () => max;
+    this.logger = options.logger;
+  }
 
   get directory(): string {
     return this.dir;
@@ -42,12 +108,11 @@ export class RunLogs {
 
   /** Appends one line; `source` is a task name or `hearth` for the engine's own notes. */
   write(runId: string, source: string, text: string, stream: 'stdout' | 'stderr' = 'stdout'): void {
-    const prefix = `${new Date(this.clock.now()).toISOString()} [${source}${stream === 'stderr' ? '!' : ''}] `;
+    const prefix = `${this.timestamp()} [${source}${stream === 'stderr' ? '!' : ''}] `;
     const log = this.ensureOpen(runId);
     for (const part of text.split(/\r?\n/)) {
       const line = prefix + part;
-      log.stream.write(line + '\n');
-      log.written++;
+      this.append(log, line + '\n');
       for (const listener of log.listeners) listener.onLine(line);
     }
   }
@@ -55,68 +120,134 @@ export class RunLogs {
   /**
    * The run parked (a workflow sleeps or waits): its file is closed unless
    * someone follows it, so a thousand suspended workflows hold no file
-   * handles or stream buffers. The next write reopens it.
+   * handles or stream buffers. The next write reopens it (prepare), as after
+   * a restart. A log already past its head (tail segments open) stays open:
+   * its readers need the segments' bookkeeping.
    */
   async release(runId: string): Promise<void> {
     const log = this.open.get(runId);
-    if (!log || log.listeners.size > 0) return;
+    if (!log || log.listeners.size > 0 || log.segments.length > 0) return;
     this.open.delete(runId);
-    this.released.add(runId);
-    await new Promise<void>((resolve) => log.stream.end(resolve));
+    await closePart(log.head);
   }
 
-  /** The run is over: flush, close the file and end every follower. */
+  /**
+   * A promise while more than BACKLOG_BYTES of the run's log wait to reach the
+   * disk (a task printing faster than the SD card writes), undefined when the
+   * writer may go on. The shell stops reading the task's pipes until it
+   * settles, so the task waits on a full pipe instead of Hearth buffering its
+   * output in memory.
+   */
+  backlog(runId: string): Promise<void> | undefined {
+    const log = this.open.get(runId);
+    if (!log || log.cut) return undefined;
+    const part = log.segments[log.segments.length - 1] ?? log.head;
+    if (part.stream.writableLength <= BACKLOG_BYTES) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        part.stream.off('drain', done).off('close', done).off('error', done);
+        resolve();
+      };
+      // 'close' and 'error' too: a part that is rotated away or fails never drains.
+      part.stream.on('drain', done).on('close', done).on('error', done);
+    });
+  }
+
+  /** The run is over: flush, keep the tail, close the file and end every follower. */
   async finish(runId: string): Promise<void> {
-    this.released.delete(runId);
     const log = this.open.get(runId);
     if (!log) return;
     this.open.delete(runId);
-    await new Promise<void>((resolve) => log.stream.end(resolve));
-    for (const listener of log.listeners) listener.onEnd();
+    // Readers that come while the file is completed wait for it (the run's final status is already out).
+    const done = this.complete(log);
+    this.closing.set(runId, done);
+    try {
+      await done;
+    } finally {
+      if (this.closing.get(runId) === done) this.closing.delete(runId);
+    }
   }
 
-  async read(runId: string): Promise<string> {
-    const log = this.open.get(runId);
-    if (log) await drained(log.stream);
+  private async complete(log: OpenLog): Promise<void> {
     try {
-      return await readFile(this.pathOf(runId), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-      throw error;
+      await Promise.all([log.head, ...log.segments].map((part) => closePart(part)));
+      await Promise.allSettled([...log.opening]);
+      if (log.segments.length > 0 && !log.cut) await this.keepTail(log);
+      if (log.cut) await this.appendCutMarker(log);
+    } finally {
+      for (const listener of log.listeners) listener.onEnd();
     }
+  }
+
+  /** The whole log as text (at most the cap). For tests and small logs: the API streams through `openReader`. */
+  async read(runId: string): Promise<string> {
+    const reader = await this.openReader(runId);
+    try {
+      return (await readRange(reader, 0, reader.size)).toString('utf8');
+    } finally {
+      await reader.close();
+    }
+  }
+
+  /** A snapshot of the log for chunked reading; an absent log reads as empty. */
+  async openReader(runId: string): Promise<LogReader> {
+    const log = this.open.get(runId);
+    if (log) return this.snapshot(log);
+    await this.closing.get(runId)?.catch(() => {});
+    return fileParts([{ path: this.pathOf(runId), length: Infinity }]);
   }
 
   /**
    * Existing lines first, then live ones. The listener is registered before
-   * the file is read; the file supplies exactly the lines written before
-   * registration and the held-back live lines the rest, so nothing is lost or
-   * repeated.
+   * the snapshot is taken, so the snapshot supplies exactly the lines written
+   * before registration and the held-back live lines the rest: nothing is
+   * lost or repeated (unless the follower is too slow, see FOLLOW_HELD_BYTES).
+   * The replay reads the file in chunks and awaits `onLine` when it returns a
+   * promise. With `tail`, the replay starts at the last `tail` lines.
    */
-  async follow(runId: string, runIsActive: boolean, onLine: (line: string) => void, onEnd: () => void): Promise<LogSubscription> {
+  async follow(
+    runId: string,
+    runIsActive: boolean,
+    onLine: (line: string) => void | Promise<void>,
+    onEnd: () => void,
+    options: { tail?: number } = {},
+  ): Promise<LogSubscription> {
     if (runIsActive) this.prepare(runId);
     const log = this.open.get(runId);
     if (!log) {
-      const text = await this.read(runId);
-      for (const line of splitLines(text)) onLine(line);
+      await replay(await this.openReader(runId), onLine, options.tail);
       onEnd();
       return { close() {} };
     }
     const held: string[] = [];
+    let heldBytes = 0;
+    let skipped = 0;
     let replaying = true;
     let ended = false;
     const listener: Listener = {
-      onLine: (line) => (replaying ? held.push(line) : onLine(line)),
+      onLine: (line) => {
+        if (!replaying) return void onLine(line);
+        if (heldBytes + line.length > FOLLOW_HELD_BYTES) {
+          skipped++;
+          return;
+        }
+        held.push(line);
+        heldBytes += line.length;
+      },
       onEnd: () => {
         ended = true;
         if (!replaying) onEnd();
       },
     };
     log.listeners.add(listener);
-    const writtenBefore = log.written;
-    await drained(log.stream);
-    const existing = splitLines(await readFile(this.pathOf(runId), 'utf8').catch(() => ''));
-    for (const line of existing.slice(0, writtenBefore)) onLine(line);
-    for (const line of held) onLine(line);
+    try {
+      await replay(await this.snapshot(log), onLine, options.tail);
+      if (skipped > 0) await onLine(`${this.timestamp()} [hearth] … ${skipped} lines skipped: this reader fell behind the task's output …`);
+      for (const line of held) await onLine(line);
+    } catch (error) {
+      log.listeners.delete(listener);
+      throw error;
+    }
     replaying = false;
     if (ended) onEnd();
     return { close: () => log.listeners.delete(listener) };
@@ -124,43 +255,313 @@ export class RunLogs {
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.open.keys()].map((id) => this.finish(id)));
+    await Promise.allSettled([...this.closing.values()]);
   }
 
   /**
    * Opens (or reopens, after a restart) the run's log for appending. A
-   * resumed run's earlier lines are counted so followers get them from the file.
+   * resumed run whose head is full carries on in its tail segments.
    */
   prepare(runId: string): void {
-    this.released.delete(runId);
     if (this.open.has(runId)) return;
     // Synchronous on purpose: the engine calls this between steps and must not
-    // yield to the event loop there (a resumed run's log is small).
-    const existing = existsSync(this.pathOf(runId)) ? splitLines(readFileSync(this.pathOf(runId), 'utf8')).length : 0;
-    this.open.set(runId, { stream: createWriteStream(this.pathOf(runId), { flags: 'a' }), listeners: new Set(), written: existing });
+    // yield to the event loop there (a stat, and a directory listing only when the head is full).
+    let size = 0;
+    try {
+      size = statSync(this.pathOf(runId)).size;
+    } catch {
+      // No file yet.
+    }
+    const log = this.newLog(runId, size);
+    if (size >= this.headLimit(log) - LOG_CHUNK_BYTES) this.adoptSegments(log);
   }
 
   private ensureOpen(runId: string): OpenLog {
-    let log = this.open.get(runId);
-    if (!log && this.released.has(runId)) {
-      this.prepare(runId);
-      log = this.open.get(runId);
-    }
-    if (!log) {
-      // Not prepared (a brand-new run): the file is empty, so nothing to count.
-      log = { stream: createWriteStream(this.pathOf(runId), { flags: 'a' }), listeners: new Set(), written: 0 };
-      this.open.set(runId, log);
-    }
+    // Not prepared: a brand-new run, or a recovered one whose first line is the engine's note.
+    this.prepare(runId);
+    return this.open.get(runId)!;
+  }
+
+  private newLog(runId: string, headBytes: number): OpenLog {
+    const log: OpenLog = {
+      runId,
+      // The stream reports errors asynchronously, by which time `log` is set.
+      head: this.openPart(() => log, this.pathOf(runId), headBytes),
+      segments: [],
+      nextSegment: 0,
+      dropped: 0,
+      droppedBefore: false,
+      listeners: new Set(),
+      lost: 0,
+      opening: new Set(),
+      cap: this.maxRunBytes(),
+    };
+    this.open.set(runId, log);
     return log;
+  }
+
+  private headLimit(log: OpenLog): number {
+    return Math.floor(capOf(log) / 2);
+  }
+
+  /** A resumed run: the segments a previous process left are the tail so far. */
+  private adoptSegments(log: OpenLog): void {
+    const prefix = `${log.runId}.log.tail.`;
+    let found: number[];
+    try {
+      found = readdirSync(this.dir)
+        .filter((name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)))
+        .map((name) => Number(name.slice(prefix.length)))
+        .sort((a, b) => a - b);
+    } catch {
+      return;
+    }
+    if (found.length === 0) return;
+    log.droppedBefore = found.length > 1 || found[0] !== 0;
+    for (const n of found.slice(0, -2)) void unlink(this.segmentPath(log.runId, n)).catch(() => {});
+    for (const n of found.slice(-2)) {
+      let size = 0;
+      try {
+        size = statSync(this.segmentPath(log.runId, n)).size;
+      } catch {
+        continue;
+      }
+      log.segments.push(this.openPart(() => log, this.segmentPath(log.runId, n), size));
+    }
+    log.nextSegment = found[found.length - 1]! + 1;
+  }
+
+  private segmentPath(runId: string, n: number): string {
+    return join(this.dir, `${runId}.log.tail.${n}`);
+  }
+
+  private openPart(log: () => OpenLog, path: string, bytes: number): Part {
+    const stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+    // Without this listener a full disk is an uncaught exception that ends the process.
+    stream.on('error', (error) => this.cutLog(log(), error));
+    const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+    return { path, stream, bytes, closed };
+  }
+
+  private append(log: OpenLog, text: string): void {
+    if (log.cut) {
+      log.lost++;
+      return;
+    }
+    const bytes = Buffer.byteLength(text);
+    let part = log.head;
+    if (log.segments.length > 0 || log.head.bytes + bytes > this.headLimit(log)) {
+      part = log.segments[log.segments.length - 1]!;
+      if (!part || part.bytes >= Math.floor(capOf(log) / 4)) part = this.rotate(log);
+    }
+    part.stream.write(text);
+    part.bytes += bytes;
+  }
+
+  /** Starts the next tail segment, deleting the oldest once two are kept. */
+  private rotate(log: OpenLog): Part {
+    const previous = log.segments[log.segments.length - 1];
+    if (previous) previous.stream.end();
+    if (log.segments.length === 2) {
+      const oldest = log.segments.shift()!;
+      log.dropped += oldest.bytes;
+      // After it closed and no snapshot is still opening it; a reader that has it open keeps reading.
+      void Promise.allSettled([oldest.closed, ...log.opening]).then(() => unlink(oldest.path).catch(() => {}));
+    }
+    const part = this.openPart(() => log, this.segmentPath(log.runId, log.nextSegment++), 0);
+    log.segments.push(part);
+    return part;
+  }
+
+  private cutLog(log: OpenLog, error: Error): void {
+    if (log.cut) return;
+    const code = (error as NodeJS.ErrnoException).code;
+    log.cut = code ? `${code}: ${error.message}` : error.message;
+    this.logger?.warn('a run log cannot be written; the log is cut here and the run goes on', { runId: log.runId, error: log.cut });
+    for (const part of [log.head, ...log.segments]) part.stream.destroy();
+  }
+
+  private cutMarker(log: OpenLog): string {
+    const lost = log.lost > 0 ? `; ${log.lost} later lines were not written` : '';
+    return `${this.timestamp()} [hearth] … the log is cut here: writing it failed (${log.cut})${lost} …`;
+  }
+
+  private droppedMarker(log: OpenLog, dropped: number): string {
+    const cap = formatBytes(capOf(log));
+    const count = log.droppedBefore ? `at least ${dropped}` : String(dropped);
+    return `${this.timestamp()} [hearth] … ${count} bytes of output dropped here: a run's log keeps its first and last ${formatBytes(capOf(log) / 2)} (logs.maxRunSize ${cap}) …`;
+  }
+
+  /** Best effort: after a write error the disk may still be full. */
+  private async appendCutMarker(log: OpenLog): Promise<void> {
+    await appendFile(this.pathOf(log.runId), `\n${this.cutMarker(log)}\n`, { mode: 0o600 }).catch(() => {});
+    for (const part of log.segments) await unlink(part.path).catch(() => {});
+  }
+
+  /**
+   * Appends the marker and the last half-cap of the segments to the head file,
+   * starting at a line, then deletes the segments. Copied in chunks.
+   */
+  private async keepTail(log: OpenLog): Promise<void> {
+    const keep = Math.floor(capOf(log) / 2);
+    const parts = log.segments;
+    try {
+      const total = parts.reduce((sum, part) => sum + part.bytes, 0);
+      let skip = Math.max(0, total - keep);
+      const reader = await fileParts(parts.map((part) => ({ path: part.path, length: part.bytes })));
+      try {
+        if (skip > 0) skip = await nextLineStart(reader, skip);
+        const out = createWriteStream(this.pathOf(log.runId), { flags: 'a', mode: 0o600 });
+        const marker = Buffer.from(this.droppedMarker(log, log.dropped + skip) + '\n');
+        await pipeline(async function* () {
+          yield marker;
+          yield* reader.chunks(skip);
+        }, out);
+      } finally {
+        await reader.close();
+      }
+      for (const part of parts) await unlink(part.path).catch(() => {});
+    } catch (error) {
+      // The segments stay; the head file is intact and a reader sees them no more. Say so once.
+      this.logger?.warn('keeping the tail of a capped run log failed', { runId: log.runId, error: String(error) });
+      await appendFile(this.pathOf(log.runId), `\n${this.timestamp()} [hearth] … the end of this log could not be kept (${String(error)}) …\n`).catch(() => {});
+      for (const part of parts) await unlink(part.path).catch(() => {});
+    }
+  }
+
+  /**
+   * The log as it is now: head, marker and segments (or the cut marker).
+   * The byte counts are taken synchronously, then the streams are flushed up
+   * to them before the files are opened.
+   */
+  private async snapshot(log: OpenLog): Promise<LogReader> {
+    const specs: Array<{ path: string; length: number } | { text: string }> = [{ path: log.head.path, length: log.head.bytes }];
+    if (log.segments.length > 0) specs.push({ text: this.droppedMarker(log, log.dropped) + '\n' });
+    for (const part of log.segments) specs.push({ path: part.path, length: part.bytes });
+    if (log.cut) specs.push({ text: `${this.cutMarker(log)}\n` });
+    const opening = (async () => {
+      await Promise.all([log.head, ...log.segments].map((part) => flushed(part)));
+      return fileParts(specs);
+    })();
+    log.opening.add(opening);
+    try {
+      return await opening;
+    } finally {
+      log.opening.delete(opening);
+    }
+  }
+
+  private timestamp(): string {
+    return new Date(this.clock.now()).toISOString();
   }
 }
 
-function drained(stream: WriteStream): Promise<void> {
-  return new Promise((resolve) => stream.write('', () => resolve()));
+function capOf(log: OpenLog): number {
+  return log.cap;
 }
 
-function splitLines(text: string): string[] {
-  if (!text) return [];
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
+async function replay(reader: LogReader, onLine: (line: string) => void | Promise<void>, tail: number | undefined): Promise<void> {
+  try {
+    const start = tail === undefined ? 0 : await tailOffset(reader, tail);
+    await forEachLine(reader, onLine, start);
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Everything handed to the part's stream is in the file (or the stream failed). */
+function flushed(part: Part): Promise<void> {
+  const { stream } = part;
+  if (stream.destroyed || stream.writableEnded) return part.closed;
+  return new Promise((resolve) => {
+    stream.write('', () => resolve());
+  });
+}
+
+async function closePart(part: Part): Promise<void> {
+  if (!part.stream.destroyed && !part.stream.writableEnded) part.stream.end();
+  await part.closed;
+}
+
+/** Where the first line at or after `offset` starts (the end, if none does). */
+async function nextLineStart(reader: LogReader, offset: number): Promise<number> {
+  if (offset === 0) return 0;
+  for (let at = offset - 1; at < reader.size; at += LOG_CHUNK_BYTES) {
+    const chunk = await readRange(reader, at, at + LOG_CHUNK_BYTES);
+    const newline = chunk.indexOf(0x0a);
+    if (newline !== -1) return at + newline + 1;
+  }
+  return reader.size;
+}
+
+/**
+ * A reader over files (each up to `length` bytes; Infinity: its size now) and
+ * literal text, as one log. A missing file reads as empty: a segment deleted
+ * before the snapshot opened it was dropped output.
+ */
+async function fileParts(specs: Array<{ path: string; length: number } | { text: string }>): Promise<LogReader> {
+  interface Opened {
+    length: number;
+    handle?: FileHandle;
+    text?: Buffer;
+  }
+  const parts: Opened[] = [];
+  try {
+    for (const spec of specs) {
+      if ('text' in spec) {
+        parts.push({ length: Buffer.byteLength(spec.text), text: Buffer.from(spec.text) });
+        continue;
+      }
+      let handle: FileHandle;
+      try {
+        handle = await open(spec.path, 'r');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      const size = (await handle.stat()).size;
+      parts.push({ length: Math.min(size, spec.length), handle });
+    }
+  } catch (error) {
+    await Promise.all(parts.map((part) => part.handle?.close()));
+    throw error;
+  }
+  const size = parts.reduce((sum, part) => sum + part.length, 0);
+  let closed = false;
+  return {
+    size,
+    async *chunks(start = 0, end = size) {
+      const stop = Math.min(end, size);
+      let base = 0;
+      for (const part of parts) {
+        const from = Math.max(start, base);
+        const to = Math.min(stop, base + part.length);
+        for (let at = from; at < to; ) {
+          const length = Math.min(LOG_CHUNK_BYTES, to - at);
+          if (part.text) {
+            yield part.text.subarray(at - base, at - base + length);
+            at += length;
+            continue;
+          }
+          const buffer = Buffer.allocUnsafe(length);
+          const { bytesRead } = await part.handle!.read(buffer, 0, length, at - base);
+          if (bytesRead === 0) return; // the file shrank (deleted by retention): stop rather than spin
+          yield buffer.subarray(0, bytesRead);
+          at += bytesRead;
+        }
+        base += part.length;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(parts.map((part) => part.handle?.close().catch(() => {})));
+    },
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KB`;
+  return `${bytes} B`;
 }

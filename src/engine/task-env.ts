@@ -30,6 +30,8 @@ export function buildTaskEnv(input: {
   now: number;
   dataDir: string;
   baseEnv: Record<string, string>;
+  /** The run's input: its JSON text and the file holding it ('' for both when the run has none). */
+  input?: { text: string; file: string };
 }): Record<string, string> {
   const { run, job, task, state, now } = input;
   const lastSuccess = run.lastSuccessAt ? Date.parse(run.lastSuccessAt) : undefined;
@@ -47,6 +49,8 @@ export function buildTaskEnv(input: {
     HEARTH_SINCE_SECONDS: lastSuccess === undefined ? '' : String(Math.max(0, Math.floor((now - lastSuccess) / 1000))),
     HEARTH_ATTEMPT: String(state.attempts),
     HEARTH_DATA_DIR: input.dataDir,
+    HEARTH_INPUT: input.input?.text ?? '',
+    HEARTH_INPUT_FILE: input.input?.file ?? '',
   };
   for (const dep of task.dependsOn) {
     env[`HEARTH_OUTPUT_${envName(dep)}`] = outputText(run.tasks[dep]?.output);

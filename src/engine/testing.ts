@@ -9,7 +9,7 @@ import { FakeClock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { HearthConfig, JobDef, TaskDef } from '../config/types.js';
 import { DEFAULT_RETRY } from '../config/types.js';
-import type { ShellOptions, ShellResult } from '../pool/process/shell.js';
+import { killGraceOf, type ShellOptions, type ShellResult } from '../pool/process/shell.js';
 import type { ActionDefinition } from '../actions/types.js';
 import { MemoryRunStore } from '../runs/memory-store.js';
 import type { RunStore } from '../runs/store.js';
@@ -51,6 +51,8 @@ export interface ShellCall {
   command: string;
   env: Record<string, string>;
   at: number;
+  /** The kill grace in force when the command was stopped (absent if it was not stopped). */
+  stoppedWithGraceMs?: number;
 }
 
 /**
@@ -60,7 +62,8 @@ export interface ShellCall {
 export function fakeShell(clock: FakeClock, scripts: Record<string, Script | ((env: Record<string, string>) => Script)>) {
   const calls: ShellCall[] = [];
   const runShell = (options: ShellOptions): Promise<ShellResult> => {
-    calls.push({ command: options.command, env: options.env, at: clock.now() });
+    const call: ShellCall = { command: options.command, env: options.env, at: clock.now() };
+    calls.push(call);
     const entry = scripts[options.command];
     const script = typeof entry === 'function' ? entry(options.env) : entry ?? { exit: 0 };
     options.onSpawn?.(4242);
@@ -73,6 +76,7 @@ export function fakeShell(clock: FakeClock, scripts: Record<string, Script | ((e
       });
       const onAbort = () => {
         timer.cancel();
+        call.stoppedWithGraceMs = killGraceOf(options);
         resolve({ exitCode: null, signal: 'SIGTERM', timedOut: false, cancelled: true, tail, pid: 4242 });
       };
       if (options.signal.aborted) onAbort();
@@ -99,7 +103,9 @@ export async function testEngine(options: {
   config?: Partial<HearthConfig>;
   logger?: Logger;
   start?: boolean;
-  /** The data directory tasks see (default /tmp/hearth-test). */
+  /** Where run logs go (default: a fresh temporary directory). */
+  logsDir?: string;
+  /** The data directory tasks see, where run inputs are written (default /tmp/hearth-test, which nothing else writes to). */
   dataDir?: string;
   /** Step journal and inbox (default: fresh in-memory ones). */
   workflows?: EngineDeps['workflows'];
@@ -107,12 +113,12 @@ export async function testEngine(options: {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
   const store = options.store ?? new MemoryRunStore();
   await store.open();
-  const logs = new RunLogs(mkdtempSync(join(tmpdir(), 'hearth-logs-')), clock);
+  const logs = new RunLogs(options.logsDir ?? mkdtempSync(join(tmpdir(), 'hearth-logs-')), clock, options.logger ? { logger: options.logger } : {});
   await logs.init();
   const shell = fakeShell(clock, options.scripts ?? {});
   const actions = new Map((options.actions ?? []).map((a) => [a.name, a]));
   const engine = new Engine({
-    config: config(options.jobs, options.config),
+    config: config(options.jobs, { ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...options.config }),
     store,
     clock,
     logs,
@@ -121,7 +127,6 @@ export async function testEngine(options: {
     runShell: shell.runShell,
     actions: { get: (name) => actions.get(name) },
     dataDir: options.dataDir ?? '/tmp/hearth-test',
-    killGraceMs: 1000,
     baseEnv: {},
     random: () => 0.5,
     ...(options.workflows ? { workflows: options.workflows } : {}),

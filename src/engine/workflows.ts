@@ -6,7 +6,7 @@ import type { JobDef } from '../config/types.js';
 import type { Run } from '../runs/model.js';
 import { isFinished } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
-import { eventMatches, newRun } from '../runs/transitions.js';
+import { eventMatches } from '../runs/transitions.js';
 import type { Dispatcher } from '../pool/dispatcher.js';
 import { MemoryEventLog, type EventLog } from '../steps/events.js';
 import { MemoryInboxStore, answerQuestion, type InboxItem, type InboxStore } from '../steps/inbox.js';
@@ -30,6 +30,10 @@ export interface WorkflowDeps extends WorkflowStores {
   /** The current catalog's job. */
   job(name: string): JobDef | undefined;
   newRunId(): string;
+  /** Sends an event as POST /api/events does (deduplicated by id; see Engine.sendEvent). */
+  emitEvent(name: string, data: unknown, id: string): Promise<unknown>;
+  /** Creates a child run (trigger `invoke`) with the id the parent journaled: input attached, durable, queued. */
+  createChild(job: JobDef, child: { id: string; parentRunId: string; input: unknown }): Promise<unknown>;
   cancelRun(id: string): Promise<unknown>;
 }
 
@@ -56,7 +60,8 @@ export class Workflows {
       clock: deps.clock,
       events: {
         since: (name, since) => this.events.since(name, since),
-        deliver: async (name, data, id) => void (await this.deliverEvent(name, data, id)),
+        // Through the engine's one event entry: jobs with `on: { event }` start too, and waiting runs wake.
+        deliver: async (name, data, id) => void (await deps.emitEvent(name, data, id)),
       },
       children: {
         newRunId: () => deps.newRunId(),
@@ -89,7 +94,7 @@ export class Workflows {
   }
 
   /**
-   * An event arrived (step.sendEvent; the events API calls this too): kept
+   * An event arrived (Engine.sendEvent calls this for every new event): kept
    * in the event log (durable, deduplicated by `id`), then every parked run
    * waiting for it wakes. Returns the event's id and whether it was new.
    */
@@ -110,12 +115,8 @@ export class Workflows {
     if (jobName === parent.job && job.overlap !== 'allow') {
       throw new StepError(`a run of ${jobName} cannot invoke ${jobName} itself unless the job has overlap: allow (the child would wait for its parent forever)`);
     }
-    const run = newRun({ id: childId, job: job.name, tasks: job.tasks.map((t) => t.name), trigger: 'invoke', occurrences: 1 }, this.deps.clock.now());
-    run.parentRunId = parent.id;
-    if (input !== undefined) run.input = input;
-    await this.deps.store.insertRun(run);
-    this.deps.logger.info('run queued', { runId: run.id, job: job.name, trigger: run.trigger, parent: parent.id });
-    this.deps.dispatcher.enqueue(run);
+    // The engine's one way of making a run: input attached (a large one in its file), durable, then queued.
+    await this.deps.createChild(job, { id: childId, parentRunId: parent.id, input });
   }
 
   /**

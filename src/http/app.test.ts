@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
 import { ConfigError, UsageError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
+import { LOG_CHUNK_BYTES } from '../core/log-reader.js';
 import { createApiApp } from './app.js';
 import { createTokenCheck } from './token.js';
 import { FakeAppliance } from './testing/fake-appliance.js';
@@ -80,9 +81,11 @@ describe('auth', () => {
 
   it('refuses every mutating route without a token and leaves the appliance untouched', async () => {
     const run = appliance.addRun({ job: 'backup', status: 'running' });
+    // A webhook has its own secret instead of the API token: without it, it is refused all the same.
+    appliance.hooks.set('digest', { job: 'digest', secret: 'hook-secret-0123' });
     const mutating = app.routes.filter((route) => route.method === 'POST').map((route) => route.path);
     expect(new Set(mutating)).toEqual(
-      new Set(['/api/jobs/:name/run', '/api/runs/:id/cancel', '/api/jobs/:name/pause', '/api/jobs/:name/resume', '/api/runs/:id/retry', '/api/inbox/:id']),
+      new Set(['/api/jobs/:name/run', '/api/runs/:id/cancel', '/api/jobs/:name/pause', '/api/jobs/:name/resume', '/api/runs/:id/retry', '/api/events', '/hooks/:name', '/api/inbox/:id']),
     );
     for (const template of mutating) {
       const path = template.replace(':name', 'digest').replace(':id', run.id);
@@ -93,6 +96,7 @@ describe('auth', () => {
     expect(appliance.pauses).toEqual([]);
     expect(appliance.runs.size).toBe(1);
     expect(appliance.runs.get(run.id)?.cancelRequested).toBeUndefined();
+    expect(appliance.events).toEqual([]);
   });
 
   it('accepts a lower-case scheme and rejects other schemes', async () => {
@@ -325,6 +329,86 @@ describe('logs as text', () => {
   it('404s an unknown run and 400s a malformed id', async () => {
     expect((await app.request('/api/runs/r_000000000000000000/logs', { headers: AUTH })).status).toBe(404);
     expect((await app.request('/api/runs/x/logs', { headers: AUTH })).status).toBe(400);
+  });
+});
+
+describe('logs in bounded pieces', () => {
+  function longLog(lines: number) {
+    const run = appliance.addRun({ job: 'backup', status: 'succeeded' });
+    for (let i = 0; i < lines; i++) appliance.appendLog(run.id, `line ${i} ${'x'.repeat(90)}`);
+    return run;
+  }
+
+  it('streams a large log in chunks of at most 64 KB', async () => {
+    const run = longLog(20_000);
+    const response = await app.request(`/api/runs/${run.id}/logs`, { headers: AUTH });
+    expect(response.headers.get('accept-ranges')).toBe('bytes');
+    const reader = response.body!.getReader();
+    let total = 0;
+    let largest = 0;
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      total += next.value.length;
+      largest = Math.max(largest, next.value.length);
+    }
+    expect(total).toBe(Number(response.headers.get('content-length')));
+    expect(total).toBeGreaterThan(1024 * 1024);
+    expect(largest).toBeLessThanOrEqual(LOG_CHUNK_BYTES);
+  });
+
+  it('answers ?tail=N with the last N lines', async () => {
+    const run = longLog(1000);
+    const response = await app.request(`/api/runs/${run.id}/logs?tail=2`, { headers: AUTH });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(`line 998 ${'x'.repeat(90)}\nline 999 ${'x'.repeat(90)}\n`);
+    expect((await app.request(`/api/runs/${run.id}/logs?tail=0`, { headers: AUTH })).status).toBe(400);
+    expect((await app.request(`/api/runs/${run.id}/logs?tail=lots`, { headers: AUTH })).status).toBe(400);
+  });
+
+  it('answers a byte range with 206, a suffix range, and 416 past the end', async () => {
+    const run = appliance.addRun({ job: 'backup', status: 'succeeded' });
+    appliance.appendLog(run.id, 'one');
+    appliance.appendLog(run.id, 'two');
+    const part = await app.request(`/api/runs/${run.id}/logs`, { headers: { ...AUTH, Range: 'bytes=4-6' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe('bytes 4-6/8');
+    expect(await part.text()).toBe('two');
+    const suffix = await app.request(`/api/runs/${run.id}/logs`, { headers: { ...AUTH, Range: 'bytes=-4' } });
+    expect(suffix.status).toBe(206);
+    expect(await suffix.text()).toBe('two\n');
+    const open = await app.request(`/api/runs/${run.id}/logs`, { headers: { ...AUTH, Range: 'bytes=4-' } });
+    expect(await open.text()).toBe('two\n');
+    const past = await app.request(`/api/runs/${run.id}/logs`, { headers: { ...AUTH, Range: 'bytes=8-' } });
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe('bytes */8');
+    expect((await errorOf(past)).code).toBe('range_not_satisfiable');
+  });
+
+  it('offers the log as a download', async () => {
+    const run = longLog(1);
+    const response = await app.request(`/api/runs/${run.id}/logs?download`, { headers: AUTH });
+    expect(response.headers.get('content-disposition')).toBe(`attachment; filename="${run.id}.log"`);
+  });
+
+  it('replays a large log to a slow event-stream client only as fast as it reads', async () => {
+    const run = longLog(20_000); // ~2 MB
+    let delivered = 0;
+    const follow = appliance.followLog.bind(appliance);
+    appliance.followLog = (id, onLine, onEnd, options) =>
+      follow(id, (line) => (delivered++, onLine(line)), onEnd, options);
+    const response = await app.request(`/api/runs/${run.id}/logs`, { headers: { ...AUTH, Accept: 'text/event-stream' } });
+    const reader = response.body!.getReader();
+    await reader.read();
+    for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+    // At most the soft queue limit (256 KB, ~2,600 of these lines) plus what the stream itself buffers.
+    expect(delivered).toBeGreaterThan(0);
+    expect(delivered).toBeLessThan(5000);
+    await reader.cancel();
+  });
+
+  it('starts an event stream at the last N lines with ?tail=N', async () => {
+    const run = longLog(100);
+    const response = await app.request(`/api/runs/${run.id}/logs?tail=1`, { headers: { ...AUTH, Accept: 'text/event-stream' } });
+    expect(await response.text()).toBe(`event: line\ndata: line 99 ${'x'.repeat(90)}\n\nevent: end\ndata: {"status":"succeeded"}\n\n`);
   });
 });
 

@@ -9,7 +9,10 @@ import { NotFoundError, UsageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { ApiError, createErrorHandler, notFoundHandler } from './errors.js';
 import { streamRunLog } from './log-stream.js';
-import { parseJobName, parseQuestionId, parseRunId, parseRunQuery, parseTriggerHeader } from './params.js';
+import { parseEventBody, parseJobName, parseQuestionId, parseRunBody, parseRunId, parseRunQuery, parseTailLines, parseTriggerHeader } from './params.js';
+import { serveLog } from './log-download.js';
+import { clientAddress } from './client-address.js';
+import { LoginLimiter } from './auth/rate-limit.js';
 import type { TokenCheck } from './token.js';
 import type { SearchPort } from '../knowledge/types.js';
 import { parseSearchParams } from '../knowledge/search-params.js';
@@ -36,8 +39,11 @@ export interface ApiDeps {
   system?: () => Promise<unknown>;
   /** `GET /api/search`: the knowledge store (absent: 404). */
   search?: SearchPort;
+  /** Failed webhook secrets per client address (default: a LoginLimiter of its own, 5 per 15 min). */
+  hookLimiter?: LoginLimiter;
 }
 
+/** Every POST body, webhooks' too; a run's input (src/runs/run-input.ts MAX_INPUT_BYTES) fits in it. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 /** Paths anyone on the LAN may read without a token. */
@@ -85,11 +91,27 @@ export function createApiApp(deps: ApiDeps): Hono {
     POST: async (c) => {
       const name = parseJobName(c.req.param('name') ?? '');
       const trigger = parseTriggerHeader(c.req.header('x-hearth-trigger'));
-      const run = await appliance.triggerJob(name, trigger);
+      const { input } = parseRunBody(await readJsonBody(c));
+      const run = await appliance.triggerJob(name, trigger, input === undefined ? {} : { input });
       c.header('Location', `/api/runs/${run.id}`);
       return c.json({ runId: run.id, run }, 202);
     },
   });
+
+  // Durable before the 202: the runs it started are on disk, and so is its id.
+  route('/api/events', {
+    POST: async (c) => c.json(await appliance.sendEvent(parseEventBody(await readJsonBody(c))), 202),
+  });
+
+  // Webhooks carry their own secret: no API token or session, no Origin check (see createHttpApp).
+  const hookLimiter = deps.hookLimiter ?? new LoginLimiter({ clock });
+  app.post('/hooks/:name', requireHookSecret(appliance, hookLimiter, logger), requireJsonOrNothing, limitBody, async (c) => {
+    const name = c.req.param('name') ?? '';
+    const run = await appliance.triggerHook(name, await readJsonBody(c));
+    c.header('Location', `/api/runs/${run.id}`);
+    return c.json({ runId: run.id }, 202);
+  });
+  app.all('/hooks/:name', methodNotAllowed(['POST']));
 
   route('/api/jobs/:name/pause', {
     POST: async (c) => {
@@ -175,27 +197,67 @@ export function createApiApp(deps: ApiDeps): Hono {
   route('/api/runs/:id/logs', {
     GET: async (c) => {
       const runId = parseRunId(c.req.param('id') ?? '');
+      const tailText = c.req.query('tail');
+      const tail = tailText === undefined ? undefined : parseTailLines(tailText);
       if (wantsEventStream(c)) {
         // Checked up front so an unknown run is a JSON 404, not an event stream with an error in it.
         if (!(await appliance.getRun(runId))) throw new NotFoundError('run', runId);
-        return streamRunLog(c, { appliance, runId, clock, heartbeatMs, logger });
+        return streamRunLog(c, { appliance, runId, clock, heartbeatMs, logger, ...(tail === undefined ? {} : { tail }) });
       }
-      c.header('Cache-Control', 'no-store');
-      return c.text(await appliance.readLog(runId));
+      // Streamed in chunks from a snapshot: never the whole log in memory.
+      return serveLog(c, await appliance.openLog(runId), {
+        runId,
+        ...(tail === undefined ? {} : { tail }),
+        download: c.req.query('download') !== undefined,
+      });
     },
   });
 
   return app;
 }
 
-/** The request's JSON body; a missing or malformed one is a 400. */
+/**
+ * A webhook's secret, from `Authorization: Bearer <secret>` or `?token=`.
+ * Wrong or missing secrets (and unknown hooks) count as failed logins of the
+ * client address: after 5 in 15 minutes it gets 429 until the oldest expires.
+ * The secret is never logged.
+ */
+function requireHookSecret(appliance: AppliancePort, limiter: LoginLimiter, logger: Logger): MiddlewareHandler {
+  return async (c, next) => {
+    const name = c.req.param('name') ?? '';
+    const client = clientAddress(c);
+    const decision = limiter.check(client);
+    if (!decision.allowed) {
+      logger.warn('webhook refused: too many failed attempts', { hook: name, client });
+      throw new ApiError(429, 'too_many_requests', 'too many failed webhook attempts from this address; try again later', {
+        'Retry-After': String(decision.retryAfterSeconds),
+      });
+    }
+    const secret = hookSecret(c);
+    const verdict = secret === undefined ? 'missing' : appliance.checkHook(name, secret);
+    if (verdict === 'ok') return next();
+    limiter.fail(client);
+    logger.warn('webhook refused', { hook: name, client, reason: verdict === 'unknown' ? 'no such hook' : `${verdict} secret` });
+    if (verdict === 'unknown') throw new ApiError(404, 'not_found', `no webhook named "${name.slice(0, 80)}" in hearth.yaml (hooks:)`);
+    throw new ApiError(401, 'unauthorized', verdict === 'missing' ? 'missing webhook secret: send "Authorization: Bearer <secret>" or ?token=<secret>' : 'wrong webhook secret', {
+      'WWW-Authenticate': 'Bearer realm="hearth-hook"',
+    });
+  };
+}
+
+function hookSecret(c: Context): string | undefined {
+  const header = c.req.header('authorization')?.match(/^Bearer[ \t]+(.+?)[ \t]*$/i)?.[1];
+  return header ?? c.req.query('token') ?? undefined;
+}
+
+/** The request's JSON body; undefined when it is empty. */
 async function readJsonBody(c: Context): Promise<unknown> {
   const text = await c.req.text();
-  if (text.trim() === '') throw new UsageError('a JSON body is required');
+  if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
-  } catch {
-    throw new UsageError('the body is not valid JSON');
+  } catch (error) {
+    throw new UsageError('request body is not valid JSON', { cause: error });
   }
 }
 

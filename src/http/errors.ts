@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ConfigError, ConflictError, isDiskFull, NotFoundError, UsageError } from '../core/errors.js';
+import { ConfigError, ConflictError, isDiskFull, NotFoundError, TooManyRequestsError, UsageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
 /**
@@ -22,6 +22,7 @@ export type ApiErrorCode =
   | 'conflict'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'range_not_satisfiable'
   | 'too_many_requests'
   | 'disk_full'
   | 'internal';
@@ -59,6 +60,7 @@ const CODE_BY_HTTP_STATUS: Partial<Record<number, ApiErrorCode>> = {
   409: 'conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  416: 'range_not_satisfiable',
   429: 'too_many_requests',
 };
 
@@ -71,6 +73,9 @@ export function mapError(error: unknown): Mapped | undefined {
   if (error instanceof ConflictError) return plain(409, 'conflict', error.message);
   if (error instanceof UsageError) return plain(400, 'bad_request', error.message);
   if (error instanceof ConfigError) return plain(400, 'bad_request', error.message);
+  if (error instanceof TooManyRequestsError) {
+    return { status: 429, code: 'too_many_requests', message: error.message, headers: { 'Retry-After': String(error.retryAfterSeconds) } };
+  }
   if (isDiskFull(error)) {
     return plain(507, 'disk_full', "the appliance's disk is full, so this could not be saved; free some space and try again");
   }

@@ -18,7 +18,18 @@ import { mapError } from './errors.js';
  * plus a `: heartbeat` comment every `heartbeatMs` so proxies and phones keep
  * the connection open. When the client goes away the log subscription is
  * closed at once, so a forgotten browser tab costs nothing.
+ *
+ * Memory stays bounded whatever the log's size: the existing lines are read
+ * from the file in chunks and the replay waits while more than
+ * QUEUE_SOFT_BYTES are queued for this client; a live line that finds more
+ * than QUEUE_HARD_BYTES queued (a client slower than the task) is skipped,
+ * and the client gets one line saying how many were. `?tail=N` starts the
+ * replay at the last N lines (the dashboard asks for its 5000): a follower
+ * of a huge log need not replay it all.
  */
+
+export const QUEUE_SOFT_BYTES = 256 * 1024;
+export const QUEUE_HARD_BYTES = 1024 * 1024;
 
 export interface LogStreamOptions {
   appliance: AppliancePort;
@@ -26,6 +37,8 @@ export interface LogStreamOptions {
   clock: Clock;
   heartbeatMs: number;
   logger: Logger;
+  /** Replay only the last `tail` lines. */
+  tail?: number;
 }
 
 export const HEARTBEAT_COMMENT = ': heartbeat\n\n';
@@ -54,15 +67,33 @@ async function pumpLog(stream: SSEStreamingApi, options: LogStreamOptions, reque
   };
   heartbeat = clock.setTimer(heartbeatMs, beat);
 
+  let skipped = 0;
+  const sendLine = (line: string): Promise<void> | undefined => {
+    if (stream.aborted) return undefined;
+    if (writes.pendingBytes > QUEUE_HARD_BYTES) {
+      skipped++;
+      return undefined;
+    }
+    if (skipped > 0) {
+      const note = `${new Date(clock.now()).toISOString()} [hearth] … ${skipped} lines skipped: this reader fell behind the task's output …`;
+      skipped = 0;
+      writes.enqueue(() => stream.writeSSE({ event: 'line', data: note }), note.length);
+    }
+    writes.enqueue(() => stream.writeSSE({ event: 'line', data: line }), line.length);
+    // Back-pressure for the replay of existing lines (live lines are not awaited).
+    return writes.pendingBytes > QUEUE_SOFT_BYTES ? writes.drained() : undefined;
+  };
+
   let subscription: LogSubscription | undefined;
   try {
     subscription = await appliance.followLog(
       runId,
-      (line) => writes.enqueue(() => stream.writeSSE({ event: 'line', data: line })),
+      sendLine,
       () => {
         ended = true;
         finish();
       },
+      options.tail === undefined ? {} : { tail: options.tail },
     );
   } catch (error) {
     const mapped = mapError(error);
@@ -90,14 +121,17 @@ async function finalStatus(appliance: AppliancePort, runId: string): Promise<str
   }
 }
 
-/** Log callbacks are synchronous; this keeps their asynchronous writes in order. */
+/** Log callbacks are synchronous; this keeps their asynchronous writes in order and counts what waits. */
 class SerialWriter {
   private tail: Promise<void> = Promise.resolve();
+  /** Bytes (roughly: characters) of lines queued and not yet written. */
+  pendingBytes = 0;
 
-  enqueue(write: () => Promise<unknown>): void {
+  enqueue(write: () => Promise<unknown>, bytes = 0): void {
+    this.pendingBytes += bytes;
     this.tail = this.tail.then(write).then(
-      () => undefined,
-      () => undefined, // a write after the client left fails; nothing to do about it
+      () => void (this.pendingBytes -= bytes),
+      () => void (this.pendingBytes -= bytes), // a write after the client left fails; nothing to do about it
     );
   }
 

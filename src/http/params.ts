@@ -1,5 +1,8 @@
 import { NotFoundError, UsageError } from '../core/errors.js';
+import { MAX_TAIL_LINES } from '../core/log-reader.js';
 import { isRunId } from '../core/ids.js';
+import type { IncomingEvent } from '../core/appliance.js';
+import { EVENT_ID_RULE, EVENT_NAME_RULE, isEventId, isEventName } from '../core/event-names.js';
 import type { RunQuery, RunStatus, Trigger } from '../runs/model.js';
 import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES } from '../runs/model.js';
 
@@ -67,4 +70,48 @@ export function parseTriggerHeader(value: string | undefined): Extract<Trigger, 
 /** Keeps echoed input short so an error message cannot be used to reflect a huge payload. */
 function clip(value: string): string {
   return value.length > 80 ? `${value.slice(0, 80)}…` : value;
+}
+
+/** `?tail=N`: the last N lines of a log, 1 to MAX_TAIL_LINES. */
+export function parseTailLines(value: string): number {
+  const lines = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(lines) || lines < 1 || lines > MAX_TAIL_LINES) {
+    throw new UsageError(`invalid tail "${clip(value)}": use a whole number of lines from 1 to ${MAX_TAIL_LINES}`);
+  }
+  return lines;
+}
+
+/** Body of `POST /api/jobs/:name/run`: nothing, or `{ "input": any JSON }`. */
+export function parseRunBody(body: unknown): { input?: unknown } {
+  if (body === undefined) return {};
+  const record = jsonObject(body, '{ "input": ... }');
+  rejectUnknownFields(record, ['input']);
+  return 'input' in record ? { input: record.input } : {};
+}
+
+/** Body of `POST /api/events`: `{ name, data?, id? }`. */
+export function parseEventBody(body: unknown): IncomingEvent {
+  const record = jsonObject(body, '{ "name": "doorbell", "data": ..., "id": "..." }');
+  rejectUnknownFields(record, ['name', 'data', 'id']);
+  const { name, id } = record;
+  if (name === undefined) throw new UsageError('name: is required (the event\'s name, e.g. "doorbell")');
+  if (!isEventName(name)) throw new UsageError(`name: invalid event name ${describe(name)}: ${EVENT_NAME_RULE}`);
+  if (id !== undefined && !isEventId(id)) throw new UsageError(`id: invalid event id ${describe(id)}: ${EVENT_ID_RULE}`);
+  return { name, ...('data' in record ? { data: record.data } : {}), ...(id !== undefined ? { id } : {}) };
+}
+
+function jsonObject(body: unknown, example: string): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new UsageError(`request body must be a JSON object such as ${example}`);
+  }
+  return body as Record<string, unknown>;
+}
+
+function rejectUnknownFields(record: Record<string, unknown>, allowed: string[]): void {
+  const unknown = Object.keys(record).find((key) => !allowed.includes(key));
+  if (unknown !== undefined) throw new UsageError(`${clip(unknown)}: unknown field (allowed: ${allowed.join(', ')})`);
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(clip(value)) : `(a ${value === null ? 'null' : Array.isArray(value) ? 'list' : typeof value})`;
 }

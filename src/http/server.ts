@@ -26,8 +26,8 @@ export interface HttpServer {
 /** The server could not listen; `code` is the system error code (EADDRINUSE, EACCES, ...). */
 export class ListenError extends Error {
   override name = 'ListenError';
-  constructor(message: string, readonly code: string | undefined) {
-    super(message);
+  constructor(message: string, readonly code: string | undefined, options?: ErrorOptions) {
+    super(message, options);
   }
 }
 
@@ -52,7 +52,7 @@ function listening(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
-      reject(new ListenError(listenErrorMessage(error, host, port), error.code));
+      reject(new ListenError(listenErrorMessage(error, host, port), error.code, { cause: error }));
     };
     const onListening = () => {
       server.off('error', onError);

@@ -490,7 +490,7 @@ export class KnowledgeBase implements SearchPort {
       return JSON.parse(await readFile(join(this.files.indexDir, 'meta.json'), 'utf8')) as IndexMeta;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new Error(`cannot read ${join(this.files.indexDir, 'meta.json')}: ${errorMessage(error)}`);
+      throw new Error(`cannot read ${join(this.files.indexDir, 'meta.json')}: ${errorMessage(error)}`, { cause: error });
     }
   }
 

@@ -160,7 +160,7 @@ function fromJson(item: RawItem): KnowledgeDocument {
   try {
     value = JSON.parse(item.text);
   } catch (error) {
-    throw new InvalidDocumentError(`not valid JSON: ${(error as Error).message}`);
+    throw new InvalidDocumentError(`not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidDocumentError('expected a JSON object');
   const record = value as Record<string, unknown>;

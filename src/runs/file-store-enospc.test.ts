@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
+import { fillDisk, mountSmallDisk } from '../core/testing/small-disk.js';
 import { createLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
 import { FileRunStore } from './file-store.js';
@@ -16,22 +15,13 @@ import { RunFactory } from './store-conformance.js';
  * Mounting needs root (CI runs as root); elsewhere these tests are skipped
  * and say why.
  */
-const mountPoint = mkdtempSync(join(tmpdir(), 'hearth-enospc-'));
-const mountError = tryMount(mountPoint);
-if (mountError) console.warn(`skipping the full-disk run store tests: cannot mount a tmpfs at ${mountPoint} (${mountError})`);
-
-function tryMount(dir: string): string | undefined {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
-    return undefined;
-  } catch (error) {
-    return String((error as { stderr?: Buffer }).stderr ?? error).trim() || 'mount failed';
-  }
-}
+const disk = mountSmallDisk('1m', 'hearth-enospc-');
+const mountError = 'error' in disk ? disk.error : undefined;
+if (mountError) console.warn(`skipping the full-disk run store tests: cannot mount a tmpfs (${mountError})`);
+const mountPoint = 'dir' in disk ? disk.dir : '';
 
 afterAll(() => {
-  if (!mountError) execFileSync('umount', [mountPoint]);
-  rmSync(mountPoint, { recursive: true, force: true });
+  if ('remove' in disk) disk.remove();
 });
 
 let dirCount = 0;
@@ -58,28 +48,6 @@ async function openStore(dataDir: string, clock: FakeClock, logger: Logger): Pro
   return store;
 }
 
-/** Fills the file system to the last byte; returns a function that frees it again. */
-function fillDisk(): () => void {
-  const path = join(mountPoint, 'filler');
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  try {
-    for (let size = chunk.length; size >= 1; size = Math.floor(size / 2)) {
-      for (;;) {
-        try {
-          if (writeSync(fd, chunk, 0, size) < size) break;
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-          break;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return () => unlinkSync(path);
-}
-
 /** Every file under `dir` as one string: nothing of a refused run may be anywhere on disk. */
 async function everythingOnDisk(dir: string): Promise<string> {
   const names = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -99,7 +67,7 @@ describe.skipIf(mountError !== undefined)('FileRunStore on a full disk (tmpfs)',
     const acknowledged = factory.run('backup');
     await store.insertRun(acknowledged);
 
-    const freeDisk = fillDisk();
+    const freeDisk = fillDisk(mountPoint);
     const started = { ...acknowledged, status: 'running' as const, startedAt: '2026-03-01T12:00:01.000Z' };
     store.updateRun(started);
     // A batch of inserts big enough that part of it fits in the WAL's last page: a short write.
@@ -145,7 +113,7 @@ describe.skipIf(mountError !== undefined)('FileRunStore on a full disk (tmpfs)',
     await crashed.flush();
     // kill -9: never closed (afterEach releases its file handle once the test is over)
 
-    const freeDisk = fillDisk();
+    const freeDisk = fillDisk(mountPoint);
     const clock = new FakeClock('2026-03-01T12:05:00Z');
     // Opening replays the WAL and would like to checkpoint; the disk is full, so it runs from memory.
     const store = await openStore(dir, clock, logger);

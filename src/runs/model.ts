@@ -14,7 +14,8 @@
  * what it waits for (see Wait); nothing else is ever waiting.
  */
 
-export type Trigger = 'schedule' | 'catchup' | 'manual' | 'api' | 'retry' | 'invoke';
+/** `event`: an event named in the job's `on: { event }` (POST /api/events); `hook`: a webhook (POST /hooks/NAME); `invoke`: a workflow's step.invoke started it (see parentRunId). */
+export type Trigger = 'schedule' | 'catchup' | 'manual' | 'api' | 'retry' | 'event' | 'hook' | 'invoke';
 
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
 export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'waiting'];
@@ -104,6 +105,21 @@ export interface Run {
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
+  /**
+   * The run's input (any JSON: the body's `input`, an event's `data`, a
+   * webhook's body), kept here when its JSON is at most INLINE_INPUT_BYTES
+   * (src/runs/run-input.ts). A larger input lives in `inputs/<run id>.json`
+   * under the data directory and only `inputBytes` / `inputInFile` are here,
+   * so state.json and its WAL stay small.
+   */
+  input?: unknown;
+  /** Size of the input's JSON text in bytes; present exactly when the run has an input. */
+  inputBytes?: number;
+  /** The input is in `inputs/<run id>.json`, not in `input`. */
+  inputInFile?: boolean;
+  /** The event that started this run (`trigger: event`), or the webhook (`trigger: hook`). */
+  event?: { name: string; id?: string };
+  hook?: string;
   /** Set when this run retries another (`trigger: retry`). */
   retryOf?: string;
   /** A cancel was requested and is being carried out. */
@@ -118,8 +134,6 @@ export interface Run {
   wait?: Wait;
   /** Snapshot at first start: when the job's last successful run started (ISO), for HEARTH_LAST_SUCCESS. */
   lastSuccessAt?: string;
-  /** The run's input (a module's ctx.input): the child's input for step.invoke. */
-  input?: unknown;
   /** Set on a run started by a workflow's step.invoke: the parent run, woken when this one finishes. */
   parentRunId?: string;
   tasks: Record<string, TaskState>;

@@ -11,8 +11,8 @@ import type { StateDocument } from './run-state.js';
 /** A JSON file that exists but cannot be used: invalid JSON, truncated, or the wrong shape. */
 export class CorruptStateError extends Error {
   override name = 'CorruptStateError';
-  constructor(readonly path: string, readonly reason: string) {
-    super(`${basename(path)} is unusable: ${reason}`);
+  constructor(readonly path: string, readonly reason: string, options?: ErrorOptions) {
+    super(`${basename(path)} is unusable: ${reason}`, options);
   }
 }
 
@@ -50,7 +50,7 @@ export class AtomicJsonFile<T> implements Adapter<T> {
       value = JSON.parse(text);
     } catch (error) {
       const reason = text.length === 0 ? 'the file is empty' : `invalid JSON (${errorMessage(error)})`;
-      throw new CorruptStateError(this.options.path, reason);
+      throw new CorruptStateError(this.options.path, reason, { cause: error });
     }
     const problem = this.options.validate(value);
     if (problem) throw new CorruptStateError(this.options.path, `wrong shape: ${problem}`);

@@ -76,6 +76,10 @@ export interface NewRun {
   occurrences: number;
   scheduledFor?: string;
   retryOf?: string;
+  /** The event or hook that started it. */
+  event?: Run['event'];
+  hook?: string;
+  parentRunId?: string;
 }
 
 /** A new run: `queued`, every task `pending` with no attempt yet. */
@@ -93,6 +97,9 @@ export function newRun(spec: NewRun, now: number): Run {
     taskOrder: [...spec.tasks],
     ...(spec.scheduledFor ? { scheduledFor: spec.scheduledFor } : {}),
     ...(spec.retryOf ? { retryOf: spec.retryOf } : {}),
+    ...(spec.event ? { event: spec.event } : {}),
+    ...(spec.hook ? { hook: spec.hook } : {}),
+    ...(spec.parentRunId ? { parentRunId: spec.parentRunId } : {}),
   };
 }
 

@@ -31,7 +31,7 @@ export function compileSchedule(spec: ScheduleSpec, timezone: string): Schedule 
   } catch (error) {
     if (error instanceof ScheduleError) throw error;
     // The rrule package throws plain Errors for rules it cannot handle.
-    throw new ScheduleError(`${spec.kind}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ScheduleError(`${spec.kind}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }
 

@@ -52,8 +52,8 @@ export class FileStepJournal implements StepJournal {
       if (line === '') continue;
       try {
         entries.push(JSON.parse(line) as StepEntry);
-      } catch {
-        throw new Error(`${file}:${i + 1}: unreadable step journal entry (the file is damaged)`);
+      } catch (error) {
+        throw new Error(`${file}:${i + 1}: unreadable step journal entry (the file is damaged)`, { cause: error });
       }
     }
     return entries;

@@ -1,24 +1,17 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { fillDisk, mountSmallDisk } from '../../src/core/testing/small-disk.js';
 import type { Run, RunPage } from '../../src/runs/model.js';
-import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { baseConfig, freePort, startHearth, type HearthProcess } from '../helpers/hearth-process.js';
 
 /**
  * The real hearth with its data directory on a 4 MB tmpfs that fills up.
  * Mounting needs root (CI runs as root); elsewhere the test is skipped and says why.
  */
-const dir = tempDir('hearth-full-disk-');
-const mountError = (() => {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'pipe' });
-    return undefined;
-  } catch (error) {
-    return String((error as { stderr?: Buffer }).stderr ?? error).trim() || 'mount failed';
-  }
-})();
-if (mountError) console.warn(`skipping the full-disk integration test: cannot mount a tmpfs at ${dir} (${mountError})`);
+const disk = mountSmallDisk('4m', 'hearth-full-disk-');
+const mountError = 'error' in disk ? disk.error : undefined;
+if (mountError) console.warn(`skipping the full-disk integration test: cannot mount a tmpfs (${mountError})`);
+const dir = 'dir' in disk ? disk.dir : '';
 
 let running: HearthProcess | undefined;
 afterEach(async () => {
@@ -26,31 +19,8 @@ afterEach(async () => {
   running = undefined;
 });
 afterAll(() => {
-  // Lazy: a task process killed with hearth may still hold its cwd there for a moment.
-  if (!mountError) execFileSync('umount', ['-l', dir]);
-  rmSync(dir, { recursive: true, force: true });
+  if ('remove' in disk) disk.remove();
 });
-
-function fillDisk(): () => void {
-  const path = join(dir, 'filler');
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  try {
-    for (let size = chunk.length; size >= 1; size = Math.floor(size / 2)) {
-      for (;;) {
-        try {
-          if (writeSync(fd, chunk, 0, size) < size) break;
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-          break;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return () => unlinkSync(path);
-}
 
 describe.skipIf(mountError !== undefined)('a full disk', () => {
   it('hearth starts on it, refuses new runs (which never run later), and loses nothing it acknowledged', async () => {
@@ -70,7 +40,7 @@ describe.skipIf(mountError !== undefined)('a full disk', () => {
     await hearth.waitFor('the long run to start', async () => ((await hearth.api<Run>(`/api/runs/${long.runId}`)).body.status === 'running' ? true : undefined));
     expect(await hearth.stop('SIGKILL')).toBe(null);
 
-    const freeDisk = fillDisk();
+    const freeDisk = fillDisk(dir);
     hearth = await startHearth({ dir, port, config });
     running = hearth;
     expect(hearth.output()).toContain('could not write the run state while opening');

@@ -82,3 +82,48 @@ describe('config reload', () => {
     expect(after.config.errors).toBeUndefined();
   });
 });
+
+describe('killGrace on reload', () => {
+  it('a reload that shortens killGrace applies to the next stop, even of a task that is already running', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const jobs = `
+  stubborn:
+    run: |
+      trap "" TERM
+      echo $$ > "${dir}/stubborn.pid"
+      sleep 120
+`;
+    // Started with a grace far longer than the test waits; the reload brings it down to 300 ms.
+    const slow = baseConfig(port, jobs).replace('killGrace: 1s', 'killGrace: 60s');
+    const hearth = (running = await startHearth({ dir, port, config: slow }));
+    const { body } = await hearth.api<{ runId: string }>('/api/jobs/stubborn/run', { method: 'POST' });
+    const pidFile = join(dir, 'stubborn.pid');
+    const pid = await hearth.waitFor('the task to start', () => {
+      try {
+        return Number(readFileSync(pidFile, 'utf8')) || undefined;
+      } catch {
+        return undefined;
+      }
+    });
+
+    const { body: before } = await hearth.api<{ config: { loadedAt: string } }>('/api/health');
+    writeFileSync(join(dir, 'hearth.yaml'), slow.replace('killGrace: 60s', 'killGrace: 300ms'));
+    hearth.child.kill('SIGHUP');
+    await hearth.waitFor('the reload', async () => {
+      const { body: health } = await hearth.api<{ config: { loadedAt: string } }>('/api/health');
+      return health.config.loadedAt !== before.config.loadedAt ? true : undefined;
+    });
+
+    const cancelledAt = Date.now();
+    expect((await hearth.api(`/api/runs/${body.runId}/cancel`, { method: 'POST' })).status).toBe(202);
+    const run = await hearth.waitFor('the run to be cancelled', async () => {
+      const { body: r } = await hearth.api<Run>(`/api/runs/${body.runId}`);
+      return r.status === 'cancelled' ? r : undefined;
+    }, 20_000);
+    expect(run.tasks.main!.status).toBe('cancelled');
+    // It ignores SIGTERM, so only the SIGKILL after the new grace ends it: well before the old 60 s.
+    expect(Date.now() - cancelledAt).toBeLessThan(10_000);
+    expect(isProcessRunning(pid)).toBe(false);
+  });
+});

@@ -34,6 +34,8 @@ describe('password', () => {
     mkdirSync(join(dataDir, 'secrets'));
     writeFileSync(adminPasswordPath(dataDir), '{"algorithm":');
     await expect(readAdminPassword(dataDir)).rejects.toThrow(/admin-password.json is not valid JSON/);
+    const error = await readAdminPassword(dataDir).catch((e: unknown) => e);
+    expect((error as Error).cause).toBeInstanceOf(SyntaxError);
   });
 });
 

@@ -23,8 +23,8 @@ export async function readSecretJson(path: string): Promise<unknown> {
   }
   try {
     return JSON.parse(text) as unknown;
-  } catch {
-    throw new SecretFileError(path, 'is not valid JSON');
+  } catch (error) {
+    throw new SecretFileError(path, 'is not valid JSON', { cause: error });
   }
 }
 
@@ -38,8 +38,8 @@ export async function writeSecretJson(path: string, value: unknown): Promise<voi
 /** A secrets file exists but is damaged; the message names the file and says how to recover. */
 export class SecretFileError extends Error {
   override name = 'SecretFileError';
-  constructor(readonly file: string, problem: string) {
-    super(`${file} ${problem}; fix or delete it (deleting it resets what it holds)`);
+  constructor(readonly file: string, problem: string, options?: ErrorOptions) {
+    super(`${file} ${problem}; fix or delete it (deleting it resets what it holds)`, options);
   }
 }
 

@@ -146,7 +146,10 @@ const MUTATING: Array<[string, Record<string, string>]> = [
   ['/logout', {}],
   ['/logout/all', {}],
 ];
-const MUTATING_API = ['/api/jobs/backup/run', '/api/jobs/backup/pause', '/api/jobs/backup/resume', '/api/runs/r_00mjv5x2w0a1b2c3d4/cancel', '/api/runs/r_00mjv5x2w0a1b2c3d4/retry', '/api/inbox/q_000000000001'];
+const MUTATING_API = ['/api/jobs/backup/run', '/api/jobs/backup/pause', '/api/jobs/backup/resume', '/api/runs/r_00mjv5x2w0a1b2c3d4/cancel', '/api/runs/r_00mjv5x2w0a1b2c3d4/retry', '/api/events', '/api/inbox/q_000000000001'];
+/** Webhooks: their own secret, never a session or an API token. */
+const MUTATING_HOOKS = ['/hooks/backup'];
+const HOOK_SECRET = 'doorbell-secret-0123456789';
 
 describe('every change needs a session or a token', () => {
   beforeEach(() => {
@@ -156,8 +159,8 @@ describe('every change needs a session or a token', () => {
   it('the lists above cover every POST route the app has (login aside)', () => {
     const posts = new Set(h.app.routes.filter((route) => route.method === 'POST').map((route) => route.path));
     posts.delete('/login');
-    const covered = new Set([...MUTATING.map(([path]) => path), ...MUTATING_API].map((path) =>
-      path.replace('/backup/', '/:name/').replace('r_00mjv5x2w0a1b2c3d4', ':id').replace('t_0011aabb', ':id').replace('q_000000000001', ':id')));
+    const covered = new Set([...MUTATING.map(([path]) => path), ...MUTATING_API, ...MUTATING_HOOKS].map((path) =>
+      path.replace('/backup/', '/:name/').replace('/hooks/backup', '/hooks/:name').replace('r_00mjv5x2w0a1b2c3d4', ':id').replace('t_0011aabb', ':id').replace('q_000000000001', ':id')));
     expect(covered).toEqual(posts);
   });
 
@@ -178,6 +181,29 @@ describe('every change needs a session or a token', () => {
     expect(h.appliance.triggers).toEqual([]);
     expect(h.appliance.pauses).toEqual([]);
     expect(h.appliance.runs.size).toBe(1);
+  });
+
+  it.each(MUTATING_HOOKS)('POST %s without its own secret is refused, even with a session or an API token', async (path) => {
+    h.appliance.hooks.set('backup', { job: 'backup', secret: HOOK_SECRET });
+    const attempts: Array<Record<string, string>> = [{}, session({ Origin: ORIGIN, 'Sec-Fetch-Site': 'same-origin' }), bearer(), bearer('wrong-secret')];
+    for (const headers of attempts) {
+      const response = await h.app.request(path, { method: 'POST', headers }, fromAddress(`10.0.0.${attempts.indexOf(headers) + 1}`));
+      expect(response.status).toBe(401);
+      expect(response.headers.get('content-type')).toMatch(/application\/json/);
+    }
+    expect(h.appliance.triggers).toEqual([]);
+  });
+
+  it('a webhook with its secret is not refused for its Origin (it is no cookie-authenticated change)', async () => {
+    h.appliance.hooks.set('backup', { job: 'backup', secret: HOOK_SECRET });
+    h.appliance.runs.clear();
+    const evil = { Origin: 'http://sensor.example', 'Sec-Fetch-Site': 'cross-site' };
+    const response = await h.app.request('/hooks/backup', { method: 'POST', headers: { ...bearer(HOOK_SECRET), ...evil } });
+    expect(response.status).toBe(202);
+    expect(h.appliance.triggers).toEqual([{ job: 'backup', trigger: 'hook', input: undefined }]);
+    // Everything else keeps its Origin check.
+    const api = await h.app.request('/api/events', { method: 'POST', headers: { ...session(evil), 'Content-Type': 'application/json' }, body: '{"name":"x"}' });
+    expect(api.status).toBe(403);
   });
 
   it('a cross-origin POST is refused, with a session or a token', async () => {
@@ -323,6 +349,12 @@ describe('pages', () => {
     expect(text).toContain('schedule');
     expect(text).toContain('datetime="2026-05-01T02:00:00.000Z"');
     expect(text).toContain(`data-run="${running.id}"`);
+    // The viewer follows the last lines; the whole log is a download through the session.
+    expect(text).toContain('data-tail="5000"');
+    expect(text).toContain(`href="/api/runs/${running.id}/logs?download"`);
+    const download = await h.app.request(`/api/runs/${running.id}/logs?download`, { headers: session() });
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-disposition')).toBe(`attachment; filename="${running.id}.log"`);
     expect(text).toContain(`action="/runs/${running.id}/cancel"`);
     h.appliance.finishRun(running.id, 'failed');
     const finished = await (await h.app.request(`/runs/${running.id}`, { headers: session() })).text();

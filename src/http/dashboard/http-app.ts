@@ -30,7 +30,14 @@ export interface HttpAppDeps extends DashboardDeps {
 }
 
 /** Paths whose errors are JSON (scripts read them); the rest are pages. */
-const MACHINE_PATHS = /^\/(api|metrics|events)(\/|$)/;
+const MACHINE_PATHS = /^\/(api|metrics|events|hooks)(\/|$)/;
+/**
+ * Webhooks are called by other services with their own secret (never an
+ * ambient cookie), so the Origin check that protects cookie-authenticated
+ * changes has nothing to protect there, and a sender that sets Origin must
+ * not be refused.
+ */
+const HOOK_PATHS = /^\/hooks\//;
 
 export function createHttpApp(deps: HttpAppDeps): Hono {
   const app = new Hono();
@@ -43,7 +50,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
 
   app.use('*', securityHeaders);
   app.use('*', compress({ contentTypeFilter: (type) => !type.startsWith('text/event-stream') && COMPRESSIBLE_CONTENT_TYPE_REGEX.test(type) }));
-  app.use('*', originGuard);
+  app.use('*', (c, next) => (HOOK_PATHS.test(c.req.path) ? next() : originGuard(c, next)));
 
   app.get('/assets/:name', (c) => deps.assets.serve(c, c.req.param('name')) ?? c.notFound());
   app.get('/manifest.webmanifest', (c) => deps.assets.serve(c, 'manifest.webmanifest') ?? c.notFound());

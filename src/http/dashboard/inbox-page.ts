@@ -64,8 +64,8 @@ export function answerFromForm(q: InboxItem, form: URLSearchParams): unknown {
   if (json !== null) {
     try {
       return JSON.parse(json) as unknown;
-    } catch {
-      throw new UsageError('the answer is not valid JSON');
+    } catch (error) {
+      throw new UsageError('the answer is not valid JSON', { cause: error });
     }
   }
   const schema = q.schema ?? {};

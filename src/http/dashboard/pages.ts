@@ -9,6 +9,9 @@ import { bytes, shortDuration, spanOf, statusBadge, timeTag } from './format.js'
 import { html, type Html } from './html.js';
 import { actionButton } from './layout.js';
 
+/** The run page shows (and follows) this many last lines of the log; the whole file is a download. */
+export const LOG_VIEW_LINES = 5000;
+
 /** Pure renderers: data in, HTML out. The routes fetch the data (routes.ts). */
 
 export interface RenderContext {
@@ -190,9 +193,9 @@ ${run.error && html`<div class="wide"><dt>Error</dt><dd class="bad">${run.error}
 ${steps.length > 0 && stepsCard(ctx, steps)}
 </div>
 <section class="card logcard"><div class="row"><h2>Log</h2><span class="muted small" id="log-state">${active ? 'live' : ''}</span></div>
-<pre id="log" class="log" data-run="${run.id}" tabindex="0" aria-live="off"></pre>
+<pre id="log" class="log" data-run="${run.id}" data-tail="${LOG_VIEW_LINES}" tabindex="0" aria-live="off"></pre>
 <button type="button" class="btn plain follow" id="follow" hidden>↓ Follow the log</button>
-<p class="small"><a href="/api/runs/${run.id}/logs">Plain text log</a></p>
+<p class="small muted">Shows the last ${LOG_VIEW_LINES.toLocaleString('en')} lines. <a href="/api/runs/${run.id}/logs?download" download>Download the whole log</a></p>
 </section>`;
 }
 

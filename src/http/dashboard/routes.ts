@@ -14,6 +14,7 @@ import { verifyPassword } from '../auth/password.js';
 import type { LoginLimiter } from '../auth/rate-limit.js';
 import type { SessionStore } from '../auth/sessions.js';
 import { ApiError } from '../errors.js';
+import { clientAddress } from '../client-address.js';
 import { parseJobName, parseQuestionId, parseRunId, parseRunStatus } from '../params.js';
 import { answerFromForm, inboxBody } from './inbox-page.js';
 import type { Assets } from './assets.js';
@@ -286,11 +287,6 @@ function optionalRunId(value: string | undefined): string | undefined {
   return value ? parseRunId(value) : undefined;
 }
 
-/** The peer address of the TCP connection; no X-Forwarded-For: Hearth is not meant to sit behind a proxy. */
-export function clientAddress(c: Context): string {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? 'unknown';
-}
 
 const requireForm: MiddlewareHandler = async (c, next) => {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();

@@ -1,5 +1,6 @@
-import type { AppliancePort, HealthView, JobView, LogSubscription, RunEvent, RunEventListener } from '../../core/appliance.js';
+import type { AppliancePort, EventReceipt, HealthView, IncomingEvent, JobView, LogSubscription, RunEvent, RunEventListener } from '../../core/appliance.js';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
+import { bufferLogReader, forEachLine, tailOffset, type LogReader } from '../../core/log-reader.js';
 import { isActive } from '../../runs/model.js';
 import { MemoryInboxStore, answerQuestion, type InboxItem } from '../../steps/inbox.js';
 import type { StepView } from '../../steps/journal.js';
@@ -14,9 +15,14 @@ export class FakeAppliance implements AppliancePort {
   readonly jobs = new Map<string, JobView>();
   readonly runs = new Map<string, Run>();
   readonly logs = new Map<string, string[]>();
-  readonly triggers: Array<{ job: string; trigger: Trigger }> = [];
+  readonly triggers: Array<{ job: string; trigger: Trigger; input?: unknown }> = [];
+  /** Events received, and webhooks: `hooks` maps a hook name to its job and secret. */
+  readonly events: IncomingEvent[] = [];
+  readonly hooks = new Map<string, { job: string; secret: string }>();
+  /** Jobs listening to each event name. */
+  readonly listeners = new Map<string, string[]>();
   /** Open log subscriptions, to assert that they get closed. */
-  readonly followers = new Set<{ runId: string; onLine: (line: string) => void; onEnd: () => void }>();
+  readonly followers = new Set<{ runId: string; onLine: (line: string) => void | Promise<void>; onEnd: () => void }>();
   /** Called after a run is created by `triggerJob`; lets a test finish it at once. */
   onTrigger: (run: Run) => void = () => {};
   /** Makes every port call throw this (to test the 500 path). */
@@ -55,14 +61,15 @@ export class FakeAppliance implements AppliancePort {
     return this.jobs.get(name);
   }
 
-  async triggerJob(name: string, trigger: Extract<Trigger, 'manual' | 'api'>): Promise<Run> {
+  async triggerJob(name: string, trigger: Extract<Trigger, 'manual' | 'api' | 'hook' | 'event'>, options: { input?: unknown } = {}): Promise<Run> {
     this.maybeFail();
     const job = this.jobs.get(name);
     if (!job) throw new NotFoundError('job', name);
     const active = [...this.runs.values()].some((run) => run.job === name && isActive(run));
     if (job.overlap === 'skip' && active) throw new ConflictError(`job "${name}" already has an active run`);
-    this.triggers.push({ job: name, trigger });
-    const run = this.addRun({ job: name, trigger, status: 'queued' });
+    this.triggers.push({ job: name, trigger, ...('input' in options ? { input: options.input } : {}) });
+    const withInput = options.input === undefined ? {} : { input: options.input, inputBytes: JSON.stringify(options.input).length };
+    const run = this.addRun({ job: name, trigger, status: 'queued', ...withInput });
     this.onTrigger(run);
     return this.runs.get(run.id) ?? run;
   }
@@ -101,11 +108,22 @@ export class FakeAppliance implements AppliancePort {
     return (this.logs.get(id) ?? []).map((line) => `${line}\n`).join('');
   }
 
-  async followLog(id: string, onLine: (line: string) => void, onEnd: () => void): Promise<LogSubscription> {
+  /** The log as bytes, served through the same chunked reader the engine's files use. */
+  async openLog(id: string): Promise<LogReader> {
+    return bufferLogReader(Buffer.from(await this.readLog(id)));
+  }
+
+  async followLog(
+    id: string,
+    onLine: (line: string) => void | Promise<void>,
+    onEnd: () => void,
+    options: { tail?: number } = {},
+  ): Promise<LogSubscription> {
     this.maybeFail();
     const run = this.runs.get(id);
     if (!run) throw new NotFoundError('run', id);
-    for (const line of this.logs.get(id) ?? []) onLine(line);
+    const existing = bufferLogReader(Buffer.from((this.logs.get(id) ?? []).map((line) => `${line}\n`).join('')));
+    await forEachLine(existing, onLine, options.tail === undefined ? 0 : await tailOffset(existing, options.tail));
     if (!isActive(run)) {
       onEnd();
       return { close: () => {} };
@@ -150,6 +168,33 @@ export class FakeAppliance implements AppliancePort {
     return answerQuestion(this.inbox, id, value, Date.parse('2026-03-01T12:00:00Z'));
   }
 
+  /** Dedup by id in memory; one run per listening job. */
+  private readonly seenEvents = new Map<string, EventReceipt>();
+
+  async sendEvent(event: IncomingEvent): Promise<EventReceipt> {
+    this.maybeFail();
+    this.events.push(event);
+    const seen = event.id === undefined ? undefined : this.seenEvents.get(event.id);
+    if (seen) return { ...seen, duplicate: true };
+    const runs: string[] = [];
+    for (const job of this.listeners.get(event.name) ?? []) runs.push((await this.triggerJob(job, 'event', { input: event.data })).id);
+    const receipt: EventReceipt = { eventId: event.id ?? `ev_${this.events.length}`, runs, skipped: [], duplicate: false };
+    if (event.id !== undefined) this.seenEvents.set(event.id, receipt);
+    return receipt;
+  }
+
+  checkHook(name: string, secret: string): 'ok' | 'wrong' | 'unknown' {
+    const hook = this.hooks.get(name);
+    if (!hook) return 'unknown';
+    return hook.secret === secret ? 'ok' : 'wrong';
+  }
+
+  async triggerHook(name: string, input: unknown): Promise<Run> {
+    const hook = this.hooks.get(name);
+    if (!hook) throw new NotFoundError('hook', name);
+    return this.triggerJob(hook.job, 'hook', { input });
+  }
+
   onRunEvent(listener: RunEventListener): () => void {
     this.runListeners.add(listener);
     return () => this.runListeners.delete(listener);
@@ -185,8 +230,10 @@ export class FakeAppliance implements AppliancePort {
   }
 
   appendLog(id: string, line: string): void {
-    this.logs.set(id, [...(this.logs.get(id) ?? []), line]);
-    for (const follower of this.followers) if (follower.runId === id) follower.onLine(line);
+    const lines = this.logs.get(id) ?? [];
+    lines.push(line);
+    this.logs.set(id, lines);
+    for (const follower of this.followers) if (follower.runId === id) void follower.onLine(line);
   }
 
   finishRun(id: string, status: Extract<RunStatus, 'succeeded' | 'failed' | 'cancelled'>): void {

@@ -105,6 +105,17 @@ describe('HTTP embedder', () => {
     expect(requests).toHaveLength(1);
   });
 
+  it('refuses an answer that is not JSON, non-retriably, keeping the parse error as its cause', async () => {
+    const url = await serve((_body, _req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>captive portal</html>');
+    });
+    const error = await createHttpEmbedder({ api: 'ollama', url, model: 'm', timeoutMs: 2000, retries: 3, sleep: noSleep }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonRetriableError);
+    expect((error as Error).message).toMatch(/is not JSON: <html>captive portal/);
+    expect((error as Error).cause).toBeInstanceOf(SyntaxError);
+  });
+
   it('times out a request that hangs, and gives up after the retries', async () => {
     const url = await serve(() => {
       /* never answers */

@@ -108,8 +108,8 @@ class HttpEmbeddingClient {
       response = await this.fetch(this.endpoint, { method: 'POST', headers, body: JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
       text = await response.text();
     } catch (error) {
-      if (timeout.aborted) throw new Error(`${this.label} timed out after ${this.options.timeoutMs} ms`);
-      throw new Error(`${this.label} failed: ${describeFetchError(error)}`);
+      if (timeout.aborted) throw new Error(`${this.label} timed out after ${this.options.timeoutMs} ms`, { cause: error });
+      throw new Error(`${this.label} failed: ${describeFetchError(error)}`, { cause: error });
     }
     if (!response.ok) {
       const message = `${this.label} returned ${response.status}: ${text.slice(0, 200).trim()}`;
@@ -123,8 +123,8 @@ class HttpEmbeddingClient {
     let json: unknown;
     try {
       json = JSON.parse(text);
-    } catch {
-      throw new NonRetriableError(`${this.label} answered with something that is not JSON: ${text.slice(0, 100)}`);
+    } catch (error) {
+      throw new NonRetriableError(`${this.label} answered with something that is not JSON: ${text.slice(0, 100)}`, { cause: error });
     }
     const vectors = this.options.api === 'ollama' ? ollamaVectors(json) : openAiVectors(json);
     if (!vectors || vectors.length !== expected) {

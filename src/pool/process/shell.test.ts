@@ -34,6 +34,11 @@ function shell(command: string, overrides: Partial<ShellOptions> = {}): Captured
   return { lines, options };
 }
 
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!condition()) throw new Error('condition not reached in 5 s');
+}
+
 function firstPid(lines: Array<[OutputStream, string]>): number {
   const found = lines.find(([, line]) => /^\d+$/.test(line));
   if (!found) throw new Error(`no pid printed in ${JSON.stringify(lines)}`);
@@ -130,6 +135,32 @@ describe('runShell', () => {
     expect(isGroupAlive(result.pid!)).toBe(false);
   });
 
+  it('reads a kill grace given as a function when the stop begins (a config reload applies to a running command)', async () => {
+    const controller = new AbortController();
+    let graceMs = 10_000;
+    let cancelledAt = 0;
+    const { lines, options } = shell(`sh -c 'trap "" TERM; echo ready; sleep 30' & echo $!; wait`, {
+      signal: controller.signal,
+      killGraceMs: () => graceMs,
+      onLine: (stream, line) => {
+        lines.push([stream, line]);
+        // "ready" (from the background child) and its pid (from the shell) arrive in either order: stop once both are in.
+        const seen = lines.map(([, l]) => l);
+        if (cancelledAt === 0 && seen.includes('ready') && seen.some((l) => /^\d+$/.test(l))) {
+          graceMs = 300;
+          cancelledAt = Date.now();
+          controller.abort();
+        }
+      },
+    });
+    const result = await runShell(options);
+    const elapsed = Date.now() - cancelledAt;
+    expect(result.cancelled).toBe(true);
+    expect(elapsed).toBeGreaterThanOrEqual(280);
+    expect(elapsed).toBeLessThan(5_000);
+    expect(isProcessRunning(firstPid(lines))).toBe(false);
+  });
+
   it('cancels through the AbortSignal', async () => {
     const controller = new AbortController();
     const { options } = shell('sleep 30', { signal: controller.signal });
@@ -173,6 +204,28 @@ describe('runShell', () => {
     expect(result).toMatchObject({ exitCode: 127, pid: undefined, cancelled: false });
     expect(result.spawnError).toContain('/definitely/not/here');
     expect(lines).toEqual([['stderr', result.spawnError]]);
+  });
+
+  it('stops reading a fast command while its output sink has a backlog, and reads on once it drains', async () => {
+    let release!: () => void;
+    const drained = new Promise<void>((resolve) => (release = resolve));
+    let held = true;
+    const { lines, options } = shell('i=0; while [ $i -lt 200000 ]; do echo "line $i"; i=$((i+1)); done', {
+      backlog: () => (held && lines.length >= 1000 ? drained : undefined),
+    });
+    const result = runShell(options);
+    // The command blocks on the full pipe: what was delivered stops growing.
+    await waitUntil(() => lines.length >= 1000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const whileHeld = lines.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(lines.length).toBe(whileHeld);
+    expect(whileHeld).toBeLessThan(20_000); // one pipe read (at most 64 KB ≈ 6,000 of these lines) after the backlog began
+    held = false;
+    release();
+    expect((await result).exitCode).toBe(0);
+    expect(lines).toHaveLength(200_000);
+    expect(lines[199_999]).toEqual(['stdout', 'line 199999']);
   });
 
   it('survives an onLine callback that throws, and reports the pid as it spawns', async () => {

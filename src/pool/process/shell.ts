@@ -17,8 +17,12 @@ export interface ShellOptions {
   env: Record<string, string>;
   cwd?: string;
   timeoutMs?: number;
-  /** SIGTERM goes to the whole process group, then SIGKILL after this if anything in it survives. */
-  killGraceMs: number;
+  /**
+   * SIGTERM goes to the whole process group, then SIGKILL after this if
+   * anything in it survives. A function is read when the stop begins, so a
+   * config reload while the command runs applies to its stop.
+   */
+  killGraceMs: number | (() => number);
   /** Cancels the command (same escalation as a timeout). */
   signal: AbortSignal;
   /**
@@ -27,6 +31,13 @@ export interface ShellOptions {
    * writer cannot crash the appliance.
    */
   onLine: (stream: OutputStream, line: string) => void;
+  /**
+   * Asked after each chunk of output: a promise means the output's sink (the
+   * run log) has a backlog, and the pipes are not read until it settles, so a
+   * command that prints faster than the disk writes waits on its full pipe
+   * instead of filling Hearth's memory.
+   */
+  backlog?: () => Promise<void> | undefined;
   /** How many last lines to return in `tail` (default 20). */
   tailLines?: number;
   /**
@@ -103,18 +114,21 @@ export async function runShell(options: ShellOptions): Promise<ShellResult> {
     // The process runs either way; it must still be watched, timed out and reaped.
   }
 
-  const stdout = readLines(child.stdout, (line) => deliver('stdout', line));
-  const stderr = readLines(child.stderr, (line) => deliver('stderr', line));
+  const stdout = readLines(child.stdout, (line) => deliver('stdout', line), options.backlog);
+  const stderr = readLines(child.stderr, (line) => deliver('stderr', line), options.backlog);
   const pipesClosed = Promise.all([stdout.closed, stderr.closed]);
 
   const stopper = watchForStop(pid, options, clock);
   const exit = await waitForExit(child);
   const stop = stopper.shellExited();
+  // The pipes must drain within pipeGraceMs now; a backlog may not hold them.
+  stdout.stopHoldingBack();
+  stderr.stopHoldingBack();
 
   const pipeGraceMs = options.pipeGraceMs ?? DEFAULT_PIPE_GRACE_MS;
   const drainedInTime = await settlesWithin(pipesClosed, pipeGraceMs, clock);
   await stop.termination;
-  if (isGroupAlive(pid)) await terminateGroup(pid, options.killGraceMs, clock);
+  if (isGroupAlive(pid)) await terminateGroup(pid, killGraceOf(options), clock);
   if (!drainedInTime && !(await settlesWithin(pipesClosed, pipeGraceMs, clock))) {
     // Something outside the group (it called setsid) still holds the pipes: stop reading.
     stdout.abandon();
@@ -177,16 +191,39 @@ interface LineReader {
   splitter: LineSplitter;
   closed: Promise<void>;
   abandon(): void;
+  /** Reads on regardless of any backlog: what is left in a pipe once the shell has exited is small. */
+  stopHoldingBack(): void;
 }
 
-function readLines(stream: Readable | null, emit: (line: string) => void): LineReader {
+function readLines(stream: Readable | null, emit: (line: string) => void, backlog?: () => Promise<void> | undefined): LineReader {
   const splitter = createLineSplitter(emit);
-  if (!stream) return { splitter, closed: Promise.resolve(), abandon() {} };
-  stream.on('data', (chunk: Buffer) => splitter.push(chunk));
+  if (!stream) return { splitter, closed: Promise.resolve(), abandon() {}, stopHoldingBack() {} };
+  let waiting = false;
+  let holdBack = backlog !== undefined;
+  stream.on('data', (chunk: Buffer) => {
+    splitter.push(chunk);
+    if (waiting || !holdBack) return;
+    const wait = backlog?.();
+    if (!wait) return;
+    waiting = true;
+    stream.pause();
+    void wait.finally(() => {
+      waiting = false;
+      stream.resume();
+    });
+  });
   stream.on('end', () => splitter.end());
   stream.on('error', () => {});
   const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
-  return { splitter, closed, abandon: () => stream.destroy() };
+  return {
+    splitter,
+    closed,
+    abandon: () => stream.destroy(),
+    stopHoldingBack: () => {
+      holdBack = false;
+      stream.resume();
+    },
+  };
 }
 
 function waitForExit(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -196,6 +233,11 @@ function waitForExit(child: ChildProcess): Promise<{ code: number | null; signal
 }
 
 type StopReason = 'timeout' | 'cancel';
+
+/** The kill grace in force now (see ShellOptions.killGraceMs). */
+export function killGraceOf(options: Pick<ShellOptions, 'killGraceMs'>): number {
+  return typeof options.killGraceMs === 'function' ? options.killGraceMs() : options.killGraceMs;
+}
 
 interface StopOutcome {
   reason: StopReason | undefined;
@@ -213,7 +255,7 @@ function watchForStop(pgid: number, options: ShellOptions, clock: Clock): { shel
   const stop = (why: StopReason) => {
     if (reason) return;
     reason = why;
-    termination = terminateGroup(pgid, options.killGraceMs, clock);
+    termination = terminateGroup(pgid, killGraceOf(options), clock);
   };
   const onAbort = () => stop('cancel');
   options.signal.addEventListener('abort', onAbort, { once: true });

@@ -1,9 +1,9 @@
-import { UsageError } from '../../core/errors.js';
-import type { CommandArgs } from '../../cli/args.js';
-import { stringValue } from '../../cli/args.js';
-import { loadCliConfig } from '../../cli/config.js';
-import type { CliContext } from '../../cli/context.js';
-import { adminPasswordPath, validateNewPassword, writeAdminPassword } from './password.js';
+import { UsageError } from '../core/errors.js';
+import { adminPasswordPath, validateNewPassword, writeAdminPassword } from '../http/auth/password.js';
+import type { CommandArgs } from './args.js';
+import { stringValue } from './args.js';
+import { loadCliConfig } from './config.js';
+import type { CliContext } from './context.js';
 
 /**
  * `hearth passwd`: sets the dashboard's admin password. On a terminal it asks
