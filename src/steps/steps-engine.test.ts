@@ -427,6 +427,42 @@ describe('step.invoke', () => {
 });
 
 describe('step.waitForEvent and step.sendEvent', () => {
+  it('an event sent through the events API (Engine.sendEvent) wakes a workflow waiting for it', async () => {
+    const t = await setup({
+      wf: async ({ step }) => (await step.waitForEvent<{ side: string }>('door', { event: 'door' })).event?.data,
+    });
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    expect((await runOf(t.store, run.id)).status).toBe('waiting');
+    const receipt = await t.engine.sendEvent({ name: 'door', data: { side: 'front' }, id: 'door-1' });
+    expect(receipt).toMatchObject({ runs: [], duplicate: false });
+    await t.clock.advance(0);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.tasks.main!.output).toEqual({ side: 'front' });
+  });
+
+  it('step.sendEvent starts the jobs that listen to the event (on: { event }), once across replays', async () => {
+    const inputs: unknown[] = [];
+    const listener: ActionDefinition = { name: 'listen', validate: () => [], execute: async (_params, ctx) => void inputs.push(ctx.input) };
+    const sender: Workflow = async ({ step }) => {
+      await step.sendEvent('announce', { name: 'tidy.done', data: { files: 3 } });
+      await step.sleep('then', '1m');
+    };
+    const t = await testEngine({
+      jobs: [workflowJob('sender', 'sender'), { ...workflowJob('listener', 'listen'), on: { events: ['tidy.done'] } }],
+      actions: [workflowAction('sender', sender), listener],
+      workflows: { journal: new MemoryStepJournal(), inbox: new MemoryInboxStore(), events: new MemoryEventLog() },
+    });
+    const run = await t.engine.triggerJob('sender', 'manual');
+    await t.clock.advance(0);
+    await t.clock.advance(60_000);
+    expect((await runOf(t.store, run.id)).status).toBe('succeeded');
+    const listened = (await t.store.listRuns({ job: 'listener', limit: 10 })).runs;
+    expect(listened.map((r) => [r.trigger, r.status])).toEqual([['event', 'succeeded']]);
+    expect(inputs).toEqual([{ files: 3 }]);
+  });
+
   it('an event that came after the run began but before the wait is not lost; a later one wakes the parked run', async () => {
     const seen: unknown[] = [];
     let t!: Awaited<ReturnType<typeof setup>>;
