@@ -1,4 +1,4 @@
-import type { HealthView, JobView } from '../core/appliance.js';
+import type { HealthView, JobView } from '../engine/port.js';
 import { parseJobName, parseLimit, parseRunId, parseRunStatus, parseTailLines } from '../http/params.js';
 import type { Run } from '../runs/model.js';
 import type { CommandArgs } from './args.js';

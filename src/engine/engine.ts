@@ -1,4 +1,4 @@
-import type { AppliancePort, EventReceipt, HealthView, IncomingEvent, JobView, LogSubscription, RunEvent, RunEventListener } from '../core/appliance.js';
+import type { AppliancePort, EventReceipt, HealthView, IncomingEvent, JobView, LogSubscription, RunEvent, RunEventListener } from './port.js';
 import type { Clock } from '../core/clock.js';
 import type { LogReader } from '../core/log-reader.js';
 import { ConflictError, InputGoneError, NotFoundError, ShutdownError, UsageError, errorMessage } from '../core/errors.js';

@@ -3,7 +3,7 @@ import { appendFile, mkdir, open, unlink, type FileHandle } from 'node:fs/promis
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../core/clock.js';
-import type { LogSubscription } from '../core/appliance.js';
+import type { LogSubscription } from './port.js';
 import { LOG_CHUNK_BYTES, forEachLine, readRange, tailOffset, type LogReader } from '../core/log-reader.js';
 import type { Logger } from '../core/logger.js';
 

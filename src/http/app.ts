@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { openHealthView } from '../core/appliance.js';
-import type { AppliancePort } from '../core/appliance.js';
+import { openHealthView } from '../engine/port.js';
+import type { AppliancePort } from '../engine/port.js';
 import { systemClock } from '../core/clock.js';
 import type { Clock } from '../core/clock.js';
 import { NotFoundError, UsageError } from '../core/errors.js';

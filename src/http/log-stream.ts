@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { SSEStreamingApi } from 'hono/streaming';
-import type { AppliancePort, LogSubscription } from '../core/appliance.js';
+import type { AppliancePort, LogSubscription } from '../engine/port.js';
 import type { Clock, Timer } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { mapError } from './errors.js';

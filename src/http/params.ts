@@ -1,7 +1,7 @@
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { MAX_TAIL_LINES } from '../core/log-reader.js';
 import { isRunId } from '../core/ids.js';
-import type { IncomingEvent } from '../core/appliance.js';
+import type { IncomingEvent } from '../engine/port.js';
 import { EVENT_ID_RULE, EVENT_NAME_RULE, isEventId, isEventName } from '../core/event-names.js';
 import type { RunQuery, RunStatus, Trigger } from '../runs/model.js';
 import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES } from '../runs/model.js';

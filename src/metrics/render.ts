@@ -1,4 +1,4 @@
-import type { HealthView } from '../core/appliance.js';
+import type { HealthView } from '../engine/port.js';
 import type { EventLoopLag } from './event-loop.js';
 import { PrometheusText } from './prometheus.js';
 import type { RunMetrics } from './run-metrics.js';

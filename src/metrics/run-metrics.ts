@@ -1,4 +1,4 @@
-import type { RunEvent } from '../core/appliance.js';
+import type { RunEvent } from '../engine/port.js';
 import type { HistogramSeries, Sample } from './prometheus.js';
 
 /**

@@ -1,6 +1,6 @@
 import { statfs as fsStatfs } from 'node:fs/promises';
 import type { Clock } from '../core/clock.js';
-import type { DiskView } from '../core/appliance.js';
+import type { DiskView } from '../engine/port.js';
 
 /**
  * Free space on the data directory's file system, for /api/health and the

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Hono } from 'hono';
-import type { AppliancePort } from '../../core/appliance.js';
+import type { AppliancePort } from '../../engine/port.js';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { EventLoopMonitor } from '../../metrics/event-loop.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../core/appliance.js';
+import type { RunEvent } from '../../engine/port.js';
 import { job, task, testEngine } from '../../engine/testing.js';
 
 describe('engine run events (what the dashboard and metrics listen to)', () => {

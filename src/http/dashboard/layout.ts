@@ -1,4 +1,4 @@
-import type { HealthView } from '../../core/appliance.js';
+import type { HealthView } from '../../engine/port.js';
 import type { Assets } from './assets.js';
 import { html, type Html } from './html.js';
 

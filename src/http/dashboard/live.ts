@@ -1,4 +1,4 @@
-import type { AppliancePort, RunEvent } from '../../core/appliance.js';
+import type { AppliancePort, RunEvent } from '../../engine/port.js';
 import type { Clock, Timer } from '../../core/clock.js';
 import type { Run } from '../../runs/model.js';
 

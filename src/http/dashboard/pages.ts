@@ -1,4 +1,4 @@
-import type { HealthView, JobView } from '../../core/appliance.js';
+import type { HealthView, JobView } from '../../engine/port.js';
 import type { Run, RunStatus } from '../../runs/model.js';
 import type { StepView } from '../../steps/journal.js';
 import { isActive } from '../../runs/model.js';

@@ -1,7 +1,7 @@
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import type { AppliancePort } from '../../core/appliance.js';
+import type { AppliancePort } from '../../engine/port.js';
 import type { Clock } from '../../core/clock.js';
 import { NotFoundError, UsageError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';

@@ -1,4 +1,4 @@
-import type { AppliancePort, EventReceipt, HealthView, IncomingEvent, JobView, LogSubscription, RunEvent, RunEventListener } from '../../core/appliance.js';
+import type { AppliancePort, EventReceipt, HealthView, IncomingEvent, JobView, LogSubscription, RunEvent, RunEventListener } from '../../engine/port.js';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { bufferLogReader, forEachLine, tailOffset, type LogReader } from '../../core/log-reader.js';
 import { isActive } from '../../runs/model.js';

@@ -1,7 +1,7 @@
 import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
 import type { InboxItem } from '../steps/inbox.js';
 import type { StepView } from '../steps/journal.js';
-import type { LogReader } from './log-reader.js';
+import type { LogReader } from '../core/log-reader.js';
 
 /**
  * What the HTTP API and the dashboard need from the running appliance. The
