@@ -11,6 +11,7 @@
  */
 const NON_RETRIABLE = Symbol.for('hearth.NonRetriableError');
 const RETRY_AFTER = Symbol.for('hearth.RetryAfterError');
+const REPLAY_MISMATCH = Symbol.for('hearth.ReplayMismatchError');
 
 function hasBrand(value: unknown, brand: symbol): boolean {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
@@ -79,6 +80,21 @@ export class SuspendSignal extends Error {
  */
 export class StepError extends NonRetriableError {
   override name = 'StepError';
+}
+
+/**
+ * A replayed step no longer matches the journal: the code changed while the
+ * run was suspended. Only a fresh run (a new, empty journal) can go on, so the
+ * task records `errorCode: 'replay-mismatch'` and the dashboard offers a restart.
+ */
+export class ReplayMismatchError extends StepError {
+  override name = 'ReplayMismatchError';
+  readonly [REPLAY_MISMATCH] = true;
+
+  // Its own brand: the one inherited from NonRetriableError would match every StepError.
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, REPLAY_MISMATCH);
+  }
 }
 
 export interface ConfigIssue {

@@ -4,6 +4,7 @@ import {
   InputGoneError,
   JobTimeoutError,
   NonRetriableError,
+  ReplayMismatchError,
   RetryAfterError,
   ShutdownError,
   SuspendSignal,
@@ -259,6 +260,7 @@ function recordFailure(run: Run, job: JobDef, task: TaskDef, state: TaskState, d
     error: message,
     retriable: !(reason instanceof NonRetriableError) && !(reason instanceof JobTimeoutError),
     ...(reason instanceof RetryAfterError ? { retryAt: reason.retryAt.getTime() } : {}),
+    ...(reason instanceof ReplayMismatchError ? { code: 'replay-mismatch' as const } : {}),
     policy,
     ...(deps.random ? { random: deps.random } : {}),
   }, now);

@@ -74,6 +74,12 @@ export interface TaskState {
   wait?: Wait;
   exitCode?: number | null;
   error?: string;
+  /**
+   * Set on a task failed for good by an error that calls for a particular
+   * remedy: `replay-mismatch` (a replayed workflow step no longer matches the
+   * journal; only a fresh run of the job can go on, which the dashboard offers).
+   */
+  errorCode?: 'replay-mismatch';
   /** Attempts cut short by a crash or shutdown: re-run, but not counted against `retries.max`. */
   interruptions?: number;
   /**

@@ -339,6 +339,8 @@ export interface AttemptFailure {
   retriable: boolean;
   /** Retry no earlier than this (epoch ms): RetryAfterError. */
   retryAt?: number;
+  /** Recorded on the task when it fails for good (TaskState.errorCode). */
+  code?: TaskState['errorCode'];
   policy: RetryPolicy;
   random?: () => number;
 }
@@ -358,8 +360,10 @@ export function failTaskAttempt(run: Run, name: string, failure: AttemptFailure,
   const failures = state.attempts - (state.interruptions ?? 0);
   state.error = failure.error;
   state.finishedAt = iso(now);
+  delete state.errorCode;
   if (!failure.retriable || failures > failure.policy.max) {
     state.status = 'failed';
+    if (failure.code) state.errorCode = failure.code;
     return { retry: false, failures };
   }
   const delayMs = failure.retryAt !== undefined

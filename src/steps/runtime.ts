@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/durations.js';
-import { NonRetriableError, StepError, SuspendSignal, errorMessage } from '../core/errors.js';
+import { NonRetriableError, ReplayMismatchError, StepError, SuspendSignal, errorMessage } from '../core/errors.js';
 import type { Run } from '../runs/model.js';
 import { isFinished } from '../runs/model.js';
 import { compileAnswerSchema, inboxItemId, type InboxItem, type InboxStore } from './inbox.js';
@@ -124,7 +124,7 @@ export class StepRuntime {
     }
     const state = this.mine.get(n);
     if (state && (state.id !== id || state.kind !== kind)) {
-      this.fail(new StepError(
+      this.fail(new ReplayMismatchError(
         `replay mismatch at step ${n + 1} of task ${this.task}: the journal has step.${kindName(state.kind)}("${state.id}") ` +
           `but the code now calls step.${kindName(kind)}("${id}"); the code changed while the run was suspended, so start a new run`,
       ));

@@ -127,6 +127,8 @@ describe('step.run', () => {
     const done = await runOf(t.store, run.id);
     expect(done.status).toBe('failed');
     expect(done.error).toContain('"same"');
+    // Not a replay mismatch: nothing on the task calls for a restart.
+    expect(done.tasks.main!.errorCode).toBeUndefined();
   });
 
   it('a replay that no longer matches the journal fails the run, naming the step and the mismatch', async () => {
@@ -148,6 +150,35 @@ describe('step.run', () => {
     expect(done.error).toContain('replay mismatch at step 1 of task main');
     expect(done.error).toContain('the journal has step.sleep("nap") but the code now calls step.run("warm-up")');
     expect(calls).toEqual([]);
+  });
+
+  it('marks a replay mismatch on the task, and a retry restarts the job with the same input and an empty journal', async () => {
+    let version = 1;
+    const seen: unknown[] = [];
+    const t = await setup({
+      wf: async ({ step, input }) => {
+        if (version === 2) await step.run('warm-up', () => seen.push(input));
+        await step.sleep('nap', '1m');
+        return 'slept';
+      },
+    });
+    const run = await t.engine.triggerJob('wf', 'manual', { input: { room: 'hall' } });
+    await t.clock.advance(0);
+    version = 2;
+    await t.clock.advance(60_000);
+    const failed = await runOf(t.store, run.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.tasks.main!.errorCode).toBe('replay-mismatch');
+    const restarted = await t.engine.retryRun(run.id);
+    expect(restarted.retryOf).toBe(run.id);
+    await t.clock.advance(0);
+    // A new run id has a new, empty journal: the changed code runs from its first step.
+    expect(seen).toEqual([{ room: 'hall' }]);
+    expect(await t.engine.runSteps(restarted.id)).toMatchObject([{ id: 'warm-up' }, { id: 'nap', status: 'waiting' }]);
+    await t.clock.advance(60_000);
+    const done = await runOf(t.store, restarted.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.tasks.main!.errorCode).toBeUndefined();
   });
 
   it('refuses a result over 4 MB and a run over 1,000 steps with clear errors', async () => {

@@ -365,6 +365,34 @@ describe('pages', () => {
     expect(retry.headers.get('location')).toBe(`/runs/${retried!.id}`);
   });
 
+  it('run: a workflow failed by a replay mismatch offers a restart with the same input, and says why', async () => {
+    const input = { room: 'hall' };
+    const mismatched = h.appliance.addRun({
+      job: 'backup', status: 'failed', trigger: 'api', input, inputBytes: JSON.stringify(input).length,
+      error: 'task main failed: replay mismatch at step 1 of task main',
+      tasks: { main: { name: 'main', status: 'failed', attempts: 1, error: 'replay mismatch at step 1 of task main', errorCode: 'replay-mismatch' } },
+      taskOrder: ['main'],
+    });
+    const text = await (await h.app.request(`/runs/${mismatched.id}`, { headers: session() })).text();
+    expect(text).toContain('id="restart-hint"');
+    expect(text).toContain('its steps no longer match the journal: restart it as a fresh run with the same input.');
+    expect(text).toMatch(new RegExp(`action="/runs/${mismatched.id}/retry"[^>]*data-confirm="Start a fresh run of backup with the same input\\?"[\\s\\S]*?>Restart</button>`));
+    const restart = await h.app.request(`/runs/${mismatched.id}/retry`, formPost({}, session()));
+    expect(restart.status).toBe(303);
+    const fresh = [...h.appliance.runs.values()].find((run) => run.retryOf === mismatched.id);
+    expect(restart.headers.get('location')).toBe(`/runs/${fresh!.id}`);
+    expect(fresh!.input).toEqual(input);
+    // Any other failure keeps the plain Retry button and no explanation.
+    const plain = h.appliance.addRun({
+      job: 'backup', status: 'failed', trigger: 'api',
+      tasks: { main: { name: 'main', status: 'failed', attempts: 1, error: 'step id "same" is used twice' } },
+      taskOrder: ['main'],
+    });
+    const plainText = await (await h.app.request(`/runs/${plain.id}`, { headers: session() })).text();
+    expect(plainText).not.toContain('restart-hint');
+    expect(plainText).toContain('>Retry</button>');
+  });
+
   it('a partial request returns only the page body (for live refresh)', async () => {
     const text = await (await h.app.request('/jobs', { headers: session({ 'X-Hearth-Partial': '1' }) })).text();
     expect(text).not.toContain('<html');

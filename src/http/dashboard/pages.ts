@@ -170,13 +170,18 @@ function pager(base: string, page: { before?: string; nextBefore?: string }): Ht
 
 export function runBody(ctx: RenderContext, run: Run, steps: StepView[] = []): Html {
   const active = isActive(run);
+  // A replayed step no longer matches the journal: only a fresh run (new id, empty journal) can go on.
+  const replayMismatch = !active && run.taskOrder.some((name) => run.tasks[name]?.errorCode === 'replay-mismatch');
   return html`<nav class="crumbs"><a href="/jobs">Jobs</a> › <a href="/jobs/${run.job}">${run.job}</a> ›</nav>
 <div data-live-part>
 <div class="row"><h1>${run.job}</h1>${statusBadge(run.status)}</div>
 <p class="muted small mono">run ${run.id}</p>
 <div class="actions">${active
     ? run.cancelRequested ? html`<span class="muted">cancelling…</span>` : actionButton(`/runs/${run.id}/cancel`, 'Cancel', { kind: 'danger', confirm: 'Cancel this run?' })
-    : actionButton(`/runs/${run.id}/retry`, 'Retry', { kind: 'primary', confirm: `Run ${run.job} again?` })}</div>
+    : replayMismatch
+      ? actionButton(`/runs/${run.id}/retry`, 'Restart', { kind: 'primary', confirm: `Start a fresh run of ${run.job} with the same input?` })
+      : actionButton(`/runs/${run.id}/retry`, 'Retry', { kind: 'primary', confirm: `Run ${run.job} again?` })}</div>
+${replayMismatch && html`<p class="note warn" id="restart-hint">The workflow's code changed while this run was suspended, so its steps no longer match the journal: restart it as a fresh run with the same input.</p>`}
 <section class="card"><dl class="facts">
 <div><dt>Trigger</dt><dd>${run.trigger}${run.occurrences > 1 ? ` (stands for ${run.occurrences} times)` : ''}</dd></div>
 <div><dt>Scheduled for</dt><dd>${run.scheduledFor ? timeTag(run.scheduledFor, ctx.timeZone) : html`<span class="muted">–</span>`}</dd></div>

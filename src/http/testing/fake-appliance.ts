@@ -146,7 +146,9 @@ export class FakeAppliance implements AppliancePort {
     const original = this.runs.get(id);
     if (!original) throw new NotFoundError('run', id);
     if (isActive(original)) throw new ConflictError(`run ${id} is still ${original.status}`);
-    return this.addRun({ job: original.job, trigger: 'retry', retryOf: id });
+    // Like the engine: the new run keeps the original's input.
+    const withInput = original.input === undefined ? {} : { input: original.input, inputBytes: original.inputBytes };
+    return this.addRun({ job: original.job, trigger: 'retry', retryOf: id, ...withInput });
   }
 
   /** Steps by run id: tests set them. */
