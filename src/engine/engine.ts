@@ -4,17 +4,16 @@ import type { LogReader } from '../core/log-reader.js';
 import { ConflictError, InputGoneError, NotFoundError, ShutdownError, UsageError, errorMessage } from '../core/errors.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EVENT_ID_RULE, EVENT_NAME_RULE, isEventId, isEventName } from '../core/event-names.js';
-import { attachInput, pruneInputs, readInput } from '../runs/run-input.js';
+import { attachInput, readInput } from '../runs/run-input.js';
 import { EventLedger } from './event-ledger.js';
 import { RunIdGenerator } from '../core/ids.js';
-import { formatDuration } from '../core/durations.js';
 import { dirname } from 'node:path';
 import type { Logger } from '../core/logger.js';
 import type { HearthConfig, JobDef } from '../config/types.js';
 import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
 import { isActive } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
-import { compileSchedule, formatInZone, type Schedule } from '../schedule/index.js';
+import { compileSchedule, type Schedule } from '../schedule/index.js';
 import type { PlannedRun } from '../schedule/catchup.js';
 import { Dispatcher } from '../pool/dispatcher.js';
 import type { ExecutorDeps } from './executor.js';
@@ -22,7 +21,8 @@ import { executeRun } from './executor.js';
 import type { RunLogs } from './run-logs.js';
 import { recoverInterruptedRun } from './recovery.js';
 import { finishRunEarly, newRun } from '../runs/transitions.js';
-import { pruneRunLogs } from './log-retention.js';
+import { DailyChores, pruneHistory, pruneInputFiles, pruneLogs } from './housekeeping.js';
+import { healthView, jobView } from './views.js';
 import type { Timer } from '../core/clock.js';
 import { Scheduler } from './scheduler.js';
 import type { InboxItem } from '../steps/inbox.js';
@@ -63,10 +63,9 @@ export class Engine implements AppliancePort {
   private readonly startedAt: number;
   private stopped = false;
   private readonly ids = new RunIdGenerator();
-  private maintenance: Timer | undefined;
+  private readonly chores: DailyChores;
   /** Set while recovered runs wait for the store to become writable again. */
   private recoveryRetry: Timer | undefined;
-  private readonly choresRunning = new Set<string>();
   /** Run-event listeners of this engine instance (the dashboard's fan-out, metrics). */
   private readonly runListeners = new Set<RunEventListener>();
   private readonly workflows: Workflows;
@@ -113,6 +112,18 @@ export class Engine implements AppliancePort {
       compile: (job) => this.scheduleOf(job),
       submit: (job, planned) => this.submitScheduled(job, planned),
     });
+    // The chores call this engine's methods at each pass (tests may replace one).
+    this.chores = new DailyChores({
+      clock: deps.clock,
+      logger: deps.logger,
+      chores: [
+        { name: 'logs', run: () => this.pruneLogs() },
+        { name: 'history', run: () => this.pruneHistory() },
+        { name: 'inputs', run: () => this.pruneInputs() },
+        // Event ids older than 24 hours leave state.json even when no new event comes to push them out.
+        { name: 'event-ids', run: async () => this.eventLedger.prune(this.deps.clock.now()) },
+      ],
+    });
   }
 
   /** Completed scheduler passes so far: the systemd watchdog's proof of life (see Scheduler.completedPasses). */
@@ -144,76 +155,34 @@ export class Engine implements AppliancePort {
     await this.resumeRecovered(toResume);
     this.scheduler.setJobs(Object.values(this.config.jobs));
     this.scheduler.start();
-    this.scheduleMaintenance(60_000);
+    this.chores.start(60_000);
   }
 
-  /**
-   * Daily housekeeping (first pass a minute after start, off the start-up
-   * path). The next day is armed when the timer fires, not when the chores
-   * finish: a prune stuck on a failing SD card must not end housekeeping for
-   * good. A chore whose previous pass still runs is skipped that day.
-   */
-  private scheduleMaintenance(delayMs: number): void {
-    this.maintenance = this.deps.clock.setTimer(delayMs, () => {
-      if (this.stopped) return;
-      this.scheduleMaintenance(86_400_000);
-      this.runChore('logs', () => this.pruneLogs());
-      this.runChore('history', () => this.pruneHistory());
-      this.runChore('inputs', () => this.pruneInputs());
-      // Event ids older than 24 hours leave state.json even when no new event comes to push them out.
-      this.runChore('event-ids', async () => this.eventLedger.prune(this.deps.clock.now()));
+  /** Deletes history months older than `history.keepRuns` (a daily chore). */
+  pruneHistory(): Promise<string[]> {
+    return pruneHistory(this.deps.store, { now: this.deps.clock.now(), retentionMs: this.config.historyRetentionMs, logger: this.deps.logger });
+  }
+
+  /** Deletes run logs and step journals older than `history.keepLogs` (a daily chore). */
+  pruneLogs(): Promise<number> {
+    return pruneLogs(this.deps.logs.directory, {
+      ...this.logRetention(),
+      pruneJournals: (before) => this.workflows.prune(before),
     });
   }
 
-  private runChore(name: string, chore: () => Promise<unknown>): void {
-    if (this.choresRunning.has(name)) {
-      this.deps.logger.warn('housekeeping skipped: the previous pass is still running', { chore: name });
-      return;
-    }
-    this.choresRunning.add(name);
-    void chore().finally(() => this.choresRunning.delete(name));
+  /** Deletes run input files with the same retention as the logs (a daily chore). */
+  pruneInputs(): Promise<number> {
+    return pruneInputFiles(this.deps.dataDir, this.logRetention());
   }
 
-  /**
-   * Deletes history months older than `history.keepRuns`: a job every minute
-   * files ~1.4 MB of history a day, which an SD card should not keep forever.
-   */
-  async pruneHistory(): Promise<string[]> {
-    const retentionMs = this.config.historyRetentionMs;
-    const months = await this.deps.store.pruneHistory(this.deps.clock.now() - retentionMs).catch((error: unknown) => {
-      this.deps.logger.warn('pruning old run history failed', { error: errorMessage(error) });
-      return [] as string[];
-    });
-    if (months.length > 0) this.deps.logger.info('old run history deleted', { months, olderThanDays: Math.round(retentionMs / 86_400_000) });
-    return months;
-  }
-
-  async pruneLogs(): Promise<number> {
-    const removed = await pruneRunLogs(this.deps.logs.directory, {
+  private logRetention() {
+    return {
       now: this.deps.clock.now(),
       retentionMs: this.config.logRetentionMs,
-      isActive: (runId) => this.dispatcher.isActive(runId),
-    }).catch((error: unknown) => {
-      this.deps.logger.warn('pruning old run logs failed', { error: errorMessage(error) });
-      return 0;
-    });
-    await this.workflows.prune(this.deps.clock.now() - this.config.logRetentionMs);
-    if (removed > 0) this.deps.logger.info('old run logs deleted', { removed, olderThanDays: Math.round(this.config.logRetentionMs / 86_400_000) });
-    return removed;
-  }
-
-  /** Deletes run input files (HEARTH_INPUT_FILE, large inputs) with the same retention as the logs. */
-  async pruneInputs(): Promise<number> {
-    const removed = await pruneInputs(this.deps.dataDir, {
-      now: this.deps.clock.now(),
-      retentionMs: this.config.logRetentionMs,
-      isActive: (runId) => this.dispatcher.isActive(runId),
-    }).catch((error: unknown) => {
-      this.deps.logger.warn('pruning old run inputs failed', { error: errorMessage(error) });
-      return 0;
-    });
-    if (removed > 0) this.deps.logger.info('old run inputs deleted', { removed });
-    return removed;
+      logger: this.deps.logger,
+      isActive: (runId: string) => this.dispatcher.isActive(runId),
+    };
   }
 
   /**
@@ -253,7 +222,7 @@ export class Engine implements AppliancePort {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.maintenance?.cancel();
+    this.chores.stop();
     this.recoveryRetry?.cancel();
     const results = await Promise.allSettled([this.scheduler.stop(), this.dispatcher.shutdown()]);
     await this.deps.logs.closeAll();
@@ -303,30 +272,16 @@ export class Engine implements AppliancePort {
   }
 
   health(): HealthView {
-    const now = this.deps.clock.now();
-    const clock = this.scheduler.status();
-    return {
-      status: 'ok',
+    return healthView({
+      now: this.deps.clock.now(),
+      startedAt: this.startedAt,
       version: this.deps.version,
-      startedAt: new Date(this.startedAt).toISOString(),
-      uptimeSeconds: Math.floor((now - this.startedAt) / 1000),
-      clock: {
-        trusted: clock.trusted,
-        now: new Date(now).toISOString(),
-        ...(clock.lastSeen !== undefined ? { lastSeen: new Date(clock.lastSeen).toISOString() } : {}),
-        ...(clock.message ? { message: clock.message } : {}),
-      },
-      config: {
-        file: this.config.file,
-        loadedAt: new Date(this.configLoadedAt).toISOString(),
-        jobs: Object.keys(this.config.jobs).length,
-        ...(this.configProblem
-          ? { errors: this.configProblem.errors, failedAt: new Date(this.configProblem.failedAt).toISOString() }
-          : {}),
-      },
+      clock: this.scheduler.status(),
+      config: { file: this.config.file, loadedAt: this.configLoadedAt, jobs: Object.keys(this.config.jobs).length },
+      ...(this.configProblem ? { configProblem: this.configProblem } : {}),
       runs: this.dispatcher.counts(),
       ...withDisk(this.deps.disk?.()),
-    };
+    });
   }
 
   listJobs(): JobView[] {
@@ -567,13 +522,6 @@ export class Engine implements AppliancePort {
     return { ...this.deps, configDir: dirname(this.config.file), killGraceMs: () => this.config.killGraceMs, steps: this.workflows.host };
   }
 
-  /** Events and webhooks that start the job: names only, never a secret. */
-  private triggersView(job: JobDef): Pick<JobView, 'on'> {
-    const hooks = Object.values(this.config.hooks ?? {}).filter((hook) => hook.job === job.name).map((hook) => hook.name);
-    const events = job.on?.events ?? [];
-    return events.length || hooks.length ? { on: { events: [...events], hooks } } : {};
-  }
-
   private scheduleOf(job: JobDef): Schedule {
     const spec = job.schedule!;
     const key = JSON.stringify([spec.spec, spec.timezone]);
@@ -586,48 +534,16 @@ export class Engine implements AppliancePort {
 
   private jobView(job: JobDef): JobView {
     const last = this.deps.store.lastRun(job.name);
-    const schedState = this.deps.store.getSchedule(job.name);
-    const view: JobView = {
-      name: job.name,
-      pool: job.pool,
-      overlap: job.overlap,
-      tasks: job.tasks.map((t) => ({
-        name: t.name,
-        dependsOn: t.dependsOn,
-        kind: t.run !== undefined ? 'shell' : 'action',
-        ...(t.action ? { action: t.action } : {}),
-      })),
+    const scheduleState = this.deps.store.getSchedule(job.name);
+    const nextRun = job.schedule ? this.scheduler.nextRun(job.name) : undefined;
+    return jobView(job, {
+      ...(last ? { lastRun: last } : {}),
+      ...(scheduleState ? { scheduleState } : {}),
+      ...(nextRun !== undefined ? { nextRun } : {}),
       activeRuns: this.dispatcher.activeRunsOf(job.name).length,
-      ...this.triggersView(job),
-      ...(job.description ? { description: job.description } : {}),
-      ...(last
-        ? { lastRun: pick(last, ['id', 'status', 'trigger', 'createdAt', 'startedAt', 'finishedAt']) }
-        : {}),
-    };
-    if (job.schedule) {
-      const { spec, timezone, catchup, maxCatchup } = job.schedule;
-      const next = this.scheduler.nextRun(job.name);
-      let description: string;
-      try {
-        description = this.scheduleOf(job).describe();
-      } catch (error) {
-        description = `invalid schedule: ${errorMessage(error)}`;
-      }
-      view.schedule = {
-        kind: spec.kind,
-        expression: spec.kind === 'cron' ? spec.expr : spec.kind === 'rrule' ? spec.rule : formatDuration(spec.everyMs),
-        description,
-        timezone,
-        catchup,
-        maxCatchup,
-        paused: schedState?.paused ?? false,
-        ...(next !== undefined ? { nextRun: formatInZone(next, timezone) } : {}),
-        ...(schedState?.lastCatchup
-          ? { lastCatchup: { ...schedState.lastCatchup, at: new Date(schedState.lastCatchup.at).toISOString() } }
-          : {}),
-      };
-    }
-    return view;
+      ...(this.config.hooks ? { hooks: this.config.hooks } : {}),
+      describeSchedule: () => this.scheduleOf(job).describe(),
+    });
   }
 }
 
@@ -671,12 +587,6 @@ function observeRunChanges(store: RunStore, notify: (type: 'created' | 'updated'
     getMeta: <T>(key: string) => store.getMeta<T>(key),
     setMeta: (key, value) => store.setMeta(key, value),
   };
-}
-
-function pick<T extends object, K extends keyof T>(value: T, keys: K[]): Pick<T, K> {
-  const out = {} as Pick<T, K>;
-  for (const key of keys) if (value[key] !== undefined) out[key] = value[key];
-  return out;
 }
 
 function withDisk(disk: HealthView['disk']): Pick<HealthView, 'disk'> {
