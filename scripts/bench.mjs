@@ -30,7 +30,7 @@ const gc = runInNewContext('gc');
 const root = resolve(import.meta.dirname, '..');
 const dist = (path) => import(join(root, 'dist', path));
 
-const { Engine } = await dist('engine/engine.js');
+const { createEngine } = await dist('engine/create-engine.js');
 const { RunLogs } = await dist('engine/run-logs.js');
 const { FileRunStore } = await dist('runs/file-store.js');
 const { systemClock } = await dist('core/clock.js');
@@ -89,7 +89,7 @@ async function makeEngine(dataDir, jobs, { concurrency = 64, onInsert, actions =
   }
   const logs = new RunLogs(join(dataDir, 'logs'), systemClock);
   await logs.init();
-  const engine = new Engine({
+  const engine = createEngine({
     config: {
       file: join(dataDir, 'hearth.yaml'),
       timezone: 'UTC',

@@ -16,7 +16,8 @@ import { builtinActions } from './actions/index.js';
 import { createActionRegistry } from './actions/registry.js';
 import { FileRunStore } from './runs/file-store.js';
 import { runShell, killProcessGroup } from './pool/process/shell.js';
-import { Engine } from './engine/engine.js';
+import type { Engine } from './engine/engine.js';
+import { createEngine } from './engine/create-engine.js';
 import { DEFAULT_MAX_RUN_LOG_BYTES, RunLogs } from './engine/run-logs.js';
 import { FileStepJournal } from './steps/file-journal.js';
 import { FileInboxStore } from './steps/inbox.js';
@@ -122,7 +123,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     // Free space for /api/health and the dashboard banner: one statfs every 10 s at most, off the request path.
     const disk = new DiskSpace({ path: config.dataDir, clock });
     await disk.refresh();
-    const engine = new Engine({
+    const engine = createEngine({
       config,
       store,
       clock,

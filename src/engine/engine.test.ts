@@ -8,7 +8,7 @@ import { createLogger, silentLogger } from '../core/logger.js';
 import { FileRunStore } from '../runs/file-store.js';
 import { MemoryRunStore } from '../runs/memory-store.js';
 import type { ShellOptions, ShellResult } from '../pool/process/shell.js';
-import { Engine } from './engine.js';
+import { createEngine } from './create-engine.js';
 import { RunLogs } from './run-logs.js';
 import type { Run } from '../runs/model.js';
 import type { ActionDefinition } from '../actions/types.js';
@@ -568,7 +568,7 @@ describe('acknowledged means on disk (FileRunStore, crash = reopen without close
         }, { once: true });
       });
     };
-    const engine = new Engine({
+    const engine = createEngine({
       config: config([flow]),
       store,
       clock,

@@ -1,33 +1,31 @@
-import type { AppliancePort, EventReceipt, HealthView, IncomingEvent, JobView, LogSubscription, RunEvent, RunEventListener } from './port.js';
+import type { AppliancePort, EventReceipt, HealthView, IncomingEvent, JobView, LogSubscription, RunEventListener } from './port.js';
 import type { Clock } from '../core/clock.js';
 import type { LogReader } from '../core/log-reader.js';
-import { ConflictError, InputGoneError, NotFoundError, ShutdownError, UsageError, errorMessage } from '../core/errors.js';
+import { ConflictError, InputGoneError, NotFoundError, UsageError, errorMessage } from '../core/errors.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EVENT_ID_RULE, EVENT_NAME_RULE, isEventId, isEventName } from '../core/event-names.js';
 import { attachInput, readInput } from '../runs/run-input.js';
 import { EventLedger } from './event-ledger.js';
-import { RunIdGenerator } from '../core/ids.js';
-import { dirname } from 'node:path';
+import type { RunIdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { HearthConfig, JobDef } from '../config/types.js';
 import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
 import { isActive } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
-import { compileSchedule, type Schedule } from '../schedule/index.js';
 import type { PlannedRun } from '../schedule/catchup.js';
-import { Dispatcher } from '../pool/dispatcher.js';
+import type { Dispatcher } from '../pool/dispatcher.js';
 import type { ExecutorDeps } from './executor.js';
-import { executeRun } from './executor.js';
 import type { RunLogs } from './run-logs.js';
 import { recoverInterruptedRun } from './recovery.js';
 import { finishRunEarly, newRun } from '../runs/transitions.js';
 import { DailyChores, pruneHistory, pruneInputFiles, pruneLogs } from './housekeeping.js';
 import { healthView, jobView } from './views.js';
 import type { Timer } from '../core/clock.js';
-import { Scheduler } from './scheduler.js';
+import type { Scheduler } from './scheduler.js';
+import type { CompiledSchedules, ConfigRef, RunEventHub } from './parts.js';
 import type { InboxItem } from '../steps/inbox.js';
 import type { StepView } from '../steps/journal.js';
-import { Workflows, type WorkflowStores } from './workflows.js';
+import type { Workflows, WorkflowStores } from './workflows.js';
 
 export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceMs' | 'steps'> {
   /** Where workflow steps, inbox questions and events are kept (default: in memory, for tests). */
@@ -44,6 +42,17 @@ export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceM
   disk?(): HealthView['disk'];
 }
 
+/** What createEngine builds and wires around the engine; the engine drives them, it does not build them. */
+export interface EngineParts {
+  config: ConfigRef;
+  runEvents: RunEventHub;
+  ids: RunIdGenerator;
+  schedules: CompiledSchedules;
+  dispatcher: Dispatcher;
+  scheduler: Scheduler;
+  workflows: Workflows;
+}
+
 interface ConfigProblem {
   errors: string[];
   failedAt: number;
@@ -54,64 +63,40 @@ interface ConfigProblem {
  * pool, and implements the port the HTTP API and CLI use.
  */
 export class Engine implements AppliancePort {
-  private config: HearthConfig;
+  private readonly configRef: ConfigRef;
   private configLoadedAt: number;
   private configProblem: ConfigProblem | undefined;
-  private readonly schedules = new Map<string, { key: string; schedule: Schedule }>();
+  private readonly schedules: CompiledSchedules;
   private readonly scheduler: Scheduler;
   private readonly dispatcher: Dispatcher;
   private readonly startedAt: number;
   private stopped = false;
-  private readonly ids = new RunIdGenerator();
+  private readonly ids: RunIdGenerator;
   private readonly chores: DailyChores;
   /** Set while recovered runs wait for the store to become writable again. */
   private recoveryRetry: Timer | undefined;
   /** Run-event listeners of this engine instance (the dashboard's fan-out, metrics). */
-  private readonly runListeners = new Set<RunEventListener>();
+  private readonly runEvents: RunEventHub;
   private readonly workflows: Workflows;
   private readonly eventLedger: EventLedger;
   /** Events with an id being accepted right now: a second POST of the same id waits for the first. */
   private readonly eventsInFlight = new Map<string, Promise<EventReceipt>>();
 
-  constructor(private readonly deps: EngineDeps) {
-    // Every run change goes through the store, so observing it there tells listeners about all of them.
-    this.deps = { ...deps, store: observeRunChanges(deps.store, (type, run) => this.emitRunEvent({ type, run })) };
-    deps = this.deps;
-    this.config = deps.config;
+  constructor(
+    /** `store` here is the one the parts share (createEngine observes it for run events). */
+    private readonly deps: EngineDeps,
+    parts: EngineParts,
+  ) {
+    this.configRef = parts.config;
+    this.runEvents = parts.runEvents;
+    this.ids = parts.ids;
+    this.schedules = parts.schedules;
+    this.dispatcher = parts.dispatcher;
+    this.scheduler = parts.scheduler;
+    this.workflows = parts.workflows;
     this.eventLedger = new EventLedger(deps.store);
     this.startedAt = deps.clock.now();
     this.configLoadedAt = this.startedAt;
-    this.dispatcher = new Dispatcher({
-      clock: deps.clock,
-      logger: deps.logger,
-      store: deps.store,
-      pools: () => this.config.pools,
-      job: (name) => this.config.jobs[name],
-      execute: (run, job, stop) => executeRun(run, job, this.executorDeps(), stop),
-      shutdownReason: () => new ShutdownError('appliance shutting down'),
-      onFinished: (run) => this.onRunFinished(run),
-      onParked: (run) => this.workflows.onParked(run),
-    });
-    this.workflows = new Workflows({
-      ...deps.workflows,
-      emitEvent: (name, data, id) => this.sendEvent({ name, ...(data !== undefined ? { data } : {}), id }),
-      createChild: (job, child) => this.createRun(job, { trigger: 'invoke', occurrences: 1, ...child }),
-      clock: deps.clock,
-      store: deps.store,
-      logs: deps.logs,
-      logger: deps.logger,
-      dispatcher: this.dispatcher,
-      job: (name) => this.config.jobs[name],
-      newRunId: () => this.ids.next(this.deps.clock.now()),
-      cancelRun: (id) => this.cancelRun(id),
-    });
-    this.scheduler = new Scheduler({
-      clock: deps.clock,
-      store: deps.store,
-      logger: deps.logger.child({ component: 'scheduler' }),
-      compile: (job) => this.scheduleOf(job),
-      submit: (job, planned) => this.submitScheduled(job, planned),
-    });
     // The chores call this engine's methods at each pass (tests may replace one).
     this.chores = new DailyChores({
       clock: deps.clock,
@@ -124,6 +109,11 @@ export class Engine implements AppliancePort {
         { name: 'event-ids', run: async () => this.eventLedger.prune(this.deps.clock.now()) },
       ],
     });
+  }
+
+  /** The config in force (shared with the dispatcher, scheduler and workflows; replaced on reload). */
+  private get config(): HearthConfig {
+    return this.configRef.current;
   }
 
   /** Completed scheduler passes so far: the systemd watchdog's proof of life (see Scheduler.completedPasses). */
@@ -233,7 +223,7 @@ export class Engine implements AppliancePort {
 
   /** A valid config replaces the catalog; runs already started keep the definition they started with. */
   reload(config: HearthConfig): void {
-    this.config = config;
+    this.configRef.current = config;
     this.configLoadedAt = this.deps.clock.now();
     this.configProblem = undefined;
     this.scheduler.setJobs(Object.values(config.jobs));
@@ -252,18 +242,7 @@ export class Engine implements AppliancePort {
   }
 
   onRunEvent(listener: RunEventListener): () => void {
-    this.runListeners.add(listener);
-    return () => this.runListeners.delete(listener);
-  }
-
-  private emitRunEvent(event: RunEvent): void {
-    for (const listener of this.runListeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.deps.logger.error('run event listener failed', { runId: event.run.id, error: errorMessage(error) });
-      }
-    }
+    return this.runEvents.subscribe(listener);
   }
 
   /** For tests and benchmarks: run one scheduler pass now. */
@@ -460,7 +439,7 @@ export class Engine implements AppliancePort {
    * checked once, against runs from before this pass, so `catchup: all` still
    * creates every planned run (the pool then runs them one at a time).
    */
-  private async submitScheduled(job: JobDef, planned: PlannedRun[]): Promise<void> {
+  async submitScheduled(job: JobDef, planned: PlannedRun[]): Promise<void> {
     const active = job.overlap === 'skip' ? this.dispatcher.activeRunsOf(job.name) : [];
     if (active.length > 0) {
       const scheduledFor = planned.map((p) => new Date(p.scheduledFor).toISOString());
@@ -475,7 +454,8 @@ export class Engine implements AppliancePort {
     );
   }
 
-  private async createRun(job: JobDef, options: RunOptions): Promise<Run> {
+  /** Creates a run (durable) and hands it to the pool; also the step.invoke child runs (see createEngine). */
+  async createRun(job: JobDef, options: RunOptions): Promise<Run> {
     const run = await this.prepareRun(job, options);
     // Durable before it is acknowledged or started.
     await this.deps.store.insertRun(run);
@@ -509,27 +489,13 @@ export class Engine implements AppliancePort {
     return run;
   }
 
-  private onRunFinished(run: Run): void {
+  /** A run reached its final status (the dispatcher, or recovery at start). */
+  onRunFinished(run: Run): void {
     this.workflows.onFinished(run);
-    this.emitRunEvent({ type: 'finished', run });
+    this.runEvents.emit({ type: 'finished', run });
     const fields = { runId: run.id, job: run.job, status: run.status, error: run.error };
     if (run.status === 'failed') this.deps.logger.warn('run failed', fields);
     else this.deps.logger.info(`run ${run.status}`, fields);
-  }
-
-  private executorDeps(): ExecutorDeps {
-    // killGrace is read from the current config at each stop, so a reload applies to the next one.
-    return { ...this.deps, configDir: dirname(this.config.file), killGraceMs: () => this.config.killGraceMs, steps: this.workflows.host };
-  }
-
-  private scheduleOf(job: JobDef): Schedule {
-    const spec = job.schedule!;
-    const key = JSON.stringify([spec.spec, spec.timezone]);
-    const cached = this.schedules.get(job.name);
-    if (cached?.key === key) return cached.schedule;
-    const schedule = compileSchedule(spec.spec, spec.timezone);
-    this.schedules.set(job.name, { key, schedule });
-    return schedule;
   }
 
   private jobView(job: JobDef): JobView {
@@ -542,12 +508,12 @@ export class Engine implements AppliancePort {
       ...(nextRun !== undefined ? { nextRun } : {}),
       activeRuns: this.dispatcher.activeRunsOf(job.name).length,
       ...(this.config.hooks ? { hooks: this.config.hooks } : {}),
-      describeSchedule: () => this.scheduleOf(job).describe(),
+      describeSchedule: () => this.schedules.of(job).describe(),
     });
   }
 }
 
-interface RunOptions {
+export interface RunOptions {
   trigger: Trigger;
   occurrences: number;
   scheduledFor?: string;
@@ -560,33 +526,6 @@ interface RunOptions {
   id?: string;
   /** The workflow run that invoked this one (trigger `invoke`). */
   parentRunId?: string;
-}
-
-/** The store, telling `notify` about every inserted or updated run. */
-function observeRunChanges(store: RunStore, notify: (type: 'created' | 'updated', run: Run) => void): RunStore {
-  return {
-    open: () => store.open(),
-    close: () => store.close(),
-    flush: () => store.flush(),
-    async insertRun(run) {
-      await store.insertRun(run);
-      notify('created', run);
-    },
-    updateRun(run) {
-      store.updateRun(run);
-      notify('updated', run);
-    },
-    getRun: (id) => store.getRun(id),
-    listRuns: (query) => store.listRuns(query),
-    activeRuns: () => store.activeRuns(),
-    lastSuccess: (job) => store.lastSuccess(job),
-    lastRun: (job) => store.lastRun(job),
-    pruneHistory: (before) => store.pruneHistory(before),
-    getSchedule: (job) => store.getSchedule(job),
-    setSchedule: (job, state) => store.setSchedule(job, state),
-    getMeta: <T>(key: string) => store.getMeta<T>(key),
-    setMeta: (key, value) => store.setMeta(key, value),
-  };
 }
 
 function withDisk(disk: HealthView['disk']): Pick<HealthView, 'disk'> {

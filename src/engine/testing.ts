@@ -13,7 +13,8 @@ import { killGraceOf, type ShellOptions, type ShellResult } from '../pool/proces
 import type { ActionDefinition } from '../actions/types.js';
 import { MemoryRunStore } from '../runs/memory-store.js';
 import type { RunStore } from '../runs/store.js';
-import { Engine, type EngineDeps } from './engine.js';
+import type { Engine, EngineDeps } from './engine.js';
+import { createEngine } from './create-engine.js';
 import { RunLogs } from './run-logs.js';
 
 export function task(name: string, run: string, extra: Partial<TaskDef> = {}): TaskDef {
@@ -117,7 +118,7 @@ export async function testEngine(options: {
   await logs.init();
   const shell = fakeShell(clock, options.scripts ?? {});
   const actions = new Map((options.actions ?? []).map((a) => [a.name, a]));
-  const engine = new Engine({
+  const engine = createEngine({
     config: config(options.jobs, { ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...options.config }),
     store,
     clock,

@@ -1,0 +1,71 @@
+import { ShutdownError } from '../core/errors.js';
+import { RunIdGenerator } from '../core/ids.js';
+import { dirname } from 'node:path';
+import { Dispatcher } from '../pool/dispatcher.js';
+import { Engine, type EngineDeps } from './engine.js';
+import { executeRun, type ExecutorDeps } from './executor.js';
+import { CompiledSchedules, RunEventHub, observeRunChanges, type ConfigRef } from './parts.js';
+import { Scheduler } from './scheduler.js';
+import { Workflows } from './workflows.js';
+
+/**
+ * Builds an Engine with its worker pool (Dispatcher), Scheduler and
+ * Workflows: the one place they are wired together (main.ts, the engine
+ * tests and the benchmarks all call it). The parts call back into the engine
+ * only once it exists: nothing runs before `engine.start()`.
+ */
+export function createEngine(deps: EngineDeps): Engine {
+  const runEvents = new RunEventHub(deps.logger);
+  // Every run change goes through the store, so observing it there tells listeners about all of them.
+  const store = observeRunChanges(deps.store, (type, run) => runEvents.emit({ type, run }));
+  const config: ConfigRef = { current: deps.config };
+  const ids = new RunIdGenerator();
+  const schedules = new CompiledSchedules();
+  let engine: Engine | undefined;
+  const theEngine = (): Engine => {
+    if (!engine) throw new Error('createEngine: a part called the engine before it was built');
+    return engine;
+  };
+
+  const executorDeps = (): ExecutorDeps => ({
+    ...deps,
+    store,
+    configDir: dirname(config.current.file),
+    // killGrace is read from the current config at each stop, so a reload applies to the next one.
+    killGraceMs: () => config.current.killGraceMs,
+    steps: workflows.host,
+  });
+  const dispatcher: Dispatcher = new Dispatcher({
+    clock: deps.clock,
+    logger: deps.logger,
+    store,
+    pools: () => config.current.pools,
+    job: (name) => config.current.jobs[name],
+    execute: (run, job, stop) => executeRun(run, job, executorDeps(), stop),
+    shutdownReason: () => new ShutdownError('appliance shutting down'),
+    onFinished: (run) => theEngine().onRunFinished(run),
+    onParked: (run) => workflows.onParked(run),
+  });
+  const workflows: Workflows = new Workflows({
+    ...deps.workflows,
+    emitEvent: (name, data, id) => theEngine().sendEvent({ name, ...(data !== undefined ? { data } : {}), id }),
+    createChild: (job, child) => theEngine().createRun(job, { trigger: 'invoke', occurrences: 1, ...child }),
+    clock: deps.clock,
+    store,
+    logs: deps.logs,
+    logger: deps.logger,
+    dispatcher,
+    job: (name) => config.current.jobs[name],
+    newRunId: () => ids.next(deps.clock.now()),
+    cancelRun: (id) => theEngine().cancelRun(id),
+  });
+  const scheduler = new Scheduler({
+    clock: deps.clock,
+    store,
+    logger: deps.logger.child({ component: 'scheduler' }),
+    compile: (job) => schedules.of(job),
+    submit: (job, planned) => theEngine().submitScheduled(job, planned),
+  });
+  engine = new Engine({ ...deps, store }, { config, runEvents, ids, schedules, dispatcher, scheduler, workflows });
+  return engine;
+}
