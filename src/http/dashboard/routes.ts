@@ -22,6 +22,7 @@ import { page, type Tab } from './layout.js';
 import * as pages from './pages.js';
 import { searchBody, searchFieldsFrom, type SearchOutcome } from './search-page.js';
 import { provenSameOrigin } from './security.js';
+import type { PasswdCommand } from '../../platform/passwd-command.js';
 
 /**
  * The dashboard's pages and form actions. Pages are server-rendered HTML;
@@ -48,7 +49,12 @@ export interface DashboardDeps {
   timeZone(): string;
   /** The knowledge store behind the Search page (absent: the page says so). */
   search?: SearchPort;
+  /** The `hearth passwd` command the setup and login pages show (absent: the Pi image's). */
+  passwd?: PasswdCommand;
 }
+
+/** What the Pi image runs: a systemd service as user hearth with its config in /etc/hearth. */
+export const PI_PASSWD: PasswdCommand = { command: 'sudo -u hearth hearth passwd --config /etc/hearth/hearth.yaml' };
 
 export function hasSession(c: Context, sessions: SessionStore): boolean {
   return sessions.isValid(getCookie(c, SESSION_COOKIE));
@@ -59,7 +65,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
   const render = (c: Context, tab: Tab, title: string, body: Html, live?: string) => {
     c.header('Cache-Control', 'no-store');
     if (c.req.header('x-hearth-partial')) return c.html(body.value);
-    return c.html(page(deps.assets, { title, tab, body, health: appliance.health(), ...(live ? { live } : {}) }).value);
+    return c.html(page(deps.assets, { title, tab, body, health: appliance.health(), timeZone: deps.timeZone(), ...(live ? { live } : {}) }).value);
   };
   const ctx = () => ({ now: deps.clock.now(), timeZone: deps.timeZone() });
 
@@ -82,7 +88,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
   app.get('/setup', async (c) => {
     if (await deps.password.isSet()) return c.redirect('/login', 303);
     c.header('Cache-Control', 'no-store');
-    return c.html(page(deps.assets, { title: 'Set a password', tab: 'none', body: pages.setupBody() }).value);
+    return c.html(page(deps.assets, { title: 'Set a password', tab: 'none', body: pages.setupBody(deps.passwd ?? PI_PASSWD) }).value);
   });
 
   app.get('/login', async (c) => {
@@ -261,7 +267,7 @@ async function searchOutcome(search: SearchPort | undefined, params: Record<stri
 
 function loginPage(c: Context, deps: DashboardDeps, status: 200 | 401 | 429, options: { next: string; error?: string }) {
   c.header('Cache-Control', 'no-store');
-  return c.html(page(deps.assets, { title: 'Log in', tab: 'none', body: pages.loginBody(options) }).value, status);
+  return c.html(page(deps.assets, { title: 'Log in', tab: 'none', body: pages.loginBody({ ...options, passwd: deps.passwd ?? PI_PASSWD }) }).value, status);
 }
 
 /** Redirect targets come from the form: only paths on this dashboard are followed. */
