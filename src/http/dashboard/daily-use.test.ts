@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { dashboardHarness, logIn, type Harness } from './testing.js';
+
+/** Issue 12, "Dashboard": what a newcomer tripped over, through app.request. */
+
+let h: Harness;
+let cookie: string;
+const RUN = 'r_00mjv5x2w0a1b2c3d4';
+
+beforeEach(async () => {
+  h = await dashboardHarness();
+  h.appliance.addJob({
+    name: 'backup',
+    tasks: [{ name: 'archive', dependsOn: [], kind: 'shell' }],
+    schedule: { kind: 'cron', expression: '0 3 * * *', description: 'every day at 03:00 (America/New_York)', timezone: 'America/New_York', catchup: 'latest', maxCatchup: 24, paused: false, nextRun: '2026-05-02T03:00:00-04:00' },
+  });
+  cookie = await logIn(h);
+});
+
+const get = async (path: string) => (await h.app.request(path, { headers: { Cookie: cookie } })).text();
+
+describe('the passwd command fits how the appliance was started', () => {
+  it('the setup page shows the command it was given, with the directory to run it in', async () => {
+    const fresh = await dashboardHarness({ password: false, passwd: { command: 'node bin/hearth.js passwd --config hearth.yaml', directory: '/home/ann/hearth' } });
+    const text = await (await fresh.app.request('/setup')).text();
+    expect(text).toContain('<pre class="mono wrap cmd">node bin/hearth.js passwd --config hearth.yaml</pre>');
+    expect(text).toContain('<code class="path">/home/ann/hearth</code>');
+    expect(text).not.toContain('sudo -u hearth');
+  });
+
+  it('the login page shows it too (the Pi image form by default)', async () => {
+    const fresh = await dashboardHarness({ passwd: { command: 'node bin/hearth.js passwd --config hearth.yaml', directory: '/srv/h' } });
+    expect(await (await fresh.app.request('/login')).text()).toContain('node bin/hearth.js passwd --config hearth.yaml');
+    const pi = await dashboardHarness();
+    expect(await (await pi.app.request('/login')).text()).toContain('sudo -u hearth hearth passwd --config /etc/hearth/hearth.yaml');
+  });
+
+  it('the command wraps at spaces on a phone rather than overflowing or breaking words', () => {
+    const css = readFileSync(resolve(import.meta.dirname, '../../../web/app.css'), 'utf8');
+    expect(css).toMatch(/pre\.cmd \{[^}]*white-space: pre-wrap;[^}]*word-break: normal;[^}]*overflow-wrap: anywhere/);
+  });
+});
+
+describe('times', () => {
+  it('every time on a page is in the config zone, named once per page', async () => {
+    const text = await get('/jobs/backup');
+    // 03:00 in New York is 08:00 in London (the config's zone in the harness).
+    expect(text).toContain('data-abs="2026-05-02 08:00"');
+    expect(text).not.toContain('2026-05-02 03:00');
+    expect(text.match(/Times in Europe\/London/g)).toHaveLength(1);
+    expect(text).toContain('data-tz="Europe/London"');
+    const overview = await get('/');
+    expect(overview).toContain('data-abs="2026-05-02 08:00"');
+    expect(overview.match(/Times in Europe\/London/g)).toHaveLength(1);
+  });
+
+  it('the run page shows exact times without hover', async () => {
+    h.appliance.addRun({ id: RUN, job: 'backup', status: 'succeeded', createdAt: '2026-05-01T09:00:00.000Z', startedAt: '2026-05-01T09:00:00.000Z', finishedAt: '2026-05-01T09:00:05.000Z', tasks: {}, taskOrder: [] });
+    const text = await get(`/runs/${RUN}`);
+    expect(text).toMatch(/<dt>Created<\/dt><dd><time datetime="2026-05-01T09:00:00.000Z" data-abs="2026-05-01 10:00" data-after>2026-05-01 10:00<\/time>/);
+  });
+
+  it('the script shows log lines in the page zone and toggles exact times on a tap', () => {
+    const js = readFileSync(resolve(import.meta.dirname, '../../../web/app.js'), 'utf8');
+    expect(js).toContain('timeZone: document.body.dataset.tz');
+    expect(js).toContain("closest('time[data-rel]')");
+  });
+});
+
+describe('nits', () => {
+  const addRun = (status: 'succeeded' | 'failed' | 'cancelled') =>
+    h.appliance.addRun({ id: RUN, job: 'backup', status, tasks: { archive: { name: 'archive', status: status === 'succeeded' ? 'succeeded' : 'failed', attempts: 1, ...(status === 'failed' ? { error: 'exit code 1', exitCode: 1 } : {}) } }, taskOrder: ['archive'] });
+
+  it('no Retry on a succeeded run; failed and cancelled runs keep it', async () => {
+    addRun('succeeded');
+    expect(await get(`/runs/${RUN}`)).not.toContain(`/runs/${RUN}/retry`);
+    h.appliance.runs.clear();
+    addRun('failed');
+    expect(await get(`/runs/${RUN}`)).toContain(`/runs/${RUN}/retry`);
+    h.appliance.runs.clear();
+    addRun('cancelled');
+    expect(await get(`/runs/${RUN}`)).toContain(`/runs/${RUN}/retry`);
+  });
+
+  it('says "exit code 1" once', async () => {
+    addRun('failed');
+    const text = await get(`/runs/${RUN}`);
+    expect(text).toContain('exit code 1');
+    expect(text).not.toContain('(exit 1)');
+  });
+
+  it('a finished run marks its log finished, so "Follow the log" never shows', async () => {
+    addRun('succeeded');
+    expect(await get(`/runs/${RUN}`)).toContain('data-finished="1"');
+    const js = readFileSync(resolve(import.meta.dirname, '../../../web/app.js'), 'utf8');
+    expect(js).toContain('follow.hidden = following || ended;');
+  });
+
+  it('waiting and paused are drawn with CSS, not the pause emoji', async () => {
+    h.appliance.addRun({ id: RUN, job: 'backup', status: 'waiting', tasks: {}, taskOrder: [] });
+    const text = await get(`/runs/${RUN}`);
+    expect(text).toContain('<span class="badge s-waiting"><i class="bars" aria-hidden="true"></i> waiting</span>');
+    expect(text).not.toContain('⏸');
+  });
+
+  it('the config-error list wraps long lines, and the banner links to the details, not to itself', async () => {
+    h.appliance.healthOverrides = { config: { errors: ['hearth.yaml:3:5 jobs.a-very-long-job-name-without-spaces.schedule.cron: bad'], failedAt: '2026-05-01T09:00:00Z' } };
+    const overview = await get('/');
+    expect(overview).toContain('<a href="#config-errors">Details</a>');
+    expect(overview).toContain('id="config-errors"');
+    expect(overview).toContain('<ul class="mono errors">');
+    expect(await get('/jobs')).toContain('<a href="/#config-errors">Details</a>');
+    const css = readFileSync(resolve(import.meta.dirname, '../../../web/app.css'), 'utf8');
+    expect(css).toMatch(/\.note ul\.errors li \{[^}]*overflow-wrap: anywhere/);
+  });
+});
