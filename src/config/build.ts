@@ -314,7 +314,9 @@ function buildTaskBody(
   if (fields.run === undefined && fields.action === undefined) return undefined;
 
   const cwd = fields.cwd === undefined ? inherited.cwd : resolvePath(fields.cwd, inherited.cwd ?? context.baseDir, context.env);
+  const fromEnv = ['run', 'with', 'env'].flatMap((key) => issues.fromEnv.under([...path, key]).map((entry) => ({ ...entry, path: [key, ...entry.path] })));
   return {
+    ...(fromEnv.length > 0 && { fromEnv }),
     name,
     dependsOn: [],
     ...(fields.run !== undefined ? { run: fields.run } : { action: fields.action! }),

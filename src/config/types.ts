@@ -46,6 +46,11 @@ export interface TaskDef {
   timeoutMs?: number;
   retries?: RetryPolicy;
   continueOnError: boolean;
+  /**
+   * Values of this task (`run`, `with.…`, `env.…`, paths relative to the task) that came from `${VAR}`
+   * substitution, with the text as written: views show that instead of the value, which may be a secret.
+   */
+  fromEnv?: Array<{ path: Array<string | number>; written: string }>;
 }
 
 export interface JobDef {

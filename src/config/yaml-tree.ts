@@ -1,6 +1,6 @@
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Alias, Document, Node, Scalar, YAMLMap } from 'yaml';
-import { substituteEnv } from './env-substitution.js';
+import { referencesEnv, substituteEnv } from './env-substitution.js';
 import type { EnvLookup } from './env-substitution.js';
 import type { ConfigPath, IssueCollector, SourcePosition } from './issues.js';
 
@@ -209,7 +209,10 @@ class TreeWalker {
     if (!(node.value === null && node.source === '')) this.recordValue(node, path);
     if (typeof node.value !== 'string') return node.value;
     const result = substituteEnv(node.value, this.env);
-    if (result.ok) return result.value;
+    if (result.ok) {
+      if (referencesEnv(node.value)) this.issues.fromEnv.record(path, node.value);
+      return result.value;
+    }
     for (const problem of result.problems) this.issues.add(path, problem);
     this.issues.markBroken(path);
     return node.value;

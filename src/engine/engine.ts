@@ -11,6 +11,7 @@ import { formatDuration } from '../core/durations.js';
 import { dirname } from 'node:path';
 import type { Logger } from '../core/logger.js';
 import type { HearthConfig, JobDef } from '../config/types.js';
+import { retryView, shownTask } from '../config/redact.js';
 import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
 import { isActive } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
@@ -554,7 +555,13 @@ export class Engine implements AppliancePort {
         dependsOn: t.dependsOn,
         kind: t.run !== undefined ? 'shell' : 'action',
         ...(t.action ? { action: t.action } : {}),
+        ...shownTask(t),
+        ...(t.timeoutMs !== undefined ? { timeoutMs: t.timeoutMs } : {}),
+        ...(t.retries ? { retries: retryView(t.retries) } : {}),
+        env: Object.keys(t.env),
+        continueOnError: t.continueOnError,
       })),
+      settings: { ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}), retries: retryView(job.retries), env: Object.keys(job.env) },
       activeRuns: this.dispatcher.activeRunsOf(job.name).length,
       ...this.triggersView(job),
       ...(job.description ? { description: job.description } : {}),
