@@ -116,3 +116,35 @@ describe('nits', () => {
     expect(css).toMatch(/\.note ul\.errors li \{[^}]*overflow-wrap: anywhere/);
   });
 });
+
+describe('the job page says what the job does', () => {
+  it('shows each task command or action with its with:, timeout, retries, pool, env names and depends_on', async () => {
+    h.appliance.addJob({
+      name: 'upload',
+      pool: 'net',
+      settings: { timeoutMs: 30 * 60_000, retries: { max: 0, delayMs: 0, backoff: 'fixed', maxDelayMs: 0 }, env: ['NAS_USER'] },
+      tasks: [
+        { name: 'pack', dependsOn: [], kind: 'shell', run: 'tar czf out.tgz "${NOTES_DIR}"', timeoutMs: 5 * 60_000, env: ['NAS_PASSWORD'], continueOnError: false },
+        {
+          name: 'send', dependsOn: ['pack'], kind: 'action', action: 'http', env: [], continueOnError: true,
+          retries: { max: 3, delayMs: 30_000, backoff: 'exponential', maxDelayMs: 600_000 },
+          with: { url: '${NAS_URL}/upload', method: 'POST', headers: { Authorization: '•••' } },
+        },
+      ],
+    });
+    const text = await get('/jobs/upload');
+    const pack = text.slice(text.indexOf('data-task="pack"'), text.indexOf('data-task="send"'));
+    const send = text.slice(text.indexOf('data-task="send"'));
+    expect(pack).toContain('<pre class="mono wrap cmd">tar czf out.tgz &quot;${NOTES_DIR}&quot;</pre>');
+    expect(pack).toContain('<dt>Timeout</dt><dd>5m</dd>');
+    expect(pack).toContain('<dt>Pool</dt><dd>net</dd>');
+    expect(pack).toContain('<dt>Env</dt><dd class="mono">NAS_USER NAS_PASSWORD</dd>');
+    expect(send).toContain('action: http');
+    expect(send).toContain('<div><dt>url:</dt><dd>${NAS_URL}/upload</dd></div>');
+    expect(send).toContain('<div><dt>headers:</dt><dd>{&quot;Authorization&quot;:&quot;•••&quot;}</dd></div>');
+    expect(send).toContain('<span class="small after">after pack</span>');
+    expect(send).toContain('<dt>Timeout</dt><dd>30m <span class="muted">(job)</span></dd>');
+    expect(send).toContain('<dt>Retries</dt><dd>3× after 30s, doubling up to 10m</dd>');
+    expect(send).toContain('the job goes on');
+  });
+});

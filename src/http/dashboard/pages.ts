@@ -1,4 +1,5 @@
-import type { HealthView, JobView } from '../../core/appliance.js';
+import type { HealthView, JobView, RetryView } from '../../core/appliance.js';
+import { formatDuration } from '../../core/durations.js';
 import type { Run, RunStatus } from '../../runs/model.js';
 import { isActive } from '../../runs/model.js';
 import type { ApiTokenInfo } from '../auth/api-tokens.js';
@@ -140,9 +141,25 @@ function taskGraph(job: JobView): Html {
   for (const task of job.tasks) (levels[depthOf(task.name)] ??= []).push(task);
   return html`<ol class="graph">${levels.map(
     (level) => html`<li><ul>${level.map(
-      (task) => html`<li class="task"><span class="name">${task.name}</span><span class="muted small">${task.kind === 'shell' ? 'shell' : task.action}</span>${task.dependsOn.length > 0 && html`<span class="small">after ${task.dependsOn.join(', ')}</span>`}</li>`,
+      (task) => html`<li class="task" data-task="${task.name}"><div class="row"><span class="name">${task.name}</span><span class="muted small">${task.kind === 'shell' ? 'shell' : `action: ${task.action}`}</span></div>
+${task.dependsOn.length > 0 && html`<span class="small after">after ${task.dependsOn.join(', ')}</span>`}
+${task.run !== undefined && html`<pre class="mono wrap cmd">${task.run}</pre>`}
+${task.with && Object.keys(task.with).length > 0 && html`<dl class="with mono small">${Object.entries(task.with).map(([key, value]) => html`<div><dt>${key}:</dt><dd>${typeof value === 'string' ? value : JSON.stringify(value)}</dd></div>`)}</dl>`}
+<dl class="facts compact small">
+<div><dt>Timeout</dt><dd>${task.timeoutMs !== undefined ? formatDuration(task.timeoutMs) : job.settings?.timeoutMs !== undefined ? html`${formatDuration(job.settings.timeoutMs)} <span class="muted">(job)</span>` : html`<span class="muted">none</span>`}</dd></div>
+<div><dt>Retries</dt><dd>${task.retries ? retryWords(task.retries) : job.settings ? html`${retryWords(job.settings.retries)}${job.settings.retries.max > 0 ? html` <span class="muted">(job)</span>` : ''}` : html`<span class="muted">–</span>`}</dd></div>
+<div><dt>Pool</dt><dd>${job.pool}</dd></div>
+${(task.env?.length ?? 0) + (job.settings?.env.length ?? 0) > 0 && html`<div><dt>Env</dt><dd class="mono">${[...(job.settings?.env ?? []), ...(task.env ?? [])].join(' ')}</dd></div>`}
+${task.continueOnError && html`<div><dt>On error</dt><dd>the job goes on</dd></div>`}
+</dl></li>`,
     )}</ul></li>`,
   )}</ol>`;
+}
+
+function retryWords(retries: RetryView): string {
+  if (retries.max === 0) return 'none';
+  const delay = formatDuration(retries.delayMs);
+  return `${retries.max}× after ${delay}${retries.backoff === 'exponential' ? `, doubling up to ${formatDuration(retries.maxDelayMs)}` : ''}`;
 }
 
 // ---- runs -------------------------------------------------------------------
