@@ -148,3 +148,57 @@ describe('the job page says what the job does', () => {
     expect(send).toContain('the job goes on');
   });
 });
+
+describe('history at a glance', () => {
+  // The harness clock: 2026-05-01T10:00:00Z.
+  const at = (daysAgo: number, seconds = 10) => {
+    const created = Date.parse('2026-05-01T10:00:00Z') - daysAgo * 86_400_000;
+    return { createdAt: new Date(created).toISOString(), startedAt: new Date(created).toISOString(), finishedAt: new Date(created + seconds * 1000).toISOString() };
+  };
+
+  it('the job page charts the last runs by duration and status, each bar a link to its run', async () => {
+    const a = h.appliance.addRun({ job: 'backup', status: 'succeeded', ...at(3, 10) });
+    const b = h.appliance.addRun({ job: 'backup', status: 'failed', ...at(2, 40) });
+    const c = h.appliance.addRun({ job: 'backup', status: 'succeeded', ...at(1, 20) });
+    const text = await get('/jobs/backup');
+    const svg = text.slice(text.indexOf('<svg class="chart"'), text.indexOf('</svg>'));
+    const bars = [...svg.matchAll(/<a href="\/runs\/([^"]+)"><rect class="b-(\w+)" x="[\d.]+" y="\d+" width="7" height="(\d+)">/g)].map((m) => [m[1], m[2], Number(m[3])]);
+    // Oldest on the left; the longest run (40 s) fills the chart (58 units), the others in proportion.
+    expect(bars).toEqual([[a.id, 'succeeded', Math.round((10 / 40) * 58)], [b.id, 'failed', 58], [c.id, 'succeeded', Math.round((20 / 40) * 58)]]);
+    expect(svg).toContain('aria-label="Durations of the last 3 runs: 2 succeeded, 1 failed"');
+    expect(text).toContain('longest 40s');
+  });
+
+  it('shows at most the last 50 runs', async () => {
+    for (let i = 60; i > 0; i--) h.appliance.addRun({ job: 'backup', status: 'succeeded', ...at(i / 10) });
+    const text = await get('/jobs/backup');
+    const svg = text.slice(text.indexOf('<svg class="chart"'), text.indexOf('</svg>'));
+    expect(svg.match(/<rect /g)).toHaveLength(50);
+  });
+
+  it('gives the success rate over 7 and 30 days (cancelled and unfinished runs not counted)', async () => {
+    h.appliance.addRun({ job: 'backup', status: 'succeeded', ...at(40) });
+    h.appliance.addRun({ job: 'backup', status: 'failed', ...at(20) });
+    h.appliance.addRun({ job: 'backup', status: 'failed', ...at(5) });
+    h.appliance.addRun({ job: 'backup', status: 'cancelled', ...at(4) });
+    h.appliance.addRun({ job: 'backup', status: 'succeeded', ...at(3) });
+    h.appliance.addRun({ job: 'backup', status: 'succeeded', ...at(1) });
+    h.appliance.addRun({ job: 'backup', status: 'running', createdAt: at(0).createdAt, startedAt: at(0).startedAt });
+    const text = await get('/jobs/backup');
+    expect(text).toContain('<dt>Succeeded, 7 days</dt><dd><strong class="bad">67%</strong> <span class="muted small">2 of 3</span></dd>');
+    expect(text).toContain('<dt>Succeeded, 30 days</dt><dd><strong class="bad">50%</strong> <span class="muted small">2 of 4</span></dd>');
+  });
+
+  it('the overview shows a strip of the last runs per job, oldest first', async () => {
+    h.appliance.addJob({ name: 'quiet', tasks: [] });
+    h.appliance.addRun({ job: 'backup', status: 'failed', ...at(2) });
+    h.appliance.addRun({ job: 'backup', status: 'succeeded', ...at(1) });
+    for (let i = 25; i > 0; i--) h.appliance.addRun({ job: 'quiet', status: 'succeeded', ...at(i) });
+    const text = await get('/');
+    const strips = text.slice(text.indexOf('<ul class="list strips">'), text.indexOf('</ul>', text.indexOf('<ul class="list strips">')));
+    const backup = strips.slice(strips.indexOf('href="/jobs/backup"'), strips.indexOf('href="/jobs/quiet"'));
+    expect([...backup.matchAll(/<rect class="b-(\w+)"/g)].map((m) => m[1])).toEqual(['failed', 'succeeded']);
+    const quiet = strips.slice(strips.indexOf('href="/jobs/quiet"'));
+    expect(quiet.match(/<rect /g)).toHaveLength(20);
+  });
+});

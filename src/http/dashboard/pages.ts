@@ -8,6 +8,8 @@ import type { ThrottlingFlags } from '../../system/throttling.js';
 import { bytes, shortDuration, spanOf, statusBadge, taskErrorText, timeTag } from './format.js';
 import { html, type Html } from './html.js';
 import { actionButton } from './layout.js';
+import { historySummary, runStrip } from './charts.js';
+import type { JobHistory } from './history.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
 
 /** The run page shows (and follows) this many last lines of the log; the whole file is a download. */
@@ -22,8 +24,8 @@ export interface RenderContext {
 
 // ---- overview ---------------------------------------------------------------
 
-export function overviewBody(ctx: RenderContext, data: { health: HealthView; jobs: JobView[]; active: Run[]; failures: Run[] }): Html {
-  const { health, jobs, active, failures } = data;
+export function overviewBody(ctx: RenderContext, data: { health: HealthView; jobs: JobView[]; active: Run[]; failures: Run[]; recent?: Map<string, Run[]> }): Html {
+  const { health, jobs, active, failures, recent } = data;
   const upcoming = jobs
     .filter((job) => job.schedule?.nextRun && !job.schedule.paused)
     .sort((a, b) => Date.parse(a.schedule!.nextRun!) - Date.parse(b.schedule!.nextRun!))
@@ -49,6 +51,9 @@ ${active.length ? html`<ul class="list">${active.map((run) => runItem(ctx, run, 
 <section aria-labelledby="fail-h"><h2 id="fail-h">Recent failures</h2>
 ${failures.length ? html`<ul class="list">${failures.map((run) => runItem(ctx, run, true))}</ul>` : html`<p class="empty">No failed runs. </p>`}
 </section>
+${recent && jobs.length > 0 && html`<section aria-labelledby="last-h"><h2 id="last-h">Last runs</h2>
+<ul class="list strips">${jobs.map((job) => html`<li><a href="/jobs/${job.name}">${job.name}</a>${runStrip(recent.get(job.name) ?? [], ctx.timeZone)}</li>`)}</ul>
+</section>`}
 <section aria-labelledby="next-h"><h2 id="next-h">Up next</h2>
 ${upcoming.length
     ? html`<ol class="timeline">${upcoming.map((job) => html`<li><span class="when">${timeTag(job.schedule!.nextRun, ctx.timeZone)}</span><a href="/jobs/${job.name}">${job.name}</a><span class="muted small">${job.schedule!.description}</span></li>`)}</ol>`
@@ -90,12 +95,13 @@ function pauseButton(job: JobView, back: string): Html | false {
 
 // ---- one job ----------------------------------------------------------------
 
-export function jobBody(ctx: RenderContext, job: JobView, runs: Run[], page: { before?: string; nextBefore?: string }): Html {
+export function jobBody(ctx: RenderContext, job: JobView, runs: Run[], page: { before?: string; nextBefore?: string }, history?: JobHistory): Html {
   const s = job.schedule;
   return html`<nav class="crumbs"><a href="/jobs">Jobs</a> ›</nav>
 <div class="row"><h1>${job.name}</h1>${s?.paused && statusBadge('paused')}</div>
 ${job.description && html`<p class="muted">${job.description}</p>`}
 <div class="actions">${runNowButton(job)}${pauseButton(job, `/jobs/${job.name}`)}</div>
+${history && historySummary(history, ctx.now, ctx.timeZone)}
 <section class="card"><h2>Schedule</h2>
 ${s
     ? html`<dl class="facts">

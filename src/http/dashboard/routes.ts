@@ -22,6 +22,7 @@ import { page, type Tab } from './layout.js';
 import * as pages from './pages.js';
 import { searchBody, searchFieldsFrom, type SearchOutcome } from './search-page.js';
 import { provenSameOrigin } from './security.js';
+import { jobHistory, recentRunsByJob } from './history.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
 
 /**
@@ -146,9 +147,11 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     const [running, queued, waiting, failed] = await Promise.all(
       (['running', 'queued', 'waiting', 'failed'] as const).map((status) => appliance.listRuns({ status, limit: 10 })),
     );
+    const jobs = appliance.listJobs();
     const body = pages.overviewBody(ctx(), {
       health: appliance.health(),
-      jobs: appliance.listJobs(),
+      jobs,
+      recent: await recentRunsByJob(appliance, jobs.map((job) => job.name)),
       active: [...running!.runs, ...waiting!.runs, ...queued!.runs],
       failures: failed!.runs.slice(0, 5),
     });
@@ -162,8 +165,11 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     const job = appliance.getJob(name);
     if (!job) throw new NotFoundError('job', name);
     const before = optionalRunId(c.req.query('before'));
-    const history = await appliance.listRuns({ job: name, limit: HISTORY_PAGE, ...(before ? { before } : {}) });
-    const body = pages.jobBody(ctx(), job, history.runs, { ...(before ? { before } : {}), ...(history.nextBefore ? { nextBefore: history.nextBefore } : {}) });
+    const [history, glance] = await Promise.all([
+      appliance.listRuns({ job: name, limit: HISTORY_PAGE, ...(before ? { before } : {}) }),
+      jobHistory(appliance, name, deps.clock.now()),
+    ]);
+    const body = pages.jobBody(ctx(), job, history.runs, { ...(before ? { before } : {}), ...(history.nextBefore ? { nextBefore: history.nextBefore } : {}) }, glance);
     return render(c, 'jobs', name, body, `job:${name}`);
   });
 
