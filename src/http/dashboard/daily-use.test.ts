@@ -202,3 +202,22 @@ describe('history at a glance', () => {
     expect(quiet.match(/<rect /g)).toHaveLength(20);
   });
 });
+
+describe('page budget', () => {
+  it('the first load of the overview and of a job page with a full chart stays under 60 KB gzip', async () => {
+    const { gzipSync } = await import('node:zlib');
+    for (let i = 0; i < 60; i++) {
+      const created = Date.parse('2026-05-01T09:00:00Z') - i * 3_600_000;
+      h.appliance.addRun({ job: 'backup', status: i % 7 === 0 ? 'failed' : 'succeeded', createdAt: new Date(created).toISOString(), startedAt: new Date(created).toISOString(), finishedAt: new Date(created + (i % 13) * 1000).toISOString() });
+    }
+    for (const path of ['/', '/jobs/backup']) {
+      const text = await get(path);
+      let total = gzipSync(text).length;
+      const assets = new Set([...text.matchAll(/(?:href|src)="(\/(?:assets\/[^"]+|manifest\.webmanifest[^"]*))"/g)].map((m) => m[1]!.replace(/&amp;/g, '&')));
+      const manifest = [...assets].find((a) => a.startsWith('/manifest'));
+      if (manifest) for (const icon of JSON.parse(await (await h.app.request(manifest)).text()).icons as Array<{ src: string }>) assets.add(icon.src);
+      for (const asset of assets) total += gzipSync(Buffer.from(await (await h.app.request(asset, { headers: { Cookie: cookie } })).arrayBuffer())).length;
+      expect(total, path).toBeLessThan(60 * 1024);
+    }
+  });
+});
