@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -37,6 +37,8 @@ const JOBS = `  hello:
 
 const ZONE = 'Europe/Berlin';
 let hearth: HearthProcess;
+let configFile: string;
+let config: string;
 let browser: Browser;
 let shots: string;
 
@@ -44,7 +46,8 @@ beforeAll(async () => {
   const port = await freePort();
   const dir = tempDir('hearth-e2e-');
   // A zone other than the machine's (UTC): every time on the pages, log lines too, must be in this one.
-  const config = baseConfig(port, JOBS).replace('timezone: UTC', `timezone: ${ZONE}`);
+  config = baseConfig(port, JOBS).replace('timezone: UTC', `timezone: ${ZONE}`);
+  configFile = join(dir, 'hearth.yaml');
   hearth = await startHearth({ dir, port, config, env: { HEARTH_PASSWORD: PASSWORD } });
   browser = await launchChromium();
   shots = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs') : join(dir, 'shots');
@@ -129,6 +132,8 @@ describe('dashboard in a browser', () => {
       await page.goto(hearth.url + path);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, `${path} scrolls sideways`).toBeLessThanOrEqual(0);
+      // A phone zooms out to fit a page that is too wide, which widens innerWidth: it must stay the screen's.
+      expect(await page.evaluate(() => window.innerWidth), `${path} is zoomed out to fit something too wide`).toBe(360);
       const small = await page.evaluate(() =>
         [...document.querySelectorAll<HTMLElement>('button, .btn, .tabs a, .chips a')]
           .filter((el) => el.offsetParent !== null)
@@ -167,6 +172,7 @@ describe('dashboard in a browser', () => {
 
     await page.goto(hearth.url + '/jobs/hello');
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 'the job page scrolls sideways').toBeLessThanOrEqual(0);
+    expect(await page.evaluate(() => window.innerWidth), 'the job page is zoomed out').toBe(360);
     // What the job does: each task's command, in order.
     expect(await page.textContent('[data-task=greet] pre.cmd')).toContain('for i in 1 2 3 4; do echo "hello $i"');
     expect(await page.textContent('[data-task=report]')).toContain('after greet');
@@ -198,6 +204,7 @@ describe('dashboard in a browser', () => {
     expect(strips.find((s) => s.job === 'check-nas')!.bars.length).toBeGreaterThanOrEqual(1);
     expect(new Set(strips.find((s) => s.job === 'hello')!.bars).size).toBeGreaterThanOrEqual(1);
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    expect(await page.evaluate(() => window.innerWidth), 'the overview is zoomed out').toBe(360);
     const bodyText = (await page.textContent("body"))!;
     expect(bodyText.match(new RegExp(`Times in ${ZONE}`, "g")), bodyText.slice(-400)).toHaveLength(1);
     // A tap on a time shows the exact one (a phone has no hover).
@@ -234,6 +241,31 @@ describe('dashboard in a browser', () => {
     await hearth.api('/api/jobs/hello/resume', { method: 'POST' });
     await context.close();
   }, 90_000);
+
+  it('a failed reload: the config errors fit a 390 px phone and the banner links to them', async () => {
+    type Health = { config: { errors?: string[] } };
+    // An unbroken 120-character value, quoted back in the error message.
+    writeFileSync(configFile, config.replace('cron: "0 3 * * *"', `cron: "${'x'.repeat(120)}"`));
+    await hearth.waitFor('the reload to fail', async () => ((await hearth.api<Health>('/api/health')).body.config.errors ? true : undefined), 15_000);
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+    const page = await logIn(context);
+    await page.goto(hearth.url + '/');
+    expect(await page.textContent('#config-errors')).toContain('xxxxxxxxxx');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 'the error list scrolls sideways').toBeLessThanOrEqual(0);
+    // A phone zooms out to fit overflowing text, so look at the text itself: no line wider than its box, nor than the screen.
+    expect(await page.evaluate(() => window.innerWidth)).toBe(390);
+    const lines = await page.evaluate(() => [...document.querySelectorAll('#config-errors li')].map((li) => ({ scroll: li.scrollWidth, client: li.clientWidth, right: li.getBoundingClientRect().right })));
+    for (const line of lines) {
+      expect(line.scroll, 'an error line overflows its box').toBeLessThanOrEqual(line.client);
+      expect(line.right).toBeLessThanOrEqual(390);
+    }
+    expect(await page.getAttribute('.banner.error a', 'href')).toBe('#config-errors');
+    await page.goto(hearth.url + '/jobs');
+    expect(await page.getAttribute('.banner.error a', 'href')).toBe('/#config-errors');
+    await context.close();
+    writeFileSync(configFile, config);
+    await hearth.waitFor('the reload to succeed', async () => ((await hearth.api<Health>('/api/health')).body.config.errors ? undefined : true), 15_000);
+  }, 60_000);
 
   it('serves a web app manifest with PNG icons for the home screen', async () => {
     const response = await fetch(hearth.url + '/manifest.webmanifest');
