@@ -30,10 +30,34 @@ export interface JobHistory {
   capped: boolean;
 }
 
-export async function jobHistory(appliance: AppliancePort, job: string, now: number): Promise<JobHistory> {
+/**
+ * Reads job histories. The last runs are read on every call (they are in state.json); the success
+ * rates, which may read a month or two of the history archive from the SD card, are kept per job
+ * and reused while the job's last CHART_RUNS runs (ids and statuses) are unchanged, for at most
+ * `maxAgeMs` (so days sliding out of the windows are noticed). A live job page re-reads on every
+ * run event; this keeps that to one small read.
+ */
+export class JobHistoryReader {
+  private readonly cache = new Map<string, { key: string; at: number; rates: SuccessRate[]; capped: boolean }>();
+
+  constructor(private readonly appliance: AppliancePort, private readonly maxAgeMs = 10 * 60_000) {}
+
+  async read(job: string, now: number): Promise<JobHistory> {
+    const recent = (await this.appliance.listRuns({ job, limit: CHART_RUNS })).runs;
+    const key = recent.map((run) => `${run.id}:${run.status}`).join(',');
+    const known = this.cache.get(job);
+    if (known && known.key === key && now - known.at < this.maxAgeMs && now >= known.at) return { recent, rates: known.rates, capped: known.capped };
+    const { rates, capped } = await successRates(this.appliance, job, now);
+    // One entry per job name; names of removed jobs are few, but never let it grow without bound.
+    if (this.cache.size >= 1000) this.cache.clear();
+    this.cache.set(job, { key, at: now, rates, capped });
+    return { recent, rates, capped };
+  }
+}
+
+async function successRates(appliance: AppliancePort, job: string, now: number): Promise<{ rates: SuccessRate[]; capped: boolean }> {
   const oldest = now - 30 * DAY_MS;
   const rates: SuccessRate[] = [7, 30].map((days) => ({ days, succeeded: 0, finished: 0 }));
-  const recent: Run[] = [];
   let before: string | undefined;
   let scanned = 0;
   let capped = false;
@@ -41,7 +65,6 @@ export async function jobHistory(appliance: AppliancePort, job: string, now: num
     const page = await appliance.listRuns({ job, limit: PAGE, ...(before ? { before } : {}) });
     let done = false;
     for (const run of page.runs) {
-      if (recent.length < CHART_RUNS) recent.push(run);
       const created = Date.parse(run.createdAt);
       if (created < oldest) {
         done = true;
@@ -61,7 +84,7 @@ export async function jobHistory(appliance: AppliancePort, job: string, now: num
     }
     before = page.nextBefore;
   }
-  return { recent, rates, capped };
+  return { rates, capped };
 }
 
 /** The last STRIP_RUNS runs of every job, newest first, for the overview. */

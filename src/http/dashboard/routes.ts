@@ -22,7 +22,7 @@ import { page, type Tab } from './layout.js';
 import * as pages from './pages.js';
 import { searchBody, searchFieldsFrom, type SearchOutcome } from './search-page.js';
 import { provenSameOrigin } from './security.js';
-import { jobHistory, recentRunsByJob } from './history.js';
+import { JobHistoryReader, recentRunsByJob } from './history.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
 
 /**
@@ -69,6 +69,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     return c.html(page(deps.assets, { title, tab, body, health: appliance.health(), timeZone: deps.timeZone(), ...(live ? { live } : {}) }).value);
   };
   const ctx = () => ({ now: deps.clock.now(), timeZone: deps.timeZone() });
+  const histories = new JobHistoryReader(appliance);
 
   /** Pages: without a session, go and log in (or learn how to set the password). */
   const pageAuth: MiddlewareHandler = async (c, next) => {
@@ -167,7 +168,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     const before = optionalRunId(c.req.query('before'));
     const [history, glance] = await Promise.all([
       appliance.listRuns({ job: name, limit: HISTORY_PAGE, ...(before ? { before } : {}) }),
-      jobHistory(appliance, name, deps.clock.now()),
+      histories.read(name, deps.clock.now()),
     ]);
     const body = pages.jobBody(ctx(), job, history.runs, { ...(before ? { before } : {}), ...(history.nextBefore ? { nextBefore: history.nextBefore } : {}) }, glance);
     return render(c, 'jobs', name, body, `job:${name}`);
