@@ -370,6 +370,50 @@ describe('reaching the appliance', () => {
     }
   });
 
+  it.each([
+    ['a schema error', 'dataDir: ./data\nserver: { host: 0.0.0.0, port: 9123 }\njobs:\n  x: { runn: echo }\n', /hearth\.yaml:4:\d+: jobs\.x\.runn: unknown key/],
+    ['a YAML syntax error', 'dataDir: ./data\nserver: { host: 0.0.0.0, port: 9123 }\njobs:\n  x: { run: echo\n', /hearth\.yaml:\d+:\d+: YAML syntax error/],
+  ])('keeps working while hearth.yaml has %s: the problems are a warning above the normal output', async (_kind, text, issue) => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-cli-'));
+    try {
+      await writeFile(join(dir, 'hearth.yaml'), text);
+      const token = await ensureApiToken(join(dir, 'data'));
+      const run = appliance.addRun({ job: 'digest', status: 'succeeded' });
+      appliance.appendLog(run.id, '[main] still readable');
+      for (const argv of [['jobs'], ['runs'], ['logs', run.id]]) {
+        const seen: string[] = [];
+        const result = await cli.run(argv, {
+          env: { TZ: 'UTC' },
+          cwd: dir,
+          fetch: async (url, init) => {
+            seen.push(url);
+            expect(new Headers(init?.headers).get('authorization')).toBe(`Bearer ${token}`);
+            return await cli.fetch(url.replace('http://127.0.0.1:9123', TEST_URL), { ...init, headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+          },
+        });
+        expect(result.code, `${argv.join(' ')}: ${result.stderr}`).toBe(0);
+        expect(seen[0]).toMatch(/^http:\/\/127\.0\.0\.1:9123\/api\//);
+        expect(result.stderr).toMatch(/^warning: .*hearth\.yaml has \d+ problems? \(the appliance keeps running its last valid jobs/);
+        expect(result.stderr).toMatch(issue);
+        if (argv[0] === 'jobs') expect(result.stdout).toContain('notes-backup');
+        if (argv[0] === 'runs') expect(result.stdout).toMatch(/^ID .*\n.*digest/);
+        if (argv[0] === 'logs') expect(result.stdout).toContain('[main] still readable');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('validate still exits 1 on the same broken file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-cli-'));
+    try {
+      await writeFile(join(dir, 'hearth.yaml'), 'jobs:\n  x: { schedule: { cron: "61 * * * *" }, run: echo }\n');
+      expect((await cli.run(['validate'], { env: {}, cwd: dir })).code).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says how to get a token when the token file does not exist', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hearth-cli-'));
     try {

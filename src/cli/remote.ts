@@ -27,7 +27,7 @@ export async function jobsCommand(args: CommandArgs, ctx: CliContext, client: Ap
     ctx.stdout.write(json(body));
     return 0;
   }
-  reportConfigErrors(body.config, ctx);
+  reportConfigErrors(body.config, ctx, client.configIssuesShown);
   if (body.jobs.length === 0) {
     ctx.stdout.write('no jobs configured\n');
     return 0;
@@ -46,9 +46,14 @@ export async function jobsCommand(args: CommandArgs, ctx: CliContext, client: Ap
 }
 
 /** A failed reload: the jobs listed are the previous, still-running catalog. */
-function reportConfigErrors(config: HealthView['config'] | undefined, ctx: CliContext): void {
+function reportConfigErrors(config: HealthView['config'] | undefined, ctx: CliContext, alreadyShown: boolean): void {
   if (!config?.errors?.length) return;
-  ctx.stderr.write(`config reload failed${config.failedAt ? ` at ${config.failedAt}` : ''}; still running the previous jobs:\n`);
+  const when = config.failedAt ? ` at ${config.failedAt}` : '';
+  if (alreadyShown) {
+    ctx.stderr.write(`config reload failed${when}; still running the previous jobs (problems above)\n`);
+    return;
+  }
+  ctx.stderr.write(`config reload failed${when}; still running the previous jobs:\n`);
   for (const line of config.errors) ctx.stderr.write(`  ${line}\n`);
 }
 

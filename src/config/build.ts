@@ -475,7 +475,7 @@ function checkedEnv(env: Record<string, string> | undefined, path: ConfigPath, i
 }
 
 /** `~/x` is the home directory (YAML leaves it alone and so would spawn); relative paths are from `base`. */
-function resolvePath(value: string, base: string, env: EnvLookup): string {
+export function resolvePath(value: string, base: string, env: EnvLookup): string {
   const home = env.HOME || homedir();
   const expanded = value === '~' ? home : value.startsWith('~/') ? `${home}${value.slice(1)}` : value;
   return isAbsolute(expanded) ? expanded : resolve(base, expanded);
