@@ -83,19 +83,42 @@ describe('hearth jobs', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(
       [
-        'NAME          SCHEDULE                  NEXT RUN             LAST    LAST RUN             ACTIVE',
-        'notes-backup  every day at 03:00 (UTC)  2026-03-29 03:00:00  failed  2026-03-28 03:00:00  0',
-        'digest        -                         -                    -       -                    1',
+        'NAME          SCHEDULE                  NEXT RUN                 LAST    LAST RUN             ACTIVE',
+        'notes-backup  every day at 03:00 (UTC)  2026-03-29 03:00:00 UTC  failed  2026-03-28 03:00:00  0',
+        'digest        -                         -                        -       -                    1',
         '',
       ].join('\n'),
     );
     expect(result.stdout).not.toContain(ESC);
   });
 
-  it('shows times in the TZ zone', async () => {
+  it('shows the last run in the TZ zone', async () => {
+    appliance.jobs.get('notes-backup')!.lastRun!.createdAt = '2026-03-29T03:00:00.000Z';
     const result = await cli.run(['jobs'], { env: { HEARTH_URL: TEST_URL, HEARTH_TOKEN: TEST_TOKEN, TZ: 'Europe/London' } });
     // 29 March 2026 is the first day of British Summer Time.
-    expect(result.stdout).toContain('2026-03-29 04:00:00');
+    expect(result.stdout).toContain('failed  2026-03-29 04:00:00');
+  });
+
+  it("shows the next run in the schedule's zone, named as in its description, whatever TZ is", async () => {
+    appliance.addJob({
+      name: 'london',
+      schedule: {
+        kind: 'cron',
+        expression: '0 3 * * *',
+        description: 'every day at 03:00 (Europe/London)',
+        timezone: 'Europe/London',
+        catchup: 'latest',
+        maxCatchup: 24,
+        paused: false,
+        nextRun: '2026-03-29T03:00:00+01:00',
+      },
+    });
+    for (const TZ of ['UTC', 'America/New_York']) {
+      const result = await cli.run(['jobs'], { env: { HEARTH_URL: TEST_URL, HEARTH_TOKEN: TEST_TOKEN, TZ } });
+      const line = result.stdout.split('\n').find((text) => text.startsWith('london')) ?? '';
+      expect(line).toContain('every day at 03:00 (Europe/London)  2026-03-29 03:00:00 Europe/London');
+      expect(result.stdout).toContain('2026-03-29 03:00:00 UTC');
+    }
   });
 
   it('colours the status on a terminal, unless NO_COLOR is set', async () => {

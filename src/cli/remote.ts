@@ -36,7 +36,7 @@ export async function jobsCommand(args: CommandArgs, ctx: CliContext, client: Ap
   const rows = body.jobs.map((job): Cell[] => [
     { text: job.name },
     { text: scheduleText(job) },
-    { text: formatTime(job.schedule?.nextRun, zone) },
+    { text: nextRunText(job) },
     job.lastRun ? statusCell(job.lastRun.status) : { text: '-' },
     { text: formatTime(job.lastRun?.createdAt, zone) },
     { text: String(job.activeRuns) },
@@ -208,6 +208,17 @@ export async function followLog(
     }
     await sleep(RECONNECT_DELAY_MS);
   }
+}
+
+/**
+ * The next run in the schedule's own zone, named, so it reads like the
+ * schedule's description ("every day at 03:00 (Europe/London)" next runs at
+ * "… 03:00:00 Europe/London"), whatever zone the terminal is in.
+ */
+function nextRunText(job: JobView): string {
+  const schedule = job.schedule;
+  if (!schedule?.nextRun) return '-';
+  return `${formatTime(schedule.nextRun, schedule.timezone)} ${schedule.timezone}`;
 }
 
 function scheduleText(job: JobView): string {
