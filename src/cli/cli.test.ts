@@ -346,6 +346,67 @@ describe('hearth logs and cancel', () => {
   });
 });
 
+describe('hearth logs JOB, pause, resume, retry', () => {
+  it("logs JOB prints the job's latest run, --failed its latest failure; which run goes to stderr", async () => {
+    const failedRun = appliance.addRun({ job: 'digest', status: 'failed', createdAt: '2026-03-28T10:00:00.000Z' });
+    appliance.appendLog(failedRun.id, 'it broke');
+    const latest = appliance.addRun({ job: 'digest', status: 'succeeded', createdAt: '2026-03-28T11:00:00.000Z' });
+    appliance.appendLog(latest.id, 'all good');
+    appliance.addRun({ job: 'notes-backup', status: 'failed' });
+
+    const last = await cli.run(['logs', 'digest']);
+    expect(last).toEqual({ code: 0, stdout: 'all good\n', stderr: `run ${latest.id} of digest: succeeded, 2026-03-28 11:00:00\n` });
+    const failed = await cli.run(['logs', 'digest', '--failed', '--tail', '5']);
+    expect(failed).toEqual({ code: 0, stdout: 'it broke\n', stderr: `run ${failedRun.id} of digest: failed, 2026-03-28 10:00:00\n` });
+    expect(cli.requests.map((r) => r.url)).toContain(`${TEST_URL}/api/runs?job=digest&limit=1&status=failed`);
+  });
+
+  it('logs JOB says so when the job has no (failed) run, and exits 2 for an unknown job or --failed with a run id', async () => {
+    appliance.addRun({ job: 'notes-backup', status: 'succeeded' });
+    const none = await cli.run(['logs', 'digest']);
+    expect(none).toMatchObject({ code: 1, stderr: 'hearth: digest has not run yet\n' });
+    expect(await cli.run(['logs', 'notes-backup', '--failed'])).toMatchObject({ code: 1, stderr: 'hearth: notes-backup has no failed run in its history\n' });
+    const unknown = await cli.run(['logs', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no job named "nope", and it is not a run id/);
+    expect((await cli.run(['logs', 'r_000000000000000000', '--failed'])).code).toBe(2);
+  });
+
+  it('pause and resume a job through the API', async () => {
+    const paused = await cli.run(['pause', 'notes-backup']);
+    expect(paused).toEqual({ code: 0, stdout: 'paused notes-backup: no scheduled runs until hearth resume notes-backup\n', stderr: '' });
+    expect(appliance.jobs.get('notes-backup')?.schedule?.paused).toBe(true);
+    const resumed = await cli.run(['resume', 'notes-backup']);
+    expect(resumed).toEqual({ code: 0, stdout: 'resumed notes-backup: next run 2026-03-29 03:00:00 UTC\n', stderr: '' });
+    expect(appliance.pauses).toEqual([{ job: 'notes-backup', paused: true }, { job: 'notes-backup', paused: false }]);
+    expect(cli.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      `POST ${TEST_URL}/api/jobs/notes-backup/pause`,
+      `POST ${TEST_URL}/api/jobs/notes-backup/resume`,
+    ]);
+    expect((await cli.run(['pause', 'nope'])).code).toBe(1);
+    expect((await cli.run(['pause'])).code).toBe(2);
+  });
+
+  it('retry starts a new run of a finished one; exits 1 while it is still active', async () => {
+    const done = appliance.addRun({ job: 'digest', status: 'failed' });
+    const result = await cli.run(['retry', done.id]);
+    expect(result.code).toBe(0);
+    const newId = result.stdout.trim();
+    expect(appliance.runs.get(newId)).toMatchObject({ job: 'digest', trigger: 'retry', retryOf: done.id });
+    const active = appliance.addRun({ job: 'digest', status: 'running' });
+    const conflict = await cli.run(['retry', active.id]);
+    expect(conflict.code).toBe(1);
+    expect(conflict.stderr).toMatch(/still running/);
+    expect((await cli.run(['retry', 'digest'])).code).toBe(2);
+  });
+
+  it('lists the new commands in the help', async () => {
+    const help = (await cli.run(['help'])).stdout;
+    for (const name of ['pause', 'resume', 'retry']) expect(help).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
+    expect((await cli.run(['help', 'logs'])).stdout).toContain('usage: hearth logs RUN|JOB [--failed] [-f] [--tail N]');
+  });
+});
+
 describe('reaching the appliance', () => {
   it('explains an unreachable appliance and exits 1', async () => {
     const result = await cli.run(['jobs'], {

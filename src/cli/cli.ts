@@ -9,7 +9,7 @@ import type { CliContext } from './context.js';
 import { CliFailure } from './errors.js';
 import { startCommand, validateCommand } from './local.js';
 import { nextCommand } from './next.js';
-import { cancelCommand, jobsCommand, logsCommand, parseInputFlag, runCommand, runsCommand } from './remote.js';
+import { cancelCommand, jobsCommand, logsCommand, parseInputFlag, pauseCommand, retryCommand, runCommand, runsCommand } from './remote.js';
 import { connect } from './target.js';
 import { searchCommand } from './search.js';
 import { knowledgeCommand, modelsCommand } from './knowledge.js';
@@ -147,16 +147,51 @@ const COMMANDS: readonly Command[] = [
   },
   {
     name: 'logs',
-    summary: "print a run's log",
-    synopsis: 'logs RUN [-f] [--tail N]',
+    summary: "print a run's log (or a job's latest run's)",
+    synopsis: 'logs RUN|JOB [--failed] [-f] [--tail N]',
     details: [
+      'RUN              a run id; JOB: the job\'s latest run (which one is printed on stderr)',
+      '--failed         with JOB: its latest failed run',
       '-f, --follow     keep printing new lines until the run finishes',
       '--tail N         start at the last N lines',
       ...REMOTE_DETAILS.filter((d) => !d.startsWith('--json')),
     ],
-    options: { ...CONFIG_OPTION, url: { type: 'string' }, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' } },
-    positionals: { names: ['RUN'], required: 1 },
+    options: {
+      ...CONFIG_OPTION,
+      url: { type: 'string' },
+      follow: { type: 'boolean', short: 'f' },
+      tail: { type: 'string' },
+      failed: { type: 'boolean' },
+    },
+    positionals: { names: ['RUN|JOB'], required: 1 },
     run: remote(logsCommand),
+  },
+  {
+    name: 'pause',
+    summary: "stop a job's scheduled runs (it can still be started by hand)",
+    synopsis: 'pause JOB [--json]',
+    details: REMOTE_DETAILS,
+    options: REMOTE_OPTIONS,
+    positionals: { names: ['JOB'], required: 1 },
+    run: remote(pauseCommand(true)),
+  },
+  {
+    name: 'resume',
+    summary: "start a paused job's scheduled runs again",
+    synopsis: 'resume JOB [--json]',
+    details: REMOTE_DETAILS,
+    options: REMOTE_OPTIONS,
+    positionals: { names: ['JOB'], required: 1 },
+    run: remote(pauseCommand(false)),
+  },
+  {
+    name: 'retry',
+    summary: 'run a finished run again (same job, same input)',
+    synopsis: 'retry RUN [--wait] [--json]',
+    details: ['--wait           stream the log until the new run finishes; exit 0 if it succeeded, 1 if not', ...REMOTE_DETAILS],
+    options: { ...REMOTE_OPTIONS, wait: { type: 'boolean' } },
+    positionals: { names: ['RUN'], required: 1 },
+    run: remote(retryCommand),
   },
   {
     name: 'cancel',
