@@ -539,6 +539,17 @@ describe('hearth validate', () => {
     expect(lines[1]).toMatch(new RegExp(`^${file}:6:\\d+: jobs\\.b\\.action: unknown action "nosuchaction"`));
   });
 
+  it('warns (exit 0) when a 6-field cron fires more often than once a minute', async () => {
+    const file = join(dir, 'hearth.yaml');
+    await writeFile(file, 'jobs:\n  a:\n    run: echo a\n    schedule: { cron: "*/5 * * * * *" }\n  b:\n    run: echo b\n    schedule: { cron: "0 */5 * * * *" }\n');
+    const result = await cli.run(['validate', '--config', file]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`ok: 2 jobs (${file})\n`);
+    expect(result.stderr).toBe(
+      `warning: ${file}:4:23: jobs.a.schedule.cron: "*/5 * * * * *" has 6 fields, so the first is seconds: it fires 12 times a minute. If that is not meant, write 5 fields (e.g. "*/5 * * * *")\n`,
+    );
+  });
+
   it('exits 1 for a missing file', async () => {
     const result = await cli.run(['validate', '--config', join(dir, 'nope.yaml')]);
     expect(result.code).toBe(1);

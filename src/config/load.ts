@@ -46,6 +46,7 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
     env,
     issues,
     options,
+    warnings: [],
   });
   if (issues.count > 0) throw new ConfigError(issues.sorted());
   return config;
@@ -115,7 +116,7 @@ function lenientSettings(text: string, env: Record<string, string | undefined>, 
 /** Things worth a warning in a valid config: a file with no jobs loads, but is rarely what was meant. */
 export function configWarnings(config: HearthConfig): string[] {
   const jobs = Object.keys(config.jobs).length;
-  return jobs === 0 ? [`${config.file}: 0 jobs defined: Hearth will run nothing until jobs are added`] : [];
+  return [...(config.warnings ?? []), ...(jobs === 0 ? [`${config.file}: 0 jobs defined: Hearth will run nothing until jobs are added`] : [])];
 }
 
 /**
