@@ -31,12 +31,18 @@ export class StateSnapshotError extends Error {
   override name = 'StateSnapshotError';
 }
 
+export interface SnapshotOptions {
+  /** Called after each file is copied (tests let the store write in between). */
+  afterCopy?: (name: string, attempt: number) => Promise<void>;
+}
+
 /** Copies the state files present in `dataDir` into `destDir` (mode 0600); returns the names copied. */
-export async function snapshotStateFiles(dataDir: string, destDir: string): Promise<string[]> {
+export async function snapshotStateFiles(dataDir: string, destDir: string, options: SnapshotOptions = {}): Promise<string[]> {
   for (let attempt = 1; ; attempt++) {
     const copied: string[] = [];
     for (const name of STATE_FILES) {
       if (await copyIfPresent(join(dataDir, name), join(destDir, name))) copied.push(name);
+      await options.afterCopy?.(name, attempt);
     }
     if (await chainIsComplete(destDir)) return copied;
     if (attempt >= ATTEMPTS) {
