@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UsageError } from '../core/errors.js';
-import { snapshotStateFiles } from '../runs/state-snapshot.js';
+import { STATE_FILES, snapshotStateFiles } from '../runs/state-snapshot.js';
 import type { CommandArgs } from './args.js';
 import { booleanValue, stringValue } from './args.js';
 import { loadCliConnection } from './config.js';
@@ -30,6 +30,8 @@ const FORMAT = 1;
 /** Always in a backup (when present); knowledge/ and logs/ on request. */
 const DIRECTORIES = ['history', 'secrets', 'inputs'] as const;
 const OPTIONAL_DIRECTORIES = { knowledge: 'knowledge', logs: 'logs' } as const;
+/** Everything a backup may hold, and so what a forced restore moves aside. */
+const RESTORABLE: readonly string[] = [...STATE_FILES, ...DIRECTORIES, ...Object.values(OPTIONAL_DIRECTORIES)];
 
 interface Manifest {
   format: number;
@@ -114,18 +116,27 @@ export async function restoreCommand(args: CommandArgs, ctx: CliContext): Promis
       await placeConfig(stagedConfig, configPath);
       ctx.stdout.write(`restored the config to ${configPath}\n`);
     } else if ((await readFile(configPath, 'utf8')) !== (await readFile(stagedConfig, 'utf8'))) {
-      await placeConfig(stagedConfig, `${configPath}.from-backup`);
-      ctx.stdout.write(`kept ${configPath}; the backup's config differs: it is in ${configPath}.from-backup\n`);
+      try {
+        await placeConfig(stagedConfig, `${configPath}.from-backup`);
+        ctx.stdout.write(`kept ${configPath}; the backup's config differs: it is in ${configPath}.from-backup\n`);
+      } catch (error) {
+        // /etc/hearth may not be writable by the user Hearth runs as: the data matters more than the copy.
+        ctx.stderr.write(`warning: kept ${configPath}; the backup's config differs but could not be written next to it (${(error as Error).message}): tar -xzf ${file} ${META_DIR}/hearth.yaml\n`);
+      }
     }
 
     const dataDir = settings.dataDir;
     if (hasState(dataDir)) {
       if (!force) {
-        throw new CliFailure(`${dataDir} already holds Hearth state; restore with --force to replace it (the old one is kept as ${basename(dataDir)}.before-restore-…)`);
+        throw new CliFailure(`${dataDir} already holds Hearth state; restore with --force to replace it (the old state is moved to ${join(dataDir, 'before-restore-…')})`);
       }
-      const aside = `${dataDir}.before-restore-${stamp(new Date(ctx.now?.() ?? Date.now()))}`;
-      await rename(dataDir, aside);
-      ctx.stdout.write(`moved the old data directory to ${aside}\n`);
+      // Moved inside the data directory: the user Hearth runs as may not write to its parent (/var/lib).
+      const aside = join(dataDir, `before-restore-${stamp(new Date(ctx.now?.() ?? Date.now()))}`);
+      await mkdir(aside, { mode: 0o700 });
+      for (const entry of RESTORABLE) {
+        if (existsSync(join(dataDir, entry))) await rename(join(dataDir, entry), join(aside, entry));
+      }
+      ctx.stdout.write(`moved the old state to ${aside}\n`);
     }
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     await chmod(dataDir, 0o700);
@@ -167,7 +178,7 @@ async function readManifest(stage: string, file: string): Promise<Manifest> {
   if (manifest.format !== FORMAT || !Array.isArray(manifest.entries)) {
     throw new CliFailure(`${file}: unknown backup format ${String(manifest.format)} (this hearth reads format ${FORMAT})`);
   }
-  const allowed = new Set<string>(['state.json', 'state.json.bak', 'state.wal.prev', 'state.wal', ...DIRECTORIES, ...Object.values(OPTIONAL_DIRECTORIES)]);
+  const allowed = new Set<string>(RESTORABLE);
   const present = new Set(await readdir(stage));
   for (const entry of manifest.entries) {
     if (!allowed.has(entry)) throw new CliFailure(`${file}: unexpected entry "${entry}" in the manifest`);

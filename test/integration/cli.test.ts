@@ -209,6 +209,13 @@ describe('daily use against a running appliance', () => {
     expect(statSync(join(fresh, 'data/state.json')).mode & 0o777).toBe(0o600);
     // A second restore over restored state needs --force.
     expect(hearth(['restore', archive, '--config', join(fresh, 'hearth.yaml')]).code).toBe(1);
+    writeFileSync(join(fresh, 'data/state.json.bak'), 'left from before');
+    const forced = hearth(['restore', archive, '--force', '--config', join(fresh, 'hearth.yaml')]);
+    expect(forced.code, forced.stderr).toBe(0);
+    const aside = /moved the old state to (\S+)/.exec(forced.stdout)?.[1] ?? '';
+    expect(aside.startsWith(join(fresh, 'data/before-restore-'))).toBe(true);
+    expect(readFileSync(join(aside, 'state.json.bak'), 'utf8')).toBe('left from before');
+    expect(forced.stdout).not.toContain('from-backup'); // the config there is the backup's own
 
     restored = await startHearth({ dir: fresh, port, config: readFileSync(join(fresh, 'hearth.yaml'), 'utf8') });
     expect(restored.token()).toBe(token);
@@ -219,5 +226,33 @@ describe('daily use against a running appliance', () => {
     expect(runsAfter).toContain(first);
     const log = hearth(['logs', first, '--config', join(fresh, 'hearth.yaml')]);
     expect(log.code).toBe(0);
+  });
+});
+
+describe('6-field cron in the reload log', () => {
+  let running: HearthProcess | undefined;
+  afterAll(async () => {
+    await running?.stop('SIGKILL');
+  });
+
+  it('warns, with file and line, when a reload brings a 6-field expression that fires every few seconds', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    running = await startHearth({ dir, port, config: baseConfig(port, `
+  tick:
+    schedule: { cron: "0 3 * * *" }
+    run: "true"
+`) });
+    writeFileSync(join(dir, 'hearth.yaml'), baseConfig(port, `
+  tick:
+    schedule: { cron: "*/5 * * * * *", catchup: none }
+    run: "true"
+`));
+    const line = await running.waitFor('the warning', () =>
+      running!.output().split('\n').find((text) => text.includes('fires 12 times a minute')),
+    );
+    expect(line).toMatch(/"level":"warn"/);
+    const { msg } = JSON.parse(line) as { msg: string };
+    expect(msg).toBe(`${join(dir, 'hearth.yaml')}:8:23: jobs.tick.schedule.cron: "*/5 * * * * *" has 6 fields, so the first is seconds: it fires 12 times a minute. If that is not meant, write 5 fields (e.g. "*/5 * * * *")`);
   });
 });
