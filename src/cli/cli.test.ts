@@ -402,8 +402,28 @@ describe('hearth logs JOB, pause, resume, retry', () => {
 
   it('lists the new commands in the help', async () => {
     const help = (await cli.run(['help'])).stdout;
-    for (const name of ['pause', 'resume', 'retry']) expect(help).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
+    for (const name of ['pause', 'resume', 'retry', 'backup', 'restore']) expect(help).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
     expect((await cli.run(['help', 'logs'])).stdout).toContain('usage: hearth logs RUN|JOB [--failed] [-f] [--tail N]');
+  });
+});
+
+describe('hearth backup and restore (the rest: test/integration/cli.test.ts)', () => {
+  it('refuses a file that is not a Hearth backup, a missing file, and a data directory without state', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-cli-'));
+    try {
+      await writeFile(join(dir, 'notes.txt'), 'hello');
+      const { spawnSync } = await import('node:child_process');
+      expect(spawnSync('tar', ['-czf', join(dir, 'other.tar.gz'), '-C', dir, 'notes.txt']).status).toBe(0);
+      const other = await cli.run(['restore', join(dir, 'other.tar.gz')], { cwd: dir });
+      expect(other).toMatchObject({ code: 1, stderr: `hearth: ${join(dir, 'other.tar.gz')} is not a Hearth backup (no .hearth-backup/manifest.json)\n` });
+      expect((await cli.run(['restore', 'nope.tar.gz'], { cwd: dir })).code).toBe(2);
+      expect((await cli.run(['restore'], { cwd: dir })).code).toBe(2);
+      await writeFile(join(dir, 'hearth.yaml'), 'dataDir: ./data\njobs: {}\n');
+      const empty = await cli.run(['backup'], { cwd: dir, env: {} });
+      expect(empty).toMatchObject({ code: 1, stderr: `hearth: no Hearth state in ${join(dir, 'data')} (dataDir of ${join(dir, 'hearth.yaml')}); nothing to back up\n` });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
