@@ -18,6 +18,9 @@ import { FileRunStore } from './runs/file-store.js';
 import { runShell, killProcessGroup } from './pool/process/shell.js';
 import { Engine } from './engine/engine.js';
 import { DEFAULT_MAX_RUN_LOG_BYTES, RunLogs } from './engine/run-logs.js';
+import { FileStepJournal } from './steps/file-journal.js';
+import { FileInboxStore } from './steps/inbox.js';
+import { FileEventLog } from './steps/events.js';
 import { HEARTH_SECRET_ENV } from './engine/task-env.js';
 import { createHttpSurface } from './http/dashboard/compose.js';
 import { EventLoopMonitor } from './metrics/event-loop.js';
@@ -106,6 +109,13 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       logger: logger.child({ component: 'logs' }),
     });
     await logs.init();
+    // Workflow step journals (one file per run) and inbox questions.
+    const journal = new FileStepJournal(join(config.dataDir, 'steps'));
+    await journal.init();
+    const inbox = new FileInboxStore(join(config.dataDir, 'inbox.json'));
+    await inbox.init();
+    const events = new FileEventLog(join(config.dataDir, 'events.jsonl'));
+    await events.init();
     // Opens nothing until an ingest job or a search needs it (LanceDB and models load lazily).
     const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock, logger: logger.child({ component: 'knowledge' }) });
     const actions = createActionRegistry(builtinActions({ knowledge }));
@@ -126,6 +136,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       baseEnv: inheritedEnv(options.env),
       killOrphan: (pid, runId) => killOrphanGroup(pid, runId, logger),
       disk: () => disk.current(),
+      workflows: { journal, inbox, events },
     });
     cleanups.push(() => knowledge.close(), () => engine.stop());
 

@@ -17,7 +17,8 @@ import { localUrl } from './target.js';
  * state in one .tar.gz, for a new SD card or a bad day.
  *
  * The archive holds the data directory's layout at its root (state files,
- * history/, secrets/, inputs/; knowledge/ and logs/ on request) plus
+ * history/, secrets/, inputs/, the workflows' steps/, inbox.json and
+ * events.jsonl; knowledge/ and logs/ on request) plus
  * `.hearth-backup/manifest.json` and `.hearth-backup/hearth.yaml` (the
  * config). The state files are copied first, in the order replay tolerates
  * (src/runs/state-snapshot.ts), so a backup taken while the appliance runs
@@ -27,8 +28,13 @@ import { localUrl } from './target.js';
 
 const META_DIR = '.hearth-backup';
 const FORMAT = 1;
-/** Always in a backup (when present); knowledge/ and logs/ on request. */
-const DIRECTORIES = ['history', 'secrets', 'inputs'] as const;
+/**
+ * Always in a backup (when present), read after the state files: run history,
+ * secrets, run inputs, and the workflows' step journals, inbox and event log
+ * (a journal read after the state may hold steps the state does not know of
+ * yet, which a replay simply returns). knowledge/ and logs/ on request.
+ */
+const DIRECTORIES = ['history', 'secrets', 'inputs', 'steps', 'inbox.json', 'events.jsonl'] as const;
 const OPTIONAL_DIRECTORIES = { knowledge: 'knowledge', logs: 'logs' } as const;
 /** Everything a backup may hold, and so what a forced restore moves aside. */
 const RESTORABLE: readonly string[] = [...STATE_FILES, ...DIRECTORIES, ...Object.values(OPTIONAL_DIRECTORIES)];

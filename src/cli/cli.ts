@@ -11,6 +11,7 @@ import { startCommand, validateCommand } from './local.js';
 import { nextCommand } from './next.js';
 import { cancelCommand, jobsCommand, logsCommand, parseInputFlag, pauseCommand, retryCommand, runCommand, runsCommand } from './remote.js';
 import { connect } from './target.js';
+import { answerCommand, inboxCommand } from './inbox.js';
 import { searchCommand } from './search.js';
 import { knowledgeCommand, modelsCommand } from './knowledge.js';
 
@@ -232,6 +233,27 @@ const COMMANDS: readonly Command[] = [
     options: { ...CONFIG_OPTION, force: { type: 'boolean' } },
     positionals: { names: ['FILE'], required: 1 },
     run: async (args, ctx) => (await import('./backup.js')).restoreCommand(args, ctx),
+  },
+  {
+    name: 'inbox',
+    summary: 'list the questions waiting workflows ask',
+    synopsis: 'inbox [--json]',
+    details: REMOTE_DETAILS,
+    options: REMOTE_OPTIONS,
+    positionals: { names: [], required: 0 },
+    run: remote(inboxCommand),
+  },
+  {
+    name: 'answer',
+    summary: 'answer an inbox question',
+    synopsis: 'answer ID VALUE [--json]',
+    details: [
+      'VALUE            JSON (true, 42, \'{"days":30}\') or, when it is not valid JSON, a plain string (yes)',
+      ...REMOTE_DETAILS,
+    ],
+    options: REMOTE_OPTIONS,
+    positionals: { names: ['ID', 'VALUE'], required: 2 },
+    run: remote(answerCommand),
   },
   {
     name: 'search',

@@ -298,7 +298,7 @@ function runSummary(run: Run): string {
 }
 
 /** Times are shown in TZ when it names a real zone, else in the system's zone. */
-function displayZone(ctx: CliContext): string | undefined {
+export function displayZone(ctx: CliContext): string | undefined {
   const zone = ctx.env.TZ;
   if (!zone) return undefined;
   try {

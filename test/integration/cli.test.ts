@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, ROOT, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
@@ -175,12 +175,23 @@ describe('daily use against a running appliance', () => {
     const port = await freePort();
     const config = ['--config', join(dir, 'hearth.yaml')];
     running?.child.kill('SIGKILL');
+    // A workflow waiting for an answer: its question (inbox.json) and step journal (steps/) must come back too.
+    writeFileSync(
+      join(dir, 'ask.mjs'),
+      "export default async ({ step }) => { const seen = await step.run('seen', () => 'before'); const a = await step.waitForInput('go', { prompt: 'Go on?', schema: { type: 'boolean' } }); return { seen, a }; };\n",
+    );
     running = await startHearth({ dir, port, config: baseConfig(port, `
   greet:
     schedule: { cron: "0 3 * * *" }
     run: echo "hello before the backup"
+  ask:
+    action: module
+    with: { path: ./ask.mjs }
 `) });
     expect(hearth(['run', 'greet', '--wait', ...config]).code).toBe(0);
+    const asked = (await running.api<{ runId: string }>('/api/jobs/ask/run', { method: 'POST' })).body.runId;
+    const question = await running.waitFor('the question', async () =>
+      (await running!.api<{ questions: Array<{ id: string; runId: string }> }>('/api/inbox')).body.questions.find((q) => q.runId === asked));
     expect(hearth(['pause', 'greet', ...config]).code).toBe(0);
     // Runs started during the backup must not break it.
     const busy = spawnSync('sh', ['-c', `for i in 1 2 3 4 5; do node ${BIN} run greet ${config.join(' ')} >/dev/null & done; wait`]);
@@ -217,8 +228,17 @@ describe('daily use against a running appliance', () => {
     expect(readFileSync(join(aside, 'state.json.bak'), 'utf8')).toBe('left from before');
     expect(forced.stdout).not.toContain('from-backup'); // the config there is the backup's own
 
+    cpSync(join(dir, 'ask.mjs'), join(fresh, 'ask.mjs'));
     restored = await startHearth({ dir: fresh, port, config: readFileSync(join(fresh, 'hearth.yaml'), 'utf8') });
     expect(restored.token()).toBe(token);
+    // The workflow's question is still open, and answering it finishes the run with the journaled step.
+    expect((await restored.api<{ questions: Array<{ id: string }> }>('/api/inbox')).body.questions.map((q) => q.id)).toContain(question.id);
+    expect((await restored.api(`/api/inbox/${question.id}`, { method: 'POST', body: JSON.stringify({ value: true }), headers: { 'Content-Type': 'application/json' } })).status).toBe(200);
+    const answered = await restored.waitFor('the workflow to finish', async () => {
+      const { body } = await restored!.api<{ status: string; tasks: Record<string, { output?: unknown }> }>(`/api/runs/${asked}`);
+      return body.status === 'succeeded' ? body : undefined;
+    });
+    expect(Object.values(answered.tasks)[0]?.output).toMatchObject({ seen: 'before', a: { timedOut: false, value: true } });
     const job = await restored.api<{ schedule: { paused: boolean } }>('/api/jobs/greet');
     expect(job.body.schedule.paused).toBe(true);
     const runsAfter = (await restored.api<{ runs: Array<{ id: string }> }>('/api/runs?job=greet')).body.runs.map((run) => run.id);
