@@ -19,6 +19,13 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describeMemory, memoryOf } from './proc-memory.mjs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { statSync } from 'node:fs';
+
+// A real gc() for memory figures, without asking `npm run bench` for --expose-gc.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
 
 const root = resolve(import.meta.dirname, '..');
 const dist = (path) => import(join(root, 'dist', path));
@@ -30,6 +37,8 @@ const { systemClock } = await dist('core/clock.js');
 const { silentLogger } = await dist('core/logger.js');
 const { DEFAULT_RETRY } = await dist('config/types.js');
 const { runShell } = await dist('pool/process/shell.js');
+const { FileStepJournal } = await dist('steps/file-journal.js');
+const { FileInboxStore } = await dist('steps/inbox.js');
 
 const only = process.argv[2];
 const results = [];
@@ -68,7 +77,7 @@ function jobDef(name, extra = {}) {
   };
 }
 
-async function makeEngine(dataDir, jobs, { concurrency = 64, onInsert } = {}) {
+async function makeEngine(dataDir, jobs, { concurrency = 64, onInsert, actions = [noopAction] } = {}) {
   const store = new FileRunStore({ dataDir, clock: systemClock, logger: silentLogger, keepPerJob: 50 });
   await store.open();
   if (onInsert) {
@@ -98,9 +107,10 @@ async function makeEngine(dataDir, jobs, { concurrency = 64, onInsert } = {}) {
     logger: silentLogger,
     version: 'bench',
     runShell,
-    actions: { get: (name) => (name === 'noop' ? noopAction : undefined) },
+    actions: { get: (name) => actions.find((action) => action.name === name) },
     dataDir,
     baseEnv: {},
+    workflows: { journal: await fileJournal(dataDir), inbox: new FileInboxStore(join(dataDir, 'inbox.json')) },
   });
   return { engine, store };
 }
@@ -212,6 +222,69 @@ async function throughputAndWrites() {
   rmSync(dir, { recursive: true, force: true });
 }
 
+async function fileJournal(dataDir) {
+  const journal = new FileStepJournal(join(dataDir, 'steps'));
+  await journal.init();
+  return journal;
+}
+
+/**
+ * Workflows: a run of 1,000 durable step.run no-ops (each journaled and
+ * fdatasynced before the next step starts), bytes written per step, and the
+ * memory a suspended (sleeping) workflow costs while parked.
+ */
+async function workflowSteps() {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-steps-'));
+  const STEPS = 1_000;
+  const stepsAction = {
+    name: 'steps',
+    validate: () => [],
+    execute: async (_params, { step }) => {
+      for (let i = 0; i < STEPS; i++) await step.run(`s${i}`, () => i);
+      return STEPS;
+    },
+  };
+  const sleepAction = { name: 'sleeper', validate: () => [], execute: async (_params, { step }) => step.sleep('nap', '1h') };
+  const { engine, store } = await makeEngine(dir, [jobDef('steps', { tasks: [{ ...jobDef('x').tasks[0], action: 'steps' }] }), jobDef('sleeper', { tasks: [{ ...jobDef('x').tasks[0], action: 'sleeper' }] })], {
+    actions: [stepsAction, sleepAction],
+  });
+  await engine.start();
+  const done = async (id) => (await store.getRun(id))?.status === 'succeeded';
+
+  // Warm up (module loading, the first file), then measure a fresh run.
+  const warm = await engine.triggerJob('steps', 'api');
+  await waitUntil(() => done(warm.id));
+  await store.flush();
+  const before = ioWriteBytes();
+  const t0 = performance.now();
+  const run = await engine.triggerJob('steps', 'api');
+  await waitUntil(() => done(run.id));
+  const seconds = (performance.now() - t0) / 1000;
+  await store.flush();
+  const written = ioWriteBytes() - before;
+  report(`durable step.run per second (${STEPS.toLocaleString('en')} steps)`, Math.round(STEPS / seconds), 'steps/s', '≥ 500');
+  report('bytes written per step (disk, /proc/self/io)', Math.round(written / STEPS), 'B', '≤ 2,048 B');
+  const journalBytes = statSync(join(dir, 'steps', `${run.id}.jsonl`)).size;
+  console.log(`  (the journal itself grows ${Math.round(journalBytes / STEPS)} B per step; each step's fdatasync writes back at least one 4 KiB page)`);
+
+  // Suspended workflows: parked runs hold their Run record and nothing else.
+  const SLEEPERS = 1_000;
+  gc();
+  const rssBefore = process.memoryUsage().rss;
+  const heapBefore = process.memoryUsage().heapUsed;
+  for (let i = 0; i < SLEEPERS; i++) await engine.triggerJob('sleeper', 'api');
+  await waitUntil(async () => engine.health().runs.waiting === SLEEPERS);
+  await store.flush();
+  gc();
+  const perRss = (process.memoryUsage().rss - rssBefore) / SLEEPERS;
+  const perHeap = (process.memoryUsage().heapUsed - heapBefore) / SLEEPERS;
+  report(`memory kept per suspended workflow (${SLEEPERS.toLocaleString('en')} asleep)`, Math.round(perHeap), 'B', '≤ 10,240 B');
+  console.log(`  (JS heap after GC; RSS grew ${Math.round(perRss)} B per workflow, most of it heap V8 keeps after starting 1,000 runs at once)`);
+  await engine.stop();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
 async function freePort() {
   return new Promise((resolvePort) => {
     const server = createServer();
@@ -273,6 +346,7 @@ console.log(`Hearth benchmarks on ${machine()}`);
 console.log(`(${new Date().toISOString()})\n`);
 if (!only || only === 'fire') await fireLatency();
 if (!only || only === 'runs') await throughputAndWrites();
+if (!only || only === 'steps') await workflowSteps();
 if (!only || only === 'start') await startupAndRss();
 // Run logs: four readers of a 100 MB log against a real hearth (scripts/bench-logs.mjs).
 if (!only || only === 'logs') {

@@ -2,7 +2,7 @@
  * The composition root: the only place that builds concrete adapters and
  * wires them together. Everything else receives small interfaces.
  */
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { packageRoot, packageVersion } from './core/package-root.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -18,6 +18,9 @@ import { FileRunStore } from './runs/file-store.js';
 import { runShell, killProcessGroup } from './pool/process/shell.js';
 import { Engine } from './engine/engine.js';
 import { DEFAULT_MAX_RUN_LOG_BYTES, RunLogs } from './engine/run-logs.js';
+import { FileStepJournal } from './steps/file-journal.js';
+import { FileInboxStore } from './steps/inbox.js';
+import { FileEventLog } from './steps/events.js';
 import { HEARTH_SECRET_ENV } from './engine/task-env.js';
 import { createHttpSurface } from './http/dashboard/compose.js';
 import { EventLoopMonitor } from './metrics/event-loop.js';
@@ -108,6 +111,13 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       logger: logger.child({ component: 'logs' }),
     });
     await logs.init();
+    // Workflow step journals (one file per run) and inbox questions.
+    const journal = new FileStepJournal(join(config.dataDir, 'steps'));
+    await journal.init();
+    const inbox = new FileInboxStore(join(config.dataDir, 'inbox.json'));
+    await inbox.init();
+    const events = new FileEventLog(join(config.dataDir, 'events.jsonl'));
+    await events.init();
     // Opens nothing until an ingest job or a search needs it (LanceDB and models load lazily).
     const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock, logger: logger.child({ component: 'knowledge' }) });
     const actions = createActionRegistry(builtinActions({ knowledge }));
@@ -128,6 +138,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       baseEnv: inheritedEnv(options.env),
       killOrphan: (pid, runId) => killOrphanGroup(pid, runId, logger),
       disk: () => disk.current(),
+      workflows: { journal, inbox, events },
     });
     cleanups.push(() => knowledge.close(), () => engine.stop());
 
@@ -145,7 +156,15 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       timeZone: () => current.timezone,
       ...(initialPassword ? { initialPassword } : {}),
       api: { search: knowledge },
-      passwd: passwdCommand({ configFile: configPath, cwd: options.cwd, packageRoot: packageRoot(import.meta.url), user: userInfo().username, env: options.env, embedded }),
+      passwd: passwdCommand({
+        configFile: configPath,
+        cwd: options.cwd,
+        packageRoot: packageRoot(import.meta.url),
+        wrapper: existsSync(join(packageRoot(import.meta.url), 'hearth')),
+        user: userInfo().username,
+        env: options.env,
+        embedded,
+      }),
     });
     const app = surface.app;
     // Ends the live streams and the event-loop monitor, also when the server fails to listen.

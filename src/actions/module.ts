@@ -3,7 +3,7 @@ import { extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { z } from 'zod';
-import { errorMessage, NonRetriableError, RetryAfterError } from '../core/errors.js';
+import { errorMessage, NonRetriableError, RetryAfterError, StepError } from '../core/errors.js';
 import { abortError, parseParams, validateParams } from './params.js';
 import type { ActionContext, ActionDefinition, ModuleContext } from './types.js';
 
@@ -39,13 +39,34 @@ async function runModule(params: ModuleParams, ctx: ActionContext): Promise<unkn
   const file = isAbsolute(params.path) ? params.path : resolve(ctx.configDir, params.path);
   const fn = await loadExportedFunction(file, params.export);
   if (ctx.signal.aborted) throw abortError(ctx.signal);
-  const moduleCtx: ModuleContext = { ...ctx, args: params.args, since: ctx.lastSuccess, errors: { NonRetriableError, RetryAfterError } };
+  const moduleCtx: ModuleContext = {
+    ...ctx,
+    args: params.args,
+    input: ctx.input,
+    step: ctx.step ?? noSteps,
+    since: ctx.lastSuccess,
+    errors: { NonRetriableError, RetryAfterError },
+  };
   // The call happens inside the promise chain so a synchronous throw is a rejection like any other.
   const result = await untilAborted(Promise.resolve().then(() => fn(moduleCtx)), ctx.signal);
   return toJsonValue(result, ctx.log);
 }
 
 type ExportedFunction = (ctx: ModuleContext) => unknown;
+
+/** Where no engine hands out steps (a module called outside a run): every step explains itself. */
+const unavailable = (): never => {
+  throw new StepError('durable steps are only available when Hearth runs the module as a task');
+};
+const noSteps: ModuleContext['step'] = {
+  run: unavailable,
+  sleep: unavailable,
+  sleepUntil: unavailable,
+  waitForInput: unavailable,
+  invoke: unavailable,
+  waitForEvent: unavailable,
+  sendEvent: unavailable,
+};
 
 export async function loadExportedFunction(file: string, exportName: string): Promise<ExportedFunction> {
   const info = await stat(file).catch(() => undefined);

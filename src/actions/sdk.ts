@@ -9,5 +9,6 @@
  * for the next attempt no earlier than `at`. These must be the very classes the
  * engine checks with instanceof, so import them from here, never copy them.
  */
-export { CancelledError, NonRetriableError, RetryAfterError } from '../core/errors.js';
+export { CancelledError, NonRetriableError, RetryAfterError, StepError, SuspendSignal } from '../core/errors.js';
+export type { EventAnswer, EventWaitOptions, InputAnswer, InputOptions, InvokeOptions, StepApi } from '../steps/types.js';
 export type { ActionContext, ModuleContext, ModuleTask } from './types.js';

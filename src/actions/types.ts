@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { NonRetriableError, RetryAfterError } from '../core/errors.js';
+import type { StepApi } from '../steps/types.js';
 /**
  * What a built-in action sees and implements. An action is looked up by name
  * (`action: http` in hearth.yaml), validated once when the config loads, and
@@ -25,7 +26,8 @@ export interface ActionContext {
   sinceSeconds?: number;
   /**
    * The run's input (any JSON): the `input` of `POST /api/jobs/:name/run` or
-   * `hearth run --input`, an event's `data`, a webhook's body. Undefined when
+   * `hearth run --input`, an event's `data`, a webhook's body, a parent
+   * workflow's `step.invoke`. Undefined when
    * the run has none. A retried run keeps it.
    */
   input?: unknown;
@@ -35,6 +37,8 @@ export interface ActionContext {
   dataDir: string;
   /** Directory of hearth.yaml: relative paths in `with:` are read from here. */
   configDir: string;
+  /** Durable workflow steps (set by the engine for every action task; `module` hands it to the function). */
+  step?: StepApi;
 }
 
 export interface ActionParamIssue {
@@ -61,8 +65,16 @@ export interface ActionRegistry {
  * `args` from `with:` and `since` (= lastSuccess), the start of the window an
  * incremental job should fetch.
  */
-export interface ModuleContext<Args = unknown> extends ActionContext {
+export interface ModuleContext<Args = unknown, Input = unknown> extends ActionContext {
   args: Args;
+  /** The run's input (undefined when the run was started without one). */
+  input: Input | undefined;
+  /**
+   * Durable steps: `await step.run('fetch', () => …)`, `step.sleep('pause', '1h')`,
+   * `step.waitForInput('ok', { prompt, choices })`, `step.invoke('report', { job, input })`.
+   * See StepApi and the README's "Workflows" section for the rules.
+   */
+  step: StepApi;
   since: Date | undefined;
   /**
    * The retry-steering errors, for modules that cannot import `hearth/sdk`

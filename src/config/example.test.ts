@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 function loadExample(env: Record<string, string> = {}): Promise<HearthConfig> {
-  return loadConfig(bundledConfigPath(), { env, baseDir: dir, knownActions: ['http', 'ingest.files', 'knowledge.optimize'] });
+  return loadConfig(bundledConfigPath(), { env, baseDir: dir, knownActions: ['http', 'ingest.files', 'knowledge.optimize', 'module'] });
 }
 
 describe('examples/hearth.yaml', () => {
@@ -31,7 +31,7 @@ describe('examples/hearth.yaml', () => {
     const config = await loadExample();
     expect(config.dataDir).toBe(join(dir, '.hearth'));
     expect(config.server).toEqual({ host: '0.0.0.0', port: 8080 });
-    expect(Object.keys(config.jobs)).toEqual(['notes-backup', 'system-snapshot', 'http-check', 'daily-report', 'flaky-demo', 'jot', 'notes-index', 'knowledge-maintenance']);
+    expect(Object.keys(config.jobs)).toEqual(['notes-backup', 'system-snapshot', 'http-check', 'daily-report', 'flaky-demo', 'jot', 'tidy-downloads', 'tidy-report', 'notes-index', 'knowledge-maintenance']);
 
     const { jobs } = config;
     expect(jobs['notes-backup']!.schedule).toMatchObject({ spec: { kind: 'cron', expr: '0 3 * * *' }, catchup: 'latest' });
@@ -157,7 +157,7 @@ describe('examples/hearth.yaml', () => {
       await writeFile(file, '"buy milk"');
       const result = runTask(job, job.tasks[0]!, { HEARTH_INPUT: '"buy milk"', HEARTH_INPUT_FILE: file, HEARTH_TRIGGER: 'event' });
       expectSuccess(result);
-      const inbox = readFileSync(join(dataDir(), 'notes', 'inbox.md'), 'utf8');
+      const inbox = readFileSync(join(dataDir(), 'notes', 'jottings.md'), 'utf8');
       expect(inbox).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2} \(event\) "buy milk"\n$/);
       const none = runTask(job, job.tasks[0]!, { HEARTH_INPUT: '', HEARTH_INPUT_FILE: '' });
       expectSuccess(none);

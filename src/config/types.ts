@@ -106,6 +106,8 @@ export interface HearthConfig {
   hooks?: Record<string, HookDef>;
   /** The knowledge store's settings (absent in hand-built configs: defaults apply). */
   knowledge?: KnowledgeConfig;
+  /** Valid but probably unintended settings (`file:line:col: path: message`), logged at start and reload, printed by validate. */
+  warnings?: string[];
 }
 
 /** How chunks are embedded; see docs/knowledge.md. */

@@ -1,4 +1,6 @@
 import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
+import type { InboxItem } from '../steps/inbox.js';
+import type { StepView } from '../steps/journal.js';
 import type { LogReader } from './log-reader.js';
 
 /**
@@ -203,4 +205,14 @@ export interface AppliancePort {
    * browser. A listener that throws is logged and kept.
    */
   onRunEvent(listener: RunEventListener): () => void;
+  /** A workflow run's steps in call order (empty for a run without steps). Throws NotFoundError for an unknown run. */
+  runSteps(id: string): Promise<StepView[]>;
+  /** Open inbox questions of waiting workflows, oldest first. */
+  listInbox(): Promise<InboxItem[]>;
+  /**
+   * Answers a question; on disk before it resolves, then the run wakes.
+   * Throws NotFoundError, ConflictError (already answered or expired), or
+   * UsageError naming the field that fails the question's schema or choices.
+   */
+  answerQuestion(id: string, value: unknown): Promise<InboxItem>;
 }

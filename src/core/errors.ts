@@ -40,6 +40,47 @@ export class RetryAfterError extends Error {
   }
 }
 
+const SUSPEND = Symbol.for('hearth.SuspendSignal');
+
+/**
+ * Thrown by a workflow step (`step.sleep`, `step.waitForInput`,
+ * `step.invoke`) to abandon the module function while its run waits: the
+ * executor parks the task on `wait`, frees the pool slot and keeps nothing in
+ * memory; when the wait ends the function is called again from the top and
+ * replays its completed steps from the journal. It is not an error: user code
+ * must not catch it (a `try { … } catch {}` around a step swallows it; the
+ * engine notices and suspends anyway, but code after the step runs once more
+ * than it should). Rethrow it: `if (e instanceof SuspendSignal) throw e`.
+ */
+export class SuspendSignal extends Error {
+  override name = 'SuspendSignal';
+  readonly [SUSPEND] = true;
+
+  constructor(
+    readonly stepId: string,
+    /** What the task waits for: a Wait from src/runs/model.ts (kept structural to avoid a core → runs import). */
+    readonly wait:
+      | { kind: 'timer'; at: string }
+      | { kind: 'input'; id: string; until?: string }
+      | { kind: 'event'; name: string; match?: Record<string, unknown>; until?: string }
+      | { kind: 'children'; runIds: string[]; until?: string },
+  ) {
+    super(`step "${stepId}" suspends the run (${wait.kind})`);
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, SUSPEND);
+  }
+}
+
+/**
+ * A workflow broke a step rule (a duplicate step id, a replay that no longer
+ * matches the journal, a limit): retrying cannot fix it, so the run fails.
+ */
+export class StepError extends NonRetriableError {
+  override name = 'StepError';
+}
+
 export interface ConfigIssue {
   file: string;
   line: number;

@@ -26,8 +26,13 @@ import { finishRunEarly, newRun } from '../runs/transitions.js';
 import { pruneRunLogs } from './log-retention.js';
 import type { Timer } from '../core/clock.js';
 import { Scheduler } from './scheduler.js';
+import type { InboxItem } from '../steps/inbox.js';
+import type { StepView } from '../steps/journal.js';
+import { Workflows, type WorkflowStores } from './workflows.js';
 
-export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceMs'> {
+export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceMs' | 'steps'> {
+  /** Where workflow steps, inbox questions and events are kept (default: in memory, for tests). */
+  workflows?: WorkflowStores;
   config: HearthConfig;
   logs: RunLogs;
   logger: Logger;
@@ -65,6 +70,7 @@ export class Engine implements AppliancePort {
   private readonly choresRunning = new Set<string>();
   /** Run-event listeners of this engine instance (the dashboard's fan-out, metrics). */
   private readonly runListeners = new Set<RunEventListener>();
+  private readonly workflows: Workflows;
   private readonly eventLedger: EventLedger;
   /** Events with an id being accepted right now: a second POST of the same id waits for the first. */
   private readonly eventsInFlight = new Map<string, Promise<EventReceipt>>();
@@ -86,6 +92,20 @@ export class Engine implements AppliancePort {
       execute: (run, job, stop) => executeRun(run, job, this.executorDeps(), stop),
       shutdownReason: () => new ShutdownError('appliance shutting down'),
       onFinished: (run) => this.onRunFinished(run),
+      onParked: (run) => this.workflows.onParked(run),
+    });
+    this.workflows = new Workflows({
+      ...deps.workflows,
+      emitEvent: (name, data, id) => this.sendEvent({ name, ...(data !== undefined ? { data } : {}), id }),
+      createChild: (job, child) => this.createRun(job, { trigger: 'invoke', occurrences: 1, ...child }),
+      clock: deps.clock,
+      store: deps.store,
+      logs: deps.logs,
+      logger: deps.logger,
+      dispatcher: this.dispatcher,
+      job: (name) => this.config.jobs[name],
+      newRunId: () => this.ids.next(this.deps.clock.now()),
+      cancelRun: (id) => this.cancelRun(id),
     });
     this.scheduler = new Scheduler({
       clock: deps.clock,
@@ -178,6 +198,7 @@ export class Engine implements AppliancePort {
       this.deps.logger.warn('pruning old run logs failed', { error: errorMessage(error) });
       return 0;
     });
+    await this.workflows.prune(this.deps.clock.now() - this.config.logRetentionMs);
     if (removed > 0) this.deps.logger.info('old run logs deleted', { removed, olderThanDays: Math.round(this.config.logRetentionMs / 86_400_000) });
     return removed;
   }
@@ -362,6 +383,9 @@ export class Engine implements AppliancePort {
    * crash keeps both or neither; all of it is on disk before this resolves.
    */
   private async acceptEvent(event: IncomingEvent, eventId: string, remember = false): Promise<EventReceipt> {
+    // Workflows waiting for it first (kept in the event log, deduplicated by id there too): if the runs below
+    // cannot be written, a retry with the same id creates them without waking anyone twice.
+    await this.workflows.deliverEvent(event.name, event.data, eventId);
     const now = this.deps.clock.now();
     const skipped: EventReceipt['skipped'] = [];
     const runs: Run[] = [];
@@ -506,15 +530,33 @@ export class Engine implements AppliancePort {
     return run;
   }
 
+  async runSteps(id: string): Promise<StepView[]> {
+    return this.workflows.steps(await this.requireRun(id));
+  }
+
+  listInbox(): Promise<InboxItem[]> {
+    return this.workflows.listInbox();
+  }
+
+  answerQuestion(id: string, value: unknown): Promise<InboxItem> {
+    return this.workflows.answerQuestion(id, value);
+  }
+
+  /** An event for workflows' step.waitForEvent (see Workflows.deliverEvent). */
+  deliverEvent(name: string, data?: unknown, id?: string): Promise<{ id: string; duplicate: boolean }> {
+    return this.workflows.deliverEvent(name, data, id);
+  }
+
   /** A new run, not stored yet; a large input is written to its file first. */
   private async prepareRun(job: JobDef, options: RunOptions): Promise<Run> {
     const now = this.deps.clock.now();
-    const run = newRun({ id: this.ids.next(now), job: job.name, tasks: job.tasks.map((t) => t.name), ...options }, now);
+    const run = newRun({ id: options.id ?? this.ids.next(now), job: job.name, tasks: job.tasks.map((t) => t.name), ...options }, now);
     await attachInput(run, options.input, this.deps.dataDir);
     return run;
   }
 
   private onRunFinished(run: Run): void {
+    this.workflows.onFinished(run);
     this.emitRunEvent({ type: 'finished', run });
     const fields = { runId: run.id, job: run.job, status: run.status, error: run.error };
     if (run.status === 'failed') this.deps.logger.warn('run failed', fields);
@@ -523,7 +565,7 @@ export class Engine implements AppliancePort {
 
   private executorDeps(): ExecutorDeps {
     // killGrace is read from the current config at each stop, so a reload applies to the next one.
-    return { ...this.deps, configDir: dirname(this.config.file), killGraceMs: () => this.config.killGraceMs };
+    return { ...this.deps, configDir: dirname(this.config.file), killGraceMs: () => this.config.killGraceMs, steps: this.workflows.host };
   }
 
   /** Events and webhooks that start the job: names only, never a secret. */
@@ -605,6 +647,10 @@ interface RunOptions {
   input?: unknown;
   event?: Run['event'];
   hook?: string;
+  /** A run id chosen in advance (a workflow journals its child's id before creating it); default: a new one. */
+  id?: string;
+  /** The workflow run that invoked this one (trigger `invoke`). */
+  parentRunId?: string;
 }
 
 /** The store, telling `notify` about every inserted or updated run. */

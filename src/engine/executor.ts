@@ -6,9 +6,11 @@ import {
   NonRetriableError,
   RetryAfterError,
   ShutdownError,
+  SuspendSignal,
   TimeoutError,
   errorMessage,
 } from '../core/errors.js';
+import { StepRuntime, type StepHost } from '../steps/runtime.js';
 import { formatDuration } from '../core/durations.js';
 import type { Logger } from '../core/logger.js';
 import type { JobDef, TaskDef } from '../config/types.js';
@@ -29,6 +31,7 @@ import {
   nextDeadline,
   noteAttemptEnded,
   parkRun,
+  parkTask,
   skipTask,
   startRun as markRunStarted,
   startTask,
@@ -51,6 +54,8 @@ export interface ExecutorDeps {
   /** The environment tasks inherit (process.env at start-up). */
   baseEnv: Record<string, string>;
   random?: () => number;
+  /** Durable workflow steps for action tasks (absent: `ctx.step` is not offered). */
+  steps?: StepHost;
 }
 
 /** How `executeRun` left the run: done, parked on a wait, or handed back for the next start. */
@@ -242,6 +247,12 @@ function recordFailure(run: Run, job: JobDef, task: TaskDef, state: TaskState, d
     logs.write(run.id, 'hearth', `task ${task.name} cancelled`);
     return;
   }
+  if (reason instanceof SuspendSignal) {
+    // A step waits: the task parks (suspend means unload); when the wait ends the function replays its journal.
+    parkTask(run, task.name, reason.wait);
+    logs.write(run.id, 'hearth', `task ${task.name} suspended at step ${reason.stepId} (waits for ${describeWait(reason.wait)})`);
+    return;
+  }
   const message = errorMessage(reason ?? thrown);
   const policy = task.retries ?? job.retries;
   const outcome = failTaskAttempt(run, task.name, {
@@ -318,13 +329,42 @@ async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskSt
     dataDir: deps.dataDir,
     configDir: deps.configDir,
   };
+  // The journal is read before the function starts, so every step call is checked against it synchronously, in call order.
+  const steps = deps.steps ? await StepRuntime.open(deps.steps, run, task.name, context.log) : undefined;
+  if (steps) context.step = steps.api;
   // An action that ignores its signal must still not hold the run hostage.
   const aborted = new Promise<never>((_, reject) => {
     if (signal.aborted) reject(signal.reason);
     signal.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
   aborted.catch(() => {});
-  return Promise.race([action.execute(task.with, context), aborted]);
+  let output: unknown;
+  try {
+    output = await Promise.race([action.execute(task.with, context), aborted]);
+  } catch (error) {
+    if (signal.aborted) {
+      steps?.close();
+      throw error;
+    }
+    steps?.settle({ failed: true, thrown: error });
+    throw error;
+  }
+  // A step rule broken or a suspension swallowed by the function's own try/catch still ends the attempt.
+  steps?.settle({ failed: false });
+  return output;
+}
+
+function describeWait(wait: SuspendSignal['wait']): string {
+  switch (wait.kind) {
+    case 'timer':
+      return `a timer until ${wait.at}`;
+    case 'input':
+      return `an answer to inbox question ${wait.id}${wait.until ? ` until ${wait.until}` : ''}`;
+    case 'event':
+      return `an event ${wait.name}${wait.until ? ` until ${wait.until}` : ''}`;
+    case 'children':
+      return `run ${wait.runIds.join(', ')}`;
+  }
 }
 
 async function finishOrPark(run: Run, job: JobDef, deps: ExecutorDeps, abortReason: unknown): Promise<RunOutcome> {
@@ -347,6 +387,8 @@ async function finishOrPark(run: Run, job: JobDef, deps: ExecutorDeps, abortReas
     parkRun(run);
     store.updateRun(run);
     await store.flush();
+    // Suspend means unload: the parked run keeps no open log file either.
+    void logs.release(run.id).catch(() => {});
     return 'waiting';
   } else {
     // A task marked continue_on_error may fail without failing the run.

@@ -274,3 +274,37 @@ describe('a full disk', () => {
     expect(uncaught).toEqual([]);
   });
 });
+
+describe('RunLogs.release (a parked run keeps no open file)', () => {
+  async function logs(): Promise<RunLogs> {
+    const runLogs = new RunLogs(tempDir(), clock);
+    await runLogs.init();
+    return runLogs;
+  }
+
+  it('closes the file; the next write reopens it and a follower then gets every line once', async () => {
+    const l = await logs();
+    l.write('r_1', 'main', 'before the sleep');
+    await l.release('r_1');
+    expect((l as unknown as { open: Map<string, unknown> }).open.has('r_1')).toBe(false);
+    l.write('r_1', 'main', 'after the sleep');
+    const seen: string[] = [];
+    let ended = false;
+    await l.follow('r_1', true, (line) => void seen.push(line), () => (ended = true));
+    l.write('r_1', 'main', 'live');
+    await l.finish('r_1');
+    expect(seen.map((line) => line.slice(line.indexOf('] ') + 2))).toEqual(['before the sleep', 'after the sleep', 'live']);
+    expect(ended).toBe(true);
+  });
+
+  it('keeps the file open while someone follows the run', async () => {
+    const l = await logs();
+    l.write('r_1', 'main', 'one');
+    const seen: string[] = [];
+    await l.follow('r_1', true, (line) => void seen.push(line), () => {});
+    await l.release('r_1');
+    l.write('r_1', 'main', 'two');
+    expect(seen).toHaveLength(2);
+    await l.finish('r_1');
+  });
+});

@@ -118,6 +118,20 @@ export class RunLogs {
   }
 
   /**
+   * The run parked (a workflow sleeps or waits): its file is closed unless
+   * someone follows it, so a thousand suspended workflows hold no file
+   * handles or stream buffers. The next write reopens it (prepare), as after
+   * a restart. A log already past its head (tail segments open) stays open:
+   * its readers need the segments' bookkeeping.
+   */
+  async release(runId: string): Promise<void> {
+    const log = this.open.get(runId);
+    if (!log || log.listeners.size > 0 || log.segments.length > 0) return;
+    this.open.delete(runId);
+    await closePart(log.head);
+  }
+
+  /**
    * A promise while more than BACKLOG_BYTES of the run's log wait to reach the
    * disk (a task printing faster than the SD card writes), undefined when the
    * writer may go on. The shell stops reading the task's pipes until it

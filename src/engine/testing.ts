@@ -13,7 +13,7 @@ import { killGraceOf, type ShellOptions, type ShellResult } from '../pool/proces
 import type { ActionDefinition } from '../actions/types.js';
 import { MemoryRunStore } from '../runs/memory-store.js';
 import type { RunStore } from '../runs/store.js';
-import { Engine } from './engine.js';
+import { Engine, type EngineDeps } from './engine.js';
 import { RunLogs } from './run-logs.js';
 
 export function task(name: string, run: string, extra: Partial<TaskDef> = {}): TaskDef {
@@ -105,8 +105,10 @@ export async function testEngine(options: {
   start?: boolean;
   /** Where run logs go (default: a fresh temporary directory). */
   logsDir?: string;
-  /** Where run inputs are written (default /tmp/hearth-test, which nothing else writes to). */
+  /** The data directory tasks see, where run inputs are written (default /tmp/hearth-test, which nothing else writes to). */
   dataDir?: string;
+  /** Step journal and inbox (default: fresh in-memory ones). */
+  workflows?: EngineDeps['workflows'];
 }): Promise<TestEngine> {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
   const store = options.store ?? new MemoryRunStore();
@@ -127,6 +129,7 @@ export async function testEngine(options: {
     dataDir: options.dataDir ?? '/tmp/hearth-test',
     baseEnv: {},
     random: () => 0.5,
+    ...(options.workflows ? { workflows: options.workflows } : {}),
   });
   if (options.start !== false) await engine.start();
   return { engine, store, clock, logs, calls: shell.calls };

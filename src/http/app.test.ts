@@ -85,7 +85,7 @@ describe('auth', () => {
     appliance.hooks.set('digest', { job: 'digest', secret: 'hook-secret-0123' });
     const mutating = app.routes.filter((route) => route.method === 'POST').map((route) => route.path);
     expect(new Set(mutating)).toEqual(
-      new Set(['/api/jobs/:name/run', '/api/runs/:id/cancel', '/api/jobs/:name/pause', '/api/jobs/:name/resume', '/api/runs/:id/retry', '/api/events', '/hooks/:name']),
+      new Set(['/api/jobs/:name/run', '/api/runs/:id/cancel', '/api/jobs/:name/pause', '/api/jobs/:name/resume', '/api/runs/:id/retry', '/api/events', '/hooks/:name', '/api/inbox/:id']),
     );
     for (const template of mutating) {
       const path = template.replace(':name', 'digest').replace(':id', run.id);

@@ -5,15 +5,14 @@ import { openHealthView } from '../core/appliance.js';
 import type { AppliancePort } from '../core/appliance.js';
 import { systemClock } from '../core/clock.js';
 import type { Clock } from '../core/clock.js';
-import { NotFoundError } from '../core/errors.js';
+import { NotFoundError, UsageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { ApiError, createErrorHandler, notFoundHandler } from './errors.js';
 import { streamRunLog } from './log-stream.js';
-import { parseEventBody, parseJobName, parseRunBody, parseRunId, parseRunQuery, parseTailLines, parseTriggerHeader } from './params.js';
+import { parseEventBody, parseJobName, parseQuestionId, parseRunBody, parseRunId, parseRunQuery, parseTailLines, parseTriggerHeader } from './params.js';
 import { serveLog } from './log-download.js';
 import { clientAddress } from './client-address.js';
 import { LoginLimiter } from './auth/rate-limit.js';
-import { UsageError } from '../core/errors.js';
 import type { TokenCheck } from './token.js';
 import type { SearchPort } from '../knowledge/types.js';
 import { parseSearchParams } from '../knowledge/search-params.js';
@@ -165,7 +164,8 @@ export function createApiApp(deps: ApiDeps): Hono {
       const id = parseRunId(c.req.param('id') ?? '');
       const run = await appliance.getRun(id);
       if (!run) throw new NotFoundError('run', id);
-      return c.json(run);
+      // A workflow's steps (id, kind, status, times, what a waiting one waits for); [] for other runs.
+      return c.json({ ...run, steps: await appliance.runSteps(id) });
     },
   });
 
@@ -173,6 +173,24 @@ export function createApiApp(deps: ApiDeps): Hono {
     POST: async (c) => {
       const id = parseRunId(c.req.param('id') ?? '');
       return c.json(await appliance.cancelRun(id), 202);
+    },
+  });
+
+  route('/api/inbox', {
+    GET: async (c) => {
+      c.header('Cache-Control', 'no-store');
+      return c.json({ questions: await appliance.listInbox() });
+    },
+  });
+
+  route('/api/inbox/:id', {
+    POST: async (c) => {
+      const id = parseQuestionId(c.req.param('id') ?? '');
+      const body = await readJsonBody(c);
+      if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, 'value')) {
+        throw new UsageError('body must be a JSON object with a "value" field: {"value": …}');
+      }
+      return c.json(await appliance.answerQuestion(id, (body as { value: unknown }).value));
     },
   });
 

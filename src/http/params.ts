@@ -1,4 +1,4 @@
-import { UsageError } from '../core/errors.js';
+import { NotFoundError, UsageError } from '../core/errors.js';
 import { MAX_TAIL_LINES } from '../core/log-reader.js';
 import { isRunId } from '../core/ids.js';
 import type { IncomingEvent } from '../core/appliance.js';
@@ -27,6 +27,12 @@ export function parseJobName(value: string): string {
 
 export function parseRunId(value: string): string {
   if (!isRunId(value)) throw new UsageError(`invalid run id "${clip(value)}" (expected e.g. r_00mjv5x2w0a1b2c3d4)`);
+  return value;
+}
+
+/** An inbox question id (`q_` + 12 hex digits). Anything else names no question: 404, like an unknown one. */
+export function parseQuestionId(value: string): string {
+  if (!/^q_[0-9a-f]{12}$/.test(value)) throw new NotFoundError('question', clip(value));
   return value;
 }
 

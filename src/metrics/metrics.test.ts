@@ -51,12 +51,14 @@ describe('EventLoopMonitor', () => {
   it('reports the delay of a blocked loop and resets per snapshot', async () => {
     const monitor = new EventLoopMonitor();
     monitor.start();
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // ~10 idle samples (one every 20 ms) on each side of the block, so the median is an idle sample even when a
+    // busy machine delays a few of them (with ~2 a side, one late sample made the median).
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const until = Date.now() + 100;
     while (Date.now() < until) {
       // block the loop
     }
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const lag = monitor.snapshot();
     monitor.stop();
     expect(lag.maxSeconds).toBeGreaterThan(0.05);

@@ -5,7 +5,9 @@ import { relative, sep } from 'node:path';
  * the dashboard's setup and login pages. On the Pi image (a systemd service
  * running as its own user) it is `sudo -u hearth hearth passwd --config
  * /etc/hearth/hearth.yaml`; from a checkout under `npm start` it is
- * `node bin/hearth.js passwd --config hearth.yaml`, run in the checkout.
+ * `./hearth passwd --config hearth.yaml` (the README's form), run in the
+ * checkout, or `node bin/hearth.js …` where there is no `./hearth` wrapper
+ * (an npm-installed package).
  */
 
 export interface LaunchFacts {
@@ -15,6 +17,8 @@ export interface LaunchFacts {
   cwd: string;
   /** Hearth's package root (bin/hearth.js is under it). */
   packageRoot: string;
+  /** The checkout's `./hearth` wrapper exists at the package root. */
+  wrapper?: boolean;
   /** The user the appliance runs as. */
   user: string;
   env: Record<string, string | undefined>;
@@ -43,8 +47,12 @@ export function passwdCommand(facts: LaunchFacts): PasswdCommand {
     const asUser = facts.user === 'root' ? 'sudo ' : `sudo -u ${shellWord(facts.user)} `;
     return { command: `${asUser}hearth passwd --config ${shellWord(facts.configFile)}` };
   }
-  const bin = facts.cwd === facts.packageRoot ? 'bin/hearth.js' : pathFrom(facts.cwd, `${facts.packageRoot}${sep}bin${sep}hearth.js`);
   const config = facts.embedded ? '' : ` --config ${shellWord(pathFrom(facts.cwd, facts.configFile))}`;
+  if (facts.wrapper) {
+    const wrapper = facts.cwd === facts.packageRoot ? './hearth' : pathFrom(facts.cwd, `${facts.packageRoot}${sep}hearth`);
+    return { command: `${shellWord(wrapper)} passwd${config}`, directory: facts.cwd };
+  }
+  const bin = facts.cwd === facts.packageRoot ? 'bin/hearth.js' : pathFrom(facts.cwd, `${facts.packageRoot}${sep}bin${sep}hearth.js`);
   return { command: `node ${shellWord(bin)} passwd${config}`, directory: facts.cwd };
 }
 

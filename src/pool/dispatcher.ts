@@ -21,6 +21,11 @@ export interface DispatcherDeps {
   shutdownReason(): Error;
   /** Called after a run reaches a final status (for metrics, notifications). */
   onFinished?(run: Run): void;
+  /**
+   * Called after a run parks: a wait already satisfied while the run was
+   * still running (an answer, a child that finished) is woken from here.
+   */
+  onParked?(run: Run): void;
 }
 
 interface ActiveRun {
@@ -65,6 +70,7 @@ export class Dispatcher {
     if (this.stopping) return;
     this.parked.set(run.id, { run, timer: this.armDeadline(run) });
     bump(this.busyPerJob, run.job, 1);
+    this.deps.onParked?.(run);
   }
 
   /**
@@ -86,6 +92,11 @@ export class Dispatcher {
     this.unpark(runId);
     this.enqueue(parked.run);
     return woken;
+  }
+
+  /** The parked runs (the engine looks for those an event wakes). */
+  parkedRuns(): Run[] {
+    return [...this.parked.values()].map((parked) => parked.run);
   }
 
   private armDeadline(run: Run): Timer | undefined {

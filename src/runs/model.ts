@@ -14,8 +14,8 @@
  * what it waits for (see Wait); nothing else is ever waiting.
  */
 
-/** `event`: an event named in the job's `on: { event }` (POST /api/events); `hook`: a webhook (POST /hooks/NAME). */
-export type Trigger = 'schedule' | 'catchup' | 'manual' | 'api' | 'retry' | 'event' | 'hook';
+/** `event`: an event named in the job's `on: { event }` (POST /api/events); `hook`: a webhook (POST /hooks/NAME); `invoke`: a workflow's step.invoke started it (see parentRunId). */
+export type Trigger = 'schedule' | 'catchup' | 'manual' | 'api' | 'retry' | 'event' | 'hook' | 'invoke';
 
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
 export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'waiting'];
@@ -82,6 +82,11 @@ export interface TaskState {
    * instead of resuming it a third time (src/engine/recovery.ts).
    */
   crashes?: number;
+  /**
+   * Parked by a workflow step (sleep, question, child run), not by a retry:
+   * the next start resumes the same attempt (attempts does not go up).
+   */
+  suspended?: boolean;
   /** Process group of a running shell task, so a restart after kill -9 can stop its orphans. */
   pid?: number;
   /** The task's result: last lines of output for shell tasks, JSON-able value for actions. */
@@ -129,6 +134,8 @@ export interface Run {
   wait?: Wait;
   /** Snapshot at first start: when the job's last successful run started (ISO), for HEARTH_LAST_SUCCESS. */
   lastSuccessAt?: string;
+  /** Set on a run started by a workflow's step.invoke: the parent run, woken when this one finishes. */
+  parentRunId?: string;
   tasks: Record<string, TaskState>;
   /** Task names in the job's topological order when the run was created. */
   taskOrder: string[];

@@ -102,6 +102,25 @@ describe('transitions: examples', () => {
     expect(failTaskAttempt(run, 'a', { error: 'x', retriable: true, policy }, T0)).toMatchObject({ retry: true, failures: 1 });
   });
 
+  it('a task a step parked resumes its attempt when woken; a retry timer starts a new attempt', () => {
+    const run = fresh(['a']);
+    startRun(run, T0);
+    startTask(run, 'a', T0);
+    parkTask(run, 'a', { kind: 'timer', at: iso(T0 + 1000) });
+    expect(run.tasks.a).toMatchObject({ status: 'waiting', suspended: true, attempts: 1 });
+    parkRun(run);
+    wake(run, { kind: 'timer' }, T0 + 1000);
+    startRun(run, T0 + 1000);
+    startTask(run, 'a', T0 + 1000);
+    expect(run.tasks.a!.attempts).toBe(1);
+    expect(run.tasks.a!.suspended).toBeUndefined();
+    failTaskAttempt(run, 'a', { error: 'x', retriable: true, policy }, T0 + 1000);
+    expect(run.tasks.a!.suspended).toBeUndefined();
+    wake(run, { kind: 'timer' }, T0 + 10_000_000);
+    startTask(run, 'a', T0 + 10_000_000);
+    expect(run.tasks.a!.attempts).toBe(2);
+  });
+
   it('parks a run on the wait that ends first and wakes it only through wake()', () => {
     const run = fresh(['a', 'b', 'c']);
     startRun(run, T0);
@@ -371,11 +390,12 @@ describe('transitions: properties', () => {
             expect(run).toEqual(before);
             continue;
           }
-          if (event.e === 'startTask') starts.set(event.t, (starts.get(event.t) ?? 0) + 1);
+          // Resuming a task a step parked continues its attempt; every other start is a new one.
+          if (event.e === 'startTask' && !before.tasks[event.t]?.suspended) starts.set(event.t, (starts.get(event.t) ?? 0) + 1);
           checkInvariants(run);
           for (const [name, state] of Object.entries(run.tasks)) {
             const previous = before.tasks[name]!;
-            // Attempts and interruptions never decrease; attempts count the starts.
+            // Attempts and interruptions never decrease; attempts count the starts that were not resumptions.
             expect(state.attempts).toBeGreaterThanOrEqual(previous.attempts);
             expect(state.interruptions ?? 0).toBeGreaterThanOrEqual(previous.interruptions ?? 0);
             expect(state.attempts).toBe(starts.get(name) ?? 0);

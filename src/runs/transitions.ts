@@ -79,6 +79,7 @@ export interface NewRun {
   /** The event or hook that started it. */
   event?: Run['event'];
   hook?: string;
+  parentRunId?: string;
 }
 
 /** A new run: `queued`, every task `pending` with no attempt yet. */
@@ -98,6 +99,7 @@ export function newRun(spec: NewRun, now: number): Run {
     ...(spec.retryOf ? { retryOf: spec.retryOf } : {}),
     ...(spec.event ? { event: spec.event } : {}),
     ...(spec.hook ? { hook: spec.hook } : {}),
+    ...(spec.parentRunId ? { parentRunId: spec.parentRunId } : {}),
   };
 }
 
@@ -270,6 +272,7 @@ export function cancelRemainingTasks(run: Run, now: number): string[] {
     state.finishedAt = iso(now);
     delete state.wait;
     delete state.pid;
+    delete state.suspended;
     cancelled.push(state.name);
   }
   return cancelled;
@@ -315,7 +318,9 @@ export function startTask(run: Run, name: string, now: number): TaskState {
   requireRun(run, ['running'], `start task ${name}`);
   const state = requireTask(run, name, ['pending'], 'start');
   state.status = 'running';
-  state.attempts += 1;
+  // A task a step parked resumes its attempt (the function replays its journal); anything else is a new attempt.
+  if (state.suspended) delete state.suspended;
+  else state.attempts += 1;
   state.startedAt = iso(now);
   for (const key of ['finishedAt', 'error', 'exitCode', 'wait', 'output', 'pid'] as const) delete state[key];
   return state;
@@ -365,11 +370,16 @@ export function failTaskAttempt(run: Run, name: string, failure: AttemptFailure,
   return { retry: true, failures, delayMs };
 }
 
-/** A running task parks on `wait` (a step's sleep or question; a retry uses failTaskAttempt). */
+/**
+ * A running task parks on `wait` (a step's sleep, question or child run; a
+ * retry uses failTaskAttempt). It is `suspended`: when woken, its next start
+ * resumes this attempt instead of counting a new one.
+ */
 export function parkTask(run: Run, name: string, wait: Wait): void {
   const state = requireTask(run, name, ['running'], `park on ${wait.kind}`);
   state.status = 'waiting';
   state.wait = structuredClone(wait);
+  state.suspended = true;
 }
 
 /** A running task stopped because its run was cancelled. */
@@ -403,6 +413,7 @@ export function failTask(state: TaskState, error: string, now: number): void {
   state.finishedAt = iso(now);
   delete state.wait;
   delete state.pid;
+  delete state.suspended;
 }
 
 /**

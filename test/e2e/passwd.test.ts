@@ -24,7 +24,7 @@ describe('hearth passwd', () => {
       const setup = await (await fetch(hearth.url + '/setup')).text();
       const command = /<pre class="mono wrap cmd">([^<]+)<\/pre>/.exec(setup)![1]!;
       const where = /<code class="path">([^<]+)<\/code>/.exec(setup)![1]!;
-      expect(command).toBe(`node bin/hearth.js passwd --config ${join(dir, 'hearth.yaml')}`);
+      expect(command).toBe(`./hearth passwd --config ${join(dir, 'hearth.yaml')}`);
       expect(where).toBe(ROOT);
       const shown = spawnSync('sh', ['-c', command], { cwd: where, input: 'a much longer passphrase\n', encoding: 'utf8' });
       expect(shown.status, shown.stderr).toBe(0);

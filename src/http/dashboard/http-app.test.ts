@@ -35,7 +35,7 @@ describe('security headers', () => {
 
   it('pages contain no inline script or style attribute', async () => {
     h.appliance.addRun({ id: 'r_00mjv5x2w0a1b2c3d4', job: 'backup', status: 'running', tasks: { archive: { name: 'archive', status: 'running', attempts: 1 } }, taskOrder: ['archive'] });
-    for (const path of ['/', '/jobs', '/jobs/backup', '/runs', '/runs/r_00mjv5x2w0a1b2c3d4', '/system', '/settings', '/search', '/search?q=x', '/login']) {
+    for (const path of ['/', '/inbox', '/jobs', '/jobs/backup', '/runs', '/runs/r_00mjv5x2w0a1b2c3d4', '/system', '/settings', '/search', '/search?q=x', '/login']) {
       const text = await (await h.app.request(path, { headers: session() })).text();
       expect(text, path).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
       expect(text, path).not.toMatch(/\sstyle="/);
@@ -140,12 +140,13 @@ const MUTATING: Array<[string, Record<string, string>]> = [
   ['/jobs/backup/resume', {}],
   ['/runs/r_00mjv5x2w0a1b2c3d4/cancel', {}],
   ['/runs/r_00mjv5x2w0a1b2c3d4/retry', {}],
+  ['/inbox/q_000000000001', { json: '"keep"' }],
   ['/settings/tokens', { name: 'x' }],
   ['/settings/tokens/t_0011aabb/revoke', {}],
   ['/logout', {}],
   ['/logout/all', {}],
 ];
-const MUTATING_API = ['/api/jobs/backup/run', '/api/jobs/backup/pause', '/api/jobs/backup/resume', '/api/runs/r_00mjv5x2w0a1b2c3d4/cancel', '/api/runs/r_00mjv5x2w0a1b2c3d4/retry', '/api/events'];
+const MUTATING_API = ['/api/jobs/backup/run', '/api/jobs/backup/pause', '/api/jobs/backup/resume', '/api/runs/r_00mjv5x2w0a1b2c3d4/cancel', '/api/runs/r_00mjv5x2w0a1b2c3d4/retry', '/api/events', '/api/inbox/q_000000000001'];
 /** Webhooks: their own secret, never a session or an API token. */
 const MUTATING_HOOKS = ['/hooks/backup'];
 const HOOK_SECRET = 'doorbell-secret-0123456789';
@@ -159,7 +160,7 @@ describe('every change needs a session or a token', () => {
     const posts = new Set(h.app.routes.filter((route) => route.method === 'POST').map((route) => route.path));
     posts.delete('/login');
     const covered = new Set([...MUTATING.map(([path]) => path), ...MUTATING_API, ...MUTATING_HOOKS].map((path) =>
-      path.replace('/backup/', '/:name/').replace('/hooks/backup', '/hooks/:name').replace('r_00mjv5x2w0a1b2c3d4', ':id').replace('t_0011aabb', ':id')));
+      path.replace('/backup/', '/:name/').replace('/hooks/backup', '/hooks/:name').replace('r_00mjv5x2w0a1b2c3d4', ':id').replace('t_0011aabb', ':id').replace('q_000000000001', ':id')));
     expect(covered).toEqual(posts);
   });
 

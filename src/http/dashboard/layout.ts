@@ -2,7 +2,7 @@ import type { HealthView } from '../../core/appliance.js';
 import type { Assets } from './assets.js';
 import { html, type Html } from './html.js';
 
-export type Tab = 'overview' | 'jobs' | 'runs' | 'search' | 'system' | 'settings' | 'none';
+export type Tab = 'overview' | 'inbox' | 'jobs' | 'runs' | 'search' | 'system' | 'settings' | 'none';
 
 export interface PageOptions {
   title: string;
@@ -17,10 +17,13 @@ export interface PageOptions {
   live?: string;
   /** The zone every time on the page is shown in (the config's); named once, at the foot of the page. */
   timeZone?: string;
+  /** Open inbox questions: the Inbox tab's badge. */
+  inbox?: number;
 }
 
 const TABS: Array<{ tab: Tab; href: string; label: string; icon: string }> = [
   { tab: 'overview', href: '/', label: 'Overview', icon: '⌂' },
+  { tab: 'inbox', href: '/inbox', label: 'Inbox', icon: '✉' },
   { tab: 'jobs', href: '/jobs', label: 'Jobs', icon: '☰' },
   { tab: 'runs', href: '/runs', label: 'Runs', icon: '↻' },
   { tab: 'search', href: '/search', label: 'Search', icon: '⌕' },
@@ -29,7 +32,7 @@ const TABS: Array<{ tab: Tab; href: string; label: string; icon: string }> = [
 ];
 
 export function page(assets: Assets, options: PageOptions): Html {
-  const { title, tab, body, health, live, timeZone } = options;
+  const { title, tab, body, health, live, timeZone, inbox } = options;
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -51,7 +54,7 @@ ${assets.has('icon-180.png') && html`<link rel="apple-touch-icon" href="${assets
 <header class="top">
 <a class="brand" href="/"><img src="${assets.url('icon.svg')}" alt="" width="28" height="28"> Hearth</a>
 ${health && html`<nav class="tabs" aria-label="Sections">${TABS.map(
-    (t) => html`<a href="${t.href}"${t.tab === tab ? html` aria-current="page"` : ''}><span aria-hidden="true">${t.icon}</span>${t.label}</a>`,
+    (t) => html`<a href="${t.href}"${t.tab === tab ? html` aria-current="page"` : ''}><span aria-hidden="true">${t.icon}</span>${t.label}${t.tab === 'inbox' && inbox ? html` <b class="count" aria-label="${inbox} open">${inbox}</b>` : ''}</a>`,
   )}</nav>`}
 </header>
 ${health && warnings(health, tab)}

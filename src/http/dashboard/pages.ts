@@ -1,6 +1,7 @@
 import type { HealthView, JobView, RetryView } from '../../core/appliance.js';
 import { formatDuration } from '../../core/durations.js';
 import type { Run, RunStatus } from '../../runs/model.js';
+import type { StepView } from '../../steps/journal.js';
 import { isActive } from '../../runs/model.js';
 import type { ApiTokenInfo } from '../auth/api-tokens.js';
 import type { SystemView } from '../../system/system-info.js';
@@ -191,7 +192,7 @@ function pager(base: string, page: { before?: string; nextBefore?: string }): Ht
   return html`<nav class="pager">${page.before ? html`<a class="btn plain" href="${base}">Newest</a>` : ''}${page.nextBefore ? html`<a class="btn plain" href="${base}${join}before=${page.nextBefore}">Older ›</a>` : ''}</nav>`;
 }
 
-export function runBody(ctx: RenderContext, run: Run): Html {
+export function runBody(ctx: RenderContext, run: Run, steps: StepView[] = []): Html {
   const active = isActive(run);
   return html`<nav class="crumbs"><a href="/jobs">Jobs</a> › <a href="/jobs/${run.job}">${run.job}</a> ›</nav>
 <div data-live-part>
@@ -213,12 +214,34 @@ ${run.error && html`<div class="wide"><dt>Error</dt><dd class="bad">${run.error}
     if (!task) return '';
     return html`<tr><td class="mono">${name}</td><td>${statusBadge(task.status)}</td><td>${task.attempts}</td><td>${spanOf(task.startedAt, task.finishedAt, ctx.now)}</td></tr>${task.error && html`<tr class="sub"><td colspan="4" class="small bad">${taskErrorText(task.error, task.exitCode)}</td></tr>`}`;
   })}</tbody></table></section>
+${steps.length > 0 && stepsCard(ctx, steps)}
 </div>
 <section class="card logcard"><div class="row"><h2>Log</h2><span class="muted small" id="log-state">${active ? 'live' : ''}</span></div>
 <pre id="log" class="log" data-run="${run.id}" data-finished="${active ? '' : '1'}" data-tail="${LOG_VIEW_LINES}" tabindex="0" aria-live="off"></pre>
 <button type="button" class="btn plain follow" id="follow" hidden>↓ Follow the log</button>
 <p class="small muted">Shows the last ${LOG_VIEW_LINES.toLocaleString('en')} lines. <a href="/api/runs/${run.id}/logs?download" download>Download the whole log</a></p>
 </section>`;
+}
+
+/** A workflow's steps as a timeline: id, status, duration, what a waiting step waits for. */
+function stepsCard(ctx: RenderContext, steps: StepView[]): Html {
+  const multiTask = new Set(steps.map((step) => step.task)).size > 1;
+  return html`<section class="card"><h2>Steps</h2><table class="tasks steps"><thead><tr><th>Step</th><th>Status</th><th>Time</th></tr></thead><tbody>${steps.map(
+    (step) => html`<tr><td class="mono">${multiTask ? `${step.task}: ` : ''}${step.id} <span class="muted small">${step.kind}</span></td><td>${statusBadge(step.status)}</td><td>${spanOf(step.startedAt, step.finishedAt, ctx.now)}</td></tr>${(step.wait || step.error) && html`<tr class="sub"><td colspan="3" class="small${step.error ? ' bad' : ''}">${step.error ?? waitText(ctx, step.wait!)}</td></tr>`}`,
+  )}</tbody></table></section>`;
+}
+
+function waitText(ctx: RenderContext, wait: NonNullable<StepView['wait']>): Html {
+  switch (wait.kind) {
+    case 'timer':
+      return html`sleeps until ${timeTag(wait.at, ctx.timeZone)}`;
+    case 'input':
+      return html`waits for <a href="/inbox#${wait.id}">an answer in the inbox</a>${wait.until ? html` until ${timeTag(wait.until, ctx.timeZone)}` : ''}`;
+    case 'event':
+      return html`waits for the event <span class="mono">${wait.name}</span>${wait.until ? html` until ${timeTag(wait.until, ctx.timeZone)}` : ''}`;
+    case 'children':
+      return html`waits for ${wait.runIds.map((id) => html`<a class="mono" href="/runs/${id}">${id}</a>`)}`;
+  }
 }
 
 // ---- system -----------------------------------------------------------------

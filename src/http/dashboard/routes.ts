@@ -15,7 +15,8 @@ import type { LoginLimiter } from '../auth/rate-limit.js';
 import type { SessionStore } from '../auth/sessions.js';
 import { ApiError } from '../errors.js';
 import { clientAddress } from '../client-address.js';
-import { parseJobName, parseRunId, parseRunStatus } from '../params.js';
+import { parseJobName, parseQuestionId, parseRunId, parseRunStatus } from '../params.js';
+import { answerFromForm, inboxBody } from './inbox-page.js';
 import type { Assets } from './assets.js';
 import type { Html } from './html.js';
 import { page, type Tab } from './layout.js';
@@ -63,10 +64,11 @@ export function hasSession(c: Context, sessions: SessionStore): boolean {
 
 export function mountDashboard(app: Hono, deps: DashboardDeps): void {
   const { appliance, sessions } = deps;
-  const render = (c: Context, tab: Tab, title: string, body: Html, live?: string) => {
+  const render = async (c: Context, tab: Tab, title: string, body: Html, live?: string) => {
     c.header('Cache-Control', 'no-store');
     if (c.req.header('x-hearth-partial')) return c.html(body.value);
-    return c.html(page(deps.assets, { title, tab, body, health: appliance.health(), timeZone: deps.timeZone(), ...(live ? { live } : {}) }).value);
+    const inbox = (await appliance.listInbox()).length;
+    return c.html(page(deps.assets, { title, tab, body, health: appliance.health(), timeZone: deps.timeZone(), inbox, ...(live ? { live } : {}) }).value);
   };
   const ctx = () => ({ now: deps.clock.now(), timeZone: deps.timeZone() });
   const histories = new JobHistoryReader(appliance);
@@ -159,6 +161,8 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     return render(c, 'overview', 'Overview', body, '*');
   });
 
+  app.get('/inbox', pageAuth, async (c) => render(c, 'inbox', 'Inbox', inboxBody(ctx(), await appliance.listInbox()), '*'));
+
   app.get('/jobs', pageAuth, (c) => render(c, 'jobs', 'Jobs', pages.jobsBody(ctx(), appliance.listJobs()), '*'));
 
   app.get('/jobs/:name', pageAuth, async (c) => {
@@ -186,7 +190,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     const id = parseRunId(c.req.param('id') ?? '');
     const run = await appliance.getRun(id);
     if (!run) throw new NotFoundError('run', id);
-    return render(c, 'runs', `${run.job} run`, pages.runBody(ctx(), run), `run:${id}`);
+    return render(c, 'runs', `${run.job} run`, pages.runBody(ctx(), run, await appliance.runSteps(id)), `run:${id}`);
   });
 
   app.get('/system', pageAuth, async (c) => {
@@ -229,6 +233,15 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
   app.post('/runs/:id/retry', requireForm, limitForm, actionAuth, async (c) => {
     const run = await appliance.retryRun(parseRunId(c.req.param('id') ?? ''));
     return c.redirect(`/runs/${run.id}`, 303);
+  });
+
+  app.post('/inbox/:id', requireForm, limitForm, actionAuth, async (c) => {
+    const id = parseQuestionId(c.req.param('id') ?? '');
+    const question = (await appliance.listInbox()).find((q) => q.id === id);
+    // Answered or expired already (another phone got there first): the API says which.
+    if (!question) await appliance.answerQuestion(id, null);
+    await appliance.answerQuestion(id, answerFromForm(question!, await readForm(c)));
+    return c.redirect('/inbox', 303);
   });
 
   app.post('/settings/tokens', requireForm, limitForm, actionAuth, async (c) => {

@@ -2,6 +2,8 @@ import type { AppliancePort, EventReceipt, HealthView, IncomingEvent, JobView, L
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { bufferLogReader, forEachLine, tailOffset, type LogReader } from '../../core/log-reader.js';
 import { isActive } from '../../runs/model.js';
+import { MemoryInboxStore, answerQuestion, type InboxItem } from '../../steps/inbox.js';
+import type { StepView } from '../../steps/journal.js';
 import type { Run, RunPage, RunQuery, RunStatus, Trigger } from '../../runs/model.js';
 
 /**
@@ -27,6 +29,8 @@ export class FakeAppliance implements AppliancePort {
   failWith: unknown;
   readonly pauses: Array<{ job: string; paused: boolean }> = [];
   readonly runListeners = new Set<RunEventListener>();
+  /** Questions: tests add them with `inbox.ask(...)`. */
+  readonly inbox = new MemoryInboxStore();
   private sequence = 0;
 
   /** Merged into health(): a failed reload's `config.errors`, a `disk` reading. */
@@ -143,6 +147,25 @@ export class FakeAppliance implements AppliancePort {
     if (!original) throw new NotFoundError('run', id);
     if (isActive(original)) throw new ConflictError(`run ${id} is still ${original.status}`);
     return this.addRun({ job: original.job, trigger: 'retry', retryOf: id });
+  }
+
+  /** Steps by run id: tests set them. */
+  readonly steps = new Map<string, StepView[]>();
+
+  async runSteps(id: string): Promise<StepView[]> {
+    this.maybeFail();
+    if (!this.runs.has(id)) throw new NotFoundError('run', id);
+    return this.steps.get(id) ?? [];
+  }
+
+  async listInbox(): Promise<InboxItem[]> {
+    this.maybeFail();
+    return this.inbox.listOpen();
+  }
+
+  async answerQuestion(id: string, value: unknown): Promise<InboxItem> {
+    this.maybeFail();
+    return answerQuestion(this.inbox, id, value, Date.parse('2026-03-01T12:00:00Z'));
   }
 
   /** Dedup by id in memory; one run per listening job. */
