@@ -90,7 +90,12 @@ export async function createHttpSurface(options: HttpSurfaceOptions): Promise<Ht
 async function applyInitialPassword(options: HttpSurfaceOptions): Promise<void> {
   const { initialPassword, dataDir, clock, logger } = options;
   if (!initialPassword) {
-    if (!(await readAdminPassword(dataDir))) logger.warn('no dashboard password set: run `hearth passwd` (the dashboard stays locked until then)');
+    if (!(await readAdminPassword(dataDir))) {
+      // The same command the setup page shows: `./hearth passwd` in a checkout, `sudo -u hearth hearth passwd …` on the Pi.
+      const command = options.passwd?.command ?? 'hearth passwd';
+      const where = options.passwd?.directory ? ` in ${options.passwd.directory}` : '';
+      logger.warn(`no dashboard password set: run \`${command}\`${where} (the dashboard stays locked until then)`);
+    }
     return;
   }
   if (await readAdminPassword(dataDir)) return;
