@@ -5,7 +5,7 @@
  * itself; dependencies point inward.)
  */
 import type { LoadOptions } from './config/load.js';
-import { scheduleProblem } from './schedule/index.js';
+import { scheduleProblem, scheduleWarning } from './schedule/index.js';
 import { builtinActions } from './actions/index.js';
 import { createActionRegistry } from './actions/registry.js';
 
@@ -14,6 +14,7 @@ export function configLoadOptions(env: Record<string, string | undefined>, baseD
   return {
     env,
     validateSchedule: scheduleProblem,
+    scheduleWarning,
     knownActions: registry.names(),
     validateAction: (name, params) => registry.get(name)?.validate(params) ?? [],
     ...(baseDir ? { baseDir } : {}),

@@ -2,7 +2,7 @@
  * The composition root: the only place that builds concrete adapters and
  * wires them together. Everything else receives small interfaces.
  */
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { packageRoot, packageVersion } from './core/package-root.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -31,6 +31,8 @@ import { startHttpServer } from './http/server.js';
 import { createTokenCheck, ensureApiToken } from './http/token.js';
 import { KnowledgeService } from './knowledge/service.js';
 import { createSystemdNotifier, progressLiveness } from './platform/systemd-notify.js';
+import { passwdCommand } from './platform/passwd-command.js';
+import { userInfo } from 'node:os';
 
 /** The scheduler finishes a pass at least every 30 s; this long without one means it is stuck. */
 const SCHEDULER_STALL_MS = 75_000;
@@ -155,6 +157,15 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       timeZone: () => current.timezone,
       ...(initialPassword ? { initialPassword } : {}),
       api: { search: knowledge },
+      passwd: passwdCommand({
+        configFile: configPath,
+        cwd: options.cwd,
+        packageRoot: packageRoot(import.meta.url),
+        wrapper: existsSync(join(packageRoot(import.meta.url), 'hearth')),
+        user: userInfo().username,
+        env: options.env,
+        embedded,
+      }),
     });
     const app = surface.app;
     // Ends the live streams and the event-loop monitor, also when the server fails to listen.

@@ -15,14 +15,30 @@
     for (const [limit, unit, size = 1] of STEPS) if (abs < limit) return rtf.format(Math.round(seconds / size), unit);
     return '';
   }
+  // A phone has no hover: a tap on any time switches the whole page between relative and exact times
+  // (remembered). Exact-only times ([data-after]) get the relative one beside them.
+  let exact = false;
+  try { exact = localStorage.getItem('hearth.exactTimes') === '1'; } catch { /* private mode */ }
   function renderTimes(root) {
     for (const el of root.querySelectorAll('time[data-rel]')) {
       const date = new Date(el.getAttribute('datetime'));
-      if (!Number.isNaN(date.getTime())) el.textContent = relative(date);
+      if (!Number.isNaN(date.getTime())) el.textContent = exact ? el.dataset.abs : relative(date);
+    }
+    for (const el of root.querySelectorAll('time[data-after]')) {
+      const date = new Date(el.getAttribute('datetime'));
+      if (!Number.isNaN(date.getTime())) el.textContent = el.dataset.abs + ' (' + relative(date) + ')';
     }
   }
   renderTimes(document);
   setInterval(() => renderTimes(document), 30000);
+  document.addEventListener('click', (event) => {
+    const time = event.target instanceof Element && event.target.closest('time[data-rel]');
+    if (!time) return;
+    event.preventDefault();
+    exact = !exact;
+    try { localStorage.setItem('hearth.exactTimes', exact ? '1' : '0'); } catch { /* private mode */ }
+    renderTimes(document);
+  });
 
   // ---- confirm: on a phone, the first tap arms the button, the second submits
   const touch = () => matchMedia('(pointer: coarse)').matches || innerWidth < 700;
@@ -104,7 +120,14 @@
     const state = document.getElementById('log-state');
     // The page asks for its last lines only (data-tail): a huge log is a download, not a replay.
     const MAX_LINES = Number(log.dataset.tail) || 5000;
-    let following = true, pending = [], frame = 0, opened = false, ended = false, programmatic = false;
+    // Log lines carry UTC timestamps; show them in the page's zone, like every other time on it.
+    let clock;
+    try {
+      clock = new Intl.DateTimeFormat('en-GB', { timeZone: document.body.dataset.tz || undefined, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    } catch {
+      clock = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    }
+    let following = true, pending = [], frame = 0, opened = false, ended = log.dataset.finished === '1', programmatic = false;
     const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 24;
     function lineNode(line) {
       const div = document.createElement('div');
@@ -112,7 +135,8 @@
       if (!m) { div.textContent = line; return div; }
       const time = document.createElement('span');
       time.className = 't';
-      time.textContent = m[1].slice(11, 19) + ' ';
+      const at = new Date(m[1]);
+      time.textContent = (Number.isNaN(at.getTime()) ? m[1].slice(11, 19) : clock.format(at)) + ' ';
       const source = document.createElement('span');
       source.className = m[2] === 'hearth' ? 'h' : m[3] ? 'e' : 'k';
       source.textContent = '[' + m[2] + '] ';
@@ -134,7 +158,8 @@
     log.addEventListener('scroll', () => {
       if (programmatic) { programmatic = false; return; }
       following = atBottom();
-      follow.hidden = following;
+      // Once the run has finished there is nothing more to follow.
+      follow.hidden = following || ended;
     });
     follow.addEventListener('click', () => {
       following = true; follow.hidden = true;
@@ -152,6 +177,7 @@
     });
     source.addEventListener('end', (event) => {
       ended = true;
+      follow.hidden = true;
       source.close();
       let status = '';
       try { status = JSON.parse(event.data).status || ''; } catch { /* keep empty */ }

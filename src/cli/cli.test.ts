@@ -83,19 +83,42 @@ describe('hearth jobs', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(
       [
-        'NAME          SCHEDULE                  NEXT RUN             LAST    LAST RUN             ACTIVE',
-        'notes-backup  every day at 03:00 (UTC)  2026-03-29 03:00:00  failed  2026-03-28 03:00:00  0',
-        'digest        -                         -                    -       -                    1',
+        'NAME          SCHEDULE                  NEXT RUN                 LAST    LAST RUN             ACTIVE',
+        'notes-backup  every day at 03:00 (UTC)  2026-03-29 03:00:00 UTC  failed  2026-03-28 03:00:00  0',
+        'digest        -                         -                        -       -                    1',
         '',
       ].join('\n'),
     );
     expect(result.stdout).not.toContain(ESC);
   });
 
-  it('shows times in the TZ zone', async () => {
+  it('shows the last run in the TZ zone', async () => {
+    appliance.jobs.get('notes-backup')!.lastRun!.createdAt = '2026-03-29T03:00:00.000Z';
     const result = await cli.run(['jobs'], { env: { HEARTH_URL: TEST_URL, HEARTH_TOKEN: TEST_TOKEN, TZ: 'Europe/London' } });
     // 29 March 2026 is the first day of British Summer Time.
-    expect(result.stdout).toContain('2026-03-29 04:00:00');
+    expect(result.stdout).toContain('failed  2026-03-29 04:00:00');
+  });
+
+  it("shows the next run in the schedule's zone, named as in its description, whatever TZ is", async () => {
+    appliance.addJob({
+      name: 'london',
+      schedule: {
+        kind: 'cron',
+        expression: '0 3 * * *',
+        description: 'every day at 03:00 (Europe/London)',
+        timezone: 'Europe/London',
+        catchup: 'latest',
+        maxCatchup: 24,
+        paused: false,
+        nextRun: '2026-03-29T03:00:00+01:00',
+      },
+    });
+    for (const TZ of ['UTC', 'America/New_York']) {
+      const result = await cli.run(['jobs'], { env: { HEARTH_URL: TEST_URL, HEARTH_TOKEN: TEST_TOKEN, TZ } });
+      const line = result.stdout.split('\n').find((text) => text.startsWith('london')) ?? '';
+      expect(line).toContain('every day at 03:00 (Europe/London)  2026-03-29 03:00:00 Europe/London');
+      expect(result.stdout).toContain('2026-03-29 03:00:00 UTC');
+    }
   });
 
   it('colours the status on a terminal, unless NO_COLOR is set', async () => {
@@ -323,6 +346,87 @@ describe('hearth logs and cancel', () => {
   });
 });
 
+describe('hearth logs JOB, pause, resume, retry', () => {
+  it("logs JOB prints the job's latest run, --failed its latest failure; which run goes to stderr", async () => {
+    const failedRun = appliance.addRun({ job: 'digest', status: 'failed', createdAt: '2026-03-28T10:00:00.000Z' });
+    appliance.appendLog(failedRun.id, 'it broke');
+    const latest = appliance.addRun({ job: 'digest', status: 'succeeded', createdAt: '2026-03-28T11:00:00.000Z' });
+    appliance.appendLog(latest.id, 'all good');
+    appliance.addRun({ job: 'notes-backup', status: 'failed' });
+
+    const last = await cli.run(['logs', 'digest']);
+    expect(last).toEqual({ code: 0, stdout: 'all good\n', stderr: `run ${latest.id} of digest: succeeded, 2026-03-28 11:00:00\n` });
+    const failed = await cli.run(['logs', 'digest', '--failed', '--tail', '5']);
+    expect(failed).toEqual({ code: 0, stdout: 'it broke\n', stderr: `run ${failedRun.id} of digest: failed, 2026-03-28 10:00:00\n` });
+    expect(cli.requests.map((r) => r.url)).toContain(`${TEST_URL}/api/runs?job=digest&limit=1&status=failed`);
+  });
+
+  it('logs JOB says so when the job has no (failed) run, and exits 2 for an unknown job or --failed with a run id', async () => {
+    appliance.addRun({ job: 'notes-backup', status: 'succeeded' });
+    const none = await cli.run(['logs', 'digest']);
+    expect(none).toMatchObject({ code: 1, stderr: 'hearth: digest has not run yet\n' });
+    expect(await cli.run(['logs', 'notes-backup', '--failed'])).toMatchObject({ code: 1, stderr: 'hearth: notes-backup has no failed run in its history\n' });
+    const unknown = await cli.run(['logs', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no job named "nope", and it is not a run id/);
+    expect((await cli.run(['logs', 'r_000000000000000000', '--failed'])).code).toBe(2);
+  });
+
+  it('pause and resume a job through the API', async () => {
+    const paused = await cli.run(['pause', 'notes-backup']);
+    expect(paused).toEqual({ code: 0, stdout: 'paused notes-backup: no scheduled runs until hearth resume notes-backup\n', stderr: '' });
+    expect(appliance.jobs.get('notes-backup')?.schedule?.paused).toBe(true);
+    const resumed = await cli.run(['resume', 'notes-backup']);
+    expect(resumed).toEqual({ code: 0, stdout: 'resumed notes-backup: next run 2026-03-29 03:00:00 UTC\n', stderr: '' });
+    expect(appliance.pauses).toEqual([{ job: 'notes-backup', paused: true }, { job: 'notes-backup', paused: false }]);
+    expect(cli.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      `POST ${TEST_URL}/api/jobs/notes-backup/pause`,
+      `POST ${TEST_URL}/api/jobs/notes-backup/resume`,
+    ]);
+    expect((await cli.run(['pause', 'nope'])).code).toBe(1);
+    expect((await cli.run(['pause'])).code).toBe(2);
+  });
+
+  it('retry starts a new run of a finished one; exits 1 while it is still active', async () => {
+    const done = appliance.addRun({ job: 'digest', status: 'failed' });
+    const result = await cli.run(['retry', done.id]);
+    expect(result.code).toBe(0);
+    const newId = result.stdout.trim();
+    expect(appliance.runs.get(newId)).toMatchObject({ job: 'digest', trigger: 'retry', retryOf: done.id });
+    const active = appliance.addRun({ job: 'digest', status: 'running' });
+    const conflict = await cli.run(['retry', active.id]);
+    expect(conflict.code).toBe(1);
+    expect(conflict.stderr).toMatch(/still running/);
+    expect((await cli.run(['retry', 'digest'])).code).toBe(2);
+  });
+
+  it('lists the new commands in the help', async () => {
+    const help = (await cli.run(['help'])).stdout;
+    for (const name of ['pause', 'resume', 'retry', 'backup', 'restore']) expect(help).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
+    expect((await cli.run(['help', 'logs'])).stdout).toContain('usage: hearth logs RUN|JOB [--failed] [-f] [--tail N]');
+  });
+});
+
+describe('hearth backup and restore (the rest: test/integration/cli.test.ts)', () => {
+  it('refuses a file that is not a Hearth backup, a missing file, and a data directory without state', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-cli-'));
+    try {
+      await writeFile(join(dir, 'notes.txt'), 'hello');
+      const { spawnSync } = await import('node:child_process');
+      expect(spawnSync('tar', ['-czf', join(dir, 'other.tar.gz'), '-C', dir, 'notes.txt']).status).toBe(0);
+      const other = await cli.run(['restore', join(dir, 'other.tar.gz')], { cwd: dir });
+      expect(other).toMatchObject({ code: 1, stderr: `hearth: ${join(dir, 'other.tar.gz')} is not a Hearth backup (no .hearth-backup/manifest.json)\n` });
+      expect((await cli.run(['restore', 'nope.tar.gz'], { cwd: dir })).code).toBe(2);
+      expect((await cli.run(['restore'], { cwd: dir })).code).toBe(2);
+      await writeFile(join(dir, 'hearth.yaml'), 'dataDir: ./data\njobs: {}\n');
+      const empty = await cli.run(['backup'], { cwd: dir, env: {} });
+      expect(empty).toMatchObject({ code: 1, stderr: `hearth: no Hearth state in ${join(dir, 'data')} (dataDir of ${join(dir, 'hearth.yaml')}); nothing to back up\n` });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('reaching the appliance', () => {
   it('explains an unreachable appliance and exits 1', async () => {
     const result = await cli.run(['jobs'], {
@@ -370,6 +474,50 @@ describe('reaching the appliance', () => {
     }
   });
 
+  it.each([
+    ['a schema error', 'dataDir: ./data\nserver: { host: 0.0.0.0, port: 9123 }\njobs:\n  x: { runn: echo }\n', /hearth\.yaml:4:\d+: jobs\.x\.runn: unknown key/],
+    ['a YAML syntax error', 'dataDir: ./data\nserver: { host: 0.0.0.0, port: 9123 }\njobs:\n  x: { run: echo\n', /hearth\.yaml:\d+:\d+: YAML syntax error/],
+  ])('keeps working while hearth.yaml has %s: the problems are a warning above the normal output', async (_kind, text, issue) => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-cli-'));
+    try {
+      await writeFile(join(dir, 'hearth.yaml'), text);
+      const token = await ensureApiToken(join(dir, 'data'));
+      const run = appliance.addRun({ job: 'digest', status: 'succeeded' });
+      appliance.appendLog(run.id, '[main] still readable');
+      for (const argv of [['jobs'], ['runs'], ['logs', run.id]]) {
+        const seen: string[] = [];
+        const result = await cli.run(argv, {
+          env: { TZ: 'UTC' },
+          cwd: dir,
+          fetch: async (url, init) => {
+            seen.push(url);
+            expect(new Headers(init?.headers).get('authorization')).toBe(`Bearer ${token}`);
+            return await cli.fetch(url.replace('http://127.0.0.1:9123', TEST_URL), { ...init, headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+          },
+        });
+        expect(result.code, `${argv.join(' ')}: ${result.stderr}`).toBe(0);
+        expect(seen[0]).toMatch(/^http:\/\/127\.0\.0\.1:9123\/api\//);
+        expect(result.stderr).toMatch(/^warning: .*hearth\.yaml has \d+ problems? \(the appliance keeps running its last valid jobs/);
+        expect(result.stderr).toMatch(issue);
+        if (argv[0] === 'jobs') expect(result.stdout).toContain('notes-backup');
+        if (argv[0] === 'runs') expect(result.stdout).toMatch(/^ID .*\n.*digest/);
+        if (argv[0] === 'logs') expect(result.stdout).toContain('[main] still readable');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('validate still exits 1 on the same broken file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-cli-'));
+    try {
+      await writeFile(join(dir, 'hearth.yaml'), 'jobs:\n  x: { schedule: { cron: "61 * * * *" }, run: echo }\n');
+      expect((await cli.run(['validate'], { env: {}, cwd: dir })).code).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says how to get a token when the token file does not exist', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hearth-cli-'));
     try {
@@ -409,6 +557,17 @@ describe('hearth validate', () => {
     expect(lines.at(-1)).toBe('hearth: 2 problems in the config');
     expect(lines[0]).toMatch(new RegExp(`^${file}:4:\\d+: jobs\\.a\\.schedule`));
     expect(lines[1]).toMatch(new RegExp(`^${file}:6:\\d+: jobs\\.b\\.action: unknown action "nosuchaction"`));
+  });
+
+  it('warns (exit 0) when a 6-field cron fires more often than once a minute', async () => {
+    const file = join(dir, 'hearth.yaml');
+    await writeFile(file, 'jobs:\n  a:\n    run: echo a\n    schedule: { cron: "*/5 * * * * *" }\n  b:\n    run: echo b\n    schedule: { cron: "0 */5 * * * *" }\n');
+    const result = await cli.run(['validate', '--config', file]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`ok: 2 jobs (${file})\n`);
+    expect(result.stderr).toBe(
+      `warning: ${file}:4:23: jobs.a.schedule.cron: "*/5 * * * * *" has 6 fields, so the first is seconds: it fires 12 times a minute. If that is not meant, write 5 fields (e.g. "*/5 * * * *")\n`,
+    );
   });
 
   it('exits 1 for a missing file', async () => {

@@ -9,7 +9,7 @@ import type { CliContext } from './context.js';
 import { CliFailure } from './errors.js';
 import { startCommand, validateCommand } from './local.js';
 import { nextCommand } from './next.js';
-import { cancelCommand, jobsCommand, logsCommand, parseInputFlag, runCommand, runsCommand } from './remote.js';
+import { cancelCommand, jobsCommand, logsCommand, parseInputFlag, pauseCommand, retryCommand, runCommand, runsCommand } from './remote.js';
 import { connect } from './target.js';
 import { answerCommand, inboxCommand } from './inbox.js';
 import { searchCommand } from './search.js';
@@ -148,16 +148,51 @@ const COMMANDS: readonly Command[] = [
   },
   {
     name: 'logs',
-    summary: "print a run's log",
-    synopsis: 'logs RUN [-f] [--tail N]',
+    summary: "print a run's log (or a job's latest run's)",
+    synopsis: 'logs RUN|JOB [--failed] [-f] [--tail N]',
     details: [
+      'RUN              a run id; JOB: the job\'s latest run (which one is printed on stderr)',
+      '--failed         with JOB: its latest failed run',
       '-f, --follow     keep printing new lines until the run finishes',
       '--tail N         start at the last N lines',
       ...REMOTE_DETAILS.filter((d) => !d.startsWith('--json')),
     ],
-    options: { ...CONFIG_OPTION, url: { type: 'string' }, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' } },
-    positionals: { names: ['RUN'], required: 1 },
+    options: {
+      ...CONFIG_OPTION,
+      url: { type: 'string' },
+      follow: { type: 'boolean', short: 'f' },
+      tail: { type: 'string' },
+      failed: { type: 'boolean' },
+    },
+    positionals: { names: ['RUN|JOB'], required: 1 },
     run: remote(logsCommand),
+  },
+  {
+    name: 'pause',
+    summary: "stop a job's scheduled runs (it can still be started by hand)",
+    synopsis: 'pause JOB [--json]',
+    details: REMOTE_DETAILS,
+    options: REMOTE_OPTIONS,
+    positionals: { names: ['JOB'], required: 1 },
+    run: remote(pauseCommand(true)),
+  },
+  {
+    name: 'resume',
+    summary: "start a paused job's scheduled runs again",
+    synopsis: 'resume JOB [--json]',
+    details: REMOTE_DETAILS,
+    options: REMOTE_OPTIONS,
+    positionals: { names: ['JOB'], required: 1 },
+    run: remote(pauseCommand(false)),
+  },
+  {
+    name: 'retry',
+    summary: 'run a finished run again (same job, same input)',
+    synopsis: 'retry RUN [--wait] [--json]',
+    details: ['--wait           stream the log until the new run finishes; exit 0 if it succeeded, 1 if not', ...REMOTE_DETAILS],
+    options: { ...REMOTE_OPTIONS, wait: { type: 'boolean' } },
+    positionals: { names: ['RUN'], required: 1 },
+    run: remote(retryCommand),
   },
   {
     name: 'cancel',
@@ -167,6 +202,37 @@ const COMMANDS: readonly Command[] = [
     options: REMOTE_OPTIONS,
     positionals: { names: ['RUN'], required: 1 },
     run: remote(cancelCommand),
+  },
+  {
+    name: 'backup',
+    summary: "archive the data directory's state and the config (safe while hearth runs)",
+    synopsis: 'backup [FILE] [--knowledge] [--logs] [--config FILE]',
+    details: [
+      'FILE             the .tar.gz to write (default: hearth-backup-YYYYMMDD-HHMMSS.tar.gz here; never overwritten; mode 0600)',
+      'Holds state.json, state.wal (and .bak/.prev), history/, secrets/, inputs/ and hearth.yaml.',
+      '--knowledge      also the knowledge store (knowledge/; it can be rebuilt from the sources instead)',
+      '--logs           also the run logs (logs/)',
+      '--config FILE    hearth.yaml naming the dataDir (default: HEARTH_CONFIG, ./hearth.yaml)',
+      'Run it as the user hearth runs as (e.g. sudo -u hearth hearth backup): secrets/ is readable only by it.',
+    ],
+    options: { ...CONFIG_OPTION, knowledge: { type: 'boolean' }, logs: { type: 'boolean' } },
+    positionals: { names: ['FILE'], required: 0 },
+    run: async (args, ctx) => (await import('./backup.js')).backupCommand(args, ctx),
+  },
+  {
+    name: 'restore',
+    summary: 'put a backup back (hearth must be stopped)',
+    synopsis: 'restore FILE [--force] [--config FILE]',
+    details: [
+      'Refuses while hearth answers on its port: stop it first (sudo systemctl stop hearth).',
+      'The config goes to --config / HEARTH_CONFIG / ./hearth.yaml when there is none; an existing one is kept',
+      '(the backup\'s, if different, is written next to it as hearth.yaml.from-backup).',
+      '--force          replace a data directory that already holds state (it is moved aside, not deleted)',
+      '--config FILE    where the config is or goes (default: HEARTH_CONFIG, ./hearth.yaml)',
+    ],
+    options: { ...CONFIG_OPTION, force: { type: 'boolean' } },
+    positionals: { names: ['FILE'], required: 1 },
+    run: async (args, ctx) => (await import('./backup.js')).restoreCommand(args, ctx),
   },
   {
     name: 'inbox',

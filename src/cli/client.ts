@@ -31,10 +31,16 @@ export interface ClientOptions {
   /** Where the token came from, for the hint on a 401 (never the token itself). */
   tokenSource: string;
   fetch: FetchLike;
+  /** hearth.yaml's problems were already printed as a warning (so `jobs` need not repeat them). */
+  configIssuesShown?: boolean;
 }
 
 export class ApiClient {
   constructor(private readonly options: ClientOptions) {}
+
+  get configIssuesShown(): boolean {
+    return this.options.configIssuesShown === true;
+  }
 
   get baseUrl(): string {
     return this.options.baseUrl;

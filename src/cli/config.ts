@@ -1,3 +1,5 @@
+import type { ConfigIssue } from '../core/errors.js';
+import type { ConnectionSettings } from '../config/load.js';
 import type { HearthConfig } from '../config/types.js';
 import type { CliContext } from './context.js';
 
@@ -35,4 +37,21 @@ export async function loadCliConfig(
     : { env: ctx.env, ...(baseDir ? { baseDir } : {}) };
   const config = await loadConfig(path, loadOptions);
   return { config, path, embedded };
+}
+
+/**
+ * For the commands that talk to the running appliance: the server address and
+ * data directory, read leniently. A broken hearth.yaml is when `hearth jobs`,
+ * `runs` and `logs` are needed most, so its problems come back as `issues`
+ * (printed as a warning) instead of stopping the command.
+ */
+export async function loadCliConnection(
+  ctx: Pick<CliContext, 'env' | 'cwd'>,
+  flag: string | undefined,
+): Promise<{ settings: ConnectionSettings; path: string; issues: ConfigIssue[] }> {
+  const { loadConnectionSettings, resolveConfigPath } = await import('../config/load.js');
+  const { path, embedded } = resolveConfigPath({ flag, env: ctx.env, cwd: ctx.cwd });
+  const baseDir = embedded ? ctx.cwd : undefined;
+  const { settings, issues } = await loadConnectionSettings(path, { env: ctx.env, ...(baseDir ? { baseDir } : {}) });
+  return { settings, path, issues };
 }

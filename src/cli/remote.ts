@@ -3,7 +3,8 @@ import { parseJobName, parseLimit, parseRunId, parseRunStatus, parseTailLines } 
 import type { Run } from '../runs/model.js';
 import type { CommandArgs } from './args.js';
 import { booleanValue, stringValue } from './args.js';
-import { ConnectionLostError, UnreachableError } from './client.js';
+import { ApiRequestError, ConnectionLostError, UnreachableError } from './client.js';
+import { isRunId } from '../core/ids.js';
 import type { ApiClient } from './client.js';
 import type { CliContext } from './context.js';
 import { realSleep, useColor } from './context.js';
@@ -27,7 +28,7 @@ export async function jobsCommand(args: CommandArgs, ctx: CliContext, client: Ap
     ctx.stdout.write(json(body));
     return 0;
   }
-  reportConfigErrors(body.config, ctx);
+  reportConfigErrors(body.config, ctx, client.configIssuesShown);
   if (body.jobs.length === 0) {
     ctx.stdout.write('no jobs configured\n');
     return 0;
@@ -36,7 +37,7 @@ export async function jobsCommand(args: CommandArgs, ctx: CliContext, client: Ap
   const rows = body.jobs.map((job): Cell[] => [
     { text: job.name },
     { text: scheduleText(job) },
-    { text: formatTime(job.schedule?.nextRun, zone) },
+    { text: nextRunText(job) },
     job.lastRun ? statusCell(job.lastRun.status) : { text: '-' },
     { text: formatTime(job.lastRun?.createdAt, zone) },
     { text: String(job.activeRuns) },
@@ -46,9 +47,14 @@ export async function jobsCommand(args: CommandArgs, ctx: CliContext, client: Ap
 }
 
 /** A failed reload: the jobs listed are the previous, still-running catalog. */
-function reportConfigErrors(config: HealthView['config'] | undefined, ctx: CliContext): void {
+function reportConfigErrors(config: HealthView['config'] | undefined, ctx: CliContext, alreadyShown: boolean): void {
   if (!config?.errors?.length) return;
-  ctx.stderr.write(`config reload failed${config.failedAt ? ` at ${config.failedAt}` : ''}; still running the previous jobs:\n`);
+  const when = config.failedAt ? ` at ${config.failedAt}` : '';
+  if (alreadyShown) {
+    ctx.stderr.write(`config reload failed${when}; still running the previous jobs (problems above)\n`);
+    return;
+  }
+  ctx.stderr.write(`config reload failed${when}; still running the previous jobs:\n`);
   for (const line of config.errors) ctx.stderr.write(`  ${line}\n`);
 }
 
@@ -126,7 +132,7 @@ export async function runsCommand(args: CommandArgs, ctx: CliContext, client: Ap
 }
 
 export async function logsCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {
-  const id = parseRunId(args.positionals[0] ?? '');
+  const id = await logTarget(args, ctx, client);
   const tailText = stringValue(args, 'tail');
   const tail = tailText === undefined ? undefined : parseTailLines(tailText);
   if (!booleanValue(args, 'follow')) {
@@ -136,6 +142,69 @@ export async function logsCommand(args: CommandArgs, ctx: CliContext, client: Ap
   }
   await followLog(ctx, client, id, (line) => ctx.stdout.write(`${line}\n`), tail);
   return 0;
+}
+
+/**
+ * `logs RUN` is that run; `logs JOB` the job's latest run, `logs JOB --failed`
+ * its latest failure. Which run it picked goes to stderr, so stdout stays the log.
+ */
+async function logTarget(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<string> {
+  const target = args.positionals[0] ?? '';
+  const failed = booleanValue(args, 'failed');
+  if (isRunId(target)) {
+    if (failed) throw new UsageError(`--failed picks a job's latest failure: give a JOB, not a run id (${target})`);
+    return target;
+  }
+  const name = parseJobName(target);
+  try {
+    await client.getJson<JobView>(`/api/jobs/${encodeURIComponent(name)}`);
+  } catch (error) {
+    if (error instanceof ApiRequestError && error.status === 404) {
+      throw new UsageError(`no job named "${name}", and it is not a run id (e.g. r_00mjv5x2w0a1b2c3d4); see hearth jobs`, { cause: error });
+    }
+    throw error;
+  }
+  const query = new URLSearchParams({ job: name, limit: '1', ...(failed ? { status: 'failed' } : {}) });
+  const page = await client.getJson<{ runs: Run[] }>(`/api/runs?${query}`);
+  const run = page.runs[0];
+  if (!run) throw new CliFailure(failed ? `${name} has no failed run in its history` : `${name} has not run yet`);
+  ctx.stderr.write(`run ${run.id} of ${name}: ${run.status}, ${formatTime(run.createdAt, displayZone(ctx))}\n`);
+  return run.id;
+}
+
+/** `pause JOB` / `resume JOB`: scheduled runs stop or start again; manual runs always work. */
+export function pauseCommand(paused: boolean) {
+  return async (args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> => {
+    const name = parseJobName(args.positionals[0] ?? '');
+    const job = await client.postJson<JobView>(`/api/jobs/${encodeURIComponent(name)}/${paused ? 'pause' : 'resume'}`);
+    if (booleanValue(args, 'json')) {
+      ctx.stdout.write(json(job));
+      return 0;
+    }
+    if (!job.schedule) ctx.stdout.write(`${name} has no schedule; it runs only when started\n`);
+    else if (paused) ctx.stdout.write(`paused ${name}: no scheduled runs until hearth resume ${name}\n`);
+    else ctx.stdout.write(`resumed ${name}: next run ${nextRunText(job)}\n`);
+    return 0;
+  };
+}
+
+/** `retry RUN`: a new run of the same job with the same input (trigger `retry`). */
+export async function retryCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {
+  const id = parseRunId(args.positionals[0] ?? '');
+  const asJson = booleanValue(args, 'json');
+  const started = await client.postJson<{ runId: string; run: Run }>(`/api/runs/${id}/retry`);
+  if (!booleanValue(args, 'wait')) {
+    if (asJson) ctx.stdout.write(json(started));
+    else if (ctx.stdout.isTTY) ctx.stdout.write(`retrying ${started.run.job}: run ${started.runId}\nfollow it with: hearth logs ${started.runId} -f\n`);
+    else ctx.stdout.write(`${started.runId}\n`);
+    return 0;
+  }
+  if (!asJson) ctx.stderr.write(`retrying ${started.run.job}: run ${started.runId}\n`);
+  const onLine = asJson ? () => {} : (line: string) => ctx.stdout.write(`${line}\n`);
+  const final = await followUntilFinished(ctx, client, started.runId, onLine);
+  if (asJson) ctx.stdout.write(json(final));
+  else ctx.stderr.write(`${runSummary(final)}\n`);
+  return final.status === 'succeeded' ? 0 : 1;
 }
 
 export async function cancelCommand(args: CommandArgs, ctx: CliContext, client: ApiClient): Promise<number> {
@@ -203,6 +272,17 @@ export async function followLog(
     }
     await sleep(RECONNECT_DELAY_MS);
   }
+}
+
+/**
+ * The next run in the schedule's own zone, named, so it reads like the
+ * schedule's description ("every day at 03:00 (Europe/London)" next runs at
+ * "… 03:00:00 Europe/London"), whatever zone the terminal is in.
+ */
+function nextRunText(job: JobView): string {
+  const schedule = job.schedule;
+  if (!schedule?.nextRun) return '-';
+  return `${formatTime(schedule.nextRun, schedule.timezone)} ${schedule.timezone}`;
 }
 
 function scheduleText(job: JobView): string {

@@ -1,8 +1,9 @@
 import { UsageError } from '../core/errors.js';
 import { apiTokenPath, readApiToken } from '../http/token.js';
 import { ApiClient } from './client.js';
-import { loadCliConfig } from './config.js';
-import type { LoadedConfig } from './config.js';
+import { formatConfigIssue } from '../core/errors.js';
+import { loadCliConnection } from './config.js';
+import type { ConnectionSettings } from '../config/load.js';
 import type { CliContext } from './context.js';
 import { CliFailure } from './errors.js';
 
@@ -21,14 +22,27 @@ export interface TargetFlags {
 export async function connect(ctx: CliContext, flags: TargetFlags): Promise<ApiClient> {
   const explicitUrl = nonEmpty(flags.url) ?? nonEmpty(ctx.env.HEARTH_URL);
   const envToken = nonEmpty(ctx.env.HEARTH_TOKEN);
-  let loaded: LoadedConfig | undefined;
-  if (!explicitUrl || !envToken) loaded = await loadCliConfig(ctx, { flag: flags.config, strict: false });
+  let settings: ConnectionSettings | undefined;
+  let configIssuesShown = false;
+  if (!explicitUrl || !envToken) {
+    // Lenient: a broken hearth.yaml is a warning here, the appliance keeps running its previous jobs.
+    const loaded = await loadCliConnection(ctx, flags.config);
+    settings = loaded.settings;
+    if (loaded.issues.length > 0) warnConfigIssues(ctx, loaded.path, loaded.issues);
+    configIssuesShown = loaded.issues.length > 0;
+  }
 
-  const baseUrl = explicitUrl ? normalizeBaseUrl(explicitUrl) : localUrl(loaded!.config.server);
-  if (envToken) return new ApiClient({ baseUrl, token: envToken, tokenSource: 'HEARTH_TOKEN', fetch: ctx.fetch });
-  const dataDir = loaded!.config.dataDir;
+  const baseUrl = explicitUrl ? normalizeBaseUrl(explicitUrl) : localUrl(settings!.server);
+  if (envToken) return new ApiClient({ baseUrl, token: envToken, tokenSource: 'HEARTH_TOKEN', fetch: ctx.fetch, configIssuesShown });
+  const dataDir = settings!.dataDir;
   const token = await readTokenFile(dataDir);
-  return new ApiClient({ baseUrl, token, tokenSource: apiTokenPath(dataDir), fetch: ctx.fetch });
+  return new ApiClient({ baseUrl, token, tokenSource: apiTokenPath(dataDir), fetch: ctx.fetch, configIssuesShown });
+}
+
+function warnConfigIssues(ctx: CliContext, path: string, issues: Array<Parameters<typeof formatConfigIssue>[0]>): void {
+  const count = issues.length;
+  ctx.stderr.write(`warning: ${path} has ${count} ${count === 1 ? 'problem' : 'problems'} (the appliance keeps running its last valid jobs; fix, then check with hearth validate):\n`);
+  for (const issue of issues) ctx.stderr.write(`  ${formatConfigIssue(issue)}\n`);
 }
 
 /** The appliance on this machine: a wildcard listen address is reached through loopback. */

@@ -3,6 +3,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { formatDuration } from '../core/durations.js';
 import type { EnvLookup } from './env-substitution.js';
 import type { ConfigPath, IssueCollector } from './issues.js';
+import { formatPath } from './issues.js';
+import { formatConfigIssue } from '../core/errors.js';
 import type { LoadOptions } from './options.js';
 import { HOOK_FIELDS, JOB_FIELDS, KNOWLEDGE_FIELDS, ON_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, parseFields, parseValue, poolSchema } from './schema.js';
 import { EVENT_NAME_RULE, isEventName } from '../core/event-names.js';
@@ -27,6 +29,8 @@ export interface BuildContext {
   env: EnvLookup;
   issues: IssueCollector;
   options: LoadOptions;
+  /** Warnings found on the way (`file:line:col: path: message`), for the config's `warnings`. */
+  warnings?: string[];
 }
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
@@ -80,6 +84,7 @@ export function buildConfig(tree: unknown, context: BuildContext): HearthConfig 
     historyRetentionMs: top.history?.keepRuns ?? DEFAULTS.historyRetentionMs,
     killGraceMs: top.killGrace ?? DEFAULTS.killGraceMs,
     knowledge: buildKnowledge(top.knowledge ?? {}, dataDir, context),
+    ...(context.warnings?.length ? { warnings: [...context.warnings] } : {}),
     hooks: buildHooks(top.hooks ?? {}, jobs, top.jobs ?? {}, issues),
   };
 }
@@ -314,7 +319,9 @@ function buildTaskBody(
   if (fields.run === undefined && fields.action === undefined) return undefined;
 
   const cwd = fields.cwd === undefined ? inherited.cwd : resolvePath(fields.cwd, inherited.cwd ?? context.baseDir, context.env);
+  const fromEnv = ['run', 'with', 'env'].flatMap((key) => issues.fromEnv.under([...path, key]).map((entry) => ({ ...entry, path: [key, ...entry.path] })));
   return {
+    ...(fromEnv.length > 0 && { fromEnv }),
     name,
     dependsOn: [],
     ...(fields.run !== undefined ? { run: fields.run } : { action: fields.action! }),
@@ -410,6 +417,11 @@ function buildSchedule(raw: Record<string, unknown>, path: ConfigPath, context: 
   if (spec && zoneIsValid) {
     const problem = context.options.validateSchedule?.(spec, timezone);
     if (problem !== undefined) issues.add([...path, kinds[0]!], problem);
+    const warning = problem === undefined ? context.options.scheduleWarning?.(spec) : undefined;
+    if (warning !== undefined) {
+      const { line, col } = issues.positions.locate([...path, kinds[0]!], 'value');
+      context.warnings?.push(formatConfigIssue({ file: context.file, line, col, path: formatPath([...path, kinds[0]!]), message: warning }));
+    }
   }
   if (!spec) return undefined;
   return {
@@ -475,7 +487,7 @@ function checkedEnv(env: Record<string, string> | undefined, path: ConfigPath, i
 }
 
 /** `~/x` is the home directory (YAML leaves it alone and so would spawn); relative paths are from `base`. */
-function resolvePath(value: string, base: string, env: EnvLookup): string {
+export function resolvePath(value: string, base: string, env: EnvLookup): string {
   const home = env.HOME || homedir();
   const expanded = value === '~' ? home : value.startsWith('~/') ? `${home}${value.slice(1)}` : value;
   return isAbsolute(expanded) ? expanded : resolve(base, expanded);

@@ -10,6 +10,40 @@ export type SubstitutionResult =
   | { ok: true; value: string }
   | { ok: false; problems: string[] };
 
+/**
+ * Whether `substituteEnv` would put an environment value into `text` (a `${` that is not `$${`).
+ * The config loader remembers such values (`EnvSubstitutions`) so the dashboard can show the
+ * reference as written instead of the value, which may be a secret.
+ */
+export function referencesEnv(text: string): boolean {
+  let i = 0;
+  while (i < text.length) {
+    if (text.startsWith('$${', i)) i += 3;
+    else if (text.startsWith('${', i)) return true;
+    else i += 1;
+  }
+  return false;
+}
+
+/** Config values that came from `${VAR}` substitution: path (JSON of its segments) → the text as written. */
+export class EnvSubstitutions {
+  private readonly written = new Map<string, string>();
+
+  record(path: ReadonlyArray<string | number>, text: string): void {
+    this.written.set(JSON.stringify(path), text);
+  }
+
+  /** The substituted values under `prefix`, with paths relative to it. */
+  under(prefix: ReadonlyArray<string | number>): Array<{ path: Array<string | number>; written: string }> {
+    const out: Array<{ path: Array<string | number>; written: string }> = [];
+    for (const [id, written] of this.written) {
+      const path = JSON.parse(id) as Array<string | number>;
+      if (path.length >= prefix.length && prefix.every((segment, i) => path[i] === segment)) out.push({ path: path.slice(prefix.length), written });
+    }
+    return out;
+  }
+}
+
 const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::([\s\S]*))?$/;
 
 export function substituteEnv(text: string, env: EnvLookup): SubstitutionResult {

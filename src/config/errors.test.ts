@@ -14,6 +14,14 @@ describe('YAML itself', () => {
     ]);
   });
 
+  it('hints to quote a cron expression that YAML read as aliases, once per line', () => {
+    expect(problemsOf(yamlLines('jobs:', '  a:', '    schedule:', '      cron: */5 * * * *', '    run: echo'))).toEqual([
+      'hearth.yaml:4:17: YAML syntax error: Unexpected alias at node end; a value starting with "*" is read as a YAML alias: quote cron expressions, e.g. cron: "*/5 * * * *"',
+    ]);
+    const [flow] = problemsOf(yamlLines('jobs:', '  a: { schedule: { cron: * * * * * }, run: echo }'));
+    expect(flow).toMatch(/^hearth\.yaml:2:\d+: .*quote cron expressions, e\.g\. cron: "\*\/5 \* \* \* \*"$/);
+  });
+
   it('reports a duplicate key at the second occurrence, with its path', () => {
     const text = yamlLines('jobs:', '  a:', '    run: one', '    run: two');
     expect(problemsOf(text)).toEqual(['hearth.yaml:4:5: jobs.a.run: duplicate key "run" (a key may appear only once in a mapping)']);

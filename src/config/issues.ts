@@ -1,3 +1,4 @@
+import { EnvSubstitutions } from './env-substitution.js';
 import type { ConfigIssue } from '../core/errors.js';
 
 /** A path into the config document: map keys and list indexes. */
@@ -61,6 +62,8 @@ function pathId(path: ConfigPath): string {
 /** Collects every problem so the user sees them all at once, sorted by position. */
 export class IssueCollector {
   readonly positions = new PositionIndex();
+  /** Values that came from `${VAR}`: kept so views can redact them (see EnvSubstitutions). */
+  readonly fromEnv = new EnvSubstitutions();
   private readonly found: ConfigIssue[] = [];
   /** Paths whose value is already known to be broken; later complaints about them would only repeat it. */
   private readonly broken = new Set<string>();

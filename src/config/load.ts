@@ -5,7 +5,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 import type { ConfigIssue } from '../core/errors.js';
-import { buildConfig } from './build.js';
+import { DEFAULTS, buildConfig, resolvePath } from './build.js';
+import { substituteEnv } from './env-substitution.js';
+import { isMap, isScalar, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+
 import { IssueCollector } from './issues.js';
 import type { LoadOptions } from './options.js';
 import type { HearthConfig } from './types.js';
@@ -42,15 +46,77 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
     env,
     issues,
     options,
+    warnings: [],
   });
   if (issues.count > 0) throw new ConfigError(issues.sorted());
   return config;
 }
 
+/** What the CLI needs to reach the appliance: where it listens and where its data lives. */
+export interface ConnectionSettings {
+  dataDir: string;
+  server: { host: string; port: number };
+}
+
+/**
+ * Loads the config, and when it has errors still reads the few settings the
+ * CLI needs to reach the appliance (`dataDir`, `server.host`, `server.port`)
+ * from whatever part of the file parses, falling back to the defaults. The
+ * appliance keeps running its previous jobs while the file is broken, so
+ * `hearth jobs`, `runs` and `logs` must still find it. `issues` is empty when
+ * the whole file is valid (then `config` is set).
+ */
+export async function loadConnectionSettings(
+  file: string,
+  options: LoadOptions = {},
+): Promise<{ settings: ConnectionSettings; config?: HearthConfig; issues: ConfigIssue[] }> {
+  try {
+    const config = await loadConfig(file, options);
+    return { settings: { dataDir: config.dataDir, server: config.server }, config, issues: [] };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    let text = '';
+    try {
+      text = await readBounded(file, YAML_LIMITS.maxBytes);
+    } catch {
+      // Unreadable: the defaults are all there is; the issue already says why.
+    }
+    const env = options.env ?? process.env;
+    const baseDir = options.baseDir ?? dirname(resolve(file));
+    return { settings: lenientSettings(text, env, baseDir), issues: error.issues };
+  }
+}
+
+function lenientSettings(text: string, env: Record<string, string | undefined>, baseDir: string): ConnectionSettings {
+  let doc: Document | undefined;
+  try {
+    // Even a file with syntax errors yields the mappings before (and often after) the broken line.
+    doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
+  } catch {
+    doc = undefined;
+  }
+  const scalar = (path: string[]): string | undefined => {
+    try {
+      const node = doc?.getIn(path, true);
+      if (!isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number')) return undefined;
+      const substituted = substituteEnv(String(node.value), env);
+      return substituted.ok && substituted.value.trim() !== '' ? substituted.value.trim() : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const usable = doc !== undefined && isMap(doc.contents);
+  const dataDirText = usable ? scalar(['dataDir']) : undefined;
+  const host = (usable ? scalar(['server', 'host']) : undefined) ?? DEFAULTS.host;
+  const portText = usable ? scalar(['server', 'port']) : undefined;
+  const port = portText !== undefined && /^\d{1,5}$/.test(portText) && Number(portText) <= 65_535 ? Number(portText) : DEFAULTS.port;
+  return { dataDir: resolvePath(dataDirText ?? DEFAULTS.dataDir, baseDir, env), server: { host, port } };
+}
+
 /** Things worth a warning in a valid config: a file with no jobs loads, but is rarely what was meant. */
 export function configWarnings(config: HearthConfig): string[] {
   const jobs = Object.keys(config.jobs).length;
-  return jobs === 0 ? [`${config.file}: 0 jobs defined: Hearth will run nothing until jobs are added`] : [];
+  return [...(config.warnings ?? []), ...(jobs === 0 ? [`${config.file}: 0 jobs defined: Hearth will run nothing until jobs are added`] : [])];
 }
 
 /**

@@ -10,6 +10,8 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** Injected so config does not depend on schedule (dependencies point inward). Returns a message or undefined. */
   validateSchedule?: (spec: ScheduleSpec, timezone: string) => string | undefined;
+  /** Injected like validateSchedule: a message when a valid schedule is probably a mistake (shown as a warning). */
+  scheduleWarning?: (spec: ScheduleSpec) => string | undefined;
   /** Injected: validates an action's `with:` params; returns problems with paths relative to `with`. */
   validateAction?: (action: string, params: Record<string, unknown>) => Array<{ path: string; message: string }>;
   /** If given, unknown `action:` names are errors. */

@@ -46,6 +46,11 @@ export interface TaskDef {
   timeoutMs?: number;
   retries?: RetryPolicy;
   continueOnError: boolean;
+  /**
+   * Values of this task (`run`, `with.…`, `env.…`, paths relative to the task) that came from `${VAR}`
+   * substitution, with the text as written: views show that instead of the value, which may be a secret.
+   */
+  fromEnv?: Array<{ path: Array<string | number>; written: string }>;
 }
 
 export interface JobDef {
@@ -101,6 +106,8 @@ export interface HearthConfig {
   hooks?: Record<string, HookDef>;
   /** The knowledge store's settings (absent in hand-built configs: defaults apply). */
   knowledge?: KnowledgeConfig;
+  /** Valid but probably unintended settings (`file:line:col: path: message`), logged at start and reload, printed by validate. */
+  warnings?: string[];
 }
 
 /** How chunks are embedded; see docs/knowledge.md. */

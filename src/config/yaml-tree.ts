@@ -1,6 +1,6 @@
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Alias, Document, Node, Scalar, YAMLMap } from 'yaml';
-import { substituteEnv } from './env-substitution.js';
+import { referencesEnv, substituteEnv } from './env-substitution.js';
 import type { EnvLookup } from './env-substitution.js';
 import type { ConfigPath, IssueCollector, SourcePosition } from './issues.js';
 
@@ -63,11 +63,20 @@ export function readYamlTree(text: string, env: EnvLookup, issues: IssueCollecto
     }
   }
   let syntaxErrors = 0;
+  const aliasLines = new Set<number>();
   for (const error of doc.errors) {
     // Duplicate keys are found by the walk below, which knows their path.
     if (error.code === 'DUPLICATE_KEY') continue;
     syntaxErrors += 1;
-    issues.addAtPosition(lineCounter.linePos(error.pos[0]), [], yamlErrorMessage(error.code, error.message));
+    const position = lineCounter.linePos(error.pos[0]);
+    if (isAliasError(error.code, error.message)) {
+      // An unquoted `cron: */5 * * * *` is one alias error per `*`: one line, with the fix, says it.
+      if (aliasLines.has(position.line)) continue;
+      aliasLines.add(position.line);
+      issues.addAtPosition(position, [], `${yamlErrorMessage(error.code, error.message)}; ${ALIAS_HINT}`);
+      continue;
+    }
+    issues.addAtPosition(position, [], yamlErrorMessage(error.code, error.message));
   }
   if (syntaxErrors > 0) return undefined;
   const walker = new TreeWalker(doc, lineCounter, env, issues);
@@ -100,6 +109,12 @@ const FLOW_REFERENCE = /([:,[{][ \t]*)(\$\{[A-Za-z_][A-Za-z0-9_]*(?::[^{}"\\\n]*
 
 export function quoteFlowReferences(text: string): string {
   return text.replace(FLOW_REFERENCE, '$1"$2"');
+}
+
+const ALIAS_HINT = 'a value starting with "*" is read as a YAML alias: quote cron expressions, e.g. cron: "*/5 * * * *"';
+
+function isAliasError(code: string, message: string): boolean {
+  return code === 'BAD_ALIAS' || /\balias\b/i.test(message);
 }
 
 function yamlErrorMessage(code: string, message: string): string {
@@ -209,7 +224,10 @@ class TreeWalker {
     if (!(node.value === null && node.source === '')) this.recordValue(node, path);
     if (typeof node.value !== 'string') return node.value;
     const result = substituteEnv(node.value, this.env);
-    if (result.ok) return result.value;
+    if (result.ok) {
+      if (referencesEnv(node.value)) this.issues.fromEnv.record(path, node.value);
+      return result.value;
+    }
     for (const problem of result.problems) this.issues.add(path, problem);
     this.issues.markBroken(path);
     return node.value;

@@ -9,6 +9,7 @@ import { EventLedger } from './event-ledger.js';
 import type { RunIdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { HearthConfig, JobDef } from '../config/types.js';
+import { retryView, shownTask } from '../config/redact.js';
 import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
 import { isActive } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';

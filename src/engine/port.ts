@@ -28,12 +28,31 @@ export interface JobView {
     nextRun?: string;
     lastCatchup?: { at: string; occurrences: number; runs: number; policy: string };
   };
-  tasks: Array<{ name: string; dependsOn: string[]; kind: 'shell' | 'action'; action?: string }>;
+  tasks: Array<{ name: string; dependsOn: string[]; kind: 'shell' | 'action'; action?: string } & Partial<TaskDetails>>;
+  /** The job's own settings its tasks inherit (env: names only). */
+  settings?: { timeoutMs?: number; retries: RetryView; env: string[] };
   /** Events that start the job (`on: { event }`) and webhooks naming it (names only, never their secrets). */
   on?: { events: string[]; hooks: string[] };
   lastRun?: Pick<Run, 'id' | 'status' | 'trigger' | 'createdAt' | 'startedAt' | 'finishedAt'>;
   lastSuccessAt?: string;
   activeRuns: number;
+}
+
+export interface RetryView {
+  max: number;
+  delayMs: number;
+  backoff: 'fixed' | 'exponential';
+  maxDelayMs: number;
+}
+
+/** What a task does, safe to show: `${VAR}` values as written and secret-named `with:` keys redacted; env names only. */
+export interface TaskDetails {
+  run?: string;
+  with?: Record<string, unknown>;
+  timeoutMs?: number;
+  retries?: RetryView;
+  env: string[];
+  continueOnError: boolean;
 }
 
 export interface HealthView {

@@ -1,6 +1,7 @@
 import { errorMessage } from '../core/errors.js';
 import { formatDuration } from '../core/durations.js';
 import type { HookDef, JobDef } from '../config/types.js';
+import { retryView, shownTask } from '../config/redact.js';
 import type { Run, ScheduleState } from '../runs/model.js';
 import { formatInZone } from '../schedule/index.js';
 import type { HealthView, JobView } from './port.js';
@@ -34,7 +35,13 @@ export function jobView(job: JobDef, inputs: JobViewInputs): JobView {
       dependsOn: t.dependsOn,
       kind: t.run !== undefined ? 'shell' : 'action',
       ...(t.action ? { action: t.action } : {}),
+      ...shownTask(t),
+      ...(t.timeoutMs !== undefined ? { timeoutMs: t.timeoutMs } : {}),
+      ...(t.retries ? { retries: retryView(t.retries) } : {}),
+      env: Object.keys(t.env),
+      continueOnError: t.continueOnError,
     })),
+    settings: { ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}), retries: retryView(job.retries), env: Object.keys(job.env) },
     activeRuns: inputs.activeRuns,
     ...triggersView(job, inputs.hooks),
     ...(job.description ? { description: job.description } : {}),

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, silentLogger } from '../core/logger.js';
 import { createApiApp } from './app.js';
-import { ListenError, startHttpServer } from './server.js';
+import { ListenError, openUrls, startHttpServer } from './server.js';
 import type { HttpServer } from './server.js';
 import { createTokenCheck } from './token.js';
 import { FakeAppliance } from './testing/fake-appliance.js';
@@ -39,6 +39,19 @@ describe('startHttpServer', () => {
     const response = await fetch(`${server.url}/api/health`);
     expect(response.status).toBe(200);
     expect(lines.some((line) => line.includes(`listening on ${server.url}`))).toBe(true);
+  });
+
+  it('names the LAN addresses a phone can open for a wildcard listen address, not 0.0.0.0', async () => {
+    const { app } = setup();
+    const lines: string[] = [];
+    const server = await startHttpServer(app, { host: '0.0.0.0', port: 0, logger: createLogger({ write: (line) => lines.push(line) }) });
+    cleanups.push(() => server.close());
+    const line = lines.find((text) => text.includes('listening on')) ?? '';
+    const port = new URL(server.url).port;
+    expect(line).toContain(`open `);
+    expect(line).toContain(`http://localhost:${port}`);
+    const message = (JSON.parse(line) as { msg: string }).msg;
+    expect(message.slice(message.indexOf('open '))).not.toContain('0.0.0.0');
   });
 
   it('close is idempotent and really stops listening', async () => {
@@ -92,3 +105,26 @@ async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe('openUrls', () => {
+  const v4 = (address: string, internal = false) => ({ address, family: 'IPv4' as const, internal, netmask: '255.255.255.0', mac: '', cidr: null });
+  const v6 = (address: string, internal = false) => ({ address, family: 'IPv6' as const, internal, netmask: 'ffff::', mac: '', cidr: null, scopeid: 0 });
+  const interfaces = { lo: [v4('127.0.0.1', true), v6('::1', true)], wlan0: [v4('192.168.1.23'), v6('fe80::1'), v6('2a01:4b00::7')], eth0: [v4('10.0.0.5')] };
+
+  it('lists the LAN IPv4 addresses, then localhost, for 0.0.0.0', () => {
+    expect(openUrls('0.0.0.0', 8080, interfaces)).toEqual(['http://192.168.1.23:8080', 'http://10.0.0.5:8080', 'http://localhost:8080']);
+  });
+
+  it('adds global IPv6 addresses (bracketed, no link-local) for ::', () => {
+    expect(openUrls('::', 8080, interfaces)).toEqual([
+      'http://192.168.1.23:8080',
+      'http://10.0.0.5:8080',
+      'http://[2a01:4b00::7]:8080',
+      'http://localhost:8080',
+    ]);
+  });
+
+  it('keeps a specific address as it is', () => {
+    expect(openUrls('192.168.1.23', 9000, interfaces)).toEqual(['http://192.168.1.23:9000']);
+  });
+});

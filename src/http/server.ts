@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import type { NetworkInterfaceInfo } from 'node:os';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Logger } from '../core/logger.js';
@@ -36,7 +38,9 @@ export async function startHttpServer(app: Hono, options: HttpServerOptions): Pr
   const server = serve({ fetch: app.fetch, hostname: host, port }) as Server;
   await listening(server, host, port);
   const url = serverUrl(host, (server.address() as AddressInfo).port);
-  logger.info(`listening on ${url}`, { url });
+  const open = openUrls(host, (server.address() as AddressInfo).port, networkInterfaces());
+  // A wildcard address (0.0.0.0) is not something a phone can open: name the LAN addresses instead.
+  logger.info(open.length > 0 && open[0] !== url ? `listening on ${url}: open ${open.join(' or ')}` : `listening on ${url}`, { url, open });
 
   let closing: Promise<void> | undefined;
   return {
@@ -85,6 +89,22 @@ function closeServer(server: Server): Promise<void> {
     server.closeIdleConnections();
     server.closeAllConnections();
   });
+}
+
+/**
+ * URLs a person can open: for a wildcard listen address, this machine's
+ * addresses on the LAN (IPv4 first, link-local IPv6 left out: a browser needs
+ * a zone id for those) and then localhost; otherwise the address itself.
+ */
+export function openUrls(host: string, port: number, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): string[] {
+  const wildcard = host === '' || host === '0.0.0.0' || host === '::';
+  if (!wildcard) return [serverUrl(host, port)];
+  const all = Object.values(interfaces).flatMap((list) => list ?? []);
+  const lan = all.filter((info) => !info.internal && !(info.family === 'IPv6' && info.address.toLowerCase().startsWith('fe80')));
+  // 0.0.0.0 accepts IPv4 only; :: accepts both.
+  const usable = host === '::' ? lan : lan.filter((info) => info.family === 'IPv4');
+  const ordered = [...usable.filter((info) => info.family === 'IPv4'), ...usable.filter((info) => info.family !== 'IPv4')];
+  return [...new Set(ordered.map((info) => serverUrl(info.address, port))), `http://localhost:${port}`];
 }
 
 function serverUrl(host: string, port: number): string {

@@ -127,16 +127,28 @@ export function parseCron(text: string): CronExpression {
     month: month!,
     'day-of-week': dayOfWeek!,
   };
+  const field = (name: CronFieldName): ValueSet => {
+    try {
+      return parseField(fieldTexts[name], RULES[name]);
+    } catch (error) {
+      // "15 7 * * MON-FRI *": the 6th field shifted every field one place to the right.
+      if (!(error instanceof ScheduleError) || !hasSecondsField) throw error;
+      throw new ScheduleError(
+        `${error.message}; "${source}" has 6 fields, so it is read seconds first (second minute hour day-of-month month day-of-week): the 6th field made it a seconds-first expression. For minute hour day-of-month month day-of-week, write 5 fields`,
+        { cause: error },
+      );
+    }
+  };
   const expression: CronExpression = {
     source,
     fieldTexts,
     hasSecondsField,
-    second: parseField(fieldTexts.second, RULES.second),
-    minute: parseField(fieldTexts.minute, RULES.minute),
-    hour: parseField(fieldTexts.hour, RULES.hour),
-    dayOfMonth: parseField(fieldTexts['day-of-month'], RULES['day-of-month']),
-    month: parseField(fieldTexts.month, RULES.month),
-    dayOfWeek: parseField(fieldTexts['day-of-week'], RULES['day-of-week']),
+    second: field('second'),
+    minute: field('minute'),
+    hour: field('hour'),
+    dayOfMonth: field('day-of-month'),
+    month: field('month'),
+    dayOfWeek: field('day-of-week'),
     elapsedTime: /[*/]/.test(fieldTexts.hour),
   };
   const impossible = whyNeverMatches(expression);
@@ -232,4 +244,21 @@ function whyNeverMatches(expression: CronExpression): string | undefined {
   const days = expression.dayOfMonth.values.join(',');
   const months = expression.month.values.map((m) => MONTH_NAMES[m - 1]).join(',');
   return `day-of-month ${days} does not occur in ${months}`;
+}
+
+/**
+ * A 6-field expression that fires more than once in a minute is usually a
+ * 5-field one with a stray field (`*\/5 * * * * *` is every five seconds, not
+ * every five minutes). Still valid; worth a warning. Undefined when fine.
+ */
+export function cronSubMinuteWarning(expression: CronExpression): string | undefined {
+  if (!expression.hasSecondsField) return undefined;
+  const perMinute = expression.second.values.length;
+  if (perMinute <= 1) return undefined;
+  // Written as 5 fields plus a stray one, the first five are what was most likely meant.
+  const fiveFields = expression.source.split(/\s+/).slice(0, 5).join(' ');
+  return (
+    `"${expression.source}" has 6 fields, so the first is seconds: it fires ${perMinute} times a minute. ` +
+    `If that is not meant, write 5 fields (e.g. "${fiveFields}")`
+  );
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseCron } from './cron-parse.js';
+import { cronSubMinuteWarning, parseCron } from './cron-parse.js';
 import { CronSchedule, nextLocalMatch } from './cron.js';
 import { formatInZone } from './index.js';
 import { ScheduleError } from './types.js';
@@ -280,6 +280,26 @@ describe('nextLocalMatch (calendar only)', () => {
   });
   it('carries across month and year ends', () => {
     expect(nextLocalMatch(parseCron('0 0 * * *'), Date.UTC(2026, 11, 31, 0, 0, 1))).toBe(Date.UTC(2027, 0, 1));
+  });
+});
+
+describe('6-field (seconds-first) expressions', () => {
+  it('says that a 6th field made it a seconds-first expression', () => {
+    expect(() => parseCron('15 7 * * MON-FRI *')).toThrow(
+      'month field: "MON" is not a number (1-12) or a name (JAN-DEC); "15 7 * * MON-FRI *" has 6 fields, so it is read seconds first (second minute hour day-of-month month day-of-week): the 6th field made it a seconds-first expression. For minute hour day-of-month month day-of-week, write 5 fields',
+    );
+    // 5 fields: no word about seconds.
+    expect(() => parseCron('* * * FOO *')).toThrow(/^month field: "FOO" is not a number \(1-12\) or a name \(JAN-DEC\)$/);
+  });
+
+  it('warns when a 6-field expression fires more often than once a minute, and only then', () => {
+    expect(cronSubMinuteWarning(parseCron('*/5 * * * * *'))).toBe(
+      '"*/5 * * * * *" has 6 fields, so the first is seconds: it fires 12 times a minute. If that is not meant, write 5 fields (e.g. "*/5 * * * *")',
+    );
+    expect(cronSubMinuteWarning(parseCron('0,30 0 3 * * *'))).toMatch(/fires 2 times a minute/);
+    for (const fine of ['0 */5 * * * *', '30 0 7 * * MON-FRI', '*/5 * * * *', '@hourly']) {
+      expect(cronSubMinuteWarning(parseCron(fine)), fine).toBeUndefined();
+    }
   });
 });
 

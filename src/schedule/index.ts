@@ -5,6 +5,7 @@
  */
 import type { ScheduleSpec } from '../config/types.js';
 import { CronSchedule } from './cron.js';
+import { cronSubMinuteWarning, parseCron } from './cron-parse.js';
 import { EverySchedule } from './every.js';
 import { RRuleSchedule } from './rrule.js';
 import { ScheduleError, type Schedule } from './types.js';
@@ -32,6 +33,16 @@ export function compileSchedule(spec: ScheduleSpec, timezone: string): Schedule 
     if (error instanceof ScheduleError) throw error;
     // The rrule package throws plain Errors for rules it cannot handle.
     throw new ScheduleError(`${spec.kind}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+/** For config warnings: a valid schedule that is probably not what was meant (a 6-field cron firing every few seconds). */
+export function scheduleWarning(spec: ScheduleSpec): string | undefined {
+  if (spec.kind !== 'cron') return undefined;
+  try {
+    return cronSubMinuteWarning(parseCron(spec.expr));
+  } catch {
+    return undefined; // Invalid: scheduleProblem reports it.
   }
 }
 

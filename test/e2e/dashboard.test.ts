@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ROOT, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 import { launchChromium } from './browser.js';
 
 /**
  * The dashboard end to end: the real `hearth` binary, real headless
- * chromium. UPDATE_SCREENSHOTS=1 also writes docs/dashboard-phone.png and
+ * chromium. UPDATE_SCREENSHOTS=1 also writes docs/dashboard-phone.png,
+ * docs/dashboard-job-phone.png, docs/dashboard-run-phone.png and
  * docs/dashboard-desktop.png (otherwise they go to a temp directory).
  */
 
@@ -33,14 +35,20 @@ const JOBS = `  hello:
     run: echo backed up
 `;
 
+const ZONE = 'Europe/Berlin';
 let hearth: HearthProcess;
+let configFile: string;
+let config: string;
 let browser: Browser;
 let shots: string;
 
 beforeAll(async () => {
   const port = await freePort();
   const dir = tempDir('hearth-e2e-');
-  hearth = await startHearth({ dir, port, config: baseConfig(port, JOBS), env: { HEARTH_PASSWORD: PASSWORD } });
+  // A zone other than the machine's (UTC): every time on the pages, log lines too, must be in this one.
+  config = baseConfig(port, JOBS).replace('timezone: UTC', `timezone: ${ZONE}`);
+  configFile = join(dir, 'hearth.yaml');
+  hearth = await startHearth({ dir, port, config, env: { HEARTH_PASSWORD: PASSWORD } });
   browser = await launchChromium();
   shots = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs') : join(dir, 'shots');
   mkdirSync(shots, { recursive: true });
@@ -124,6 +132,8 @@ describe('dashboard in a browser', () => {
       await page.goto(hearth.url + path);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, `${path} scrolls sideways`).toBeLessThanOrEqual(0);
+      // A phone zooms out to fit a page that is too wide, which widens innerWidth: it must stay the screen's.
+      expect(await page.evaluate(() => window.innerWidth), `${path} is zoomed out to fit something too wide`).toBe(360);
       const small = await page.evaluate(() =>
         [...document.querySelectorAll<HTMLElement>('button, .btn, .tabs a, .chips a')]
           .filter((el) => el.offsetParent !== null)
@@ -148,8 +158,113 @@ describe('dashboard in a browser', () => {
     await hearth.waitFor('check-nas to fail', async () => (await hearth.api<{ status: string }>(`/api/runs/${failed.body.runId}`)).body.status === 'failed');
     await page.goto(hearth.url + '/');
     await expect.poll(() => page.textContent('main')).toContain('check-nas');
-    await page.screenshot({ path: join(shots, 'dashboard-phone.png') });
     await context.close();
+  }, 60_000);
+
+  it('on a phone: the job page says what the job does and charts its runs; the overview strips; times in one zone', async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+    const page = await logIn(context);
+    // Some history: hello succeeds twice, check-nas fails once.
+    for (const job of ['hello', 'check-nas', 'hello']) {
+      const started = await hearth.api<{ runId: string }>(`/api/jobs/${job}/run`, { method: 'POST' });
+      await hearth.waitFor(`${job} to finish`, async () => ['succeeded', 'failed'].includes((await hearth.api<{ status: string }>(`/api/runs/${started.body.runId}`)).body.status), 15_000);
+    }
+
+    await page.goto(hearth.url + '/jobs/hello');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 'the job page scrolls sideways').toBeLessThanOrEqual(0);
+    expect(await page.evaluate(() => window.innerWidth), 'the job page is zoomed out').toBe(360);
+    // What the job does: each task's command, in order.
+    expect(await page.textContent('[data-task=greet] pre.cmd')).toContain('for i in 1 2 3 4; do echo "hello $i"');
+    expect(await page.textContent('[data-task=report]')).toContain('after greet');
+    // The chart: drawn across the card, one bar per run, coloured by status by the stylesheet.
+    const chart = await page.evaluate(() => {
+      const svg = document.querySelector('svg.chart')!;
+      const bars = [...svg.querySelectorAll('rect')];
+      return {
+        width: svg.getBoundingClientRect().width,
+        bars: bars.map((bar) => ({ h: bar.getBoundingClientRect().height, fill: getComputedStyle(bar).fill, status: bar.getAttribute('class') })),
+      };
+    });
+    expect(chart.width).toBeGreaterThan(280);
+    expect(chart.bars.length).toBeGreaterThanOrEqual(2);
+    for (const bar of chart.bars) {
+      expect(bar.h, 'every bar is visible').toBeGreaterThan(0);
+      expect(bar.fill, `${bar.status} has its colour`).not.toMatch(/^(none|rgb\(0, 0, 0\))$/);
+    }
+    expect(await page.textContent('.rates')).toMatch(/Succeeded, 7 days\s*100%/);
+    await page.screenshot({ path: join(shots, 'dashboard-job-phone.png') });
+    // The whole page, to look at (not kept in docs/).
+    await page.screenshot({ path: join(tmpdir(), 'hearth-dashboard-job-full.png'), fullPage: true });
+
+    // The overview: a strip per job, coloured; one zone named once.
+    await page.goto(hearth.url + '/');
+    const strips = await page.evaluate(() =>
+      [...document.querySelectorAll('.strips li')].map((li) => ({ job: li.querySelector('a')!.textContent, bars: [...li.querySelectorAll('rect')].map((r) => getComputedStyle(r).fill) })),
+    );
+    expect(strips.find((s) => s.job === 'check-nas')!.bars.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(strips.find((s) => s.job === 'hello')!.bars).size).toBeGreaterThanOrEqual(1);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    expect(await page.evaluate(() => window.innerWidth), 'the overview is zoomed out').toBe(360);
+    const bodyText = (await page.textContent("body"))!;
+    expect(bodyText.match(new RegExp(`Times in ${ZONE}`, "g")), bodyText.slice(-400)).toHaveLength(1);
+    // A tap on a time shows the exact one (a phone has no hover).
+    const time = page.locator('main time[data-rel]').first();
+    const exact = (await time.getAttribute('data-abs'))!;
+    expect(await time.textContent()).not.toBe(exact);
+    await time.tap();
+    await expect.poll(() => time.textContent()).toBe(exact);
+    await time.tap();
+    await expect.poll(() => time.textContent()).not.toBe(exact);
+    await page.screenshot({ path: join(shots, 'dashboard-phone.png') });
+
+    // A finished run: its log lines are in the page's zone, no Retry on success, no "Follow the log".
+    const runs = await hearth.api<{ runs: Array<{ id: string; status: string }> }>('/api/runs?job=hello&status=succeeded&limit=1');
+    const runId = runs.body.runs[0]!.id;
+    await page.goto(hearth.url + `/runs/${runId}`);
+    await expect.poll(() => page.textContent('#log'), { timeout: 10_000 }).toContain('all greeted');
+    const raw = await (await fetch(hearth.url + `/api/runs/${runId}/logs`, { headers: { Authorization: `Bearer ${hearth.token()}` } })).text();
+    const stamp = raw.split('\n')[0]!.split(' ')[0]!;
+    const expected = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(new Date(stamp));
+    expect((await page.textContent('#log .t'))!.trim()).toBe(expected);
+    expect(await page.locator('button:has-text("Retry")').count()).toBe(0);
+    await page.evaluate(() => document.getElementById('log')!.scrollTo(0, 0));
+    await page.locator('#log').dispatchEvent('scroll');
+    expect(await page.locator('#follow').isVisible()).toBe(false);
+    await page.screenshot({ path: join(shots, 'dashboard-run-phone.png') });
+
+    // Paused: the two bars are drawn (the pause emoji was an empty box in Debian's fonts).
+    await hearth.api('/api/jobs/hello/pause', { method: 'POST' });
+    await page.goto(hearth.url + '/jobs/hello');
+    const bars = await page.locator('.badge.s-paused .bars').first().boundingBox();
+    expect(bars!.width).toBeGreaterThanOrEqual(6);
+    expect(bars!.height).toBeGreaterThanOrEqual(6);
+    await hearth.api('/api/jobs/hello/resume', { method: 'POST' });
+    await context.close();
+  }, 90_000);
+
+  it('a failed reload: the config errors fit a 390 px phone and the banner links to them', async () => {
+    type Health = { config: { errors?: string[] } };
+    // An unbroken 120-character value, quoted back in the error message.
+    writeFileSync(configFile, config.replace('cron: "0 3 * * *"', `cron: "${'x'.repeat(120)}"`));
+    await hearth.waitFor('the reload to fail', async () => ((await hearth.api<Health>('/api/health')).body.config.errors ? true : undefined), 15_000);
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+    const page = await logIn(context);
+    await page.goto(hearth.url + '/');
+    expect(await page.textContent('#config-errors')).toContain('xxxxxxxxxx');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 'the error list scrolls sideways').toBeLessThanOrEqual(0);
+    // A phone zooms out to fit overflowing text, so look at the text itself: no line wider than its box, nor than the screen.
+    expect(await page.evaluate(() => window.innerWidth)).toBe(390);
+    const lines = await page.evaluate(() => [...document.querySelectorAll('#config-errors li')].map((li) => ({ scroll: li.scrollWidth, client: li.clientWidth, right: li.getBoundingClientRect().right })));
+    for (const line of lines) {
+      expect(line.scroll, 'an error line overflows its box').toBeLessThanOrEqual(line.client);
+      expect(line.right).toBeLessThanOrEqual(390);
+    }
+    expect(await page.getAttribute('.banner.error a', 'href')).toBe('#config-errors');
+    await page.goto(hearth.url + '/jobs');
+    expect(await page.getAttribute('.banner.error a', 'href')).toBe('/#config-errors');
+    await context.close();
+    writeFileSync(configFile, config);
+    await hearth.waitFor('the reload to succeed', async () => ((await hearth.api<Health>('/api/health')).body.config.errors ? undefined : true), 15_000);
   }, 60_000);
 
   it('serves a web app manifest with PNG icons for the home screen', async () => {

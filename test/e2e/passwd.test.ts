@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, baseConfig, freePort, startHearth, tempDir } from '../helpers/hearth-process.js';
+import { BIN, ROOT, baseConfig, freePort, startHearth, tempDir } from '../helpers/hearth-process.js';
 
 function passwd(dir: string, input: string) {
   const result = spawnSync(process.execPath, [BIN, 'passwd', '--config', join(dir, 'hearth.yaml')], { input, encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
@@ -13,11 +13,21 @@ describe('hearth passwd', () => {
   it('sets the password from standard input; the running appliance accepts it without a restart', async () => {
     const dir = tempDir('hearth-passwd-');
     const port = await freePort();
-    const hearth = await startHearth({ dir, port, config: baseConfig(port, '  hello:\n    run: echo hi\n') });
+    // Started from a checkout, not by systemd (whatever runs these tests).
+    const hearth = await startHearth({ dir, port, config: baseConfig(port, '  hello:\n    run: echo hi\n'), env: { INVOCATION_ID: '', NOTIFY_SOCKET: '' } });
     try {
       // Locked until a password is set.
       const locked = await fetch(hearth.url + '/', { redirect: 'manual' });
       expect(locked.headers.get('location')).toBe('/setup');
+
+      // The setup page shows the command for a checkout, and where to run it; that command works as shown.
+      const setup = await (await fetch(hearth.url + '/setup')).text();
+      const command = /<pre class="mono wrap cmd">([^<]+)<\/pre>/.exec(setup)![1]!;
+      const where = /<code class="path">([^<]+)<\/code>/.exec(setup)![1]!;
+      expect(command).toBe(`./hearth passwd --config ${join(dir, 'hearth.yaml')}`);
+      expect(where).toBe(ROOT);
+      const shown = spawnSync('sh', ['-c', command], { cwd: where, input: 'a much longer passphrase\n', encoding: 'utf8' });
+      expect(shown.status, shown.stderr).toBe(0);
 
       expect(passwd(dir, 'short\n').code).toBe(2);
       const out = passwd(dir, 'a much longer passphrase\n');

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { BIN, ROOT, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
 function hearth(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC', ...env } });
@@ -102,5 +102,177 @@ describe('hearth against a running appliance', () => {
     const logs = hearth(['logs', run.id, ...config]);
     expect(logs.stdout).toMatch(/\[main\] hello from greet/);
     expect(hearth(['logs', 'r_nonsense', ...config]).code).toBe(2);
+  });
+});
+
+describe('./hearth in a checkout', () => {
+  it('runs the CLI from any working directory, without npx', () => {
+    const result = spawnSync(join(ROOT, 'hearth'), ['--version'], { encoding: 'utf8', cwd: tempDir() });
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+});
+
+describe('daily use against a running appliance', () => {
+  let running: HearthProcess | undefined;
+  let restored: HearthProcess | undefined;
+  afterAll(async () => {
+    await running?.stop('SIGKILL');
+    await restored?.stop('SIGKILL');
+  });
+
+  it('jobs, runs and logs keep working while hearth.yaml is broken; logs JOB [--failed], pause, resume, retry', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const jobs = `
+  greet:
+    schedule: { cron: "0 3 * * *", timezone: Europe/London }
+    run: echo "hello from $HEARTH_JOB"
+  flaky:
+    run: echo "attempt failed" >&2; exit 3
+`;
+    running = await startHearth({ dir, port, config: baseConfig(port, jobs) });
+    const config = ['--config', join(dir, 'hearth.yaml')];
+    expect(hearth(['run', 'greet', '--wait', ...config]).code).toBe(0);
+    expect(hearth(['run', 'flaky', '--wait', ...config]).code).toBe(1);
+    expect(hearth(['run', 'greet', '--wait', ...config]).code).toBe(0);
+
+    const table = hearth(['jobs', ...config]);
+    expect(table.stdout).toMatch(/greet .*\(Europe\/London\) +\d{4}-\d\d-\d\d 03:00:00 Europe\/London/);
+
+    // Break the file: the appliance keeps its jobs, the CLI still reaches it and warns.
+    writeFileSync(join(dir, 'hearth.yaml'), `${baseConfig(port, jobs)}  broken:\n    runn: oops\n`);
+    await running.waitFor('the failed reload', async () => (await running!.api<{ config: { errors?: string[] } }>('/api/health')).body.config.errors);
+    for (const argv of [['jobs'], ['runs'], ['logs', 'greet']]) {
+      const out = hearth([...argv, ...config]);
+      expect(out.code, `${argv.join(' ')}: ${out.stderr}`).toBe(0);
+      expect(out.stderr).toMatch(/^warning: .*hearth\.yaml has 2 problems \(/);
+      expect(out.stderr).toMatch(/\n {2}.*hearth\.yaml:\d+:\d+: jobs\.broken\.runn: unknown key/);
+    }
+    expect(hearth(['jobs', ...config]).stdout).toContain('greet');
+    expect(hearth(['runs', ...config]).stdout).toMatch(/flaky +failed/);
+    expect(hearth(['logs', 'greet', ...config]).stdout).toMatch(/\[main\] hello from greet/);
+    const failedLog = hearth(['logs', 'flaky', '--failed', ...config]);
+    expect(failedLog.stdout).toContain('attempt failed');
+    expect(failedLog.stderr).toMatch(/run r_\w+ of flaky: failed/);
+    expect(hearth(['validate', ...config]).code).toBe(1);
+    writeFileSync(join(dir, 'hearth.yaml'), baseConfig(port, jobs));
+    await running.waitFor('the good reload', async () => ((await running!.api<{ config: { errors?: string[] } }>('/api/health')).body.config.errors ? undefined : true));
+
+    expect(hearth(['pause', 'greet', ...config]).stdout).toBe('paused greet: no scheduled runs until hearth resume greet\n');
+    expect((await running.api<{ schedule: { paused: boolean } }>('/api/jobs/greet')).body.schedule.paused).toBe(true);
+    expect(hearth(['resume', 'greet', ...config]).stdout).toMatch(/^resumed greet: next run \d{4}-\d\d-\d\d 03:00:00 Europe\/London\n$/);
+    const failedRun = JSON.parse(hearth(['runs', 'flaky', '--json', ...config]).stdout).runs[0];
+    const retry = hearth(['retry', failedRun.id, '--wait', ...config]);
+    expect(retry.code).toBe(1);
+    expect(retry.stdout).toContain('attempt failed');
+    const [latest] = JSON.parse(hearth(['runs', 'flaky', '--json', ...config]).stdout).runs;
+    expect(latest).toMatchObject({ trigger: 'retry', retryOf: failedRun.id });
+  });
+
+  it('backs up while running, refuses to restore while running, and restores into a fresh directory', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const config = ['--config', join(dir, 'hearth.yaml')];
+    running?.child.kill('SIGKILL');
+    // A workflow waiting for an answer: its question (inbox.json) and step journal (steps/) must come back too.
+    writeFileSync(
+      join(dir, 'ask.mjs'),
+      "export default async ({ step }) => { const seen = await step.run('seen', () => 'before'); const a = await step.waitForInput('go', { prompt: 'Go on?', schema: { type: 'boolean' } }); return { seen, a }; };\n",
+    );
+    running = await startHearth({ dir, port, config: baseConfig(port, `
+  greet:
+    schedule: { cron: "0 3 * * *" }
+    run: echo "hello before the backup"
+  ask:
+    action: module
+    with: { path: ./ask.mjs }
+`) });
+    expect(hearth(['run', 'greet', '--wait', ...config]).code).toBe(0);
+    const asked = (await running.api<{ runId: string }>('/api/jobs/ask/run', { method: 'POST' })).body.runId;
+    const question = await running.waitFor('the question', async () =>
+      (await running!.api<{ questions: Array<{ id: string; runId: string }> }>('/api/inbox')).body.questions.find((q) => q.runId === asked));
+    expect(hearth(['pause', 'greet', ...config]).code).toBe(0);
+    // Runs started during the backup must not break it.
+    const busy = spawnSync('sh', ['-c', `for i in 1 2 3 4 5; do node ${BIN} run greet ${config.join(' ')} >/dev/null & done; wait`]);
+    expect(busy.status).toBe(0);
+    const archive = join(dir, 'backup.tar.gz');
+    const backup = hearth(['backup', archive, ...config]);
+    expect(backup.code, backup.stderr).toBe(0);
+    expect(backup.stdout).toMatch(/backed up .* \(.*state\.json.*history.*secrets/);
+    expect(statSync(archive).mode & 0o777).toBe(0o600);
+    expect(hearth(['backup', archive, ...config]).code).toBe(2); // never overwritten
+
+    const refused = hearth(['restore', archive, ...config]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/hearth is running .*stop it first/);
+    const token = running.token();
+    const runsBefore = (await running.api<{ runs: Array<{ id: string; status: string }> }>('/api/runs?job=greet')).body.runs;
+    await running.stop();
+    running = undefined;
+    // Whatever finished during the backup is in it or not; the runs it had at the time are the ones that must come back.
+    const fresh = tempDir();
+    const restore = hearth(['restore', archive, '--config', join(fresh, 'hearth.yaml')]);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(restore.stdout).toContain(`restored the config to ${join(fresh, 'hearth.yaml')}`);
+    expect(statSync(join(fresh, 'data')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(fresh, 'data/secrets/api-token')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(fresh, 'data/state.json')).mode & 0o777).toBe(0o600);
+    // A second restore over restored state needs --force.
+    expect(hearth(['restore', archive, '--config', join(fresh, 'hearth.yaml')]).code).toBe(1);
+    writeFileSync(join(fresh, 'data/state.json.bak'), 'left from before');
+    const forced = hearth(['restore', archive, '--force', '--config', join(fresh, 'hearth.yaml')]);
+    expect(forced.code, forced.stderr).toBe(0);
+    const aside = /moved the old state to (\S+)/.exec(forced.stdout)?.[1] ?? '';
+    expect(aside.startsWith(join(fresh, 'data/before-restore-'))).toBe(true);
+    expect(readFileSync(join(aside, 'state.json.bak'), 'utf8')).toBe('left from before');
+    expect(forced.stdout).not.toContain('from-backup'); // the config there is the backup's own
+
+    cpSync(join(dir, 'ask.mjs'), join(fresh, 'ask.mjs'));
+    restored = await startHearth({ dir: fresh, port, config: readFileSync(join(fresh, 'hearth.yaml'), 'utf8') });
+    expect(restored.token()).toBe(token);
+    // The workflow's question is still open, and answering it finishes the run with the journaled step.
+    expect((await restored.api<{ questions: Array<{ id: string }> }>('/api/inbox')).body.questions.map((q) => q.id)).toContain(question.id);
+    expect((await restored.api(`/api/inbox/${question.id}`, { method: 'POST', body: JSON.stringify({ value: true }), headers: { 'Content-Type': 'application/json' } })).status).toBe(200);
+    const answered = await restored.waitFor('the workflow to finish', async () => {
+      const { body } = await restored!.api<{ status: string; tasks: Record<string, { output?: unknown }> }>(`/api/runs/${asked}`);
+      return body.status === 'succeeded' ? body : undefined;
+    });
+    expect(Object.values(answered.tasks)[0]?.output).toMatchObject({ seen: 'before', a: { timedOut: false, value: true } });
+    const job = await restored.api<{ schedule: { paused: boolean } }>('/api/jobs/greet');
+    expect(job.body.schedule.paused).toBe(true);
+    const runsAfter = (await restored.api<{ runs: Array<{ id: string }> }>('/api/runs?job=greet')).body.runs.map((run) => run.id);
+    const first = runsBefore.at(-1)!.id;
+    expect(runsAfter).toContain(first);
+    const log = hearth(['logs', first, '--config', join(fresh, 'hearth.yaml')]);
+    expect(log.code).toBe(0);
+  });
+});
+
+describe('6-field cron in the reload log', () => {
+  let running: HearthProcess | undefined;
+  afterAll(async () => {
+    await running?.stop('SIGKILL');
+  });
+
+  it('warns, with file and line, when a reload brings a 6-field expression that fires every few seconds', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    running = await startHearth({ dir, port, config: baseConfig(port, `
+  tick:
+    schedule: { cron: "0 3 * * *" }
+    run: "true"
+`) });
+    writeFileSync(join(dir, 'hearth.yaml'), baseConfig(port, `
+  tick:
+    schedule: { cron: "*/5 * * * * *", catchup: none }
+    run: "true"
+`));
+    const line = await running.waitFor('the warning', () =>
+      running!.output().split('\n').find((text) => text.includes('fires 12 times a minute')),
+    );
+    expect(line).toMatch(/"level":"warn"/);
+    const { msg } = JSON.parse(line) as { msg: string };
+    expect(msg).toBe(`${join(dir, 'hearth.yaml')}:8:23: jobs.tick.schedule.cron: "*/5 * * * * *" has 6 fields, so the first is seconds: it fires 12 times a minute. If that is not meant, write 5 fields (e.g. "*/5 * * * *")`);
   });
 });

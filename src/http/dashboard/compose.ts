@@ -15,6 +15,7 @@ import type { TokenCheck } from '../token.js';
 import { Assets } from './assets.js';
 import { createHttpApp, type HttpAppDeps } from './http-app.js';
 import { LiveHub } from './live.js';
+import type { PasswdCommand } from '../../platform/passwd-command.js';
 
 /**
  * Builds the HTTP surface's own parts (sessions, tokens, login limiter, live
@@ -37,6 +38,8 @@ export interface HttpSurfaceOptions {
   /** HEARTH_PASSWORD: becomes the admin password only if none is set yet. */
   initialPassword?: string;
   api?: HttpAppDeps['api'];
+  /** The `hearth passwd` command for the setup and login pages. */
+  passwd?: PasswdCommand;
 }
 
 export interface HttpSurface {
@@ -71,6 +74,7 @@ export async function createHttpSurface(options: HttpSurfaceOptions): Promise<Ht
     live,
     metrics: { runs, eventLoop: () => options.eventLoop.snapshot(), rssBytes: () => process.memoryUsage.rss() },
     ...(options.api ? { api: options.api } : {}),
+    ...(options.passwd ? { passwd: options.passwd } : {}),
   });
   return {
     app,
@@ -86,7 +90,12 @@ export async function createHttpSurface(options: HttpSurfaceOptions): Promise<Ht
 async function applyInitialPassword(options: HttpSurfaceOptions): Promise<void> {
   const { initialPassword, dataDir, clock, logger } = options;
   if (!initialPassword) {
-    if (!(await readAdminPassword(dataDir))) logger.warn('no dashboard password set: run `hearth passwd` (the dashboard stays locked until then)');
+    if (!(await readAdminPassword(dataDir))) {
+      // The same command the setup page shows: `./hearth passwd` in a checkout, `sudo -u hearth hearth passwd …` on the Pi.
+      const command = options.passwd?.command ?? 'hearth passwd';
+      const where = options.passwd?.directory ? ` in ${options.passwd.directory}` : '';
+      logger.warn(`no dashboard password set: run \`${command}\`${where} (the dashboard stays locked until then)`);
+    }
     return;
   }
   if (await readAdminPassword(dataDir)) return;

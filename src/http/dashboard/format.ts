@@ -20,12 +20,18 @@ export function spanOf(startedAt: string | undefined, finishedAt: string | undef
   return shortDuration(end - Date.parse(startedAt));
 }
 
-/** "2026-05-01 03:00" in the given zone; the browser turns `data-rel` into "in 5 min" / "3 h ago". */
-export function timeTag(iso: string | undefined, timeZone: string): Html {
+/**
+ * "2026-05-01 03:00" in the page's zone. The browser turns `data-rel` into "in 5 min" / "3 h ago" and a tap
+ * on any such time switches the page between relative and exact times (`data-abs`), so a phone, which has no
+ * hover, can read the exact one. `exact` times stay exact (with the relative one beside them).
+ */
+export function timeTag(iso: string | undefined, timeZone: string, options: { exact?: boolean } = {}): Html {
   if (!iso) return html`<span class="muted">–</span>`;
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return html`<span class="muted">–</span>`;
-  return html`<time datetime="${date.toISOString()}" data-rel title="${absolute(date, timeZone)}">${absolute(date, timeZone)}</time>`;
+  const abs = absolute(date, timeZone);
+  if (options.exact) return html`<time datetime="${date.toISOString()}" data-abs="${abs}" data-after>${abs}</time>`;
+  return html`<time datetime="${date.toISOString()}" data-rel data-abs="${abs}" title="${abs}">${abs}</time>`;
 }
 
 export function absolute(date: Date, timeZone: string): string {
@@ -51,10 +57,21 @@ export function bytes(n: number): string {
   return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
 }
 
+/**
+ * Glyphs every font has (Debian's Chromium shows U+23F8 "⏸" as an empty box); waiting and paused are
+ * drawn as two CSS bars instead.
+ */
 const STATUS_ICON: Record<string, string> = {
-  succeeded: '✓', failed: '✕', cancelled: '⊘', running: '▶', queued: '…', waiting: '⏸', pending: '·', skipped: '↷',
+  succeeded: '✓', failed: '✕', cancelled: '⊘', running: '▶', queued: '…', pending: '·', skipped: '↷',
 };
 
 export function statusBadge(status: RunStatus | TaskStatus | 'paused' | 'never'): Html {
-  return html`<span class="badge s-${status}">${STATUS_ICON[status] ?? ''} ${status}</span>`;
+  const icon = status === 'waiting' || status === 'paused' ? html`<i class="bars" aria-hidden="true"></i>` : STATUS_ICON[status] ?? '';
+  return html`<span class="badge s-${status}">${icon} ${status}</span>`;
+}
+
+/** "exit code 1" already says it: the exit code is added only when the error does not mention it. */
+export function taskErrorText(error: string, exitCode: number | null | undefined): string {
+  if (exitCode === undefined || exitCode === null || /\bexit(?: code)? \d+/.test(error)) return error;
+  return `${error} (exit ${exitCode})`;
 }

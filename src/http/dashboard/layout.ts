@@ -15,6 +15,8 @@ export interface PageOptions {
    * run), `job:<name>`, `run:<id>`; `every:<seconds>` re-reads it on a timer.
    */
   live?: string;
+  /** The zone every time on the page is shown in (the config's); named once, at the foot of the page. */
+  timeZone?: string;
   /** Open inbox questions: the Inbox tab's badge. */
   inbox?: number;
 }
@@ -30,7 +32,7 @@ const TABS: Array<{ tab: Tab; href: string; label: string; icon: string }> = [
 ];
 
 export function page(assets: Assets, options: PageOptions): Html {
-  const { title, tab, body, health, live, inbox } = options;
+  const { title, tab, body, health, live, timeZone, inbox } = options;
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -48,26 +50,29 @@ ${assets.has('icon-180.png') && html`<link rel="apple-touch-icon" href="${assets
 <link rel="stylesheet" href="${assets.url('app.css')}">
 <script src="${assets.url('app.js')}" defer></script>
 </head>
-<body>
+<body${timeZone ? html` data-tz="${timeZone}"` : ''}>
 <header class="top">
 <a class="brand" href="/"><img src="${assets.url('icon.svg')}" alt="" width="28" height="28"> Hearth</a>
 ${health && html`<nav class="tabs" aria-label="Sections">${TABS.map(
     (t) => html`<a href="${t.href}"${t.tab === tab ? html` aria-current="page"` : ''}><span aria-hidden="true">${t.icon}</span>${t.label}${t.tab === 'inbox' && inbox ? html` <b class="count" aria-label="${inbox} open">${inbox}</b>` : ''}</a>`,
   )}</nav>`}
 </header>
-${health && warnings(health)}
+${health && warnings(health, tab)}
 <main id="main"${live ? html` data-live="${live}"` : ''}>
 ${body}
 </main>
+${timeZone && html`<footer class="tz small muted">Times in ${timeZone}. Tap a time to switch between “3 h ago” and the exact time.</footer>`}
 </body>
 </html>`;
 }
 
 /** Problems worth a banner on every page: a full disk, a clock that cannot be trusted, a config that failed to load. */
-function warnings(health: HealthView): Html {
+function warnings(health: HealthView, tab: Tab): Html {
+  // On the overview the details are further down the same page: jump there rather than reload it.
+  const details = tab === 'overview' ? '#config-errors' : '/#config-errors';
   return html`${health.disk?.message && html`<p class="banner ${health.disk.full ? 'error' : 'warn'}" role="alert"><strong>${health.disk.full ? 'Disk full.' : 'Disk nearly full.'}</strong> ${health.disk.message}</p>`}
 ${!health.clock.trusted && html`<p class="banner warn" role="alert"><strong>Clock not trusted.</strong> ${health.clock.message ?? 'Nothing is scheduled until the clock is set.'}</p>`}
-${health.config.errors && html`<p class="banner error" role="alert"><strong>Config reload failed</strong>; the previous jobs keep running. <a href="/">Details</a></p>`}`;
+${health.config.errors && html`<p class="banner error" role="alert"><strong>Config reload failed</strong>; the previous jobs keep running. <a href="${details}">Details</a></p>`}`;
 }
 
 /** A POST form with one button; `confirm` asks for a second tap on touch screens. */

@@ -1,13 +1,17 @@
-import type { HealthView, JobView } from '../../engine/port.js';
+import type { HealthView, JobView, RetryView } from '../../engine/port.js';
+import { formatDuration } from '../../core/durations.js';
 import type { Run, RunStatus } from '../../runs/model.js';
 import type { StepView } from '../../steps/journal.js';
 import { isActive } from '../../runs/model.js';
 import type { ApiTokenInfo } from '../auth/api-tokens.js';
 import type { SystemView } from '../../system/system-info.js';
 import type { ThrottlingFlags } from '../../system/throttling.js';
-import { bytes, shortDuration, spanOf, statusBadge, timeTag } from './format.js';
+import { bytes, shortDuration, spanOf, statusBadge, taskErrorText, timeTag } from './format.js';
 import { html, type Html } from './html.js';
 import { actionButton } from './layout.js';
+import { historySummary, runStrip } from './charts.js';
+import type { JobHistory } from './history.js';
+import type { PasswdCommand } from '../../platform/passwd-command.js';
 
 /** The run page shows (and follows) this many last lines of the log; the whole file is a download. */
 export const LOG_VIEW_LINES = 5000;
@@ -21,8 +25,8 @@ export interface RenderContext {
 
 // ---- overview ---------------------------------------------------------------
 
-export function overviewBody(ctx: RenderContext, data: { health: HealthView; jobs: JobView[]; active: Run[]; failures: Run[] }): Html {
-  const { health, jobs, active, failures } = data;
+export function overviewBody(ctx: RenderContext, data: { health: HealthView; jobs: JobView[]; active: Run[]; failures: Run[]; recent?: Map<string, Run[]> }): Html {
+  const { health, jobs, active, failures, recent } = data;
   const upcoming = jobs
     .filter((job) => job.schedule?.nextRun && !job.schedule.paused)
     .sort((a, b) => Date.parse(a.schedule!.nextRun!) - Date.parse(b.schedule!.nextRun!))
@@ -40,7 +44,7 @@ export function overviewBody(ctx: RenderContext, data: { health: HealthView; job
 <div><dt>Config</dt><dd>loaded ${timeTag(health.config.loadedAt, ctx.timeZone)}</dd></div>
 </dl>
 ${!health.clock.trusted && html`<p class="note warn">${health.clock.message}</p>`}
-${health.config.errors && html`<div class="note error"><p><strong>The last config reload failed</strong> ${timeTag(health.config.failedAt, ctx.timeZone)}; the previous jobs keep running. Fix the file and save it again:</p><ul class="mono">${health.config.errors.map((line) => html`<li>${line}</li>`)}</ul></div>`}
+${health.config.errors && html`<div class="note error" id="config-errors"><p><strong>The last config reload failed</strong> ${timeTag(health.config.failedAt, ctx.timeZone)}; the previous jobs keep running. Fix the file and save it again:</p><ul class="mono errors">${health.config.errors.map((line) => html`<li>${line}</li>`)}</ul></div>`}
 </section>
 <section aria-labelledby="running-h"><h2 id="running-h">Running now</h2>
 ${active.length ? html`<ul class="list">${active.map((run) => runItem(ctx, run, true))}</ul>` : html`<p class="empty">Nothing is running.</p>`}
@@ -48,9 +52,12 @@ ${active.length ? html`<ul class="list">${active.map((run) => runItem(ctx, run, 
 <section aria-labelledby="fail-h"><h2 id="fail-h">Recent failures</h2>
 ${failures.length ? html`<ul class="list">${failures.map((run) => runItem(ctx, run, true))}</ul>` : html`<p class="empty">No failed runs. </p>`}
 </section>
+${recent && jobs.length > 0 && html`<section aria-labelledby="last-h"><h2 id="last-h">Last runs</h2>
+<ul class="list strips">${jobs.map((job) => html`<li><a href="/jobs/${job.name}">${job.name}</a>${runStrip(recent.get(job.name) ?? [], ctx.timeZone)}</li>`)}</ul>
+</section>`}
 <section aria-labelledby="next-h"><h2 id="next-h">Up next</h2>
 ${upcoming.length
-    ? html`<ol class="timeline">${upcoming.map((job) => html`<li><span class="when">${timeTag(job.schedule!.nextRun, job.schedule!.timezone)}</span><a href="/jobs/${job.name}">${job.name}</a><span class="muted small">${job.schedule!.description}</span></li>`)}</ol>`
+    ? html`<ol class="timeline">${upcoming.map((job) => html`<li><span class="when">${timeTag(job.schedule!.nextRun, ctx.timeZone)}</span><a href="/jobs/${job.name}">${job.name}</a><span class="muted small">${job.schedule!.description}</span></li>`)}</ol>`
     : html`<p class="empty">No scheduled runs.</p>`}
 </section>`;
 }
@@ -69,7 +76,7 @@ function jobCard(ctx: RenderContext, job: JobView): Html {
 ${job.description && html`<p class="muted">${job.description}</p>`}
 <dl class="facts compact">
 <div><dt>Schedule</dt><dd>${job.schedule ? job.schedule.description : html`<span class="muted">manual only</span>`}</dd></div>
-${job.schedule && html`<div><dt>Next</dt><dd>${job.schedule.paused ? html`<span class="muted">paused</span>` : timeTag(job.schedule.nextRun, job.schedule.timezone)}</dd></div>`}
+${job.schedule && html`<div><dt>Next</dt><dd>${job.schedule.paused ? html`<span class="muted">paused</span>` : timeTag(job.schedule.nextRun, ctx.timeZone)}</dd></div>`}
 <div><dt>Last run</dt><dd>${last ? html`<a href="/runs/${last.id}">${statusBadge(last.status)}</a> ${timeTag(last.createdAt, ctx.timeZone)} <span class="muted">${spanOf(last.startedAt, last.finishedAt, ctx.now)}</span>` : html`<span class="muted">never</span>`}</dd></div>
 </dl>
 <div class="actions">${runNowButton(job)}${pauseButton(job, '/jobs')}</div>
@@ -89,22 +96,23 @@ function pauseButton(job: JobView, back: string): Html | false {
 
 // ---- one job ----------------------------------------------------------------
 
-export function jobBody(ctx: RenderContext, job: JobView, runs: Run[], page: { before?: string; nextBefore?: string }): Html {
+export function jobBody(ctx: RenderContext, job: JobView, runs: Run[], page: { before?: string; nextBefore?: string }, history?: JobHistory): Html {
   const s = job.schedule;
   return html`<nav class="crumbs"><a href="/jobs">Jobs</a> ›</nav>
 <div class="row"><h1>${job.name}</h1>${s?.paused && statusBadge('paused')}</div>
 ${job.description && html`<p class="muted">${job.description}</p>`}
 <div class="actions">${runNowButton(job)}${pauseButton(job, `/jobs/${job.name}`)}</div>
+${history && historySummary(history, ctx.now, ctx.timeZone)}
 <section class="card"><h2>Schedule</h2>
 ${s
     ? html`<dl class="facts">
 <div class="wide"><dt>When</dt><dd>${s.description}</dd></div>
 <div><dt>Expression</dt><dd class="mono">${s.kind}: ${s.expression}</dd></div>
-<div><dt>Time zone</dt><dd>${s.timezone}</dd></div>
-<div><dt>Next run</dt><dd>${s.paused ? 'paused' : timeTag(s.nextRun, s.timezone)}</dd></div>
+<div><dt>Schedule's zone</dt><dd>${s.timezone}</dd></div>
+<div><dt>Next run</dt><dd>${s.paused ? 'paused' : timeTag(s.nextRun, ctx.timeZone, { exact: true })}</dd></div>
 <div><dt>Catch-up</dt><dd>${catchupWords(s.catchup, s.maxCatchup)}</dd></div>
 <div class="wide"><dt>Last catch-up</dt><dd>${s.lastCatchup
-        ? html`${timeTag(s.lastCatchup.at, s.timezone)}: ${s.lastCatchup.occurrences} missed ${s.lastCatchup.occurrences === 1 ? 'occurrence' : 'occurrences'}, ${s.lastCatchup.runs} ${s.lastCatchup.runs === 1 ? 'run' : 'runs'} (${s.lastCatchup.policy})`
+        ? html`${timeTag(s.lastCatchup.at, ctx.timeZone, { exact: true })}: ${s.lastCatchup.occurrences} missed ${s.lastCatchup.occurrences === 1 ? 'occurrence' : 'occurrences'}, ${s.lastCatchup.runs} ${s.lastCatchup.runs === 1 ? 'run' : 'runs'} (${s.lastCatchup.policy})`
         : html`<span class="muted">none yet</span>`}</dd></div>
 </dl>`
     : html`<p class="muted">No schedule: this job runs only when started by hand or by the API.</p>`}
@@ -140,9 +148,25 @@ function taskGraph(job: JobView): Html {
   for (const task of job.tasks) (levels[depthOf(task.name)] ??= []).push(task);
   return html`<ol class="graph">${levels.map(
     (level) => html`<li><ul>${level.map(
-      (task) => html`<li class="task"><span class="name">${task.name}</span><span class="muted small">${task.kind === 'shell' ? 'shell' : task.action}</span>${task.dependsOn.length > 0 && html`<span class="small">after ${task.dependsOn.join(', ')}</span>`}</li>`,
+      (task) => html`<li class="task" data-task="${task.name}"><div class="row"><span class="name">${task.name}</span><span class="muted small">${task.kind === 'shell' ? 'shell' : `action: ${task.action}`}</span></div>
+${task.dependsOn.length > 0 && html`<span class="small after">after ${task.dependsOn.join(', ')}</span>`}
+${task.run !== undefined && html`<pre class="mono wrap cmd">${task.run}</pre>`}
+${task.with && Object.keys(task.with).length > 0 && html`<dl class="with mono small">${Object.entries(task.with).map(([key, value]) => html`<div><dt>${key}:</dt><dd>${typeof value === 'string' ? value : JSON.stringify(value)}</dd></div>`)}</dl>`}
+<dl class="facts compact small">
+<div><dt>Timeout</dt><dd>${task.timeoutMs !== undefined ? formatDuration(task.timeoutMs) : job.settings?.timeoutMs !== undefined ? html`${formatDuration(job.settings.timeoutMs)} <span class="muted">(job)</span>` : html`<span class="muted">none</span>`}</dd></div>
+<div><dt>Retries</dt><dd>${task.retries ? retryWords(task.retries) : job.settings ? html`${retryWords(job.settings.retries)}${job.settings.retries.max > 0 ? html` <span class="muted">(job)</span>` : ''}` : html`<span class="muted">–</span>`}</dd></div>
+<div><dt>Pool</dt><dd>${job.pool}</dd></div>
+${(task.env?.length ?? 0) + (job.settings?.env.length ?? 0) > 0 && html`<div><dt>Env</dt><dd class="mono">${[...(job.settings?.env ?? []), ...(task.env ?? [])].join(' ')}</dd></div>`}
+${task.continueOnError && html`<div><dt>On error</dt><dd>the job goes on</dd></div>`}
+</dl></li>`,
     )}</ul></li>`,
   )}</ol>`;
+}
+
+function retryWords(retries: RetryView): string {
+  if (retries.max === 0) return 'none';
+  const delay = formatDuration(retries.delayMs);
+  return `${retries.max}× after ${delay}${retries.backoff === 'exponential' ? `, doubling up to ${formatDuration(retries.maxDelayMs)}` : ''}`;
 }
 
 // ---- runs -------------------------------------------------------------------
@@ -178,14 +202,16 @@ export function runBody(ctx: RenderContext, run: Run, steps: StepView[] = []): H
 <p class="muted small mono">run ${run.id}</p>
 <div class="actions">${active
     ? run.cancelRequested ? html`<span class="muted">cancelling…</span>` : actionButton(`/runs/${run.id}/cancel`, 'Cancel', { kind: 'danger', confirm: 'Cancel this run?' })
-    : replayMismatch
-      ? actionButton(`/runs/${run.id}/retry`, 'Restart', { kind: 'primary', confirm: `Start a fresh run of ${run.job} with the same input?` })
-      : actionButton(`/runs/${run.id}/retry`, 'Retry', { kind: 'primary', confirm: `Run ${run.job} again?` })}</div>
+    : run.status === 'succeeded'
+      ? ''
+      : replayMismatch
+        ? actionButton(`/runs/${run.id}/retry`, 'Restart', { kind: 'primary', confirm: `Start a fresh run of ${run.job} with the same input?` })
+        : actionButton(`/runs/${run.id}/retry`, 'Retry', { kind: 'primary', confirm: `Run ${run.job} again?` })}</div>
 ${replayMismatch && html`<p class="note warn" id="restart-hint">The workflow's code changed while this run was suspended, so its steps no longer match the journal: restart it as a fresh run with the same input.</p>`}
 <section class="card"><dl class="facts">
 <div><dt>Trigger</dt><dd>${run.trigger}${run.occurrences > 1 ? ` (stands for ${run.occurrences} times)` : ''}</dd></div>
-<div><dt>Scheduled for</dt><dd>${run.scheduledFor ? timeTag(run.scheduledFor, ctx.timeZone) : html`<span class="muted">–</span>`}</dd></div>
-<div><dt>Created</dt><dd>${timeTag(run.createdAt, ctx.timeZone)}</dd></div>
+<div><dt>Scheduled for</dt><dd>${run.scheduledFor ? timeTag(run.scheduledFor, ctx.timeZone, { exact: true }) : html`<span class="muted">–</span>`}</dd></div>
+<div><dt>Created</dt><dd>${timeTag(run.createdAt, ctx.timeZone, { exact: true })}</dd></div>
 <div><dt>Duration</dt><dd>${spanOf(run.startedAt, run.finishedAt, ctx.now)}</dd></div>
 ${run.retryOf && html`<div><dt>Retry of</dt><dd><a class="mono" href="/runs/${run.retryOf}">${run.retryOf}</a></dd></div>`}
 ${run.error && html`<div class="wide"><dt>Error</dt><dd class="bad">${run.error}</dd></div>`}
@@ -193,12 +219,12 @@ ${run.error && html`<div class="wide"><dt>Error</dt><dd class="bad">${run.error}
 <section class="card"><h2>Tasks</h2><table class="tasks"><thead><tr><th>Task</th><th>Status</th><th>Tries</th><th>Time</th></tr></thead><tbody>${run.taskOrder.map((name) => {
     const task = run.tasks[name];
     if (!task) return '';
-    return html`<tr><td class="mono">${name}</td><td>${statusBadge(task.status)}</td><td>${task.attempts}</td><td>${spanOf(task.startedAt, task.finishedAt, ctx.now)}</td></tr>${task.error && html`<tr class="sub"><td colspan="4" class="small bad">${task.error}${task.exitCode !== undefined && task.exitCode !== null ? ` (exit ${task.exitCode})` : ''}</td></tr>`}`;
+    return html`<tr><td class="mono">${name}</td><td>${statusBadge(task.status)}</td><td>${task.attempts}</td><td>${spanOf(task.startedAt, task.finishedAt, ctx.now)}</td></tr>${task.error && html`<tr class="sub"><td colspan="4" class="small bad">${taskErrorText(task.error, task.exitCode)}</td></tr>`}`;
   })}</tbody></table></section>
 ${steps.length > 0 && stepsCard(ctx, steps)}
 </div>
 <section class="card logcard"><div class="row"><h2>Log</h2><span class="muted small" id="log-state">${active ? 'live' : ''}</span></div>
-<pre id="log" class="log" data-run="${run.id}" data-tail="${LOG_VIEW_LINES}" tabindex="0" aria-live="off"></pre>
+<pre id="log" class="log" data-run="${run.id}" data-finished="${active ? '' : '1'}" data-tail="${LOG_VIEW_LINES}" tabindex="0" aria-live="off"></pre>
 <button type="button" class="btn plain follow" id="follow" hidden>↓ Follow the log</button>
 <p class="small muted">Shows the last ${LOG_VIEW_LINES.toLocaleString('en')} lines. <a href="/api/runs/${run.id}/logs?download" download>Download the whole log</a></p>
 </section>`;
@@ -290,7 +316,7 @@ ${tokens.length
 
 // ---- login / setup ----------------------------------------------------------
 
-export function loginBody(options: { error?: string; next?: string }): Html {
+export function loginBody(options: { error?: string; next?: string; passwd: PasswdCommand }): Html {
   return html`<section class="card narrow"><h1>Log in</h1>
 ${options.error && html`<p class="note error" role="alert">${options.error}</p>`}
 <form method="post" action="/login" class="stack">
@@ -300,14 +326,15 @@ ${options.error && html`<p class="note error" role="alert">${options.error}</p>`
 <input id="password" name="password" type="password" autocomplete="current-password" required autofocus maxlength="1024">
 <button class="btn primary" type="submit">Log in</button>
 </form>
-<p class="small muted">Forgot it? Set a new one on the appliance: <code>sudo -u hearth hearth passwd</code></p>
+<p class="small muted">Forgot it? Set a new one on the appliance${options.passwd.directory ? html`, in <code class="path">${options.passwd.directory}</code>` : ''}:</p>
+<pre class="mono wrap cmd">${options.passwd.command}</pre>
 </section>`;
 }
 
-export function setupBody(): Html {
+export function setupBody(passwd: PasswdCommand): Html {
   return html`<section class="card narrow"><h1>Set a password first</h1>
-<p>The dashboard is locked until an admin password is set. On the appliance (over SSH), run:</p>
-<pre class="mono wrap">sudo -u hearth hearth passwd --config /etc/hearth/hearth.yaml</pre>
+<p>The dashboard is locked until an admin password is set. On the appliance${passwd.directory ? html`, in <code class="path">${passwd.directory}</code>` : ' (over SSH)'}, run:</p>
+<pre class="mono wrap cmd">${passwd.command}</pre>
 <p>or start Hearth once with <code>HEARTH_PASSWORD</code> set in its environment (used only when no password is set yet).</p>
 <p>Then reload this page.</p>
 </section>`;

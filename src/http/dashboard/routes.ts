@@ -23,6 +23,8 @@ import { page, type Tab } from './layout.js';
 import * as pages from './pages.js';
 import { searchBody, searchFieldsFrom, type SearchOutcome } from './search-page.js';
 import { provenSameOrigin } from './security.js';
+import { JobHistoryReader, recentRunsByJob } from './history.js';
+import type { PasswdCommand } from '../../platform/passwd-command.js';
 
 /**
  * The dashboard's pages and form actions. Pages are server-rendered HTML;
@@ -49,7 +51,12 @@ export interface DashboardDeps {
   timeZone(): string;
   /** The knowledge store behind the Search page (absent: the page says so). */
   search?: SearchPort;
+  /** The `hearth passwd` command the setup and login pages show (absent: the Pi image's). */
+  passwd?: PasswdCommand;
 }
+
+/** What the Pi image runs: a systemd service as user hearth with its config in /etc/hearth. */
+export const PI_PASSWD: PasswdCommand = { command: 'sudo -u hearth hearth passwd --config /etc/hearth/hearth.yaml' };
 
 export function hasSession(c: Context, sessions: SessionStore): boolean {
   return sessions.isValid(getCookie(c, SESSION_COOKIE));
@@ -61,9 +68,10 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     c.header('Cache-Control', 'no-store');
     if (c.req.header('x-hearth-partial')) return c.html(body.value);
     const inbox = (await appliance.listInbox()).length;
-    return c.html(page(deps.assets, { title, tab, body, health: appliance.health(), inbox, ...(live ? { live } : {}) }).value);
+    return c.html(page(deps.assets, { title, tab, body, health: appliance.health(), timeZone: deps.timeZone(), inbox, ...(live ? { live } : {}) }).value);
   };
   const ctx = () => ({ now: deps.clock.now(), timeZone: deps.timeZone() });
+  const histories = new JobHistoryReader(appliance);
 
   /** Pages: without a session, go and log in (or learn how to set the password). */
   const pageAuth: MiddlewareHandler = async (c, next) => {
@@ -84,7 +92,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
   app.get('/setup', async (c) => {
     if (await deps.password.isSet()) return c.redirect('/login', 303);
     c.header('Cache-Control', 'no-store');
-    return c.html(page(deps.assets, { title: 'Set a password', tab: 'none', body: pages.setupBody() }).value);
+    return c.html(page(deps.assets, { title: 'Set a password', tab: 'none', body: pages.setupBody(deps.passwd ?? PI_PASSWD) }).value);
   });
 
   app.get('/login', async (c) => {
@@ -142,9 +150,11 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     const [running, queued, waiting, failed] = await Promise.all(
       (['running', 'queued', 'waiting', 'failed'] as const).map((status) => appliance.listRuns({ status, limit: 10 })),
     );
+    const jobs = appliance.listJobs();
     const body = pages.overviewBody(ctx(), {
       health: appliance.health(),
-      jobs: appliance.listJobs(),
+      jobs,
+      recent: await recentRunsByJob(appliance, jobs.map((job) => job.name)),
       active: [...running!.runs, ...waiting!.runs, ...queued!.runs],
       failures: failed!.runs.slice(0, 5),
     });
@@ -160,8 +170,11 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     const job = appliance.getJob(name);
     if (!job) throw new NotFoundError('job', name);
     const before = optionalRunId(c.req.query('before'));
-    const history = await appliance.listRuns({ job: name, limit: HISTORY_PAGE, ...(before ? { before } : {}) });
-    const body = pages.jobBody(ctx(), job, history.runs, { ...(before ? { before } : {}), ...(history.nextBefore ? { nextBefore: history.nextBefore } : {}) });
+    const [history, glance] = await Promise.all([
+      appliance.listRuns({ job: name, limit: HISTORY_PAGE, ...(before ? { before } : {}) }),
+      histories.read(name, deps.clock.now()),
+    ]);
+    const body = pages.jobBody(ctx(), job, history.runs, { ...(before ? { before } : {}), ...(history.nextBefore ? { nextBefore: history.nextBefore } : {}) }, glance);
     return render(c, 'jobs', name, body, `job:${name}`);
   });
 
@@ -274,7 +287,7 @@ async function searchOutcome(search: SearchPort | undefined, params: Record<stri
 
 function loginPage(c: Context, deps: DashboardDeps, status: 200 | 401 | 429, options: { next: string; error?: string }) {
   c.header('Cache-Control', 'no-store');
-  return c.html(page(deps.assets, { title: 'Log in', tab: 'none', body: pages.loginBody(options) }).value, status);
+  return c.html(page(deps.assets, { title: 'Log in', tab: 'none', body: pages.loginBody({ ...options, passwd: deps.passwd ?? PI_PASSWD }) }).value, status);
 }
 
 /** Redirect targets come from the form: only paths on this dashboard are followed. */
