@@ -73,6 +73,7 @@ export function observeRunChanges(store: RunStore, notify: (type: 'created' | 'u
     lastSuccess: (job) => store.lastSuccess(job),
     lastRun: (job) => store.lastRun(job),
     pruneHistory: (before) => store.pruneHistory(before),
+    schedules: store.schedules,
     getSchedule: (job) => store.getSchedule(job),
     setSchedule: (job, state) => store.setSchedule(job, state),
     getMeta: <T>(key: string) => store.getMeta<T>(key),

@@ -12,6 +12,7 @@ import type { Run } from './model.js';
 import type { StateDocument } from './run-state.js';
 import type { WalWriter } from './wal.js';
 import { finished, listAll, RunFactory, runStoreConformance } from './store-conformance.js';
+import { scheduleLedgerConformance } from './schedule-ledger-conformance.js';
 
 const DAY_MS = 86_400_000;
 const dirs: string[] = [];
@@ -106,6 +107,22 @@ runStoreConformance('FileRunStore', async () => {
   return { store: await build(), reopen: build };
 }, { durable: true });
 
+scheduleLedgerConformance('FileRunStore', async () => {
+  const dir = await tempDir();
+  const clock = new FakeClock('2026-03-01T12:00:00Z');
+  let store = await openStore(dir, { clock });
+  return {
+    ledger: store.schedules,
+    seed: async (job, state) => store.setSchedule(job, state),
+    reopen: async () => {
+      await store.close();
+      store = await openStore(dir, { clock });
+      return store.schedules;
+    },
+    close: () => store.close(),
+  };
+}, { durable: true });
+
 describe('FileRunStore durability', () => {
   it('has a run on disk as soon as insertRun resolves', async () => {
     const dir = await tempDir();
@@ -115,6 +132,21 @@ describe('FileRunStore durability', () => {
     expect((await walLines(dir)).some((line) => line.t === 'run' && (line.run as Run).id === run.id)).toBe(true);
     const fresh = await openStore(dir);
     expect(await fresh.getRun(run.id)).toEqual(run);
+  });
+
+  it('writes a schedule advance to state.wal as a sched record, so it survives a crash once flushed', async () => {
+    const dir = await tempDir();
+    const crashed = await openStore(dir);
+    expect(await crashed.schedules.advance('nightly', { from: undefined, to: 1_000 })).toBe(true);
+    expect(await crashed.schedules.advance('nightly', { from: 500, to: 9_000 })).toBe(false);
+    await crashed.flush();
+    expect(await walLines(dir)).toContainEqual({ t: 'sched', job: 'nightly', state: { lastHandled: 1_000 } });
+    // Never flushed (the FakeClock never fires the flush timer): lost in the "power cut", as any coalesced change.
+    expect(await crashed.schedules.advance('nightly', { from: 1_000, to: 2_000 })).toBe(true);
+
+    const recovered = await openStore(dir);
+    expect(await recovered.schedules.get('nightly')).toEqual({ lastHandled: 1_000 });
+    expect(await recovered.schedules.advance('nightly', { from: 1_000, to: 3_000 })).toBe(true);
   });
 
   it('replays the WAL after an unclean stop, keeping inserts and flushed changes', async () => {

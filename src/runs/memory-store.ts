@@ -3,6 +3,8 @@ import type { Run, RunPage, RunQuery, ScheduleState } from './model.js';
 import { cloneJson, normalizeQuery, toPage } from './run-query.js';
 import { RunState } from './run-state.js';
 import type { RunStore } from './store.js';
+import { advancedSchedule } from './schedule-ledger.js';
+import type { ScheduleLedger } from './schedule-ledger.js';
 
 /**
  * A RunStore that keeps everything in memory: for engine and scheduler tests.
@@ -69,6 +71,18 @@ export class MemoryRunStore implements RunStore {
     const run = this.state.latestRun(job);
     return run && cloneJson(run);
   }
+
+  /** The schedule ledger over this store's schedule state (changes go out as the usual `sched` records). */
+  readonly schedules: ScheduleLedger = {
+    get: async (job) => this.getSchedule(job),
+    advance: async (job, change) => {
+      this.assertOpen();
+      const next = advancedSchedule(this.state.getSchedule(job), change);
+      if (!next) return false;
+      this.setSchedule(job, next);
+      return true;
+    },
+  };
 
   getSchedule(job: string): ScheduleState | undefined {
     const schedule = this.state.getSchedule(job);

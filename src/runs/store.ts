@@ -1,4 +1,5 @@
 import type { Run, RunPage, RunQuery, ScheduleState } from './model.js';
+import type { ScheduleLedger } from './schedule-ledger.js';
 
 /**
  * The durable run store: a handful of methods, one conformance suite
@@ -33,6 +34,13 @@ export interface RunStore {
   /** The newest finished-or-active run of a job, if any. */
   lastRun(job: string): Run | undefined;
 
+  /**
+   * The schedule ledger port (compare-and-set of a job's last handled
+   * occurrence) over the same storage; the scheduler records occurrences
+   * through it. getSchedule / setSchedule remain for the synchronous callers
+   * (catalog load, pause, the job view) until they move to the port.
+   */
+  readonly schedules: ScheduleLedger;
   getSchedule(job: string): ScheduleState | undefined;
   setSchedule(job: string, state: ScheduleState): void;
 
