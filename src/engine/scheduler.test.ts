@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
+import { createLogger } from '../core/logger.js';
 import type { CatchupPolicy, JobDef } from '../config/types.js';
 import { MemoryRunStore } from '../runs/memory-store.js';
 import type { Run } from '../runs/model.js';
@@ -71,6 +72,46 @@ describe('scheduler', () => {
     // Handled once: the next hours do not bring it back.
     await clock.advance(60 * 60_000);
     expect((await runsOf(store, 'tick')).map((r) => r.scheduledFor)).toEqual(['2026-03-01T13:00:00.000Z', '2026-03-01T14:00:00.000Z']);
+  });
+
+  it('keeps a pause made while the runs of a pass were being created (the recorded occurrence does not overwrite it)', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:30Z');
+    const store = new MemoryRunStore();
+    const t = await testEngine({ jobs: [scheduled('tick', '0 * * * *')], clock, store });
+    const insert = store.insertRun.bind(store);
+    store.insertRun = async (run) => {
+      await insert(run);
+      await t.engine.setPaused('tick', true); // the person pauses the job while the scheduler waits for the disk
+    };
+    await clock.advance(60 * 60_000);
+    expect((await runsOf(store, 'tick')).map((r) => r.scheduledFor)).toEqual(['2026-03-01T13:00:00.000Z']);
+    expect(store.getSchedule('tick')).toMatchObject({ paused: true, lastHandled: Date.parse('2026-03-01T13:00:00Z') });
+    store.insertRun = insert;
+    await clock.advance(2 * 60 * 60_000);
+    expect(await runsOf(store, 'tick')).toHaveLength(1);
+  });
+
+  it('keeps what another scheduler recorded on the shared ledger meanwhile, and plans on from it', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:30Z');
+    const store = new MemoryRunStore();
+    const lines: Array<{ level: string; msg: string; job?: string }> = [];
+    const logger = createLogger({ level: 'warn', write: (line) => lines.push(JSON.parse(line)) });
+    const t = await testEngine({ jobs: [scheduled('tick', '0 * * * *')], clock, store, logger });
+    const insert = store.insertRun.bind(store);
+    let other = true;
+    store.insertRun = async (run) => {
+      await insert(run);
+      if (!other) return;
+      other = false;
+      // Another scheduler on the same ledger records through 14:00 between this one's insert and its advance.
+      const from = (await store.schedules.get('tick'))!.lastHandled;
+      expect(await store.schedules.advance('tick', { from, to: Date.parse('2026-03-01T14:00:00Z') })).toBe(true);
+    };
+    await clock.advance(60 * 60_000);
+    expect(store.getSchedule('tick')?.lastHandled).toBe(Date.parse('2026-03-01T14:00:00Z'));
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'warn', job: 'tick', msg: expect.stringContaining('advanced elsewhere') }));
+    await clock.advance(2 * 60 * 60_000); // to 15:00:30: 14:00 was the other scheduler's, 15:00 is this one's
+    expect((await runsOf(t.store, 'tick')).map((r) => r.scheduledFor)).toEqual(['2026-03-01T13:00:00.000Z', '2026-03-01T15:00:00.000Z']);
   });
 
   it('never sleeps longer than 30 s, so a wall-clock jump is noticed', async () => {

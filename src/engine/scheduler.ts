@@ -2,7 +2,9 @@ import type { Clock, Timer } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { JobDef } from '../config/types.js';
+import type { ScheduleState } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
+import type { ScheduleLedger } from '../runs/schedule-ledger.js';
 import type { Schedule } from '../schedule/index.js';
 import { planCatchup, type PlannedRun } from '../schedule/catchup.js';
 
@@ -21,6 +23,8 @@ export interface ClockStatus {
 export interface SchedulerDeps {
   clock: Clock;
   store: RunStore;
+  /** Where handled occurrences are recorded (compare-and-set); the store's own ledger when not given. */
+  ledger?: ScheduleLedger;
   logger: Logger;
   compile(job: JobDef): Schedule;
   /** Creates (durably) the runs planned for a job in one pass, or skips them per its overlap policy. */
@@ -49,7 +53,11 @@ export class Scheduler {
   private clockStatus: ClockStatus = { trusted: true };
   private passes = 0;
 
-  constructor(private readonly deps: SchedulerDeps) {}
+  private readonly ledger: ScheduleLedger;
+
+  constructor(private readonly deps: SchedulerDeps) {
+    this.ledger = deps.ledger ?? deps.store.schedules;
+  }
 
   /**
    * Passes finished so far (a failed pass counts: it finished). A pass stuck
@@ -152,14 +160,12 @@ export class Scheduler {
   private async plan(): Promise<void> {
     const now = this.deps.clock.now();
     if (!this.checkClock(now)) return;
-    // Jobs are planned one by one but submitted together: their inserts share
-    // fsyncs (group commit), so 1,000 schedules due at once stay fast.
-    const submissions: Promise<void>[] = [];
-    for (const entry of this.entries.values()) {
-      if (entry.nextDue === undefined || entry.nextDue > now) continue;
-      submissions.push(this.planJob(entry, now));
-    }
-    await Promise.all(submissions);
+    const due = [...this.entries.values()].filter((entry) => entry.nextDue !== undefined && entry.nextDue <= now);
+    if (due.length === 0) return;
+    // Every due job's state is read first, then all are planned and submitted in one synchronous pass: their
+    // inserts share fsyncs (group commit), so 1,000 schedules due at once stay fast.
+    const states = await Promise.all(due.map((entry) => this.ledger.get(entry.job.name)));
+    await Promise.all(due.map((entry, i) => this.planJob(entry, now, states[i] ?? {})));
   }
 
   /** The clock guard: a Pi without an RTC boots with a stale clock until NTP syncs. */
@@ -179,9 +185,8 @@ export class Scheduler {
     return true;
   }
 
-  private async planJob(entry: Entry, now: number): Promise<void> {
+  private async planJob(entry: Entry, now: number, state: ScheduleState): Promise<void> {
     const { job, schedule } = entry;
-    const state = this.deps.store.getSchedule(job.name) ?? {};
     if (state.paused) {
       entry.nextDue = schedule.next(now);
       return;
@@ -203,14 +208,28 @@ export class Scheduler {
       // an occurrence that did get a run, and the job is planned again after a pause, when its catch-up policy
       // decides, as for any occurrence missed while the appliance was off.
       const handledSoFar = this.knownLastHandled(job.name, state.lastHandled);
-      if (handledSoFar !== state.lastHandled) this.deps.store.setSchedule(job.name, { ...state, lastHandled: handledSoFar });
+      if (handledSoFar !== undefined && handledSoFar !== state.lastHandled) {
+        await this.ledger.advance(job.name, { from: state.lastHandled, to: handledSoFar });
+      }
       entry.nextDue = now + MAX_SLEEP_MS;
       this.deps.logger.error('scheduled run could not be created; trying again shortly', { job: job.name, error: errorMessage(error) });
       return;
     }
     // Recorded only once the runs are durable (a crash in between is covered by knownLastHandled).
+    // A compare-and-set from the lastHandled this pass planned from: if it moved meanwhile (the job was resumed,
+    // or another scheduler on the same ledger recorded these occurrences), what is stored wins and is kept.
     const handled = plan.handledThrough ?? now;
-    this.deps.store.setSchedule(job.name, { ...state, lastHandled: handled, ...(lastCatchup ? { lastCatchup } : {}) });
+    const advanced = await this.ledger.advance(job.name, { from: state.lastHandled, to: handled, ...(lastCatchup ? { lastCatchup } : {}) });
+    if (!advanced) {
+      const stored = (await this.ledger.get(job.name))?.lastHandled;
+      this.deps.logger.warn('schedule already advanced elsewhere (resumed, rescheduled or another scheduler); keeping the stored last handled occurrence', {
+        job: job.name,
+        plannedFrom: state.lastHandled === undefined ? undefined : new Date(state.lastHandled).toISOString(),
+        stored: stored === undefined ? undefined : new Date(stored).toISOString(),
+      });
+      entry.nextDue = schedule.next(Math.max(stored ?? handled, now));
+      return;
+    }
     entry.nextDue = schedule.next(Math.max(handled, now));
   }
 
