@@ -2,7 +2,7 @@
  * The composition root: the only place that builds concrete adapters and
  * wires them together. Everything else receives small interfaces.
  */
-import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { packageRoot, packageVersion } from './core/package-root.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -16,6 +16,7 @@ import { builtinActions } from './actions/index.js';
 import { createActionRegistry } from './actions/registry.js';
 import { FileRunStore } from './runs/file-store.js';
 import { runShell, killProcessGroup } from './pool/process/shell.js';
+import { findRunProcessGroups } from './pool/process/group.js';
 import type { Engine } from './engine/engine.js';
 import { createEngine } from './engine/create-engine.js';
 import { DEFAULT_MAX_RUN_LOG_BYTES, RunLogs } from './engine/run-logs.js';
@@ -137,7 +138,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       actions,
       dataDir: config.dataDir,
       baseEnv: inheritedEnv(options.env),
-      killOrphan: (pid, runId) => killOrphanGroup(pid, runId, logger),
+      killOrphan: (pid, runId) => killOrphanGroups(pid, runId, logger),
       disk: () => disk.current(),
       workflows: { journal, inbox, events },
     });
@@ -256,16 +257,18 @@ function watchConfig(file: string, onChange: () => void, logger: Logger): FSWatc
  * (kill -9) or the pid may now belong to something else (reboot). Only a
  * process whose environment carries this run's id is ours to kill.
  */
-function killOrphanGroup(pid: number, runId: string, logger: Logger): void {
-  let environ: Buffer;
-  try {
-    environ = readFileSync(`/proc/${pid}/environ`);
-  } catch {
-    return; // gone already, or not ours to read
+/**
+ * Kills what is left of an interrupted run's tasks after a crash: every
+ * process group whose processes carry the run's HEARTH_RUN_ID. The recorded
+ * pid is only a hint (it may not have reached the disk before the crash, and
+ * after a reboot the number may belong to someone else), so the environment
+ * decides, and it finds a task whose pid was never written too.
+ */
+function killOrphanGroups(hintPid: number | undefined, runId: string, logger: Logger): void {
+  for (const pgid of findRunProcessGroups(runId)) {
+    killProcessGroup(pgid, 'SIGKILL');
+    logger.warn('killed an orphaned task process group from before the restart', { pgid, runId, ...(hintPid !== undefined ? { recordedPid: hintPid } : {}) });
   }
-  if (!environ.includes(Buffer.from(`HEARTH_RUN_ID=${runId}\0`))) return;
-  killProcessGroup(pid, 'SIGKILL');
-  logger.warn('killed an orphaned task process group from before the restart', { pid, runId });
 }
 
 function inheritedEnv(env: NodeJS.ProcessEnv): Record<string, string> {

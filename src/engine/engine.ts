@@ -38,7 +38,7 @@ export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceM
   store: RunStore;
   version: string;
   /** Kills a leftover process group from before a crash, if it still belongs to that run. */
-  killOrphan?(pid: number, runId: string): void;
+  killOrphan?(pid: number | undefined, runId: string): void;
   /** Free space of the data directory's disk, for health() (a cached reading). */
   disk?(): HealthView['disk'];
 }

@@ -30,12 +30,13 @@ export interface RecoveredRun {
  * a wait for input, an event or children is not a timer and stays without
  * one); only a waiting run with nothing to wait for is queued again.
  */
-export function recoverInterruptedRun(run: Run, now: number, killOrphan: (pid: number) => void): RecoveredRun {
+export function recoverInterruptedRun(run: Run, now: number, killOrphan: (pid: number | undefined) => void): RecoveredRun {
   const resumedTasks: string[] = [];
   const crashLooping: Array<{ name: string; crashes: number }> = [];
   for (const state of Object.values(run.tasks)) {
     if (state.status !== 'running') continue;
-    if (state.pid !== undefined) killOrphan(state.pid);
+    // Also without a recorded pid: the crash may have come before the task's pid reached the disk.
+    killOrphan(state.pid);
     markTaskCrashed(state);
     if (state.crashes! >= MAX_CONSECUTIVE_CRASHES) crashLooping.push({ name: state.name, crashes: state.crashes! });
     else resumedTasks.push(state.name);

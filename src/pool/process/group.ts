@@ -129,6 +129,41 @@ function readProcStat(pid: string): ProcStat | undefined {
   return { state, pgrp };
 }
 
+/**
+ * The process groups of a run's tasks still alive after a crash, found by
+ * `HEARTH_RUN_ID=<runId>` in each process's environment (/proc/PID/environ).
+ * The pid a task records is only a hint: a kill -9 can come after the task
+ * started but before its pid reached the disk, and then only the
+ * environment tells its processes from everyone else's. Our own group is
+ * never returned. Empty where /proc cannot be read.
+ */
+export function findRunProcessGroups(runId: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const marker = Buffer.from(`HEARTH_RUN_ID=${runId}\0`);
+  // The variable starts the environment or follows another one's NUL: `XHEARTH_RUN_ID=` is not a match.
+  const inside = Buffer.concat([Buffer.from([0]), marker]);
+  const own = readProcStat(String(process.pid))?.pgrp;
+  const groups = new Set<number>();
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let environ: Buffer;
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`);
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    if (environ.indexOf(marker) !== 0 && environ.indexOf(inside) === -1) continue;
+    const stat = readProcStat(entry);
+    if (stat && !isDeadState(stat.state) && stat.pgrp !== own && isSignallableGroup(stat.pgrp)) groups.add(stat.pgrp);
+  }
+  return [...groups];
+}
+
 /** Pids of the group's non-zombie members, or undefined where /proc is unavailable (then trust kill(0)). */
 function runningGroupMembers(pgid: number): number[] | undefined {
   let entries: string[];

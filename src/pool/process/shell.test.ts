@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { isGroupAlive, isProcessRunning } from './group.js';
+import { findRunProcessGroups, isGroupAlive, isProcessRunning } from './group.js';
 import { TRUNCATION_MARK } from './lines.js';
 import { killProcessGroup, runShell, type OutputStream, type ShellOptions } from './shell.js';
 
@@ -255,5 +255,24 @@ describe('killProcessGroup', () => {
     await exited;
     for (let i = 0; i < 40 && isProcessRunning(grandchild); i++) await new Promise((r) => setTimeout(r, 25));
     expect(isProcessRunning(grandchild)).toBe(false);
+  });
+});
+
+describe('findRunProcessGroups', () => {
+  it('finds the process groups of a run by HEARTH_RUN_ID in their environment, and no others', async () => {
+    const runId = `r_orphan${process.pid}x${Date.now()}`;
+    const start = (id: string) =>
+      spawn('/bin/sh', ['-c', 'sleep 30 & sleep 30'], { detached: true, stdio: 'ignore', env: { ...baseEnv, HEARTH_RUN_ID: id } });
+    const orphan = start(runId);
+    const other = start(`${runId}other`);
+    try {
+      // The shell and its background sleep share one group: it is found once.
+      for (let i = 0; i < 40 && findRunProcessGroups(runId).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(findRunProcessGroups(runId)).toEqual([orphan.pid]);
+      expect(findRunProcessGroups('r_none')).toEqual([]);
+    } finally {
+      killProcessGroup(orphan.pid!, 'SIGKILL');
+      killProcessGroup(other.pid!, 'SIGKILL');
+    }
   });
 });
