@@ -12,7 +12,7 @@ import { cloneJson, normalizeQuery, toPage } from './run-query.js';
 import { describeStateProblem, emptyStateDocument, migrateRun, RunState, withDerivedDefaults } from './run-state.js';
 import type { StateDocument } from './run-state.js';
 import type { RunStore } from './store.js';
-import { advancedSchedule } from './schedule-ledger.js';
+import { inProcessLedger } from './schedule-ledger.js';
 import type { ScheduleLedger } from './schedule-ledger.js';
 import { AtomicJsonFile, keepCopyAs, loadStateWithRecovery } from './state-file.js';
 import type { LoadedState } from './state-file.js';
@@ -278,16 +278,7 @@ export class FileRunStore implements RunStore {
   }
 
   /** The schedule ledger over this store's schedule state (changes go out as the usual `sched` records). */
-  readonly schedules: ScheduleLedger = {
-    get: async (job) => this.getSchedule(job),
-    advance: async (job, change) => {
-      this.assertOpen();
-      const next = advancedSchedule(this.state.getSchedule(job), change);
-      if (!next) return false;
-      this.setSchedule(job, next);
-      return true;
-    },
-  };
+  readonly schedules: ScheduleLedger = inProcessLedger(this);
 
   getSchedule(job: string): ScheduleState | undefined {
     const schedule = this.state.getSchedule(job);

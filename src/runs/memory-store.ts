@@ -3,7 +3,7 @@ import type { Run, RunPage, RunQuery, ScheduleState } from './model.js';
 import { cloneJson, normalizeQuery, toPage } from './run-query.js';
 import { RunState } from './run-state.js';
 import type { RunStore } from './store.js';
-import { advancedSchedule } from './schedule-ledger.js';
+import { inProcessLedger } from './schedule-ledger.js';
 import type { ScheduleLedger } from './schedule-ledger.js';
 
 /**
@@ -73,16 +73,7 @@ export class MemoryRunStore implements RunStore {
   }
 
   /** The schedule ledger over this store's schedule state (changes go out as the usual `sched` records). */
-  readonly schedules: ScheduleLedger = {
-    get: async (job) => this.getSchedule(job),
-    advance: async (job, change) => {
-      this.assertOpen();
-      const next = advancedSchedule(this.state.getSchedule(job), change);
-      if (!next) return false;
-      this.setSchedule(job, next);
-      return true;
-    },
-  };
+  readonly schedules: ScheduleLedger = inProcessLedger(this);
 
   getSchedule(job: string): ScheduleState | undefined {
     const schedule = this.state.getSchedule(job);

@@ -39,8 +39,29 @@ export interface ScheduleLedger {
 }
 
 /**
- * The compare-and-set rule both in-process stores share: the new state, or
- * undefined when `from` does not match what is stored.
+ * The ledger of an in-process store (file or memory), over its schedule state:
+ * its setSchedule writes the change the usual way (for the file store, a
+ * `sched` record in state.wal). Check and write happen in one synchronous
+ * step, so two advances can never interleave.
+ */
+export function inProcessLedger(store: {
+  getSchedule(job: string): ScheduleState | undefined;
+  setSchedule(job: string, state: ScheduleState): void;
+}): ScheduleLedger {
+  return {
+    get: async (job) => store.getSchedule(job),
+    advance: async (job, change) => {
+      const next = advancedSchedule(store.getSchedule(job), change);
+      if (!next) return false;
+      store.setSchedule(job, next);
+      return true;
+    },
+  };
+}
+
+/**
+ * The compare-and-set rule: the new state, or undefined when `from` does not
+ * match what is stored.
  */
 export function advancedSchedule(current: ScheduleState | undefined, change: ScheduleAdvance): ScheduleState | undefined {
   if ((current?.lastHandled ?? undefined) !== change.from) return undefined;
