@@ -132,3 +132,8 @@ killGrace: 1s
 jobs:
 ${jobs}`;
 }
+
+/** The non-empty lines of a file tasks append marks to; none while it does not exist yet. */
+export function fileLines(path: string): string[] {
+  return existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').filter(Boolean) : [];
+}

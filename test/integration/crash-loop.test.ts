@@ -1,18 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Run } from '../../src/runs/model.js';
-import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { baseConfig, fileLines, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
 let running: HearthProcess | undefined;
 afterEach(async () => {
   await running?.stop('SIGKILL');
   running = undefined;
 });
-
-function lines(path: string): string[] {
-  return existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').filter(Boolean) : [];
-}
 
 describe('a task that keeps killing the appliance', () => {
   it('is resumed after one kill -9, and failed as "interrupted repeatedly" after the second in a row', async () => {
@@ -26,11 +21,11 @@ describe('a task that keeps killing the appliance', () => {
 `);
     let hearth = (running = await startHearth({ dir, port, config }));
     const { body } = await hearth.api<{ runId: string }>('/api/jobs/crashy/run', { method: 'POST' });
-    await hearth.waitFor('attempt 1', () => (lines(marks).includes('attempt 1') ? true : undefined));
+    await hearth.waitFor('attempt 1', () => (fileLines(marks).includes('attempt 1') ? true : undefined));
     await hearth.stop('SIGKILL');
 
     hearth = running = await startHearth({ dir, port, config });
-    await hearth.waitFor('attempt 2', () => (lines(marks).includes('attempt 2') ? true : undefined));
+    await hearth.waitFor('attempt 2', () => (fileLines(marks).includes('attempt 2') ? true : undefined));
     await hearth.stop('SIGKILL');
 
     hearth = running = await startHearth({ dir, port, config });
@@ -39,7 +34,7 @@ describe('a task that keeps killing the appliance', () => {
       return run.status === 'failed' ? run : undefined;
     });
     expect(done.error).toMatch(/^interrupted repeatedly: task main was running when Hearth stopped unexpectedly 2 times in a row/);
-    expect(lines(marks)).toEqual(['attempt 1', 'attempt 2']);
+    expect(fileLines(marks)).toEqual(['attempt 1', 'attempt 2']);
     const { body: log } = await hearth.api<string>(`/api/runs/${body.runId}/logs`);
     expect(log).toContain('appliance restarted; run failed: interrupted repeatedly');
     expect(hearth.output()).toMatch(/run failed.*interrupted repeatedly/);

@@ -1,19 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Run } from '../../src/runs/model.js';
 import { isProcessRunning } from '../../src/pool/process/group.js';
-import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { baseConfig, fileLines, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
 let running: HearthProcess | undefined;
 afterEach(async () => {
   await running?.stop('SIGKILL');
   running = undefined;
 });
-
-function lines(path: string): string[] {
-  return existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').filter(Boolean) : [];
-}
 
 describe('crash recovery', () => {
   it('resumes a three-task flow after kill -9 without re-running finished tasks', async () => {
@@ -39,7 +35,7 @@ describe('crash recovery', () => {
     running = hearth;
     const { status, body } = await hearth.api<{ runId: string }>('/api/jobs/flow/run', { method: 'POST' });
     expect(status).toBe(202);
-    await hearth.waitFor('the second task to start', () => (lines(marks).includes('second 1') ? true : undefined));
+    await hearth.waitFor('the second task to start', () => (fileLines(marks).includes('second 1') ? true : undefined));
     const orphan = Number(readFileSync(join(dir, 'second.pid'), 'utf8'));
     expect(await hearth.stop('SIGKILL')).toBe(null);
     // kill -9 leaves the task's process group behind; the restart must deal with it.
@@ -52,7 +48,7 @@ describe('crash recovery', () => {
       return run.status === 'succeeded' || run.status === 'failed' ? run : undefined;
     });
     expect(done.status).toBe('succeeded');
-    expect(lines(marks)).toEqual(['first 1', 'second 1', 'second 2', 'third 1']);
+    expect(fileLines(marks)).toEqual(['first 1', 'second 1', 'second 2', 'third 1']);
     expect(done.tasks.first!.attempts).toBe(1);
     expect(done.tasks.second).toMatchObject({ attempts: 2, interruptions: 1, status: 'succeeded' });
     expect(isProcessRunning(orphan)).toBe(false);
@@ -77,7 +73,7 @@ describe('crash recovery', () => {
     await hearth.stop('SIGKILL');
     hearth = await startHearth({ dir, port, config });
     running = hearth;
-    await hearth.waitFor('both runs to finish', () => (lines(join(dir, 'slow.txt')).length === 2 ? true : undefined), 30_000);
+    await hearth.waitFor('both runs to finish', () => (fileLines(join(dir, 'slow.txt')).length === 2 ? true : undefined), 30_000);
   });
 
   it('keeps a cancel answered 202 across a kill -9 right after it: the run ends cancelled and is not resumed', async () => {
@@ -95,7 +91,7 @@ describe('crash recovery', () => {
     let hearth = await startHearth({ dir, port, config });
     running = hearth;
     const { body } = await hearth.api<{ runId: string }>('/api/jobs/long/run', { method: 'POST' });
-    await hearth.waitFor('the task to start', () => (lines(marks).includes('started 1') ? true : undefined));
+    await hearth.waitFor('the task to start', () => (fileLines(marks).includes('started 1') ? true : undefined));
     const cancel = await hearth.api(`/api/runs/${body.runId}/cancel`, { method: 'POST' });
     expect(cancel.status).toBe(202);
     expect(await hearth.stop('SIGKILL')).toBe(null);
@@ -109,6 +105,6 @@ describe('crash recovery', () => {
     expect(done.status).toBe('cancelled');
     // Give a wrongly resumed task time to show itself.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    expect(lines(marks)).toEqual(['started 1']);
+    expect(fileLines(marks)).toEqual(['started 1']);
   });
 });

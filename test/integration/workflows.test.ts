@@ -1,19 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Run } from '../../src/runs/model.js';
 import type { InboxItem } from '../../src/steps/inbox.js';
-import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { baseConfig, fileLines, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
 let running: HearthProcess | undefined;
 afterEach(async () => {
   await running?.stop('SIGKILL');
   running = undefined;
 });
-
-function lines(path: string): string[] {
-  return existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').filter(Boolean) : [];
-}
 
 /**
  * A workflow whose every step.run body appends a line to `marks`: after
@@ -67,7 +63,7 @@ describe('durable workflows (real process)', () => {
     const { body } = await hearth.api<{ runId: string }>('/api/jobs/wf/run', { method: 'POST' });
     const runOf = async () => (await hearth.api<Run>(`/api/runs/${body.runId}`)).body;
     await hearth.waitFor('the workflow to sleep', async () => ((await runOf()).status === 'waiting' ? true : undefined));
-    expect(lines(marks)).toEqual(['one']);
+    expect(fileLines(marks)).toEqual(['one']);
     expect(readFileSync(join(dir, 'data/steps', `${body.runId}.jsonl`), 'utf8')).toContain('"id":"nap"');
 
     // 1. kill -9 while it sleeps.
@@ -80,7 +76,7 @@ describe('durable workflows (real process)', () => {
     });
     expect(question).toMatchObject({ runId: body.runId, job: 'wf', prompt: 'Go on?', choices: ['yes', 'no'] });
     await hearth.waitFor('the workflow to park on the question', async () => ((await runOf()).wait?.kind === 'input' ? true : undefined));
-    expect(lines(marks)).toEqual(['one', 'two']);
+    expect(fileLines(marks)).toEqual(['one', 'two']);
 
     // 2. kill -9 while it waits for input; answer right after the restart.
     await hearth.stop('SIGKILL');
@@ -100,7 +96,7 @@ describe('durable workflows (real process)', () => {
     expect(again.status).toBe(409);
 
     // 3. kill -9 while the child run sleeps (the parent waits for it, holding no slot).
-    await hearth.waitFor('the child to start', () => (lines(marks).includes('child') ? true : undefined));
+    await hearth.waitFor('the child to start', () => (fileLines(marks).includes('child') ? true : undefined));
     const { body: children } = await hearth.api<{ runs: Run[] }>('/api/runs?job=child');
     expect(children.runs).toHaveLength(1);
     await hearth.waitFor('the child to sleep', async () => ((await hearth.api<Run>(`/api/runs/${children.runs[0]!.id}`)).body.status === 'waiting' ? true : undefined));
@@ -115,7 +111,7 @@ describe('durable workflows (real process)', () => {
     expect(done.status).toBe('succeeded');
     expect(done.tasks.main!.output).toEqual({ doubled: 42 });
     expect(done.tasks.main!.attempts).toBe(1);
-    expect(lines(marks)).toEqual(['one', 'two', 'three yes', 'child', 'four {"doubled":42}']);
+    expect(fileLines(marks)).toEqual(['one', 'two', 'three yes', 'child', 'four {"doubled":42}']);
     const { body: childRuns } = await hearth.api<{ runs: Run[] }>('/api/runs?job=child');
     expect(childRuns.runs.map((run) => [run.status, run.trigger, run.parentRunId])).toEqual([['succeeded', 'invoke', body.runId]]);
   }, 90_000);
