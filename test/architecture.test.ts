@@ -24,11 +24,15 @@ const LAYERS: Record<string, number> = {
   core: 0,
   config: 1,
   runs: 1,
+  // The secrets of named connections (tokens, refresh tokens) in <dataDir>/secrets/.
+  secrets: 1,
   schedule: 2,
   pool: 2,
   engine: 2,
   // Durable workflow steps: the step journal, inbox and event log ports and the step runtime (core and runs only).
   steps: 2,
+  // Notifications: what to tell the person, the outbox, quiet windows; channel adapters load vendor SDKs lazily.
+  notify: 2,
   actions: 3,
   knowledge: 3,
   integrations: 3,

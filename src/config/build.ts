@@ -6,14 +6,14 @@ import type { ConfigPath, IssueCollector } from './issues.js';
 import { formatPath } from './issues.js';
 import { formatConfigIssue } from '../core/errors.js';
 import type { LoadOptions } from './options.js';
-import { HOOK_FIELDS, JOB_FIELDS, KNOWLEDGE_FIELDS, ON_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, parseFields, parseValue, poolSchema } from './schema.js';
+import { CONNECTION_TYPES, HOOK_FIELDS, JOB_FIELDS, KNOWLEDGE_FIELDS, ON_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, describeValue, parseFields, parseValue, poolSchema } from './schema.js';
 import { EVENT_NAME_RULE, isEventName } from '../core/event-names.js';
 import type { ParsedFields, RawRetries } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { findCycles, topologicalOrder } from './task-graph.js';
 import { canonicalTimeZone, parseAnchor, systemTimeZone, unknownTimeZoneMessage } from './timezone.js';
 import { DEFAULT_RETRY } from './types.js';
-import type { EmbedderSpec, HearthConfig, HookDef, JobDef, JobSchedule, KnowledgeConfig, PoolDef, RetryPolicy, ScheduleSpec, TaskDef } from './types.js';
+import type { ConnectionDef, EmbedderSpec, HearthConfig, HookDef, JobDef, JobSchedule, KnowledgeConfig, PoolDef, RetryPolicy, ScheduleSpec, TaskDef } from './types.js';
 
 /**
  * Turns the plain YAML tree into a HearthConfig: defaults, shorthands,
@@ -86,7 +86,38 @@ export function buildConfig(tree: unknown, context: BuildContext): HearthConfig 
     knowledge: buildKnowledge(top.knowledge ?? {}, dataDir, context),
     ...(context.warnings?.length ? { warnings: [...context.warnings] } : {}),
     hooks: buildHooks(top.hooks ?? {}, jobs, top.jobs ?? {}, issues),
+    connections: buildConnections(top.connections ?? {}, issues),
   };
+}
+
+/** `connections:`: each has a known `type` and only the settings that type takes. */
+function buildConnections(raw: Record<string, unknown>, issues: IssueCollector): Record<string, ConnectionDef> {
+  const connections: Record<string, ConnectionDef> = {};
+  const types = Object.keys(CONNECTION_TYPES) as Array<keyof typeof CONNECTION_TYPES>;
+  for (const [name, value] of Object.entries(raw)) {
+    const path = ['connections', name];
+    checkName(name, path, 'connection', issues);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      issues.add(path, `expected a mapping such as { type: slack }, got ${describeValue(value)}`);
+      continue;
+    }
+    const { type, ...rest } = value as Record<string, unknown>;
+    if (type === undefined) {
+      issues.add(path, `needs type: one of ${types.join(', ')}`, 'key');
+      continue;
+    }
+    if (typeof type !== 'string' || !types.includes(type as keyof typeof CONNECTION_TYPES)) {
+      issues.add([...path, 'type'], `unknown connection type ${describeValue(type)}${typeof type === 'string' ? didYouMean(type, types) : ''} (types: ${types.join(', ')})`);
+      continue;
+    }
+    const connectionType = type as keyof typeof CONNECTION_TYPES;
+    const fields = parseFields(CONNECTION_TYPES[connectionType], rest, path, issues, `a mapping of ${connectionType} settings`);
+    if (!fields) continue;
+    const settings: Record<string, string> = {};
+    for (const [key, setting] of Object.entries(fields)) if (typeof setting === 'string') settings[key] = setting;
+    connections[name] = { name, type: connectionType, settings };
+  }
+  return connections;
 }
 
 /** `hooks:`: each names an existing job (or a config error at its line) and has a secret. */
@@ -191,7 +222,7 @@ function buildPools(raw: Record<string, unknown>, issues: IssueCollector): Recor
   return pools;
 }
 
-function checkName(name: string, path: ConfigPath, kind: 'job' | 'task' | 'pool' | 'hook', issues: IssueCollector): void {
+function checkName(name: string, path: ConfigPath, kind: 'job' | 'task' | 'pool' | 'hook' | 'connection', issues: IssueCollector): void {
   if (NAME_PATTERN.test(name)) return;
   issues.add(
     path,

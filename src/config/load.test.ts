@@ -19,6 +19,7 @@ describe('defaults', () => {
       killGraceMs: 10_000,
       knowledge: { embedder: { type: 'hashing', dim: 256 } },
       hooks: {},
+      connections: {},
       jobs: {
         hello: {
           name: 'hello',

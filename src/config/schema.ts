@@ -217,7 +217,33 @@ export const TOP_FIELDS = {
   jobs: mapping('a mapping of job names'),
   knowledge: mapping('a mapping such as { embedder: hashing }'),
   hooks: mapping('a mapping of hook names, such as { doorbell: { job: ring, secret: ${DOORBELL_SECRET} } }'),
+  connections: mapping('a mapping of connection names, such as { slack-home: { type: slack } }'),
 };
+
+/** A setting of a connection: a string (numbers are taken as text; secrets are never echoed in messages). */
+const connectionText = z.preprocess(
+  (value) => (typeof value === 'number' ? String(value) : value),
+  z.string({ error: (issue) => (issue.input === undefined || issue.input === null ? 'is required' : 'expected a string') }),
+);
+
+/**
+ * The settings each type of connection accepts (DESIGN.md, "Accounts,
+ * models, notifications, store"). Secrets (`token`, `clientSecret`,
+ * `refreshToken`) may be left out here and saved in <dataDir>/secrets/
+ * through the dashboard or `hearth connect NAME` instead.
+ */
+export const CONNECTION_TYPES = {
+  slack: { token: connectionText, apiUrl: connectionText },
+  gmail: {
+    clientId: connectionText,
+    clientSecret: connectionText,
+    refreshToken: connectionText,
+    apiUrl: connectionText,
+    tokenUrl: connectionText,
+    authUrl: connectionText,
+  },
+} as const satisfies Record<string, Record<string, z.ZodType>>;
+export type ConnectionType = keyof typeof CONNECTION_TYPES;
 
 /** One webhook: the job it starts and the secret a caller must present. */
 export const HOOK_FIELDS = {

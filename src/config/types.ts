@@ -78,6 +78,19 @@ export interface HookDef {
   secret: string;
 }
 
+/**
+ * `connections: { NAME: { type, ... } }`: an outside account (Slack, Gmail).
+ * `settings` holds what the file gave, after `${VAR}` substitution; secrets
+ * saved through the dashboard or `hearth connect` are in the SecretsStore
+ * (src/secrets/) and are merged by whoever uses the connection.
+ */
+export interface ConnectionDef {
+  name: string;
+  type: 'slack' | 'gmail';
+  /** Never logged or returned by the API as a whole: some values are secrets. */
+  settings: Record<string, string>;
+}
+
 export interface PoolDef {
   name: string;
   concurrency: number;
@@ -104,6 +117,8 @@ export interface HearthConfig {
   killGraceMs: number;
   /** Webhooks by name (absent in hand-built configs: none). */
   hooks?: Record<string, HookDef>;
+  /** Outside accounts by name (absent in hand-built configs: none). */
+  connections?: Record<string, ConnectionDef>;
   /** The knowledge store's settings (absent in hand-built configs: defaults apply). */
   knowledge?: KnowledgeConfig;
   /** Valid but probably unintended settings (`file:line:col: path: message`), logged at start and reload, printed by validate. */

@@ -205,3 +205,8 @@ export class InputGoneError extends Error {
     super(`the input of run ${runId} is no longer kept (input files are deleted with the run logs, see history.keepLogs)`);
   }
 }
+
+/** Whether `error` is a file-system "no such file or directory" (ENOENT). */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
