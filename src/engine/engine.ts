@@ -159,6 +159,7 @@ export class Engine implements AppliancePort {
     return pruneLogs(this.deps.logs.directory, {
       ...this.logRetention(),
       pruneJournals: (before) => this.workflows.prune(before),
+      packs: this.deps.logs,
     });
   }
 
