@@ -7,7 +7,7 @@
  * four readers of a 100 MB run log < 100 MB of RSS above idle.
  *
  * Then the knowledge store's figures (scripts/bench-knowledge.mjs). One part
- * only: npm run bench -- fire | runs | start | logs | knowledge.
+ * only: npm run bench -- fire | runs | start | logs | logdisk | knowledge.
  *
  * Runs against dist/ (what `hearth start` runs), so build first.
  */
@@ -352,6 +352,13 @@ if (!only || only === 'start') await startupAndRss();
 if (!only || only === 'logs') {
   console.log('\nrun logs (scripts/bench-logs.mjs):');
   const child = spawn(process.execPath, [join(root, 'scripts', 'bench-logs.mjs')], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
+}
+// Disk blocks per small run log: own files against day packs (scripts/bench-logdisk.mjs).
+if (!only || only === 'logdisk') {
+  console.log('\nrun log disk use (scripts/bench-logdisk.mjs):');
+  const child = spawn(process.execPath, [join(root, 'scripts', 'bench-logdisk.mjs')], { stdio: 'inherit' });
   const code = await new Promise((resolve) => child.once('exit', resolve));
   if (code !== 0) process.exitCode = 1;
 }
