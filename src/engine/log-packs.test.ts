@@ -35,6 +35,7 @@ async function smallRun(logs: RunLogs, runId: string, lines = ['hello', 'wörld 
   logs.write(runId, 'hearth', 'run succeeded in 12ms');
   const before = await logs.read(runId);
   await logs.finish(runId);
+  await logs.flushPacks();
   return before;
 }
 
@@ -91,7 +92,28 @@ describe('small run logs in day packs', () => {
     for (const id of ids) expect(await restarted.read(id)).toBe(texts.get(id));
   });
 
-  it('keeps a log above the pack limit, a capped one and a cut one in their own files', async () => {
+  it('lets finished logs wait up to 5 s to share one batch, then packs them together', async () => {
+    const { dir, clock, logs, newId } = setup();
+    await logs.init();
+    const ids = [newId(), newId(), newId()];
+    for (const id of ids) {
+      logs.write(id, 'main', `output of ${id}`);
+      await logs.finish(id);
+    }
+    const own = () => readdirSync(dir).filter((name) => name.endsWith('.log'));
+    await clock.advance(4_000);
+    // Real time for any file I/O a batch would do: none starts before the 5 s.
+    for (let i = 0; i < 30 && own().length === 3; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(own()).toHaveLength(3);
+    await clock.advance(1_000);
+    // The timer started the batch: wait for its file I/O (no flush here).
+    for (let i = 0; i < 200 && own().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(own()).toEqual([]);
+    expect(indexLines(dir, ids[0]!)).toHaveLength(1);
+    for (const id of ids) expect(await logs.read(id)).toMatch(new RegExp(`\\[main\\] output of ${id}\n$`));
+  });
+
+    it('keeps a log above the pack limit, a capped one and a cut one in their own files', async () => {
     const { dir, newId, clock } = setup();
     const logs = new RunLogs(dir, clock, { packMaxBytes: 1024 });
     await logs.init();
@@ -114,6 +136,7 @@ describe('small run logs in day packs', () => {
     await clock.advance(3 * DAY);
     logs.write(id, 'main', 'after it');
     await logs.finish(id);
+    await logs.flushPacks();
     expect(readdirSync(join(dir, 'packs')).sort()).toEqual(['2026-03-01.idx', '2026-03-01.log']);
     expect(await logs.read(id)).toMatch(/before the long sleep\n.*after it\n$/);
   });

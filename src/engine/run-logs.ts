@@ -58,6 +58,8 @@ export interface RunLogsOptions {
   maxRunBytes?: number | (() => number);
   /** Finished logs up to this size go into the day's pack (log-packs.ts); 0 keeps every log in its own file. */
   packMaxBytes?: number;
+  /** How long a finished log waits for others to share a pack batch (default 5 s; 0: at once). */
+  packDelayMs?: number;
   logger?: Logger;
 }
 
@@ -102,8 +104,9 @@ export class RunLogs {
     const max = options.maxRunBytes ?? DEFAULT_MAX_RUN_LOG_BYTES;
     this.maxRunBytes = typeof max === 'function' ? max : () => max;
     this.logger = options.logger;
-    this.packs = new LogPacks(join(dir, 'packs'), {
+    this.packs = new LogPacks(join(dir, 'packs'), clock, {
       ...(options.packMaxBytes === undefined ? {} : { maxBytes: options.packMaxBytes }),
+      ...(options.packDelayMs === undefined ? {} : { delayMs: options.packDelayMs }),
       ...(options.logger ? { logger: options.logger } : {}),
     });
   }
@@ -167,7 +170,11 @@ export class RunLogs {
     });
   }
 
-  /** The run is over: flush, keep the tail, close the file and end every follower; then pack a small log. */
+  /**
+   * The run is over: flush, keep the tail, close the file and end every
+   * follower. A small log is then queued for the day's pack (packed within
+   * `packDelayMs`; `flushPacks` or shutdown packs it at once).
+   */
   finish(runId: string): Promise<void> {
     return this.close(runId, true);
   }
@@ -185,7 +192,12 @@ export class RunLogs {
       if (this.closing.get(runId) === done) this.closing.delete(runId);
     }
     // A cut log stays where it is: the disk was full, and its marker says so.
-    if (over && !log.cut && !this.open.has(runId)) await this.packs.pack(runId, this.pathOf(runId));
+    if (over && !log.cut && !this.open.has(runId)) void this.packs.pack(runId, this.pathOf(runId));
+  }
+
+  /** Packs the finished logs that wait for their batch now; resolves once they are in the packs. */
+  flushPacks(): Promise<void> {
+    return this.packs.idle();
   }
 
   /**
@@ -195,7 +207,9 @@ export class RunLogs {
    */
   packLeftover(runId: string): Promise<boolean> {
     if (this.open.has(runId) || this.closing.has(runId)) return Promise.resolve(false);
-    return this.packs.pack(runId, this.pathOf(runId), { verify: true });
+    const packed = this.packs.pack(runId, this.pathOf(runId), { verify: true });
+    this.packs.flush();
+    return packed;
   }
 
   /** Housekeeping: deletes the days of packed logs last written before `cutoff`; returns how many logs went. */
