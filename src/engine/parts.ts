@@ -3,6 +3,7 @@ import type { Logger } from '../core/logger.js';
 import type { HearthConfig, JobDef } from '../config/types.js';
 import type { Run } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
+import { observeRepository } from '../runs/run-repository.js';
 import { compileSchedule, type Schedule } from '../schedule/index.js';
 import type { RunEvent, RunEventListener } from './port.js';
 
@@ -73,6 +74,8 @@ export function observeRunChanges(store: RunStore, notify: (type: 'created' | 'u
     lastSuccess: (job) => store.lastSuccess(job),
     lastRun: (job) => store.lastRun(job),
     pruneHistory: (before) => store.pruneHistory(before),
+    runs: observeRepository(store.runs, (type, run) => notify(type, run)),
+    queue: store.queue,
     schedules: store.schedules,
     getSchedule: (job) => store.getSchedule(job),
     setSchedule: (job, state) => store.setSchedule(job, state),
