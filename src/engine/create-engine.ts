@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { Dispatcher } from '../pool/dispatcher.js';
 import { Engine, type EngineDeps } from './engine.js';
 import { executeRun, type ExecutorDeps } from './executor.js';
-import { CompiledSchedules, RunEventHub, observeRunChanges, type ConfigRef } from './parts.js';
+import { CompiledSchedules, RunEventHub, RunReadModel, observeRunChanges, type ConfigRef } from './parts.js';
 import { Scheduler } from './scheduler.js';
 import { Workflows } from './workflows.js';
 
@@ -16,8 +16,12 @@ import { Workflows } from './workflows.js';
  */
 export function createEngine(deps: EngineDeps): Engine {
   const runEvents = new RunEventHub(deps.logger);
-  // Every run change goes through the store, so observing it there tells listeners about all of them.
-  const store = observeRunChanges(deps.store, (type, run) => runEvents.emit({ type, run }));
+  const readModel = new RunReadModel();
+  // Every run change goes through the store's repository, so observing it there tells listeners about all of them.
+  const store = observeRunChanges(deps.store, (type, run) => {
+    readModel.note(run);
+    runEvents.emit({ type, run });
+  });
   const config: ConfigRef = { current: deps.config };
   const ids = new RunIdGenerator();
   const schedules = new CompiledSchedules();
@@ -29,7 +33,7 @@ export function createEngine(deps: EngineDeps): Engine {
 
   const executorDeps = (): ExecutorDeps => ({
     ...deps,
-    store,
+    runs: store.runs,
     configDir: dirname(config.current.file),
     // killGrace is read from the current config at each stop, so a reload applies to the next one.
     killGraceMs: () => config.current.killGraceMs,
@@ -38,7 +42,8 @@ export function createEngine(deps: EngineDeps): Engine {
   const dispatcher: Dispatcher = new Dispatcher({
     clock: deps.clock,
     logger: deps.logger,
-    store,
+    runs: store.runs,
+    queue: store.queue,
     pools: () => config.current.pools,
     job: (name) => config.current.jobs[name],
     execute: (run, job, stop) => executeRun(run, job, executorDeps(), stop),
@@ -66,6 +71,6 @@ export function createEngine(deps: EngineDeps): Engine {
     compile: (job) => schedules.of(job),
     submit: (job, planned) => theEngine().submitScheduled(job, planned),
   });
-  engine = new Engine({ ...deps, store }, { config, runEvents, ids, schedules, dispatcher, scheduler, workflows });
+  engine = new Engine({ ...deps, store }, { config, runEvents, ids, schedules, dispatcher, scheduler, workflows, readModel });
   return engine;
 }

@@ -442,7 +442,8 @@ describe('restart and recovery', () => {
   it('starts even when the recovered state cannot be written (disk full), and resumes the runs once it can', async () => {
     const clock = new FakeClock('2026-03-01T12:00:00Z');
     const store = new MemoryRunStore();
-    const first = await testEngine({ jobs: [flow], clock, store, scripts: { summarise: { ms: 10_000 } } });
+    // summarise hangs in the first engine until the "crash" (never stopped: it must not finish and write the run during the test).
+    const first = await testEngine({ jobs: [flow], clock, store, scripts: { summarise: { ms: 3_600_000 } } });
     const run = await first.engine.triggerJob('flow', 'manual');
     await settle(clock, 100);
     // Crash; the restart finds the disk full.

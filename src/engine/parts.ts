@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger.js';
 import type { HearthConfig, JobDef } from '../config/types.js';
 import type { Run } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
-import { observeRepository } from '../runs/run-repository.js';
+import { observeRepository, type RunRepository } from '../runs/run-repository.js';
 import { compileSchedule, type Schedule } from '../schedule/index.js';
 import type { RunEvent, RunEventListener } from './port.js';
 
@@ -51,6 +51,52 @@ export class CompiledSchedules {
     const schedule = compileSchedule(spec.spec, spec.timezone);
     this.schedules.set(job.name, { key, schedule });
     return schedule;
+  }
+}
+
+/**
+ * A read model (a cache) of the run repository for the synchronous views:
+ * the dashboard's job list (each job's last run) and the scheduler's "newest
+ * occurrence that already has a run" (Scheduler.knownLastHandled). It is fed
+ * by the repository's change notifications (createEngine observes the store)
+ * and seeded from the repository at start and for jobs a reload adds; it is
+ * never written to and never the source of truth: anything that decides
+ * what happens to a run reads the repository.
+ */
+export class RunReadModel {
+  private readonly last = new Map<string, Run>();
+  /** Per job, the newest `scheduledFor` (epoch ms) of any run seen. */
+  private readonly scheduled = new Map<string, number>();
+  private readonly seeded = new Set<string>();
+
+  /** A run inserted or saved (or read at seeding). */
+  note(run: Run): void {
+    const known = this.last.get(run.job);
+    if (!known || known.id <= run.id) this.last.set(run.job, run);
+    if (run.scheduledFor) {
+      const at = Date.parse(run.scheduledFor);
+      if (at > (this.scheduled.get(run.job) ?? -Infinity)) this.scheduled.set(run.job, at);
+    }
+  }
+
+  /** Reads each job's last run and active runs from the repository, once per job. */
+  async seed(runs: RunRepository, jobs: readonly string[]): Promise<void> {
+    const fresh = jobs.filter((job) => !this.seeded.has(job));
+    for (const job of fresh) this.seeded.add(job);
+    await Promise.all(
+      fresh.map(async (job) => {
+        const [last, active] = await Promise.all([runs.lastRun(job), runs.active({ job })]);
+        for (const run of [...active, ...(last ? [last] : [])]) this.note(run);
+      }),
+    );
+  }
+
+  lastRun(job: string): Run | undefined {
+    return this.last.get(job);
+  }
+
+  newestScheduledFor(job: string): number | undefined {
+    return this.scheduled.get(job);
   }
 }
 

@@ -38,14 +38,15 @@ function parkedRun(id: string, job: string, wait: Wait): Run {
  */
 async function harness() {
   const clock = new FakeClock(T0);
-  const store = new MemoryRunStore();
+  const store = new MemoryRunStore({ clock });
   await store.open();
   const started: string[] = [];
   const running = new Map<string, () => void>();
   const dispatcher = new Dispatcher({
     clock,
     logger: silentLogger,
-    store,
+    runs: store.runs,
+    queue: store.queue,
     pools: () => ({ default: { name: 'default', concurrency: 1 } }),
     job: (name) => jobDef(name),
     execute: (run) => {
@@ -90,7 +91,8 @@ describe('Dispatcher: parked runs and typed waits', () => {
     // No slot held: another job's run takes the only slot of the pool.
     const other = newRun({ id: 'r_2', job: 'other', tasks: ['main'], trigger: 'manual', occurrences: 1 }, T0);
     await h.store.insertRun(other);
-    h.dispatcher.enqueue(other);
+    // The pool claims from the queue: enqueue resolves once that claim pass is done.
+    await h.dispatcher.enqueue(other);
     expect(h.started).toEqual(['r_2']);
     await h.finish('r_2');
     // Time alone never wakes it (a missing wakeAt used to mean "now").
@@ -101,10 +103,13 @@ describe('Dispatcher: parked runs and typed waits', () => {
     expect(h.dispatcher.wake('r_1', { kind: 'input', id: 'someone-else' })).toEqual([]);
     expect(h.dispatcher.wake('r_1', { kind: 'event', name: 'doorbell' })).toEqual([]);
     expect(h.dispatcher.wake('r_1', { kind: 'child', runId: 'r_other' })).toEqual([]);
+    await h.clock.advance(0);
     expect(h.started).toEqual(['r_2']);
 
     const signal = wait.kind === 'input' ? { kind: 'input' as const, id: 'q1' } : wait.kind === 'event' ? { kind: 'event' as const, name: 'door', data: {} } : { kind: 'child' as const, runId: 'r_child' };
     expect(h.dispatcher.wake('r_1', signal)).toEqual(['main']);
+    // A woken run is saved, enqueued and claimed: it starts once that pass has run.
+    await h.clock.advance(0);
     expect(h.started).toEqual(['r_2', 'r_1']);
     expect((await h.store.getRun('r_1'))!.tasks.main!.status).toBe('pending');
   });

@@ -35,6 +35,7 @@ export type RunChange =
 /** Changes whose save resolves only once they are durable. */
 export const DURABLE_CHANGES: ReadonlySet<RunChange> = new Set<RunChange>([
   'task-started',
+  'task-process',
   'task-ended',
   'cancel-requested',
   'parked',
