@@ -68,6 +68,7 @@ export function createEngine(deps: EngineDeps): Engine {
     clock: deps.clock,
     store,
     logger: deps.logger.child({ component: 'scheduler' }),
+    newestScheduledFor: (job) => readModel.newestScheduledFor(job),
     compile: (job) => schedules.of(job),
     submit: (job, planned) => theEngine().submitScheduled(job, planned),
   });
