@@ -100,20 +100,18 @@ export class RunReadModel {
   }
 }
 
-/** The store, telling `notify` about every inserted or updated run. */
+/**
+ * The store, telling `notify` about every run inserted or saved through its
+ * run repository (`runs`), the one way the engine, the executor and the pool
+ * write runs. The store's own synchronous run methods pass through untold.
+ */
 export function observeRunChanges(store: RunStore, notify: (type: 'created' | 'updated', run: Run) => void): RunStore {
   return {
     open: () => store.open(),
     close: () => store.close(),
     flush: () => store.flush(),
-    async insertRun(run) {
-      await store.insertRun(run);
-      notify('created', run);
-    },
-    updateRun(run) {
-      store.updateRun(run);
-      notify('updated', run);
-    },
+    insertRun: (run) => store.insertRun(run),
+    updateRun: (run) => store.updateRun(run),
     getRun: (id) => store.getRun(id),
     listRuns: (query) => store.listRuns(query),
     activeRuns: () => store.activeRuns(),
