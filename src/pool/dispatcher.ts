@@ -236,9 +236,11 @@ export class Dispatcher {
    * claims; until the queue has nothing more or every pool is full.
    */
   private async claimAndStart(): Promise<void> {
-    const fullPools = new Set<string>();
+    const pools = this.deps.pools();
+    const poolCount = Object.keys(pools).length;
+    // Pools already full are known here: when every pool is, nothing is claimed at all.
+    const fullPools = new Set(Object.values(pools).filter((pool) => this.runningIn(pool.name) >= pool.concurrency).map((pool) => pool.name));
     const blockedJobs = new Set<string>();
-    const poolCount = Object.keys(this.deps.pools()).length;
     while (!this.stopping && fullPools.size < poolCount) {
       const [claim] = await this.deps.queue.claim({ owner: this.owner, leaseMs: this.leaseMs, excludeJobs: [...blockedJobs] });
       if (!claim) return;
