@@ -131,7 +131,10 @@ export class Engine implements AppliancePort {
     const toResume: Run[] = [];
     const runs = this.deps.store.runs;
     await this.readModel.seed(runs, Object.keys(this.config.jobs));
-    for (const run of await runs.active()) {
+    const active = await runs.active();
+    // The queue already holds the runs stored as queued: none starts before the recovery is on disk.
+    this.dispatcher.holdBack(active.map((run) => run.id));
+    for (const run of active) {
       const recovered = recoverInterruptedRun(run, this.deps.clock.now(), (pid) => this.deps.killOrphan?.(pid, run.id));
       if (recovered.failed !== undefined) {
         // A task that keeps taking the appliance down with it is not resumed again.
@@ -201,6 +204,7 @@ export class Engine implements AppliancePort {
     }
     this.recoveryRetry = undefined;
     if (this.stopped) return;
+    this.dispatcher.releaseHeld();
     const queued: Run[] = [];
     for (const run of runs) {
       if (run.status === 'waiting') this.dispatcher.park(run);

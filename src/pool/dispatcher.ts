@@ -64,6 +64,8 @@ export class Dispatcher {
    * from the repository.
    */
   private readonly queuedHere = new Map<string, Run>();
+  /** Runs not to claim yet (recovered runs whose recovery is not on disk yet): see holdBack. */
+  private readonly heldBack = new Set<string>();
   private readonly owner: string;
   private readonly leaseMs: number;
   private leaseTimer: Timer | undefined;
@@ -133,6 +135,19 @@ export class Dispatcher {
       .then(() => this.enqueue(parked.run))
       .catch((error: unknown) => this.logFailure('queueing a woken run failed', parked.run, error));
     return woken;
+  }
+
+  /**
+   * Runs this pool must not claim until releaseHeld: at start-up the queue
+   * already holds the runs stored as `queued`, and a recovered run starts
+   * only once its recovery is on disk (Engine.resumeRecovered).
+   */
+  holdBack(runIds: readonly string[]): void {
+    for (const id of runIds) this.heldBack.add(id);
+  }
+
+  releaseHeld(): void {
+    this.heldBack.clear();
   }
 
   /** The parked runs (the engine looks for those an event wakes). */
@@ -242,7 +257,12 @@ export class Dispatcher {
     const fullPools = new Set(Object.values(pools).filter((pool) => this.runningIn(pool.name) >= pool.concurrency).map((pool) => pool.name));
     const blockedJobs = new Set<string>();
     while (!this.stopping && fullPools.size < poolCount) {
-      const [claim] = await this.deps.queue.claim({ owner: this.owner, leaseMs: this.leaseMs, excludeJobs: [...blockedJobs] });
+      const [claim] = await this.deps.queue.claim({
+        owner: this.owner,
+        leaseMs: this.leaseMs,
+        excludeJobs: [...blockedJobs],
+        ...(this.heldBack.size ? { excludeRuns: [...this.heldBack] } : {}),
+      });
       if (!claim) return;
       const run = this.queuedHere.get(claim.runId) ?? (await this.deps.runs.get(claim.runId));
       if (run?.status !== 'queued' || this.stopping) {

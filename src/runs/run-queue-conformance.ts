@@ -70,6 +70,12 @@ export function runQueueConformance(name: string, make: () => Promise<QueueUnder
       expect(runIds(await queue.claim({ owner: 'w', leaseMs: LEASE, jobs: ['backup'], excludeJobs: [], limit: 5 }))).toEqual([a!.id, c!.id]);
     });
 
+    it('leaves out the runs a claimer holds back', async () => {
+      const [a, b] = await queued('x', 'x');
+      expect(runIds(await queue.claim({ owner: 'w', leaseMs: LEASE, excludeRuns: [a!.id], limit: 5 }))).toEqual([b!.id]);
+      expect(runIds(await queue.claim({ owner: 'w', leaseMs: LEASE, limit: 5 }))).toEqual([a!.id]);
+    });
+
     it('never hands one run to two claimers at once', async () => {
       await queued('a', 'a', 'a');
       const [one, two, three] = await Promise.all([

@@ -21,6 +21,8 @@ export interface ClaimRequest {
   jobs?: readonly string[];
   /** No runs of these jobs (with `jobs` absent: runs of jobs the claimer does not know). */
   excludeJobs?: readonly string[];
+  /** Not these runs (runs the claimer holds back, e.g. recovered runs whose recovery is not on disk yet). */
+  excludeRuns?: readonly string[];
   /** At most this many runs (default 1). */
   limit?: number;
 }
@@ -140,6 +142,7 @@ export function inProcessQueue(state: QueueState, clock: Clock): RunQueue {
       const limit = request.limit ?? 1;
       const only = request.jobs ? new Set(request.jobs) : undefined;
       const except = request.excludeJobs ? new Set(request.excludeJobs) : undefined;
+      const skipRuns = request.excludeRuns?.length ? new Set(request.excludeRuns) : undefined;
       const claims: QueueClaim[] = [];
       for (let i = 0; i < order.length && claims.length < limit; ) {
         const runId = order[i]!;
@@ -152,7 +155,7 @@ export function inProcessQueue(state: QueueState, clock: Clock): RunQueue {
         }
         i++;
         const job = slot.entry.job;
-        if ((only && !only.has(job)) || except?.has(job) || !free(slot, now)) continue;
+        if ((only && !only.has(job)) || except?.has(job) || skipRuns?.has(runId) || !free(slot, now)) continue;
         claims.push(take(slot, request.owner, request.leaseMs, now));
       }
       return claims;
