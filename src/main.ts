@@ -31,6 +31,9 @@ import { DiskSpace } from './system/disk-space.js';
 import { startHttpServer } from './http/server.js';
 import { createTokenCheck, ensureApiToken } from './http/token.js';
 import { KnowledgeService } from './knowledge/service.js';
+import { Connections } from './integrations/connect.js';
+import { connectFlows } from './integrations/flows.js';
+import { SecretsStore } from './secrets/store.js';
 import { createSystemdNotifier, progressLiveness } from './platform/systemd-notify.js';
 import { passwdCommand } from './platform/passwd-command.js';
 import { userInfo } from 'node:os';
@@ -122,7 +125,9 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     await events.init();
     // Opens nothing until an ingest job or a search needs it (LanceDB and models load lazily).
     const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock, logger: logger.child({ component: 'knowledge' }) });
-    const actions = createActionRegistry(builtinActions({ knowledge }));
+    // Outside accounts (connections: in hearth.yaml) with the secrets saved by `hearth connect` or Settings › Connections.
+    const connections = new Connections({ connections: () => current.connections ?? {}, secrets: new SecretsStore(config.dataDir), flows: connectFlows() });
+    const actions = createActionRegistry(builtinActions({ knowledge, connections }));
     // Free space for /api/health and the dashboard banner: one statfs every 10 s at most, off the request path.
     const disk = new DiskSpace({ path: config.dataDir, clock });
     await disk.refresh();
@@ -158,6 +163,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       timeZone: () => current.timezone,
       ...(initialPassword ? { initialPassword } : {}),
       api: { search: knowledge },
+      connections,
       passwd: passwdCommand({
         configFile: configPath,
         cwd: options.cwd,

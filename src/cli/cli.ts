@@ -76,6 +76,24 @@ const COMMANDS: readonly Command[] = [
     run: async (args, ctx) => (await import('./passwd.js')).passwdCommand(args, ctx),
   },
   {
+    name: 'connect',
+    summary: 'save the secret of a connection (Slack token, …) and check it',
+    synopsis: 'connect NAME [--check] [--forget] [--config FILE]',
+    details: [
+      'NAME             a connection under connections: in hearth.yaml, e.g. slack-home',
+      'Asks for the token without echo on a terminal; otherwise reads it from standard input',
+      '(echo "$SLACK_TOKEN" | hearth connect slack-home). Saved in <dataDir>/secrets/NAME.json (0600), never printed.',
+      '--check          only check what is saved (Slack: auth.test, scopes required and granted); exit 1 if not ready',
+      '--forget         delete the saved secrets of NAME',
+      '--config FILE    hearth.yaml naming the connection (default: HEARTH_CONFIG, ./hearth.yaml)',
+      'Run it as the user Hearth runs as (e.g. sudo -u hearth hearth connect NAME).',
+    ],
+    options: { ...CONFIG_OPTION, check: { type: 'boolean' }, forget: { type: 'boolean' } },
+    positionals: { names: ['NAME'], required: 1 },
+    // Imported lazily: only this command needs the connect flows.
+    run: async (args, ctx) => (await import('./connect.js')).connectCommand(args, ctx),
+  },
+  {
     name: 'validate',
     summary: 'check hearth.yaml and report every problem',
     synopsis: 'validate [--config FILE]',

@@ -296,6 +296,7 @@ export function settingsBody(ctx: RenderContext, data: { tokens: ApiTokenInfo[];
   const { tokens, created } = data;
   const job = data.exampleJob ?? 'JOB';
   return html`<h1>Settings</h1>
+<p><a class="btn" href="/settings/connections">Connections ›</a> <span class="small muted">Slack, Gmail and other accounts jobs use</span></p>
 ${created && html`<section class="card created" role="status"><h2>Token “${created.name}” created</h2>
 <p>Copy it now: it is shown only once.</p>
 <input class="mono token" readonly value="${created.token}" aria-label="The new token" data-select>

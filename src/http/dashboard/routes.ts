@@ -25,6 +25,8 @@ import { searchBody, searchFieldsFrom, type SearchOutcome } from './search-page.
 import { provenSameOrigin } from './security.js';
 import { JobHistoryReader, recentRunsByJob } from './history.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
+import type { Connections } from '../../integrations/connect.js';
+import { mountConnectionPages } from './connections-page.js';
 
 /**
  * The dashboard's pages and form actions. Pages are server-rendered HTML;
@@ -53,6 +55,8 @@ export interface DashboardDeps {
   search?: SearchPort;
   /** The `hearth passwd` command the setup and login pages show (absent: the Pi image's). */
   passwd?: PasswdCommand;
+  /** Settings › Connections: outside accounts and their saved secrets (names only). */
+  connections?: Connections;
 }
 
 /** What the Pi image runs: a systemd service as user hearth with its config in /etc/hearth. */
@@ -243,6 +247,8 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     await appliance.answerQuestion(id, answerFromForm(question!, await readForm(c)));
     return c.redirect('/inbox', 303);
   });
+
+  mountConnectionPages(app, deps.connections, { pageAuth, actionAuth, requireForm, limitForm, readForm, render, logger: deps.logger });
 
   app.post('/settings/tokens', requireForm, limitForm, actionAuth, async (c) => {
     const fields = await readForm(c);
