@@ -231,6 +231,24 @@ describe('ingest.slack sync', () => {
     for (let i = 0; i < 10; i++) expect((await search(`keyword${i}`)).length).toBeGreaterThan(0);
   });
 
+  it('indexes a page whose raw lines were written just before a crash (the refetched page appends nothing new)', async () => {
+    slack.post('C001', { ts: ago(2 * 24 * 60), user: 'U1', text: 'older day walrus' });
+    slack.post('C001', { ts: ago(2 * 24 * 60 - 1), user: 'U1', text: 'older day narwhal' });
+    for (let i = 0; i < 3; i++) slack.post('C001', { ts: ago(10 - i), user: 'U2', text: `today ${i}` });
+    let stores = 0;
+    const crashing: SyncTarget = {
+      sync: async (source, items, options) => {
+        if (++stores === 2) throw new Error('power cut');
+        return kb.sync(source, items, options);
+      },
+      remove: (source, keys) => kb.remove(source, keys),
+    };
+    await expect(run({ pageSize: 3, channels: ['general'], threads: false, target: crashing })).rejects.toThrow('power cut');
+    expect(await search('walrus')).toHaveLength(0);
+    await run({ pageSize: 3, channels: ['general'], threads: false });
+    expect(await search('walrus')).toHaveLength(1);
+  });
+
   it('fails with a clear, non-retriable error when Slack refuses the token', async () => {
     seedBasics();
     // The token was revoked: Slack no longer knows it.

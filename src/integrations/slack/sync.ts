@@ -262,8 +262,11 @@ class SlackSync {
   /** Raw day files, then the documents of the days touched through the knowledge store. */
   private async store(channelId: string, records: RawRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const days = await this.o.files.append(this.team.id, channelId, records);
-    if (days.size === 0) return;
+    await this.o.files.append(this.team.id, channelId, records);
+    // Every day the page touches, not only days with new lines: a crash between the raw append and
+    // the index leaves lines the refetched page no longer appends, and their documents must still land.
+    // The knowledge store skips documents it already holds (same mtime and size, or same content).
+    const days = new Set(records.map((record) => dayOf(record.thread_ts ?? record.ts)));
     const ctx = {
       team: this.team.id,
       channelId,
