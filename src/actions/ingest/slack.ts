@@ -9,6 +9,7 @@ import type { KnowledgeBase } from '../../knowledge/knowledge-base.js';
 import { createSlackApi } from '../../integrations/slack/api.js';
 import { SlackFiles } from '../../integrations/slack/store.js';
 import { syncSlack } from '../../integrations/slack/sync.js';
+import { createSearchSink } from '../../integrations/elasticsearch/sink.js';
 import type { Waiter } from '../../integrations/slack/sync.js';
 import { abortError, durationParam, parseParams, validateParams } from '../params.js';
 import type { ActionContext, ActionDefinition } from '../types.js';
@@ -44,6 +45,17 @@ export const slackParams = z.strictObject({
   /** Tier 3 calls (history, replies) a minute; Slack allows ~50 for an app in your own workspace. */
   perMinute: z.number().positive().max(600).default(50),
   source: z.string().regex(SOURCE_PATTERN, 'use 1-63 letters, digits, ".", "-" or "_"').default('slack'),
+  /** Optional: the same documents into an Elasticsearch or OpenSearch index too (bulk API, idempotent ids). */
+  elasticsearch: z
+    .strictObject({
+      url: z.string().url('expected a URL such as http://nas.local:9200'),
+      index: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,254}$/, 'use lower-case letters, digits, "_", "." or "-"').default('hearth-slack'),
+      type: z.enum(['elasticsearch', 'opensearch']).default('elasticsearch'),
+      apiKey: z.string().min(1).optional(),
+      username: z.string().min(1).optional(),
+      password: z.string().optional(),
+    })
+    .optional(),
 });
 
 export function createSlackAction(deps: SlackActionDeps): ActionDefinition {
@@ -67,6 +79,9 @@ export function createSlackAction(deps: SlackActionDeps): ActionDefinition {
       const files = new SlackFiles(store.stageFiles.root);
       const waiter = await durableWaiter(files.statePath(params.connection).replace(/\.json$/, '.waits.json'), ctx);
       const api = await createSlackApi({ token, ...(resolved.values.apiUrl ? { apiUrl: resolved.values.apiUrl } : {}) });
+      const es = params.elasticsearch;
+      const sink = es ? await createSearchSink({ type: es.type, url: es.url, index: es.index, ...(es.apiKey ? { apiKey: es.apiKey } : {}), ...(es.username ? { username: es.username, password: es.password ?? '' } : {}) }) : undefined;
+      if (es) ctx.log(`slack ${params.connection}: documents also go to ${es.type} index ${es.index} at ${new URL(es.url).origin}`);
       try {
         return await syncSlack({
           connection: params.connection,
@@ -86,10 +101,13 @@ export function createSlackAction(deps: SlackActionDeps): ActionDefinition {
           pageSize: params.pageSize,
           tier3IntervalMs: Math.ceil(60_000 / params.perMinute),
           tier2IntervalMs: Math.ceil(60_000 / Math.min(20, params.perMinute)),
+          ...(sink ? { sink } : {}),
         });
       } catch (error) {
         if (ctx.signal.aborted) throw abortError(ctx.signal);
         throw error;
+      } finally {
+        await sink?.close();
       }
     },
   };

@@ -11,6 +11,8 @@ import { SlackFiles } from './store.js';
 import { syncSlack } from './sync.js';
 import type { SlackSyncOptions, SyncTarget } from './sync.js';
 import { FakeSlack } from './testing.js';
+import { createSearchSink } from '../elasticsearch/sink.js';
+import { FakeSearchServer } from '../elasticsearch/testing.js';
 import { msToTs } from './ts.js';
 
 // A fake Slack on 127.0.0.1 that the real @slack/web-api client talks to, a
@@ -247,6 +249,30 @@ describe('ingest.slack sync', () => {
     expect(await search('walrus')).toHaveLength(0);
     await run({ pageSize: 3, channels: ['general'], threads: false });
     expect(await search('walrus')).toHaveLength(1);
+  });
+
+  it('sends the same documents to an Elasticsearch index when one is configured: nothing doubles over three runs, a deletion leaves it', async () => {
+    const es = new FakeSearchServer();
+    const esUrl = await es.start();
+    try {
+      const sink = await createSearchSink({ type: 'elasticsearch', url: esUrl, index: 'slack-test' });
+      seedBasics();
+      slack.post('C002', { ts: ago(2), user: 'U1', text: 'to be deleted soon' });
+      for (let i = 0; i < 3; i++) {
+        await run({ sink });
+        await clock.advance(MIN);
+      }
+      const status = await kb.status();
+      expect(es.documents('slack-test')).toHaveLength(status.sources.find((s) => s.name === 'slack')!.documents);
+      expect(es.documents('slack-test').map((d) => d.title)).toContain('#general: thread about the garden shed');
+      slack.delete('C002', msToTs(START - 2 * MIN));
+      slack.delete('C002', msToTs(START - 30 * MIN));
+      await run({ sink, lookbackMs: 60 * MIN });
+      expect(es.documents('slack-test').map((d) => d.title)).not.toContain('#random on 2026-03-01');
+      await sink.close();
+    } finally {
+      await es.stop();
+    }
   });
 
   it('fails with a clear, non-retriable error when Slack refuses the token', async () => {

@@ -1,6 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { CancelledError, NonRetriableError } from '../../core/errors.js';
 import type { SourceItem, SyncReport } from '../../knowledge/knowledge-base.js';
+import type { DocumentSink } from '../elasticsearch/sink.js';
 import { SlackApiError, SlackRateLimitedError } from './api.js';
 import type { SlackApi, SlackMessage, SlackPage } from './api.js';
 import { documentsOfDay } from './documents.js';
@@ -66,6 +67,8 @@ export interface SlackSyncOptions {
   tier2IntervalMs: number;
   /** How often user and channel names are refreshed. */
   namesMaxAgeMs?: number;
+  /** An Elasticsearch/OpenSearch index that gets the same documents (optional). */
+  sink?: DocumentSink;
 }
 
 export interface SlackSyncReport {
@@ -286,8 +289,13 @@ class SlackSync {
       const result = await this.o.target.sync(this.o.source, documents.map(sourceItem), { removeMissing: false, ...(this.o.signal ? { signal: this.o.signal } : {}) });
       this.report.documents += result.added + result.changed;
       this.report.chunksEmbedded += result.chunksEmbedded;
+      // Same ids every time (source + key): a page sent again overwrites, never duplicates.
+      await this.o.sink?.index(documents.map((doc) => ({ source: this.o.source, key: doc.key, title: doc.title, author: doc.author, url: doc.url, timestamp: doc.timestamp, text: doc.text, metadata: { channel: doc.channel, messages: doc.messages } })));
     }
-    if (removed.length > 0) this.report.removedDocuments += await this.o.target.remove(this.o.source, removed);
+    if (removed.length > 0) {
+      this.report.removedDocuments += await this.o.target.remove(this.o.source, removed);
+      await this.o.sink?.remove(this.o.source, removed);
+    }
   }
 
   // ── names ───────────────────────────────────────────────────────────────
