@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeSlack } from '../integrations/slack/testing.js';
+import { FakeSlack } from '../integrations/slack/fake-slack.js';
 import { connectCommand } from './connect.js';
 import type { SecretInput } from './connect.js';
 import type { CliContext } from './context.js';

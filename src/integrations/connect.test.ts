@@ -7,7 +7,7 @@ import { NotFoundError } from '../core/errors.js';
 import { SecretsStore } from '../secrets/store.js';
 import { Connections } from './connect.js';
 import { connectFlows } from './flows.js';
-import { FakeSlack } from './slack/testing.js';
+import { FakeSlack } from './slack/fake-slack.js';
 
 let dir: string;
 let slack: FakeSlack;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Run } from '../../src/runs/model.js';
-import { FakeSlack } from '../../src/integrations/slack/testing.js';
+import { FakeSlack } from '../../src/integrations/slack/fake-slack.js';
 import { baseConfig, fileLines, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
 // The real hearth process, the real @slack/web-api client, a fake Slack on 127.0.0.1.

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectionDef } from '../../config/types.js';
 import { Connections } from '../../integrations/connect.js';
 import { connectFlows } from '../../integrations/flows.js';
-import { FakeSlack } from '../../integrations/slack/testing.js';
+import { FakeSlack } from '../../integrations/slack/fake-slack.js';
 import { SecretsStore } from '../../secrets/store.js';
 import { dashboardHarness, formPost, logIn, type Harness } from './testing.js';
 

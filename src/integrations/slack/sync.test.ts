@@ -10,7 +10,7 @@ import { createSlackApi } from './api.js';
 import { SlackFiles } from './store.js';
 import { syncSlack } from './sync.js';
 import type { SlackSyncOptions, SyncTarget } from './sync.js';
-import { FakeSlack } from './testing.js';
+import { FakeSlack } from './fake-slack.js';
 import { createSearchSink } from '../elasticsearch/sink.js';
 import { FakeSearchServer } from '../elasticsearch/testing.js';
 import { msToTs } from './ts.js';
@@ -221,9 +221,10 @@ describe('ingest.slack sync', () => {
       },
       remove: (source, keys) => kb.remove(source, keys),
     };
-    await expect(run({ pageSize: 3, channels: ['general'], threads: false, target: crashing })).rejects.toThrow('power cut');
+    // Stored after every page here (flushPages: 1); the default batches ten pages per store.
+    await expect(run({ pageSize: 3, flushPages: 1, channels: ['general'], threads: false, target: crashing })).rejects.toThrow('power cut');
     const seen = slack.requests.length;
-    await run({ pageSize: 3, channels: ['general'], threads: false });
+    await run({ pageSize: 3, flushPages: 1, channels: ['general'], threads: false });
     const resumed = slack.requests.slice(seen).filter((r) => r.method === 'conversations.history');
     // Pages 1 and 2 were stored; the pass goes on with page 3 (it was fetched but not stored) and page 4.
     expect(resumed).toHaveLength(2);
@@ -245,9 +246,9 @@ describe('ingest.slack sync', () => {
       },
       remove: (source, keys) => kb.remove(source, keys),
     };
-    await expect(run({ pageSize: 3, channels: ['general'], threads: false, target: crashing })).rejects.toThrow('power cut');
+    await expect(run({ pageSize: 3, flushPages: 1, channels: ['general'], threads: false, target: crashing })).rejects.toThrow('power cut');
     expect(await search('walrus')).toHaveLength(0);
-    await run({ pageSize: 3, channels: ['general'], threads: false });
+    await run({ pageSize: 3, flushPages: 1, channels: ['general'], threads: false });
     expect(await search('walrus')).toHaveLength(1);
   });
 
@@ -273,6 +274,27 @@ describe('ingest.slack sync', () => {
     } finally {
       await es.stop();
     }
+  });
+
+  it('stores pages in batches and moves the cursor only after a batch is stored: a crash refetches at most one batch', async () => {
+    for (let i = 0; i < 20; i++) slack.post('C001', { ts: ago(100 - i), user: 'U1', text: `entry ${i} zebra${i}` });
+    const syncs: number[] = [];
+    const counting: SyncTarget = {
+      sync: async (source, items, options) => {
+        syncs.push(items.length);
+        if (syncs.length === 2) throw new Error('power cut');
+        return kb.sync(source, items, options);
+      },
+      remove: (source, keys) => kb.remove(source, keys),
+    };
+    await expect(run({ pageSize: 2, flushPages: 4, channels: ['general'], threads: false, target: counting })).rejects.toThrow('power cut');
+    const state = await new SlackFiles(join(dir, 'knowledge')).readState('slack-home');
+    expect(state.channels.C001!.progress).toMatchObject({ pages: 4, messages: 8 });
+    const seen = slack.requests.length;
+    await run({ pageSize: 2, flushPages: 4, channels: ['general'], threads: false });
+    // Pages 5-8 were fetched but not stored: asked again, then 9 and 10.
+    expect(slack.requests.slice(seen).filter((r) => r.method === 'conversations.history')).toHaveLength(6);
+    for (let i = 0; i < 20; i++) expect(await search(`zebra${i}`)).toHaveLength(1);
   });
 
   it('fails with a clear, non-retriable error when Slack refuses the token', async () => {

@@ -69,6 +69,8 @@ export interface SlackSyncOptions {
   namesMaxAgeMs?: number;
   /** An Elasticsearch/OpenSearch index that gets the same documents (optional). */
   sink?: DocumentSink;
+  /** History pages fetched between two stores (default 10): fewer, larger writes; a crash refetches at most this many. */
+  flushPages?: number;
 }
 
 export interface SlackSyncReport {
@@ -89,6 +91,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** Slack's `limit` for non-Marketplace apps distributed commercially (since 2025): 15 per page, 1 request a minute. */
 const REDUCED_LIMIT = 15;
 const REDUCED_INTERVAL_MS = 60_000;
+const DEFAULT_FLUSH_PAGES = 10;
 
 export async function syncSlack(options: SlackSyncOptions): Promise<SlackSyncReport> {
   return new SlackSync(options).run();
@@ -100,6 +103,11 @@ class SlackSync {
   private readonly lastCall = new Map<number, number>();
   private readonly report: SlackSyncReport;
   private status = '';
+  /** Staged but not yet stored: the channel, its days, thread positions and page position. */
+  private pendingChannel: string | undefined;
+  private readonly pendingDays = new Set<string>();
+  private readonly pendingThreads = new Map<string, string>();
+  private pendingPosition: { next: string | undefined; pages: number; messages: number } | undefined;
 
   constructor(private readonly o: SlackSyncOptions) {
     this.report = { connection: o.connection, team: '', channels: 0, messages: 0, pages: 0, threadsFetched: 0, documents: 0, removedDocuments: 0, chunksEmbedded: 0, rateLimitWaits: 0, reducedLimits: false };
@@ -147,9 +155,12 @@ class SlackSync {
     const progress = channel.progress;
     const refreshed = new Set<string>();
     const seenInWindow = new Set<string>();
+    // Where the fetching is; `progress` (on disk) moves to it only when the pages before it are stored.
+    const position = { next: progress.next, pages: progress.pages, messages: progress.messages };
+    let unflushed = 0;
     for (;;) {
       const page: SlackPage = await this.call(3, 'conversations.history', () =>
-        this.o.api.history({ channel: id, oldest: progress.oldest, latest: progress.latest, limit: this.pageSize(), ...(progress.next ? { cursor: progress.next } : {}) }),
+        this.o.api.history({ channel: id, oldest: progress.oldest, latest: progress.latest, limit: this.pageSize(), ...(position.next ? { cursor: position.next } : {}) }),
       );
       this.noticeReducedLimits(page);
       const records: RawRecord[] = [];
@@ -166,20 +177,24 @@ class SlackSync {
           refreshed.add(message.ts);
         }
       }
-      await this.store(id, records);
-      progress.pages++;
-      progress.messages += page.messages.length;
+      await this.stage(id, records);
+      position.pages++;
+      position.messages += page.messages.length;
+      position.next = page.nextCursor && page.hasMore ? page.nextCursor : undefined;
+      this.pendingPosition = { ...position };
       this.report.pages++;
       this.report.messages += page.messages.length;
-      if (page.nextCursor && page.hasMore) progress.next = page.nextCursor;
-      else delete progress.next;
-      await this.save();
-      this.o.log(`${this.status}: ${progress.messages.toLocaleString('en')} messages`);
-      if (!progress.next) break;
+      this.o.log(`${this.status}: ${position.messages.toLocaleString('en')} messages`);
+      if (++unflushed >= this.flushPages() || !position.next) {
+        await this.flush();
+        unflushed = 0;
+      }
+      if (!position.next) break;
     }
     // A resumed pass saw only its later pages; deletions are judged on whole passes.
     if (previousCursor && !progress.resumed) await this.removeVanished(id, progress.oldest, previousCursor, seenInWindow);
     if (this.o.threads) await this.sweepThreads(id, channel, refreshed);
+    await this.flush();
     channel.cursor = progress.latest;
     delete channel.progress;
     this.pruneThreads(channel);
@@ -223,7 +238,7 @@ class SlackSync {
         if (record.thread_ts === ts && !record.deleted && compareTs(record.ts, oldest) > 0 && !seen.has(record.ts)) records.push({ ts: record.ts, thread_ts: ts, deleted: true });
       }
     }
-    if (latest) channel.threads[ts] = latest;
+    if (latest) this.pendingThreads.set(ts, latest);
     return records;
   }
 
@@ -232,9 +247,8 @@ class SlackSync {
     const horizon = this.o.clock.now() - this.o.threadWindowMs;
     for (const [ts, latest] of Object.entries(channel.threads)) {
       if (refreshed.has(ts) || tsToMs(latest) < horizon) continue;
-      const records = await this.fetchThread(channelId, channel, ts);
-      await this.store(channelId, records);
-      await this.save();
+      await this.stage(channelId, await this.fetchThread(channelId, channel, ts));
+      if (this.pendingDays.size >= 50) await this.flush();
     }
   }
 
@@ -256,20 +270,62 @@ class SlackSync {
     }
     if (gone.length > 0) {
       this.o.log(`${this.status}: ${gone.length} deleted ${gone.length === 1 ? 'message' : 'messages'} removed`);
-      await this.store(channelId, gone);
+      await this.stage(channelId, gone);
+      await this.flush();
     }
   }
 
   // ── stages ──────────────────────────────────────────────────────────────
 
-  /** Raw day files, then the documents of the days touched through the knowledge store. */
-  private async store(channelId: string, records: RawRecord[]): Promise<void> {
+  /**
+   * Appends records to the raw day files at once (fsynced, and idempotent:
+   * a record already there is not written again) and marks their days for
+   * the next flush.
+   */
+  private async stage(channelId: string, records: RawRecord[]): Promise<void> {
+    if (this.pendingChannel !== undefined && this.pendingChannel !== channelId) await this.flush();
+    this.pendingChannel = channelId;
     if (records.length === 0) return;
     await this.o.files.append(this.team.id, channelId, records);
-    // Every day the page touches, not only days with new lines: a crash between the raw append and
+    // Every day the records touch, not only days with new lines: a crash between the raw append and
     // the index leaves lines the refetched page no longer appends, and their documents must still land.
-    // The knowledge store skips documents it already holds (same mtime and size, or same content).
-    const days = new Set(records.map((record) => dayOf(record.thread_ts ?? record.ts)));
+    for (const record of records) this.pendingDays.add(dayOf(record.thread_ts ?? record.ts));
+  }
+
+  /**
+   * The staged days' documents through the knowledge store (it skips those it
+   * already holds), then the channel's position and threads in the state
+   * file: the cursor moves only after the batch is stored. Batching several
+   * pages spares the SD card a manifest write per page.
+   */
+  private async flush(): Promise<void> {
+    const channelId = this.pendingChannel;
+    if (channelId === undefined) return;
+    const days = [...this.pendingDays];
+    this.pendingDays.clear();
+    if (days.length > 0) await this.storeDays(channelId, days);
+    const channel = this.state.channels[channelId];
+    if (channel) {
+      for (const [ts, latest] of this.pendingThreads) channel.threads[ts] = latest;
+      const position = this.pendingPosition;
+      if (position && channel.progress) {
+        channel.progress.pages = position.pages;
+        channel.progress.messages = position.messages;
+        if (position.next) channel.progress.next = position.next;
+        else delete channel.progress.next;
+      }
+    }
+    this.pendingThreads.clear();
+    this.pendingPosition = undefined;
+    this.pendingChannel = undefined;
+    await this.save();
+  }
+
+  private flushPages(): number {
+    return this.o.flushPages ?? DEFAULT_FLUSH_PAGES;
+  }
+
+  private async storeDays(channelId: string, days: string[]): Promise<void> {
     const ctx = {
       team: this.team.id,
       channelId,
@@ -363,6 +419,8 @@ class SlackSync {
       if (this.o.clock.now() < notBefore) {
         const seconds = Math.ceil((notBefore - this.o.clock.now()) / 1000);
         this.o.log(`${this.status || `slack ${this.o.connection}`}: waiting ${seconds} s for Slack's rate limit`);
+        // What is fetched is stored first: a wait may park the run and resume it in another process.
+        await this.flush();
         await this.o.waiter.wait(notBefore, { durable: true, reason: `Slack's rate limit (${method})` });
         continue;
       }

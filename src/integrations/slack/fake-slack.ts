@@ -5,7 +5,7 @@ import type { SlackMessage } from './api.js';
 import { compareTs } from './ts.js';
 
 /**
- * A fake Slack Web API on 127.0.0.1 for tests and benchmarks: the real
+ * A fake Slack Web API on 127.0.0.1 for tests and benchmarks (shipped in dist/ for scripts/bench-slack.mjs): the real
  * `@slack/web-api` client talks to it (`slackApiUrl`). It keeps channels,
  * users and messages (threads, edits, deletions), pages with cursors, honours
  * `oldest`/`latest`, can answer 429 with Retry-After, cap `limit` the way
