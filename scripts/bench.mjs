@@ -7,7 +7,7 @@
  * four readers of a 100 MB run log < 100 MB of RSS above idle.
  *
  * Then the knowledge store's figures (scripts/bench-knowledge.mjs). One part
- * only: npm run bench -- fire | runs | start | logs | knowledge.
+ * only: npm run bench -- fire | runs | start | logs | knowledge | slack (slack runs only when named).
  *
  * Runs against dist/ (what `hearth start` runs), so build first.
  */
@@ -360,6 +360,13 @@ if (!only || only === 'logs') {
 if (!only || only === 'knowledge') {
   console.log('\nknowledge store (scripts/bench-knowledge.mjs):');
   const child = spawn(process.execPath, [join(root, 'scripts', 'bench-knowledge.mjs')], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
+}
+// Slack ingest from a fake Slack on 127.0.0.1 and search at 100k messages: only when asked (several minutes).
+if (only === 'slack') {
+  console.log('\nslack ingest (scripts/bench-slack.mjs):');
+  const child = spawn(process.execPath, [join(root, 'scripts', 'bench-slack.mjs'), ...process.argv.slice(3)], { stdio: 'inherit' });
   const code = await new Promise((resolve) => child.once('exit', resolve));
   if (code !== 0) process.exitCode = 1;
 }

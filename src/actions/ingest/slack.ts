@@ -45,6 +45,8 @@ export const slackParams = z.strictObject({
   /** Tier 3 calls (history, replies) a minute; Slack allows ~50 for an app in your own workspace. */
   perMinute: z.number().positive().max(600).default(50),
   source: z.string().regex(SOURCE_PATTERN, 'use 1-63 letters, digits, ".", "-" or "_"').default('slack'),
+  /** Channels whose documents, raw files and cursor are deleted (and not synced) on the next run. */
+  forget: z.array(z.string().min(1)).optional(),
   /** Optional: the same documents into an Elasticsearch or OpenSearch index too (bulk API, idempotent ids). */
   elasticsearch: z
     .strictObject({
@@ -102,6 +104,8 @@ export function createSlackAction(deps: SlackActionDeps): ActionDefinition {
           tier3IntervalMs: Math.ceil(60_000 / params.perMinute),
           tier2IntervalMs: Math.ceil(60_000 / Math.min(20, params.perMinute)),
           ...(sink ? { sink } : {}),
+          ...(params.forget ? { forget: params.forget } : {}),
+          documentKeys: async (source) => Object.keys((await store.stageFiles.readManifest(source)).entries),
         });
       } catch (error) {
         if (ctx.signal.aborted) throw abortError(ctx.signal);

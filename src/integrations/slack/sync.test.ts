@@ -297,6 +297,20 @@ describe('ingest.slack sync', () => {
     for (let i = 0; i < 20; i++) expect(await search(`zebra${i}`)).toHaveLength(1);
   });
 
+  it('forgets a channel: its documents leave the index, its raw files and cursor go, and it is not synced again', async () => {
+    seedBasics();
+    await run();
+    expect(await search('cat.png')).toHaveLength(1);
+    const documentKeys = async (source: string) => Object.keys((await kb.stageFiles.readManifest(source)).entries);
+    await run({ forget: ['#random'], documentKeys });
+    expect(await search('cat.png')).toHaveLength(0);
+    expect(await search('garden shed')).toHaveLength(1);
+    await expect(readFile(join(dir, 'knowledge', 'raw', 'slack', 'T001', 'C002', '2026-03-01.jsonl'), 'utf8')).rejects.toThrow(/ENOENT/);
+    const state = await new SlackFiles(join(dir, 'knowledge')).readState('slack-home');
+    expect(Object.keys(state.channels)).toEqual(['C001']);
+    expect(lines.some((line) => line.includes('forgot #random: 1 documents'))).toBe(true);
+  });
+
   it('fails with a clear, non-retriable error when Slack refuses the token', async () => {
     seedBasics();
     // The token was revoked: Slack no longer knows it.

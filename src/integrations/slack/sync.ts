@@ -71,6 +71,10 @@ export interface SlackSyncOptions {
   sink?: DocumentSink;
   /** History pages fetched between two stores (default 10): fewer, larger writes; a crash refetches at most this many. */
   flushPages?: number;
+  /** Channels (names or ids) whose documents, raw files and cursor are deleted before the pass. */
+  forget?: string[];
+  /** Lists a source's document keys (the knowledge store's manifest), for `forget`. */
+  documentKeys?: (source: string) => Promise<string[]>;
 }
 
 export interface SlackSyncReport {
@@ -120,6 +124,7 @@ class SlackSync {
     this.state.team = this.team;
     this.report.team = auth.team;
     await this.refreshNames();
+    if (this.o.forget?.length) await this.forgetChannels(this.o.forget);
     const channels = await this.chosenChannels();
     this.report.channels = channels.length;
     this.o.log(`slack ${this.o.connection}: workspace ${auth.team}, ${channels.length} ${channels.length === 1 ? 'channel' : 'channels'}`);
@@ -199,6 +204,22 @@ class SlackSync {
     delete channel.progress;
     this.pruneThreads(channel);
     await this.save();
+  }
+
+  /** Deletes what Hearth holds of these channels: documents (index and Elasticsearch), raw day files, cursor. */
+  private async forgetChannels(names: string[]): Promise<void> {
+    const ids = this.resolveChannels(names);
+    const keys = this.o.documentKeys ? await this.o.documentKeys(this.o.source) : [];
+    for (const id of ids) {
+      const prefix = `${this.team.id}/${id}/`;
+      const mine = keys.filter((key) => key.startsWith(prefix));
+      const removed = mine.length ? await this.o.target.remove(this.o.source, mine) : 0;
+      if (mine.length) await this.o.sink?.remove(this.o.source, mine);
+      await this.o.files.forgetChannel(this.team.id, id);
+      delete this.state.channels[id];
+      await this.save();
+      this.o.log(`slack ${this.o.connection}: forgot #${this.state.names.channels[id] ?? id}: ${removed} documents and its raw files removed`);
+    }
   }
 
   private needsReplies(channel: ChannelState, message: SlackMessage): boolean {
@@ -378,9 +399,18 @@ class SlackSync {
   }
 
   private async chosenChannels(): Promise<string[]> {
+    const forgotten = new Set(this.o.forget ? this.resolveChannels(this.o.forget) : []);
+    if (this.o.channels === 'all') {
+      return Object.keys(this.state.names.channels)
+        .filter((id) => !forgotten.has(id))
+        .sort((a, b) => this.state.names.channels[a]!.localeCompare(this.state.names.channels[b]!));
+    }
+    return this.resolveChannels(this.o.channels).filter((id) => !forgotten.has(id));
+  }
+
+  private resolveChannels(names: string[]): string[] {
     const byName = new Map(Object.entries(this.state.names.channels).map(([id, name]) => [name, id]));
-    if (this.o.channels === 'all') return Object.keys(this.state.names.channels).sort((a, b) => (this.state.names.channels[a]!).localeCompare(this.state.names.channels[b]!));
-    return this.o.channels.map((wanted) => {
+    return names.map((wanted) => {
       const bare = wanted.replace(/^#/, '');
       if (this.state.names.channels[bare]) return bare;
       const id = byName.get(bare);
