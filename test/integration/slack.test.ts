@@ -21,7 +21,7 @@ function config(port: number, apiUrl: string, extra = ''): string {
   return `${baseConfig(port, `
   slack:
     action: ingest.slack
-    with: { connection: slack-home, channels: [general], pageSize: 5, perMinute: 600${extra} }
+    with: { connection: slack-home, channels: [general], pageSize: 5, batchPages: 2, perMinute: 600${extra} }
 `)}
 knowledge: { embedder: hashing }
 connections:
@@ -64,7 +64,8 @@ describe('ingest.slack in the real process', () => {
     const run = await finished(hearth, body.runId);
     expect(run.status).toBe('succeeded');
     const after = slack.requests.slice(killedAt).filter((r) => r.method === 'conversations.history');
-    // 60 messages, 5 a page: 12 pages and a last empty-ended one at most; the pages stored before the kill are not asked again.
+    // 60 messages, 5 a page, stored two pages at a time: the kill came after page 6, so pages 1-4 were stored
+    // and are not asked again; 5 and 6 (fetched, not stored) are.
     expect(after[0]!.params.cursor).toBeTruthy();
     expect(historyAnswers - 1 + after.length).toBeLessThanOrEqual(13);
     const raw = fileLines(join(dir, 'data', 'knowledge', 'raw', 'slack', 'T001', 'C001', new Date((Math.floor(now / 1000) - 3600) * 1000).toISOString().slice(0, 10) + '.jsonl'));

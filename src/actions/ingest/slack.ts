@@ -42,6 +42,8 @@ export const slackParams = z.strictObject({
   since: durationParam.default(90 * DAY),
   threadWindow: durationParam.default(21 * DAY),
   pageSize: z.number().int().min(1).max(1000).default(200),
+  /** History pages stored together (one knowledge-store write); a crash fetches at most this many again. */
+  batchPages: z.number().int().min(1).max(100).default(10),
   /** Tier 3 calls (history, replies) a minute; Slack allows ~50 for an app in your own workspace. */
   perMinute: z.number().positive().max(600).default(50),
   source: z.string().regex(SOURCE_PATTERN, 'use 1-63 letters, digits, ".", "-" or "_"').default('slack'),
@@ -101,6 +103,7 @@ export function createSlackAction(deps: SlackActionDeps): ActionDefinition {
           sinceMs: params.since,
           threadWindowMs: params.threadWindow,
           pageSize: params.pageSize,
+          flushPages: params.batchPages,
           tier3IntervalMs: Math.ceil(60_000 / params.perMinute),
           tier2IntervalMs: Math.ceil(60_000 / Math.min(20, params.perMinute)),
           ...(sink ? { sink } : {}),

@@ -86,6 +86,7 @@ export class FakeSlack {
   /** Posts a message (a reply when `thread_ts` is given). `ts` is epoch seconds as Slack writes it. */
   post(channel: string, message: { ts: string; user?: string; text: string; thread_ts?: string; files?: SlackMessage['files'] }): void {
     this.messages.push({ type: 'message', channel, ...message });
+    this.threadIndex = undefined;
   }
 
   edit(channel: string, ts: string, text: string, editedTs: string): void {
@@ -98,6 +99,7 @@ export class FakeSlack {
     const index = this.messages.findIndex((m) => m.channel === channel && m.ts === ts);
     if (index < 0) throw new Error(`no message ${ts} in ${channel}`);
     this.messages.splice(index, 1);
+    this.threadIndex = undefined;
   }
 
   /** The next `times` calls of `method` answer 429 with `Retry-After: retryAfterS`. */
@@ -163,9 +165,26 @@ export class FakeSlack {
     }
   }
 
+  /** Replies by `channel/thread_ts`, rebuilt after a change (a benchmark workspace has 100k messages). */
+  private threadIndex: Map<string, StoredMessage[]> | undefined;
+
+  private repliesOf(channel: string, ts: string): StoredMessage[] {
+    if (!this.threadIndex) {
+      this.threadIndex = new Map();
+      for (const m of this.messages) {
+        if (m.thread_ts === undefined || m.thread_ts === m.ts) continue;
+        const key = `${m.channel}/${m.thread_ts}`;
+        const list = this.threadIndex.get(key) ?? [];
+        list.push(m);
+        this.threadIndex.set(key, list);
+      }
+    }
+    return this.threadIndex.get(`${channel}/${ts}`) ?? [];
+  }
+
   private withThreadFields(message: StoredMessage): SlackMessage {
     const { channel, ...rest } = message;
-    const replies = this.messages.filter((m) => m.channel === channel && m.thread_ts === message.ts && m.ts !== message.ts);
+    const replies = this.repliesOf(channel, message.ts);
     if (replies.length === 0) return rest;
     const latest = replies.map((m) => m.ts).sort(compareTs).at(-1)!;
     return { ...rest, thread_ts: message.ts, reply_count: replies.length, latest_reply: latest };
@@ -190,8 +209,7 @@ export class FakeSlack {
     const channel = params.channel!;
     const parent = this.messages.find((m) => m.channel === channel && m.ts === params.ts);
     if (!parent) return { ok: false, error: 'thread_not_found' };
-    const replies = this.messages
-      .filter((m) => m.channel === channel && m.thread_ts === params.ts && m.ts !== params.ts)
+    const replies = this.repliesOf(channel, params.ts!)
       .filter((m) => (params.oldest ? compareTs(m.ts, params.oldest) > 0 : true))
       .filter((m) => (params.cursor ? compareTs(m.ts, decode(params.cursor)) >= 0 : true))
       .sort((a, b) => compareTs(a.ts, b.ts));
