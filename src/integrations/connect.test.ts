@@ -6,6 +6,7 @@ import type { ConnectionDef } from '../config/types.js';
 import { NotFoundError } from '../core/errors.js';
 import { SecretsStore } from '../secrets/store.js';
 import { Connections } from './connect.js';
+import type { ConnectFlow } from './connect.js';
 import { connectFlows } from './flows.js';
 import { FakeSlack } from './slack/fake-slack.js';
 
@@ -71,5 +72,20 @@ describe('Connections (the shared connect flow)', () => {
     await connections.forget('slack-home');
     expect((await connections.get('slack-home')).saved).toEqual([]);
     expect((await connections.check('slack-home')).summary).toBe('not set up: token missing');
+  });
+
+  it("lets a type's flow turn what was pasted into what is saved (an OAuth code exchanged for a refresh token)", async () => {
+    const exchanged: string[] = [];
+    const flow: ConnectFlow = {
+      type: 'gmail',
+      describe: () => ({ type: 'gmail', summary: 'mail', fields: [{ key: 'code', label: 'Code', secret: true }, { key: 'refreshToken', label: 'Refresh token', secret: true, optional: true }], help: [], scopes: [] }),
+      prepare: async (_def, values) => (exchanged.push(values.code!), { refreshToken: `rt-for-${values.code}` }),
+      check: async (_def, values) => ({ ok: Boolean(values.refreshToken), summary: 'checked', details: [], missingScopes: [] }),
+    };
+    defs['gmail-me'] = { name: 'gmail-me', type: 'gmail', settings: {} };
+    const withGmail = new Connections({ connections: () => defs, secrets: new SecretsStore(dir), flows: [...connectFlows(), flow] });
+    await withGmail.save('gmail-me', { code: '4/abc' });
+    expect(exchanged).toEqual(['4/abc']);
+    expect(await new SecretsStore(dir).get('gmail-me')).toEqual({ refreshToken: 'rt-for-4/abc' });
   });
 });

@@ -15,6 +15,9 @@ import type { SecretsStore, SecretValues } from '../secrets/store.js';
  *                               to the SecretsStore), help lines, scopes needed
  *        check(connection, secrets, signal) → asks the service whether the
  *                               secrets work; says what is missing
+ *        prepare?(connection, pasted) → optional: what to save instead of the
+ *                               pasted fields (e.g. an OAuth code exchanged
+ *                               for a refresh token)
  *   2. add it to `connectFlows()`.
  * Saving is generic (`Connections.save`): only the fields `describe` names
  * are accepted, values are stored in `<dataDir>/secrets/<name>.json` (0600)
@@ -59,6 +62,14 @@ export interface ConnectFlow {
   describe(connection: ConnectionDef): ConnectDescription;
   /** Values: the effective settings (hearth.yaml's, else the saved secrets). */
   check(connection: ConnectionDef, values: SecretValues, signal?: AbortSignal): Promise<CheckResult>;
+  /**
+   * Optional: turns what was pasted into what is saved, before saving (e.g.
+   * Gmail exchanging a pasted authorization `code` for a `refreshToken`).
+   * Gets the fields `describe` names, non-empty and trimmed; returns the
+   * secrets to merge into the store (an empty string deletes a key). Throw a
+   * UsageError to refuse with a message the page and the CLI show.
+   */
+  prepare?(connection: ConnectionDef, values: SecretValues, signal?: AbortSignal): Promise<SecretValues>;
 }
 
 export interface ConnectionInfo {
@@ -115,7 +126,8 @@ export class Connections {
   /** Saves the given fields (unknown keys refused, empty ones ignored) and checks the result. */
   async save(name: string, values: Record<string, string | undefined>, signal?: AbortSignal): Promise<CheckResult> {
     const def = this.def(name);
-    const description = this.flow(def).describe(def);
+    const flow = this.flow(def);
+    const description = flow.describe(def);
     const allowed = new Map(description.fields.map((field) => [field.key, field]));
     const clean: SecretValues = {};
     for (const [key, raw] of Object.entries(values)) {
@@ -125,7 +137,7 @@ export class Connections {
       if (value !== '') clean[key] = value;
     }
     if (Object.keys(clean).length === 0) throw new UsageError(`nothing to save for ${name}: give ${description.fields.filter((f) => !f.optional).map((f) => f.key).join(', ')}`);
-    await this.options.secrets.set(name, clean);
+    await this.options.secrets.set(name, flow.prepare ? await flow.prepare(def, clean, signal) : clean);
     return this.check(name, signal);
   }
 
