@@ -68,6 +68,43 @@ export interface JobDef {
   source?: { file: string; line: number };
   /** `on: { event: NAME }`: each such event (POST /api/events) starts a run with the event's data as input. */
   on?: { events: string[] };
+  /** `notify: { on, to }` overrides notify.default for this job; `false` (`notify: off`) silences it (absent: the default). */
+  notify?: JobNotify | false;
+}
+
+/** The kinds of notification (the same list as src/notify/types.ts NOTIFICATION_KINDS, which config may not import). */
+export const NOTIFY_KINDS = ['failure', 'recovery', 'stuck', 'missed', 'input', 'appliance'] as const;
+export type NotifyKind = (typeof NOTIFY_KINDS)[number];
+export const NOTIFY_CHANNEL_TYPES = ['ntfy', 'email', 'slack', 'webhook', 'telegram'] as const;
+export type NotifyChannelType = (typeof NOTIFY_CHANNEL_TYPES)[number];
+
+/** Which kinds go to which channels (names of notify.channels). */
+export interface JobNotify {
+  on: NotifyKind[];
+  to: string[];
+}
+
+/**
+ * `notify.channels.NAME`: where notifications go. `settings` holds what the
+ * file gave after `${VAR}` substitution; a secret left out of the file is
+ * looked up in the SecretsStore under the channel's name.
+ */
+export interface NotifyChannelDef {
+  name: string;
+  type: NotifyChannelType;
+  /** Never logged or returned by the API: some values are secrets. */
+  settings: Record<string, string>;
+}
+
+/** The top-level `notify:` block. */
+export interface NotifyConfig {
+  channels: Record<string, NotifyChannelDef>;
+  /** For every job without its own `notify:` and for appliance notifications. */
+  default: JobNotify;
+  /** At most one notification per job and kind in this window; the rest are summed up in the next. */
+  quietMs: number;
+  /** Where the dashboard is reached from a phone, for links (absent: no links, only paths). */
+  baseUrl?: string;
 }
 
 /** `hooks: { NAME: { job, secret } }`: `POST /hooks/NAME` with the secret starts `job` with the body as input. */
@@ -119,6 +156,8 @@ export interface HearthConfig {
   hooks?: Record<string, HookDef>;
   /** Outside accounts by name (absent in hand-built configs: none). */
   connections?: Record<string, ConnectionDef>;
+  /** Notification channels and routing (absent in hand-built configs: no channels). */
+  notify?: NotifyConfig;
   /** The knowledge store's settings (absent in hand-built configs: defaults apply). */
   knowledge?: KnowledgeConfig;
   /** Valid but probably unintended settings (`file:line:col: path: message`), logged at start and reload, printed by validate. */
