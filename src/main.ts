@@ -34,6 +34,8 @@ import { KnowledgeService } from './knowledge/service.js';
 import { createSystemdNotifier, progressLiveness } from './platform/systemd-notify.js';
 import { passwdCommand } from './platform/passwd-command.js';
 import { userInfo } from 'node:os';
+import { Notifier } from './notify/notifier.js';
+import { SecretsStore } from './secrets/store.js';
 
 /** The scheduler finishes a pass at least every 30 s; this long without one means it is stuck. */
 const SCHEDULER_STALL_MS = 75_000;
@@ -126,7 +128,14 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     // Free space for /api/health and the dashboard banner: one statfs every 10 s at most, off the request path.
     const disk = new DiskSpace({ path: config.dataDir, clock });
     await disk.refresh();
+    // Notifications: the outbox is read now and what a crash left unsent goes out; detectors publish through the engine.
+    const secrets = new SecretsStore(config.dataDir);
+    const notifications = new Notifier({ config, clock, logger: logger.child({ component: 'notify' }), secrets: (channel) => secrets.get(channel) });
+    await notifications.start();
+    cleanups.push(() => notifications.stop());
     const engine = createEngine({
+      notifications,
+      notifyStatus: () => notifications.status(),
       config,
       store,
       clock,
@@ -157,7 +166,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       eventLoop: new EventLoopMonitor(),
       timeZone: () => current.timezone,
       ...(initialPassword ? { initialPassword } : {}),
-      api: { search: knowledge },
+      api: { search: knowledge, notify: { channels: () => notifications.status(), test: (channel) => notifications.test(channel) } },
       passwd: passwdCommand({
         configFile: configPath,
         cwd: options.cwd,
@@ -182,6 +191,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
         current = await loadConfigOffThread({ ...loadRequest, rejectEmpty: true }, { clock });
         for (const warning of configWarnings(current)) logger.warn(warning, { file: configPath });
         engine.reload(current);
+        await notifications.reconfigure(current);
         await knowledge.configure(current.dataDir, current.knowledge);
         logger.info('config reloaded', { file: configPath, jobs: Object.keys(current.jobs).length });
         return true;

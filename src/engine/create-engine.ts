@@ -7,6 +7,7 @@ import { executeRun, type ExecutorDeps } from './executor.js';
 import { CompiledSchedules, RunEventHub, observeRunChanges, type ConfigRef } from './parts.js';
 import { Scheduler } from './scheduler.js';
 import { Workflows } from './workflows.js';
+import { silentNotifications } from '../notify/types.js';
 
 /**
  * Builds an Engine with its worker pool (Dispatcher), Scheduler and
@@ -14,7 +15,9 @@ import { Workflows } from './workflows.js';
  * tests and the benchmarks all call it). The parts call back into the engine
  * only once it exists: nothing runs before `engine.start()`.
  */
-export function createEngine(deps: EngineDeps): Engine {
+export function createEngine(given: EngineDeps): Engine {
+  // Detectors publish to deps.notifications; without a Notifier they go nowhere.
+  const deps: EngineDeps = { ...given, notifications: given.notifications ?? silentNotifications };
   const runEvents = new RunEventHub(deps.logger);
   // Every run change goes through the store, so observing it there tells listeners about all of them.
   const store = observeRunChanges(deps.store, (type, run) => runEvents.emit({ type, run }));

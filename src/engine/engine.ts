@@ -27,6 +27,8 @@ import type { CompiledSchedules, ConfigRef, RunEventHub } from './parts.js';
 import type { InboxItem } from '../steps/inbox.js';
 import type { StepView } from '../steps/journal.js';
 import type { Workflows, WorkflowStores } from './workflows.js';
+import type { NotificationSink } from '../notify/types.js';
+import type { ChannelStatus } from '../notify/notifier.js';
 
 export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceMs' | 'steps'> {
   /** Where workflow steps, inbox questions and events are kept (default: in memory, for tests). */
@@ -41,6 +43,10 @@ export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceM
   killOrphan?(pid: number | undefined, runId: string): void;
   /** Free space of the data directory's disk, for health() (a cached reading). */
   disk?(): HealthView['disk'];
+  /** Where detectors publish what the person should be told (createEngine defaults it to silentNotifications). */
+  notifications?: NotificationSink;
+  /** The notification channels' delivery state, for health() (absent: no notify section). */
+  notifyStatus?(): ChannelStatus[];
 }
 
 /** What createEngine builds and wires around the engine; the engine drives them, it does not build them. */
@@ -252,7 +258,7 @@ export class Engine implements AppliancePort {
   }
 
   health(): HealthView {
-    return healthView({
+    return this.withNotify(healthView({
       now: this.deps.clock.now(),
       startedAt: this.startedAt,
       version: this.deps.version,
@@ -261,7 +267,13 @@ export class Engine implements AppliancePort {
       ...(this.configProblem ? { configProblem: this.configProblem } : {}),
       runs: this.dispatcher.counts(),
       ...withDisk(this.deps.disk?.()),
-    });
+    }));
+  }
+
+  /** health() plus the channels' delivery state when notifications are configured. */
+  private withNotify(health: HealthView): HealthView {
+    const channels = this.config.notify ? this.deps.notifyStatus?.() : undefined;
+    return channels ? { ...health, notify: { channels } } : health;
   }
 
   listJobs(): JobView[] {

@@ -1,3 +1,4 @@
+import type { ChannelStatus } from '../notify/notifier.js';
 import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
 import type { InboxItem } from '../steps/inbox.js';
 import type { StepView } from '../steps/journal.js';
@@ -78,6 +79,8 @@ export interface HealthView {
   runs: { queued: number; running: number; waiting: number };
   /** Free space where the data directory lives; absent until first read or when it cannot be read. */
   disk?: DiskView;
+  /** Notification channels and their delivery state (absent when hearth.yaml has no notify: block). */
+  notify?: { channels: ChannelStatus[] };
 }
 
 export interface DiskView {
@@ -99,9 +102,11 @@ export interface OpenHealthView extends Omit<HealthView, 'config'> {
 }
 
 export function openHealthView(health: HealthView): OpenHealthView {
-  const { config, ...rest } = health;
+  const { config, notify, ...rest } = health;
   return {
     ...rest,
+    // Without a token: which channel fails and since when, not the error text (it may name hosts and addresses).
+    ...(notify ? { notify: { channels: notify.channels.map(({ lastError: _lastError, ...channel }) => channel) } } : {}),
     config: {
       ok: !config.errors,
       errors: config.errors?.length ?? 0,

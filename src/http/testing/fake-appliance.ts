@@ -34,11 +34,11 @@ export class FakeAppliance implements AppliancePort {
   private sequence = 0;
 
   /** Merged into health(): a failed reload's `config.errors`, a `disk` reading. */
-  healthOverrides: { config?: Partial<HealthView['config']>; disk?: HealthView['disk'] } = {};
+  healthOverrides: { config?: Partial<HealthView['config']>; disk?: HealthView['disk']; notify?: HealthView['notify'] } = {};
 
   health(): HealthView {
     this.maybeFail();
-    const { config, disk } = this.healthOverrides;
+    const { config, disk, notify } = this.healthOverrides;
     const base: HealthView = {
       status: 'ok',
       version: '0.1.0',
@@ -48,7 +48,7 @@ export class FakeAppliance implements AppliancePort {
       config: { file: '/etc/hearth/hearth.yaml', loadedAt: '2026-01-01T00:00:00.000Z', jobs: this.jobs.size },
       runs: { queued: 0, running: this.countRuns('running'), waiting: 0 },
     };
-    return { ...base, config: { ...base.config, ...config }, ...(disk ? { disk } : {}) };
+    return { ...base, config: { ...base.config, ...config }, ...(disk ? { disk } : {}), ...(notify ? { notify } : {}) };
   }
 
   listJobs(): JobView[] {
