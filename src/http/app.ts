@@ -171,7 +171,8 @@ export function createApiApp(deps: ApiDeps): Hono {
         } catch (error) {
           if (!(error instanceof ChannelError)) throw error;
           // The receiver said no (or could not be reached): that is the answer, not a fault of this request.
-          return c.json({ ok: false, channel, error: error.message, ...(error.status !== undefined ? { status: error.status } : {}) }, 502);
+          // The usual error shape, plus what the receiver's status was.
+          return c.json({ error: { code: 'notify_failed', message: error.message }, channel, ...(error.status !== undefined ? { status: error.status } : {}) }, 502);
         }
       },
     });

@@ -76,7 +76,7 @@ describe('notification API', () => {
     down = true;
     const failed = await app.request('/api/notify/hook/test', { method: 'POST', headers: auth });
     expect(failed.status).toBe(502);
-    expect(await failed.json()).toEqual({ ok: false, channel: 'hook', error: '127.0.0.1:9 answered 503 Service Unavailable: nope', status: 503 });
+    expect(await failed.json()).toEqual({ error: { code: 'notify_failed', message: '127.0.0.1:9 answered 503 Service Unavailable: nope' }, channel: 'hook', status: 503 });
     const list = (await (await app.request('/api/notify/channels', { headers: auth })).json()) as { channels: Array<Record<string, unknown>> };
     expect(list.channels[0]).toMatchObject({ name: 'phone', consecutiveFailures: 0, lastDeliveryAt: '2026-03-02T09:00:00.000Z' });
     expect(list.channels[1]).toMatchObject({ name: 'hook', consecutiveFailures: 1, pending: 1, lastError: '127.0.0.1:9 answered 503 Service Unavailable: nope' });
