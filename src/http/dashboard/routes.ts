@@ -25,6 +25,10 @@ import { searchBody, searchFieldsFrom, type SearchOutcome } from './search-page.
 import { provenSameOrigin } from './security.js';
 import { JobHistoryReader, recentRunsByJob } from './history.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
+import type { NotifyPort } from '../../notify/port.js';
+import { ChannelError } from '../../notify/message.js';
+import { html } from './html.js';
+import { notifySection, type TestOutcome } from './notify-page.js';
 
 /**
  * The dashboard's pages and form actions. Pages are server-rendered HTML;
@@ -53,6 +57,8 @@ export interface DashboardDeps {
   search?: SearchPort;
   /** The `hearth passwd` command the setup and login pages show (absent: the Pi image's). */
   passwd?: PasswdCommand;
+  /** Settings › Notifications (absent: the section is left out). */
+  notify?: NotifyPort;
 }
 
 /** What the Pi image runs: a systemd service as user hearth with its config in /etc/hearth. */
@@ -251,6 +257,22 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     return render(c, 'settings', 'Settings', settings(c, deps, { token, name: info.name }));
   });
 
+  // "Send test": the page again, with what the channel answered.
+  app.post('/settings/notify/:channel/test', requireForm, limitForm, actionAuth, async (c) => {
+    const channel = c.req.param('channel') ?? '';
+    const notify = deps.notify;
+    if (!notify || !notify.channels().some((known) => known.name === channel)) throw new NotFoundError('notification channel', channel.slice(0, 80));
+    let outcome: TestOutcome;
+    try {
+      const answer = await notify.test(channel);
+      outcome = { channel, ok: true, status: answer.status, ...(answer.detail ? { detail: answer.detail } : {}) };
+    } catch (error) {
+      if (!(error instanceof ChannelError)) throw error;
+      outcome = { channel, ok: false, error: error.message };
+    }
+    return render(c, 'settings', 'Settings', settings(c, deps, undefined, outcome));
+  });
+
   app.post('/settings/tokens/:id/revoke', requireForm, limitForm, actionAuth, async (c) => {
     const id = c.req.param('id') ?? '';
     if (!isApiTokenId(id)) throw new UsageError(`invalid token id "${id.slice(0, 40)}"`);
@@ -260,7 +282,11 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
   });
 }
 
-function settings(c: Context, deps: DashboardDeps, created?: { token: string; name: string }) {
+function settings(c: Context, deps: DashboardDeps, created?: { token: string; name: string }, tested?: TestOutcome) {
+  return html`${tokenSettings(c, deps, created)}${notifySection(deps.timeZone(), deps.notify?.channels(), tested)}`;
+}
+
+function tokenSettings(c: Context, deps: DashboardDeps, created?: { token: string; name: string }) {
   const exampleJob = deps.appliance.listJobs()[0]?.name;
   return pages.settingsBody({ now: deps.clock.now(), timeZone: deps.timeZone() }, {
     tokens: deps.tokens.list(),
