@@ -11,6 +11,9 @@ import { ChannelError, type OutgoingMessage } from './message.js';
 import { Notifier, type NotifierLimits } from './notifier.js';
 import { NOTIFICATION_KINDS, type Notification } from './types.js';
 import { NOTIFY_KINDS } from '../config/types.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createChannel } from './channels/index.js';
 
 /** A channel that records what it was given, and fails while `down` is true. */
 class FakeReceiver {
@@ -211,5 +214,51 @@ describe('Notifier', () => {
     expect((error as Error).message).toContain('receiver down');
     expect((error as Error).message).not.toContain('s3cret-token');
     await expect(n.test('nope')).rejects.toThrow('no channel "nope"');
+  });
+
+  it('with the real webhook channel: a receiver down for a while, then up, gets the message once', async () => {
+    const seen: string[] = [];
+    let up = false;
+    let taken = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen.push(String(req.headers['x-hearth-id']));
+        if (up) taken += 1;
+        res.writeHead(up ? 200 : 503).end(up ? 'ok' : 'down');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const cfg = config(yamlLines('notify:', '  channels:', `    hook: { type: webhook, url: "${url}" }`));
+      const n = new Notifier({ config: cfg, clock, logger: createLogger({ write: (line) => logLines.push(line) }), createChannel });
+      notifiers.push(n);
+      await n.start();
+      await n.publish({ kind: 'appliance', title: 'disk 91% full', body: '', at: clock.now() });
+      await n.idle();
+      for (let minute = 0; minute < 3; minute++) {
+        await clock.advance(60_000);
+        await n.idle();
+      }
+      expect(seen.length).toBeGreaterThanOrEqual(3);
+      expect(n.status()[0]).toMatchObject({ name: 'hook', pending: 1 });
+      up = true;
+      await clock.advance(10 * 60_000);
+      await n.idle();
+      await clock.advance(60 * 60_000);
+      await n.idle();
+      expect(new Set(seen).size).toBe(1);
+      // Every attempt before was refused; exactly one was taken.
+      expect(taken).toBe(1);
+      expect(n.status()[0]).toMatchObject({ consecutiveFailures: 0, pending: 0 });
+      const attemptsAfterUp = seen.length;
+      await clock.advance(24 * 3_600_000);
+      await n.idle();
+      expect(seen.length).toBe(attemptsAfterUp);
+      expect(taken).toBe(1);
+    } finally {
+      server.close();
+    }
   });
 });
