@@ -1,3 +1,4 @@
+import { ChannelError } from '../core/errors.js';
 import { Hono } from 'hono';
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -17,7 +18,6 @@ import type { TokenCheck } from './token.js';
 import type { SearchPort } from '../knowledge/types.js';
 import { parseSearchParams } from '../knowledge/search-params.js';
 import type { NotifyPort } from '../notify/port.js';
-import { ChannelError } from '../notify/message.js';
 
 /**
  * The JSON API over the appliance port. Routes only translate HTTP to port

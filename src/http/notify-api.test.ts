@@ -1,3 +1,4 @@
+import { ChannelError } from '../core/errors.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
 import { silentLogger } from '../core/logger.js';
 import { loadText, yamlLines } from '../config/testing.js';
-import { ChannelError } from '../notify/message.js';
 import { Notifier } from '../notify/notifier.js';
 import { createApiApp } from './app.js';
 import { createTokenCheck } from './token.js';

@@ -30,12 +30,12 @@ export interface ChannelAnswer {
   detail?: string;
 }
 
-/** A delivery that did not go through; the message is safe to log and show (secrets removed). */
-export class ChannelError extends Error {
-  constructor(message: string, readonly status?: number) {
-    super(message);
-    this.name = 'ChannelError';
-  }
+/** One configured channel, ready to send. */
+export interface ChannelSender {
+  /** Throws a ChannelError (core/errors.ts; message free of secrets) when the receiver did not take it. */
+  send(message: OutgoingMessage): Promise<ChannelAnswer>;
+  /** Values to scrub from anything logged or shown about this channel. */
+  readonly secrets: ReadonlyArray<string | undefined>;
 }
 
 /** The plain text of a message: body, the held-back summary, the link. */

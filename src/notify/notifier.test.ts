@@ -1,3 +1,4 @@
+import { ChannelError } from '../core/errors.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { createLogger } from '../core/logger.js';
 import { loadText, yamlLines } from '../config/testing.js';
 import type { HearthConfig } from '../config/types.js';
 import type { ChannelSender } from './channels/index.js';
-import { ChannelError, type OutgoingMessage } from './message.js';
+import { type OutgoingMessage } from './message.js';
 import { Notifier, type NotifierLimits } from './notifier.js';
 import { NOTIFICATION_KINDS, type Notification } from './types.js';
 import { NOTIFY_KINDS } from '../config/types.js';

@@ -1,3 +1,4 @@
+import { ChannelError } from '../core/errors.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Clock, Timer } from '../core/clock.js';
@@ -6,7 +7,7 @@ import type { Logger } from '../core/logger.js';
 import type { HearthConfig, JobNotify, NotifyChannelDef, NotifyConfig } from '../config/types.js';
 import type { SecretValues } from '../secrets/store.js';
 import { createChannel, type ChannelSender } from './channels/index.js';
-import { ChannelError, redactSecrets, type ChannelAnswer, type OutgoingMessage } from './message.js';
+import { redactSecrets, type ChannelAnswer, type OutgoingMessage } from './message.js';
 import { Outbox, OUTBOX_LIMITS, type Delivery, type OutboxLimits } from './outbox.js';
 import type { Notification, NotificationKind, NotificationSink } from './types.js';
 
@@ -399,7 +400,7 @@ export class Notifier implements NotificationSink {
         error: message,
         consecutiveFailures: state.consecutiveFailures,
       });
-      if (options.rethrow) throw error instanceof ChannelError ? new ChannelError(message, error.status) : new ChannelError(message);
+      if (options.rethrow) throw new ChannelError(message, error instanceof ChannelError ? error.status : undefined, { cause: error });
       return false;
     } finally {
       this.inFlight.delete(key);

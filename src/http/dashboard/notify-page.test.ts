@@ -1,5 +1,5 @@
+import { ChannelError } from '../../core/errors.js';
 import { describe, expect, it } from 'vitest';
-import { ChannelError } from '../../notify/message.js';
 import type { NotifyPort } from '../../notify/port.js';
 import { dashboardHarness, formPost, logIn } from './testing.js';
 

@@ -1,3 +1,4 @@
+import { ChannelError } from '../../core/errors.js';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -26,7 +27,6 @@ import { provenSameOrigin } from './security.js';
 import { JobHistoryReader, recentRunsByJob } from './history.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
 import type { NotifyPort } from '../../notify/port.js';
-import { ChannelError } from '../../notify/message.js';
 import { html } from './html.js';
 import { notifySection, type TestOutcome } from './notify-page.js';
 

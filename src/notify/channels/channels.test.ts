@@ -1,10 +1,11 @@
+import { ChannelError } from '../../core/errors.js';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SMTPServer } from 'smtp-server';
 import PostalMime from 'postal-mime';
 import type { NotifyChannelDef } from '../../config/types.js';
-import { ChannelError, type OutgoingMessage } from '../message.js';
+import { type OutgoingMessage } from '../message.js';
 import { createChannel } from './index.js';
 
 /** A receiver on 127.0.0.1 that records each request and answers what `reply` says. */

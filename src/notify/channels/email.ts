@@ -1,7 +1,8 @@
+import { ChannelError } from '../../core/errors.js';
 import type { NotifyChannelDef } from '../../config/types.js';
 import { errorMessage } from '../../core/errors.js';
-import { ChannelError, escapeHtml, excerpt, plainText, redactSecrets, urlSecrets, type ChannelAnswer, type OutgoingMessage } from '../message.js';
-import type { ChannelSender } from './index.js';
+import { escapeHtml, excerpt, plainText, redactSecrets, urlSecrets, type ChannelAnswer, type OutgoingMessage } from '../message.js';
+import type { ChannelSender } from '../message.js';
 
 /**
  * Email through nodemailer: `smtp://` upgrades with STARTTLS when the server
@@ -30,7 +31,7 @@ export function emailChannel(def: NotifyChannelDef): ChannelSender {
         });
         return { status: excerpt(String(info.response ?? 'accepted')), detail: `accepted: ${(info.accepted ?? []).map(String).join(', ')}` };
       } catch (error) {
-        throw new ChannelError(redactSecrets(`the mail server refused the message: ${errorMessage(error)}`, secrets));
+        throw new ChannelError(redactSecrets(`the mail server refused the message: ${errorMessage(error)}`, secrets), undefined, { cause: error });
       } finally {
         transport.close();
       }

@@ -1,5 +1,6 @@
+import { ChannelError } from '../../core/errors.js';
 import { errorMessage } from '../../core/errors.js';
-import { ChannelError, excerpt, redactSecrets, type ChannelAnswer } from '../message.js';
+import { excerpt, redactSecrets, type ChannelAnswer } from '../message.js';
 
 /** How long one delivery may take before it counts as failed (and is retried later). */
 export const SEND_TIMEOUT_MS = 15_000;
@@ -19,7 +20,7 @@ export async function postHttp(
   try {
     response = await fetch(url, { method: 'POST', headers: init.headers, body: init.body, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
   } catch (error) {
-    throw new ChannelError(redactSecrets(`could not reach ${hostOf(url)}: ${describeFetchError(error)}`, secrets));
+    throw new ChannelError(redactSecrets(`could not reach ${hostOf(url)}: ${describeFetchError(error)}`, secrets), undefined, { cause: error });
   }
   const text = await response.text().catch(() => '');
   const status = `${response.status} ${response.statusText}`.trim();

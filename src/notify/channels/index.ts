@@ -1,19 +1,13 @@
 import type { NotifyChannelDef } from '../../config/types.js';
 import { pickSecret, type SecretValues } from '../../secrets/store.js';
-import type { ChannelAnswer, OutgoingMessage } from '../message.js';
+import type { ChannelSender } from '../message.js';
 import { emailChannel } from './email.js';
 import { ntfyChannel } from './ntfy.js';
 import { slackChannel } from './slack.js';
 import { telegramChannel } from './telegram.js';
 import { webhookChannel } from './webhook.js';
 
-/** One configured channel, ready to send. */
-export interface ChannelSender {
-  /** Throws a ChannelError (message free of secrets) when the receiver did not take it. */
-  send(message: OutgoingMessage): Promise<ChannelAnswer>;
-  /** Values to scrub from anything logged or shown about this channel. */
-  readonly secrets: ReadonlyArray<string | undefined>;
-}
+export type { ChannelSender } from '../message.js';
 
 /** The settings of each type that may be saved in the secrets store instead of hearth.yaml. */
 export const SECRET_SETTINGS: Record<NotifyChannelDef['type'], string[]> = {

@@ -1,7 +1,7 @@
 import type { NotifyChannelDef } from '../../config/types.js';
 import { plainText, urlSecrets, type ChannelAnswer, type OutgoingMessage } from '../message.js';
 import { postHttp } from './http.js';
-import type { ChannelSender } from './index.js';
+import type { ChannelSender } from '../message.js';
 
 const TAGS: Record<OutgoingMessage['kind'], string> = {
   failure: 'rotating_light',

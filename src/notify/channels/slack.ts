@@ -1,8 +1,9 @@
+import { ChannelError } from '../../core/errors.js';
 import type { NotifyChannelDef } from '../../config/types.js';
 import { errorMessage } from '../../core/errors.js';
-import { ChannelError, escapeSlack, redactSecrets, urlSecrets, type ChannelAnswer, type OutgoingMessage } from '../message.js';
+import { escapeSlack, redactSecrets, urlSecrets, type ChannelAnswer, type OutgoingMessage } from '../message.js';
 import { postHttp } from './http.js';
-import type { ChannelSender } from './index.js';
+import type { ChannelSender } from '../message.js';
 
 /**
  * Slack: an incoming webhook (`webhook:`, POST JSON) or a bot token and
@@ -36,7 +37,7 @@ export function slackChannel(def: NotifyChannelDef): ChannelSender {
         return { status: result.ok ? 'ok' : 'not ok', detail: `ts ${result.ts ?? '?'} in ${result.channel ?? channel}` };
       } catch (error) {
         const data = (error as { data?: { error?: string } }).data;
-        throw new ChannelError(redactSecrets(`Slack refused the message: ${data?.error ?? errorMessage(error)}`, secrets));
+        throw new ChannelError(redactSecrets(`Slack refused the message: ${data?.error ?? errorMessage(error)}`, secrets), undefined, { cause: error });
       }
     },
   };

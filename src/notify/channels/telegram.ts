@@ -1,7 +1,8 @@
+import { ChannelError } from '../../core/errors.js';
 import type { NotifyChannelDef } from '../../config/types.js';
-import { ChannelError, escapeHtml, excerpt, redactSecrets, type ChannelAnswer, type OutgoingMessage } from '../message.js';
+import { escapeHtml, excerpt, redactSecrets, type ChannelAnswer, type OutgoingMessage } from '../message.js';
 import { postHttp } from './http.js';
-import type { ChannelSender } from './index.js';
+import type { ChannelSender } from '../message.js';
 
 export const TELEGRAM_API_URL = 'https://api.telegram.org';
 

@@ -1,7 +1,7 @@
 import type { NotifyChannelDef } from '../../config/types.js';
 import { urlSecrets, type ChannelAnswer, type OutgoingMessage } from '../message.js';
 import { postHttp } from './http.js';
-import type { ChannelSender } from './index.js';
+import type { ChannelSender } from '../message.js';
 
 /** The JSON body a `webhook` channel POSTs (documented in the README, "Notifications"). */
 export interface WebhookBody {
