@@ -62,4 +62,16 @@ describe('Settings › Notifications', () => {
     const cookie = await logIn(h);
     expect(await (await h.app.request('/settings', { headers: { Cookie: cookie } })).text()).not.toContain('Notifications');
   });
+
+  it('a channel that keeps failing shows as a banner on every page, linking to Settings', async () => {
+    const h = await dashboardHarness({ notify: fakeNotify() });
+    const cookie = await logIn(h);
+    h.appliance.healthOverrides = { notify: { channels: fakeNotify().channels() } };
+    for (const path of ['/', '/jobs']) {
+      const text = await (await h.app.request(path, { headers: { Cookie: cookie } })).text();
+      expect(text, path).toContain('<strong>Notifications are not getting through:</strong> mail (4 failed attempts, 2 waiting). <a href="/settings#notifications">Settings</a>');
+    }
+    h.appliance.healthOverrides = { notify: { channels: [{ name: 'mail', type: 'email', consecutiveFailures: 2, pending: 1 }] } };
+    expect(await (await h.app.request('/', { headers: { Cookie: cookie } })).text()).not.toContain('Notifications are not getting through');
+  });
 });
