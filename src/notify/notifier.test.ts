@@ -15,6 +15,7 @@ import { NOTIFY_KINDS } from '../config/types.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createChannel } from './channels/index.js';
+import { SecretsStore } from '../secrets/store.js';
 
 /** A channel that records what it was given, and fails while `down` is true. */
 class FakeReceiver {
@@ -261,5 +262,27 @@ describe('Notifier', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('a channel\'s secrets saved in the secrets store under its name reach the channel', async () => {
+    const store = new SecretsStore(dir);
+    await store.set('phone', { token: 'saved-phone-token' });
+    const given: Array<Record<string, string>> = [];
+    const n = new Notifier({
+      config: config(),
+      clock,
+      logger: createLogger({ write: (line) => logLines.push(line) }),
+      secrets: (channel) => store.get(channel),
+      createChannel: (def, saved) => {
+        given.push(saved);
+        return receiver.sender(def.name);
+      },
+    });
+    notifiers.push(n);
+    await n.start();
+    await n.test('phone');
+    await n.test('mail');
+    expect(given).toEqual([{ token: 'saved-phone-token' }, {}]);
+    expect(logLines.join('\n')).not.toContain('saved-phone-token');
   });
 });
