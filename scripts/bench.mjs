@@ -7,7 +7,8 @@
  * four readers of a 100 MB run log < 100 MB of RSS above idle.
  *
  * Then the knowledge store's figures (scripts/bench-knowledge.mjs). One part
- * only: npm run bench -- fire | runs | start | logs | knowledge.
+ * only: npm run bench -- fire | runs | start | logs | idle | knowledge
+ * (`npm run bench -- idle startup|idle|runs` for one row group of the scaling section).
  *
  * Runs against dist/ (what `hearth start` runs), so build first.
  */
@@ -352,6 +353,13 @@ if (!only || only === 'start') await startupAndRss();
 if (!only || only === 'logs') {
   console.log('\nrun logs (scripts/bench-logs.mjs):');
   const child = spawn(process.execPath, [join(root, 'scripts', 'bench-logs.mjs')], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
+}
+// Scaling rows of issue 13: start-up at 10 / 1,000 jobs, idle wake-ups and CPU, run cost (scripts/bench-idle.mjs).
+if (!only || only === 'idle') {
+  console.log('\nidle, start-up and run cost (scripts/bench-idle.mjs):');
+  const child = spawn(process.execPath, [join(root, 'scripts', 'bench-idle.mjs'), ...process.argv.slice(3)], { stdio: 'inherit' });
   const code = await new Promise((resolve) => child.once('exit', resolve));
   if (code !== 0) process.exitCode = 1;
 }
