@@ -33,6 +33,7 @@ export function createEngine(deps: EngineDeps): Engine {
     configDir: dirname(config.current.file),
     // killGrace is read from the current config at each stop, so a reload applies to the next one.
     killGraceMs: () => config.current.killGraceMs,
+    defaultTimeoutMs: () => config.current.defaultTimeoutMs,
     steps: workflows.host,
   });
   const dispatcher: Dispatcher = new Dispatcher({
