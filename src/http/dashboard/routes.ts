@@ -153,6 +153,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     const jobs = appliance.listJobs();
     const body = pages.overviewBody(ctx(), {
       health: appliance.health(),
+      attention: await appliance.attention(),
       jobs,
       recent: await recentRunsByJob(appliance, jobs.map((job) => job.name)),
       active: [...running!.runs, ...waiting!.runs, ...queued!.runs],
