@@ -305,3 +305,16 @@ describe('appliance', () => {
     expect(t.sink.sent).toEqual([]);
   });
 });
+
+describe('a cancelled blocking run', () => {
+  it('stops counting as stuck once it is cancelled', async () => {
+    const t = await watched([job('hang', [task('main', 'slow')], { stuckAfterMs: 30 * MIN })], { slow: { ms: 5 * HOUR } });
+    const run = await t.engine.triggerJob('hang', 'manual');
+    await t.settle(31 * MIN);
+    expect((await t.engine.attention()).summary).toBe('1 run stuck');
+    await t.engine.cancelRun(run.id);
+    await t.settle(10_000);
+    expect((await t.engine.attention()).ok).toBe(true);
+    expect(t.sink.kinds()).toEqual(['stuck:hang']);
+  });
+});

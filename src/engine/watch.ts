@@ -4,7 +4,7 @@ import { errorMessage } from '../core/errors.js';
 import { forEachLine, tailOffset, type LogReader } from '../core/log-reader.js';
 import type { Logger } from '../core/logger.js';
 import type { JobDef } from '../config/types.js';
-import type { Run } from '../runs/model.js';
+import { isFinished, type Run } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
 import type { InboxItem } from '../steps/inbox.js';
 import type { Notification, NotificationSink } from '../notify/types.js';
@@ -133,6 +133,11 @@ export class Watch {
   onRunChanged(run: Readonly<Run>): void {
     if (!this.started || this.stopped) return;
     const tracked = this.running.get(run.id);
+    if (isFinished(run)) {
+      // Cancelled before it ran, or any other end: it blocks nothing any more (failure/recovery: onRunFinished).
+      this.running.delete(run.id);
+      return;
+    }
     if (run.status !== 'running') {
       // Parked (a workflow waiting for days is not stuck) or queued again: no stuck deadline until it runs again.
       if (tracked && (run.status === 'queued' || run.status === 'waiting')) {
