@@ -117,6 +117,56 @@ function jobsYaml(count, { schedule }) {
   return yaml;
 }
 
+/** CPU time (user + system) of a process in ms, from /proc: robust to other load on a shared machine. */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The store's own figures, in this process: cold (first query after open) and warm CPU time per query. */
+async function storeQueries(dataDir, size) {
+  const store = new FileRunStore({ dataDir, clock: systemClock, logger: silentLogger, keepPerJob: KEEP_PER_JOB });
+  await store.open();
+  try {
+    const queries = [
+      ['listRuns({ limit: 50 })', { limit: 50 }],
+      ['listRuns({ job, limit: 50 })', { job: 'job-3', limit: 50 }],
+      ['listRuns({ status: failed, limit: 10 })', { status: 'failed', limit: 10 }],
+      ['listRuns({ status: running, limit: 10 })', { status: 'running', limit: 10 }],
+      ['listRuns({ job, limit: 500, before }) x3', 'pages'],
+    ];
+    for (const [name, query] of queries) {
+      const once = async () => {
+        if (query !== 'pages') return store.listRuns(query);
+        let before;
+        for (let i = 0; i < 3; i++) {
+          const page = await store.listRuns({ job: 'job-3', limit: 500, ...(before ? { before } : {}) });
+          before = page.nextBefore;
+          if (!before) break;
+        }
+      };
+      const c0 = process.cpuUsage();
+      await once();
+      const cold = process.cpuUsage(c0);
+      const reps = 50;
+      const c1 = process.cpuUsage();
+      const t1 = performance.now();
+      for (let i = 0; i < reps; i++) await once();
+      const cpu = process.cpuUsage(c1);
+      const wall = (performance.now() - t1) / reps;
+      const warm = (cpu.user + cpu.system) / 1000 / reps;
+      figures.set(`store ${name}@${size}`, warm);
+      const base = figures.get(`store ${name}@100`);
+      line(`  store ${name}`, warm.toFixed(2), 'ms', `cpu/query warm; cold ${((cold.user + cold.system) / 1000).toFixed(1)} ms cpu; wall ${wall.toFixed(2)} ms${base ? ` (${(warm / base).toFixed(1)}× the 100-run figure)` : ''}`);
+    }
+    console.log(`  store: ${store.stats().historyFilesRead} month-file opens in all`);
+  } finally {
+    await store.close();
+  }
+}
+
+const figures = new Map();
+
 async function timed(hearth, path, { auth = 'cookie' } = {}) {
   const headers = auth === 'token' ? { Authorization: `Bearer ${hearth.token}` } : { Cookie: hearth.cookie };
   const t0 = performance.now();
@@ -141,19 +191,27 @@ async function historyScaling() {
   const figures = new Map();
   for (const size of sizes) {
     const t0 = performance.now();
-    const hearth = await startHearth(jobsYaml(10, { schedule: false }), { prepare: (dataDir) => prepareHistory(dataDir, size, 10) });
-    const built = performance.now() - t0;
+    let built = 0;
+    const hearth = await startHearth(jobsYaml(10, { schedule: false }), {
+      prepare: async (dataDir) => {
+        await prepareHistory(dataDir, size, 10);
+        built = performance.now() - t0;
+        console.log(`\n${size.toLocaleString('en')} runs of history (10 jobs; built in ${(built / 1000).toFixed(1)} s):`);
+        await storeQueries(dataDir, size);
+      },
+    });
     try {
-      console.log(`\n${size.toLocaleString('en')} runs of history (10 jobs; built and started in ${(built / 1000).toFixed(1)} s):`);
       for (const [name, path, auth] of QUERIES) {
         const cold = await timed(hearth, path, { auth });
         const warm = [];
+        const cpu0 = cpuMs(hearth.child.pid);
         for (let i = 0; i < 20; i++) warm.push((await timed(hearth, path, { auth })).ms);
+        const cpu = (cpuMs(hearth.child.pid) - cpu0) / 20;
         const ms = median(warm);
         figures.set(`${name}@${size}`, ms);
         const base = figures.get(`${name}@100`);
         const ratio = size === 100 ? '' : `(${(ms / base).toFixed(1)}× the 100-run time)`;
-        line(`  ${name}`, ms.toFixed(2), 'ms', `cold ${cold.ms.toFixed(1)} ms ${ratio}`);
+        line(`  ${name}`, ms.toFixed(2), 'ms', `median wall; server cpu ${cpu.toFixed(1)} ms/req; cold ${cold.ms.toFixed(1)} ms ${ratio}`);
       }
       if (size === 100_000) {
         // A minute's worth of normal use against a big history, then the process's memory.
@@ -170,7 +228,6 @@ async function historyScaling() {
 
 async function jobsPage() {
   console.log('\n/jobs page:');
-  const figures = new Map();
   for (const count of [10, 1_000]) {
     const hearth = await startHearth(jobsYaml(count, { schedule: true }));
     try {
@@ -184,11 +241,14 @@ async function jobsPage() {
         bytes = result.bytes;
       }
       const ms = median(warm);
-      figures.set(count, ms);
-      const ratio = count === 10 ? '' : `(${(ms / figures.get(10)).toFixed(1)}× the 10-job time)`;
+      figures.set(`jobs@${count}`, ms);
+      const cpu0 = cpuMs(hearth.child.pid);
+      for (let i = 0; i < 20; i++) await timed(hearth, '/jobs');
+      const cpu = (cpuMs(hearth.child.pid) - cpu0) / 20;
+      const ratio = `server cpu ${cpu.toFixed(1)} ms/req` + (count === 10 ? '' : ` (${(ms / figures.get('jobs@10')).toFixed(1)}× the 10-job time)`);
       line(`  /jobs at ${count.toLocaleString('en')} jobs`, ms.toFixed(2), 'ms', `${(bytes / 1024).toFixed(1)} KB, cold ${cold.ms.toFixed(1)} ms ${ratio}`);
       if (count === 1_000) {
-        for (let i = 21; i < 51; i++) await timed(hearth, '/jobs');
+        for (let i = 41; i < 51; i++) await timed(hearth, '/jobs');
         const loaded = memoryOf(hearth.child.pid);
         line('  RSS idle at 1,000 jobs', idle.rss.toFixed(1), 'MB', `(anonymous ${idle.anon.toFixed(1)})`);
         line('  RSS after 51 loads of /jobs', loaded.rss.toFixed(1), 'MB', `(anonymous ${loaded.anon.toFixed(1)})`);

@@ -64,9 +64,51 @@ ${upcoming.length
 
 // ---- jobs -------------------------------------------------------------------
 
-export function jobsBody(ctx: RenderContext, jobs: JobView[]): Html {
+/** Job cards per page of /jobs: 1,000 jobs would be ~900 KB of HTML on one page. */
+export const JOBS_PAGE_SIZE = 50;
+/** Below this many jobs the page has no filter box: everything fits on one screenful or two. */
+const JOBS_FILTER_FROM = 10;
+
+/** What the /jobs page shows: the filter as typed (`?q=`) and the page number (`?page=`, from 1). */
+export interface JobsListing {
+  q: string;
+  page: number;
+}
+
+/** Jobs whose name or description contains every word of `q` (case-insensitive), in catalog order. */
+export function filterJobs(jobs: JobView[], q: string): JobView[] {
+  const words = q.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return jobs;
+  return jobs.filter((job) => {
+    const text = `${job.name} ${job.description ?? ''}`.toLowerCase();
+    return words.every((word) => text.includes(word));
+  });
+}
+
+export function jobsBody(ctx: RenderContext, jobs: JobView[], listing: JobsListing = { q: '', page: 1 }): Html {
   if (jobs.length === 0) return html`<h1>Jobs</h1><p class="empty">No jobs yet: add some to hearth.yaml; Hearth reloads it when it changes.</p>`;
-  return html`<h1>Jobs</h1><ul class="cards">${jobs.map((job) => jobCard(ctx, job))}</ul>`;
+  const q = listing.q.trim();
+  const matching = filterJobs(jobs, q);
+  const pages = Math.max(1, Math.ceil(matching.length / JOBS_PAGE_SIZE));
+  const page = Math.min(Math.max(1, Math.floor(listing.page) || 1), pages);
+  const shown = matching.slice((page - 1) * JOBS_PAGE_SIZE, page * JOBS_PAGE_SIZE);
+  const filter = (jobs.length > JOBS_FILTER_FROM || q) && html`<form method="get" action="/jobs" class="card search-form" role="search">
+<label for="jobs-q">Filter jobs <span class="muted small">(name or description)</span></label>
+<input id="jobs-q" type="search" name="q" value="${q}" maxlength="200" autocomplete="off" enterkeyhint="search">
+<button type="submit" class="btn primary">Filter</button>
+</form>`;
+  const count = q
+    ? html`<p class="muted">${matching.length} of ${jobs.length} jobs match “${q}”${matching.length > 0 && pages > 1 ? html`, ${shown.length} shown` : ''}. <a href="/jobs">Show all</a></p>`
+    : pages > 1 && html`<p class="muted">Jobs ${(page - 1) * JOBS_PAGE_SIZE + 1}–${(page - 1) * JOBS_PAGE_SIZE + shown.length} of ${jobs.length}</p>`;
+  return html`<h1>Jobs</h1>${filter}<div data-live-part>${count}
+${shown.length > 0 ? html`<ul class="cards">${shown.map((job) => jobCard(ctx, job))}</ul>` : html`<p class="empty">No job matches “${q}”.</p>`}
+${jobsPager(q, page, pages)}</div>`;
+}
+
+function jobsPager(q: string, page: number, pages: number): Html | false {
+  if (pages <= 1) return false;
+  const href = (n: number) => `/jobs?${new URLSearchParams({ ...(q ? { q } : {}), page: String(n) }).toString()}`;
+  return html`<nav class="pager" aria-label="Pages of jobs">${page > 1 ? html`<a class="btn plain" href="${href(page - 1)}">‹ Previous</a>` : ''}<span class="muted">Page ${page} of ${pages}</span>${page < pages ? html`<a class="btn plain" href="${href(page + 1)}">Next ›</a>` : ''}</nav>`;
 }
 
 function jobCard(ctx: RenderContext, job: JobView): Html {

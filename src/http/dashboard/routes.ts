@@ -163,7 +163,10 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
 
   app.get('/inbox', pageAuth, async (c) => render(c, 'inbox', 'Inbox', inboxBody(ctx(), await appliance.listInbox()), '*'));
 
-  app.get('/jobs', pageAuth, (c) => render(c, 'jobs', 'Jobs', pages.jobsBody(ctx(), appliance.listJobs()), '*'));
+  app.get('/jobs', pageAuth, (c) => {
+    const listing = { q: (c.req.query('q') ?? '').slice(0, 200), page: Number(c.req.query('page') ?? 1) };
+    return render(c, 'jobs', 'Jobs', pages.jobsBody(ctx(), appliance.listJobs(), listing), '*');
+  });
 
   app.get('/jobs/:name', pageAuth, async (c) => {
     const name = parseJobName(c.req.param('name') ?? '');
