@@ -151,6 +151,8 @@ export type RunEventListener = (event: RunEvent) => void;
 export interface AppliancePort {
   health(): HealthView;
   listJobs(): JobView[];
+  /** Every job's name and description, in catalog order, without the lookups a JobView needs (for a page of a long list). */
+  listJobNames(): Array<Pick<JobView, 'name' | 'description'>>;
   getJob(name: string): JobView | undefined;
   /**
    * Durable before it resolves. `input` (any JSON, absent for none) becomes the run's input.

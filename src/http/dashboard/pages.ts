@@ -76,7 +76,7 @@ export interface JobsListing {
 }
 
 /** Jobs whose name or description contains every word of `q` (case-insensitive), in catalog order. */
-export function filterJobs(jobs: JobView[], q: string): JobView[] {
+export function filterJobs<T extends Pick<JobView, 'name' | 'description'>>(jobs: T[], q: string): T[] {
   const words = q.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return jobs;
   return jobs.filter((job) => {
@@ -85,21 +85,39 @@ export function filterJobs(jobs: JobView[], q: string): JobView[] {
   });
 }
 
-export function jobsBody(ctx: RenderContext, jobs: JobView[], listing: JobsListing = { q: '', page: 1 }): Html {
-  if (jobs.length === 0) return html`<h1>Jobs</h1><p class="empty">No jobs yet: add some to hearth.yaml; Hearth reloads it when it changes.</p>`;
+/** One page of /jobs: which jobs (names) to show; the route looks up only those. */
+export interface JobsPage {
+  q: string;
+  page: number;
+  pages: number;
+  total: number;
+  matching: number;
+  /** Index of the first shown job among the matching ones. */
+  first: number;
+  names: string[];
+}
+
+export function pickJobsPage(all: Array<Pick<JobView, 'name' | 'description'>>, listing: JobsListing): JobsPage {
   const q = listing.q.trim();
-  const matching = filterJobs(jobs, q);
+  const matching = filterJobs(all, q);
   const pages = Math.max(1, Math.ceil(matching.length / JOBS_PAGE_SIZE));
   const page = Math.min(Math.max(1, Math.floor(listing.page) || 1), pages);
-  const shown = matching.slice((page - 1) * JOBS_PAGE_SIZE, page * JOBS_PAGE_SIZE);
-  const filter = (jobs.length > JOBS_FILTER_FROM || q) && html`<form method="get" action="/jobs" class="card search-form" role="search">
+  const first = (page - 1) * JOBS_PAGE_SIZE;
+  const names = matching.slice(first, first + JOBS_PAGE_SIZE).map((job) => job.name);
+  return { q, page, pages, total: all.length, matching: matching.length, first, names };
+}
+
+export function jobsBody(ctx: RenderContext, listing: JobsPage, shown: JobView[]): Html {
+  const { q, page, pages, total, matching, first } = listing;
+  if (total === 0) return html`<h1>Jobs</h1><p class="empty">No jobs yet: add some to hearth.yaml; Hearth reloads it when it changes.</p>`;
+  const filter = (total > JOBS_FILTER_FROM || q) && html`<form method="get" action="/jobs" class="card search-form" role="search">
 <label for="jobs-q">Filter jobs <span class="muted small">(name or description)</span></label>
 <input id="jobs-q" type="search" name="q" value="${q}" maxlength="200" autocomplete="off" enterkeyhint="search">
 <button type="submit" class="btn primary">Filter</button>
 </form>`;
   const count = q
-    ? html`<p class="muted">${matching.length} of ${jobs.length} jobs match “${q}”${matching.length > 0 && pages > 1 ? html`, ${shown.length} shown` : ''}. <a href="/jobs">Show all</a></p>`
-    : pages > 1 && html`<p class="muted">Jobs ${(page - 1) * JOBS_PAGE_SIZE + 1}–${(page - 1) * JOBS_PAGE_SIZE + shown.length} of ${jobs.length}</p>`;
+    ? html`<p class="muted">${matching} of ${total} jobs match “${q}”${matching > 0 && pages > 1 ? html`, ${shown.length} shown` : ''}. <a href="/jobs">Show all</a></p>`
+    : pages > 1 && html`<p class="muted">Jobs ${first + 1}–${first + shown.length} of ${total}</p>`;
   return html`<h1>Jobs</h1>${filter}<div data-live-part>${count}
 ${shown.length > 0 ? html`<ul class="cards">${shown.map((job) => jobCard(ctx, job))}</ul>` : html`<p class="empty">No job matches “${q}”.</p>`}
 ${jobsPager(q, page, pages)}</div>`;
