@@ -28,6 +28,18 @@ const { silentLogger } = await import(join(ROOT, 'dist/core/logger.js'));
 const { RunIdGenerator } = await import(join(ROOT, 'dist/core/ids.js'));
 const { systemClock } = await import(join(ROOT, 'dist/core/clock.js'));
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+// A real gc() for retained-heap figures, without asking for --expose-gc.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
+const heapMB = () => {
+  gc();
+  const { heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return (heapUsed + external + arrayBuffers) / 2 ** 20;
+};
+
 const withMillion = process.argv.includes('--1m');
 const KEEP_PER_JOB = 50;
 const DAY_MS = 86_400_000;
@@ -125,6 +137,7 @@ function cpuMs(pid) {
 
 /** The store's own figures, in this process: cold (first query after open) and warm CPU time per query. */
 async function storeQueries(dataDir, size) {
+  const heapBefore = heapMB();
   const store = new FileRunStore({ dataDir, clock: systemClock, logger: silentLogger, keepPerJob: KEEP_PER_JOB });
   await store.open();
   try {
@@ -159,7 +172,7 @@ async function storeQueries(dataDir, size) {
       const base = figures.get(`store ${name}@100`);
       line(`  store ${name}`, warm.toFixed(2), 'ms', `cpu/query warm; cold ${((cold.user + cold.system) / 1000).toFixed(1)} ms cpu; wall ${wall.toFixed(2)} ms${base ? ` (${(warm / base).toFixed(1)}× the 100-run figure)` : ''}`);
     }
-    console.log(`  store: ${store.stats().historyFilesRead} month-file opens in all`);
+    console.log(`  store: ${store.stats().historyFilesRead} month-file opens in all; JS heap + buffers kept by the open store after every query above: ${(heapMB() - heapBefore).toFixed(1)} MB`);
   } finally {
     await store.close();
   }
@@ -187,7 +200,8 @@ const QUERIES = [
 ];
 
 async function historyScaling() {
-  const sizes = [100, 10_000, 100_000, ...(withMillion ? [1_000_000] : [])];
+  const only = process.argv.find((arg) => arg.startsWith('--sizes='));
+  const sizes = only ? only.slice(8).split(',').map(Number) : [100, 10_000, 100_000, ...(withMillion ? [1_000_000] : [])];
   const figures = new Map();
   for (const size of sizes) {
     const t0 = performance.now();
@@ -201,6 +215,7 @@ async function historyScaling() {
       },
     });
     try {
+      const idle = memoryOf(hearth.child.pid);
       for (const [name, path, auth] of QUERIES) {
         const cold = await timed(hearth, path, { auth });
         const warm = [];
@@ -217,7 +232,7 @@ async function historyScaling() {
         // A minute's worth of normal use against a big history, then the process's memory.
         for (let i = 0; i < 60; i++) for (const [, path, auth] of QUERIES) await timed(hearth, path, { auth });
         const after = memoryOf(hearth.child.pid);
-        line('  RSS after 360 history requests', after.rss.toFixed(1), 'MB', `(anonymous ${after.anon.toFixed(1)})`);
+        line('  RSS idle, then after 360 history requests', after.rss.toFixed(1), 'MB', `(anonymous ${after.anon.toFixed(1)}; idle ${idle.rss.toFixed(1)}, anonymous ${idle.anon.toFixed(1)})`);
       }
     } finally {
       await hearth.stop();
