@@ -225,7 +225,7 @@ async function historyScaling() {
         const ms = median(warm);
         figures.set(`${name}@${size}`, ms);
         const base = figures.get(`${name}@100`);
-        const ratio = size === 100 ? '' : `(${(ms / base).toFixed(1)}× the 100-run time)`;
+        const ratio = size === 100 || base === undefined ? '' : `(${(ms / base).toFixed(1)}× the 100-run time)`;
         line(`  ${name}`, ms.toFixed(2), 'ms', `median wall; server cpu ${cpu.toFixed(1)} ms/req; cold ${cold.ms.toFixed(1)} ms ${ratio}`);
       }
       if (size === 100_000) {
