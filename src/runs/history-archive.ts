@@ -18,18 +18,20 @@ import { isMissingFile } from './state-file.js';
  * removal from state); readers keep one copy per id.
  *
  * Nothing is read at start-up but the directory listing. A month file gets an
- * index the first time a query needs it: the file is cut into blocks of about 64 KB of whole lines, and
- * for every job and every status the index lists the blocks holding such runs
- * with the time range of their ids. A query reads only the blocks that can
- * still change its page, newest first, with `pread`; a month with no block for
- * the job or status is skipped without I/O. The index is derived data: it
- * lives in memory, and is saved next to the month file as
- * `<YYYY-MM>.idx.json` (atomically, every SIDECAR_EVERY bytes of history) so
- * a restart does not scan the month again. A sidecar is used only for the
- * bytes it says it covers, when the month file is at least that long and those
- * bytes end on a line boundary; the rest is scanned and indexed, and a sidecar
- * that fails any check is dropped and the month re-indexed from its lines.
- * The month files stay the only authority.
+ * index the first time a query needs it (a new month starts one with its first
+ * append): its lines are grouped into blocks of about 64 KB, and for every job
+ * and every status the index lists the blocks holding such runs with the time
+ * range of their ids. A query reads only the blocks that can still change its
+ * page, newest first, with positioned reads; a month with no block for the job
+ * or status is skipped without opening it. The index is derived data: it lives
+ * in memory and is saved beside the month as `<YYYY-MM>.idx.json` (atomically,
+ * every SIDECAR_EVERY bytes of new history), so a restart does not scan the
+ * month again. A sidecar is used only for the bytes it says it covers, and only
+ * when the month file is at least that long; before its block offsets are
+ * read, its covered bytes must end on a line boundary with the run it names
+ * last; whatever was appended after it is scanned and indexed; a sidecar that
+ * fails a check is deleted and the month re-indexed from its lines. The month
+ * files stay the only authority.
  */
 
 const MONTH_FILE = /^(\d{4})-(\d{2})\.jsonl$/;
@@ -233,7 +235,6 @@ class Reader {
 export class HistoryArchive {
   private readonly files = new Map<string, MonthFile>();
   private readonly reads = { opens: 0, bytes: 0 };
-  private indexSaves = 0;
   private readonly saving = new Set<Promise<void>>();
 
   constructor(private readonly options: HistoryArchiveOptions) {}
@@ -246,11 +247,6 @@ export class HistoryArchive {
   /** Bytes read from month files (index checks, scans and blocks). */
   get bytesRead(): number {
     return this.reads.bytes;
-  }
-
-  /** How many sidecar indexes were written. */
-  get sidecarsSaved(): number {
-    return this.indexSaves;
   }
 
   /** Resolves when no sidecar write is in flight (for close and tests). */
@@ -611,7 +607,6 @@ export class HistoryArchive {
     const save = writeFileAtomic(file.sidecar, text)
       .then(() => {
         index.savedSize = size;
-        this.indexSaves++;
       })
       .catch((error: unknown) => this.options.logger.warn('could not save a history index (it is rebuilt when needed)', { file: file.sidecar, error }))
       .finally(() => {
