@@ -309,6 +309,10 @@ export class Engine implements AppliancePort {
     return Object.values(this.config.jobs).map((job) => this.jobView(job));
   }
 
+  listJobNames(): Array<Pick<JobView, 'name' | 'description'>> {
+    return Object.values(this.config.jobs).map((job) => (job.description ? { name: job.name, description: job.description } : { name: job.name }));
+  }
+
   getJob(name: string): JobView | undefined {
     const job = this.config.jobs[name];
     return job ? this.jobView(job) : undefined;

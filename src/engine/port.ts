@@ -158,6 +158,8 @@ export interface AppliancePort {
   /** What needs attention (failing jobs, stuck runs, overdue jobs, questions, appliance problems): the overview's status line and /api/attention. */
   attention(): Promise<AttentionView>;
   listJobs(): JobView[];
+  /** Every job's name and description, in catalog order, without the lookups a JobView needs (for a page of a long list). */
+  listJobNames(): Array<Pick<JobView, 'name' | 'description'>>;
   getJob(name: string): JobView | undefined;
   /**
    * Durable before it resolves. `input` (any JSON, absent for none) becomes the run's input.

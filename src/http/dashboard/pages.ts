@@ -97,9 +97,69 @@ ${questions > 0 && html`<li class="questions"><a href="/inbox"><strong>${questio
 
 // ---- jobs -------------------------------------------------------------------
 
-export function jobsBody(ctx: RenderContext, jobs: JobView[]): Html {
-  if (jobs.length === 0) return html`<h1>Jobs</h1><p class="empty">No jobs yet: add some to hearth.yaml; Hearth reloads it when it changes.</p>`;
-  return html`<h1>Jobs</h1><ul class="cards">${jobs.map((job) => jobCard(ctx, job))}</ul>`;
+/** Job cards per page of /jobs: 1,000 jobs would be ~900 KB of HTML on one page. */
+export const JOBS_PAGE_SIZE = 50;
+/** Below this many jobs the page has no filter box: everything fits on one screenful or two. */
+const JOBS_FILTER_FROM = 10;
+
+/** What the /jobs page shows: the filter as typed (`?q=`) and the page number (`?page=`, from 1). */
+export interface JobsListing {
+  q: string;
+  page: number;
+}
+
+/** Jobs whose name or description contains every word of `q` (case-insensitive), in catalog order. */
+export function filterJobs<T extends Pick<JobView, 'name' | 'description'>>(jobs: T[], q: string): T[] {
+  const words = q.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return jobs;
+  return jobs.filter((job) => {
+    const text = `${job.name} ${job.description ?? ''}`.toLowerCase();
+    return words.every((word) => text.includes(word));
+  });
+}
+
+/** One page of /jobs: which jobs (names) to show; the route looks up only those. */
+export interface JobsPage {
+  q: string;
+  page: number;
+  pages: number;
+  total: number;
+  matching: number;
+  /** Index of the first shown job among the matching ones. */
+  first: number;
+  names: string[];
+}
+
+export function pickJobsPage(all: Array<Pick<JobView, 'name' | 'description'>>, listing: JobsListing): JobsPage {
+  const q = listing.q.trim();
+  const matching = filterJobs(all, q);
+  const pages = Math.max(1, Math.ceil(matching.length / JOBS_PAGE_SIZE));
+  const page = Math.min(Math.max(1, Math.floor(listing.page) || 1), pages);
+  const first = (page - 1) * JOBS_PAGE_SIZE;
+  const names = matching.slice(first, first + JOBS_PAGE_SIZE).map((job) => job.name);
+  return { q, page, pages, total: all.length, matching: matching.length, first, names };
+}
+
+export function jobsBody(ctx: RenderContext, listing: JobsPage, shown: JobView[]): Html {
+  const { q, page, pages, total, matching, first } = listing;
+  if (total === 0) return html`<h1>Jobs</h1><p class="empty">No jobs yet: add some to hearth.yaml; Hearth reloads it when it changes.</p>`;
+  const filter = (total > JOBS_FILTER_FROM || q) && html`<form method="get" action="/jobs" class="card search-form" role="search">
+<label for="jobs-q">Filter jobs <span class="muted small">(name or description)</span></label>
+<input id="jobs-q" type="search" name="q" value="${q}" maxlength="200" autocomplete="off" enterkeyhint="search">
+<button type="submit" class="btn primary">Filter</button>
+</form>`;
+  const count = q
+    ? html`<p class="muted">${matching} of ${total} jobs match “${q}”${matching > 0 && pages > 1 ? html`, ${shown.length} shown` : ''}. <a href="/jobs">Show all</a></p>`
+    : pages > 1 && html`<p class="muted">Jobs ${first + 1}–${first + shown.length} of ${total}</p>`;
+  return html`<h1>Jobs</h1>${filter}<div data-live-part>${count}
+${shown.length > 0 ? html`<ul class="cards">${shown.map((job) => jobCard(ctx, job))}</ul>` : html`<p class="empty">No job matches “${q}”.</p>`}
+${jobsPager(q, page, pages)}</div>`;
+}
+
+function jobsPager(q: string, page: number, pages: number): Html | false {
+  if (pages <= 1) return false;
+  const href = (n: number) => `/jobs?${new URLSearchParams({ ...(q ? { q } : {}), page: String(n) }).toString()}`;
+  return html`<nav class="pager" aria-label="Pages of jobs">${page > 1 ? html`<a class="btn plain" href="${href(page - 1)}">‹ Previous</a>` : ''}<span class="muted">Page ${page} of ${pages}</span>${page < pages ? html`<a class="btn plain" href="${href(page + 1)}">Next ›</a>` : ''}</nav>`;
 }
 
 function jobCard(ctx: RenderContext, job: JobView): Html {

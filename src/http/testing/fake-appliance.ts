@@ -61,6 +61,10 @@ export class FakeAppliance implements AppliancePort {
     return { ...base, config: { ...base.config, ...config }, ...(disk ? { disk } : {}) };
   }
 
+  listJobNames(): Array<Pick<JobView, 'name' | 'description'>> {
+    return [...this.jobs.values()].map((job) => (job.description ? { name: job.name, description: job.description } : { name: job.name }));
+  }
+
   listJobs(): JobView[] {
     this.maybeFail();
     return [...this.jobs.values()];
