@@ -7,7 +7,7 @@
  * four readers of a 100 MB run log < 100 MB of RSS above idle.
  *
  * Then the knowledge store's figures (scripts/bench-knowledge.mjs). One part
- * only: npm run bench -- fire | runs | start | logs | idle | knowledge
+ * only: npm run bench -- fire | runs | start | logs | idle | knowledge | history
  * (`npm run bench -- idle startup|idle|runs` for one row group of the scaling section).
  *
  * Runs against dist/ (what `hearth start` runs), so build first.
@@ -368,6 +368,14 @@ if (!only || only === 'idle') {
 if (!only || only === 'knowledge') {
   console.log('\nknowledge store (scripts/bench-knowledge.mjs):');
   const child = spawn(process.execPath, [join(root, 'scripts', 'bench-knowledge.mjs')], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
+}
+// History and dashboard scaling (100 / 10k / 100k runs, 10 / 1,000 jobs, RSS after page loads):
+// scripts/bench-history.mjs, a child for the same reason. Extra arguments pass through (--1m, jobs, queries).
+if (!only || only === 'history') {
+  console.log('\nhistory and dashboard scaling (scripts/bench-history.mjs):');
+  const child = spawn(process.execPath, [join(root, 'scripts', 'bench-history.mjs'), ...process.argv.slice(3)], { stdio: 'inherit' });
   const code = await new Promise((resolve) => child.once('exit', resolve));
   if (code !== 0) process.exitCode = 1;
 }
