@@ -28,6 +28,7 @@ import { createHttpSurface } from './http/dashboard/compose.js';
 import { EventLoopMonitor } from './metrics/event-loop.js';
 import { SystemInfo } from './system/system-info.js';
 import { DiskSpace } from './system/disk-space.js';
+import { parseThrottled, readThrottledText } from './system/throttling.js';
 import { startHttpServer } from './http/server.js';
 import { createTokenCheck, ensureApiToken } from './http/token.js';
 import { KnowledgeService } from './knowledge/service.js';
@@ -149,6 +150,11 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       baseEnv: inheritedEnv(options.env),
       killOrphan: (pid, runId) => killOrphanGroups(pid, runId, logger),
       disk: () => disk.current(),
+      // Pi under-voltage / throttling for appliance notifications; absent on a PC (then never asked again).
+      power: async () => {
+        const text = await readThrottledText();
+        return text === undefined ? undefined : parseThrottled(text);
+      },
       workflows: { journal, inbox, events },
     });
     cleanups.push(() => knowledge.close(), () => engine.stop());

@@ -6,7 +6,7 @@ import type { ConfigPath, IssueCollector } from './issues.js';
 import { formatPath } from './issues.js';
 import { formatConfigIssue } from '../core/errors.js';
 import type { LoadOptions } from './options.js';
-import { CONNECTION_TYPES, HOOK_FIELDS, NOTIFY_CHANNEL_FIELDS, NOTIFY_FIELDS, NOTIFY_ROUTE_FIELDS, JOB_FIELDS, KNOWLEDGE_FIELDS, ON_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, describeValue, parseFields, parseValue, poolSchema } from './schema.js';
+import { CONNECTION_TYPES, EXPECT_FIELDS, HOOK_FIELDS, NOTIFY_CHANNEL_FIELDS, NOTIFY_FIELDS, NOTIFY_ROUTE_FIELDS, JOB_FIELDS, KNOWLEDGE_FIELDS, ON_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, describeValue, parseFields, parseValue, poolSchema } from './schema.js';
 import { EVENT_NAME_RULE, isEventName } from '../core/event-names.js';
 import type { ParsedFields, RawRetries } from './schema.js';
 import { didYouMean } from './suggest.js';
@@ -83,6 +83,7 @@ export function buildConfig(tree: unknown, context: BuildContext): HearthConfig 
     logMaxRunBytes: top.logs?.maxRunSize ?? DEFAULTS.logMaxRunBytes,
     historyRetentionMs: top.history?.keepRuns ?? DEFAULTS.historyRetentionMs,
     killGraceMs: top.killGrace ?? DEFAULTS.killGraceMs,
+    ...(top.defaultTimeout !== undefined && { defaultTimeoutMs: top.defaultTimeout }),
     knowledge: buildKnowledge(top.knowledge ?? {}, dataDir, context),
     ...(context.warnings?.length ? { warnings: [...context.warnings] } : {}),
     hooks: buildHooks(top.hooks ?? {}, jobs, top.jobs ?? {}, issues),
@@ -361,6 +362,12 @@ function buildJob(name: string, raw: unknown, context: BuildContext, globals: Gl
   const schedule = fields.schedule === undefined ? undefined : buildSchedule(fields.schedule, [...path, 'schedule'], context, globals);
   const on = fields.on === undefined ? undefined : buildOn(fields.on, [...path, 'on'], issues);
   const position = issues.positions.locate(path, 'key');
+  const expect = fields.expect === undefined ? undefined : parseFields(EXPECT_FIELDS, fields.expect, [...path, 'expect'], issues, 'a mapping such as { every: 26h }');
+  if (expect && fields.expect?.every === undefined) issues.add([...path, 'expect'], 'needs every (such as { every: 26h })', 'key');
+  const tasks = buildTasks(fields, present, path, { cwd, retries }, context);
+  if (schedule && fields.timeout === undefined && !expect && tasks.some((task) => task.timeoutMs === undefined) && context.warnings) {
+    context.warnings.push(formatConfigIssue({ file: context.file, line: position.line, col: position.col, path: formatPath(path), message: NO_TIMEOUT_WARNING }));
+  }
 
   return {
     name,
@@ -371,11 +378,17 @@ function buildJob(name: string, raw: unknown, context: BuildContext, globals: Gl
     ...(fields.timeout !== undefined && { timeoutMs: fields.timeout }),
     retries,
     env: checkedEnv(fields.env, [...path, 'env'], issues),
-    tasks: buildTasks(fields, present, path, { cwd, retries }, context),
+    tasks,
     source: { file: context.file, line: position.line },
     ...(on && { on }),
+    ...(fields.stuckAfter !== undefined && { stuckAfterMs: fields.stuckAfter }),
+    ...(expect?.every !== undefined && { expectEveryMs: expect.every }),
   };
 }
+
+/** A scheduled job that can hang or stop running without anyone noticing (validate warns, it does not fail). */
+const NO_TIMEOUT_WARNING =
+  'scheduled job has neither a timeout nor expect: a hung run is only stopped by the default task timeout (6h), and runs that stop happening go unnoticed; add e.g. timeout: 30m or expect: { every: 26h }';
 
 function presentKeys(raw: unknown): (key: string) => boolean {
   const record = raw as Record<string, unknown>;

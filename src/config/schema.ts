@@ -214,6 +214,8 @@ export const TOP_FIELDS = {
   history,
   logs,
   killGrace: anyDuration,
+  // A shell task with no timeout of its own and none on its job is stopped after this (default 6h).
+  defaultTimeout: positiveDuration,
   jobs: mapping('a mapping of job names'),
   knowledge: mapping('a mapping such as { embedder: hashing }'),
   hooks: mapping('a mapping of hook names, such as { doorbell: { job: ring, secret: ${DOORBELL_SECRET} } }'),
@@ -304,6 +306,11 @@ export const ON_FIELDS = {
   ),
 };
 
+/** `expect: { every: 26h }`: a dead-man check (no successful run in that long is reported as missed). */
+export const EXPECT_FIELDS = {
+  every: positiveDuration,
+};
+
 export const SCHEDULE_FIELDS = {
   cron: text,
   every: positiveDuration,
@@ -321,6 +328,9 @@ export const JOB_FIELDS = {
   schedule: mapping('a mapping such as { cron: "0 3 * * *" } or { every: 15m }'),
   pool: text,
   overlap: z.enum(['skip', 'queue', 'allow']),
+  // Attention: a run running longer than stuckAfter is stuck; no success within expect.every is missed.
+  stuckAfter: positiveDuration,
+  expect: mapping('a mapping such as { every: 26h }'),
   timeout: positiveDuration,
   retries,
   env: envMap,

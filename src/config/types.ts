@@ -68,6 +68,10 @@ export interface JobDef {
   source?: { file: string; line: number };
   /** `on: { event: NAME }`: each such event (POST /api/events) starts a run with the event's data as input. */
   on?: { events: string[] };
+  /** `stuckAfter`: a run running longer is reported stuck (absent: derived from past runs, see engine/attention.ts). */
+  stuckAfterMs?: number;
+  /** `expect: { every }`: no successful run in that long is reported as missed (a dead-man check). */
+  expectEveryMs?: number;
   /** `notify: { on, to }` overrides notify.default for this job; `false` (`notify: off`) silences it (absent: the default). */
   notify?: JobNotify | false;
 }
@@ -152,6 +156,8 @@ export interface HearthConfig {
   historyRetentionMs: number;
   /** Grace between SIGTERM and SIGKILL when a task is stopped. */
   killGraceMs: number;
+  /** `defaultTimeout`: a shell task with no timeout (its own or its job's) is stopped after this (absent: DEFAULT_SHELL_TIMEOUT_MS). */
+  defaultTimeoutMs?: number;
   /** Webhooks by name (absent in hand-built configs: none). */
   hooks?: Record<string, HookDef>;
   /** Outside accounts by name (absent in hand-built configs: none). */
@@ -183,6 +189,9 @@ export type EmbedderSpec =
 export interface KnowledgeConfig {
   embedder: EmbedderSpec;
 }
+
+/** A shell task with no timeout of its own and none on its job is stopped after 6 hours, so nothing hangs forever. */
+export const DEFAULT_SHELL_TIMEOUT_MS = 6 * 3_600_000;
 
 export const DEFAULT_RETRY: RetryPolicy = {
   max: 0,

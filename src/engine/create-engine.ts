@@ -8,6 +8,7 @@ import { CompiledSchedules, RunEventHub, observeRunChanges, type ConfigRef } fro
 import { Scheduler } from './scheduler.js';
 import { Workflows } from './workflows.js';
 import { silentNotifications } from '../notify/types.js';
+import { MemoryInboxStore, observeQuestions } from '../steps/inbox.js';
 
 /**
  * Builds an Engine with its worker pool (Dispatcher), Scheduler and
@@ -36,6 +37,7 @@ export function createEngine(given: EngineDeps): Engine {
     configDir: dirname(config.current.file),
     // killGrace is read from the current config at each stop, so a reload applies to the next one.
     killGraceMs: () => config.current.killGraceMs,
+    defaultTimeoutMs: () => config.current.defaultTimeoutMs,
     steps: workflows.host,
   });
   const dispatcher: Dispatcher = new Dispatcher({
@@ -49,8 +51,11 @@ export function createEngine(given: EngineDeps): Engine {
     onFinished: (run) => theEngine().onRunFinished(run),
     onParked: (run) => workflows.onParked(run),
   });
+  // Questions are observed where they are stored: each new one is an `input` notification.
+  const inbox = observeQuestions(deps.workflows?.inbox ?? new MemoryInboxStore(), (item) => theEngine().onQuestion(item));
   const workflows: Workflows = new Workflows({
     ...deps.workflows,
+    inbox,
     emitEvent: (name, data, id) => theEngine().sendEvent({ name, ...(data !== undefined ? { data } : {}), id }),
     createChild: (job, child) => theEngine().createRun(job, { trigger: 'invoke', occurrences: 1, ...child }),
     clock: deps.clock,

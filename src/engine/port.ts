@@ -3,6 +3,9 @@ import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
 import type { InboxItem } from '../steps/inbox.js';
 import type { StepView } from '../steps/journal.js';
 import type { LogReader } from '../core/log-reader.js';
+import type { AttentionView, JobAttention } from './attention.js';
+
+export type { AttentionView, JobAttention } from './attention.js';
 
 /**
  * What the HTTP API and the dashboard need from the running appliance. The
@@ -37,6 +40,8 @@ export interface JobView {
   lastRun?: Pick<Run, 'id' | 'status' | 'trigger' | 'createdAt' | 'startedAt' | 'finishedAt'>;
   lastSuccessAt?: string;
   activeRuns: number;
+  /** What needs attention about the job: failing, a stuck run, overdue (absent: nothing). */
+  attention?: JobAttention;
 }
 
 export interface RetryView {
@@ -155,7 +160,11 @@ export type RunEventListener = (event: RunEvent) => void;
 
 export interface AppliancePort {
   health(): HealthView;
+  /** What needs attention (failing jobs, stuck runs, overdue jobs, questions, appliance problems): the overview's status line and /api/attention. */
+  attention(): Promise<AttentionView>;
   listJobs(): JobView[];
+  /** Every job's name and description, in catalog order, without the lookups a JobView needs (for a page of a long list). */
+  listJobNames(): Array<Pick<JobView, 'name' | 'description'>>;
   getJob(name: string): JobView | undefined;
   /**
    * Durable before it resolves. `input` (any JSON, absent for none) becomes the run's input.

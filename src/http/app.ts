@@ -207,6 +207,14 @@ export function createApiApp(deps: ApiDeps): Hono {
     },
   });
 
+  // What needs attention: the dashboard's status line, as data (failing jobs and their reasons, stuck runs, overdue jobs, questions, appliance problems).
+  route('/api/attention', {
+    GET: async (c) => {
+      c.header('Cache-Control', 'no-store');
+      return c.json(await appliance.attention());
+    },
+  });
+
   route('/api/inbox', {
     GET: async (c) => {
       c.header('Cache-Control', 'no-store');

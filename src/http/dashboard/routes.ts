@@ -159,6 +159,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     const jobs = appliance.listJobs();
     const body = pages.overviewBody(ctx(), {
       health: appliance.health(),
+      attention: await appliance.attention(),
       jobs,
       recent: await recentRunsByJob(appliance, jobs.map((job) => job.name)),
       active: [...running!.runs, ...waiting!.runs, ...queued!.runs],
@@ -169,7 +170,12 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
 
   app.get('/inbox', pageAuth, async (c) => render(c, 'inbox', 'Inbox', inboxBody(ctx(), await appliance.listInbox()), '*'));
 
-  app.get('/jobs', pageAuth, (c) => render(c, 'jobs', 'Jobs', pages.jobsBody(ctx(), appliance.listJobs()), '*'));
+  app.get('/jobs', pageAuth, (c) => {
+    // Only the shown page's jobs are looked up (last run, next run): 1,000 JobViews per load cost ~15 ms.
+    const listing = pages.pickJobsPage(appliance.listJobNames(), { q: (c.req.query('q') ?? '').slice(0, 200), page: Number(c.req.query('page') ?? 1) });
+    const shown = listing.names.flatMap((name) => appliance.getJob(name) ?? []);
+    return render(c, 'jobs', 'Jobs', pages.jobsBody(ctx(), listing, shown), '*');
+  });
 
   app.get('/jobs/:name', pageAuth, async (c) => {
     const name = parseJobName(c.req.param('name') ?? '');

@@ -5,6 +5,7 @@ import { isActive } from '../../runs/model.js';
 import { MemoryInboxStore, answerQuestion, type InboxItem } from '../../steps/inbox.js';
 import type { StepView } from '../../steps/journal.js';
 import type { Run, RunPage, RunQuery, RunStatus, Trigger } from '../../runs/model.js';
+import { attentionView, type AttentionInputs, type AttentionView } from '../../engine/attention.js';
 
 /**
  * An in-memory AppliancePort for tests of the HTTP API and the CLI. Tests
@@ -36,6 +37,15 @@ export class FakeAppliance implements AppliancePort {
   /** Merged into health(): a failed reload's `config.errors`, a `disk` reading. */
   healthOverrides: { config?: Partial<HealthView['config']>; disk?: HealthView['disk']; notify?: HealthView['notify'] } = {};
 
+  /** What the engine's Watch would know (failing jobs, stuck runs, ...); questions are counted from `inbox`. */
+  attentionFacts: Partial<Omit<AttentionInputs, 'questions'>> = {};
+
+  async attention(): Promise<AttentionView> {
+    this.maybeFail();
+    const questions = (await this.inbox.listOpen()).length;
+    return attentionView({ failing: [], stuck: [], overdue: [], appliance: [], ...this.attentionFacts, questions });
+  }
+
   health(): HealthView {
     this.maybeFail();
     const { config, disk, notify } = this.healthOverrides;
@@ -49,6 +59,10 @@ export class FakeAppliance implements AppliancePort {
       runs: { queued: 0, running: this.countRuns('running'), waiting: 0 },
     };
     return { ...base, config: { ...base.config, ...config }, ...(disk ? { disk } : {}), ...(notify ? { notify } : {}) };
+  }
+
+  listJobNames(): Array<Pick<JobView, 'name' | 'description'>> {
+    return [...this.jobs.values()].map((job) => (job.description ? { name: job.name, description: job.description } : { name: job.name }));
   }
 
   listJobs(): JobView[] {
