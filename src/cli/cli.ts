@@ -12,6 +12,7 @@ import { nextCommand } from './next.js';
 import { cancelCommand, jobsCommand, logsCommand, parseInputFlag, pauseCommand, retryCommand, runCommand, runsCommand } from './remote.js';
 import { connect } from './target.js';
 import { answerCommand, inboxCommand } from './inbox.js';
+import { notifyCommand } from './notify.js';
 import { searchCommand } from './search.js';
 import { knowledgeCommand, modelsCommand } from './knowledge.js';
 
@@ -272,6 +273,18 @@ const COMMANDS: readonly Command[] = [
     options: REMOTE_OPTIONS,
     positionals: { names: ['ID', 'VALUE'], required: 2 },
     run: remote(answerCommand),
+  },
+  {
+    name: 'notify',
+    summary: 'list notification channels, or send a test message: notify test CHANNEL',
+    synopsis: 'notify [test CHANNEL] [--json]',
+    details: [
+      'test CHANNEL     send a test message to a channel of notify.channels and print what it answered (exit 1 if it failed)',
+      ...REMOTE_DETAILS,
+    ],
+    options: REMOTE_OPTIONS,
+    positionals: { names: ['ACTION', 'CHANNEL'], required: 0 },
+    run: remote(notifyCommand),
   },
   {
     name: 'search',
