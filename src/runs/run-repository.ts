@@ -13,12 +13,17 @@ export type RunChange =
   | 'started'
   /** startTask: the attempt must be on disk before the task's command starts (a crash then counts a new attempt, never a repeat). */
   | 'task-started'
-  /** A task's process id became known (recovery kills an orphaned process group by it). */
+  /**
+   * A task's process id became known (recovery kills an orphaned process group by it). Not forced to disk: it rides
+   * on the next flush (within the store's flush interval); a restart also finds the group by HEARTH_RUN_ID.
+   */
   | 'task-process'
   /** skipTask: a dependency failed, or the task left the job. */
   | 'task-skipped'
   /** succeedTask / failTaskAttempt / cancelTask / interruptTask / parkTask: a finished task is on disk before its dependants start. */
   | 'task-ended'
+  /** The same for a task nothing depends on: it rides on the next flush (the run's end or the next task's start). */
+  | 'task-ended-alone'
   /** requestCancel: acknowledged only once durable, so a crash cancels instead of resuming. */
   | 'cancel-requested'
   /** parkRun: the run leaves its pool slot and waits. */
@@ -35,7 +40,6 @@ export type RunChange =
 /** Changes whose save resolves only once they are durable. */
 export const DURABLE_CHANGES: ReadonlySet<RunChange> = new Set<RunChange>([
   'task-started',
-  'task-process',
   'task-ended',
   'cancel-requested',
   'parked',
