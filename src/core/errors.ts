@@ -210,3 +210,15 @@ export class InputGoneError extends Error {
 export function isNotFound(error: unknown): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOENT';
 }
+
+/**
+ * A notification channel did not take a message (unreachable, refused, timed
+ * out). The message is scrubbed of the channel's secrets, so it is safe to
+ * log and to show; `status` is the receiver's HTTP status when there was one.
+ */
+export class ChannelError extends Error {
+  override name = 'ChannelError';
+  constructor(message: string, readonly status?: number, options?: ErrorOptions) {
+    super(message, options);
+  }
+}

@@ -4,9 +4,11 @@ import { dirname } from 'node:path';
 import { Dispatcher } from '../pool/dispatcher.js';
 import { Engine, type EngineDeps } from './engine.js';
 import { executeRun, type ExecutorDeps } from './executor.js';
-import { CompiledSchedules, RunEventHub, observeRunChanges, type ConfigRef } from './parts.js';
+import { CompiledSchedules, RunEventHub, RunReadModel, observeRunChanges, type ConfigRef } from './parts.js';
 import { Scheduler } from './scheduler.js';
 import { Workflows } from './workflows.js';
+import { silentNotifications } from '../notify/types.js';
+import { MemoryInboxStore, observeQuestions } from '../steps/inbox.js';
 
 /**
  * Builds an Engine with its worker pool (Dispatcher), Scheduler and
@@ -14,10 +16,16 @@ import { Workflows } from './workflows.js';
  * tests and the benchmarks all call it). The parts call back into the engine
  * only once it exists: nothing runs before `engine.start()`.
  */
-export function createEngine(deps: EngineDeps): Engine {
+export function createEngine(given: EngineDeps): Engine {
+  // Detectors publish to deps.notifications; without a Notifier they go nowhere.
+  const deps: EngineDeps = { ...given, notifications: given.notifications ?? silentNotifications };
   const runEvents = new RunEventHub(deps.logger);
-  // Every run change goes through the store, so observing it there tells listeners about all of them.
-  const store = observeRunChanges(deps.store, (type, run) => runEvents.emit({ type, run }));
+  const readModel = new RunReadModel();
+  // Every run change goes through the store's repository, so observing it there tells listeners about all of them.
+  const store = observeRunChanges(deps.store, (type, run) => {
+    readModel.note(run);
+    runEvents.emit({ type, run });
+  });
   const config: ConfigRef = { current: deps.config };
   const ids = new RunIdGenerator();
   const schedules = new CompiledSchedules();
@@ -29,16 +37,18 @@ export function createEngine(deps: EngineDeps): Engine {
 
   const executorDeps = (): ExecutorDeps => ({
     ...deps,
-    store,
+    runs: store.runs,
     configDir: dirname(config.current.file),
     // killGrace is read from the current config at each stop, so a reload applies to the next one.
     killGraceMs: () => config.current.killGraceMs,
+    defaultTimeoutMs: () => config.current.defaultTimeoutMs,
     steps: workflows.host,
   });
   const dispatcher: Dispatcher = new Dispatcher({
     clock: deps.clock,
     logger: deps.logger,
-    store,
+    runs: store.runs,
+    queue: store.queue,
     pools: () => config.current.pools,
     job: (name) => config.current.jobs[name],
     execute: (run, job, stop) => executeRun(run, job, executorDeps(), stop),
@@ -46,8 +56,11 @@ export function createEngine(deps: EngineDeps): Engine {
     onFinished: (run) => theEngine().onRunFinished(run),
     onParked: (run) => workflows.onParked(run),
   });
+  // Questions are observed where they are stored: each new one is an `input` notification.
+  const inbox = observeQuestions(deps.workflows?.inbox ?? new MemoryInboxStore(), (item) => theEngine().onQuestion(item));
   const workflows: Workflows = new Workflows({
     ...deps.workflows,
+    inbox,
     emitEvent: (name, data, id) => theEngine().sendEvent({ name, ...(data !== undefined ? { data } : {}), id }),
     createChild: (job, child) => theEngine().createRun(job, { trigger: 'invoke', occurrences: 1, ...child }),
     clock: deps.clock,
@@ -63,9 +76,10 @@ export function createEngine(deps: EngineDeps): Engine {
     clock: deps.clock,
     store,
     logger: deps.logger.child({ component: 'scheduler' }),
+    newestScheduledFor: (job) => readModel.newestScheduledFor(job),
     compile: (job) => schedules.of(job),
     submit: (job, planned) => theEngine().submitScheduled(job, planned),
   });
-  engine = new Engine({ ...deps, store }, { config, runEvents, ids, schedules, dispatcher, scheduler, workflows });
+  engine = new Engine({ ...deps, store }, { config, runEvents, ids, schedules, dispatcher, scheduler, workflows, readModel });
   return engine;
 }

@@ -192,6 +192,31 @@ describe('retries', () => {
     expect(done.error).toBe('job timed out after 5s');
     expect(t.calls).toHaveLength(1);
   });
+
+  it('stops a shell task with no timeout (its own or its job\'s) after the 6h default, or the config\'s defaultTimeout', async () => {
+    const hangs = job('hangs', [task('main', 'forever')]);
+    const t = await testEngine({ jobs: [hangs], scripts: { forever: { ms: 100 * 3_600_000 } } });
+    const run = await t.engine.triggerJob('hangs', 'manual');
+    await settle(t.clock, 6 * 3_600_000 - 1000);
+    expect((await runOf(t.store, run.id)).status).toBe('running');
+    await settle(t.clock, 2000);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.tasks.main!.error).toBe('timed out after 6h (the default for shell tasks without a timeout; set timeout: to change it)');
+
+    const shorter = await testEngine({ jobs: [hangs], scripts: { forever: { ms: 100 * 3_600_000 } }, config: { defaultTimeoutMs: 60_000 } });
+    const second = await shorter.engine.triggerJob('hangs', 'manual');
+    await settle(shorter.clock, 61_000);
+    expect((await runOf(shorter.store, second.id)).tasks.main!.error).toMatch(/^timed out after 1m \(the default/);
+  });
+
+  it('lets an explicit job timeout win over the default task timeout', async () => {
+    const long = job('long', [task('main', 'slow')], { timeoutMs: 8 * 3_600_000 });
+    const t = await testEngine({ jobs: [long], scripts: { slow: { ms: 7 * 3_600_000 } } });
+    const run = await t.engine.triggerJob('long', 'manual');
+    await settle(t.clock, 7 * 3_600_000 + 1000);
+    expect((await runOf(t.store, run.id)).status).toBe('succeeded');
+  });
 });
 
 describe('pools, overlap and cancel', () => {
@@ -439,10 +464,29 @@ describe('restart and recovery', () => {
     expect((await runOf(store, run.id)).tasks.fill).toMatchObject({ status: 'running', crashes: 1 });
   });
 
+  it('does not start a recovered run before its recovery is on disk, even when a newer run starts meanwhile', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore({ clock });
+    const first = await testEngine({ jobs: [flow], clock, store, scripts: { summarise: { ms: 3_600_000 } } });
+    const run = await first.engine.triggerJob('flow', 'manual');
+    await settle(clock, 100);
+    // A stop (the run goes back to queued, its claim released), then a restart on a full disk.
+    await first.engine.stop();
+    vi.spyOn(store, 'flush').mockRejectedValueOnce(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+    const second = await testEngine({ jobs: [flow], clock, store });
+    // The queue holds the recovered run (stored as queued) before this one; the pool must still leave it alone.
+    const fresh = await second.engine.triggerJob('flow', 'manual');
+    await settle(clock, 1_000);
+    expect([...new Set(second.calls.map((c) => c.env.HEARTH_RUN_ID))]).toEqual([fresh.id]);
+    await settle(clock, 30_000);
+    expect((await runOf(store, run.id)).status).toBe('succeeded');
+  });
+
   it('starts even when the recovered state cannot be written (disk full), and resumes the runs once it can', async () => {
     const clock = new FakeClock('2026-03-01T12:00:00Z');
     const store = new MemoryRunStore();
-    const first = await testEngine({ jobs: [flow], clock, store, scripts: { summarise: { ms: 10_000 } } });
+    // summarise hangs in the first engine until the "crash" (never stopped: it must not finish and write the run during the test).
+    const first = await testEngine({ jobs: [flow], clock, store, scripts: { summarise: { ms: 3_600_000 } } });
     const run = await first.engine.triggerJob('flow', 'manual');
     await settle(clock, 100);
     // Crash; the restart finds the disk full.

@@ -1,3 +1,4 @@
+import { ChannelError } from '../../core/errors.js';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -25,6 +26,11 @@ import { searchBody, searchFieldsFrom, type SearchOutcome } from './search-page.
 import { provenSameOrigin } from './security.js';
 import { JobHistoryReader, recentRunsByJob } from './history.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
+import type { Connections } from '../../integrations/connect.js';
+import { mountConnectionPages } from './connections-page.js';
+import type { NotifyPort } from '../../notify/port.js';
+import { html } from './html.js';
+import { notifySection, type TestOutcome } from './notify-page.js';
 
 /**
  * The dashboard's pages and form actions. Pages are server-rendered HTML;
@@ -53,6 +59,10 @@ export interface DashboardDeps {
   search?: SearchPort;
   /** The `hearth passwd` command the setup and login pages show (absent: the Pi image's). */
   passwd?: PasswdCommand;
+  /** Settings › Connections: outside accounts and their saved secrets (names only). */
+  connections?: Connections;
+  /** Settings › Notifications (absent: the section is left out). */
+  notify?: NotifyPort;
 }
 
 /** What the Pi image runs: a systemd service as user hearth with its config in /etc/hearth. */
@@ -153,6 +163,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     const jobs = appliance.listJobs();
     const body = pages.overviewBody(ctx(), {
       health: appliance.health(),
+      attention: await appliance.attention(),
       jobs,
       recent: await recentRunsByJob(appliance, jobs.map((job) => job.name)),
       active: [...running!.runs, ...waiting!.runs, ...queued!.runs],
@@ -163,7 +174,12 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
 
   app.get('/inbox', pageAuth, async (c) => render(c, 'inbox', 'Inbox', inboxBody(ctx(), await appliance.listInbox()), '*'));
 
-  app.get('/jobs', pageAuth, (c) => render(c, 'jobs', 'Jobs', pages.jobsBody(ctx(), appliance.listJobs()), '*'));
+  app.get('/jobs', pageAuth, (c) => {
+    // Only the shown page's jobs are looked up (last run, next run): 1,000 JobViews per load cost ~15 ms.
+    const listing = pages.pickJobsPage(appliance.listJobNames(), { q: (c.req.query('q') ?? '').slice(0, 200), page: Number(c.req.query('page') ?? 1) });
+    const shown = listing.names.flatMap((name) => appliance.getJob(name) ?? []);
+    return render(c, 'jobs', 'Jobs', pages.jobsBody(ctx(), listing, shown), '*');
+  });
 
   app.get('/jobs/:name', pageAuth, async (c) => {
     const name = parseJobName(c.req.param('name') ?? '');
@@ -244,11 +260,29 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     return c.redirect('/inbox', 303);
   });
 
+  mountConnectionPages(app, deps.connections, { pageAuth, actionAuth, requireForm, limitForm, readForm, render, logger: deps.logger });
+
   app.post('/settings/tokens', requireForm, limitForm, actionAuth, async (c) => {
     const fields = await readForm(c);
     const { token, info } = await deps.tokens.create(fields.get('name') ?? '');
     deps.logger.info('API token created', { id: info.id, name: info.name });
     return render(c, 'settings', 'Settings', settings(c, deps, { token, name: info.name }));
+  });
+
+  // "Send test": the page again, with what the channel answered.
+  app.post('/settings/notify/:channel/test', requireForm, limitForm, actionAuth, async (c) => {
+    const channel = c.req.param('channel') ?? '';
+    const notify = deps.notify;
+    if (!notify || !notify.channels().some((known) => known.name === channel)) throw new NotFoundError('notification channel', channel.slice(0, 80));
+    let outcome: TestOutcome;
+    try {
+      const answer = await notify.test(channel);
+      outcome = { channel, ok: true, status: answer.status, ...(answer.detail ? { detail: answer.detail } : {}) };
+    } catch (error) {
+      if (!(error instanceof ChannelError)) throw error;
+      outcome = { channel, ok: false, error: error.message };
+    }
+    return render(c, 'settings', 'Settings', settings(c, deps, undefined, outcome));
   });
 
   app.post('/settings/tokens/:id/revoke', requireForm, limitForm, actionAuth, async (c) => {
@@ -260,7 +294,11 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
   });
 }
 
-function settings(c: Context, deps: DashboardDeps, created?: { token: string; name: string }) {
+function settings(c: Context, deps: DashboardDeps, created?: { token: string; name: string }, tested?: TestOutcome) {
+  return html`${tokenSettings(c, deps, created)}${notifySection(deps.timeZone(), deps.notify?.channels(), tested)}`;
+}
+
+function tokenSettings(c: Context, deps: DashboardDeps, created?: { token: string; name: string }) {
   const exampleJob = deps.appliance.listJobs()[0]?.name;
   return pages.settingsBody({ now: deps.clock.now(), timeZone: deps.timeZone() }, {
     tokens: deps.tokens.list(),
