@@ -22,6 +22,9 @@ describe('action ingest.slack', () => {
       { path: 'chanels', message: 'unknown field' },
     ]);
     expect(validate({ connection: 'slack-home', elasticsearch: { url: 'not a url' } })[0]!.path).toBe('elasticsearch.url');
+    expect(validate({ connection: 'slack-home', fullSweepEvery: '30d' })).toEqual([]);
+    expect(validate({ connection: 'slack-home', fullSweepEvery: 'monthly' })).toEqual([{ path: 'fullSweepEvery', message: 'invalid duration "monthly" (use e.g. 30s, 15m, 1h30m)' }]);
+    expect(validate({ connection: 'slack-home', fullSweepEvery: '10m' })).toEqual([{ path: 'fullSweepEvery', message: 'a full sweep re-reads every stored thread: use at least 1h (e.g. 30d)' }]);
   });
 
   it('fails without retries, naming what to do, for an unknown connection, another type, or a missing token', async () => {

@@ -32,7 +32,8 @@ export interface SlackActionDeps {
   connections?: ConnectionResolver;
 }
 
-const DAY = 24 * 60 * 60 * 1000;
+const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
 
 export const slackParams = z.strictObject({
   connection: z.string({ error: 'expected the name of a connection of type slack' }).min(1),
@@ -41,6 +42,8 @@ export const slackParams = z.strictObject({
   lookback: durationParam.default(10 * 60 * 1000),
   since: durationParam.default(90 * DAY),
   threadWindow: durationParam.default(21 * DAY),
+  /** Off unless set: re-read every stored thread of a channel (whatever its age) when its last full sweep is older than this. */
+  fullSweepEvery: durationParam.refine((ms) => ms >= HOUR, 'a full sweep re-reads every stored thread: use at least 1h (e.g. 30d)').optional(),
   pageSize: z.number().int().min(1).max(1000).default(200),
   /** History pages stored together (one knowledge-store write); a crash fetches at most this many again. */
   batchPages: z.number().int().min(1).max(100).default(10),
@@ -102,6 +105,7 @@ export function createSlackAction(deps: SlackActionDeps): ActionDefinition {
           lookbackMs: params.lookback,
           sinceMs: params.since,
           threadWindowMs: params.threadWindow,
+          ...(params.fullSweepEvery !== undefined ? { fullSweepEveryMs: params.fullSweepEvery } : {}),
           pageSize: params.pageSize,
           flushPages: params.batchPages,
           tier3IntervalMs: Math.ceil(60_000 / params.perMinute),

@@ -41,6 +41,10 @@ export interface ChannelState {
   progress?: { oldest: string; latest: string; next?: string; pages: number; messages: number; resumed?: boolean };
   /** Thread parent ts → latest reply ts stored. */
   threads: Record<string, string>;
+  /** When the last full sweep of the channel's threads started (epoch ms; `fullSweepEvery`); a first pass counts as one. */
+  lastFullSweep?: number;
+  /** A full sweep in flight: the threads of parents up to `after` (ts order, day by day) are stored. */
+  sweep?: { startedAt: number; after?: string; threads: number };
 }
 
 export interface SlackState {

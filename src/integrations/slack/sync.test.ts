@@ -311,6 +311,94 @@ describe('ingest.slack sync', () => {
     expect(lines.some((line) => line.includes('forgot #random: 1 documents'))).toBe(true);
   });
 
+  it('fullSweepEvery: re-reads a thread older than threadWindow once the last full sweep is that old (new, edited and deleted replies), and not again on the next run', async () => {
+    const parent = ago(30 * 24 * 60);
+    const pasta = msToTs(START - 30 * DAY + MIN);
+    const risotto = msToTs(START - 30 * DAY + 2 * MIN);
+    slack.post('C001', { ts: parent, user: 'U1', text: 'what should we cook for the winter party' });
+    slack.post('C001', { ts: pasta, user: 'U2', text: 'pasta maybe', thread_ts: parent });
+    slack.post('C001', { ts: risotto, user: 'U1', text: 'a mushroom risotto', thread_ts: parent });
+    const sweeping = { channels: ['general'], fullSweepEveryMs: 30 * DAY };
+    expect((await run(sweeping)).threadsFetched).toBe(1);
+    let state = await new SlackFiles(join(dir, 'knowledge')).readState('slack-home');
+    // The first pass read every thread: it counts as a full sweep.
+    expect(state.channels.C001!.lastFullSweep).toBeGreaterThanOrEqual(START);
+    await clock.advance(DAY);
+    slack.post('C001', { ts: ago(0), user: 'U2', text: 'or rhubarb crumble for dessert', thread_ts: parent });
+    slack.edit('C001', pasta, 'gnocchi maybe', ago(0));
+    slack.delete('C001', risotto);
+    const normal = await run(sweeping);
+    expect(normal).toMatchObject({ threadsFetched: 0, fullSweeps: 0 });
+    expect(await search('rhubarb')).toHaveLength(0);
+    await clock.advance(30 * DAY);
+    const before = slack.calls('conversations.replies').length;
+    const swept = await run(sweeping);
+    expect(swept).toMatchObject({ threadsFetched: 1, fullSweeps: 1 });
+    expect(slack.calls('conversations.replies').slice(before).map((call) => call.params)).toEqual([expect.objectContaining({ channel: 'C001', ts: parent })]);
+    expect(slack.calls('conversations.replies')[before]!.params.oldest).toBeUndefined();
+    expect(await search('rhubarb')).toHaveLength(1);
+    expect(await search('gnocchi')).toHaveLength(1);
+    expect(await search('pasta')).toHaveLength(0);
+    expect(await search('risotto')).toHaveLength(0);
+    state = await new SlackFiles(join(dir, 'knowledge')).readState('slack-home');
+    expect(state.channels.C001!.lastFullSweep).toBeGreaterThanOrEqual(START + 31 * DAY);
+    expect(state.channels.C001!.sweep).toBeUndefined();
+    expect(lines.some((line) => line.includes('(#general): full sweep done, 1 threads re-read'))).toBe(true);
+    await clock.advance(DAY);
+    const after = slack.calls('conversations.replies').length;
+    expect(await run(sweeping)).toMatchObject({ threadsFetched: 0, fullSweeps: 0 });
+    expect(slack.calls('conversations.replies').length).toBe(after);
+  });
+
+  it('fullSweepEvery: a thread whose parent Slack no longer has (thread_not_found) leaves the index whole', async () => {
+    const parent = ago(40 * 24 * 60);
+    slack.post('C001', { ts: parent, user: 'U1', text: 'selling the old canoe' });
+    slack.post('C001', { ts: msToTs(START - 40 * DAY + MIN), user: 'U2', text: 'I would take the paddles', thread_ts: parent });
+    await run({ channels: ['general'], fullSweepEveryMs: 30 * DAY });
+    expect(await search('paddles')).toHaveLength(1);
+    slack.delete('C001', parent);
+    await clock.advance(30 * DAY);
+    expect(await run({ channels: ['general'], fullSweepEveryMs: 30 * DAY })).toMatchObject({ fullSweeps: 1 });
+    expect(await search('paddles')).toHaveLength(0);
+    expect(await search('canoe')).toHaveLength(0);
+  });
+
+  it('fullSweepEvery: a crash mid-sweep resumes after the last stored thread, and the sweep time moves only when it finished', async () => {
+    // Four old threads on four days: the sweep stores one day at a time.
+    const parents = [33, 32, 31, 30].map((days) => msToTs(START - days * DAY));
+    for (const [i, parent] of parents.entries()) {
+      slack.post('C001', { ts: parent, user: 'U1', text: `old question ${i}` });
+      slack.post('C001', { ts: msToTs(START - (33 - i) * DAY + MIN), user: 'U2', text: `old answer ${i}`, thread_ts: parent });
+    }
+    const sweeping = { channels: ['general'], fullSweepEveryMs: 30 * DAY };
+    await run(sweeping);
+    const firstSweep = (await new SlackFiles(join(dir, 'knowledge')).readState('slack-home')).channels.C001!.lastFullSweep;
+    await clock.advance(31 * DAY);
+    for (const [i, parent] of parents.entries()) slack.post('C001', { ts: ago(10 - i), user: 'U2', text: `late reply ${i} quokka${i}`, thread_ts: parent });
+    let stores = 0;
+    const crashing: SyncTarget = {
+      sync: async (source, items, options) => {
+        if (++stores === 3) throw new Error('power cut');
+        return kb.sync(source, items, options);
+      },
+      remove: (source, keys) => kb.remove(source, keys),
+    };
+    await expect(run({ ...sweeping, target: crashing })).rejects.toThrow('power cut');
+    const state = await new SlackFiles(join(dir, 'knowledge')).readState('slack-home');
+    expect(state.channels.C001!.sweep).toMatchObject({ after: parents[1], threads: 2 });
+    expect(state.channels.C001!.lastFullSweep).toBe(firstSweep);
+    const before = slack.calls('conversations.replies').length;
+    const resumed = await run(sweeping);
+    // Threads 1 and 2 were stored; thread 3 was fetched but not stored: asked again, then thread 4.
+    expect(slack.calls('conversations.replies').slice(before).map((call) => call.params.ts)).toEqual([parents[2], parents[3]]);
+    expect(resumed.fullSweeps).toBe(1);
+    expect(lines.some((line) => line.includes('resuming the full sweep of threads after 2 re-read'))).toBe(true);
+    const done = (await new SlackFiles(join(dir, 'knowledge')).readState('slack-home')).channels.C001!;
+    expect(done.sweep).toBeUndefined();
+    expect(done.lastFullSweep).toBeGreaterThan(firstSweep!);
+    for (let i = 0; i < 4; i++) expect(await search(`quokka${i}`)).toHaveLength(1);
+  });
+
   it('fails with a clear, non-retriable error when Slack refuses the token', async () => {
     seedBasics();
     // The token was revoked: Slack no longer knows it.

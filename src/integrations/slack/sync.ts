@@ -24,6 +24,12 @@ import { compareTs, dayOf, maxTs, msToTs, tsToMs } from './ts.js';
  * pass that fall in its window but are no longer listed were deleted: they
  * leave the index.
  *
+ * Full sweep (`fullSweepEveryMs`, off by default): when a channel's last
+ * one is older than that, the run then re-reads every thread the raw stage
+ * holds for the channel, whatever its age (all replies: new, edited and
+ * deleted ones), day by day; its position is saved with each store, so a
+ * kill -9 resumes it, and `lastFullSweep` moves only when it finished.
+ *
  * Rate limits: calls are paced by the method's tier; a 429 sets `notBefore`
  * in the state file (so no restart asks before it) and waits through the
  * `wait` port, which the action makes durable (a parked run).
@@ -59,6 +65,11 @@ export interface SlackSyncOptions {
   lookbackMs: number;
   sinceMs: number;
   threadWindowMs: number;
+  /**
+   * Re-read every stored thread of a channel when its last full sweep is
+   * older than this (undefined: never). A channel's first pass counts as one.
+   */
+  fullSweepEveryMs?: number;
   /** Messages asked for per page (Slack: at most 1000, 200 recommended). */
   pageSize: number;
   /** Minimum ms between Tier 3 calls (conversations.history, .replies); Slack's Tier 3 is ~50 a minute. */
@@ -84,6 +95,8 @@ export interface SlackSyncReport {
   messages: number;
   pages: number;
   threadsFetched: number;
+  /** Channels whose full sweep finished in this run. */
+  fullSweeps: number;
   documents: number;
   removedDocuments: number;
   chunksEmbedded: number;
@@ -96,6 +109,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const REDUCED_LIMIT = 15;
 const REDUCED_INTERVAL_MS = 60_000;
 const DEFAULT_FLUSH_PAGES = 10;
+/** Threads a full sweep re-reads between two stores (besides one store per day file). */
+const SWEEP_FLUSH_THREADS = 20;
 
 export async function syncSlack(options: SlackSyncOptions): Promise<SlackSyncReport> {
   return new SlackSync(options).run();
@@ -112,9 +127,11 @@ class SlackSync {
   private readonly pendingDays = new Set<string>();
   private readonly pendingThreads = new Map<string, string>();
   private pendingPosition: { next: string | undefined; pages: number; messages: number } | undefined;
+  /** A full sweep's position once the staged threads are stored. */
+  private pendingSweep: { after: string; threads: number } | undefined;
 
   constructor(private readonly o: SlackSyncOptions) {
-    this.report = { connection: o.connection, team: '', channels: 0, messages: 0, pages: 0, threadsFetched: 0, documents: 0, removedDocuments: 0, chunksEmbedded: 0, rateLimitWaits: 0, reducedLimits: false };
+    this.report = { connection: o.connection, team: '', channels: 0, messages: 0, pages: 0, threadsFetched: 0, fullSweeps: 0, documents: 0, removedDocuments: 0, chunksEmbedded: 0, rateLimitWaits: 0, reducedLimits: false };
   }
 
   async run(): Promise<SlackSyncReport> {
@@ -149,6 +166,12 @@ class SlackSync {
     channel.name = name;
     const now = this.o.clock.now();
     const previousCursor = channel.cursor;
+    if (!this.o.threads || this.o.fullSweepEveryMs === undefined) delete channel.sweep;
+    else if (!channel.sweep && previousCursor !== undefined && now - (channel.lastFullSweep ?? -Infinity) >= this.o.fullSweepEveryMs) {
+      // Decided before the pass, so the pass can leave the windowed thread check to the sweep.
+      channel.sweep = { startedAt: now, threads: 0 };
+      if (channel.progress) await this.save();
+    }
     if (!channel.progress) {
       const oldest = previousCursor ? tsToMs(previousCursor) - this.o.lookbackMs : now - this.o.sinceMs;
       channel.progress = { oldest: msToTs(Math.max(0, oldest)), latest: msToTs(now), pages: 0, messages: 0 };
@@ -198,12 +221,66 @@ class SlackSync {
     }
     // A resumed pass saw only its later pages; deletions are judged on whole passes.
     if (previousCursor && !progress.resumed) await this.removeVanished(id, progress.oldest, previousCursor, seenInWindow);
-    if (this.o.threads) await this.sweepThreads(id, channel, refreshed);
+    // A full sweep due (or in flight) re-reads these threads too.
+    if (this.o.threads && !channel.sweep) await this.sweepThreads(id, channel, refreshed);
     await this.flush();
     channel.cursor = progress.latest;
     delete channel.progress;
+    // A first pass read every thread it stored.
+    if (previousCursor === undefined && this.o.threads) channel.lastFullSweep ??= tsToMs(progress.latest);
+    if (channel.sweep) {
+      await this.save();
+      await this.fullSweep(id, channel);
+    }
     this.pruneThreads(channel);
     await this.save();
+  }
+
+  /**
+   * Re-reads every thread the raw stage holds for the channel (parents with
+   * replies, whatever their age), oldest day first, storing each day's (or
+   * every few threads') replies before the position moves. Resumes after the
+   * last stored parent; `lastFullSweep` moves only at the end.
+   */
+  private async fullSweep(channelId: string, channel: ChannelState): Promise<void> {
+    const sweep = channel.sweep!;
+    const status = this.status;
+    this.o.log(
+      sweep.after
+        ? `${status}: resuming the full sweep of threads after ${sweep.threads} re-read`
+        : `${status}: full sweep of threads (last one ${channel.lastFullSweep === undefined ? 'never' : new Date(channel.lastFullSweep).toISOString().slice(0, 10)})`,
+    );
+    let threads = sweep.threads;
+    let unflushed = 0;
+    const resumeDay = sweep.after ? dayOf(sweep.after) : undefined;
+    for (const day of await this.o.files.days(this.team.id, channelId)) {
+      if (resumeDay && day < resumeDay) continue;
+      const parents = new Set<string>();
+      for (const record of (await this.o.files.readDay(this.team.id, channelId, day)).values()) {
+        if (record.deleted) continue;
+        if (record.thread_ts) parents.add(record.thread_ts);
+        else if (record.reply_count) parents.add(record.ts);
+      }
+      for (const ts of [...parents].sort(compareTs)) {
+        if (sweep.after && compareTs(ts, sweep.after) <= 0) continue;
+        this.status = `${status}, full sweep: ${threads} threads re-read`;
+        await this.stage(channelId, await this.fetchThread(channelId, channel, ts, { full: true }));
+        this.pendingSweep = { after: ts, threads: ++threads };
+        if (++unflushed >= SWEEP_FLUSH_THREADS) {
+          await this.flush();
+          unflushed = 0;
+          this.o.log(`${status}: full sweep, ${threads} threads re-read (up to ${day})`);
+        }
+      }
+      await this.flush();
+      unflushed = 0;
+    }
+    this.status = status;
+    channel.lastFullSweep = sweep.startedAt;
+    delete channel.sweep;
+    this.report.fullSweeps++;
+    await this.save();
+    this.o.log(`${status}: full sweep done, ${threads} threads re-read`);
   }
 
   /** Deletes what Hearth holds of these channels: documents (index and Elasticsearch), raw day files, cursor. */
@@ -228,18 +305,30 @@ class SlackSync {
     return stored === undefined || compareTs(message.latest_reply, stored) > 0;
   }
 
-  /** Replies of one thread (all pages), from just before the last stored reply. Stored replies no longer listed were deleted. */
-  private async fetchThread(channelId: string, channel: ChannelState, ts: string): Promise<RawRecord[]> {
+  /**
+   * Replies of one thread (all pages), from just before the last stored
+   * reply (`full`: all of them). Stored replies no longer listed were
+   * deleted; in a full sweep, a thread Slack no longer has is deleted whole.
+   */
+  private async fetchThread(channelId: string, channel: ChannelState, ts: string, options: { full?: boolean } = {}): Promise<RawRecord[]> {
+    const full = options.full ?? false;
     const stored = channel.threads[ts];
-    const oldest = stored ? msToTs(Math.max(0, tsToMs(stored) - this.o.lookbackMs)) : undefined;
+    const oldest = stored && !full ? msToTs(Math.max(0, tsToMs(stored) - this.o.lookbackMs)) : undefined;
     const records: RawRecord[] = [];
     const seen = new Set<string>();
     let cursor: string | undefined;
     let latest: string | undefined = stored;
     do {
-      const page = await this.call(3, 'conversations.replies', () =>
-        this.o.api.replies({ channel: channelId, ts, limit: this.pageSize(), ...(oldest ? { oldest } : {}), ...(cursor ? { cursor } : {}) }),
-      );
+      let page: SlackPage;
+      try {
+        page = await this.call(3, 'conversations.replies', () =>
+          this.o.api.replies({ channel: channelId, ts, limit: this.pageSize(), ...(oldest ? { oldest } : {}), ...(cursor ? { cursor } : {}) }),
+        );
+      } catch (error) {
+        if (!(full && error instanceof SlackApiError && error.code === 'thread_not_found')) throw error;
+        const day = await this.o.files.readDay(this.team.id, channelId, dayOf(ts));
+        return [...day.values()].filter((record) => !record.deleted && (record.ts === ts || record.thread_ts === ts)).map((record) => ({ ts: record.ts, ...(record.thread_ts ? { thread_ts: record.thread_ts } : {}), deleted: true as const }));
+      }
       this.noticeReducedLimits(page);
       for (const message of page.messages) {
         if (message.ts === ts) {
@@ -253,13 +342,14 @@ class SlackSync {
       cursor = page.hasMore ? page.nextCursor : undefined;
     } while (cursor);
     this.report.threadsFetched++;
-    if (oldest) {
+    if (oldest || full) {
       const day = await this.o.files.readDay(this.team.id, channelId, dayOf(ts));
       for (const record of day.values()) {
-        if (record.thread_ts === ts && !record.deleted && compareTs(record.ts, oldest) > 0 && !seen.has(record.ts)) records.push({ ts: record.ts, thread_ts: ts, deleted: true });
+        if (record.thread_ts === ts && !record.deleted && (!oldest || compareTs(record.ts, oldest) > 0) && !seen.has(record.ts)) records.push({ ts: record.ts, thread_ts: ts, deleted: true });
       }
     }
-    if (latest) this.pendingThreads.set(ts, latest);
+    // A swept thread quieter than the window is not followed (the end of the channel would prune it anyway).
+    if (latest && (!full || tsToMs(latest) >= this.pruneHorizon())) this.pendingThreads.set(ts, latest);
     return records;
   }
 
@@ -273,8 +363,12 @@ class SlackSync {
     }
   }
 
+  private pruneHorizon(): number {
+    return this.o.clock.now() - Math.max(this.o.threadWindowMs, this.o.lookbackMs);
+  }
+
   private pruneThreads(channel: ChannelState): void {
-    const horizon = this.o.clock.now() - Math.max(this.o.threadWindowMs, this.o.lookbackMs);
+    const horizon = this.pruneHorizon();
     for (const [ts, latest] of Object.entries(channel.threads)) if (tsToMs(latest) < horizon) delete channel.threads[ts];
   }
 
@@ -335,9 +429,11 @@ class SlackSync {
         if (position.next) channel.progress.next = position.next;
         else delete channel.progress.next;
       }
+      if (this.pendingSweep && channel.sweep) Object.assign(channel.sweep, this.pendingSweep);
     }
     this.pendingThreads.clear();
     this.pendingPosition = undefined;
+    this.pendingSweep = undefined;
     this.pendingChannel = undefined;
     await this.save();
   }
