@@ -221,7 +221,7 @@ class SlackSync {
     }
     // A resumed pass saw only its later pages; deletions are judged on whole passes.
     if (previousCursor && !progress.resumed) await this.removeVanished(id, progress.oldest, previousCursor, seenInWindow);
-    // A full sweep due (or in flight) re-reads these threads too.
+    // A full sweep due re-reads these threads too (one resumed after a crash: those before its position wait for the next run).
     if (this.o.threads && !channel.sweep) await this.sweepThreads(id, channel, refreshed);
     await this.flush();
     channel.cursor = progress.latest;
