@@ -31,6 +31,8 @@ import { DiskSpace } from './system/disk-space.js';
 import { startHttpServer } from './http/server.js';
 import { createTokenCheck, ensureApiToken } from './http/token.js';
 import { KnowledgeService } from './knowledge/service.js';
+import { createGmailActions } from './integrations/gmail/actions.js';
+import { SecretsStore } from './secrets/store.js';
 import { createSystemdNotifier, progressLiveness } from './platform/systemd-notify.js';
 import { passwdCommand } from './platform/passwd-command.js';
 import { userInfo } from 'node:os';
@@ -122,7 +124,12 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     await events.init();
     // Opens nothing until an ingest job or a search needs it (LanceDB and models load lazily).
     const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock, logger: logger.child({ component: 'knowledge' }) });
-    const actions = createActionRegistry(builtinActions({ knowledge }));
+    const secrets = new SecretsStore(config.dataDir);
+    const actions = createActionRegistry([
+      ...builtinActions({ knowledge }),
+      // Gmail backup and labels: the connections in force (a reload changes them), saved tokens, the inbox for "reconnect".
+      ...createGmailActions({ connections: () => current.connections ?? {}, secrets, inbox, knowledge }),
+    ]);
     // Free space for /api/health and the dashboard banner: one statfs every 10 s at most, off the request path.
     const disk = new DiskSpace({ path: config.dataDir, clock });
     await disk.refresh();

@@ -132,8 +132,8 @@ export class MailStore {
     return entries;
   }
 
-  /** Records after the first `skip` lines (for the knowledge cursor). */
-  async *recordsAfter(skip: number): AsyncGenerator<IndexRecord> {
+  /** Records after the first `skip` lines, each with its line number (for the knowledge cursor). */
+  async *recordsAfter(skip: number): AsyncGenerator<[number, IndexRecord]> {
     let input;
     try {
       input = createReadStream(join(this.dir, INDEX_FILE), { encoding: 'utf8' });
@@ -146,11 +146,13 @@ export class MailStore {
     for await (const line of createInterface({ input, crlfDelay: Infinity })) {
       n++;
       if (n <= skip || line.trim() === '') continue;
+      let record: IndexRecord;
       try {
-        yield JSON.parse(line) as IndexRecord;
+        record = JSON.parse(line) as IndexRecord;
       } catch {
         continue;
       }
+      yield [n, record];
     }
   }
 
