@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -135,6 +135,24 @@ describe('gmail.backup against a fake Gmail (real Google clients)', () => {
     await clock.advance(61_000);
     const { report } = await second;
     expect(report.fetched).toBe(3);
+  });
+
+  it('files written before a crash but missing from the index are adopted (labels by format=minimal), not fetched again', async () => {
+    for (let i = 0; i < 5; i++) fake.addMessage(sampleMessage(i), { labels: ['INBOX', 'STARRED'] });
+    await backup();
+    const store = new MailStore(join(dir, 'mail'));
+    // As if killed after writing five files but committing only two index lines, mid full sync.
+    const lines = (await readFile(join(dir, 'mail', 'hearth-index.jsonl'), 'utf8')).split('\n').slice(0, 2);
+    await writeFile(join(dir, 'mail', 'hearth-index.jsonl'), `${lines.join('\n')}\n`);
+    const state = await store.readState();
+    await store.writeState({ version: 1, pendingHistoryId: state.historyId!, dirty: true });
+    const raw = () => fake.requests.filter((r) => r.query.format === 'raw').length;
+    const before = raw();
+    const { report } = await backup();
+    expect(report).toMatchObject({ mode: 'full', adopted: 3, fetched: 0, total: 5 });
+    expect(raw()).toBe(before);
+    const index = await new MailStore(join(dir, 'mail')).loadIndex();
+    expect([...index.values()].every((e) => e.labels.includes('STARRED'))).toBe(true);
   });
 
   it('verify lists the server and reports messages missing locally', async () => {
