@@ -32,6 +32,7 @@ import { startHttpServer } from './http/server.js';
 import { createTokenCheck, ensureApiToken } from './http/token.js';
 import { KnowledgeService } from './knowledge/service.js';
 import { createGmailActions } from './integrations/gmail/actions.js';
+import { createGmailConnector } from './integrations/gmail/connect.js';
 import { SecretsStore } from './secrets/store.js';
 import { createSystemdNotifier, progressLiveness } from './platform/systemd-notify.js';
 import { passwdCommand } from './platform/passwd-command.js';
@@ -165,6 +166,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       timeZone: () => current.timezone,
       ...(initialPassword ? { initialPassword } : {}),
       api: { search: knowledge },
+      gmailConnect: createGmailConnector({ connections: () => current.connections ?? {}, secrets }),
       passwd: passwdCommand({
         configFile: configPath,
         cwd: options.cwd,

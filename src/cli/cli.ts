@@ -256,6 +256,20 @@ const COMMANDS: readonly Command[] = [
     run: remote(answerCommand),
   },
   {
+    name: 'connect',
+    summary: 'connect an outside account (Gmail) and save its token in the secrets store',
+    synopsis: 'connect NAME [--config FILE]',
+    details: [
+      'NAME             a connection in hearth.yaml (connections: NAME: { type: gmail, … })',
+      '--config FILE    hearth.yaml whose dataDir holds the secrets (default: HEARTH_CONFIG, ./hearth.yaml)',
+      'Gmail: prints Google\'s consent link; after allowing access, paste the http://127.0.0.1… address the browser could not open.',
+    ],
+    options: CONFIG_OPTION,
+    positionals: { names: ['NAME'], required: 1 },
+    // Imported lazily: only this command loads the Google auth library.
+    run: async (args, ctx) => (await import('./connect.js')).connectCommand(args, ctx),
+  },
+  {
     name: 'search',
     summary: 'search ingested notes and documents (hybrid: meaning + keywords)',
     synopsis: 'search "QUERY" [--source S] [--since DATE] [--until DATE] [--limit N] [--json]',

@@ -25,6 +25,8 @@ import { searchBody, searchFieldsFrom, type SearchOutcome } from './search-page.
 import { provenSameOrigin } from './security.js';
 import { JobHistoryReader, recentRunsByJob } from './history.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
+import type { GmailConnector } from '../../integrations/gmail/connect.js';
+import { mountGmailConnect } from './gmail-connect-page.js';
 
 /**
  * The dashboard's pages and form actions. Pages are server-rendered HTML;
@@ -53,6 +55,8 @@ export interface DashboardDeps {
   search?: SearchPort;
   /** The `hearth passwd` command the setup and login pages show (absent: the Pi image's). */
   passwd?: PasswdCommand;
+  /** Settings › Connections › Gmail (absent: no such pages). */
+  gmailConnect?: GmailConnector;
 }
 
 /** What the Pi image runs: a systemd service as user hearth with its config in /etc/hearth. */
@@ -199,6 +203,9 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
   });
 
   app.get('/settings', pageAuth, (c) => render(c, 'settings', 'Settings', settings(c, deps)));
+  if (deps.gmailConnect) {
+    mountGmailConnect(app, { connector: deps.gmailConnect, pageAuth, actionAuth, requireForm, limitForm, readForm, render: (c, title, body) => render(c, 'settings', title, body) });
+  }
 
   app.get('/search', pageAuth, async (c) => {
     const fields = searchFieldsFrom((name) => c.req.queries(name));

@@ -21,6 +21,7 @@ import { Assets } from './assets.js';
 import { createHttpApp } from './http-app.js';
 import { LiveHub } from './live.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
+import type { GmailConnector } from '../../integrations/gmail/connect.js';
 
 export const CLI_TOKEN = 'cli-token-0123456789abcdef';
 export const PASSWORD = 'open sesame 123';
@@ -40,7 +41,7 @@ export interface Harness {
   logs: string[];
 }
 
-export async function dashboardHarness(options: { dataDir?: string; password?: boolean; clock?: FakeClock; search?: SearchPort; passwd?: PasswdCommand } = {}): Promise<Harness> {
+export async function dashboardHarness(options: { dataDir?: string; password?: boolean; clock?: FakeClock; search?: SearchPort; passwd?: PasswdCommand; gmailConnect?: GmailConnector } = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hearth-dash-'));
   const clock = options.clock ?? new FakeClock('2026-05-01T10:00:00Z');
   if (options.password !== false) await writeAdminPassword(dataDir, PASSWORD, new Date(clock.now()));
@@ -82,6 +83,7 @@ export async function dashboardHarness(options: { dataDir?: string; password?: b
     metrics: { runs, eventLoop: () => ({ p50Seconds: 0.001, p99Seconds: 0.004, maxSeconds: 0.01 }), rssBytes: () => 50_000_000 },
     ...(options.search ? { api: { search: options.search } } : {}),
     ...(options.passwd ? { passwd: options.passwd } : {}),
+    ...(options.gmailConnect ? { gmailConnect: options.gmailConnect } : {}),
   });
   return { app, appliance, clock, dataDir, sessions, tokens, live, runs, system, logs };
 }
