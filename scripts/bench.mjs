@@ -7,7 +7,7 @@
  * four readers of a 100 MB run log < 100 MB of RSS above idle.
  *
  * Then the knowledge store's figures (scripts/bench-knowledge.mjs). One part
- * only: npm run bench -- fire | runs | start | logs | knowledge.
+ * only: npm run bench -- fire | runs | start | logs | knowledge | gmail.
  *
  * Runs against dist/ (what `hearth start` runs), so build first.
  */
@@ -360,6 +360,13 @@ if (!only || only === 'logs') {
 if (!only || only === 'knowledge') {
   console.log('\nknowledge store (scripts/bench-knowledge.mjs):');
   const child = spawn(process.execPath, [join(root, 'scripts', 'bench-knowledge.mjs')], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
+}
+// Gmail backup figures (scripts/bench-gmail.mjs): messages/s from the fake Google server, an incremental run, bytes per message.
+if (!only || only === 'gmail') {
+  console.log('\ngmail backup (scripts/bench-gmail.mjs):');
+  const child = spawn(process.execPath, [join(root, 'scripts', 'bench-gmail.mjs')], { stdio: 'inherit' });
   const code = await new Promise((resolve) => child.once('exit', resolve));
   if (code !== 0) process.exitCode = 1;
 }
