@@ -155,6 +155,22 @@ describe('gmail.backup against a fake Gmail (real Google clients)', () => {
     expect([...index.values()].every((e) => e.labels.includes('STARRED'))).toBe(true);
   });
 
+  it('with a query, a full sync keeps only matching mail, and an incremental run fetches only added messages the query matches', async () => {
+    const now = Date.UTC(2026, 4, 1);
+    const clock = new FakeClock(now);
+    fake.addMessage(sampleMessage(1), { date: now - 86_400_000 });
+    fake.addMessage(sampleMessage(2), { labels: ['SPAM'], date: now - 86_400_000 });
+    const first = await backup({ clock, query: '-in:spam' });
+    expect(first.report).toMatchObject({ listed: 1, fetched: 1 });
+    const ham = fake.addMessage(sampleMessage(3), { date: now + 60_000 });
+    fake.addMessage(sampleMessage(4), { labels: ['SPAM'], date: now + 60_000 });
+    const before = gets();
+    const { report } = await backup({ clock, query: '-in:spam' });
+    expect(report).toMatchObject({ mode: 'incremental', fetched: 1, total: 2 });
+    expect(gets() - before).toBe(1);
+    expect((await new MailStore(join(dir, 'mail')).loadIndex()).has(ham)).toBe(true);
+  });
+
   it('verify lists the server and reports messages missing locally', async () => {
     for (let i = 0; i < 4; i++) fake.addMessage(sampleMessage(i));
     await backup();
