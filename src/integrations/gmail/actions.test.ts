@@ -134,6 +134,33 @@ describe('gmail actions', () => {
     expect(DEFAULT_COSTS['messages.get']).toBe(20);
   });
 
+  it('a long Retry-After parks the run with a durable step.sleepUntil (progress kept); the resumed run replays the sleep and finishes', async () => {
+    for (let i = 0; i < 40; i++) fake.addMessage(sampleMessage(i));
+    fake.failNext(1, { status: 429, retryAfter: 3600, match: /^\/messages\/[^/]+$/ });
+    const clock = new FakeClock('2026-05-01T00:00:00Z');
+    const journal = new Map<string, number>();
+    const calls: string[] = [];
+    const step = {
+      sleepUntil: async (id: string, until: number) => {
+        calls.push(id);
+        if (!journal.has(id)) journal.set(id, until);
+        if (clock.now() < journal.get(id)!) throw new SuspendSignal(id, { kind: 'timer', at: new Date(until).toISOString() } as never);
+      },
+    } as unknown as StepApi;
+    const { backup } = actions();
+    const ctx = testActionContext({ dataDir: dir, clock, step, runId: 'r_parked' });
+    await expect(backup.execute({ connection: 'gmail-me', index: false, concurrency: 4 }, ctx)).rejects.toBeInstanceOf(SuspendSignal);
+    expect(calls).toEqual(['gmail-rate-limit-1']);
+    expect(ctx.lines.some((l) => l.includes('sleeps until'))).toBe(true);
+    const state = await new MailStore(join(dir, 'mail')).readState();
+    expect(state.notBefore).toBe(clock.now() + 3_600_000);
+    // The engine wakes the run an hour later; the function replays from the top.
+    clock.set(clock.now() + 3_600_001);
+    const out = (await backup.execute({ connection: 'gmail-me', index: false, concurrency: 1 }, testActionContext({ dataDir: dir, clock, step, runId: 'r_parked' }))) as { fetched: number; total: number };
+    expect(calls).toEqual(['gmail-rate-limit-1', 'gmail-rate-limit-1']);
+    expect(out.total).toBe(40);
+  });
+
   it('label rules: dry-run changes nothing; a query rule and a header rule apply with batchModify, creating the label', async () => {
     const invoice = fake.addMessage(sampleMessage(1, { subject: 'Invoice 42 for the boiler' }));
     const news = fake.addMessage(sampleMessage(2, { from: 'Weekly <news@shop.example>' }));

@@ -11,7 +11,7 @@ import type { ActionContext, ActionDefinition } from '../../actions/types.js';
 import type { SourceItem } from '../../knowledge/knowledge-base.js';
 import { SOURCE_PATTERN } from '../../knowledge/stages.js';
 import { DEFAULT_COSTS, DEFAULT_QUOTA_PER_MINUTE, GmailAuthError, type GmailApi, type GmailCosts } from './api.js';
-import { runBackup } from './backup.js';
+import { LongPauseError, runBackup } from './backup.js';
 import { openGoogleGmail, type GmailConnectionSettings } from './google.js';
 import { applyLabelRules, labelRulesSchema } from './labels.js';
 import { mailDocument } from './mail-document.js';
@@ -70,6 +70,7 @@ export function createGmailActions(deps: GmailDeps): ActionDefinition[] {
         const costs = { ...DEFAULT_COSTS, ...params.costs } as GmailCosts;
         return withAuth(deps, params.connection, ctx, async (api) => {
           const store = new MailStore(resolveDir(params.dir, ctx));
+          await replayPauses(store, ctx);
           const report = await runBackup({
             api,
             store,
@@ -81,6 +82,12 @@ export function createGmailActions(deps: GmailDeps): ActionDefinition[] {
             concurrency: params.concurrency,
             verify: params.verify,
             ...(params.query ? { query: params.query } : {}),
+            // With workflow steps, a long rate-limit pause parks the run (no pool slot, survives restarts) instead of waiting here.
+            ...(ctx.step ? { maxInlinePauseMs: LONG_PAUSE_MS } : {}),
+          }).catch(async (error: unknown) => {
+            if (!(error instanceof LongPauseError) || !ctx.step) throw error;
+            await parkUntil(store, ctx, error.until);
+            throw error;
           });
           const indexed = params.index && deps.knowledge ? await indexMail(store, deps.knowledge, params.source, ctx) : undefined;
           ctx.log(`gmail: ${report.mode} backup done: ${report.fetched} fetched, ${report.labelChanges} label changes, ${report.deletedOnServer} deleted on the server, ${report.total.toLocaleString('en-US')} stored, ${report.units} quota units, ${(report.tookMs / 1000).toFixed(1)} s`);
@@ -163,6 +170,29 @@ async function withAuth<T>(deps: GmailDeps, connection: string, ctx: ActionConte
     }
     throw new NonRetriableError(`Gmail connection "${connection}" needs reconnecting: ${error.message}; ${how}`, { cause: error });
   }
+}
+
+/** Rate-limit pauses longer than this park the run durably (step.sleepUntil) instead of holding a pool slot. */
+export const LONG_PAUSE_MS = 5 * 60_000;
+
+/**
+ * Steps are matched by call order, so a run that parked before calls the
+ * same sleeps again first (each returns at once, journaled as done).
+ */
+async function replayPauses(store: MailStore, ctx: ActionContext): Promise<void> {
+  if (!ctx.step) return;
+  const state = await store.readState();
+  if (state.parks?.runId !== ctx.runId) return;
+  for (const [i, until] of state.parks.until.entries()) await ctx.step.sleepUntil(`gmail-rate-limit-${i + 1}`, until);
+}
+
+/** Records the pause for replays, then parks the run until it ends (throws the step's SuspendSignal). */
+async function parkUntil(store: MailStore, ctx: ActionContext, until: number): Promise<void> {
+  const state = await store.readState();
+  const parks = state.parks?.runId === ctx.runId ? state.parks.until : [];
+  await store.writeState({ ...state, parks: { runId: ctx.runId, until: [...parks, until] } });
+  ctx.log(`gmail: rate limited until ${new Date(until).toISOString()}; the run sleeps until then (durably, without holding a pool slot)`);
+  await ctx.step!.sleepUntil(`gmail-rate-limit-${parks.length + 1}`, until);
 }
 
 /** `~/x` and absolute paths as given; a relative backup folder lives in the data directory. */

@@ -35,6 +35,12 @@ export interface BackupOptions {
   progressEveryMs?: number;
   /** Also list the server's ids and report the ones missing locally (costs a full listing). */
   verify?: boolean;
+  /**
+   * A rate-limit pause longer than this ends the run with LongPauseError
+   * (after the pause is on disk) instead of waiting in memory, so the caller
+   * can park the run durably; absent: every pause is waited out here.
+   */
+  maxInlinePauseMs?: number;
   /** Called after each commit with the messages it stored (for indexing or tests). */
   onCommit?: (stored: number) => void;
 }
@@ -60,6 +66,14 @@ export interface BackupReport {
   missing?: string[];
 }
 
+/** A rate-limit pause too long to wait out in memory: the backup stopped (its progress committed) until `until`. */
+export class LongPauseError extends Error {
+  override name = 'LongPauseError';
+  constructor(readonly until: number) {
+    super(`rate limited until ${new Date(until).toISOString()}`);
+  }
+}
+
 const RATE_LIMIT_BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000];
 
 export async function runBackup(o: BackupOptions): Promise<BackupReport> {
@@ -79,9 +93,13 @@ class Backup {
   private pending: IndexRecord[] = [];
   private committing: Promise<void> = Promise.resolve();
   private consecutiveLimits = 0;
+  /** Aborted when one worker stops the run for a long pause: the others stop waiting on the pacer too. */
+  private readonly stop = new AbortController();
+  private readonly signal: AbortSignal;
 
   constructor(private readonly o: BackupOptions) {
     this.started = o.clock.now();
+    this.signal = AbortSignal.any([o.signal, this.stop.signal]);
     this.report = { mode: 'incremental', listed: 0, fetched: 0, alreadyStored: 0, adopted: 0, deletedOnServer: 0, labelChanges: 0, total: 0, historyId: '', units: 0, bytesWritten: 0, tookMs: 0 };
   }
 
@@ -90,6 +108,7 @@ class Backup {
     this.state = await store.readState();
     if (this.state.notBefore && this.state.notBefore > clock.now()) {
       this.o.log(`gmail: rate limited until ${new Date(this.state.notBefore).toISOString()} (from an earlier run); waiting`);
+      if (this.o.maxInlinePauseMs !== undefined && this.state.notBefore - clock.now() > this.o.maxInlinePauseMs) throw new LongPauseError(this.state.notBefore);
       await pacer.pauseUntil(this.state.notBefore);
     }
     if (!this.state.historyId) {
@@ -296,6 +315,7 @@ class Backup {
     const worker = async (): Promise<void> => {
       while (next < ids.length) {
         if (this.o.signal.aborted) throw abortError(this.o.signal);
+        if (this.stop.signal.aborted) throw this.stop.signal.reason;
         const id = ids[next++]!;
         let message: RawMessage;
         try {
@@ -321,6 +341,7 @@ class Backup {
     // What was written is committed even when a worker failed, so the next run does not fetch it again.
     await this.flush();
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (this.stop.signal.aborted) throw this.stop.signal.reason;
     if (failed) throw failed.reason;
     progress(true);
   }
@@ -344,9 +365,13 @@ class Backup {
 
   /** One API call: paced by its cost; a rate-limit answer pauses every worker until its Retry-After (durably), then tries again. */
   private async request<T>(method: keyof GmailCosts, fn: () => Promise<T>): Promise<T> {
-    const { pacer, clock, signal } = this.o;
+    const { pacer, clock } = this.o;
+    const signal = this.signal;
     for (;;) {
-      await pacer.acquire(this.o.costs[method], signal);
+      if (this.stop.signal.aborted) throw this.stop.signal.reason;
+      await pacer.acquire(this.o.costs[method], signal).catch((error: unknown) => {
+        throw this.stop.signal.aborted ? this.stop.signal.reason : error;
+      });
       try {
         const result = await fn();
         this.consecutiveLimits = 0;
@@ -363,7 +388,12 @@ class Backup {
           await this.saveState({ notBefore: until });
           await pacer.pauseUntil(until);
         }
-        if (signal.aborted) throw abortError(signal);
+        if (this.o.maxInlinePauseMs !== undefined && pacer.pausedUntil - clock.now() > this.o.maxInlinePauseMs) {
+          const pause = new LongPauseError(pacer.pausedUntil);
+          this.stop.abort(pause);
+          throw pause;
+        }
+        if (this.o.signal.aborted) throw abortError(this.o.signal);
       }
     }
   }

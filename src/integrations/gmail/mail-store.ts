@@ -55,6 +55,8 @@ export interface BackupState {
   /** Index lines already offered to the knowledge store. */
   knowledgeLines?: number;
   lastRun?: string;
+  /** The durable pauses (step.sleepUntil) the current run took, in order, so its replays call the same steps. */
+  parks?: { runId: string; until: number[] };
 }
 
 export const INDEX_FILE = 'hearth-index.jsonl';
