@@ -74,6 +74,25 @@ describe('gmail actions', () => {
     expect(JSON.stringify([open, (error as Error).message, ctx.lines])).not.toContain(token);
   });
 
+  it('verify (an option, or the run input {"verify": true}) reports server messages whose file is missing locally', async () => {
+    const ids = [fake.addMessage(sampleMessage(1)), fake.addMessage(sampleMessage(2))];
+    const { backup } = actions();
+    const first = testActionContext({ dataDir: dir, input: { verify: true } });
+    expect(((await backup.execute({ connection: 'gmail-me', index: false }, first)) as { missing?: string[] }).missing).toEqual([]);
+    expect(first.lines.some((l) => /gmail verify: all 2 messages on the server are stored locally/.test(l))).toBe(true);
+    const store = new MailStore(join(dir, 'mail'));
+    const files = await store.scanFiles();
+    await rm(join(dir, 'mail', files.get(ids[1]!)!));
+    const ctx = testActionContext({ dataDir: dir, input: { verify: true } });
+    const out = (await backup.execute({ connection: 'gmail-me', index: false }, ctx)) as { missing?: string[]; repaired?: number };
+    expect(out.missing).toEqual([ids[1]]);
+    expect(out.repaired).toBe(1);
+    expect((await store.scanFiles()).has(ids[1]!)).toBe(true);
+    expect(ctx.lines.some((l) => l.includes(`1 of 2 messages on the server are missing locally: ${ids[1]}`))).toBe(true);
+    // Without verify nothing is listed.
+    expect(((await backup.execute({ connection: 'gmail-me', index: false }, testActionContext({ dataDir: dir }))) as { missing?: string[] }).missing).toBeUndefined();
+  });
+
   it('a connection that was never connected fails with what to do', async () => {
     await secrets.delete('gmail-me');
     const { backup } = actions();
@@ -213,4 +232,3 @@ describe('gmail actions', () => {
   });
 });
 
-void MailStore;

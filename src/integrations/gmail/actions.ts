@@ -80,7 +80,8 @@ export function createGmailActions(deps: GmailDeps): ActionDefinition[] {
             log: ctx.log,
             signal: ctx.signal,
             concurrency: params.concurrency,
-            verify: params.verify,
+            // `hearth run JOB --input '{"verify":true}'` checks once without changing the job.
+            verify: params.verify || (typeof ctx.input === 'object' && ctx.input !== null && (ctx.input as { verify?: unknown }).verify === true),
             ...(params.query ? { query: params.query } : {}),
             // With workflow steps, a long rate-limit pause parks the run (no pool slot, survives restarts) instead of waiting here.
             ...(ctx.step ? { maxInlinePauseMs: LONG_PAUSE_MS } : {}),

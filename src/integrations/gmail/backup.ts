@@ -62,8 +62,9 @@ export interface BackupReport {
   units: number;
   bytesWritten: number;
   tookMs: number;
-  /** With `verify`: ids on the server that are not stored. */
+  /** With `verify`: ids on the server whose file was not on disk (fetched again: `repaired`). */
   missing?: string[];
+  repaired?: number;
 }
 
 /** A rate-limit pause too long to wait out in memory: the backup stopped (its progress committed) until `until`. */
@@ -124,7 +125,17 @@ class Backup {
         await this.fullSync(true);
       }
     }
-    if (this.o.verify) this.report.missing = await this.verify();
+    if (this.o.verify) {
+      this.report.missing = await this.verify();
+      if (this.report.missing.length > 0) {
+        // Fetched again: the new index lines point at the new files.
+        await this.loadIndex();
+        const before = this.report.fetched;
+        await this.fetchAll(this.report.missing);
+        this.report.repaired = this.report.fetched - before;
+        this.o.log(`gmail verify: fetched ${this.report.repaired} missing message(s) again`);
+      }
+    }
     const index = this.index;
     this.report.total = index ? [...index.values()].filter((e) => !e.deleted).length : this.report.total;
     this.report.units = pacer.units;
@@ -286,10 +297,11 @@ class Backup {
     return ids;
   }
 
+  /** The server's ids (for the query) against the .eml files actually on disk, not just the index. */
   private async verify(): Promise<string[]> {
-    const index = await this.loadIndex();
+    const onDisk = await this.o.store.scanFiles();
     const ids = await this.listAll();
-    const missing = ids.filter((id) => !index.has(id));
+    const missing = ids.filter((id) => !onDisk.has(id));
     this.o.log(missing.length === 0
       ? `gmail verify: all ${ids.length.toLocaleString('en-US')} messages on the server are stored locally`
       : `gmail verify: ${missing.length} of ${ids.length.toLocaleString('en-US')} messages on the server are missing locally: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''}`);
