@@ -106,7 +106,8 @@ describe('gmail actions', () => {
     fake.addMessage(sampleMessage(1, { subject: 'Quarterly statement', body: 'Your boiler invoice from Thermowarm is attached.', attachment: 'invoice-2291.pdf' }));
     fake.addMessage(sampleMessage(2, { subject: 'Newsletter', body: '', html: '<html><body><p>Read about the <b>zeppelinfest</b> this weekend</p></body></html>' }));
     fake.addMessage(sampleMessage(3, { subject: 'Lunch', body: 'Sandwiches at noon' }));
-    const { backup } = actions({ knowledge: { store: async () => store } });
+    let opened = 0;
+    const { backup } = actions({ knowledge: { store: async () => (opened++, store) } });
     const output = (await backup.execute({ connection: 'gmail-me' }, testActionContext({ dataDir: dir }))) as { indexed?: { added: number } };
     expect(output.indexed?.added).toBe(3);
     const boiler = await kb.search({ text: 'invoice boiler', sources: ['mail'] });
@@ -118,6 +119,12 @@ describe('gmail actions', () => {
     const again = (await backup.execute({ connection: 'gmail-me' }, testActionContext({ dataDir: dir }))) as { indexed?: unknown; fetched: number };
     expect(again.fetched).toBe(0);
     expect(again.indexed).toBeUndefined();
+    expect(opened).toBe(1);
+    // A new message later is indexed on its own.
+    fake.addMessage(sampleMessage(4, { subject: 'Parcel', body: 'Your quokkaphone was delivered' }));
+    const third = (await backup.execute({ connection: 'gmail-me' }, testActionContext({ dataDir: dir }))) as { indexed?: { added: number } };
+    expect(third.indexed?.added).toBe(1);
+    expect((await kb.search({ text: 'quokkaphone', sources: ['mail'] })).hits[0]?.title).toBe('Parcel');
   });
 
   it('pacing through a whole backup never spends more than the configured units in any minute (FakeClock)', async () => {

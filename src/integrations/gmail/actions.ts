@@ -205,17 +205,19 @@ function resolveDir(dir: string, ctx: ActionContext): string {
 
 /**
  * Offers the knowledge store every message the index gained since the last
- * time (a cursor in the backup state), as `source` documents; a crash
+ * time (a byte cursor in the backup state), as `source` documents; a crash
  * between backup and indexing is picked up by the next run.
  */
 async function indexMail(store: MailStore, knowledge: KnowledgeAccess, source: string, ctx: ActionContext) {
   const state = await store.readState();
-  const from = state.knowledgeLines ?? 0;
+  const from = state.knowledgeOffset ?? 0;
+  // Nothing appended since last time (a run with no new mail): no index read, the store is not even opened.
+  if ((await store.indexSize()) <= from) return undefined;
   const labelNames = await store.readLabels();
   const items: SourceItem[] = [];
-  let lines = from;
-  for await (const [line, record] of store.recordsAfter(from)) {
-    lines = line;
+  let offset = from;
+  for await (const [end, record] of store.recordsFrom(from)) {
+    offset = end;
     if (!('f' in record)) continue;
     const file = record.f;
     items.push({
@@ -229,9 +231,7 @@ async function indexMail(store: MailStore, knowledge: KnowledgeAccess, source: s
       },
     });
   }
-  if (items.length === 0) return undefined;
-  const kb = await knowledge.store();
-  const report = await kb.sync(source, items, { removeMissing: false, progress: ctx.log, signal: ctx.signal });
-  await store.writeState({ ...(await store.readState()), knowledgeLines: lines });
+  const report = items.length > 0 ? await (await knowledge.store()).sync(source, items, { removeMissing: false, progress: ctx.log, signal: ctx.signal }) : undefined;
+  await store.writeState({ ...(await store.readState()), knowledgeOffset: offset });
   return report;
 }

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { dirname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -52,8 +52,8 @@ export interface BackupState {
   dirty?: boolean;
   /** No request before this time (epoch ms): a rate limit's Retry-After, kept across restarts. */
   notBefore?: number;
-  /** Index lines already offered to the knowledge store. */
-  knowledgeLines?: number;
+  /** Bytes of the index already offered to the knowledge store. */
+  knowledgeOffset?: number;
   lastRun?: string;
   /** The durable pauses (step.sleepUntil) the current run took, in order, so its replays call the same steps. */
   parks?: { runId: string; until: number[] };
@@ -134,27 +134,44 @@ export class MailStore {
     return entries;
   }
 
-  /** Records after the first `skip` lines, each with its line number (for the knowledge cursor). */
-  async *recordsAfter(skip: number): AsyncGenerator<[number, IndexRecord]> {
-    let input;
+  /** Size of the index file in bytes (0 when there is none). */
+  async indexSize(): Promise<number> {
     try {
-      input = createReadStream(join(this.dir, INDEX_FILE), { encoding: 'utf8' });
-      await new Promise<void>((resolve, reject) => input!.once('open', () => resolve()).once('error', reject));
+      return (await stat(join(this.dir, INDEX_FILE))).size;
     } catch (error) {
-      if (isNotFound(error)) return;
+      if (isNotFound(error)) return 0;
       throw error;
     }
-    let n = 0;
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-      n++;
-      if (n <= skip || line.trim() === '') continue;
-      let record: IndexRecord;
-      try {
-        record = JSON.parse(line) as IndexRecord;
-      } catch {
-        continue;
+  }
+
+  /**
+   * Records from byte `offset` of the index on, each with the byte offset
+   * just past its line (the knowledge cursor). A last line without its
+   * newline (being written) is left for next time.
+   */
+  async *recordsFrom(offset: number): AsyncGenerator<[number, IndexRecord]> {
+    const size = await this.indexSize();
+    if (size <= offset) return;
+    const input = createReadStream(join(this.dir, INDEX_FILE), { start: offset, end: size - 1 });
+    let position = offset;
+    let rest = Buffer.alloc(0);
+    for await (const chunk of input) {
+      let buffer = Buffer.concat([rest, chunk as Buffer]);
+      let newline: number;
+      while ((newline = buffer.indexOf(0x0a)) >= 0) {
+        const line = buffer.subarray(0, newline).toString('utf8');
+        buffer = buffer.subarray(newline + 1);
+        position += newline + 1;
+        if (line.trim() === '') continue;
+        let record: IndexRecord;
+        try {
+          record = JSON.parse(line) as IndexRecord;
+        } catch {
+          continue;
+        }
+        yield [position, record];
       }
-      yield [n, record];
+      rest = buffer;
     }
   }
 
