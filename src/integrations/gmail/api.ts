@@ -30,8 +30,8 @@ export interface MessageLabels {
 export interface HistoryPage {
   added: MessageLabels[];
   deleted: string[];
-  labelsAdded: MessageLabels[];
-  labelsRemoved: MessageLabels[];
+  /** Label changes in the order they happened (an add then a remove of one label must end removed). */
+  labelChanges: Array<{ id: string; add?: string[]; remove?: string[] }>;
   /** The mailbox's current history id (store it for the next run). */
   historyId: string;
   nextPageToken?: string;

@@ -171,6 +171,24 @@ describe('gmail.backup against a fake Gmail (real Google clients)', () => {
     expect((await new MailStore(join(dir, 'mail')).loadIndex()).has(ham)).toBe(true);
   });
 
+  it('label changes append to the index until they outnumber the messages; then it is rewritten one line per message, same content', async () => {
+    const ids = Array.from({ length: 3 }, (_, i) => fake.addMessage(sampleMessage(i)));
+    await backup();
+    for (let round = 0; round < 1100; round++) {
+      const id = ids[round % 3]!;
+      const starred = fake.messages.get(id)!.labelIds.includes('STARRED');
+      fake.modifyLabels(id, starred ? [] : ['STARRED'], starred ? ['STARRED'] : []);
+    }
+    fake.modifyLabels(ids[0]!, ['IMPORTANT'], []);
+    const { lines } = await backup();
+    expect(lines.some((l) => /index compacted from [\d,]+ to 3 lines/.test(l))).toBe(true);
+    const text = await readFile(join(dir, 'mail', 'hearth-index.jsonl'), 'utf8');
+    expect(text.trim().split('\n')).toHaveLength(3);
+    const index = await new MailStore(join(dir, 'mail')).loadIndex();
+    expect(index.get(ids[0]!)?.labels).toContain('IMPORTANT');
+    expect(ids.map((id) => [...index.get(id)!.labels].sort())).toEqual(ids.map((id) => [...fake.messages.get(id)!.labelIds].sort()));
+  });
+
   it('verify lists the server and reports messages missing locally', async () => {
     for (let i = 0; i < 4; i++) fake.addMessage(sampleMessage(i));
     await backup();

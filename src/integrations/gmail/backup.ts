@@ -136,12 +136,31 @@ class Backup {
         this.o.log(`gmail verify: fetched ${this.report.repaired} missing message(s) again`);
       }
     }
+    await this.maybeCompact();
     const index = this.index;
     this.report.total = index ? [...index.values()].filter((e) => !e.deleted).length : this.report.total;
     this.report.units = pacer.units;
     this.report.bytesWritten = store.bytesWritten;
     this.report.tookMs = clock.now() - this.started;
     return this.report;
+  }
+
+  /**
+   * Label changes and deletions append lines; once they outnumber the
+   * messages (and the knowledge cursor has read everything), the index is
+   * rewritten with one line per message, so it stays proportional to the
+   * mailbox, not to its history.
+   */
+  private async maybeCompact(): Promise<void> {
+    const index = this.index;
+    if (!index || this.o.store.lines <= 2 * index.size + 1000) return;
+    const size = await this.o.store.indexSize();
+    const cursor = this.state.knowledgeOffset;
+    if (cursor !== undefined && cursor < size) return;
+    const before = this.o.store.lines;
+    const newSize = await this.o.store.compact(index);
+    await this.saveState(cursor !== undefined ? { knowledgeOffset: newSize } : {});
+    this.o.log(`gmail: index compacted from ${before.toLocaleString('en-US')} to ${this.o.store.lines.toLocaleString('en-US')} lines`);
   }
 
   /** The state on disk now; `notBefore` is whatever the pacer holds. */
@@ -224,8 +243,7 @@ class Backup {
       page = await this.request('history.list', () => api.history(from, token));
       for (const m of page.added) added.set(m.id, m.labelIds);
       for (const id of page.deleted) deleted.add(id);
-      for (const m of page.labelsAdded) labelEvents.push({ id: m.id, add: m.labelIds });
-      for (const m of page.labelsRemoved) labelEvents.push({ id: m.id, remove: m.labelIds });
+      labelEvents.push(...page.labelChanges);
       token = page.nextPageToken;
     } while (token);
     const historyId = page.historyId;

@@ -75,14 +75,15 @@ export async function openGoogleGmail(settings: GmailConnectionSettings, now: ()
     history: (startHistoryId, pageToken) =>
       call('history.list', async () => {
         const { data } = await api.users.history.list({ userId: me, startHistoryId, maxResults: 500, ...(pageToken ? { pageToken } : {}) });
-        const page: HistoryPage = { added: [], deleted: [], labelsAdded: [], labelsRemoved: [], historyId: String(data.historyId ?? startHistoryId) };
+        const page: HistoryPage = { added: [], deleted: [], labelChanges: [], historyId: String(data.historyId ?? startHistoryId) };
         const labels = (m: { id?: string | null; labelIds?: string[] | null } | undefined): MessageLabels | undefined =>
           m?.id ? { id: m.id, labelIds: m.labelIds ?? [] } : undefined;
         for (const record of data.history ?? []) {
           for (const a of record.messagesAdded ?? []) push(page.added, labels(a.message ?? undefined));
           for (const d of record.messagesDeleted ?? []) if (d.message?.id) page.deleted.push(d.message.id);
-          for (const l of record.labelsAdded ?? []) push(page.labelsAdded, l.message?.id ? { id: l.message.id, labelIds: l.labelIds ?? [] } : undefined);
-          for (const l of record.labelsRemoved ?? []) push(page.labelsRemoved, l.message?.id ? { id: l.message.id, labelIds: l.labelIds ?? [] } : undefined);
+          // One history record holds one kind of change, and records come oldest first.
+          for (const l of record.labelsAdded ?? []) if (l.message?.id) page.labelChanges.push({ id: l.message.id, add: l.labelIds ?? [] });
+          for (const l of record.labelsRemoved ?? []) if (l.message?.id) page.labelChanges.push({ id: l.message.id, remove: l.labelIds ?? [] });
         }
         if (data.nextPageToken) page.nextPageToken = data.nextPageToken;
         return page;

@@ -223,6 +223,24 @@ export class MailStore {
     this.bytesWritten += Buffer.byteLength(text);
   }
 
+  /**
+   * Rewrites the index as one line per message (atomically), dropping the
+   * label-change and deletion lines folded into them. Returns the new size.
+   */
+  async compact(entries: Map<string, IndexEntry>): Promise<number> {
+    await this.close();
+    const lines: string[] = [];
+    for (const e of entries.values()) {
+      lines.push(JSON.stringify({ id: e.id, f: e.file, d: e.date, l: e.labels, ...(e.thread ? { t: e.thread } : {}) }));
+      if (e.deleted) lines.push(JSON.stringify({ id: e.id, x: e.deleted }));
+    }
+    const text = lines.length ? `${lines.join('\n')}\n` : '';
+    await writeFileAtomic(join(this.dir, INDEX_FILE), text, 0o600);
+    this.lines = lines.length;
+    this.bytesWritten += Buffer.byteLength(text);
+    return Buffer.byteLength(text);
+  }
+
   /** Every `<id>.eml` under the folder, id → relative path (after a cut-short run). */
   async scanFiles(): Promise<Map<string, string>> {
     const found = new Map<string, string>();
