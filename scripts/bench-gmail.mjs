@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 const root = resolve(import.meta.dirname, '..');
 const dist = (path) => import(join(root, 'dist', path));
 const { FakeGoogle, sampleMessage } = await dist('integrations/gmail/fake-google.js');
-const { createGmailActions } = await dist('integrations/gmail/actions.js');
+const { createGmailActions } = await dist('actions/gmail.js');
 const { DEFAULT_COSTS } = await dist('integrations/gmail/api.js');
 const { SecretsStore } = await dist('secrets/store.js');
 const { KnowledgeBase } = await dist('knowledge/knowledge-base.js');

@@ -36,7 +36,9 @@ const { chunkDocument } = await dist('knowledge/chunking.js');
 const { normalize } = await dist('knowledge/normalize.js');
 const { systemClock } = await dist('core/clock.js');
 
-const { values: flags } = parseArgs({ options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '200' } } });
+const { values: flags } = parseArgs({
+  options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '200' }, 'dense-only': { type: 'boolean', default: false } },
+});
 const sizes = flags.sizes.split(',').map(Number);
 const queryCount = Number(flags.queries);
 const work = mkdtempSync(join(tmpdir(), 'hearth-bench-knowledge-'));
@@ -222,13 +224,12 @@ async function tokenCounts(modelDir, model, texts) {
 }
 
 /** Fills the index stage directly: what search is measured on at sizes too big to stage file by file here. */
-async function bulkLoad(root, total) {
-  const seed = new KnowledgeBase({ root, embedder: createHashingEmbedder(256), clock: systemClock });
+async function bulkLoad(root, total, embedder = createHashingEmbedder(256), keep) {
+  const seed = new KnowledgeBase({ root, embedder, clock: systemClock });
   await seed.sync('notes', syntheticItems(100), { removeMissing: false }); // creates the table and meta.json
   await seed.close();
   const index = await LanceChunkIndex.open(join(root, 'index'));
-  const table = await index.table('chunks', 256);
-  const embedder = createHashingEmbedder(256);
+  const table = await index.table('chunks', embedder.dim);
   const started = performance.now();
   const sources = ['mail', 'notes', 'slack'];
   for (let offset = 100; offset < total; offset += 5000) {
@@ -239,6 +240,7 @@ async function bulkLoad(root, total) {
       const chunks = chunkDocument(document.id, document.text);
       const vectors = await embedder.embed(chunks.map((c) => `${document.title}\n${c.text}`), 'document');
       chunks.forEach((chunk, j) => rows.push({ ...chunk, source: document.source, title: document.title, author: '', url: '', timestamp: document.timestamp, vector: vectors[j] }));
+      keep?.(chunks, vectors);
     }
     await table.upsert(rows);
   }
@@ -247,8 +249,79 @@ async function bulkLoad(root, total) {
   index.close();
 }
 
+/**
+ * A dense stand-in for a sentence model's vectors: the hashing embedder's
+ * vectors turned by a fixed random rotation (Gram-Schmidt on a seeded
+ * Gaussian matrix). Similarities are exactly the hashing ones, but every
+ * dimension is non-zero, as with a model, so the search pays what it pays
+ * for a model's 384-d vectors and recall is measurable against exact search.
+ */
+function rotatedEmbedder(dim) {
+  const base = createHashingEmbedder(dim);
+  const rand = seeded(99);
+  const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+  const basis = [];
+  for (let i = 0; i < dim; i++) {
+    const v = Float64Array.from({ length: dim }, gauss);
+    for (const b of basis) {
+      let dot = 0;
+      for (let d = 0; d < dim; d++) dot += v[d] * b[d];
+      for (let d = 0; d < dim; d++) v[d] -= dot * b[d];
+    }
+    const norm = Math.hypot(...v);
+    basis.push(v.map((x) => x / norm));
+  }
+  const rotate = (vector) => {
+    const out = new Float32Array(dim);
+    for (let d = 0; d < dim; d++) {
+      const value = vector[d];
+      if (value === 0) continue;
+      const row = basis[d];
+      for (let e = 0; e < dim; e++) out[e] += value * row[e];
+    }
+    return out;
+  };
+  return { id: `rotated-${base.id}`, dim, embed: async (texts, purpose, signal) => (await base.embed(texts, purpose, signal)).map(rotate) };
+}
+
+/**
+ * Dense vectors at `size` chunks: hybrid top-10 latency through the knowledge
+ * base, and recall@10 of the vector stage (int8 copy, sign-bit first pass,
+ * exact re-rank) against an exact scan of every vector.
+ */
+async function denseSearch(size, dim = 384) {
+  const root = join(work, `dense-${size}`, 'knowledge');
+  const embedder = rotatedEmbedder(dim);
+  await bulkLoad(root, size, embedder);
+  const kb = new KnowledgeBase({ root, embedder, clock: systemClock });
+  await kb.optimize({ keepVersionsMs: 0 });
+  await searchLatency(kb, `${size} chunks, dense ${dim}-d vectors (rotated hashing), after optimize`);
+  await kb.close();
+  const index = await LanceChunkIndex.open(join(root, 'index'));
+  const table = await index.table('chunks', dim);
+  // With no vector copy allowed, vector search is LanceDB's flat scan of every vector: exact (no ANN index exists).
+  const exactIndex = await LanceChunkIndex.open(join(root, 'index'), { maxVectorCopyBytes: 0 });
+  const exactTable = await exactIndex.table('chunks', dim);
+  const rand = seeded(11);
+  let found = 0;
+  const times = [];
+  const queries = 50;
+  for (let q = 0; q < queries; q++) {
+    const words = Array.from({ length: 2 + (q % 3) }, () => VOCABULARY[Math.floor(rand() * 2000)]);
+    const [vector] = await embedder.embed([words.join(' ')], 'query');
+    const exact = (await exactTable.vectorSearch(vector, {}, 10)).map((row) => row.id);
+    const started = performance.now();
+    const approximate = new Set((await table.vectorSearch(vector, {}, 10)).map((row) => row.id));
+    if (q > 0) times.push(performance.now() - started); // the first loads the vector copy
+    found += exact.filter((id) => approximate.has(id)).length;
+  }
+  index.close();
+  exactIndex.close();
+  console.log(`search ${size} chunks, dense ${dim}-d: vector stage p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms; recall@10 ${(found / (queries * 10)).toFixed(3)} against LanceDB's exact scan (${queries} queries)`);
+}
+
 console.log(`hearth knowledge bench — ${machine()}`);
-for (const size of sizes) {
+for (const size of flags['dense-only'] ? [] : sizes) {
   const dataDir = join(work, `data-${size}`);
   if (size === sizes[0]) {
     const staged = new KnowledgeBase({ root: join(dataDir, 'knowledge'), embedder: createHashingEmbedder(256), clock: systemClock });
@@ -267,5 +340,6 @@ for (const size of sizes) {
   await kb.close();
   await applianceRss(dataDir);
 }
-await localModel();
+await denseSearch(sizes.at(-1));
+if (!flags['dense-only']) await localModel();
 rmSync(work, { recursive: true, force: true });

@@ -7,7 +7,8 @@
  * four readers of a 100 MB run log < 100 MB of RSS above idle.
  *
  * Then the knowledge store's figures (scripts/bench-knowledge.mjs). One part
- * only: npm run bench -- fire | runs | start | logs | knowledge | gmail.
+ * only: npm run bench -- fire | runs | start | logs | idle | knowledge | history | gmail | slack (slack runs only when named)
+ * (`npm run bench -- idle startup|idle|runs` for one row group of the scaling section).
  *
  * Runs against dist/ (what `hearth start` runs), so build first.
  */
@@ -355,6 +356,13 @@ if (!only || only === 'logs') {
   const code = await new Promise((resolve) => child.once('exit', resolve));
   if (code !== 0) process.exitCode = 1;
 }
+// Scaling rows of issue 13: start-up at 10 / 1,000 jobs, idle wake-ups and CPU, run cost (scripts/bench-idle.mjs).
+if (!only || only === 'idle') {
+  console.log('\nidle, start-up and run cost (scripts/bench-idle.mjs):');
+  const child = spawn(process.execPath, [join(root, 'scripts', 'bench-idle.mjs'), ...process.argv.slice(3)], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
+}
 // The knowledge store's figures (ingest, search at 10k and 100k chunks, RSS) come from their own
 // script, run as a child so LanceDB's threads and memory do not colour the engine's figures above.
 if (!only || only === 'knowledge') {
@@ -367,6 +375,23 @@ if (!only || only === 'knowledge') {
 if (!only || only === 'gmail') {
   console.log('\ngmail backup (scripts/bench-gmail.mjs):');
   const child = spawn(process.execPath, [join(root, 'scripts', 'bench-gmail.mjs')], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
+}
+
+// Slack ingest from a fake Slack on 127.0.0.1 and search at 100k messages: only when asked (several minutes).
+if (only === 'slack') {
+  console.log('\nslack ingest (scripts/bench-slack.mjs):');
+  const child = spawn(process.execPath, [join(root, 'scripts', 'bench-slack.mjs'), ...process.argv.slice(3)], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
+}
+
+// History and dashboard scaling (100 / 10k / 100k runs, 10 / 1,000 jobs, RSS after page loads):
+// scripts/bench-history.mjs, a child for the same reason. Extra arguments pass through (--1m, jobs, queries).
+if (!only || only === 'history') {
+  console.log('\nhistory and dashboard scaling (scripts/bench-history.mjs):');
+  const child = spawn(process.execPath, [join(root, 'scripts', 'bench-history.mjs'), ...process.argv.slice(3)], { stdio: 'inherit' });
   const code = await new Promise((resolve) => child.once('exit', resolve));
   if (code !== 0) process.exitCode = 1;
 }

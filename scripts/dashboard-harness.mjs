@@ -22,8 +22,10 @@ export async function freePort() {
   });
 }
 
-export async function startHearth(jobs) {
+/** `prepare(dataDir)` may fill the data directory (history, state) before hearth starts. */
+export async function startHearth(jobs, { prepare } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-measure-'));
+  if (prepare) await prepare(join(dir, 'data'));
   const port = await freePort();
   writeFileSync(join(dir, 'hearth.yaml'), `timezone: Europe/London\ndataDir: ./data\nserver: { host: 127.0.0.1, port: ${port} }\njobs:\n${jobs}`);
   const child = spawn(process.execPath, [join(ROOT, 'bin/hearth.js'), 'start', '--config', join(dir, 'hearth.yaml')], {
@@ -47,5 +49,5 @@ export async function startHearth(jobs) {
     body: new URLSearchParams({ password: PASSWORD }).toString(),
   });
   const cookie = login.headers.get('set-cookie').split(';')[0];
-  return { child, url, port, token, cookie, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+  return { child, dir, url, port, token, cookie, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
 }

@@ -8,7 +8,7 @@ import type { LoadOptions } from './config/load.js';
 import { scheduleProblem, scheduleWarning } from './schedule/index.js';
 import { builtinActions } from './actions/index.js';
 import { createActionRegistry } from './actions/registry.js';
-import { createGmailActions } from './integrations/gmail/actions.js';
+import { createGmailActions } from './actions/gmail.js';
 
 export function configLoadOptions(env: Record<string, string | undefined>, baseDir?: string): LoadOptions {
   const registry = createActionRegistry([...builtinActions(), ...createGmailActions({ connections: () => ({}) })]);

@@ -28,15 +28,19 @@ import { createHttpSurface } from './http/dashboard/compose.js';
 import { EventLoopMonitor } from './metrics/event-loop.js';
 import { SystemInfo } from './system/system-info.js';
 import { DiskSpace } from './system/disk-space.js';
+import { parseThrottled, readThrottledText } from './system/throttling.js';
 import { startHttpServer } from './http/server.js';
 import { createTokenCheck, ensureApiToken } from './http/token.js';
 import { KnowledgeService } from './knowledge/service.js';
-import { createGmailActions } from './integrations/gmail/actions.js';
+import { createGmailActions } from './actions/gmail.js';
 import { createGmailConnector } from './integrations/gmail/connect.js';
-import { SecretsStore } from './secrets/store.js';
+import { Connections } from './integrations/connect.js';
+import { connectFlows } from './integrations/flows.js';
 import { createSystemdNotifier, progressLiveness } from './platform/systemd-notify.js';
 import { passwdCommand } from './platform/passwd-command.js';
 import { userInfo } from 'node:os';
+import { Notifier } from './notify/notifier.js';
+import { SecretsStore } from './secrets/store.js';
 
 /** The scheduler finishes a pass at least every 30 s; this long without one means it is stuck. */
 const SCHEDULER_STALL_MS = 75_000;
@@ -125,16 +129,25 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     await events.init();
     // Opens nothing until an ingest job or a search needs it (LanceDB and models load lazily).
     const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock, logger: logger.child({ component: 'knowledge' }) });
+    // One store of saved secrets (<dataDir>/secrets/) for connections and notification channels.
     const secrets = new SecretsStore(config.dataDir);
+    // Outside accounts (connections: in hearth.yaml) with the secrets saved by `hearth connect` or Settings › Connections.
+    const connections = new Connections({ connections: () => current.connections ?? {}, secrets, flows: connectFlows() });
     const actions = createActionRegistry([
-      ...builtinActions({ knowledge }),
+      ...builtinActions({ knowledge, connections }),
       // Gmail backup and labels: the connections in force (a reload changes them), saved tokens, the inbox for "reconnect".
       ...createGmailActions({ connections: () => current.connections ?? {}, secrets, inbox, knowledge }),
     ]);
     // Free space for /api/health and the dashboard banner: one statfs every 10 s at most, off the request path.
     const disk = new DiskSpace({ path: config.dataDir, clock });
     await disk.refresh();
+    // Notifications: the outbox is read now and what a crash left unsent goes out; detectors publish through the engine.
+    const notifications = new Notifier({ config, clock, logger: logger.child({ component: 'notify' }), secrets: (channel) => secrets.get(channel) });
+    await notifications.start();
+    cleanups.push(() => notifications.stop());
     const engine = createEngine({
+      notifications,
+      notifyStatus: () => notifications.status(),
       config,
       store,
       clock,
@@ -148,6 +161,11 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       baseEnv: inheritedEnv(options.env),
       killOrphan: (pid, runId) => killOrphanGroups(pid, runId, logger),
       disk: () => disk.current(),
+      // Pi under-voltage / throttling for appliance notifications; absent on a PC (then never asked again).
+      power: async () => {
+        const text = await readThrottledText();
+        return text === undefined ? undefined : parseThrottled(text);
+      },
       workflows: { journal, inbox, events },
     });
     cleanups.push(() => knowledge.close(), () => engine.stop());
@@ -165,7 +183,9 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       eventLoop: new EventLoopMonitor(),
       timeZone: () => current.timezone,
       ...(initialPassword ? { initialPassword } : {}),
-      api: { search: knowledge },
+      api: { search: knowledge, notify: { channels: () => notifications.status(), test: (channel) => notifications.test(channel) } },
+      connections,
+      // Settings › Connections › Gmail: the OAuth consent steps for a gmail connection (the Connections page links there).
       gmailConnect: createGmailConnector({ connections: () => current.connections ?? {}, secrets }),
       passwd: passwdCommand({
         configFile: configPath,
@@ -191,6 +211,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
         current = await loadConfigOffThread({ ...loadRequest, rejectEmpty: true }, { clock });
         for (const warning of configWarnings(current)) logger.warn(warning, { file: configPath });
         engine.reload(current);
+        await notifications.reconfigure(current);
         await knowledge.configure(current.dataDir, current.knowledge);
         logger.info('config reloaded', { file: configPath, jobs: Object.keys(current.jobs).length });
         return true;

@@ -17,6 +17,6 @@ describe('createActionRegistry', () => {
   });
 
   it('holds the built-in actions', () => {
-    expect(createActionRegistry(builtinActions()).names()).toEqual(['http', 'ingest.files', 'ingest.jsonl', 'knowledge.optimize', 'module']);
+    expect(createActionRegistry(builtinActions()).names()).toEqual(['http', 'ingest.files', 'ingest.jsonl', 'ingest.slack', 'knowledge.optimize', 'module']);
   });
 });

@@ -542,9 +542,20 @@ describe('hearth validate', () => {
 
   it('prints ok with the number of jobs and the file', async () => {
     const file = join(dir, 'hearth.yaml');
-    await writeFile(file, 'jobs:\n  a:\n    run: echo a\n  b:\n    run: echo b\n    schedule: { every: 15m }\n');
+    await writeFile(file, 'jobs:\n  a:\n    run: echo a\n  b:\n    run: echo b\n    schedule: { every: 15m }\n    timeout: 5m\n');
     const result = await cli.run(['validate', '--config', file]);
     expect(result).toEqual({ code: 0, stdout: `ok: 2 jobs (${file})\n`, stderr: '' });
+  });
+
+  it('warns (exit 0) about a scheduled job with neither a timeout nor expect', async () => {
+    const file = join(dir, 'hearth.yaml');
+    await writeFile(file, 'jobs:\n  manual:\n    run: echo a\n  nightly:\n    run: echo b\n    schedule: { every: 1d }\n');
+    const result = await cli.run(['validate', '--config', file]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`ok: 2 jobs (${file})\n`);
+    expect(result.stderr).toBe(
+      `warning: ${file}:4:3: jobs.nightly: scheduled job has neither a timeout nor expect: a hung run is only stopped by the default task timeout (6h), and runs that stop happening go unnoticed; add e.g. timeout: 30m or expect: { every: 26h }\n`,
+    );
   });
 
   it('prints every issue on its own line and exits 1', async () => {
@@ -561,7 +572,7 @@ describe('hearth validate', () => {
 
   it('warns (exit 0) when a 6-field cron fires more often than once a minute', async () => {
     const file = join(dir, 'hearth.yaml');
-    await writeFile(file, 'jobs:\n  a:\n    run: echo a\n    schedule: { cron: "*/5 * * * * *" }\n  b:\n    run: echo b\n    schedule: { cron: "0 */5 * * * *" }\n');
+    await writeFile(file, 'jobs:\n  a:\n    run: echo a\n    schedule: { cron: "*/5 * * * * *" }\n    timeout: 1m\n  b:\n    run: echo b\n    schedule: { cron: "0 */5 * * * *" }\n    timeout: 1m\n');
     const result = await cli.run(['validate', '--config', file]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`ok: 2 jobs (${file})\n`);

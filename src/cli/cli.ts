@@ -12,6 +12,7 @@ import { nextCommand } from './next.js';
 import { cancelCommand, jobsCommand, logsCommand, parseInputFlag, pauseCommand, retryCommand, runCommand, runsCommand } from './remote.js';
 import { connect } from './target.js';
 import { answerCommand, inboxCommand } from './inbox.js';
+import { notifyCommand } from './notify.js';
 import { searchCommand } from './search.js';
 import { knowledgeCommand, modelsCommand } from './knowledge.js';
 
@@ -74,6 +75,25 @@ const COMMANDS: readonly Command[] = [
     positionals: { names: [], required: 0 },
     // Imported lazily: only this command needs scrypt and the secrets files.
     run: async (args, ctx) => (await import('./passwd.js')).passwdCommand(args, ctx),
+  },
+  {
+    name: 'connect',
+    summary: 'connect an outside account (Slack token, Gmail sign-in) and check it',
+    synopsis: 'connect NAME [--check] [--forget] [--config FILE]',
+    details: [
+      'NAME             a connection under connections: in hearth.yaml, e.g. slack-home or gmail-me',
+      'Asks for the token without echo on a terminal; otherwise reads it from standard input',
+      '(echo "$SLACK_TOKEN" | hearth connect slack-home). Saved in <dataDir>/secrets/NAME.json (0600), never printed.',
+      'Gmail: prints Google\'s consent link; after allowing access, paste the http://127.0.0.1… address the browser could not open.',
+      '--check          only check what is saved (Slack: auth.test, scopes required and granted; Gmail: the refresh token); exit 1 if not ready',
+      '--forget         delete the saved secrets of NAME',
+      '--config FILE    hearth.yaml naming the connection (default: HEARTH_CONFIG, ./hearth.yaml)',
+      'Run it as the user Hearth runs as (e.g. sudo -u hearth hearth connect NAME).',
+    ],
+    options: { ...CONFIG_OPTION, check: { type: 'boolean' }, forget: { type: 'boolean' } },
+    positionals: { names: ['NAME'], required: 1 },
+    // Imported lazily: only this command needs the connect flows.
+    run: async (args, ctx) => (await import('./connect.js')).connectCommand(args, ctx),
   },
   {
     name: 'validate',
@@ -256,18 +276,16 @@ const COMMANDS: readonly Command[] = [
     run: remote(answerCommand),
   },
   {
-    name: 'connect',
-    summary: 'connect an outside account (Gmail) and save its token in the secrets store',
-    synopsis: 'connect NAME [--config FILE]',
+    name: 'notify',
+    summary: 'list notification channels, or send a test message: notify test CHANNEL',
+    synopsis: 'notify [test CHANNEL] [--json]',
     details: [
-      'NAME             a connection in hearth.yaml (connections: NAME: { type: gmail, … })',
-      '--config FILE    hearth.yaml whose dataDir holds the secrets (default: HEARTH_CONFIG, ./hearth.yaml)',
-      'Gmail: prints Google\'s consent link; after allowing access, paste the http://127.0.0.1… address the browser could not open.',
+      'test CHANNEL     send a test message to a channel of notify.channels and print what it answered (exit 1 if it failed)',
+      ...REMOTE_DETAILS,
     ],
-    options: CONFIG_OPTION,
-    positionals: { names: ['NAME'], required: 1 },
-    // Imported lazily: only this command loads the Google auth library.
-    run: async (args, ctx) => (await import('./connect.js')).connectCommand(args, ctx),
+    options: REMOTE_OPTIONS,
+    positionals: { names: ['ACTION', 'CHANNEL'], required: 0 },
+    run: remote(notifyCommand),
   },
   {
     name: 'search',

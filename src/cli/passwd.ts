@@ -44,7 +44,7 @@ function firstLine(text: string): string {
   return line;
 }
 
-async function readAll(stream: NodeJS.ReadStream): Promise<string> {
+export async function readAll(stream: NodeJS.ReadStream): Promise<string> {
   let text = '';
   for await (const chunk of stream) {
     text += String(chunk);
@@ -54,7 +54,7 @@ async function readAll(stream: NodeJS.ReadStream): Promise<string> {
 }
 
 /** Reads a line in raw mode, echoing nothing; Ctrl-C aborts. */
-function askHidden(prompt: string, ctx: CliContext): Promise<string> {
+export function askHidden(prompt: string, ctx: CliContext): Promise<string> {
   const stdin = process.stdin;
   ctx.stderr.write(prompt);
   return new Promise((resolve, reject) => {

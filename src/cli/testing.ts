@@ -1,3 +1,4 @@
+import type { NotifyPort } from '../notify/port.js';
 import { silentLogger } from '../core/logger.js';
 import { createApiApp } from '../http/app.js';
 import { FakeAppliance } from '../http/testing/fake-appliance.js';
@@ -28,9 +29,9 @@ export interface CliHarness {
   run(argv: string[], overrides?: Partial<CliContext>): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-export function cliHarness(options: { tty?: boolean; env?: NodeJS.ProcessEnv } = {}): CliHarness {
+export function cliHarness(options: { tty?: boolean; env?: NodeJS.ProcessEnv; notify?: NotifyPort } = {}): CliHarness {
   const appliance = new FakeAppliance();
-  const app = createApiApp({ appliance, auth: createTokenCheck([TEST_TOKEN]), logger: silentLogger });
+  const app = createApiApp({ appliance, auth: createTokenCheck([TEST_TOKEN]), logger: silentLogger, ...(options.notify ? { notify: options.notify } : {}) });
   const requests: CliHarness['requests'] = [];
   const fetch: FetchLike = async (url, init) => {
     requests.push({ url, method: init?.method ?? 'GET', headers: new Headers(init?.headers) });

@@ -6,14 +6,14 @@ import type { ConfigPath, IssueCollector } from './issues.js';
 import { formatPath } from './issues.js';
 import { formatConfigIssue } from '../core/errors.js';
 import type { LoadOptions } from './options.js';
-import { CONNECTION_TYPES, HOOK_FIELDS, JOB_FIELDS, KNOWLEDGE_FIELDS, ON_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, describeValue, parseFields, parseValue, poolSchema } from './schema.js';
+import { CONNECTION_TYPES, EXPECT_FIELDS, HOOK_FIELDS, NOTIFY_CHANNEL_FIELDS, NOTIFY_FIELDS, NOTIFY_ROUTE_FIELDS, JOB_FIELDS, KNOWLEDGE_FIELDS, ON_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, describeValue, parseFields, parseValue, poolSchema } from './schema.js';
 import { EVENT_NAME_RULE, isEventName } from '../core/event-names.js';
 import type { ParsedFields, RawRetries } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { findCycles, topologicalOrder } from './task-graph.js';
 import { canonicalTimeZone, parseAnchor, systemTimeZone, unknownTimeZoneMessage } from './timezone.js';
-import { DEFAULT_RETRY } from './types.js';
-import type { ConnectionDef, EmbedderSpec, HearthConfig, HookDef, JobDef, JobSchedule, KnowledgeConfig, PoolDef, RetryPolicy, ScheduleSpec, TaskDef } from './types.js';
+import { DEFAULT_RETRY, NOTIFY_CHANNEL_TYPES, NOTIFY_KINDS } from './types.js';
+import type { ConnectionDef, EmbedderSpec, HearthConfig, HookDef, JobDef, JobNotify, NotifyChannelDef, NotifyConfig, NotifyKind, JobSchedule, KnowledgeConfig, PoolDef, RetryPolicy, ScheduleSpec, TaskDef } from './types.js';
 
 /**
  * Turns the plain YAML tree into a HearthConfig: defaults, shorthands,
@@ -83,12 +83,125 @@ export function buildConfig(tree: unknown, context: BuildContext): HearthConfig 
     logMaxRunBytes: top.logs?.maxRunSize ?? DEFAULTS.logMaxRunBytes,
     historyRetentionMs: top.history?.keepRuns ?? DEFAULTS.historyRetentionMs,
     killGraceMs: top.killGrace ?? DEFAULTS.killGraceMs,
+    ...(top.defaultTimeout !== undefined && { defaultTimeoutMs: top.defaultTimeout }),
     knowledge: buildKnowledge(top.knowledge ?? {}, dataDir, context),
     ...(context.warnings?.length ? { warnings: [...context.warnings] } : {}),
     hooks: buildHooks(top.hooks ?? {}, jobs, top.jobs ?? {}, issues),
     connections: buildConnections(top.connections ?? {}, issues),
+    // Absent without a notify: block (nothing to deliver to); jobs' own notify: are still checked.
+    ...withNotify(top.notify, buildNotify(top.notify ?? {}, jobs, top.jobs ?? {}, issues)),
   };
 }
+
+function withNotify(given: unknown, notify: NotifyConfig): { notify?: NotifyConfig } {
+  return given === undefined ? {} : { notify };
+}
+
+/** `notify.quiet` when not given: at most one notification per job and kind an hour. */
+export const DEFAULT_NOTIFY_QUIET_MS = 3_600_000;
+
+/**
+ * `notify:`: the channels, the default routing (every kind to every channel
+ * when not given) and each job's own `notify:` (set on the jobs here, once
+ * the channel names are known). A name in `to:` that is not a channel is an
+ * error at its line.
+ */
+function buildNotify(raw: Record<string, unknown>, jobs: Record<string, JobDef>, rawJobs: Record<string, unknown>, issues: IssueCollector): NotifyConfig {
+  const fields = parseFields(NOTIFY_FIELDS, raw, ['notify'], issues, 'a mapping such as { channels: { ... }, default: { on, to } }') ?? {};
+  const channels = buildNotifyChannels(fields.channels ?? {}, issues);
+  const names = Object.keys(fields.channels ?? {});
+  const all: JobNotify = { on: [...NOTIFY_KINDS], to: names };
+  const fallback = fields.default === undefined ? all : buildNotifyRoute(fields.default, all, ['notify', 'default'], names, issues);
+  for (const [name, job] of Object.entries(jobs)) {
+    const given = (rawJobs[name] as Record<string, unknown> | undefined)?.notify;
+    if (given === undefined) continue;
+    const path = ['jobs', name, 'notify'];
+    if (given === false || given === 'off' || given === 'false') {
+      job.notify = false;
+      continue;
+    }
+    if (given === null || typeof given !== 'object' || Array.isArray(given)) continue; // reported by the job's fields
+    job.notify = buildNotifyRoute(given as Record<string, unknown>, fallback, path, names, issues);
+  }
+  return {
+    channels,
+    default: fallback,
+    quietMs: fields.quiet ?? DEFAULT_NOTIFY_QUIET_MS,
+    ...(fields.baseUrl !== undefined && { baseUrl: fields.baseUrl.replace(/\/+$/, '') }),
+  };
+}
+
+/** `{ on, to }`; what is left out comes from `base`. */
+function buildNotifyRoute(raw: Record<string, unknown>, base: JobNotify, path: ConfigPath, channels: string[], issues: IssueCollector): JobNotify {
+  const fields = parseFields(NOTIFY_ROUTE_FIELDS, raw, path, issues, 'a mapping such as { on: [failure], to: [phone] }') ?? {};
+  const on: NotifyKind[] = [];
+  fields.on?.forEach((kind, index) => {
+    const at = Array.isArray(raw.on) ? [...path, 'on', index] : [...path, 'on'];
+    if ((NOTIFY_KINDS as readonly string[]).includes(kind)) {
+      if (!on.includes(kind as NotifyKind)) on.push(kind as NotifyKind);
+    } else {
+      issues.add(at, `unknown notification kind "${kind}"${didYouMean(kind, NOTIFY_KINDS)} (kinds: ${NOTIFY_KINDS.join(', ')})`);
+    }
+  });
+  const to: string[] = [];
+  fields.to?.forEach((name, index) => {
+    const at = Array.isArray(raw.to) ? [...path, 'to', index] : [...path, 'to'];
+    if (channels.includes(name)) {
+      if (!to.includes(name)) to.push(name);
+    } else {
+      issues.add(at, `unknown channel "${name}"${didYouMean(name, channels)} (channels in notify.channels: ${channels.join(', ') || 'none'})`);
+    }
+  });
+  return { on: fields.on === undefined ? [...base.on] : on, to: fields.to === undefined ? [...base.to] : to };
+}
+
+function buildNotifyChannels(raw: Record<string, unknown>, issues: IssueCollector): Record<string, NotifyChannelDef> {
+  const channels: Record<string, NotifyChannelDef> = {};
+  const types = NOTIFY_CHANNEL_TYPES;
+  for (const [name, value] of Object.entries(raw)) {
+    const path = ['notify', 'channels', name];
+    checkName(name, path, 'channel', issues);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      issues.add(path, `expected a mapping such as { type: ntfy, url: https://ntfy.sh/my-topic }, got ${describeValue(value)}`);
+      continue;
+    }
+    const { type, ...rest } = value as Record<string, unknown>;
+    if (type === undefined) {
+      issues.add(path, `needs type: one of ${types.join(', ')}`, 'key');
+      continue;
+    }
+    if (typeof type !== 'string' || !(types as readonly string[]).includes(type)) {
+      issues.add([...path, 'type'], `unknown channel type ${describeValue(type)}${typeof type === 'string' ? didYouMean(type, types) : ''} (types: ${types.join(', ')})`);
+      continue;
+    }
+    const channelType = type as keyof typeof NOTIFY_CHANNEL_FIELDS;
+    const fields = parseFields(NOTIFY_CHANNEL_FIELDS[channelType], rest, path, issues, `a mapping of ${channelType} settings`);
+    if (!fields) continue;
+    const settings: Record<string, string> = {};
+    for (const [key, setting] of Object.entries(fields)) {
+      if (typeof setting === 'string') settings[key] = setting;
+      else if (typeof setting === 'number') settings[key] = String(setting);
+      else if (Array.isArray(setting)) settings[key] = setting.join(', ');
+    }
+    const missing = REQUIRED_CHANNEL_SETTINGS[channelType].filter((key) => rest[key] === undefined);
+    // Secrets may live in the secrets store instead; only what cannot be a secret is required here.
+    for (const key of missing) issues.add([...path, key], `is required for a ${channelType} channel`, 'key');
+    if (channelType === 'slack' && rest.webhook !== undefined && rest.channel !== undefined) {
+      issues.add([...path, 'channel'], 'channel is only used with a bot token: an incoming webhook posts to the channel it was made for', 'key');
+    }
+    channels[name] = { name, type: channelType, settings };
+  }
+  return channels;
+}
+
+/** Settings a channel cannot work without and that are not secrets (those may be in the secrets store). */
+const REQUIRED_CHANNEL_SETTINGS: Record<keyof typeof NOTIFY_CHANNEL_FIELDS, string[]> = {
+  ntfy: ['url'],
+  email: ['from', 'to'],
+  slack: [],
+  webhook: ['url'],
+  telegram: ['chatId'],
+};
 
 /** `connections:`: each has a known `type` and only the settings that type takes. */
 function buildConnections(raw: Record<string, unknown>, issues: IssueCollector): Record<string, ConnectionDef> {
@@ -222,7 +335,7 @@ function buildPools(raw: Record<string, unknown>, issues: IssueCollector): Recor
   return pools;
 }
 
-function checkName(name: string, path: ConfigPath, kind: 'job' | 'task' | 'pool' | 'hook' | 'connection', issues: IssueCollector): void {
+function checkName(name: string, path: ConfigPath, kind: 'job' | 'task' | 'pool' | 'hook' | 'connection' | 'channel', issues: IssueCollector): void {
   if (NAME_PATTERN.test(name)) return;
   issues.add(
     path,
@@ -249,6 +362,12 @@ function buildJob(name: string, raw: unknown, context: BuildContext, globals: Gl
   const schedule = fields.schedule === undefined ? undefined : buildSchedule(fields.schedule, [...path, 'schedule'], context, globals);
   const on = fields.on === undefined ? undefined : buildOn(fields.on, [...path, 'on'], issues);
   const position = issues.positions.locate(path, 'key');
+  const expect = fields.expect === undefined ? undefined : parseFields(EXPECT_FIELDS, fields.expect, [...path, 'expect'], issues, 'a mapping such as { every: 26h }');
+  if (expect && fields.expect?.every === undefined) issues.add([...path, 'expect'], 'needs every (such as { every: 26h })', 'key');
+  const tasks = buildTasks(fields, present, path, { cwd, retries }, context);
+  if (schedule && fields.timeout === undefined && !expect && tasks.some((task) => task.timeoutMs === undefined) && context.warnings) {
+    context.warnings.push(formatConfigIssue({ file: context.file, line: position.line, col: position.col, path: formatPath(path), message: NO_TIMEOUT_WARNING }));
+  }
 
   return {
     name,
@@ -259,11 +378,17 @@ function buildJob(name: string, raw: unknown, context: BuildContext, globals: Gl
     ...(fields.timeout !== undefined && { timeoutMs: fields.timeout }),
     retries,
     env: checkedEnv(fields.env, [...path, 'env'], issues),
-    tasks: buildTasks(fields, present, path, { cwd, retries }, context),
+    tasks,
     source: { file: context.file, line: position.line },
     ...(on && { on }),
+    ...(fields.stuckAfter !== undefined && { stuckAfterMs: fields.stuckAfter }),
+    ...(expect?.every !== undefined && { expectEveryMs: expect.every }),
   };
 }
+
+/** A scheduled job that can hang or stop running without anyone noticing (validate warns, it does not fail). */
+const NO_TIMEOUT_WARNING =
+  'scheduled job has neither a timeout nor expect: a hung run is only stopped by the default task timeout (6h), and runs that stop happening go unnoticed; add e.g. timeout: 30m or expect: { every: 26h }';
 
 function presentKeys(raw: unknown): (key: string) => boolean {
   const record = raw as Record<string, unknown>;

@@ -53,11 +53,11 @@ describe('YAML itself', () => {
         line: 1,
         col: 1,
         path: 'bogus',
-        message: 'unknown key "bogus" (allowed: timezone, dataDir, server, pools, history, logs, killGrace, jobs, knowledge, hooks, connections)',
+        message: 'unknown key "bogus" (allowed: timezone, dataDir, server, pools, history, logs, killGrace, defaultTimeout, jobs, knowledge, hooks, connections, notify)',
       },
     ]);
     expect((caught as ConfigError).message).toBe(
-      'conf/h.yaml:1:1: bogus: unknown key "bogus" (allowed: timezone, dataDir, server, pools, history, logs, killGrace, jobs, knowledge, hooks, connections)',
+      'conf/h.yaml:1:1: bogus: unknown key "bogus" (allowed: timezone, dataDir, server, pools, history, logs, killGrace, defaultTimeout, jobs, knowledge, hooks, connections, notify)',
     );
   });
 });
@@ -82,11 +82,11 @@ describe('unknown keys', () => {
       '    sechdule: {}',
     );
     expect(problemsOf(text)).toEqual([
-      'hearth.yaml:1:1: job: unknown key "job", did you mean "jobs"? (allowed: timezone, dataDir, server, pools, history, logs, killGrace, jobs, knowledge, hooks, connections)',
+      'hearth.yaml:1:1: job: unknown key "job", did you mean "jobs"? (allowed: timezone, dataDir, server, pools, history, logs, killGrace, defaultTimeout, jobs, knowledge, hooks, connections, notify)',
       'hearth.yaml:2:11: server.prot: unknown key "prot", did you mean "port"? (allowed: host, port)',
       'hearth.yaml:6:36: jobs.a.schedule.catchUp: unknown key "catchUp", did you mean "catchup"? (allowed: cron, every, rrule, timezone, catchup, maxCatchup, anchor)',
       'hearth.yaml:7:24: jobs.a.retries.backof: unknown key "backof", did you mean "backoff"? (allowed: max, delay, backoff, maxDelay, jitter)',
-      'hearth.yaml:8:5: jobs.a.sechdule: unknown key "sechdule", did you mean "schedule"? (allowed: description, schedule, pool, overlap, timeout, retries, env, cwd, tasks, run, action, with, on)',
+      'hearth.yaml:8:5: jobs.a.sechdule: unknown key "sechdule", did you mean "schedule"? (allowed: description, schedule, pool, overlap, stuckAfter, expect, timeout, retries, env, cwd, tasks, run, action, with, on, notify)',
     ]);
   });
 });

@@ -68,7 +68,7 @@ describe('loadConfig', () => {
     await writeFile(file, 'jobs:\n  a:\n    rnu: x\n');
     expect(await configErrorOf(() => loadConfig(file, { env: {} }))).toEqual([
       `${file}:2:3: jobs.a: needs a run command, an action, or a tasks mapping`,
-      `${file}:3:5: jobs.a.rnu: unknown key "rnu", did you mean "run"? (allowed: description, schedule, pool, overlap, timeout, retries, env, cwd, tasks, run, action, with, on)`,
+      `${file}:3:5: jobs.a.rnu: unknown key "rnu", did you mean "run"? (allowed: description, schedule, pool, overlap, stuckAfter, expect, timeout, retries, env, cwd, tasks, run, action, with, on, notify)`,
     ]);
   });
 

@@ -214,10 +214,34 @@ export const TOP_FIELDS = {
   history,
   logs,
   killGrace: anyDuration,
+  // A shell task with no timeout of its own and none on its job is stopped after this (default 6h).
+  defaultTimeout: positiveDuration,
   jobs: mapping('a mapping of job names'),
   knowledge: mapping('a mapping such as { embedder: hashing }'),
   hooks: mapping('a mapping of hook names, such as { doorbell: { job: ring, secret: ${DOORBELL_SECRET} } }'),
   connections: mapping('a mapping of connection names, such as { slack-home: { type: slack } }'),
+  notify: mapping('a mapping such as { channels: { phone: { type: ntfy, url: https://ntfy.sh/my-topic } } }'),
+};
+
+/** A list of notification kinds or channel names; one name alone is a list of one. */
+const nameList = (what: string) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' ? [value] : value === null ? [] : value),
+    z.array(text, { error: (issue) => `expected a ${what} or a list of them, got ${describeValue(issue.input)}` }),
+  );
+
+/** `notify:` at the top: channels, the default routing, the quiet window and the dashboard's address for links. */
+export const NOTIFY_FIELDS = {
+  channels: mapping('a mapping of channel names, such as { phone: { type: ntfy, url: https://ntfy.sh/my-topic } }'),
+  default: mapping('a mapping such as { on: [failure, recovery], to: [phone] }'),
+  quiet: anyDuration,
+  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, such as http://hearth.local:8080' }),
+};
+
+/** `notify: { on, to }` (the default, or a job's own). */
+export const NOTIFY_ROUTE_FIELDS = {
+  on: nameList('notification kind'),
+  to: nameList('channel name'),
 };
 
 /** A setting of a connection: a string (numbers are taken as text; secrets are never echoed in messages). */
@@ -245,6 +269,25 @@ export const CONNECTION_TYPES = {
 } as const satisfies Record<string, Record<string, z.ZodType>>;
 export type ConnectionType = keyof typeof CONNECTION_TYPES;
 
+const channelUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+/**
+ * The settings of each type of notification channel. Secrets (`token`,
+ * `webhook`, `botToken`, the SMTP URL's password) may be left out and saved
+ * in <dataDir>/secrets/<channel>.json instead.
+ */
+export const NOTIFY_CHANNEL_FIELDS = {
+  ntfy: { url: channelUrl, token: connectionText, priority: numberLike(z.number().int().min(1).max(5)) },
+  email: {
+    smtp: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// (STARTTLS) or smtps:// (TLS) URL, such as smtp://user:pass@mail.example.com:587' }),
+    from: connectionText,
+    to: nameList('mail address'),
+  },
+  slack: { webhook: channelUrl, token: connectionText, channel: connectionText, apiUrl: channelUrl },
+  webhook: { url: channelUrl, token: connectionText },
+  telegram: { token: connectionText, chatId: connectionText, apiUrl: channelUrl },
+} as const satisfies Record<string, Record<string, z.ZodType>>;
+
 /** One webhook: the job it starts and the secret a caller must present. */
 export const HOOK_FIELDS = {
   job: text,
@@ -261,6 +304,11 @@ export const ON_FIELDS = {
     (value) => (typeof value === 'string' ? [value] : value),
     z.array(text, { error: (issue) => `expected an event name or a list of event names, got ${describeValue(issue.input)}` }).min(1, 'must not be empty'),
   ),
+};
+
+/** `expect: { every: 26h }`: a dead-man check (no successful run in that long is reported as missed). */
+export const EXPECT_FIELDS = {
+  every: positiveDuration,
 };
 
 export const SCHEDULE_FIELDS = {
@@ -280,6 +328,9 @@ export const JOB_FIELDS = {
   schedule: mapping('a mapping such as { cron: "0 3 * * *" } or { every: 15m }'),
   pool: text,
   overlap: z.enum(['skip', 'queue', 'allow']),
+  // Attention: a run running longer than stuckAfter is stuck; no success within expect.every is missed.
+  stuckAfter: positiveDuration,
+  expect: mapping('a mapping such as { every: 26h }'),
   timeout: positiveDuration,
   retries,
   env: envMap,
@@ -289,6 +340,8 @@ export const JOB_FIELDS = {
   action: text,
   with: mapping('a mapping of action parameters'),
   on: mapping('a mapping such as { event: doorbell }'),
+  // `false`/`off` silences the job; a mapping { on, to } overrides notify.default.
+  notify: z.preprocess((value) => (value === 'off' || value === 'false' ? false : value === null ? {} : value), z.union([z.literal(false), z.record(z.string(), z.unknown())], { error: (issue) => `expected false (off) or a mapping such as { on: [failure], to: [phone] }, got ${describeValue(issue.input)}` })),
 };
 
 export const TASK_FIELDS = {

@@ -4,15 +4,26 @@ import { closestMatch } from './suggest.js';
 /**
  * The canonical spelling of an IANA zone Intl knows (`europe/london` →
  * `Europe/London`), or undefined: Intl throws RangeError for unknown zones.
+ * Answers are remembered (a DateTimeFormat costs ~50 µs, and 1,000 jobs
+ * name a handful of zones); the memo holds at most MEMO_LIMIT names.
  */
 export function canonicalTimeZone(zone: string): string | undefined {
+  const known = canonicalMemo.get(zone);
+  if (known !== undefined || canonicalMemo.has(zone)) return known;
+  let canonical: string | undefined;
   try {
-    return new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone;
+    canonical = new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone;
   } catch (error) {
-    if (error instanceof RangeError) return undefined;
-    throw error;
+    if (!(error instanceof RangeError)) throw error;
   }
+  if (canonicalMemo.size >= MEMO_LIMIT) canonicalMemo.clear();
+  canonicalMemo.set(zone, canonical);
+  return canonical;
 }
+
+const MEMO_LIMIT = 256;
+/** Intl's answer for a zone name never changes within a process, so this is a cache, not state. */
+const canonicalMemo = new Map<string, string | undefined>();
 
 export function systemTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';

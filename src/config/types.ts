@@ -68,6 +68,47 @@ export interface JobDef {
   source?: { file: string; line: number };
   /** `on: { event: NAME }`: each such event (POST /api/events) starts a run with the event's data as input. */
   on?: { events: string[] };
+  /** `stuckAfter`: a run running longer is reported stuck (absent: derived from past runs, see engine/attention.ts). */
+  stuckAfterMs?: number;
+  /** `expect: { every }`: no successful run in that long is reported as missed (a dead-man check). */
+  expectEveryMs?: number;
+  /** `notify: { on, to }` overrides notify.default for this job; `false` (`notify: off`) silences it (absent: the default). */
+  notify?: JobNotify | false;
+}
+
+/** The kinds of notification (the same list as src/notify/types.ts NOTIFICATION_KINDS, which config may not import). */
+export const NOTIFY_KINDS = ['failure', 'recovery', 'stuck', 'missed', 'input', 'appliance'] as const;
+export type NotifyKind = (typeof NOTIFY_KINDS)[number];
+export const NOTIFY_CHANNEL_TYPES = ['ntfy', 'email', 'slack', 'webhook', 'telegram'] as const;
+export type NotifyChannelType = (typeof NOTIFY_CHANNEL_TYPES)[number];
+
+/** Which kinds go to which channels (names of notify.channels). */
+export interface JobNotify {
+  on: NotifyKind[];
+  to: string[];
+}
+
+/**
+ * `notify.channels.NAME`: where notifications go. `settings` holds what the
+ * file gave after `${VAR}` substitution; a secret left out of the file is
+ * looked up in the SecretsStore under the channel's name.
+ */
+export interface NotifyChannelDef {
+  name: string;
+  type: NotifyChannelType;
+  /** Never logged or returned by the API: some values are secrets. */
+  settings: Record<string, string>;
+}
+
+/** The top-level `notify:` block. */
+export interface NotifyConfig {
+  channels: Record<string, NotifyChannelDef>;
+  /** For every job without its own `notify:` and for appliance notifications. */
+  default: JobNotify;
+  /** At most one notification per job and kind in this window; the rest are summed up in the next. */
+  quietMs: number;
+  /** Where the dashboard is reached from a phone, for links (absent: no links, only paths). */
+  baseUrl?: string;
 }
 
 /** `hooks: { NAME: { job, secret } }`: `POST /hooks/NAME` with the secret starts `job` with the body as input. */
@@ -115,10 +156,14 @@ export interface HearthConfig {
   historyRetentionMs: number;
   /** Grace between SIGTERM and SIGKILL when a task is stopped. */
   killGraceMs: number;
+  /** `defaultTimeout`: a shell task with no timeout (its own or its job's) is stopped after this (absent: DEFAULT_SHELL_TIMEOUT_MS). */
+  defaultTimeoutMs?: number;
   /** Webhooks by name (absent in hand-built configs: none). */
   hooks?: Record<string, HookDef>;
   /** Outside accounts by name (absent in hand-built configs: none). */
   connections?: Record<string, ConnectionDef>;
+  /** Notification channels and routing (absent in hand-built configs: no channels). */
+  notify?: NotifyConfig;
   /** The knowledge store's settings (absent in hand-built configs: defaults apply). */
   knowledge?: KnowledgeConfig;
   /** Valid but probably unintended settings (`file:line:col: path: message`), logged at start and reload, printed by validate. */
@@ -144,6 +189,9 @@ export type EmbedderSpec =
 export interface KnowledgeConfig {
   embedder: EmbedderSpec;
 }
+
+/** A shell task with no timeout of its own and none on its job is stopped after 6 hours, so nothing hangs forever. */
+export const DEFAULT_SHELL_TIMEOUT_MS = 6 * 3_600_000;
 
 export const DEFAULT_RETRY: RetryPolicy = {
   max: 0,

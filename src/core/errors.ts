@@ -157,6 +157,17 @@ export class CancelledError extends Error {
   override name = 'CancelledError';
 }
 
+/**
+ * The error to throw once the context's signal has aborted. The engine's own
+ * reason (e.g. its TimeoutError) is kept; the bare DOMException that
+ * `AbortController.abort()` produces becomes a CancelledError.
+ */
+export function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && !(reason instanceof DOMException)) return reason;
+  return new CancelledError('cancelled');
+}
+
 /** A task exceeded its timeout. */
 export class TimeoutError extends Error {
   override name = 'TimeoutError';
@@ -209,4 +220,29 @@ export class InputGoneError extends Error {
 /** Whether `error` is a file-system "no such file or directory" (ENOENT). */
 export function isNotFound(error: unknown): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/**
+ * A notification channel did not take a message (unreachable, refused, timed
+ * out). The message is scrubbed of the channel's secrets, so it is safe to
+ * log and to show; `status` is the receiver's HTTP status when there was one.
+ */
+export class ChannelError extends Error {
+  override name = 'ChannelError';
+  constructor(message: string, readonly status?: number, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** Google refused a Gmail connection's refresh token (`invalid_grant`: revoked, expired after 7 days in Testing, password changed). */
+export class GmailAuthError extends Error {
+  override name = 'GmailAuthError';
+}
+
+/** A Gmail rate-limit pause too long to wait out in memory: the backup stopped (its progress committed) until `until`; the action parks the run. */
+export class LongPauseError extends Error {
+  override name = 'LongPauseError';
+  constructor(readonly until: number) {
+    super(`rate limited until ${new Date(until).toISOString()}`);
+  }
 }

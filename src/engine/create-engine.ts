@@ -7,6 +7,8 @@ import { executeRun, type ExecutorDeps } from './executor.js';
 import { CompiledSchedules, RunEventHub, observeRunChanges, type ConfigRef } from './parts.js';
 import { Scheduler } from './scheduler.js';
 import { Workflows } from './workflows.js';
+import { silentNotifications } from '../notify/types.js';
+import { MemoryInboxStore, observeQuestions } from '../steps/inbox.js';
 
 /**
  * Builds an Engine with its worker pool (Dispatcher), Scheduler and
@@ -14,7 +16,9 @@ import { Workflows } from './workflows.js';
  * tests and the benchmarks all call it). The parts call back into the engine
  * only once it exists: nothing runs before `engine.start()`.
  */
-export function createEngine(deps: EngineDeps): Engine {
+export function createEngine(given: EngineDeps): Engine {
+  // Detectors publish to deps.notifications; without a Notifier they go nowhere.
+  const deps: EngineDeps = { ...given, notifications: given.notifications ?? silentNotifications };
   const runEvents = new RunEventHub(deps.logger);
   // Every run change goes through the store, so observing it there tells listeners about all of them.
   const store = observeRunChanges(deps.store, (type, run) => runEvents.emit({ type, run }));
@@ -33,6 +37,7 @@ export function createEngine(deps: EngineDeps): Engine {
     configDir: dirname(config.current.file),
     // killGrace is read from the current config at each stop, so a reload applies to the next one.
     killGraceMs: () => config.current.killGraceMs,
+    defaultTimeoutMs: () => config.current.defaultTimeoutMs,
     steps: workflows.host,
   });
   const dispatcher: Dispatcher = new Dispatcher({
@@ -46,8 +51,11 @@ export function createEngine(deps: EngineDeps): Engine {
     onFinished: (run) => theEngine().onRunFinished(run),
     onParked: (run) => workflows.onParked(run),
   });
+  // Questions are observed where they are stored: each new one is an `input` notification.
+  const inbox = observeQuestions(deps.workflows?.inbox ?? new MemoryInboxStore(), (item) => theEngine().onQuestion(item));
   const workflows: Workflows = new Workflows({
     ...deps.workflows,
+    inbox,
     emitEvent: (name, data, id) => theEngine().sendEvent({ name, ...(data !== undefined ? { data } : {}), id }),
     createChild: (job, child) => theEngine().createRun(job, { trigger: 'invoke', occurrences: 1, ...child }),
     clock: deps.clock,

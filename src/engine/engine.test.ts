@@ -192,6 +192,31 @@ describe('retries', () => {
     expect(done.error).toBe('job timed out after 5s');
     expect(t.calls).toHaveLength(1);
   });
+
+  it('stops a shell task with no timeout (its own or its job\'s) after the 6h default, or the config\'s defaultTimeout', async () => {
+    const hangs = job('hangs', [task('main', 'forever')]);
+    const t = await testEngine({ jobs: [hangs], scripts: { forever: { ms: 100 * 3_600_000 } } });
+    const run = await t.engine.triggerJob('hangs', 'manual');
+    await settle(t.clock, 6 * 3_600_000 - 1000);
+    expect((await runOf(t.store, run.id)).status).toBe('running');
+    await settle(t.clock, 2000);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('failed');
+    expect(done.tasks.main!.error).toBe('timed out after 6h (the default for shell tasks without a timeout; set timeout: to change it)');
+
+    const shorter = await testEngine({ jobs: [hangs], scripts: { forever: { ms: 100 * 3_600_000 } }, config: { defaultTimeoutMs: 60_000 } });
+    const second = await shorter.engine.triggerJob('hangs', 'manual');
+    await settle(shorter.clock, 61_000);
+    expect((await runOf(shorter.store, second.id)).tasks.main!.error).toMatch(/^timed out after 1m \(the default/);
+  });
+
+  it('lets an explicit job timeout win over the default task timeout', async () => {
+    const long = job('long', [task('main', 'slow')], { timeoutMs: 8 * 3_600_000 });
+    const t = await testEngine({ jobs: [long], scripts: { slow: { ms: 7 * 3_600_000 } } });
+    const run = await t.engine.triggerJob('long', 'manual');
+    await settle(t.clock, 7 * 3_600_000 + 1000);
+    expect((await runOf(t.store, run.id)).status).toBe('succeeded');
+  });
 });
 
 describe('pools, overlap and cancel', () => {

@@ -27,6 +27,10 @@ import type { CompiledSchedules, ConfigRef, RunEventHub } from './parts.js';
 import type { InboxItem } from '../steps/inbox.js';
 import type { StepView } from '../steps/journal.js';
 import type { Workflows, WorkflowStores } from './workflows.js';
+import { silentNotifications, type NotificationSink } from '../notify/types.js';
+import type { ChannelStatus } from '../notify/notifier.js';
+import { Watch, type PowerFlags } from './watch.js';
+import type { AttentionView } from './attention.js';
 
 export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceMs' | 'steps'> {
   /** Where workflow steps, inbox questions and events are kept (default: in memory, for tests). */
@@ -41,6 +45,12 @@ export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceM
   killOrphan?(pid: number | undefined, runId: string): void;
   /** Free space of the data directory's disk, for health() (a cached reading). */
   disk?(): HealthView['disk'];
+  /** Where detectors publish what the person should be told (failure, recovery, stuck, missed, input, appliance); createEngine defaults it to silentNotifications. */
+  notifications?: NotificationSink;
+  /** The notification channels' delivery state, for health() (absent: no notify section). */
+  notifyStatus?(): ChannelStatus[];
+  /** A Raspberry Pi's under-voltage / throttling flags; undefined where nothing reports them. */
+  power?(): Promise<PowerFlags | undefined>;
 }
 
 /** What createEngine builds and wires around the engine; the engine drives them, it does not build them. */
@@ -82,6 +92,8 @@ export class Engine implements AppliancePort {
   private readonly eventLedger: EventLedger;
   /** Events with an id being accepted right now: a second POST of the same id waits for the first. */
   private readonly eventsInFlight = new Map<string, Promise<EventReceipt>>();
+  /** Notices failures, stuck and missed runs, questions and appliance problems, and publishes them. */
+  readonly watch: Watch;
 
   constructor(
     /** `store` here is the one the parts share (createEngine observes it for run events). */
@@ -98,6 +110,23 @@ export class Engine implements AppliancePort {
     this.eventLedger = new EventLedger(deps.store);
     this.startedAt = deps.clock.now();
     this.configLoadedAt = this.startedAt;
+    this.watch = new Watch({
+      clock: deps.clock,
+      logger: deps.logger,
+      notifications: deps.notifications ?? silentNotifications,
+      store: deps.store,
+      jobs: () => this.config.jobs,
+      openLog: (runId) => deps.logs.openReader(runId),
+      readings: () => {
+        const clock = this.scheduler.status();
+        const disk = deps.disk?.();
+        return { clockTrusted: clock.trusted, ...(clock.message ? { clockMessage: clock.message } : {}), ...(disk ? { disk } : {}) };
+      },
+      ...(deps.power ? { power: deps.power } : {}),
+    });
+    this.runEvents.subscribe((event) => {
+      if (event.type !== 'finished') this.watch.onRunChanged(event.run);
+    });
     // The chores call this engine's methods at each pass (tests may replace one).
     this.chores = new DailyChores({
       clock: deps.clock,
@@ -124,6 +153,7 @@ export class Engine implements AppliancePort {
 
   /** Recovers runs from before the last stop or crash, then starts scheduling. */
   async start(): Promise<void> {
+    await this.watch.start();
     const toResume: Run[] = [];
     for (const run of this.deps.store.activeRuns()) {
       const recovered = recoverInterruptedRun(run, this.deps.clock.now(), (pid) => this.deps.killOrphan?.(pid, run.id));
@@ -147,6 +177,7 @@ export class Engine implements AppliancePort {
     this.scheduler.setJobs(Object.values(this.config.jobs));
     this.scheduler.start();
     this.chores.start(60_000);
+    await this.watch.check();
   }
 
   /** Deletes history months older than `history.keepRuns` (a daily chore). */
@@ -214,6 +245,7 @@ export class Engine implements AppliancePort {
     if (this.stopped) return;
     this.stopped = true;
     this.chores.stop();
+    this.watch.stop();
     this.recoveryRetry?.cancel();
     const results = await Promise.allSettled([this.scheduler.stop(), this.dispatcher.shutdown()]);
     await this.deps.logs.closeAll();
@@ -229,11 +261,14 @@ export class Engine implements AppliancePort {
     this.configProblem = undefined;
     this.scheduler.setJobs(Object.values(config.jobs));
     this.dispatcher.pump();
+    this.watch.configProblem(undefined);
+    this.watch.jobsChanged();
   }
 
   /** An invalid config: the previous catalog keeps running; the errors are visible in the API. */
   reloadFailed(errors: string[]): void {
     this.configProblem = { errors, failedAt: this.deps.clock.now() };
+    this.watch.configProblem(errors);
   }
 
   async setPaused(job: string, paused: boolean): Promise<void> {
@@ -252,7 +287,7 @@ export class Engine implements AppliancePort {
   }
 
   health(): HealthView {
-    return healthView({
+    return this.withNotify(healthView({
       now: this.deps.clock.now(),
       startedAt: this.startedAt,
       version: this.deps.version,
@@ -261,11 +296,30 @@ export class Engine implements AppliancePort {
       ...(this.configProblem ? { configProblem: this.configProblem } : {}),
       runs: this.dispatcher.counts(),
       ...withDisk(this.deps.disk?.()),
-    });
+    }));
+  }
+
+  /** health() plus the channels' delivery state when notifications are configured. */
+  private withNotify(health: HealthView): HealthView {
+    const channels = this.config.notify ? this.deps.notifyStatus?.() : undefined;
+    return channels ? { ...health, notify: { channels } } : health;
+  }
+
+  async attention(): Promise<AttentionView> {
+    return this.watch.attention((await this.listInbox()).length);
+  }
+
+  /** A workflow asked a question (the inbox store, observed by createEngine). */
+  onQuestion(item: InboxItem): void {
+    this.watch.onQuestion(item);
   }
 
   listJobs(): JobView[] {
     return Object.values(this.config.jobs).map((job) => this.jobView(job));
+  }
+
+  listJobNames(): Array<Pick<JobView, 'name' | 'description'>> {
+    return Object.values(this.config.jobs).map((job) => (job.description ? { name: job.name, description: job.description } : { name: job.name }));
   }
 
   getJob(name: string): JobView | undefined {
@@ -445,6 +499,7 @@ export class Engine implements AppliancePort {
     if (active.length > 0) {
       const scheduledFor = planned.map((p) => new Date(p.scheduledFor).toISOString());
       this.deps.logger.warn('occurrence skipped: previous run still active', { job: job.name, scheduledFor, activeRun: active[0]!.id });
+      this.watch.onSkipped(job.name, active[0]!, planned.reduce((sum, p) => sum + p.occurrences, 0));
       return;
     }
     // Ids are taken synchronously in order, so the runs sort oldest occurrence first.
@@ -494,6 +549,7 @@ export class Engine implements AppliancePort {
   onRunFinished(run: Run): void {
     this.workflows.onFinished(run);
     this.runEvents.emit({ type: 'finished', run });
+    this.watch.onRunFinished(run);
     const fields = { runId: run.id, job: run.job, status: run.status, error: run.error };
     if (run.status === 'failed') this.deps.logger.warn('run failed', fields);
     else this.deps.logger.info(`run ${run.status}`, fields);
@@ -509,6 +565,7 @@ export class Engine implements AppliancePort {
       ...(nextRun !== undefined ? { nextRun } : {}),
       activeRuns: this.dispatcher.activeRunsOf(job.name).length,
       ...(this.config.hooks ? { hooks: this.config.hooks } : {}),
+      ...withAttention(this.watch.jobAttention(job.name)),
       describeSchedule: () => this.schedules.of(job).describe(),
     });
   }
@@ -527,6 +584,10 @@ export interface RunOptions {
   id?: string;
   /** The workflow run that invoked this one (trigger `invoke`). */
   parentRunId?: string;
+}
+
+function withAttention(attention: JobView['attention']): { attention?: JobView['attention'] } {
+  return attention ? { attention } : {};
 }
 
 function withDisk(disk: HealthView['disk']): Pick<HealthView, 'disk'> {

@@ -15,6 +15,7 @@ import { StepRuntime, type StepHost } from '../steps/runtime.js';
 import { formatDuration } from '../core/durations.js';
 import type { Logger } from '../core/logger.js';
 import type { JobDef, TaskDef } from '../config/types.js';
+import { DEFAULT_SHELL_TIMEOUT_MS } from '../config/types.js';
 import type { Run, TaskState } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
 import type { ActionContext, ActionDefinition } from '../actions/types.js';
@@ -57,6 +58,19 @@ export interface ExecutorDeps {
   random?: () => number;
   /** Durable workflow steps for action tasks (absent: `ctx.step` is not offered). */
   steps?: StepHost;
+  /** The config's defaultTimeout, read at each task start (absent: DEFAULT_SHELL_TIMEOUT_MS). */
+  defaultTimeoutMs?: () => number | undefined;
+}
+
+/**
+ * How long a task may run: its own timeout; else, for a shell task of a job
+ * without a timeout, the default (6 h unless `defaultTimeout` says otherwise),
+ * so nothing hangs forever. `byDefault` says the default applied.
+ */
+export function taskTimeout(task: TaskDef, job: JobDef, defaultMs: number | undefined): { ms: number; byDefault: boolean } | undefined {
+  if (task.timeoutMs !== undefined) return { ms: task.timeoutMs, byDefault: false };
+  if (task.run === undefined || job.timeoutMs !== undefined) return undefined;
+  return { ms: defaultMs ?? DEFAULT_SHELL_TIMEOUT_MS, byDefault: true };
 }
 
 /** How `executeRun` left the run: done, parked on a wait, or handed back for the next start. */
@@ -214,8 +228,13 @@ async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps,
     // Stopped while the start was being flushed: the command never starts.
     if (taskAbort.signal.aborted) throw taskAbort.signal.reason;
     logs.write(run.id, 'hearth', `task ${task.name} started (attempt ${state.attempts})`);
-    timeout = task.timeoutMs
-      ? clock.setTimer(task.timeoutMs, () => taskAbort.abort(new TimeoutError(`timed out after ${formatDuration(task.timeoutMs!)}`)))
+    const limit = taskTimeout(task, job, deps.defaultTimeoutMs?.());
+    timeout = limit
+      ? clock.setTimer(limit.ms, () =>
+          taskAbort.abort(
+            new TimeoutError(`timed out after ${formatDuration(limit.ms)}${limit.byDefault ? ' (the default for shell tasks without a timeout; set timeout: to change it)' : ''}`),
+          ),
+        )
       : undefined;
     const output = task.run !== undefined
       ? await runShellTask(run, job, task, state, deps, taskAbort.signal)
@@ -231,8 +250,10 @@ async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps,
     noteAttemptEnded(state);
   }
   store.updateRun(run);
-  // A finished task must be on disk before its dependants start: after a crash it is never run again.
-  await store.flush();
+  // A finished task must be on disk before its dependants start: after a crash it is never run again. A task nothing
+  // depends on rides on the next flush (the run's own end, or the next task's start), one fsync fewer per run; a
+  // crash before that re-runs it as a new attempt, as a crash a moment before it finished always did.
+  if (job.tasks.some((other) => other.dependsOn.includes(task.name))) await store.flush();
 }
 
 function recordFailure(run: Run, job: JobDef, task: TaskDef, state: TaskState, deps: ExecutorDeps, reason: unknown, thrown: unknown): void {
@@ -296,9 +317,9 @@ async function runShellTask(run: Run, job: JobDef, task: TaskDef, state: TaskSta
     backlog: () => deps.logs.backlog(run.id),
     onSpawn: (pid) => {
       state.pid = pid;
+      // Durable soon (the store's next flush, within its flush interval), so a restart after kill -9 can find and
+      // stop this process group; forcing an fsync here delayed the task's own end by one for every short task.
       deps.store.updateRun(run);
-      // Durable soon, so a restart after kill -9 can find and stop this process group.
-      void deps.store.flush().catch(() => {});
     },
   });
   state.exitCode = result.exitCode;

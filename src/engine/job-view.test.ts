@@ -38,3 +38,15 @@ describe('the job view says what a job does, without its secrets', () => {
 });
 
 
+
+describe('listJobNames', () => {
+  it('lists every job name and description in catalog order, like listJobs', async () => {
+    const config = loadText(`jobs:
+  b-second: { description: Back up the photos, run: "true" }
+  a-first: { run: "true" }
+`);
+    const t = await testEngine({ jobs: Object.values(config.jobs), start: false });
+    expect(t.engine.listJobNames()).toEqual([{ name: 'b-second', description: 'Back up the photos' }, { name: 'a-first' }]);
+    expect(t.engine.listJobNames().map((job) => job.name)).toEqual(t.engine.listJobs().map((job) => job.name));
+  });
+});

@@ -1,7 +1,11 @@
+import type { ChannelStatus } from '../notify/notifier.js';
 import type { Run, RunPage, RunQuery, Trigger } from '../runs/model.js';
 import type { InboxItem } from '../steps/inbox.js';
 import type { StepView } from '../steps/journal.js';
 import type { LogReader } from '../core/log-reader.js';
+import type { AttentionView, JobAttention } from './attention.js';
+
+export type { AttentionView, JobAttention } from './attention.js';
 
 /**
  * What the HTTP API and the dashboard need from the running appliance. The
@@ -36,6 +40,8 @@ export interface JobView {
   lastRun?: Pick<Run, 'id' | 'status' | 'trigger' | 'createdAt' | 'startedAt' | 'finishedAt'>;
   lastSuccessAt?: string;
   activeRuns: number;
+  /** What needs attention about the job: failing, a stuck run, overdue (absent: nothing). */
+  attention?: JobAttention;
 }
 
 export interface RetryView {
@@ -78,6 +84,8 @@ export interface HealthView {
   runs: { queued: number; running: number; waiting: number };
   /** Free space where the data directory lives; absent until first read or when it cannot be read. */
   disk?: DiskView;
+  /** Notification channels and their delivery state (absent when hearth.yaml has no notify: block). */
+  notify?: { channels: ChannelStatus[] };
 }
 
 export interface DiskView {
@@ -99,9 +107,11 @@ export interface OpenHealthView extends Omit<HealthView, 'config'> {
 }
 
 export function openHealthView(health: HealthView): OpenHealthView {
-  const { config, ...rest } = health;
+  const { config, notify, ...rest } = health;
   return {
     ...rest,
+    // Without a token: which channel fails and since when, not the error text (it may name hosts and addresses).
+    ...(notify ? { notify: { channels: notify.channels.map(({ lastError: _lastError, ...channel }) => channel) } } : {}),
     config: {
       ok: !config.errors,
       errors: config.errors?.length ?? 0,
@@ -150,7 +160,11 @@ export type RunEventListener = (event: RunEvent) => void;
 
 export interface AppliancePort {
   health(): HealthView;
+  /** What needs attention (failing jobs, stuck runs, overdue jobs, questions, appliance problems): the overview's status line and /api/attention. */
+  attention(): Promise<AttentionView>;
   listJobs(): JobView[];
+  /** Every job's name and description, in catalog order, without the lookups a JobView needs (for a page of a long list). */
+  listJobNames(): Array<Pick<JobView, 'name' | 'description'>>;
   getJob(name: string): JobView | undefined;
   /**
    * Durable before it resolves. `input` (any JSON, absent for none) becomes the run's input.

@@ -6,7 +6,7 @@ import { MemoryRunStore } from '../runs/memory-store.js';
 import type { Run } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
 import { job, task, testEngine } from './testing.js';
-import { MAX_SLEEP_MS } from './scheduler.js';
+import { LAST_SEEN_PERSIST_MS, MAX_SLEEP_MS } from './scheduler.js';
 
 function scheduled(name: string, cron: string, catchup: CatchupPolicy = 'latest', extra: Partial<JobDef> = {}): JobDef {
   return job(name, [task('main', 'work')], {
@@ -211,5 +211,48 @@ describe('scheduler', () => {
     t.engine.setPaused('tick', false);
     await clock.advance(60_000);
     expect((await runsOf(t.store, 'tick')).map((r) => r.scheduledFor)).toEqual(['2026-03-01T12:06:00.000Z']);
+  });
+
+  describe('an idle appliance', () => {
+    /** A FakeClock that remembers every timer armed, to see how often an idle engine wakes. */
+    class CountingClock extends FakeClock {
+      readonly armed: number[] = [];
+      override setTimer(ms: number, fn: () => void) {
+        this.armed.push(ms);
+        return super.setTimer(ms, fn);
+      }
+    }
+
+    it('arms no timer shorter than 1 s and wakes only for the 30 s scheduler pass and the 5 min appliance check when nothing is due', async () => {
+      const clock = new CountingClock('2026-03-01T12:00:00Z');
+      const t = await testEngine({ jobs: [scheduled('nightly', '0 3 * * *'), scheduled('weekly', '0 9 * * 1')], clock });
+      await clock.advance(60_000); // start-up settles
+      const before = clock.armed.length;
+      await clock.advance(60 * 60_000);
+      const armed = clock.armed.slice(before);
+      expect(armed.filter((ms) => ms < 1_000)).toEqual([]);
+      // An hour: 120 scheduler passes and 12 checks of the Watch (disk, clock, power; src/engine/watch.ts).
+      expect(armed.length).toBeLessThanOrEqual(2 * 60 + 12 + 1);
+      await t.engine.stop();
+    });
+
+    it('stores the last wall-clock time seen every ten minutes, not on every pass, and exactly on stop', async () => {
+      const clock = new FakeClock('2026-03-01T12:00:00Z');
+      const store = new MemoryRunStore();
+      const writes: number[] = [];
+      const setMeta = store.setMeta.bind(store);
+      store.setMeta = (key: string, value: unknown) => {
+        if (key === 'lastSeenWallClock') writes.push(value as number);
+        setMeta(key, value);
+      };
+      const t = await testEngine({ jobs: [scheduled('nightly', '0 3 * * *')], clock, store });
+      await clock.advance(60 * 60_000);
+      expect(writes.length).toBeLessThanOrEqual(60 / (LAST_SEEN_PERSIST_MS / 60_000) + 1);
+      expect(writes.length).toBeGreaterThanOrEqual(60 / (LAST_SEEN_PERSIST_MS / 60_000));
+      await clock.advance(5_000);
+      await t.engine.stop();
+      // The last pass (13:00:00, passes run every 30 s) is what this process saw last.
+      expect(store.getMeta('lastSeenWallClock')).toBe(Date.parse('2026-03-01T13:00:00Z'));
+    });
   });
 });

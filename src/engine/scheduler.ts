@@ -13,6 +13,15 @@ export const MAX_SLEEP_MS = 30_000;
 /** A wall clock this far behind the last time seen is treated as untrusted (stale boot clock). */
 export const CLOCK_TOLERANCE_MS = 1_000;
 const LAST_SEEN_KEY = 'lastSeenWallClock';
+/**
+ * How far the in-memory last-seen time may run ahead of the stored one. Each
+ * stored value is a WAL append and an fdatasync: writing it on every 30 s
+ * pass was the idle appliance's only disk write (2,880 a day on an SD card).
+ * The guard in this process always uses the exact time; after a restart it
+ * knows the last time seen to within this much (a stale boot clock is hours
+ * or years behind, not minutes), and stop() stores the exact time.
+ */
+export const LAST_SEEN_PERSIST_MS = 10 * 60_000;
 
 export interface ClockStatus {
   trusted: boolean;
@@ -52,6 +61,8 @@ export class Scheduler {
   private rerun = false;
   private clockStatus: ClockStatus = { trusted: true };
   private passes = 0;
+  /** The latest wall-clock time seen by this process (stored coarsely, see LAST_SEEN_PERSIST_MS). */
+  private lastSeen: number | undefined;
 
   private readonly ledger: ScheduleLedger;
 
@@ -100,6 +111,7 @@ export class Scheduler {
     this.running = false;
     this.timer?.cancel();
     await this.ticking;
+    this.persistLastSeen(0);
   }
 
   status(): ClockStatus {
@@ -170,7 +182,8 @@ export class Scheduler {
 
   /** The clock guard: a Pi without an RTC boots with a stale clock until NTP syncs. */
   private checkClock(now: number): boolean {
-    const lastSeen = this.deps.store.getMeta<number>(LAST_SEEN_KEY);
+    const stored = this.deps.store.getMeta<number>(LAST_SEEN_KEY);
+    const lastSeen = stored === undefined ? this.lastSeen : Math.max(stored, this.lastSeen ?? stored);
     if (lastSeen !== undefined && now < lastSeen - CLOCK_TOLERANCE_MS) {
       if (this.clockStatus.trusted) {
         const message = `wall clock ${new Date(now).toISOString()} is earlier than the last time seen ${new Date(lastSeen).toISOString()}; nothing is scheduled until the clock is set (waiting for NTP?)`;
@@ -181,8 +194,22 @@ export class Scheduler {
     }
     if (!this.clockStatus.trusted) this.deps.logger.info('clock trusted again', { now: new Date(now).toISOString() });
     this.clockStatus = { trusted: true, lastSeen: now };
-    this.deps.store.setMeta(LAST_SEEN_KEY, now);
+    this.lastSeen = Math.max(now, lastSeen ?? now);
+    this.persistLastSeen(LAST_SEEN_PERSIST_MS);
     return true;
+  }
+
+  /** Stores the last time seen if the stored one is `slackMs` or more behind it (or missing). */
+  private persistLastSeen(slackMs: number): void {
+    if (this.lastSeen === undefined) return;
+    const stored = this.deps.store.getMeta<number>(LAST_SEEN_KEY);
+    if (stored !== undefined && this.lastSeen - stored < Math.max(1, slackMs)) return;
+    try {
+      this.deps.store.setMeta(LAST_SEEN_KEY, this.lastSeen);
+    } catch (error) {
+      // A store already closed (stop after a failed start): nothing to keep.
+      this.deps.logger.warn('could not record the last wall-clock time seen', { error: errorMessage(error) });
+    }
   }
 
   private async planJob(entry: Entry, now: number, state: ScheduleState): Promise<void> {

@@ -110,6 +110,8 @@ export async function testEngine(options: {
   dataDir?: string;
   /** Step journal and inbox (default: fresh in-memory ones). */
   workflows?: EngineDeps['workflows'];
+  /** More engine deps (notifications, disk, power). */
+  deps?: Partial<Pick<EngineDeps, 'notifications' | 'disk' | 'power'>>;
 }): Promise<TestEngine> {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
   const store = options.store ?? new MemoryRunStore();
@@ -131,6 +133,7 @@ export async function testEngine(options: {
     baseEnv: {},
     random: () => 0.5,
     ...(options.workflows ? { workflows: options.workflows } : {}),
+    ...options.deps,
   });
   if (options.start !== false) await engine.start();
   return { engine, store, clock, logs, calls: shell.calls };

@@ -21,6 +21,8 @@ export interface JobViewInputs {
   nextRun?: number;
   /** Webhooks of the config (their names only end up in the view, never a secret). */
   hooks?: Record<string, HookDef>;
+  /** What needs attention about the job (the Watch's answer). */
+  attention?: JobView['attention'];
   /** Words for the schedule ("every day at 03:00"); may throw for an invalid one. */
   describeSchedule(): string;
 }
@@ -46,6 +48,7 @@ export function jobView(job: JobDef, inputs: JobViewInputs): JobView {
     ...triggersView(job, inputs.hooks),
     ...(job.description ? { description: job.description } : {}),
     ...(inputs.lastRun ? { lastRun: lastRunView(inputs.lastRun) } : {}),
+    ...(inputs.attention ? { attention: inputs.attention } : {}),
   };
   if (job.schedule) {
     const { spec, timezone, catchup, maxCatchup } = job.schedule;

@@ -1,3 +1,4 @@
+import { ChannelError } from '../core/errors.js';
 import { Hono } from 'hono';
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -16,6 +17,7 @@ import { LoginLimiter } from './auth/rate-limit.js';
 import type { TokenCheck } from './token.js';
 import type { SearchPort } from '../knowledge/types.js';
 import { parseSearchParams } from '../knowledge/search-params.js';
+import type { NotifyPort } from '../notify/port.js';
 
 /**
  * The JSON API over the appliance port. Routes only translate HTTP to port
@@ -39,6 +41,8 @@ export interface ApiDeps {
   system?: () => Promise<unknown>;
   /** `GET /api/search`: the knowledge store (absent: 404). */
   search?: SearchPort;
+  /** `GET /api/notify/channels`, `POST /api/notify/:channel/test` (absent: 404). */
+  notify?: NotifyPort;
   /** Failed webhook secrets per client address (default: a LoginLimiter of its own, 5 per 15 min). */
   hookLimiter?: LoginLimiter;
 }
@@ -147,6 +151,33 @@ export function createApiApp(deps: ApiDeps): Hono {
     });
   }
 
+  if (deps.notify) {
+    const notify = deps.notify;
+    // Names, types and delivery state only: settings and secrets never leave the Notifier.
+    route('/api/notify/channels', {
+      GET: (c) => {
+        c.header('Cache-Control', 'no-store');
+        return c.json({ channels: notify.channels() });
+      },
+    });
+    route('/api/notify/:channel/test', {
+      POST: async (c) => {
+        const channel = c.req.param('channel') ?? '';
+        if (!notify.channels().some((known) => known.name === channel)) {
+          throw new NotFoundError('notification channel', channel.slice(0, 80));
+        }
+        try {
+          return c.json({ ok: true, channel, answer: await notify.test(channel) });
+        } catch (error) {
+          if (!(error instanceof ChannelError)) throw error;
+          // The receiver said no (or could not be reached): that is the answer, not a fault of this request.
+          // The usual error shape, plus what the receiver's status was.
+          return c.json({ error: { code: 'notify_failed', message: error.message }, channel, ...(error.status !== undefined ? { status: error.status } : {}) }, 502);
+        }
+      },
+    });
+  }
+
   if (deps.system) {
     const system = deps.system;
     route('/api/system', { GET: async (c) => c.json(await system()) });
@@ -173,6 +204,14 @@ export function createApiApp(deps: ApiDeps): Hono {
     POST: async (c) => {
       const id = parseRunId(c.req.param('id') ?? '');
       return c.json(await appliance.cancelRun(id), 202);
+    },
+  });
+
+  // What needs attention: the dashboard's status line, as data (failing jobs and their reasons, stuck runs, overdue jobs, questions, appliance problems).
+  route('/api/attention', {
+    GET: async (c) => {
+      c.header('Cache-Control', 'no-store');
+      return c.json(await appliance.attention());
     },
   });
 

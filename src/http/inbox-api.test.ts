@@ -87,3 +87,20 @@ describe('GET /api/runs/:id', () => {
     expect(body.steps).toEqual([{ task: 'main', id: 'nap', kind: 'sleep', status: 'waiting', startedAt: '2026-03-01T12:00:00.000Z', wait: { kind: 'timer', at: '2026-03-01T13:00:00.000Z' } }]);
   });
 });
+
+describe('GET /api/attention', () => {
+  it('says what needs attention, the same answer the dashboard shows; needs a token', async () => {
+    expect((await app.request('/api/attention')).status).toBe(401);
+    appliance.attentionFacts = {
+      failing: [{ job: 'backup', runId: 'r_00mjv5x2w0a1b2c3d6', reason: 'upload: exit code 1 · host down', since: '2026-03-01T03:00:00.000Z', failures: 2 }],
+    };
+    const response = await app.request('/api/attention', { headers: AUTH });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      ok: false,
+      summary: '1 job failing: backup · 2 questions waiting',
+      failing: [{ job: 'backup', reason: 'upload: exit code 1 · host down' }],
+      questions: 2,
+    });
+  });
+});

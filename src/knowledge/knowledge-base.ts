@@ -288,6 +288,29 @@ export class KnowledgeBase implements SearchPort {
     return out;
   }
 
+  /**
+   * Removes documents of a source by key (their chunks leave the index):
+   * for feeds such as Slack whose items disappear one at a time (a deleted
+   * message) rather than by a full listing. Unknown keys are ignored.
+   */
+  async remove(source: string, keys: string[]): Promise<number> {
+    checkSource(source);
+    return this.lock.run(async () => {
+      const manifest = await this.files.readManifest(source);
+      const gone = keys.map((key) => manifest.entries[key]).filter((entry): entry is SourceEntry => entry !== undefined);
+      if (gone.length === 0) return 0;
+      const table = await this.writableTable(undefined);
+      for (const entry of gone) {
+        await table.deleteDocChunks(entry.docId);
+        await this.files.deleteProcessed(source, entry.docId);
+        delete manifest.entries[entry.key];
+      }
+      await this.files.writeManifest(manifest);
+      table.refreshVectorCopy();
+      return gone.length;
+    });
+  }
+
   // ── search ──────────────────────────────────────────────────────────────
 
   async search(query: SearchQuery): Promise<SearchResponse> {

@@ -1,3 +1,5 @@
+import { createInt8Scanner, MAX_WEIGHT, type Int8Scanner } from './wasm/int8-scan.js';
+
 /**
  * An in-memory copy of a table's vectors for the first stage of vector
  * search: int8, one scale per row, stored column by column (dimension-major).
@@ -9,7 +11,10 @@
  * by dimension lets a query skip every dimension where it is zero: a short
  * query embedded by the hashing embedder touches ~16 of 256 dimensions, so a
  * scan of 100k rows is a few milliseconds. Dense queries (a real model's
- * vectors) scan every column, still without leaving JavaScript.
+ * vectors) scan every column; the scan runs in WebAssembly SIMD
+ * (wasm/int8-scan.wat), 16 rows an instruction: 100k × 384 took 35.5 ms of
+ * CPU a query in JavaScript and 8.2 ms in SIMD (x64, 2 cores), with the same
+ * results, so recall is what the int8 copy gives.
  *
  * Results are approximate only through int8 rounding; the caller re-ranks
  * the best few with the exact float vectors.
@@ -30,8 +35,12 @@ export interface NearRow {
 }
 
 export class QuantizedVectors {
-  /** Column d holds dimension d of every row: columns[d * rows + row]. */
+  /** Column d holds dimension d of every row: columns[d * stride + row]. */
   private readonly columns: Int8Array;
+  /** Bytes from one column to the next: the capacity, rounded up to 16 when the SIMD scanner holds the columns. */
+  private readonly stride: number;
+  /** The WebAssembly SIMD scan, when this Node has it (it holds the columns then). */
+  private readonly scanner: Int8Scanner | undefined;
   /** Multiplies a row's int8 dot product back to the scale of unit vectors. */
   private readonly scales: Float32Array;
   private readonly rowIds: Float64Array;
@@ -46,8 +55,11 @@ export class QuantizedVectors {
   constructor(
     readonly capacity: number,
     readonly dim: number,
+    options: { simd?: boolean } = {},
   ) {
-    this.columns = new Int8Array(capacity * dim);
+    this.scanner = options.simd === false ? undefined : createInt8Scanner(capacity, dim);
+    this.stride = this.scanner?.stride ?? capacity;
+    this.columns = this.scanner?.columns ?? new Int8Array(capacity * dim);
     this.scales = new Float32Array(capacity);
     this.rowIds = new Float64Array(capacity);
     this.timestamps = new Float64Array(capacity);
@@ -58,6 +70,11 @@ export class QuantizedVectors {
   /** Bytes held, for the memory cap and the status page. */
   static bytesFor(rows: number, dim: number): number {
     return rows * (dim + 4 + 8 + 8 + 2 + 4);
+  }
+
+  /** Whether searches use the WebAssembly SIMD scan. */
+  get simd(): boolean {
+    return this.scanner !== undefined;
   }
 
   get size(): number {
@@ -79,7 +96,7 @@ export class QuantizedVectors {
     norm = Math.sqrt(norm);
     // Rounding v / maxAbs × 127 uses the whole int8 range for every row; the scale undoes it and the norm.
     const toInt8 = maxAbs > 0 ? 127 / maxAbs : 0;
-    for (let d = 0; d < this.dim; d++) this.columns[d * this.capacity + row] = Math.round(vector[d]! * toInt8);
+    for (let d = 0; d < this.dim; d++) this.columns[d * this.stride + row] = Math.round(vector[d]! * toInt8);
     this.scales[row] = maxAbs > 0 && norm > 0 ? maxAbs / 127 / norm : 0;
     this.rowIds[row] = rowId;
     this.timestamps[row] = timestamp;
@@ -100,6 +117,7 @@ export class QuantizedVectors {
    * (nearest() over 100k × 256 here: 85 → 41 ms; a 16-dimension query 5.9 → 3.4 ms).
    */
   private scan(query: ArrayLike<number>): void {
+    if (this.scanner) return this.scanSimd(query, this.scanner);
     const rows = this.filled;
     const scores = this.scratch;
     const columns = this.columns;
@@ -110,16 +128,40 @@ export class QuantizedVectors {
     for (; i + 4 <= dims.length; i += 4) {
       const [d0, d1, d2, d3] = [dims[i]!, dims[i + 1]!, dims[i + 2]!, dims[i + 3]!];
       const [w0, w1, w2, w3] = [query[d0]!, query[d1]!, query[d2]!, query[d3]!];
-      const [o0, o1, o2, o3] = [d0 * this.capacity, d1 * this.capacity, d2 * this.capacity, d3 * this.capacity];
+      const [o0, o1, o2, o3] = [d0 * this.stride, d1 * this.stride, d2 * this.stride, d3 * this.stride];
       for (let row = 0; row < rows; row++) {
         scores[row]! += w0 * columns[o0 + row]! + w1 * columns[o1 + row]! + w2 * columns[o2 + row]! + w3 * columns[o3 + row]!;
       }
     }
     for (; i < dims.length; i++) {
       const weight = query[dims[i]!]!;
-      const offset = dims[i]! * this.capacity;
+      const offset = dims[i]! * this.stride;
       for (let row = 0; row < rows; row++) scores[row]! += weight * columns[offset + row]!;
     }
+  }
+
+  /**
+   * The same dot products in WebAssembly SIMD: the query is scaled to
+   * integers (|w| ≤ MAX_WEIGHT, a relative rounding of 1/16383 of its largest
+   * value, far below the rows' int8 rounding) and the sums scaled back.
+   */
+  private scanSimd(query: ArrayLike<number>, scanner: Int8Scanner): void {
+    let maxAbs = 0;
+    for (let d = 0; d < this.dim; d++) maxAbs = Math.max(maxAbs, Math.abs(query[d]!));
+    const dims: number[] = [];
+    const weights: number[] = [];
+    const toInt = maxAbs > 0 ? MAX_WEIGHT / maxAbs : 0;
+    for (let d = 0; d < this.dim; d++) {
+      const weight = Math.round(query[d]! * toInt);
+      if (weight === 0) continue; // the point of storing by dimension: a hashing query touches a few
+      dims.push(d);
+      weights.push(weight);
+    }
+    const rows = this.filled;
+    const sums = scanner.scan(rows, dims, weights);
+    const scores = this.scratch;
+    const back = toInt > 0 ? 1 / toInt : 0;
+    for (let row = 0; row < rows; row++) scores[row] = sums[row]! * back;
   }
 
   /** Scales the raw dot products and keeps the best `k` of the rows that pass the filter. */

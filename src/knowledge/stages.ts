@@ -119,8 +119,10 @@ export class StageFiles {
     for (const source of await readdir(join(this.root, 'raw')).catch(() => [] as string[])) {
       const manifest = await this.readManifest(source);
       const live = new Set(Object.values(manifest.entries).map((entry) => entry.blob));
-      for (const blob of await readdir(join(this.root, 'raw', source))) {
-        if (live.has(blob) || blob.startsWith('.')) continue;
+      for (const entry of await readdir(join(this.root, 'raw', source), { withFileTypes: true })) {
+        const blob = entry.name;
+        // Folders are a source's own raw stage (Slack's day files), not blobs.
+        if (live.has(blob) || blob.startsWith('.') || !entry.isFile()) continue;
         await unlink(join(this.root, 'raw', source, blob));
         removed++;
       }

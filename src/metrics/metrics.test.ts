@@ -3,6 +3,7 @@ import type { Run } from '../runs/model.js';
 import { PrometheusText } from './prometheus.js';
 import { RunMetrics } from './run-metrics.js';
 import { EventLoopMonitor } from './event-loop.js';
+import { FakeClock } from '../core/clock.js';
 
 const run = (fields: Partial<Run>): Run => ({ id: 'r_1', job: 'backup', status: 'succeeded', trigger: 'manual', occurrences: 1, createdAt: '2026-01-01T00:00:00Z', tasks: {}, taskOrder: [], ...fields });
 
@@ -63,5 +64,66 @@ describe('EventLoopMonitor', () => {
     monitor.stop();
     expect(lag.maxSeconds).toBeGreaterThan(0.05);
     expect(lag.p50Seconds).toBeLessThan(0.01);
+  });
+});
+
+describe('EventLoopMonitor sampling (injected clock)', () => {
+  function monitorOn(utilization: () => number) {
+    const clock = new FakeClock(0);
+    const monitor = new EventLoopMonitor({ clock, monotonicNow: () => clock.now(), utilization });
+    return { clock, monitor };
+  }
+
+  it('wakes the loop at most once a second while idle', async () => {
+    const { clock, monitor } = monitorOn(() => 0);
+    monitor.start();
+    await clock.advance(1_000); // the first window samples finely (start-up is busy), then decides
+    const before = monitor.sampleCount();
+    expect(monitor.interval()).toBe(1_000);
+    await clock.advance(60_000);
+    expect(monitor.sampleCount() - before).toBeLessThanOrEqual(60);
+    expect(clock.pendingTimers()).toBe(1);
+    monitor.stop();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('samples every 20 ms while the loop is busy and measures a stall', async () => {
+    let utilization = 0;
+    const { clock, monitor } = monitorOn(() => utilization);
+    monitor.start();
+    await clock.advance(2_000);
+    expect(monitor.interval()).toBe(1_000);
+    utilization = 0.5;
+    await clock.advance(1_000);
+    expect(monitor.interval()).toBe(20);
+    const before = monitor.sampleCount();
+    await clock.advance(1_000);
+    expect(monitor.sampleCount() - before).toBeGreaterThanOrEqual(45);
+    monitor.snapshot();
+    await clock.advance(500);
+    // A 150 ms stall: the pending sample fires that late.
+    clock.set(clock.now() + 150);
+    await clock.advance(500);
+    const lag = monitor.snapshot();
+    expect(lag.maxSeconds).toBeCloseTo(0.15 - 0.02, 2);
+    expect(lag.p50Seconds).toBe(0);
+    // Reset per snapshot.
+    expect(monitor.snapshot()).toEqual({ p50Seconds: 0, p99Seconds: 0, maxSeconds: 0 });
+    monitor.stop();
+  });
+
+  it('a stall that starts while idle still shows, and switches to fine sampling', async () => {
+    let utilization = 0;
+    const { clock, monitor } = monitorOn(() => utilization);
+    monitor.start();
+    await clock.advance(3_000);
+    monitor.snapshot();
+    utilization = 0.9;
+    await clock.advance(400);
+    clock.set(clock.now() + 2_000); // the loop is blocked for 2 s
+    await clock.advance(1);
+    expect(monitor.snapshot().maxSeconds).toBeGreaterThan(1.3);
+    expect(monitor.interval()).toBe(20);
+    monitor.stop();
   });
 });

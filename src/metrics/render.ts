@@ -33,7 +33,7 @@ export function renderMetrics(sources: MetricsSources): string {
     .gauge('hearth_scheduler_lag_seconds', 'How late the last scheduled run was created after its scheduled time.', lag.lastSeconds)
     .gauge('hearth_scheduler_lag_max_seconds', 'The largest scheduler lag since start.', lag.maxSeconds)
     .gauge('process_resident_memory_bytes', 'Resident set size of the hearth process.', sources.rssBytes())
-    .gauge('hearth_event_loop_lag_seconds', 'Event-loop delay since the previous scrape (perf_hooks).', [
+    .gauge('hearth_event_loop_lag_seconds', 'Event-loop delay since the previous scrape (sampled every 20 ms while the loop is busy, every 1 s while idle).', [
       { labels: { quantile: '0.5' }, value: loop.p50Seconds },
       { labels: { quantile: '0.99' }, value: loop.p99Seconds },
       { labels: { quantile: '1' }, value: loop.maxSeconds },

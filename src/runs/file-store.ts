@@ -648,6 +648,7 @@ export class FileRunStore implements RunStore {
       await this.writer;
       await this.checkpoint();
     });
+    await attempt(() => this.archive.settled());
     await attempt(() => this.wal.close());
     this.phase = 'closed';
     if (failures.length > 0) {

@@ -1,12 +1,11 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fsyncDirectory } from '../core/atomic-file.js';
+import { fsyncDirectory, writeFileAtomic } from '../core/atomic-file.js';
 import { isRunId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import type { Run } from './model.js';
+import { ACTIVE_RUN_STATUSES } from './model.js';
+import type { Run, RunStatus } from './model.js';
 import { matchesQuery, newestFirst } from './run-query.js';
 import type { NormalizedQuery } from './run-query.js';
 import { isRunRecord } from './run-state.js';
@@ -18,34 +17,173 @@ import { isMissingFile } from './state-file.js';
  * to. A run may appear twice (a crash between the history append and its
  * removal from state); readers keep one copy per id.
  *
- * Nothing is read at start-up but the directory listing. Because run ids
- * encode their creation time, a month file's name bounds the ids inside it;
- * once a file has been read in full, its exact id ranges (overall and per
- * job) are remembered so later queries skip it without I/O.
+ * Nothing is read at start-up but the directory listing. A month file gets an
+ * index the first time a query needs it (a new month starts one with its first
+ * append): its lines are grouped into blocks of about 64 KB, and for every job
+ * and every status the index lists the blocks holding such runs with the time
+ * range of their ids. A query reads only the blocks that can still change its
+ * page, newest first, with positioned reads; a month with no block for the job
+ * or status is skipped without opening it. The index is derived data: it lives
+ * in memory and is saved beside the month as `<YYYY-MM>.idx.json` (atomically,
+ * every SIDECAR_EVERY bytes of new history), so a restart does not scan the
+ * month again. A sidecar is used only for the bytes it says it covers, and only
+ * when the month file is at least that long; before its block offsets are
+ * read, its covered bytes must end on a line boundary with the run it names
+ * last; whatever was appended after it is scanned and indexed; a sidecar that
+ * fails a check is deleted and the month re-indexed from its lines. The month
+ * files stay the only authority.
  */
 
 const MONTH_FILE = /^(\d{4})-(\d{2})\.jsonl$/;
 const DAY_MS = 86_400_000;
 /** Slack around month boundaries, in case a run's createdAt and the time in its id differ slightly. */
 const BOUNDARY_MARGIN_MS = DAY_MS;
+/** Lines are grouped into blocks of about this many bytes; a query reads whole blocks. */
+const BLOCK_BYTES = 64 * 1024;
+/** Read size when scanning a month file to index it. */
+const SCAN_CHUNK = 1024 * 1024;
+/** The sidecar is rewritten once the index covers this many bytes more than the saved one. */
+export const SIDECAR_EVERY = 512 * 1024;
+const SIDECAR_VERSION = 1;
+/** No archived run is active: queries for these statuses never read history. */
+const ACTIVE = new Set<RunStatus>(ACTIVE_RUN_STATUSES);
+const STATUS_BITS: Record<RunStatus, number> = { queued: 1, running: 2, waiting: 4, succeeded: 8, failed: 16, cancelled: 32 };
+const ALL = '*';
 
-interface IdRange {
-  min: string;
-  max: string;
+/** Blocks holding runs of one key (a job, a status, or every run), with the time range of their ids. */
+class Posting {
+  length = 0;
+  block = new Int32Array(8);
+  minT = new Float64Array(8);
+  maxT = new Float64Array(8);
+
+  add(block: number, time: number): void {
+    const last = this.length - 1;
+    if (last >= 0 && this.block[last] === block) {
+      if (time < this.minT[last]!) this.minT[last] = time;
+      if (time > this.maxT[last]!) this.maxT[last] = time;
+      return;
+    }
+    if (this.length === this.block.length) this.grow();
+    this.block[this.length] = block;
+    this.minT[this.length] = time;
+    this.maxT[this.length] = time;
+    this.length++;
+  }
+
+  private grow(): void {
+    const size = this.block.length * 2;
+    const block = new Int32Array(size);
+    const minT = new Float64Array(size);
+    const maxT = new Float64Array(size);
+    block.set(this.block);
+    minT.set(this.minT);
+    maxT.set(this.maxT);
+    Object.assign(this, { block, minT, maxT });
+  }
 }
 
-interface ScannedRanges {
-  all?: IdRange;
-  jobs: Map<string, IdRange>;
+/** The index of one month file: blocks (byte ranges and status bits) and postings per key. */
+class MonthIndex {
+  /** Bytes of the month file indexed; always just after a newline (or 0). */
+  size = 0;
+  /** Bytes the saved sidecar covers. */
+  savedSize = 0;
+  lastId: string | undefined;
+  blockStart: number[] = [];
+  blockEnd: number[] = [];
+  blockStatus: number[] = [];
+  readonly postings = new Map<string, Posting>();
+
+  /** Indexes one run whose line is the bytes [start, end) (end includes the newline). */
+  add(run: Run, start: number, end: number): void {
+    let block = this.blockStart.length - 1;
+    if (block < 0 || end - this.blockStart[block]! > BLOCK_BYTES) {
+      block++;
+      this.blockStart.push(start);
+      this.blockEnd.push(end);
+      this.blockStatus.push(0);
+    }
+    this.blockEnd[block] = end;
+    this.blockStatus[block]! |= STATUS_BITS[run.status] ?? 0;
+    const time = timeOfId(run.id);
+    for (const key of [ALL, `j:${run.job}`, `s:${run.status}`]) {
+      let posting = this.postings.get(key);
+      if (!posting) this.postings.set(key, (posting = new Posting()));
+      if (time === undefined) {
+        posting.add(block, -Infinity);
+        posting.add(block, Infinity);
+      } else posting.add(block, time);
+    }
+    this.lastId = run.id;
+  }
+
+  toJSON(): unknown {
+    const blocks: number[] = [];
+    for (let i = 0; i < this.blockStart.length; i++) blocks.push(this.blockStart[i]!, this.blockEnd[i]!, this.blockStatus[i]!);
+    const postings: Record<string, (number | null)[]> = {};
+    for (const [key, posting] of this.postings) {
+      const flat: (number | null)[] = [];
+      // ±Infinity (ids that are not run ids) do not survive JSON: null stands for "unbounded".
+      for (let i = 0; i < posting.length; i++) flat.push(posting.block[i]!, finiteOrNull(posting.minT[i]!), finiteOrNull(posting.maxT[i]!));
+      postings[key] = flat;
+    }
+    return { v: SIDECAR_VERSION, size: this.size, lastId: this.lastId, blocks, postings };
+  }
+
+  /** Rebuilds an index from a sidecar's JSON; undefined when anything about it is off. */
+  static fromJSON(value: unknown): MonthIndex | undefined {
+    if (typeof value !== 'object' || value === null) return undefined;
+    const doc = value as Record<string, unknown>;
+    const { size, lastId, blocks, postings } = doc;
+    if (doc.v !== SIDECAR_VERSION || !Number.isSafeInteger(size) || (size as number) < 0) return undefined;
+    if (lastId !== undefined && typeof lastId !== 'string') return undefined;
+    if (!Array.isArray(blocks) || blocks.length % 3 !== 0 || typeof postings !== 'object' || postings === null) return undefined;
+    const index = new MonthIndex();
+    index.size = index.savedSize = size as number;
+    index.lastId = lastId;
+    let previousEnd = 0;
+    for (let i = 0; i < blocks.length; i += 3) {
+      const [start, end, status] = [blocks[i], blocks[i + 1], blocks[i + 2]];
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || !Number.isSafeInteger(status)) return undefined;
+      if (start < previousEnd || end <= start || end > index.size) return undefined;
+      previousEnd = end;
+      index.blockStart.push(start);
+      index.blockEnd.push(end);
+      index.blockStatus.push(status);
+    }
+    if ((index.blockStart.length === 0) !== (index.lastId === undefined)) return undefined;
+    for (const [key, flat] of Object.entries(postings as Record<string, unknown>)) {
+      if (!Array.isArray(flat) || flat.length % 3 !== 0) return undefined;
+      const posting = new Posting();
+      for (let i = 0; i < flat.length; i += 3) {
+        const block = flat[i];
+        if (!Number.isSafeInteger(block) || block < 0 || block >= index.blockStart.length) return undefined;
+        if (posting.length > 0 && block <= posting.block[posting.length - 1]!) return undefined;
+        const min = flat[i + 1] === null ? -Infinity : flat[i + 1];
+        const max = flat[i + 2] === null ? Infinity : flat[i + 2];
+        if (typeof min !== 'number' || typeof max !== 'number' || Number.isNaN(min) || Number.isNaN(max) || min > max) return undefined;
+        posting.add(block, min);
+        posting.add(block, max);
+      }
+      index.postings.set(key, posting);
+    }
+    return index;
+  }
 }
 
 interface MonthFile {
   month: string;
   path: string;
-  /** Exact id ranges, once the whole file has been read. */
-  scanned?: ScannedRanges;
-  /** Bumped on every append, so a read that overlapped one does not record stale ranges. */
-  appends: number;
+  sidecar: string;
+  index?: MonthIndex;
+  /** Set while the index is being loaded or extended: one at a time per file. */
+  indexing?: Promise<MonthIndex | undefined>;
+  /** Whether the sidecar's claim about its bytes was checked against the month file in this process. */
+  verified: boolean;
+  /** The month file's length after our last append (we are its only writer). */
+  knownSize?: number;
+  saving: boolean;
   /** Whether we made sure the file ends in a newline before our first append. */
   tailChecked: boolean;
   warnedAboutBadLines: boolean;
@@ -56,17 +194,64 @@ export interface HistoryArchiveOptions {
   logger: Logger;
   /** Called after every fsync of a history file (for stats). */
   onSync?: () => void;
+  /** Rewrite a month's sidecar index once it lags by this many bytes (default SIDECAR_EVERY). */
+  sidecarEvery?: number;
+}
+
+/** One query's open month file: opened on the first read it needs, closed when the query is done. */
+class Reader {
+  private handle: FileHandle | undefined;
+  constructor(private readonly path: string, private readonly counts: { opens: number; bytes: number }) {}
+
+  private last: { start: number; end: number; bytes: Buffer } | undefined;
+
+  async read(start: number, end: number): Promise<Buffer> {
+    // The index check reads the last block, which is often the first block a query then needs.
+    if (this.last && this.last.start === start && this.last.end === end) return this.last.bytes;
+    if (!this.handle) {
+      this.handle = await open(this.path, 'r');
+      this.counts.opens++;
+    }
+    const buffer = Buffer.allocUnsafe(end - start);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await this.handle.read(buffer, filled, buffer.length - filled, start + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    this.counts.bytes += filled;
+    const bytes = filled === buffer.length ? buffer : buffer.subarray(0, filled);
+    this.last = end - start <= BLOCK_BYTES * 2 ? { start, end, bytes } : undefined;
+    return bytes;
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close();
+  }
 }
 
 export class HistoryArchive {
   private readonly files = new Map<string, MonthFile>();
-  private fileReads = 0;
+  private readonly reads = { opens: 0, bytes: 0 };
+  private readonly saving = new Set<Promise<void>>();
 
   constructor(private readonly options: HistoryArchiveOptions) {}
 
-  /** How many month files have been read in full (to check that small pages stay cheap). */
+  /** How many times a month file was opened for reading (to check that small pages stay cheap). */
   get filesRead(): number {
-    return this.fileReads;
+    return this.reads.opens;
+  }
+
+  /** Bytes read from month files (index checks, scans and blocks). */
+  get bytesRead(): number {
+    return this.reads.bytes;
+  }
+
+  /** Resolves when no sidecar write is in flight (for close and tests). */
+  async settled(): Promise<void> {
+    while (this.saving.size > 0) await Promise.all([...this.saving]);
   }
 
   async open(): Promise<void> {
@@ -91,17 +276,31 @@ export class HistoryArchive {
     for (const [month, group] of byMonth) await this.appendToMonth(month, group.lines, group.runs);
   }
 
-  /** Finds an archived run by id: the id's time names the month file. */
+  /** Finds an archived run by id: the id's time names the month file, the index the blocks. */
   async find(id: string): Promise<Run | undefined> {
+    const time = timeOfId(id);
+    if (time === undefined) return undefined;
+    const needle = `"id":${JSON.stringify(id)}`;
     for (const month of monthsForId(id)) {
       const file = this.files.get(month);
       if (!file) continue;
-      if (file.scanned && !inRange(file.scanned.all, id)) continue;
-      let found: Run | undefined;
-      await this.scan(file, (run) => {
-        if (run.id === id) found = run;
-      });
-      if (found) return found;
+      const reader = new Reader(file.path, this.reads);
+      try {
+        const loaded = await this.indexFor(file, reader);
+        const index = loaded && (await this.verifiedIndex(file, reader, loaded));
+        const posting = index?.postings.get(ALL);
+        if (!index || !posting) continue;
+        let found: Run | undefined;
+        for (let i = 0; i < posting.length && !found; i++) {
+          if (time < posting.minT[i]! || time > posting.maxT[i]!) continue;
+          await this.readBlock(file, reader, index, posting.block[i]!, needle, (run) => {
+            if (run.id === id) found = run;
+          });
+        }
+        if (found) return found;
+      } finally {
+        await reader.close();
+      }
     }
     return undefined;
   }
@@ -109,8 +308,10 @@ export class HistoryArchive {
   /**
    * Adds the newest archived runs matching `query` to `candidates` (which
    * already holds the matches from state), keeping at most `want` of them.
-   * Month files are read newest first, one at a time, and a file is skipped
-   * when none of its ids can make it into the page.
+   * Months are visited newest first; in each, only the blocks that hold runs
+   * of the query's job (or status) and can still make it into the page are
+   * read, newest first. Active statuses never read history: no archived run
+   * is queued, running or waiting.
    */
   async collectNewest(
     query: NormalizedQuery,
@@ -118,19 +319,40 @@ export class HistoryArchive {
     candidates: Map<string, Run>,
     isInState: (id: string) => boolean,
   ): Promise<void> {
+    if (query.status !== undefined && ACTIVE.has(query.status)) return;
+    const key = query.job !== undefined ? `j:${query.job}` : query.status !== undefined ? `s:${query.status}` : ALL;
+    const statusBit = query.job !== undefined && query.status !== undefined ? STATUS_BITS[query.status] : 0;
+    const needle = query.job !== undefined ? `"job":${JSON.stringify(query.job)}` : query.status !== undefined ? `"status":${JSON.stringify(query.status)}` : undefined;
+    const beforeTime = query.before === undefined ? Infinity : (timeOfId(query.before) ?? Infinity);
     const newestMonthFirst = [...this.files.values()].sort((a, b) => b.month.localeCompare(a.month));
+    let cutoffTime = candidates.size >= want ? cutoffOf(candidates) : -Infinity;
     for (const file of newestMonthFirst) {
-      const range = rangeOf(file, query.job);
-      if (!range) continue;
-      if (query.before !== undefined && range.min >= query.before) continue;
-      const cutoff = candidates.size >= want ? oldestId(candidates) : undefined;
-      if (cutoff !== undefined && range.max < cutoff) continue;
-      await this.scan(file, (run) => {
-        if (!matchesQuery(run, query) || isInState(run.id)) return;
-        candidates.set(run.id, run);
-        if (candidates.size > want * 2 + 64) keepNewest(candidates, want);
-      });
-      keepNewest(candidates, want);
+      const bounds = monthTimeBounds(file.month);
+      if (bounds.min > beforeTime || bounds.max < cutoffTime) continue;
+      const reader = new Reader(file.path, this.reads);
+      try {
+        let index = await this.indexFor(file, reader);
+        let posting = index?.postings.get(key);
+        let blocks = index && posting ? blocksToRead(index, posting, beforeTime, cutoffTime, statusBit) : [];
+        if (index && blocks.length > 0 && !file.verified) {
+          index = await this.verifiedIndex(file, reader, index);
+          posting = index?.postings.get(key);
+          blocks = index && posting ? blocksToRead(index, posting, beforeTime, cutoffTime, statusBit) : [];
+        }
+        if (!index || !posting) continue;
+        for (const i of blocks) {
+          // Newest block first: once the page is full, a block whose newest run is older than its oldest is done with.
+          if (posting.maxT[i]! < cutoffTime) continue;
+          await this.readBlock(file, reader, index, posting.block[i]!, needle, (run) => {
+            if (!matchesQuery(run, query) || isInState(run.id)) return;
+            candidates.set(run.id, run);
+          });
+          keepNewest(candidates, want);
+          if (candidates.size >= want) cutoffTime = cutoffOf(candidates);
+        }
+      } finally {
+        await reader.close();
+      }
     }
   }
 
@@ -143,10 +365,12 @@ export class HistoryArchive {
     const deleted: string[] = [];
     for (const file of [...this.files.values()]) {
       if (keep.has(file.month) || monthEnd(file.month) + BOUNDARY_MARGIN_MS > before) continue;
-      try {
-        await unlink(file.path);
-      } catch (error) {
-        if (!isMissingFile(error)) throw error;
+      for (const path of [file.path, file.sidecar]) {
+        try {
+          await unlink(path);
+        } catch (error) {
+          if (!isMissingFile(error)) throw error;
+        }
       }
       this.files.delete(file.month);
       deleted.push(file.month);
@@ -161,7 +385,9 @@ export class HistoryArchive {
     const file: MonthFile = {
       month,
       path: join(this.options.dir, `${month}.jsonl`),
-      appends: 0,
+      sidecar: join(this.options.dir, `${month}.idx.json`),
+      verified: false,
+      saving: false,
       tailChecked: false,
       warnedAboutBadLines: false,
     };
@@ -172,57 +398,224 @@ export class HistoryArchive {
   private async appendToMonth(month: string, lines: string[], runs: Run[]): Promise<void> {
     const isNewFile = !this.files.has(month);
     const file = this.trackFile(month);
-    file.appends++;
     // a+: append, and read the last byte to see whether a previous append was cut short.
     const handle = await open(file.path, 'a+');
+    let start: number;
+    let prefix: string;
+    const text = lines.join('\n') + '\n';
     try {
+      const { size } = await handle.stat();
       // A power cut mid-append can leave half a line; never glue our first line onto it.
-      const prefix = !file.tailChecked && (await endsMidLine(handle)) ? '\n' : '';
+      prefix = !file.tailChecked && (await endsMidLine(handle, size)) ? '\n' : '';
       file.tailChecked = false;
-      await handle.writeFile(prefix + lines.join('\n') + '\n');
+      file.knownSize = undefined;
+      start = size + prefix.length;
+      await handle.writeFile(prefix + text);
       await handle.datasync();
       file.tailChecked = true;
+      file.knownSize = start + Buffer.byteLength(text);
     } finally {
       await handle.close();
     }
     if (isNewFile) await fsyncDirectory(this.options.dir);
     this.options.onSync?.();
-    if (file.scanned) for (const run of runs) extendRanges(file.scanned, run);
+    // Keep a loaded index current without reading back what we just wrote; a new month starts its index here.
+    if (!file.index && !file.indexing && start === 0) {
+      file.index = new MonthIndex();
+      file.verified = true;
+    }
+    const index = file.index;
+    if (index && !file.indexing && prefix === '' && index.size === start) {
+      let offset = start;
+      for (let i = 0; i < runs.length; i++) {
+        const end = offset + Buffer.byteLength(lines[i]!) + 1;
+        index.add(runs[i]!, offset, end);
+        offset = end;
+      }
+      index.size = offset;
+      this.maybeSave(file, index);
+    }
   }
 
-  /** Streams a month file line by line; unreadable lines (a torn tail) are skipped. */
-  private async scan(file: MonthFile, visit: (run: Run) => void): Promise<void> {
-    this.fileReads++;
-    const appendsAtStart = file.appends;
-    const ranges: ScannedRanges = { jobs: new Map() };
-    let badLines = 0;
-    const lines = createInterface({ input: createReadStream(file.path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  /**
+   * The month's index, covering the whole file: loaded from the sidecar (checked) or
+   * built by scanning, then extended over whatever was appended since. One at a time per file.
+   */
+  private async indexFor(file: MonthFile, reader: Reader): Promise<MonthIndex | undefined> {
+    while (file.indexing) await file.indexing.catch(() => undefined);
+    const current = file.index;
+    if (current && (file.knownSize === undefined || current.size >= file.knownSize)) return current;
+    const work = this.refreshIndex(file, reader);
+    file.indexing = work;
     try {
-      for await (const line of lines) {
-        if (line === '') continue;
-        const run = parseRunLine(line);
-        if (!run) {
-          badLines++;
-          continue;
-        }
-        extendRanges(ranges, run);
-        visit(run);
+      return await work;
+    } finally {
+      file.indexing = undefined;
+    }
+  }
+
+  private async refreshIndex(file: MonthFile, reader: Reader): Promise<MonthIndex | undefined> {
+    let size: number;
+    try {
+      size = (await stat(file.path)).size;
+    } catch (error) {
+      if (!isMissingFile(error)) throw error;
+      this.options.logger.warn('history file disappeared', { file: file.path });
+      file.index = undefined;
+      return undefined;
+    }
+    let index = file.index ?? (await this.loadSidecar(file, size));
+    if (index && index.size < size && !file.verified) {
+      // The month grew since the sidecar was saved: the file is opened anyway, so check it now.
+      if (!(await this.verify(file, reader, index))) index = undefined;
+    }
+    if (!index) {
+      index = new MonthIndex();
+      file.verified = true;
+    }
+    if (index.size < size) await this.scanInto(file, reader, index, size);
+    file.index = index;
+    this.maybeSave(file, index);
+    return index;
+  }
+
+  /**
+   * The index to read blocks with. A sidecar that matched the month file's length was trusted to
+   * skip months without opening them; before its block offsets are used, its last line is checked
+   * against the month file, and a mismatch drops it and re-indexes the month from its lines.
+   */
+  private async verifiedIndex(file: MonthFile, reader: Reader, index: MonthIndex): Promise<MonthIndex | undefined> {
+    if (file.verified) return index;
+    if (await this.verify(file, reader, index)) return index;
+    if (file.index === index) file.index = undefined;
+    return this.indexFor(file, reader);
+  }
+
+  /** Checks a sidecar's index against its month file; false (and the sidecar deleted) when it does not match. */
+  private async verify(file: MonthFile, reader: Reader, index: MonthIndex): Promise<boolean> {
+    if (await this.sidecarMatches(reader, index)) {
+      file.verified = true;
+      return true;
+    }
+    this.options.logger.warn('history index does not match its month file; rebuilding it', { file: file.sidecar });
+    await unlink(file.sidecar).catch(() => undefined);
+    file.verified = true;
+    return false;
+  }
+
+  private async loadSidecar(file: MonthFile, size: number): Promise<MonthIndex | undefined> {
+    let text: string;
+    try {
+      text = await readFile(file.sidecar, 'utf8');
+    } catch (error) {
+      if (isMissingFile(error)) return undefined;
+      throw error;
+    }
+    let index: MonthIndex | undefined;
+    try {
+      index = MonthIndex.fromJSON(JSON.parse(text));
+    } catch {
+      index = undefined;
+    }
+    if (!index || index.size > size) {
+      this.options.logger.warn('history index is unreadable or longer than its month file; rebuilding it', { file: file.sidecar });
+      return undefined;
+    }
+    file.verified = false;
+    return index;
+  }
+
+  /** The sidecar's covered bytes end with a newline, and the last of its lines is the run it names. */
+  private async sidecarMatches(reader: Reader, index: MonthIndex): Promise<boolean> {
+    if (index.size === 0) return index.lastId === undefined;
+    const last = index.blockStart.length - 1;
+    if (last < 0 || index.lastId === undefined) return false;
+    // The last indexed line starts in the last block.
+    const tail = await reader.read(Math.min(index.blockStart[last]!, index.size - 1), index.size);
+    if (tail.length === 0 || tail[tail.length - 1] !== 0x0a) return false;
+    const lineStart = tail.lastIndexOf(0x0a, tail.length - 2) + 1;
+    const run = parseRunLine(tail.toString('utf8', lineStart, tail.length - 1));
+    return run?.id === index.lastId;
+  }
+
+  /** Reads the month file from index.size to `size` and indexes every whole line. */
+  private async scanInto(file: MonthFile, reader: Reader, index: MonthIndex, size: number): Promise<void> {
+    let badLines = 0;
+    let want = SCAN_CHUNK;
+    while (index.size < size) {
+      const chunk = await reader.read(index.size, Math.min(size, index.size + want));
+      const lastNewline = chunk.lastIndexOf(0x0a);
+      if (lastNewline < 0) {
+        if (chunk.length < want) break; // a torn line at the end: indexed once it is completed
+        want *= 2; // a line longer than the chunk
+        continue;
       }
+      want = SCAN_CHUNK;
+      let pos = 0;
+      while (pos <= lastNewline) {
+        const newline = chunk.indexOf(0x0a, pos);
+        if (newline > pos) {
+          const run = parseRunLine(chunk.toString('utf8', pos, newline));
+          if (run) index.add(run, index.size + pos, index.size + newline + 1);
+          else badLines++;
+        }
+        pos = newline + 1;
+      }
+      index.size += lastNewline + 1;
+    }
+    if (badLines > 0) this.warnBadLines(file, badLines);
+  }
+
+  /** Visits the runs of one block (whose line contains `needle`, when given). */
+  private async readBlock(file: MonthFile, reader: Reader, index: MonthIndex, block: number, needle: string | undefined, visit: (run: Run) => void): Promise<void> {
+    let bytes: Buffer;
+    try {
+      bytes = await reader.read(index.blockStart[block]!, index.blockEnd[block]!);
     } catch (error) {
       if (!isMissingFile(error)) throw error;
       this.options.logger.warn('history file disappeared while reading it', { file: file.path });
       return;
-    } finally {
-      lines.close();
     }
-    if (badLines > 0 && !file.warnedAboutBadLines) {
-      file.warnedAboutBadLines = true;
-      this.options.logger.warn('skipped unreadable lines in a history file (an append cut short?)', {
-        file: file.path,
-        lines: badLines,
+    const text = bytes.toString('utf8');
+    let pos = 0;
+    while (pos < text.length) {
+      let newline = text.indexOf('\n', pos);
+      if (newline < 0) newline = text.length;
+      if (newline > pos) {
+        const line = text.slice(pos, newline);
+        if (needle === undefined || line.includes(needle)) {
+          const run = parseRunLine(line);
+          if (run) visit(run);
+        }
+      }
+      pos = newline + 1;
+    }
+  }
+
+  private warnBadLines(file: MonthFile, lines: number): void {
+    if (file.warnedAboutBadLines) return;
+    file.warnedAboutBadLines = true;
+    this.options.logger.warn('skipped unreadable lines in a history file (an append cut short?)', { file: file.path, lines });
+  }
+
+  /** Saves the sidecar (atomically, in the background) once it lags the index by SIDECAR_EVERY bytes. */
+  private maybeSave(file: MonthFile, index: MonthIndex): void {
+    if (file.saving || index.size - index.savedSize < (this.options.sidecarEvery ?? SIDECAR_EVERY)) return;
+    file.saving = true;
+    const size = index.size;
+    const text = JSON.stringify(index);
+    const save = writeFileAtomic(file.sidecar, text)
+      .then(() => {
+        index.savedSize = size;
+      })
+      .catch((error: unknown) => this.options.logger.warn('could not save a history index (it is rebuilt when needed)', { file: file.sidecar, error }))
+      .finally(() => {
+        file.saving = false;
+        this.saving.delete(save);
+        // Appends that came in while this one was being written (after a failed write, the next append retries).
+        if (file.index === index && index.savedSize === size && index.size > size) this.maybeSave(file, index);
       });
-    }
-    if (file.appends === appendsAtStart) file.scanned = ranges;
+    this.saving.add(save);
   }
 }
 
@@ -235,38 +628,33 @@ function parseRunLine(line: string): Run | undefined {
   }
 }
 
-async function endsMidLine(handle: FileHandle): Promise<boolean> {
-  const { size } = await handle.stat();
+async function endsMidLine(handle: FileHandle, size: number): Promise<boolean> {
   if (size === 0) return false;
   const last = Buffer.alloc(1);
   await handle.read(last, 0, 1, size - 1);
   return last[0] !== 0x0a;
 }
 
-function extendRanges(ranges: ScannedRanges, run: Run): void {
-  ranges.all = widen(ranges.all, run.id);
-  ranges.jobs.set(run.job, widen(ranges.jobs.get(run.job), run.id));
+/** The posting entries that can hold runs for the page, newest block first. */
+function blocksToRead(index: MonthIndex, posting: Posting, beforeTime: number, cutoffTime: number, statusBit: number): number[] {
+  const entries: number[] = [];
+  for (let i = 0; i < posting.length; i++) {
+    if (posting.minT[i]! > beforeTime || posting.maxT[i]! < cutoffTime) continue;
+    if (statusBit !== 0 && (index.blockStatus[posting.block[i]!]! & statusBit) === 0) continue;
+    entries.push(i);
+  }
+  return entries.sort((a, b) => posting.maxT[b]! - posting.maxT[a]!);
 }
 
-function widen(range: IdRange | undefined, id: string): IdRange {
-  if (!range) return { min: id, max: id };
-  return { min: id < range.min ? id : range.min, max: id > range.max ? id : range.max };
-}
-
-function inRange(range: IdRange | undefined, id: string): boolean {
-  return range !== undefined && id >= range.min && id <= range.max;
-}
-
-/** The ids a file can hold for `job`: exact once read, else bounded by the file's month. */
-function rangeOf(file: MonthFile, job: string | undefined): IdRange | undefined {
-  if (file.scanned) return job === undefined ? file.scanned.all : file.scanned.jobs.get(job);
-  return monthIdBounds(file.month);
-}
-
-function oldestId(candidates: Map<string, Run>): string | undefined {
+/** The time of the oldest candidate's id: blocks entirely older than it cannot change the page. */
+function cutoffOf(candidates: Map<string, Run>): number {
   let oldest: string | undefined;
   for (const id of candidates.keys()) if (oldest === undefined || id < oldest) oldest = id;
-  return oldest;
+  return oldest === undefined ? -Infinity : (timeOfId(oldest) ?? -Infinity);
+}
+
+function finiteOrNull(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
 }
 
 function keepNewest(candidates: Map<string, Run>, want: number): void {
@@ -275,23 +663,16 @@ function keepNewest(candidates: Map<string, Run>, want: number): void {
   for (const run of dropped) candidates.delete(run.id);
 }
 
-/** `r_` + the 10 base36 time digits of a run id made at `ms` (src/core/ids.ts). */
-function idPrefix(ms: number): string {
-  return `r_${Math.max(0, ms).toString(36).padStart(10, '0')}`;
-}
-
 /** The first instant after `month` ("YYYY-MM", UTC). */
 function monthEnd(month: string): number {
   const [year, monthNumber] = month.split('-').map(Number) as [number, number];
   return Date.UTC(year, monthNumber, 1);
 }
 
-function monthIdBounds(month: string): IdRange {
+/** The id times a month file can hold, with the boundary margin. */
+function monthTimeBounds(month: string): { min: number; max: number } {
   const [year, monthNumber] = month.split('-').map(Number) as [number, number];
-  const start = Date.UTC(year, monthNumber - 1, 1) - BOUNDARY_MARGIN_MS;
-  const end = monthEnd(month) + BOUNDARY_MARGIN_MS;
-  // '~' sorts after every base36 and hex character, so it bounds all ids with that prefix.
-  return { min: idPrefix(start), max: `${idPrefix(end)}~` };
+  return { min: Date.UTC(year, monthNumber - 1, 1) - BOUNDARY_MARGIN_MS, max: monthEnd(month) + BOUNDARY_MARGIN_MS };
 }
 
 function monthOf(ms: number): string {

@@ -56,6 +56,22 @@ export async function answerQuestion(inbox: InboxStore, id: string, value: unkno
   return inbox.answer(id, value, now);
 }
 
+/** The store, telling `onAsked` about each question it did not hold before (a replay's ask tells nothing). */
+export function observeQuestions(inbox: InboxStore, onAsked: (item: InboxItem) => void): InboxStore {
+  return {
+    ask: async (item) => {
+      const before = await inbox.get(item.id);
+      const stored = await inbox.ask(item);
+      if (!before) onAsked(stored);
+      return stored;
+    },
+    get: (id) => inbox.get(id),
+    listOpen: () => inbox.listOpen(),
+    answer: (id, value, now) => inbox.answer(id, value, now),
+    expire: (id, now) => inbox.expire(id, now),
+  };
+}
+
 /** The inbox id of a run's question: derived from run and step, so a replay finds the same one. */
 export function inboxItemId(runId: string, stepId: string): string {
   return `q_${createHash('sha256').update(`${runId}\0${stepId}`).digest('hex').slice(0, 12)}`;

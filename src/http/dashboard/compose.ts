@@ -40,6 +40,8 @@ export interface HttpSurfaceOptions {
   api?: HttpAppDeps['api'];
   /** The `hearth passwd` command for the setup and login pages. */
   passwd?: PasswdCommand;
+  /** Settings › Connections (absent: the page says there are none). */
+  connections?: HttpAppDeps['connections'];
   /** Settings › Connections › Gmail. */
   gmailConnect?: HttpAppDeps['gmailConnect'];
 }
@@ -77,6 +79,7 @@ export async function createHttpSurface(options: HttpSurfaceOptions): Promise<Ht
     metrics: { runs, eventLoop: () => options.eventLoop.snapshot(), rssBytes: () => process.memoryUsage.rss() },
     ...(options.api ? { api: options.api } : {}),
     ...(options.passwd ? { passwd: options.passwd } : {}),
+    ...(options.connections ? { connections: options.connections } : {}),
     ...(options.gmailConnect ? { gmailConnect: options.gmailConnect } : {}),
   });
   return {

@@ -2,6 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConnectionDef } from '../../config/types.js';
+import { Connections } from '../../integrations/connect.js';
+import { connectFlows } from '../../integrations/flows.js';
 import { createGmailConnector } from '../../integrations/gmail/connect.js';
 import { FakeGoogle } from '../../integrations/gmail/fake-google.js';
 import { SecretsStore } from '../../secrets/store.js';
@@ -16,11 +19,11 @@ beforeEach(async () => {
   fake = await new FakeGoogle().start();
   const dataDir = mkdtempSync(join(tmpdir(), 'hearth-gmail-page-'));
   secrets = new SecretsStore(dataDir);
-  const connector = createGmailConnector({
-    connections: () => ({ 'gmail-me': { name: 'gmail-me', type: 'gmail', settings: { clientId: fake.clientId, tokenUrl: fake.tokenUrl, authUrl: fake.authUrl, apiUrl: fake.apiUrl } } }),
-    secrets,
-  });
-  h = await dashboardHarness({ dataDir, gmailConnect: connector });
+  const defs: Record<string, ConnectionDef> = { 'gmail-me': { name: 'gmail-me', type: 'gmail', settings: { clientId: fake.clientId, tokenUrl: fake.tokenUrl, authUrl: fake.authUrl, apiUrl: fake.apiUrl } } };
+  const connector = createGmailConnector({ connections: () => defs, secrets });
+  // As main.ts wires them: one SecretsStore behind the shared Connections page and the Gmail page.
+  const connections = new Connections({ connections: () => defs, secrets, flows: connectFlows() });
+  h = await dashboardHarness({ dataDir, gmailConnect: connector, connections });
   cookie = await logIn(h);
 });
 
@@ -67,5 +70,25 @@ describe('Settings › Connections › Gmail', () => {
     expect(anonymous.status).toBe(401);
     const unknown = await h.app.request('/settings/connections/gmail/nope', { headers: { Cookie: cookie, Origin: ORIGIN } });
     expect(unknown.status).toBe(400);
+  });
+
+  it('Settings › Connections lists the gmail connection, links to these steps instead of a paste form, and its Check uses the saved sign-in', async () => {
+    const list = await (await h.app.request('/settings/connections', { headers: { Cookie: cookie } })).text();
+    expect(list).toContain('gmail-me');
+    expect(list).toContain('href="/settings/connections/gmail/gmail-me"');
+    expect(list).not.toContain('name="refreshToken"');
+    expect(list).toContain('needs a secret');
+    await post('/settings/connections/gmail/gmail-me/start', { clientSecret: fake.clientSecret });
+    const start = await (await post('/settings/connections/gmail/gmail-me/start', {})).text();
+    const consent = /href="([^"]+)" target="_blank"/.exec(start)![1]!.replace(/&amp;/g, '&');
+    await post('/settings/connections/gmail/gmail-me/finish', { redirect: fake.approve(consent) });
+    const token = (await secrets.value('gmail-me', 'refreshToken'))!;
+    const checked = await post('/settings/connections/gmail-me/check', {});
+    expect(checked.status).toBe(200);
+    const body = await checked.text();
+    expect(body).toContain('connected: me@example.com');
+    expect(body).toContain('set up');
+    expect(body).not.toContain(token);
+    expect(body).not.toContain(fake.clientSecret);
   });
 });

@@ -10,8 +10,10 @@ import { html, type Html } from './html.js';
  * the phone's browser could not open. Secrets are never echoed back: the page
  * only says whether one is saved.
  *
- * Self-contained so it can join the shared connections page: it needs the
- * connector and the dashboard's auth/form helpers, nothing else.
+ * The OAuth steps of a gmail connection, linked from its card on Settings ›
+ * Connections (connections-page.ts), which lists it with every other
+ * connection and keeps Check and Forget. It needs the connector and the
+ * dashboard's auth/form helpers, nothing else.
  */
 export interface GmailConnectPageDeps {
   connector: GmailConnector;
@@ -75,6 +77,7 @@ export function gmailConnectBody(status: GmailConnectStatus, instructions: strin
   const path = `/settings/connections/gmail/${encodeURIComponent(status.name)}`;
   return html`<section class="card">
   <h2>Gmail: ${status.name}</h2>
+  <p class="small muted"><a href="/settings/connections">‹ Connections</a></p>
   <p>${status.connected ? html`<strong>Connected.</strong> Backups and label rules can use this account.` : html`<strong>Not connected yet.</strong>`}</p>
   ${extra.done && html`<p class="ok">Connected: the refresh token is saved in Hearth's secrets.</p>`}
   ${extra.error && html`<p class="error" role="alert">${extra.error}</p>`}

@@ -20,7 +20,7 @@ describe('the disk banner', () => {
       const text = await (await h.app.request(path, { headers: { Cookie: cookie } })).text();
       expect(text, path).toContain('<p class="banner error" role="alert"><strong>Disk full.</strong> The data directory&#39;s disk is full (10 MB free of 8192 MB)');
     }
-    expect(await (await h.app.request('/', { headers: { Cookie: cookie } })).text()).toContain('Needs attention');
+    expect(await (await h.app.request('/', { headers: { Cookie: cookie } })).text()).toContain('<span class="bad">● disk full</span>');
   });
 
   it('warns of a nearly full disk, and says nothing when there is room', async () => {

@@ -143,6 +143,10 @@ const MUTATING: Array<[string, Record<string, string>]> = [
   ['/inbox/q_000000000001', { json: '"keep"' }],
   ['/settings/tokens', { name: 'x' }],
   ['/settings/tokens/t_0011aabb/revoke', {}],
+  ['/settings/connections/slack-home', { token: 'x' }],
+  ['/settings/connections/slack-home/check', {}],
+  ['/settings/connections/slack-home/forget', {}],
+  ['/settings/notify/phone/test', {}],
   ['/logout', {}],
   ['/logout/all', {}],
 ];
@@ -160,7 +164,7 @@ describe('every change needs a session or a token', () => {
     const posts = new Set(h.app.routes.filter((route) => route.method === 'POST').map((route) => route.path));
     posts.delete('/login');
     const covered = new Set([...MUTATING.map(([path]) => path), ...MUTATING_API, ...MUTATING_HOOKS].map((path) =>
-      path.replace('/backup/', '/:name/').replace('/hooks/backup', '/hooks/:name').replace('r_00mjv5x2w0a1b2c3d4', ':id').replace('t_0011aabb', ':id').replace('q_000000000001', ':id')));
+      path.replace('/backup/', '/:name/').replace('/hooks/backup', '/hooks/:name').replace('r_00mjv5x2w0a1b2c3d4', ':id').replace('t_0011aabb', ':id').replace('q_000000000001', ':id').replace('slack-home', ':name').replace('/notify/phone/', '/notify/:channel/')));
     expect(covered).toEqual(posts);
   });
 

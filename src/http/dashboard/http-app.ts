@@ -63,7 +63,12 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   app.get('/events', machineAuth, (c) => deps.live.connect(c.req.raw.signal));
 
   // The Search page reads the same knowledge store as `GET /api/search`.
-  mountDashboard(app, deps.api?.search ? { ...deps, search: deps.api.search } : deps);
+  mountDashboard(app, {
+    ...deps,
+    ...(deps.api?.search ? { search: deps.api.search } : {}),
+    // Settings › Notifications uses the same notifier as `/api/notify/…`.
+    ...(deps.api?.notify ? { notify: deps.api.notify } : {}),
+  });
 
   app.route('/', createApiApp({
     clock: deps.clock,

@@ -72,7 +72,18 @@ function warnings(health: HealthView, tab: Tab): Html {
   const details = tab === 'overview' ? '#config-errors' : '/#config-errors';
   return html`${health.disk?.message && html`<p class="banner ${health.disk.full ? 'error' : 'warn'}" role="alert"><strong>${health.disk.full ? 'Disk full.' : 'Disk nearly full.'}</strong> ${health.disk.message}</p>`}
 ${!health.clock.trusted && html`<p class="banner warn" role="alert"><strong>Clock not trusted.</strong> ${health.clock.message ?? 'Nothing is scheduled until the clock is set.'}</p>`}
-${health.config.errors && html`<p class="banner error" role="alert"><strong>Config reload failed</strong>; the previous jobs keep running. <a href="${details}">Details</a></p>`}`;
+${health.config.errors && html`<p class="banner error" role="alert"><strong>Config reload failed</strong>; the previous jobs keep running. <a href="${details}">Details</a></p>`}
+${notifyWarning(health)}`;
+}
+
+/** A channel that failed this many times in a row gets a banner: messages are not reaching you. */
+export const NOTIFY_FAILING_AFTER = 3;
+
+function notifyWarning(health: HealthView): Html {
+  const failing = (health.notify?.channels ?? []).filter((channel) => channel.consecutiveFailures >= NOTIFY_FAILING_AFTER);
+  if (failing.length === 0) return html``;
+  const names = failing.map((channel) => `${channel.name} (${channel.consecutiveFailures} failed attempts${channel.pending > 0 ? `, ${channel.pending} waiting` : ''})`).join(', ');
+  return html`<p class="banner warn" role="alert"><strong>Notifications are not getting through:</strong> ${names}. <a href="/settings#notifications">Settings</a></p>`;
 }
 
 /** A POST form with one button; `confirm` asks for a second tap on touch screens. */

@@ -51,7 +51,6 @@ export class LiveHub {
   start(): void {
     if (this.unsubscribe) return;
     this.unsubscribe = this.options.appliance.onRunEvent((event) => this.onRunEvent(event));
-    this.armHeartbeat();
   }
 
   stop(): void {
@@ -59,6 +58,7 @@ export class LiveHub {
     this.unsubscribe = undefined;
     this.flushTimer?.cancel();
     this.heartbeat?.cancel();
+    this.heartbeat = undefined;
     for (const viewer of this.viewers) closeQuietly(viewer);
     this.viewers.clear();
   }
@@ -78,6 +78,8 @@ export class LiveHub {
         self = controller;
         this.viewers.add(controller);
         controller.enqueue(encoder.encode('retry: 5000\n: connected\n\n'));
+        // The heartbeat runs only while someone watches: an idle appliance with no dashboard open is not woken for it.
+        if (this.unsubscribe && !this.heartbeat) this.armHeartbeat();
       },
       cancel: () => {
         if (self) this.viewers.delete(self);
@@ -111,8 +113,9 @@ export class LiveHub {
 
   private armHeartbeat(): void {
     this.heartbeat = this.options.clock.setTimer(this.options.heartbeatMs ?? 15_000, () => {
+      this.heartbeat = undefined;
       this.broadcast(HEARTBEAT);
-      this.armHeartbeat();
+      if (this.viewers.size > 0) this.armHeartbeat();
     });
   }
 

@@ -1,4 +1,4 @@
-import type { HealthView, JobView, RetryView } from '../../engine/port.js';
+import type { AttentionView, HealthView, JobView, RetryView } from '../../engine/port.js';
 import { formatDuration } from '../../core/durations.js';
 import type { Run, RunStatus } from '../../runs/model.js';
 import type { StepView } from '../../steps/journal.js';
@@ -25,8 +25,12 @@ export interface RenderContext {
 
 // ---- overview ---------------------------------------------------------------
 
-export function overviewBody(ctx: RenderContext, data: { health: HealthView; jobs: JobView[]; active: Run[]; failures: Run[]; recent?: Map<string, Run[]> }): Html {
-  const { health, jobs, active, failures, recent } = data;
+export function overviewBody(
+  ctx: RenderContext,
+  data: { health: HealthView; attention: AttentionView; jobs: JobView[]; active: Run[]; failures: Run[]; recent?: Map<string, Run[]> },
+): Html {
+  const { health, attention, jobs, active, failures, recent } = data;
+  const status = statusLine(health, attention);
   const upcoming = jobs
     .filter((job) => job.schedule?.nextRun && !job.schedule.paused)
     .sort((a, b) => Date.parse(a.schedule!.nextRun!) - Date.parse(b.schedule!.nextRun!))
@@ -34,7 +38,7 @@ export function overviewBody(ctx: RenderContext, data: { health: HealthView; job
   return html`<h1>Overview</h1>
 <section class="card status" aria-label="Appliance status">
 <dl class="facts">
-<div><dt>Status</dt><dd>${health.clock.trusted && !health.config.errors && !health.disk?.full ? html`<span class="ok">● All good</span>` : html`<span class="bad">● Needs attention</span>`}</dd></div>
+<div class="wide"><dt>Status</dt><dd id="status-line">${status === undefined ? html`<span class="ok">● All good</span>` : html`<span class="bad">● ${status}</span>`}</dd></div>
 <div><dt>Up for</dt><dd>${shortDuration(health.uptimeSeconds * 1000)}</dd></div>
 <div><dt>Clock</dt><dd>${health.clock.trusted ? 'trusted' : html`<span class="bad">not trusted</span>`}</dd></div>
 <div><dt>Jobs</dt><dd>${health.config.jobs}</dd></div>
@@ -44,6 +48,7 @@ export function overviewBody(ctx: RenderContext, data: { health: HealthView; job
 <div><dt>Config</dt><dd>loaded ${timeTag(health.config.loadedAt, ctx.timeZone)}</dd></div>
 </dl>
 ${!health.clock.trusted && html`<p class="note warn">${health.clock.message}</p>`}
+${attentionList(ctx, attention)}
 ${health.config.errors && html`<div class="note error" id="config-errors"><p><strong>The last config reload failed</strong> ${timeTag(health.config.failedAt, ctx.timeZone)}; the previous jobs keep running. Fix the file and save it again:</p><ul class="mono errors">${health.config.errors.map((line) => html`<li>${line}</li>`)}</ul></div>`}
 </section>
 <section aria-labelledby="running-h"><h2 id="running-h">Running now</h2>
@@ -62,11 +67,99 @@ ${upcoming.length
 </section>`;
 }
 
+/**
+ * What needs attention in one line (the engine's answer, /api/attention), or
+ * undefined when all is good. The banners' immediate facts (an untrusted clock,
+ * a full disk, a failed reload) count at once, before the engine reports them.
+ */
+export function statusLine(health: HealthView, attention: AttentionView): string | undefined {
+  const has = (key: string) => attention.appliance.some((problem) => problem.key === key);
+  const extra = [
+    !health.clock.trusted && !has('appliance:clock') && 'clock not trusted',
+    health.config.errors && !has('appliance:config') && 'config reload failed',
+    health.disk?.full && !has('appliance:disk') && 'disk full',
+  ].filter((word): word is string => typeof word === 'string');
+  if (attention.ok && extra.length === 0) return undefined;
+  return [...extra, ...(attention.ok ? [] : [attention.summary])].join(' · ');
+}
+
+/** Each failing job with its reason, stuck runs and overdue jobs: one line each, linked. */
+function attentionList(ctx: RenderContext, attention: AttentionView): Html | false {
+  const { failing, stuck, overdue, questions } = attention;
+  if (!failing.length && !stuck.length && !overdue.length && !questions) return false;
+  return html`<ul class="attention" aria-label="Needs attention">
+${failing.map((f) => html`<li class="failing"><a href="/runs/${f.runId}"><strong>${f.job}</strong> failing${f.failures > 1 ? html` (${f.failures} runs)` : ''}</a><span class="reason mono">${f.reason}</span></li>`)}
+${stuck.map((s) => html`<li class="stuck"><a href="/runs/${s.runId}"><strong>${s.job}</strong> stuck</a><span class="reason">${s.reason}</span></li>`)}
+${overdue.map((o) => html`<li class="overdue"><a href="/jobs/${o.job}"><strong>${o.job}</strong> overdue</a><span class="reason">no success ${o.lastSuccessAt ? html`since ${timeTag(o.lastSuccessAt, ctx.timeZone)}` : 'yet'}; expected every ${formatDuration(o.everyMs)}</span></li>`)}
+${questions > 0 && html`<li class="questions"><a href="/inbox"><strong>${questions} ${questions === 1 ? 'question' : 'questions'}</strong> waiting in the inbox</a></li>`}
+</ul>`;
+}
+
 // ---- jobs -------------------------------------------------------------------
 
-export function jobsBody(ctx: RenderContext, jobs: JobView[]): Html {
-  if (jobs.length === 0) return html`<h1>Jobs</h1><p class="empty">No jobs yet: add some to hearth.yaml; Hearth reloads it when it changes.</p>`;
-  return html`<h1>Jobs</h1><ul class="cards">${jobs.map((job) => jobCard(ctx, job))}</ul>`;
+/** Job cards per page of /jobs: 1,000 jobs would be ~900 KB of HTML on one page. */
+export const JOBS_PAGE_SIZE = 50;
+/** Below this many jobs the page has no filter box: everything fits on one screenful or two. */
+const JOBS_FILTER_FROM = 10;
+
+/** What the /jobs page shows: the filter as typed (`?q=`) and the page number (`?page=`, from 1). */
+export interface JobsListing {
+  q: string;
+  page: number;
+}
+
+/** Jobs whose name or description contains every word of `q` (case-insensitive), in catalog order. */
+export function filterJobs<T extends Pick<JobView, 'name' | 'description'>>(jobs: T[], q: string): T[] {
+  const words = q.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return jobs;
+  return jobs.filter((job) => {
+    const text = `${job.name} ${job.description ?? ''}`.toLowerCase();
+    return words.every((word) => text.includes(word));
+  });
+}
+
+/** One page of /jobs: which jobs (names) to show; the route looks up only those. */
+export interface JobsPage {
+  q: string;
+  page: number;
+  pages: number;
+  total: number;
+  matching: number;
+  /** Index of the first shown job among the matching ones. */
+  first: number;
+  names: string[];
+}
+
+export function pickJobsPage(all: Array<Pick<JobView, 'name' | 'description'>>, listing: JobsListing): JobsPage {
+  const q = listing.q.trim();
+  const matching = filterJobs(all, q);
+  const pages = Math.max(1, Math.ceil(matching.length / JOBS_PAGE_SIZE));
+  const page = Math.min(Math.max(1, Math.floor(listing.page) || 1), pages);
+  const first = (page - 1) * JOBS_PAGE_SIZE;
+  const names = matching.slice(first, first + JOBS_PAGE_SIZE).map((job) => job.name);
+  return { q, page, pages, total: all.length, matching: matching.length, first, names };
+}
+
+export function jobsBody(ctx: RenderContext, listing: JobsPage, shown: JobView[]): Html {
+  const { q, page, pages, total, matching, first } = listing;
+  if (total === 0) return html`<h1>Jobs</h1><p class="empty">No jobs yet: add some to hearth.yaml; Hearth reloads it when it changes.</p>`;
+  const filter = (total > JOBS_FILTER_FROM || q) && html`<form method="get" action="/jobs" class="card search-form" role="search">
+<label for="jobs-q">Filter jobs <span class="muted small">(name or description)</span></label>
+<input id="jobs-q" type="search" name="q" value="${q}" maxlength="200" autocomplete="off" enterkeyhint="search">
+<button type="submit" class="btn primary">Filter</button>
+</form>`;
+  const count = q
+    ? html`<p class="muted">${matching} of ${total} jobs match “${q}”${matching > 0 && pages > 1 ? html`, ${shown.length} shown` : ''}. <a href="/jobs">Show all</a></p>`
+    : pages > 1 && html`<p class="muted">Jobs ${first + 1}–${first + shown.length} of ${total}</p>`;
+  return html`<h1>Jobs</h1>${filter}<div data-live-part>${count}
+${shown.length > 0 ? html`<ul class="cards">${shown.map((job) => jobCard(ctx, job))}</ul>` : html`<p class="empty">No job matches “${q}”.</p>`}
+${jobsPager(q, page, pages)}</div>`;
+}
+
+function jobsPager(q: string, page: number, pages: number): Html | false {
+  if (pages <= 1) return false;
+  const href = (n: number) => `/jobs?${new URLSearchParams({ ...(q ? { q } : {}), page: String(n) }).toString()}`;
+  return html`<nav class="pager" aria-label="Pages of jobs">${page > 1 ? html`<a class="btn plain" href="${href(page - 1)}">‹ Previous</a>` : ''}<span class="muted">Page ${page} of ${pages}</span>${page < pages ? html`<a class="btn plain" href="${href(page + 1)}">Next ›</a>` : ''}</nav>`;
 }
 
 function jobCard(ctx: RenderContext, job: JobView): Html {
@@ -74,9 +167,10 @@ function jobCard(ctx: RenderContext, job: JobView): Html {
   return html`<li class="card job" data-job="${job.name}">
 <div class="row"><h2><a href="/jobs/${job.name}">${job.name}</a></h2>${job.schedule?.paused && statusBadge('paused')}${job.activeRuns > 0 && statusBadge('running')}</div>
 ${job.description && html`<p class="muted">${job.description}</p>`}
+${jobAttentionNote(job)}
 <dl class="facts compact">
 <div><dt>Schedule</dt><dd>${job.schedule ? job.schedule.description : html`<span class="muted">manual only</span>`}</dd></div>
-${job.schedule && html`<div><dt>Next</dt><dd>${job.schedule.paused ? html`<span class="muted">paused</span>` : timeTag(job.schedule.nextRun, ctx.timeZone)}</dd></div>`}
+${job.schedule && html`<div><dt>Next</dt><dd>${job.schedule.paused ? html`<span class="muted">paused</span>` : blockedWords(job) ?? timeTag(job.schedule.nextRun, ctx.timeZone)}</dd></div>`}
 <div><dt>Last run</dt><dd>${last ? html`<a href="/runs/${last.id}">${statusBadge(last.status)}</a> ${timeTag(last.createdAt, ctx.timeZone)} <span class="muted">${spanOf(last.startedAt, last.finishedAt, ctx.now)}</span>` : html`<span class="muted">never</span>`}</dd></div>
 </dl>
 <div class="actions">${runNowButton(job)}${pauseButton(job, '/jobs')}</div>
@@ -101,6 +195,7 @@ export function jobBody(ctx: RenderContext, job: JobView, runs: Run[], page: { b
   return html`<nav class="crumbs"><a href="/jobs">Jobs</a> ›</nav>
 <div class="row"><h1>${job.name}</h1>${s?.paused && statusBadge('paused')}</div>
 ${job.description && html`<p class="muted">${job.description}</p>`}
+${jobAttentionNote(job)}
 <div class="actions">${runNowButton(job)}${pauseButton(job, `/jobs/${job.name}`)}</div>
 ${history && historySummary(history, ctx.now, ctx.timeZone)}
 <section class="card"><h2>Schedule</h2>
@@ -109,7 +204,7 @@ ${s
 <div class="wide"><dt>When</dt><dd>${s.description}</dd></div>
 <div><dt>Expression</dt><dd class="mono">${s.kind}: ${s.expression}</dd></div>
 <div><dt>Schedule's zone</dt><dd>${s.timezone}</dd></div>
-<div><dt>Next run</dt><dd>${s.paused ? 'paused' : timeTag(s.nextRun, ctx.timeZone, { exact: true })}</dd></div>
+<div><dt>Next run</dt><dd>${s.paused ? 'paused' : blockedWords(job) ?? timeTag(s.nextRun, ctx.timeZone, { exact: true })}</dd></div>
 <div><dt>Catch-up</dt><dd>${catchupWords(s.catchup, s.maxCatchup)}</dd></div>
 <div class="wide"><dt>Last catch-up</dt><dd>${s.lastCatchup
         ? html`${timeTag(s.lastCatchup.at, ctx.timeZone, { exact: true })}: ${s.lastCatchup.occurrences} missed ${s.lastCatchup.occurrences === 1 ? 'occurrence' : 'occurrences'}, ${s.lastCatchup.runs} ${s.lastCatchup.runs === 1 ? 'run' : 'runs'} (${s.lastCatchup.policy})`
@@ -123,6 +218,27 @@ ${s
 ${runs.length ? html`<ul class="list">${runs.map((run) => runItem(ctx, run, false))}</ul>` : html`<p class="empty">No runs yet.</p>`}
 ${pager(`/jobs/${job.name}`, page)}
 </section>`;
+}
+
+/** Failing (with its reason), stuck or overdue: one line each. */
+function jobAttentionNote(job: JobView): Html | false {
+  const a = job.attention;
+  if (!a) return false;
+  return html`<ul class="attention compact">
+${a.failing && html`<li class="failing"><a href="/runs/${a.failing.runId}">failing${a.failing.failures > 1 ? ` (${a.failing.failures} runs)` : ''}</a><span class="reason mono">${a.failing.reason}</span></li>`}
+${a.stuck && html`<li class="stuck"><a href="/runs/${a.stuck.runId}">stuck</a><span class="reason">${a.stuck.reason}</span></li>`}
+${a.overdue && html`<li class="overdue">overdue<span class="reason">no success since before ${a.overdue.dueAt.slice(0, 16).replace('T', ' ')} UTC (expect)</span></li>`}
+</ul>`;
+}
+
+/**
+ * The next occurrence will not start while a run blocks it (overlap: skip):
+ * say so instead of promising a time that has passed.
+ */
+function blockedWords(job: JobView): Html | undefined {
+  if (job.overlap !== 'skip' || job.activeRuns === 0) return undefined;
+  const skipped = job.attention?.stuck?.skipped;
+  return html`<span class="warn-text">skipped while a run is active${skipped ? ` (${skipped} skipped so far)` : ''}</span>`;
 }
 
 function catchupWords(policy: string, max: number): string {
@@ -296,6 +412,7 @@ export function settingsBody(ctx: RenderContext, data: { tokens: ApiTokenInfo[];
   const { tokens, created } = data;
   const job = data.exampleJob ?? 'JOB';
   return html`<h1>Settings</h1>
+<p><a class="btn" href="/settings/connections">Connections ›</a> <span class="small muted">Slack, Gmail and other accounts jobs use</span></p>
 ${created && html`<section class="card created" role="status"><h2>Token “${created.name}” created</h2>
 <p>Copy it now: it is shown only once.</p>
 <input class="mono token" readonly value="${created.token}" aria-label="The new token" data-select>

@@ -59,4 +59,22 @@ describe('LiveHub', () => {
     expect(hub.batches).toBe(0);
     hub.stop();
   });
+
+  it('arms its heartbeat only while someone watches, so an idle appliance is not woken for it', async () => {
+    const clock = new FakeClock();
+    const appliance = new FakeAppliance();
+    const hub = new LiveHub({ appliance, clock, heartbeatMs: 15_000 });
+    hub.start();
+    expect(clock.pendingTimers()).toBe(0);
+    const abort = new AbortController();
+    const reader = hub.connect(abort.signal).body!.getReader();
+    await reader.read(); // the greeting
+    expect(clock.pendingTimers()).toBe(1);
+    await clock.advance(15_000);
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('heartbeat');
+    abort.abort();
+    await clock.advance(15_000); // the last beat finds nobody and is not re-armed
+    expect(clock.pendingTimers()).toBe(0);
+    hub.stop();
+  });
 });

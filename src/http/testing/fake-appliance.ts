@@ -5,6 +5,7 @@ import { isActive } from '../../runs/model.js';
 import { MemoryInboxStore, answerQuestion, type InboxItem } from '../../steps/inbox.js';
 import type { StepView } from '../../steps/journal.js';
 import type { Run, RunPage, RunQuery, RunStatus, Trigger } from '../../runs/model.js';
+import { attentionView, type AttentionInputs, type AttentionView } from '../../engine/attention.js';
 
 /**
  * An in-memory AppliancePort for tests of the HTTP API and the CLI. Tests
@@ -34,11 +35,20 @@ export class FakeAppliance implements AppliancePort {
   private sequence = 0;
 
   /** Merged into health(): a failed reload's `config.errors`, a `disk` reading. */
-  healthOverrides: { config?: Partial<HealthView['config']>; disk?: HealthView['disk'] } = {};
+  healthOverrides: { config?: Partial<HealthView['config']>; disk?: HealthView['disk']; notify?: HealthView['notify'] } = {};
+
+  /** What the engine's Watch would know (failing jobs, stuck runs, ...); questions are counted from `inbox`. */
+  attentionFacts: Partial<Omit<AttentionInputs, 'questions'>> = {};
+
+  async attention(): Promise<AttentionView> {
+    this.maybeFail();
+    const questions = (await this.inbox.listOpen()).length;
+    return attentionView({ failing: [], stuck: [], overdue: [], appliance: [], ...this.attentionFacts, questions });
+  }
 
   health(): HealthView {
     this.maybeFail();
-    const { config, disk } = this.healthOverrides;
+    const { config, disk, notify } = this.healthOverrides;
     const base: HealthView = {
       status: 'ok',
       version: '0.1.0',
@@ -48,7 +58,11 @@ export class FakeAppliance implements AppliancePort {
       config: { file: '/etc/hearth/hearth.yaml', loadedAt: '2026-01-01T00:00:00.000Z', jobs: this.jobs.size },
       runs: { queued: 0, running: this.countRuns('running'), waiting: 0 },
     };
-    return { ...base, config: { ...base.config, ...config }, ...(disk ? { disk } : {}) };
+    return { ...base, config: { ...base.config, ...config }, ...(disk ? { disk } : {}), ...(notify ? { notify } : {}) };
+  }
+
+  listJobNames(): Array<Pick<JobView, 'name' | 'description'>> {
+    return [...this.jobs.values()].map((job) => (job.description ? { name: job.name, description: job.description } : { name: job.name }));
   }
 
   listJobs(): JobView[] {

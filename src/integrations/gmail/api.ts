@@ -71,10 +71,8 @@ export class HistoryGoneError extends Error {
   override name = 'HistoryGoneError';
 }
 
-/** Google refused the refresh token (`invalid_grant`: revoked, expired after 7 days in Testing, password changed). */
-export class GmailAuthError extends Error {
-  override name = 'GmailAuthError';
-}
+// Google refusing the refresh token steers the gmail actions (src/actions/gmail.ts): typed in core/errors.ts.
+export { GmailAuthError } from '../../core/errors.js';
 
 /** A message that no longer exists (deleted between list and get). */
 export class MessageGoneError extends Error {

@@ -1,5 +1,5 @@
 import type { Clock } from '../../core/clock.js';
-import { abortError } from '../../actions/params.js';
+import { abortError, LongPauseError } from '../../core/errors.js';
 import { GmailRateLimitError, HistoryGoneError, MessageGoneError, type GmailApi, type GmailCosts, type HistoryPage, type RawMessage } from './api.js';
 import { MailStore, applyRecord, type BackupState, type IndexEntry, type IndexRecord } from './mail-store.js';
 import type { QuotaPacer } from './pacer.js';
@@ -67,13 +67,8 @@ export interface BackupReport {
   repaired?: number;
 }
 
-/** A rate-limit pause too long to wait out in memory: the backup stopped (its progress committed) until `until`. */
-export class LongPauseError extends Error {
-  override name = 'LongPauseError';
-  constructor(readonly until: number) {
-    super(`rate limited until ${new Date(until).toISOString()}`);
-  }
-}
+// The action parks the run on it (src/actions/gmail.ts): typed in core/errors.ts.
+export { LongPauseError };
 
 const RATE_LIMIT_BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000];
 

@@ -2,7 +2,8 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { NonRetriableError } from '../../core/errors.js';
-import type { ActionContext } from '../../actions/types.js';
+import type { Clock } from '../../core/clock.js';
+import type { StepApi } from '../../steps/types.js';
 import { GmailRateLimitError, type GmailApi, type GmailCosts, type Label } from './api.js';
 import type { MailStore } from './mail-store.js';
 import type { QuotaPacer } from './pacer.js';
@@ -54,6 +55,15 @@ export interface RuleOutcome {
 const BATCH = 1000;
 const RETRY_LIMIT = 8;
 
+/** What applyLabelRules uses of the action's context (an ActionContext fits). */
+export interface LabelContext {
+  signal: AbortSignal;
+  clock: Clock;
+  log(line: string): void;
+  /** The inbox, for rules marked ask: true. */
+  step?: Pick<StepApi, 'waitForInput'>;
+}
+
 export async function applyLabelRules(o: {
   api: GmailApi;
   rules: LabelRule[];
@@ -61,7 +71,7 @@ export async function applyLabelRules(o: {
   store: MailStore;
   pacer: QuotaPacer;
   costs: GmailCosts;
-  ctx: ActionContext;
+  ctx: LabelContext;
 }): Promise<{ dryRun: boolean; rules: RuleOutcome[]; createdLabels: string[]; units: number }> {
   const { api, ctx, pacer, costs } = o;
   const call = async <T>(method: keyof GmailCosts, fn: () => Promise<T>): Promise<T> => {

@@ -1,5 +1,5 @@
 import type { Clock } from '../../core/clock.js';
-import { abortError } from '../../actions/params.js';
+import { abortError } from '../../core/errors.js';
 
 /**
  * Keeps a mailbox's calls under its per-user quota: a sliding window of one

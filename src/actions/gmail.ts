@@ -1,22 +1,22 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { NonRetriableError } from '../../core/errors.js';
-import type { ConnectionDef } from '../../config/types.js';
-import { pickSecret, type SecretsStore } from '../../secrets/store.js';
-import type { InboxStore } from '../../steps/inbox.js';
-import type { KnowledgeAccess } from '../../actions/ingest/index.js';
-import { abortError, parseParams, validateParams } from '../../actions/params.js';
-import type { ActionContext, ActionDefinition } from '../../actions/types.js';
-import type { SourceItem } from '../../knowledge/knowledge-base.js';
-import { SOURCE_PATTERN } from '../../knowledge/stages.js';
-import { DEFAULT_COSTS, DEFAULT_QUOTA_PER_MINUTE, GmailAuthError, type GmailApi, type GmailCosts } from './api.js';
-import { LongPauseError, runBackup } from './backup.js';
-import { openGoogleGmail, type GmailConnectionSettings } from './google.js';
-import { applyLabelRules, labelRulesSchema } from './labels.js';
-import { mailDocument } from './mail-document.js';
-import { MailStore } from './mail-store.js';
-import { QuotaPacer } from './pacer.js';
+import { GmailAuthError, LongPauseError, NonRetriableError } from '../core/errors.js';
+import type { ConnectionDef } from '../config/types.js';
+import { pickSecret, type SecretsStore } from '../secrets/store.js';
+import type { InboxStore } from '../steps/inbox.js';
+import type { KnowledgeAccess } from './ingest/index.js';
+import { abortError, parseParams, validateParams } from './params.js';
+import type { ActionContext, ActionDefinition } from './types.js';
+import type { SourceItem } from '../knowledge/knowledge-base.js';
+import { SOURCE_PATTERN } from '../knowledge/stages.js';
+import { DEFAULT_COSTS, DEFAULT_QUOTA_PER_MINUTE, type GmailApi, type GmailCosts } from '../integrations/gmail/api.js';
+import { runBackup } from '../integrations/gmail/backup.js';
+import { openGoogleGmail, type GmailConnectionSettings } from '../integrations/gmail/google.js';
+import { applyLabelRules, labelRulesSchema } from '../integrations/gmail/labels.js';
+import { mailDocument } from '../integrations/gmail/mail-document.js';
+import { MailStore } from '../integrations/gmail/mail-store.js';
+import { QuotaPacer } from '../integrations/gmail/pacer.js';
 
 /**
  * The Gmail actions: `gmail.backup` and `gmail.label`. They reach the
