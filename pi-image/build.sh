@@ -2,7 +2,7 @@
 # Builds a flashable Raspberry Pi (4, 3B+, 400, CM4) image of Hearth from
 # Debian trixie arm64 packages only:
 #
-#   sudo pi-image/build.sh            ->  pi-image/out/hearth-pi-arm64.img
+#   sudo pi-image/build.sh            ->  pi-image/out/hearth-pi-arm64.img, .img.xz and .img.xz.sha256
 #   sudo pi-image/build.sh stage      only stage the app (dist/ and arm64 node_modules)
 #   sudo pi-image/build.sh image      only the image, from the staged app (staged first if missing)
 #
@@ -74,6 +74,7 @@ stage_app() {
   if [ ! -f "$repo/dist/hearth.mjs" ]; then (cd "$repo" && npm run build); fi
   local stage=$out/app
   rm -rf "$stage"
+  rm -f "$out/slim-report.tsv"
   mkdir -p "$stage/scripts"
   local item
   for item in bin dist examples web systemd package.json package-lock.json README.md LICENSE; do
@@ -87,14 +88,64 @@ stage_app() {
   prune_foreign_binaries "$out/modules/node_modules"
 }
 
-# onnxruntime-node carries its native library for every OS and CPU (~210 MB);
-# the Pi needs only linux/arm64.
+# What a headless Pi does not need from production node_modules, measured
+# per component into $out/slim-report.tsv (docs/pi.md has the table):
+# - onnxruntime-node carries its native library for every OS and CPU
+#   (~210 MB); the Pi needs only linux/arm64;
+# - onnxruntime-web and @huggingface/transformers ship browser builds and
+#   their WebAssembly runtimes (~130 MB); Node loads transformers.node.* and
+#   onnxruntime-node (onnxruntime-web's node entry is kept, in case);
+# - source maps, TypeScript sources and declarations are for developers;
+# - native libraries keep symbol tables nobody reads on the Pi (stripped with
+#   llvm-strip or binutils' strip, when the host has one that reads arm64).
 prune_foreign_binaries() {
-  local dir
-  for dir in "$1"/onnxruntime-node/bin/napi-v*/*/*; do
+  local modules=$1 dir file
+  measure_start node_modules "$modules"
+  measure_start onnxruntime-node "$modules/onnxruntime-node"
+  for dir in "$modules"/onnxruntime-node/bin/napi-v*/*/*; do
     [ -d "$dir" ] || continue
     case $dir in */linux/arm64) ;; *) rm -rf "$dir" ;; esac
   done
+  measure_end onnxruntime-node
+  measure_start onnxruntime-web "$modules/onnxruntime-web"
+  if [ -d "$modules/onnxruntime-web/dist" ]; then
+    find "$modules/onnxruntime-web/dist" -type f ! -name 'ort.node.min.*' -delete
+  fi
+  measure_end onnxruntime-web
+  measure_start @huggingface/transformers "$modules/@huggingface/transformers"
+  if [ -d "$modules/@huggingface/transformers/dist" ]; then
+    find "$modules/@huggingface/transformers/dist" -type f ! -name 'transformers.node.*' -delete
+    rm -rf "$modules/@huggingface/transformers/src" "$modules/@huggingface/transformers/types"
+  fi
+  measure_end @huggingface/transformers
+  measure_start "node_modules source maps, .ts sources" "$modules"
+  find "$modules" -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
+    -o \( -name '*.ts' -path '*/src/*' \) \) -delete
+  measure_end "node_modules source maps, .ts sources"
+  local strip_tool
+  strip_tool=$(command -v llvm-strip || command -v aarch64-linux-gnu-strip || true)
+  measure_start "native libraries (stripped)" "$modules"
+  while IFS= read -r -d '' file; do
+    file "$file" 2>/dev/null | grep -q 'ARM aarch64.*not stripped' || continue
+    if [ -n "$strip_tool" ]; then "$strip_tool" --strip-unneeded "$file"
+    else strip --strip-unneeded "$file" 2>/dev/null || true
+    fi
+  done < <(find "$modules" -type f \( -name '*.node' -o -name '*.so' -o -name '*.so.*' \) -print0)
+  measure_end "native libraries (stripped)"
+  measure_end node_modules
+}
+
+# measure_start NAME PATH ... measure_end NAME: one row of the slimming
+# report, in KiB of apparent size (what the compressed image carries).
+declare -A measured_path=() measured_before=()
+measure_start() {
+  measured_path[$1]=$2
+  measured_before[$1]=$(du -sk --apparent-size "$2" 2>/dev/null | cut -f1 || echo 0)
+}
+measure_end() {
+  local after
+  after=$(du -sk --apparent-size "${measured_path[$1]}" 2>/dev/null | cut -f1 || echo 0)
+  printf '%s\t%s\t%s\n' "$1" "${measured_before[$1]:-0}" "${after:-0}" >> "$out/slim-report.tsv"
 }
 
 # A build killed mid-way (CI stopping it after a failed test, Ctrl-C) can
@@ -180,6 +231,22 @@ EOF
   rm -f "$out/boot.vfat" "$out/root.ext4"
 }
 
+# The download: hearth-pi-arm64.img.xz and its .sha256 beside the raw image
+# (which the smoke test boots). xz -6 with HEARTH_XZ_THREADS (default 2)
+# threads; the build fails if the result exceeds HEARTH_IMAGE_MAX_MB (400).
+compress_image() {
+  local threads=${HEARTH_XZ_THREADS:-2} max_mb=${HEARTH_IMAGE_MAX_MB:-400} started=$SECONDS size_mb
+  log "compressing $image (xz -T$threads -6)"
+  rm -f "$image.xz" "$image.xz.sha256"
+  xz -T"$threads" -6 -k -c "$image" > "$image.xz.partial"
+  mv "$image.xz.partial" "$image.xz"
+  (cd "$(dirname "$image")" && sha256sum "$(basename "$image").xz" > "$(basename "$image").xz.sha256")
+  size_mb=$(( ($(stat -c %s "$image.xz") + 1048575) / 1048576 ))
+  printf 'compressed image (xz -T%s -6)\t%s\t%s\n' "$threads" "$(( $(stat -c %s "$image") / 1024 ))" "$(( $(stat -c %s "$image.xz") / 1024 ))" >> "$out/slim-report.tsv"
+  log "compressed: $image.xz ($size_mb MiB) in $((SECONDS - started))s; sha256 in $image.xz.sha256"
+  [ "$size_mb" -le "$max_mb" ] || die "$image.xz is $size_mb MiB, over the $max_mb MiB budget (HEARTH_IMAGE_MAX_MB); see $out/slim-report.tsv"
+}
+
 main() {
   SECONDS=0
   local what=${1:-all}
@@ -192,9 +259,11 @@ main() {
   make_boot_partition
   make_root_partition
   assemble_image
+  compress_image
   remove_rootfs
   rm -rf "$out/app" "$out/modules"
-  log "done: $image ($(du -h --apparent-size "$image" | cut -f1), $(du -h "$image" | cut -f1) on disk) in ${SECONDS}s"
+  log "done: $image ($(du -h --apparent-size "$image" | cut -f1), $(du -h "$image" | cut -f1) on disk) and $image.xz in ${SECONDS}s"
+  printf 'component\tKiB before\tKiB after\n'; cat "$out/slim-report.tsv"
 }
 
 # On one line: bash reads scripts as it runs them, so an edit during a build cannot shift what runs.

@@ -7,7 +7,7 @@
  * four readers of a 100 MB run log < 100 MB of RSS above idle.
  *
  * Then the knowledge store's figures (scripts/bench-knowledge.mjs). One part
- * only: npm run bench -- fire | runs | start | logs | idle | knowledge | history | gmail | slack (slack runs only when named)
+ * only: npm run bench -- fire | runs | start | logs | logdisk | idle | knowledge | history | gmail | slack (slack runs only when named)
  * (`npm run bench -- idle startup|idle|runs` for one row group of the scaling section).
  *
  * Runs against dist/ (what `hearth start` runs), so build first.
@@ -356,6 +356,14 @@ if (!only || only === 'logs') {
   const code = await new Promise((resolve) => child.once('exit', resolve));
   if (code !== 0) process.exitCode = 1;
 }
+// Disk blocks per small run log: own files against day packs (scripts/bench-logdisk.mjs).
+if (!only || only === 'logdisk') {
+  console.log('\nrun log disk use (scripts/bench-logdisk.mjs):');
+  const child = spawn(process.execPath, [join(root, 'scripts', 'bench-logdisk.mjs')], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
+}
+
 // Scaling rows of issue 13: start-up at 10 / 1,000 jobs, idle wake-ups and CPU, run cost (scripts/bench-idle.mjs).
 if (!only || only === 'idle') {
   console.log('\nidle, start-up and run cost (scripts/bench-idle.mjs):');

@@ -74,6 +74,10 @@ export async function backupCommand(args: CommandArgs, ctx: CliContext): Promise
       ...(booleanValue(args, 'logs') ? [OPTIONAL_DIRECTORIES.logs] : []),
     ];
     const directories = wanted.filter((name) => existsSync(join(dataDir, name)));
+    // logs/ goes last, as a list in a safe order (see logsArchiveList).
+    const withoutLogs = directories.filter((name) => name !== OPTIONAL_DIRECTORIES.logs);
+    const logList = join(stage, 'logs.list');
+    if (directories.includes(OPTIONAL_DIRECTORIES.logs)) await writeFile(logList, (await logsArchiveList(dataDir)).join('\n') + '\n', { mode: 0o600 });
     const manifest: Manifest = {
       format: FORMAT,
       createdAt: now.toISOString(),
@@ -85,7 +89,12 @@ export async function backupCommand(args: CommandArgs, ctx: CliContext): Promise
     // 3. One archive: the staged files, then the directories straight from the data directory.
     const output = createWriteStream(partial, { mode: 0o600, flags: 'wx' });
     await runTar(
-      ['-czf', '-', '-C', stage, META_DIR, ...stateFiles, ...(directories.length > 0 ? ['-C', dataDir, ...directories] : [])],
+      [
+        '-czf', '-', '-C', stage, META_DIR, ...stateFiles,
+        ...(directories.length > 0 ? ['-C', dataDir, ...withoutLogs] : []),
+        // A log file that a finishing run moves into its pack meanwhile is read from the pack instead.
+        ...(withoutLogs.length < directories.length ? ['--ignore-failed-read', '--no-recursion', '--verbatim-files-from', '-T', logList] : []),
+      ],
       { stdout: output, tolerateChangedFiles: true },
     );
     await rename(partial, file);
@@ -236,6 +245,24 @@ async function runTar(
     .every((line) => /file changed as we read it/.test(line));
   if (code === 1 && options.tolerateChangedFiles && onlyChanged) return;
   throw new CliFailure(`tar failed (exit ${code}): ${stderr.trim() || 'no message'}`);
+}
+
+/**
+ * The names under logs/ for tar's file list, in the order that keeps every
+ * log while runs finish during the backup: each run's own file before the
+ * packs (logs/packs/, see engine/log-packs.ts). A finished run's file is
+ * removed only after its bytes and index line are in the pack, so a log
+ * whose file was already gone when tar came to it is in the pack files tar
+ * reads after. tar reads the list verbatim, without recursion; a file that
+ * vanishes before tar reads it (packed, or a tail segment merged) is
+ * skipped with a warning.
+ */
+export async function logsArchiveList(dataDir: string): Promise<string[]> {
+  const names = await readdir(join(dataDir, 'logs'), { withFileTypes: true });
+  const own = names.filter((entry) => entry.isFile()).map((entry) => `logs/${entry.name}`);
+  const packs = (await readdir(join(dataDir, 'logs', 'packs')).catch(() => [] as string[])).sort().map((name) => `logs/packs/${name}`);
+  const hasPacks = names.some((entry) => entry.isDirectory() && entry.name === 'packs');
+  return ['logs', ...own, ...(hasPacks ? ['logs/packs'] : []), ...packs];
 }
 
 function defaultName(now: Date): string {

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { Dispatcher } from '../pool/dispatcher.js';
 import { Engine, type EngineDeps } from './engine.js';
 import { executeRun, type ExecutorDeps } from './executor.js';
-import { CompiledSchedules, RunEventHub, observeRunChanges, type ConfigRef } from './parts.js';
+import { CompiledSchedules, RunEventHub, RunReadModel, observeRunChanges, type ConfigRef } from './parts.js';
 import { Scheduler } from './scheduler.js';
 import { Workflows } from './workflows.js';
 import { silentNotifications } from '../notify/types.js';
@@ -20,8 +20,12 @@ export function createEngine(given: EngineDeps): Engine {
   // Detectors publish to deps.notifications; without a Notifier they go nowhere.
   const deps: EngineDeps = { ...given, notifications: given.notifications ?? silentNotifications };
   const runEvents = new RunEventHub(deps.logger);
-  // Every run change goes through the store, so observing it there tells listeners about all of them.
-  const store = observeRunChanges(deps.store, (type, run) => runEvents.emit({ type, run }));
+  const readModel = new RunReadModel();
+  // Every run change goes through the store's repository, so observing it there tells listeners about all of them.
+  const store = observeRunChanges(deps.store, (type, run) => {
+    readModel.note(run);
+    runEvents.emit({ type, run });
+  });
   const config: ConfigRef = { current: deps.config };
   const ids = new RunIdGenerator();
   const schedules = new CompiledSchedules();
@@ -33,7 +37,7 @@ export function createEngine(given: EngineDeps): Engine {
 
   const executorDeps = (): ExecutorDeps => ({
     ...deps,
-    store,
+    runs: store.runs,
     configDir: dirname(config.current.file),
     // killGrace is read from the current config at each stop, so a reload applies to the next one.
     killGraceMs: () => config.current.killGraceMs,
@@ -43,7 +47,8 @@ export function createEngine(given: EngineDeps): Engine {
   const dispatcher: Dispatcher = new Dispatcher({
     clock: deps.clock,
     logger: deps.logger,
-    store,
+    runs: store.runs,
+    queue: store.queue,
     pools: () => config.current.pools,
     job: (name) => config.current.jobs[name],
     execute: (run, job, stop) => executeRun(run, job, executorDeps(), stop),
@@ -71,9 +76,10 @@ export function createEngine(given: EngineDeps): Engine {
     clock: deps.clock,
     store,
     logger: deps.logger.child({ component: 'scheduler' }),
+    newestScheduledFor: (job) => readModel.newestScheduledFor(job),
     compile: (job) => schedules.of(job),
     submit: (job, planned) => theEngine().submitScheduled(job, planned),
   });
-  engine = new Engine({ ...deps, store }, { config, runEvents, ids, schedules, dispatcher, scheduler, workflows });
+  engine = new Engine({ ...deps, store }, { config, runEvents, ids, schedules, dispatcher, scheduler, workflows, readModel });
   return engine;
 }

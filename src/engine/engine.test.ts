@@ -464,10 +464,29 @@ describe('restart and recovery', () => {
     expect((await runOf(store, run.id)).tasks.fill).toMatchObject({ status: 'running', crashes: 1 });
   });
 
+  it('does not start a recovered run before its recovery is on disk, even when a newer run starts meanwhile', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new MemoryRunStore({ clock });
+    const first = await testEngine({ jobs: [flow], clock, store, scripts: { summarise: { ms: 3_600_000 } } });
+    const run = await first.engine.triggerJob('flow', 'manual');
+    await settle(clock, 100);
+    // A stop (the run goes back to queued, its claim released), then a restart on a full disk.
+    await first.engine.stop();
+    vi.spyOn(store, 'flush').mockRejectedValueOnce(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+    const second = await testEngine({ jobs: [flow], clock, store });
+    // The queue holds the recovered run (stored as queued) before this one; the pool must still leave it alone.
+    const fresh = await second.engine.triggerJob('flow', 'manual');
+    await settle(clock, 1_000);
+    expect([...new Set(second.calls.map((c) => c.env.HEARTH_RUN_ID))]).toEqual([fresh.id]);
+    await settle(clock, 30_000);
+    expect((await runOf(store, run.id)).status).toBe('succeeded');
+  });
+
   it('starts even when the recovered state cannot be written (disk full), and resumes the runs once it can', async () => {
     const clock = new FakeClock('2026-03-01T12:00:00Z');
     const store = new MemoryRunStore();
-    const first = await testEngine({ jobs: [flow], clock, store, scripts: { summarise: { ms: 10_000 } } });
+    // summarise hangs in the first engine until the "crash" (never stopped: it must not finish and write the run during the test).
+    const first = await testEngine({ jobs: [flow], clock, store, scripts: { summarise: { ms: 3_600_000 } } });
     const run = await first.engine.triggerJob('flow', 'manual');
     await settle(clock, 100);
     // Crash; the restart finds the disk full.

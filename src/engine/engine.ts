@@ -23,7 +23,7 @@ import { DailyChores, pruneHistory, pruneInputFiles, pruneLogs } from './houseke
 import { healthView, jobView } from './views.js';
 import type { Timer } from '../core/clock.js';
 import type { Scheduler } from './scheduler.js';
-import type { CompiledSchedules, ConfigRef, RunEventHub } from './parts.js';
+import type { CompiledSchedules, ConfigRef, RunEventHub, RunReadModel } from './parts.js';
 import type { InboxItem } from '../steps/inbox.js';
 import type { StepView } from '../steps/journal.js';
 import type { Workflows, WorkflowStores } from './workflows.js';
@@ -32,7 +32,7 @@ import type { ChannelStatus } from '../notify/notifier.js';
 import { Watch, type PowerFlags } from './watch.js';
 import type { AttentionView } from './attention.js';
 
-export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceMs' | 'steps'> {
+export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceMs' | 'steps' | 'runs'> {
   /** Where workflow steps, inbox questions and events are kept (default: in memory, for tests). */
   workflows?: WorkflowStores;
   config: HearthConfig;
@@ -62,6 +62,8 @@ export interface EngineParts {
   dispatcher: Dispatcher;
   scheduler: Scheduler;
   workflows: Workflows;
+  /** The runs' read model for the synchronous views (job list), fed by the repository's change notifications. */
+  readModel: RunReadModel;
 }
 
 interface ConfigProblem {
@@ -89,6 +91,7 @@ export class Engine implements AppliancePort {
   /** Run-event listeners of this engine instance (the dashboard's fan-out, metrics). */
   private readonly runEvents: RunEventHub;
   private readonly workflows: Workflows;
+  private readonly readModel: RunReadModel;
   private readonly eventLedger: EventLedger;
   /** Events with an id being accepted right now: a second POST of the same id waits for the first. */
   private readonly eventsInFlight = new Map<string, Promise<EventReceipt>>();
@@ -107,6 +110,7 @@ export class Engine implements AppliancePort {
     this.dispatcher = parts.dispatcher;
     this.scheduler = parts.scheduler;
     this.workflows = parts.workflows;
+    this.readModel = parts.readModel;
     this.eventLedger = new EventLedger(deps.store);
     this.startedAt = deps.clock.now();
     this.configLoadedAt = this.startedAt;
@@ -155,11 +159,16 @@ export class Engine implements AppliancePort {
   async start(): Promise<void> {
     await this.watch.start();
     const toResume: Run[] = [];
-    for (const run of this.deps.store.activeRuns()) {
+    const runs = this.deps.store.runs;
+    await this.readModel.seed(runs, Object.keys(this.config.jobs));
+    const active = await runs.active();
+    // The queue already holds the runs stored as queued: none starts before the recovery is on disk.
+    this.dispatcher.holdBack(active.map((run) => run.id));
+    for (const run of active) {
       const recovered = recoverInterruptedRun(run, this.deps.clock.now(), (pid) => this.deps.killOrphan?.(pid, run.id));
       if (recovered.failed !== undefined) {
         // A task that keeps taking the appliance down with it is not resumed again.
-        this.deps.store.updateRun(run);
+        await runs.save(run, 'recovered');
         this.deps.logs.write(run.id, 'hearth', `appliance restarted; run failed: ${recovered.failed}`);
         await this.deps.logs.finish(run.id);
         this.onRunFinished(run);
@@ -169,7 +178,7 @@ export class Engine implements AppliancePort {
         this.deps.logs.write(run.id, 'hearth', `appliance restarted; resuming (${recovered.resumedTasks.join(', ')} will run again)`);
         this.deps.logger.info('resuming interrupted run', { runId: run.id, job: run.job, tasks: recovered.resumedTasks });
       }
-      this.deps.store.updateRun(run);
+      await runs.save(run, 'recovered');
       if (run.cancelRequested) await this.finishCancelledBeforeCrash(run);
       else toResume.push(run);
     }
@@ -190,6 +199,7 @@ export class Engine implements AppliancePort {
     return pruneLogs(this.deps.logs.directory, {
       ...this.logRetention(),
       pruneJournals: (before) => this.workflows.prune(before),
+      packs: this.deps.logs,
     });
   }
 
@@ -215,7 +225,7 @@ export class Engine implements AppliancePort {
   private async resumeRecovered(runs: Run[]): Promise<void> {
     if (this.stopped) return;
     try {
-      await this.deps.store.flush();
+      await this.deps.store.runs.flush();
     } catch (error) {
       this.deps.logger.error('cannot write the run state (disk full?); recovered runs wait until it can be written', {
         runs: runs.length,
@@ -226,16 +236,20 @@ export class Engine implements AppliancePort {
     }
     this.recoveryRetry = undefined;
     if (this.stopped) return;
+    this.dispatcher.releaseHeld();
+    const queued: Run[] = [];
     for (const run of runs) {
       if (run.status === 'waiting') this.dispatcher.park(run);
-      else this.dispatcher.enqueue(run);
+      else queued.push(run);
     }
+    await Promise.all(queued.map((run) => this.dispatcher.enqueue(run)));
   }
 
   /** A cancel was requested just before a crash: honour it instead of resuming. */
   private async finishCancelledBeforeCrash(run: Run): Promise<void> {
     finishRunEarly(run, 'cancelled', 'cancelled by request', this.deps.clock.now());
-    this.deps.store.updateRun(run);
+    // Written with the other recovered runs (resumeRecovered flushes them), so a full disk does not stop the start.
+    await this.deps.store.runs.save(run, 'recovered');
     this.deps.logs.write(run.id, 'hearth', 'run cancelled (the cancel was requested before a restart)');
     await this.deps.logs.finish(run.id);
   }
@@ -260,7 +274,10 @@ export class Engine implements AppliancePort {
     this.configLoadedAt = this.deps.clock.now();
     this.configProblem = undefined;
     this.scheduler.setJobs(Object.values(config.jobs));
-    this.dispatcher.pump();
+    // Jobs the reload added: their runs (from an earlier config) reach the read model in the background.
+    void this.readModel.seed(this.deps.store.runs, Object.keys(config.jobs)).catch((error: unknown) =>
+      this.deps.logger.warn('reading the runs of new jobs failed', { error: errorMessage(error) }));
+    void this.dispatcher.pump();
     this.watch.configProblem(undefined);
     this.watch.jobsChanged();
   }
@@ -388,7 +405,7 @@ export class Engine implements AppliancePort {
       runs.push(await this.prepareRun(job, { trigger: 'event', occurrences: 1, input: event.data, event: eventRef }));
     }
     // From here to the inserts nothing awaits: the runs and the id share one write batch.
-    const inserts = runs.map((run) => this.deps.store.insertRun(run));
+    const inserts = runs.map((run) => this.deps.store.runs.insert(run));
     const undo = remember ? this.eventLedger.remember(eventId, { at: now, name: event.name, runs: runs.map((r) => r.id), skipped }) : undefined;
     try {
       await Promise.all(inserts);
@@ -397,7 +414,7 @@ export class Engine implements AppliancePort {
       undo?.();
       throw error;
     }
-    for (const run of runs) this.dispatcher.enqueue(run);
+    await Promise.all(runs.map((run) => this.dispatcher.enqueue(run)));
     const fields = { event: event.name, eventId, runs: runs.map((r) => r.id), ...(skipped.length ? { skipped } : {}) };
     if (runs.length === 0 && skipped.length === 0) this.deps.logger.info('event accepted; no job listens to it', fields);
     else this.deps.logger.info('event accepted', fields);
@@ -423,7 +440,7 @@ export class Engine implements AppliancePort {
 
   /** Re-runs a finished run's job as a new run with trigger `retry`. */
   async retryRun(id: string): Promise<Run> {
-    const original = await this.deps.store.getRun(id);
+    const original = await this.deps.store.runs.get(id);
     if (!original) throw new NotFoundError('run', id);
     if (isActive(original)) throw new ConflictError(`run ${id} is still ${original.status}`);
     const job = this.config.jobs[original.job];
@@ -445,11 +462,11 @@ export class Engine implements AppliancePort {
   }
 
   listRuns(query: RunQuery): Promise<RunPage> {
-    return this.deps.store.listRuns(query);
+    return this.deps.store.runs.list(query);
   }
 
   getRun(id: string): Promise<Run | undefined> {
-    return this.deps.store.getRun(id);
+    return this.deps.store.runs.get(id);
   }
 
   async cancelRun(id: string): Promise<Run> {
@@ -484,7 +501,7 @@ export class Engine implements AppliancePort {
   }
 
   private async requireRun(id: string): Promise<Run> {
-    const run = await this.deps.store.getRun(id);
+    const run = await this.deps.store.runs.get(id);
     if (!run) throw new NotFoundError('run', id);
     return run;
   }
@@ -514,9 +531,9 @@ export class Engine implements AppliancePort {
   async createRun(job: JobDef, options: RunOptions): Promise<Run> {
     const run = await this.prepareRun(job, options);
     // Durable before it is acknowledged or started.
-    await this.deps.store.insertRun(run);
+    await this.deps.store.runs.insert(run);
     this.deps.logger.info('run queued', { runId: run.id, job: job.name, trigger: run.trigger, scheduledFor: run.scheduledFor });
-    this.dispatcher.enqueue(run);
+    await this.dispatcher.enqueue(run);
     return run;
   }
 
@@ -556,7 +573,7 @@ export class Engine implements AppliancePort {
   }
 
   private jobView(job: JobDef): JobView {
-    const last = this.deps.store.lastRun(job.name);
+    const last = this.readModel.lastRun(job.name);
     const scheduleState = this.deps.store.getSchedule(job.name);
     const nextRun = job.schedule ? this.scheduler.nextRun(job.name) : undefined;
     return jobView(job, {

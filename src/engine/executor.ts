@@ -17,7 +17,7 @@ import type { Logger } from '../core/logger.js';
 import type { JobDef, TaskDef } from '../config/types.js';
 import { DEFAULT_SHELL_TIMEOUT_MS } from '../config/types.js';
 import type { Run, TaskState } from '../runs/model.js';
-import type { RunStore } from '../runs/store.js';
+import type { RunRepository } from '../runs/run-repository.js';
 import type { ActionContext, ActionDefinition } from '../actions/types.js';
 import type { ShellOptions, ShellResult } from '../pool/process/shell.js';
 import type { RunLogs } from './run-logs.js';
@@ -43,7 +43,8 @@ import {
 import { ensureInputFile, readInput, readInputText } from '../runs/run-input.js';
 
 export interface ExecutorDeps {
-  store: RunStore;
+  /** Where the run's changes are saved (the run repository port; each save names its transition). */
+  runs: RunRepository;
   clock: Clock;
   logs: RunLogs;
   logger: Logger;
@@ -85,7 +86,7 @@ export type RunOutcome = 'finished' | 'waiting' | 'interrupted';
  * transition from src/runs/transitions.ts.
  */
 export async function executeRun(run: Run, job: JobDef, deps: ExecutorDeps, stop: AbortSignal): Promise<RunOutcome> {
-  const { clock, store } = deps;
+  const { clock } = deps;
   const runAbort = new AbortController();
   const forwardStop = () => runAbort.abort(stop.reason);
   if (stop.aborted) forwardStop();
@@ -102,7 +103,7 @@ export async function executeRun(run: Run, job: JobDef, deps: ExecutorDeps, stop
   try {
     for (;;) {
       if (!runAbort.signal.aborted) {
-        settleBlockedTasks(run, job, deps);
+        if (settleBlockedTasks(run, job, deps)) await deps.runs.save(run, 'task-skipped');
         wake(run, { kind: 'timer' }, clock.now());
         for (const task of readyTasks(run, job)) {
           running.set(task.name, runTask(run, job, task, deps, runAbort.signal).finally(() => running.delete(task.name)));
@@ -123,10 +124,10 @@ async function startRun(run: Run, job: JobDef, deps: ExecutorDeps): Promise<void
   const resumed = run.startedAt !== undefined;
   markRunStarted(run, now);
   if (run.lastSuccessAt === undefined) {
-    const previous = await deps.store.lastSuccess(job.name);
+    const previous = await deps.runs.lastSuccess(job.name);
     run.lastSuccessAt = previous?.startedAt ?? '';
   }
-  deps.store.updateRun(run);
+  await deps.runs.save(run, 'started');
   deps.logs.prepare(run.id);
   if (!resumed) {
     const when = run.scheduledFor ? ` for ${run.scheduledFor}` : '';
@@ -140,7 +141,8 @@ async function startRun(run: Run, job: JobDef, deps: ExecutorDeps): Promise<void
  * skipped, in topological order; so is a pending task a reload removed from
  * the job (a resumed run runs the current definition), which could never run.
  */
-function settleBlockedTasks(run: Run, job: JobDef, deps: ExecutorDeps): void {
+function settleBlockedTasks(run: Run, job: JobDef, deps: ExecutorDeps): boolean {
+  let skipped = false;
   for (const task of job.tasks) {
     const state = run.tasks[task.name]!;
     if (state.status !== 'pending') continue;
@@ -148,14 +150,15 @@ function settleBlockedTasks(run: Run, job: JobDef, deps: ExecutorDeps): void {
     if (!blocker) continue;
     skipTask(run, task.name, `skipped: dependency "${blocker}" ${run.tasks[blocker]!.status}`, deps.clock.now());
     deps.logs.write(run.id, 'hearth', `task ${task.name} ${state.error}`);
-    deps.store.updateRun(run);
+    skipped = true;
   }
   for (const state of Object.values(run.tasks)) {
     if (state.status !== 'pending' || job.tasks.some((task) => task.name === state.name)) continue;
     skipTask(run, state.name, 'skipped: no longer in the job', deps.clock.now());
     deps.logs.write(run.id, 'hearth', `task ${state.name} ${state.error}`);
-    deps.store.updateRun(run);
+    skipped = true;
   }
+  return skipped;
 }
 
 function blocksDependants(dep: TaskState, def: TaskDef): boolean {
@@ -205,12 +208,11 @@ async function waitForProgress(running: Promise<void>[], wakeAt: number | undefi
 }
 
 async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps, runSignal: AbortSignal): Promise<void> {
-  const { clock, store, logs } = deps;
+  const { clock, runs, logs } = deps;
   const state = startTask(run, task.name, clock.now());
-  store.updateRun(run);
 
   // Subscribed before the first await: a stop (job timeout, cancel, shutdown)
-  // that arrives while the start is being flushed must reach this task.
+  // that arrives while the start is being saved must reach this task.
   const taskAbort = new AbortController();
   const forward = () => taskAbort.abort(runSignal.reason);
   if (runSignal.aborted) forward();
@@ -218,7 +220,7 @@ async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps,
   try {
     // The attempt is on disk before the task starts, so after a crash the
     // re-run is a new attempt (HEARTH_ATTEMPT goes up) and never a repeat.
-    await store.flush();
+    await runs.save(run, 'task-started');
   } catch (error) {
     runSignal.removeEventListener('abort', forward);
     throw error;
@@ -249,11 +251,11 @@ async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps,
     delete state.pid;
     noteAttemptEnded(state);
   }
-  store.updateRun(run);
   // A finished task must be on disk before its dependants start: after a crash it is never run again. A task nothing
   // depends on rides on the next flush (the run's own end, or the next task's start), one fsync fewer per run; a
   // crash before that re-runs it as a new attempt, as a crash a moment before it finished always did.
-  if (job.tasks.some((other) => other.dependsOn.includes(task.name))) await store.flush();
+  const hasDependants = job.tasks.some((other) => other.dependsOn.includes(task.name));
+  await runs.save(run, hasDependants ? 'task-ended' : 'task-ended-alone');
 }
 
 function recordFailure(run: Run, job: JobDef, task: TaskDef, state: TaskState, deps: ExecutorDeps, reason: unknown, thrown: unknown): void {
@@ -319,7 +321,7 @@ async function runShellTask(run: Run, job: JobDef, task: TaskDef, state: TaskSta
       state.pid = pid;
       // Durable soon (the store's next flush, within its flush interval), so a restart after kill -9 can find and
       // stop this process group; forcing an fsync here delayed the task's own end by one for every short task.
-      deps.store.updateRun(run);
+      void deps.runs.save(run, 'task-process').catch(() => {});
     },
   });
   state.exitCode = result.exitCode;
@@ -391,12 +393,11 @@ function describeWait(wait: SuspendSignal['wait']): string {
 }
 
 async function finishOrPark(run: Run, job: JobDef, deps: ExecutorDeps, abortReason: unknown): Promise<RunOutcome> {
-  const { clock, store, logs } = deps;
+  const { clock, runs, logs } = deps;
   const now = clock.now();
   if (abortReason instanceof ShutdownError) {
     interruptRun(run);
-    store.updateRun(run);
-    await store.flush();
+    await runs.save(run, 'interrupted');
     return 'interrupted';
   }
   if (abortReason instanceof CancelledError) {
@@ -408,8 +409,7 @@ async function finishOrPark(run: Run, job: JobDef, deps: ExecutorDeps, abortReas
     finishRunEarly(run, 'failed', `stopped: ${errorMessage(abortReason)}`, now);
   } else if (hasWaitingTask(run)) {
     parkRun(run);
-    store.updateRun(run);
-    await store.flush();
+    await runs.save(run, 'parked');
     // Suspend means unload: the parked run keeps no open log file either.
     void logs.release(run.id).catch(() => {});
     return 'waiting';
@@ -417,8 +417,7 @@ async function finishOrPark(run: Run, job: JobDef, deps: ExecutorDeps, abortReas
     // A task marked continue_on_error may fail without failing the run.
     completeRun(run, now, (name) => job.tasks.some((task) => task.name === name && task.continueOnError));
   }
-  store.updateRun(run);
-  await store.flush();
+  await runs.save(run, 'finished');
   const took = formatDuration(Date.parse(run.finishedAt!) - Date.parse(run.startedAt ?? run.finishedAt!));
   logs.write(run.id, 'hearth', `run ${run.status} in ${took}${run.error ? `: ${run.error}` : ''}`);
   // Closing the file is not awaited: the pool slot is free now, followers end when it is flushed.

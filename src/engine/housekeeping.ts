@@ -3,7 +3,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { pruneInputs } from '../runs/run-input.js';
 import type { RunStore } from '../runs/store.js';
-import { pruneRunLogs } from './log-retention.js';
+import { pruneRunLogs, type LogPacking } from './log-retention.js';
 
 /*
  * Housekeeping: the daily chores that keep the SD card from filling up (old
@@ -88,10 +88,10 @@ export async function pruneHistory(store: Pick<RunStore, 'pruneHistory'>, option
 /** Deletes run logs older than `history.keepLogs`, then the step journals last written before the same cutoff. */
 export async function pruneLogs(
   logsDir: string,
-  options: PruneFiles & { pruneJournals(before: number): Promise<unknown> },
+  options: PruneFiles & { pruneJournals(before: number): Promise<unknown>; packs?: LogPacking },
 ): Promise<number> {
   const { now, retentionMs, logger, isActive } = options;
-  const removed = await pruneRunLogs(logsDir, { now, retentionMs, isActive }).catch((error: unknown) => {
+  const removed = await pruneRunLogs(logsDir, { now, retentionMs, isActive, ...(options.packs ? { packs: options.packs } : {}) }).catch((error: unknown) => {
     logger.warn('pruning old run logs failed', { error: errorMessage(error) });
     return 0;
   });

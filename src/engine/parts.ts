@@ -3,6 +3,7 @@ import type { Logger } from '../core/logger.js';
 import type { HearthConfig, JobDef } from '../config/types.js';
 import type { Run } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
+import { observeRepository, type RunRepository } from '../runs/run-repository.js';
 import { compileSchedule, type Schedule } from '../schedule/index.js';
 import type { RunEvent, RunEventListener } from './port.js';
 
@@ -53,26 +54,72 @@ export class CompiledSchedules {
   }
 }
 
-/** The store, telling `notify` about every inserted or updated run. */
+/**
+ * A read model (a cache) of the run repository for the synchronous views:
+ * the dashboard's job list (each job's last run) and the scheduler's "newest
+ * occurrence that already has a run" (Scheduler.knownLastHandled). It is fed
+ * by the repository's change notifications (createEngine observes the store)
+ * and seeded from the repository at start and for jobs a reload adds; it is
+ * never written to and never the source of truth: anything that decides
+ * what happens to a run reads the repository.
+ */
+export class RunReadModel {
+  private readonly last = new Map<string, Run>();
+  /** Per job, the newest `scheduledFor` (epoch ms) of any run seen. */
+  private readonly scheduled = new Map<string, number>();
+  private readonly seeded = new Set<string>();
+
+  /** A run inserted or saved (or read at seeding). */
+  note(run: Run): void {
+    const known = this.last.get(run.job);
+    if (!known || known.id <= run.id) this.last.set(run.job, run);
+    if (run.scheduledFor) {
+      const at = Date.parse(run.scheduledFor);
+      if (at > (this.scheduled.get(run.job) ?? -Infinity)) this.scheduled.set(run.job, at);
+    }
+  }
+
+  /** Reads each job's last run and active runs from the repository, once per job. */
+  async seed(runs: RunRepository, jobs: readonly string[]): Promise<void> {
+    const fresh = jobs.filter((job) => !this.seeded.has(job));
+    for (const job of fresh) this.seeded.add(job);
+    await Promise.all(
+      fresh.map(async (job) => {
+        const [last, active] = await Promise.all([runs.lastRun(job), runs.active({ job })]);
+        for (const run of [...active, ...(last ? [last] : [])]) this.note(run);
+      }),
+    );
+  }
+
+  lastRun(job: string): Run | undefined {
+    return this.last.get(job);
+  }
+
+  newestScheduledFor(job: string): number | undefined {
+    return this.scheduled.get(job);
+  }
+}
+
+/**
+ * The store, telling `notify` about every run inserted or saved through its
+ * run repository (`runs`), the one way the engine, the executor and the pool
+ * write runs. The store's own synchronous run methods pass through untold.
+ */
 export function observeRunChanges(store: RunStore, notify: (type: 'created' | 'updated', run: Run) => void): RunStore {
   return {
     open: () => store.open(),
     close: () => store.close(),
     flush: () => store.flush(),
-    async insertRun(run) {
-      await store.insertRun(run);
-      notify('created', run);
-    },
-    updateRun(run) {
-      store.updateRun(run);
-      notify('updated', run);
-    },
+    insertRun: (run) => store.insertRun(run),
+    updateRun: (run) => store.updateRun(run),
     getRun: (id) => store.getRun(id),
     listRuns: (query) => store.listRuns(query),
     activeRuns: () => store.activeRuns(),
     lastSuccess: (job) => store.lastSuccess(job),
     lastRun: (job) => store.lastRun(job),
     pruneHistory: (before) => store.pruneHistory(before),
+    runs: observeRepository(store.runs, (type, run) => notify(type, run)),
+    queue: store.queue,
     schedules: store.schedules,
     getSchedule: (job) => store.getSchedule(job),
     setSchedule: (job, state) => store.setSchedule(job, state),

@@ -24,8 +24,8 @@ describe('durable run cost', () => {
   it('a one-task run forces two flushes: the attempt before it starts, and the run once it ends', async () => {
     const { store, flushes } = countingStore();
     const t = await testEngine({ jobs: [job('true', [task('main', 'true')])], store, scripts: { true: { ms: 5 } } });
-    const run = await t.engine.triggerJob('true', 'api');
     flushes.length = 0;
+    const run = await t.engine.triggerJob('true', 'api');
     await t.clock.advance(100);
     expect((await store.getRun(run.id))?.status).toBe('succeeded');
     expect(flushes).toEqual(['running:running', 'succeeded:succeeded']);
@@ -35,8 +35,8 @@ describe('durable run cost', () => {
     const { store, flushes } = countingStore();
     const flow = job('flow', [task('a', 'a'), task('b', 'b', { dependsOn: ['a'] })]);
     const t = await testEngine({ jobs: [flow], store, scripts: { a: { ms: 5 }, b: { ms: 5 } } });
-    await t.engine.triggerJob('flow', 'api');
     flushes.length = 0;
+    await t.engine.triggerJob('flow', 'api');
     await t.clock.advance(100);
     expect(flushes).toEqual(['running:running,pending', 'running:succeeded,pending', 'running:succeeded,running', 'succeeded:succeeded,succeeded']);
   });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../core/clock.js';
 import type { LogSubscription } from './port.js';
-import { LOG_CHUNK_BYTES, forEachLine, readRange, tailOffset, type LogReader } from '../core/log-reader.js';
+import { LOG_CHUNK_BYTES, bufferLogReader, forEachLine, readRange, tailOffset, type LogReader } from '../core/log-reader.js';
+import { LogPacks } from './log-packs.js';
 import type { Logger } from '../core/logger.js';
 
 /** The default per-run cap (`logs.maxRunSize` in hearth.yaml). */
@@ -55,6 +56,10 @@ interface OpenLog {
 export interface RunLogsOptions {
   /** Per-run cap on the log file, in bytes; read for each new run, so a reload applies to the next run. */
   maxRunBytes?: number | (() => number);
+  /** Finished logs up to this size go into the day's pack (log-packs.ts); 0 keeps every log in its own file. */
+  packMaxBytes?: number;
+  /** How long a finished log waits for others to share a pack batch (default 5 s; 0: at once). */
+  packDelayMs?: number;
   logger?: Logger;
 }
 
@@ -78,6 +83,12 @@ export interface RunLogsOptions {
  * stream error: the log is cut there, Hearth's own log says so, later lines
  * still reach live followers, readers see a marker line, and at the end a
  * marker is appended to the file if the disk takes it by then.
+ *
+ * Small logs. When a run finishes, a log of at most `packMaxBytes` (16 KB)
+ * moves into the day's pack under `logs/packs/` and its file is removed
+ * (see log-packs.ts): a run that printed a few lines costs its bytes on the
+ * disk instead of a 4 KB block and an inode. Readers look for the run's own
+ * file first, then the pack, so every API reads a log the same wherever it is.
  */
 /** Unwritten log bytes beyond which a task's output is held back (see RunLogs.backlog). */
 const BACKLOG_BYTES = 1024 * 1024;
@@ -87,11 +98,17 @@ export class RunLogs {
   private readonly closing = new Map<string, Promise<void>>();
   private readonly maxRunBytes: () => number;
   private readonly logger: Logger | undefined;
+  private readonly packs: LogPacks;
 
   constructor(private readonly dir: string, private readonly clock: Clock, options: RunLogsOptions = {}) {
     const max = options.maxRunBytes ?? DEFAULT_MAX_RUN_LOG_BYTES;
     this.maxRunBytes = typeof max === 'function' ? max : () => max;
     this.logger = options.logger;
+    this.packs = new LogPacks(join(dir, 'packs'), clock, {
+      ...(options.packMaxBytes === undefined ? {} : { maxBytes: options.packMaxBytes }),
+      ...(options.packDelayMs === undefined ? {} : { delayMs: options.packDelayMs }),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   }
 
   get directory(): string {
@@ -153,8 +170,16 @@ export class RunLogs {
     });
   }
 
-  /** The run is over: flush, keep the tail, close the file and end every follower. */
-  async finish(runId: string): Promise<void> {
+  /**
+   * The run is over: flush, keep the tail, close the file and end every
+   * follower. A small log is then queued for the day's pack (packed within
+   * `packDelayMs`; `flushPacks` or shutdown packs it at once).
+   */
+  finish(runId: string): Promise<void> {
+    return this.close(runId, true);
+  }
+
+  private async close(runId: string, over: boolean): Promise<void> {
     const log = this.open.get(runId);
     if (!log) return;
     this.open.delete(runId);
@@ -166,6 +191,30 @@ export class RunLogs {
     } finally {
       if (this.closing.get(runId) === done) this.closing.delete(runId);
     }
+    // A cut log stays where it is: the disk was full, and its marker says so.
+    if (over && !log.cut && !this.open.has(runId)) void this.packs.pack(runId, this.pathOf(runId));
+  }
+
+  /** Packs the finished logs that wait for their batch now; resolves once they are in the packs. */
+  flushPacks(): Promise<void> {
+    return this.packs.idle();
+  }
+
+  /**
+   * Housekeeping: packs a finished run's own file that a crash (or an older
+   * Hearth) left behind, or removes it if the pack already holds the same
+   * bytes. Resolves true if the file went.
+   */
+  packLeftover(runId: string): Promise<boolean> {
+    if (this.open.has(runId) || this.closing.has(runId)) return Promise.resolve(false);
+    const packed = this.packs.pack(runId, this.pathOf(runId), { verify: true });
+    this.packs.flush();
+    return packed;
+  }
+
+  /** Housekeeping: deletes the days of packed logs last written before `cutoff`; returns how many logs went. */
+  prunePacks(cutoff: number): Promise<number> {
+    return this.packs.prune(cutoff);
   }
 
   private async complete(log: OpenLog): Promise<void> {
@@ -194,7 +243,13 @@ export class RunLogs {
     const log = this.open.get(runId);
     if (log) return this.snapshot(log);
     await this.closing.get(runId)?.catch(() => {});
-    return fileParts([{ path: this.pathOf(runId), length: Infinity }]);
+    try {
+      return await fileParts([{ path: this.pathOf(runId), length: Infinity, required: true }]);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    // Its own file is removed only after the pack and its index are on the disk: no gap between the two.
+    return bufferLogReader((await this.packs.find(runId)) ?? Buffer.alloc(0));
   }
 
   /**
@@ -254,8 +309,10 @@ export class RunLogs {
   }
 
   async closeAll(): Promise<void> {
-    await Promise.all([...this.open.keys()].map((id) => this.finish(id)));
+    // Shutdown: a run still going resumes after the restart, appending to its file, so nothing is packed here.
+    await Promise.all([...this.open.keys()].map((id) => this.close(id, false)));
     await Promise.allSettled([...this.closing.values()]);
+    await this.packs.idle();
   }
 
   /**
@@ -496,10 +553,10 @@ async function nextLineStart(reader: LogReader, offset: number): Promise<number>
 
 /**
  * A reader over files (each up to `length` bytes; Infinity: its size now) and
- * literal text, as one log. A missing file reads as empty: a segment deleted
- * before the snapshot opened it was dropped output.
+ * literal text, as one log. A missing file reads as empty (a segment deleted
+ * before the snapshot opened it was dropped output) unless it is `required`.
  */
-async function fileParts(specs: Array<{ path: string; length: number } | { text: string }>): Promise<LogReader> {
+async function fileParts(specs: Array<{ path: string; length: number; required?: boolean } | { text: string }>): Promise<LogReader> {
   interface Opened {
     length: number;
     handle?: FileHandle;
@@ -516,7 +573,7 @@ async function fileParts(specs: Array<{ path: string; length: number } | { text:
       try {
         handle = await open(spec.path, 'r');
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !spec.required) continue;
         throw error;
       }
       const size = (await handle.stat()).size;

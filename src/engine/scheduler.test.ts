@@ -74,6 +74,25 @@ describe('scheduler', () => {
     expect((await runsOf(store, 'tick')).map((r) => r.scheduledFor)).toEqual(['2026-03-01T13:00:00.000Z', '2026-03-01T14:00:00.000Z']);
   });
 
+  it('after a crash between creating a run and recording its occurrence, the restart does not create that occurrence again', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:30Z');
+    const store = new MemoryRunStore({ clock });
+    await testEngine({ jobs: [scheduled('tick', '0 * * * *')], clock, store });
+    const advance = store.schedules.advance;
+    // The process dies after the 13:00 run is durable, before lastHandled moves (the first engine is abandoned, stuck there).
+    store.schedules.advance = () => new Promise<boolean>(() => {});
+    await clock.advance(60 * 60_000);
+    expect((await runsOf(store, 'tick')).map((r) => r.scheduledFor)).toEqual(['2026-03-01T13:00:00.000Z']);
+    expect(store.getSchedule('tick')?.lastHandled).toBe(Date.parse('2026-03-01T12:00:30Z'));
+    store.schedules.advance = advance;
+    // The restart learns of the 13:00 run from the run repository (its read model), not from lastHandled.
+    await testEngine({ jobs: [scheduled('tick', '0 * * * *')], clock, store });
+    await clock.advance(MAX_SLEEP_MS);
+    expect((await runsOf(store, 'tick')).map((r) => r.scheduledFor)).toEqual(['2026-03-01T13:00:00.000Z']);
+    await clock.advance(60 * 60_000);
+    expect((await runsOf(store, 'tick')).map((r) => r.scheduledFor)).toEqual(['2026-03-01T13:00:00.000Z', '2026-03-01T14:00:00.000Z']);
+  });
+
   it('keeps a pause made while the runs of a pass were being created (the recorded occurrence does not overwrite it)', async () => {
     const clock = new FakeClock('2026-03-01T12:00:30Z');
     const store = new MemoryRunStore();

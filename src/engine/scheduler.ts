@@ -35,6 +35,12 @@ export interface SchedulerDeps {
   /** Where handled occurrences are recorded (compare-and-set); the store's own ledger when not given. */
   ledger?: ScheduleLedger;
   logger: Logger;
+  /**
+   * The newest occurrence (epoch ms) that already has a run of the job, if
+   * any: read from the engine's RunReadModel (a cache of the run
+   * repository), so setJobs can stay synchronous.
+   */
+  newestScheduledFor(job: string): number | undefined;
   compile(job: JobDef): Schedule;
   /** Creates (durably) the runs planned for a job in one pass, or skips them per its overlap policy. */
   submit(job: JobDef, planned: PlannedRun[]): Promise<void>;
@@ -266,10 +272,7 @@ export class Scheduler {
    * the same occurrence twice.
    */
   private knownLastHandled(job: string, lastHandled: number | undefined): number | undefined {
-    const newest = [...this.deps.store.activeRuns(), this.deps.store.lastRun(job)]
-      .filter((run) => run?.job === job && run.scheduledFor)
-      .map((run) => Date.parse(run!.scheduledFor!));
-    const candidates = [lastHandled, ...newest].filter((t): t is number => t !== undefined);
+    const candidates = [lastHandled, this.deps.newestScheduledFor(job)].filter((t): t is number => t !== undefined);
     return candidates.length ? Math.max(...candidates) : undefined;
   }
 }

@@ -114,7 +114,7 @@ export async function testEngine(options: {
   deps?: Partial<Pick<EngineDeps, 'notifications' | 'disk' | 'power'>>;
 }): Promise<TestEngine> {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
-  const store = options.store ?? new MemoryRunStore();
+  const store = options.store ?? new MemoryRunStore({ clock });
   await store.open();
   const logs = new RunLogs(options.logsDir ?? mkdtempSync(join(tmpdir(), 'hearth-logs-')), clock, options.logger ? { logger: options.logger } : {});
   await logs.init();

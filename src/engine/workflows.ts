@@ -66,7 +66,7 @@ export class Workflows {
       children: {
         newRunId: () => deps.newRunId(),
         start: (parent, childId, job, input) => this.startChild(parent, childId, job, input),
-        get: (id) => deps.store.getRun(id),
+        get: (id) => deps.store.runs.get(id),
       },
     };
   }
@@ -144,7 +144,7 @@ export class Workflows {
         if (arrived) dispatcher.wake(run.id, { kind: 'event', name: wait.name, data: arrived.data });
       } else if (wait?.kind === 'children') {
         for (const childId of [...wait.runIds]) {
-          const child = await this.deps.store.getRun(childId);
+          const child = await this.deps.store.runs.get(childId);
           if (!child || isFinished(child)) dispatcher.wake(run.id, { kind: 'child', runId: childId });
         }
       }

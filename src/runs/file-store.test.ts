@@ -13,6 +13,8 @@ import type { StateDocument } from './run-state.js';
 import type { WalWriter } from './wal.js';
 import { finished, listAll, RunFactory, runStoreConformance } from './store-conformance.js';
 import { scheduleLedgerConformance } from './schedule-ledger-conformance.js';
+import { runRepositoryConformance } from './run-repository-conformance.js';
+import { runQueueConformance } from './run-queue-conformance.js';
 
 const DAY_MS = 86_400_000;
 const dirs: string[] = [];
@@ -118,6 +120,39 @@ scheduleLedgerConformance('FileRunStore', async () => {
       await store.close();
       store = await openStore(dir, { clock });
       return store.schedules;
+    },
+    close: () => store.close(),
+  };
+}, { durable: true });
+
+runRepositoryConformance('FileRunStore', async () => {
+  const dir = await tempDir();
+  const clock = new FakeClock('2026-03-01T12:00:00Z');
+  // keepPerJob 2 so finished runs cross the state / history boundary.
+  let store = await openStore(dir, { clock, keepPerJob: 2 });
+  return {
+    runs: store.runs,
+    reopen: async () => {
+      // A power cut: the old store is never closed nor flushed (afterEach releases it). What a durable change promised must be on disk.
+      store = await openStore(dir, { clock, keepPerJob: 2 });
+      return store.runs;
+    },
+    close: () => store.close(),
+  };
+}, { durable: true });
+
+runQueueConformance('FileRunStore', async () => {
+  const dir = await tempDir();
+  const clock = new FakeClock('2026-03-01T12:00:00Z');
+  let store = await openStore(dir, { clock });
+  return {
+    queue: store.queue,
+    runs: store.runs,
+    clock,
+    reopen: async () => {
+      // A power cut: never closed nor flushed (afterEach releases the old store).
+      store = await openStore(dir, { clock });
+      return { queue: store.queue, runs: store.runs };
     },
     close: () => store.close(),
   };

@@ -14,6 +14,10 @@ import type { StateDocument } from './run-state.js';
 import type { RunStore } from './store.js';
 import { inProcessLedger } from './schedule-ledger.js';
 import type { ScheduleLedger } from './schedule-ledger.js';
+import { inProcessRepository } from './run-repository.js';
+import type { RunRepository } from './run-repository.js';
+import { inProcessQueue } from './run-queue.js';
+import type { RunQueue } from './run-queue.js';
 import { AtomicJsonFile, keepCopyAs, loadStateWithRecovery } from './state-file.js';
 import type { LoadedState } from './state-file.js';
 import { readWal, WalWriter } from './wal.js';
@@ -276,6 +280,24 @@ export class FileRunStore implements RunStore {
     const run = this.state.latestRun(job);
     return run && cloneJson(run);
   }
+
+  /** The run repository over this store's runs (saves are group-committed like updateRun + flush). */
+  readonly runs: RunRepository = inProcessRepository(this);
+
+  /**
+   * The run queue over this store's queued runs: their `queued` status in
+   * state is the durable part (a reopen finds them again, oldest first); a
+   * run whose insert is not on disk yet is not claimable. Leases and
+   * not-before times are in memory (one process claims).
+   */
+  readonly queue: RunQueue = inProcessQueue(
+    {
+      isQueued: (id) => this.state.get(id)?.status === 'queued' && !this.uncommitted.has(id),
+      queuedRuns: () =>
+        this.state.activeRuns().filter((run) => run.status === 'queued' && !this.uncommitted.has(run.id)).map((run) => ({ runId: run.id, job: run.job })),
+    },
+    { now: () => this.options.clock.now(), setTimer: (ms, fn) => this.options.clock.setTimer(ms, fn) },
+  );
 
   /** The schedule ledger over this store's schedule state (changes go out as the usual `sched` records). */
   readonly schedules: ScheduleLedger = inProcessLedger(this);

@@ -5,6 +5,12 @@ import { RunState } from './run-state.js';
 import type { RunStore } from './store.js';
 import { inProcessLedger } from './schedule-ledger.js';
 import type { ScheduleLedger } from './schedule-ledger.js';
+import { inProcessRepository } from './run-repository.js';
+import type { RunRepository } from './run-repository.js';
+import { inProcessQueue } from './run-queue.js';
+import type { RunQueue } from './run-queue.js';
+import { systemClock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 
 /**
  * A RunStore that keeps everything in memory: for engine and scheduler tests.
@@ -15,6 +21,9 @@ import type { ScheduleLedger } from './schedule-ledger.js';
 export class MemoryRunStore implements RunStore {
   private readonly state = new RunState();
   private closed = false;
+
+  /** `clock` times the queue's leases (default: the system clock). */
+  constructor(private readonly options: { clock?: Clock } = {}) {}
 
   async open(): Promise<void> {
     this.closed = false;
@@ -71,6 +80,18 @@ export class MemoryRunStore implements RunStore {
     const run = this.state.latestRun(job);
     return run && cloneJson(run);
   }
+
+  /** The run repository over this store's runs. */
+  readonly runs: RunRepository = inProcessRepository(this);
+
+  /** The run queue over this store's queued runs (leases in memory). */
+  readonly queue: RunQueue = inProcessQueue(
+    {
+      isQueued: (id) => this.state.get(id)?.status === 'queued',
+      queuedRuns: () => this.state.activeRuns().filter((run) => run.status === 'queued').map((run) => ({ runId: run.id, job: run.job })),
+    },
+    { now: () => (this.options.clock ?? systemClock).now(), setTimer: (ms, fn) => (this.options.clock ?? systemClock).setTimer(ms, fn) },
+  );
 
   /** The schedule ledger over this store's schedule state (changes go out as the usual `sched` records). */
   readonly schedules: ScheduleLedger = inProcessLedger(this);

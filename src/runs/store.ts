@@ -1,5 +1,7 @@
 import type { Run, RunPage, RunQuery, ScheduleState } from './model.js';
 import type { ScheduleLedger } from './schedule-ledger.js';
+import type { RunRepository } from './run-repository.js';
+import type { RunQueue } from './run-queue.js';
 
 /**
  * The durable run store: a handful of methods, one conformance suite
@@ -33,6 +35,16 @@ export interface RunStore {
   lastSuccess(job: string): Promise<Run | undefined>;
   /** The newest finished-or-active run of a job, if any. */
   lastRun(job: string): Run | undefined;
+
+  /**
+   * The run repository port (async get / list / insert and command-shaped
+   * saves) over the same storage. The engine, the executor and the pool use
+   * it; the synchronous run methods above remain for the store's own tests
+   * and for in-process adapters.
+   */
+  readonly runs: RunRepository;
+  /** The run queue port over the same storage: its queued runs, claimed by the worker pool under a lease. */
+  readonly queue: RunQueue;
 
   /**
    * The schedule ledger port (compare-and-set of a job's last handled

@@ -58,6 +58,8 @@ afterAll(async () => {
 describe('inbox in a browser', () => {
   it('shows the questions with a badge and answers one with a tap on a phone', async () => {
     const tidy = (await hearth.api<{ runId: string }>('/api/jobs/tidy-downloads/run', { method: 'POST' })).body.runId;
+    // One after the other, so the questions are always asked (and listed) in the same order, however loaded the machine.
+    await hearth.waitFor('the first question', async () => ((await hearth.api<{ questions: InboxItem[] }>('/api/inbox')).body.questions.length === 1 ? true : undefined));
     await hearth.api('/api/jobs/plan/run', { method: 'POST' });
     await hearth.waitFor('two questions', async () => ((await hearth.api<{ questions: InboxItem[] }>('/api/inbox')).body.questions.length === 2 ? true : undefined));
 

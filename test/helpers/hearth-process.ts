@@ -86,7 +86,10 @@ export async function startHearth(options: StartOptions): Promise<HearthProcess>
     async api<T>(path: string, init: RequestInit = {}) {
       const response = await fetch(url + path, {
         ...init,
-        headers: { authorization: `Bearer ${process_.token()}`, ...(init.headers ?? {}) },
+        // A fresh connection each call: tests block their event loop in spawnSync for seconds, long enough for the
+        // server to close an idle kept-alive socket (Node's 5 s keepAliveTimeout) without this process noticing, and
+        // the next request on it then fails with "other side closed".
+        headers: { authorization: `Bearer ${process_.token()}`, connection: 'close', ...(init.headers ?? {}) },
       });
       const text = await response.text();
       let body: unknown = text;
@@ -114,7 +117,7 @@ export async function startHearth(options: StartOptions): Promise<HearthProcess>
   };
   await process_.waitFor('health', async () => {
     try {
-      const response = await fetch(`${url}/api/health`);
+      const response = await fetch(`${url}/api/health`, { headers: { connection: 'close' } });
       return response.ok ? true : undefined;
     } catch {
       return undefined;
