@@ -21,7 +21,7 @@ import type { Engine } from './engine/engine.js';
 import { createEngine } from './engine/create-engine.js';
 import { DEFAULT_MAX_RUN_LOG_BYTES, RunLogs } from './engine/run-logs.js';
 import { FileStepJournal } from './steps/file-journal.js';
-import { FileInboxStore } from './steps/inbox.js';
+import { FileInboxStore, observeQuestions } from './steps/inbox.js';
 import { FileEventLog } from './steps/events.js';
 import { HEARTH_SECRET_ENV } from './engine/task-env.js';
 import { createHttpSurface } from './http/dashboard/compose.js';
@@ -136,7 +136,8 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     const actions = createActionRegistry([
       ...builtinActions({ knowledge, connections }),
       // Gmail backup and labels: the connections in force (a reload changes them), saved tokens, the inbox for "reconnect".
-      ...createGmailActions({ connections: () => current.connections ?? {}, secrets, inbox, knowledge }),
+      // Its "reconnect Gmail" question goes through the engine like a workflow's, so it is also sent as an `input` notification.
+      ...createGmailActions({ connections: () => current.connections ?? {}, secrets, inbox: observeQuestions(inbox, (item) => engine.onQuestion(item)), knowledge }),
     ]);
     // Free space for /api/health and the dashboard banner: one statfs every 10 s at most, off the request path.
     const disk = new DiskSpace({ path: config.dataDir, clock });

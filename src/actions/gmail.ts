@@ -166,6 +166,8 @@ async function withAuth<T>(deps: GmailDeps, connection: string, ctx: ActionConte
         stepId: `reconnect-gmail-${connection}`,
         prompt: `Reconnect Gmail: Google no longer accepts the saved sign-in of connection "${connection}" (a refresh token of an app left in "Testing" expires after 7 days; a changed password or a revoked access ends it too). ${how[0]!.toUpperCase()}${how.slice(1)}, then answer here.`,
         choices: ['reconnected', 'ignore'],
+        // The run fails right after asking: the question is for the person, not for this run to wait on.
+        outlivesRun: true,
         askedAt: new Date(ctx.clock.now()).toISOString(),
       });
     }

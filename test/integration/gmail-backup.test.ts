@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Run } from '../../src/runs/model.js';
 import { FakeGoogle, sampleMessage } from '../../src/integrations/gmail/fake-google.js';
@@ -75,4 +77,52 @@ connections:
     expect(log).toMatch(/continuing the full sync an earlier run began/);
     expect(log).toMatch(/240 of 240 messages|of \d+ messages/);
   }, 120_000);
+
+  it('a refused Gmail token asks "reconnect" in the inbox and sends it as a notification', async () => {
+    fake = await new FakeGoogle().start();
+    const refreshToken = fake.issueRefreshToken();
+    fake.revokeAll();
+    const received: Array<{ kind: string; title: string }> = [];
+    const receiver = createServer((req, res) => {
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(text) as { kind: string; title: string });
+        res.writeHead(200).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const dir = tempDir('hearth-gmail-grant-');
+      const port = await freePort();
+      const config = `${baseConfig(port, `
+  mail-backup:
+    action: gmail.backup
+    with: { connection: gmail-me, dir: mail, index: false }
+`)}
+connections:
+  gmail-me:
+    type: gmail
+    clientId: ${fake.clientId}
+    clientSecret: \${GMAIL_CLIENT_SECRET}
+    refreshToken: \${GMAIL_REFRESH_TOKEN}
+    apiUrl: ${fake.apiUrl}
+    tokenUrl: ${fake.tokenUrl}
+notify:
+  channels:
+    hook: { type: webhook, url: "http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hearth" }
+  quiet: 1m
+`;
+      running = await startHearth({ dir, port, config, env: { GMAIL_CLIENT_SECRET: fake.clientSecret, GMAIL_REFRESH_TOKEN: refreshToken } });
+      const { body } = await running.api<{ runId: string }>('/api/jobs/mail-backup/run', { method: 'POST' });
+      await running.waitFor('the run to fail', async () => ((await running!.api<Run>(`/api/runs/${body.runId}`)).body.status === 'failed' ? true : undefined), 30_000);
+      const questions = (await running.api<{ questions: Array<{ prompt: string }> }>('/api/inbox')).body.questions;
+      expect(questions.map((q) => q.prompt).join('\n')).toMatch(/reconnect/i);
+      await running.waitFor('an input notification', () => (received.some((n) => n.kind === 'input') ? true : undefined), 30_000);
+      expect(received.map((n) => n.kind).sort()).toEqual(['failure', 'input']);
+      expect(JSON.stringify(received)).not.toContain(refreshToken);
+    } finally {
+      receiver.close();
+    }
+  }, 60_000);
 });
