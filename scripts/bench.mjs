@@ -7,7 +7,7 @@
  * four readers of a 100 MB run log < 100 MB of RSS above idle.
  *
  * Then the knowledge store's figures (scripts/bench-knowledge.mjs). One part
- * only: npm run bench -- fire | runs | start | logs | logdisk | idle | knowledge | history | slack (slack runs only when named)
+ * only: npm run bench -- fire | runs | start | logs | logdisk | idle | knowledge | history | gmail | slack (slack runs only when named)
  * (`npm run bench -- idle startup|idle|runs` for one row group of the scaling section).
  *
  * Runs against dist/ (what `hearth start` runs), so build first.
@@ -379,6 +379,14 @@ if (!only || only === 'knowledge') {
   const code = await new Promise((resolve) => child.once('exit', resolve));
   if (code !== 0) process.exitCode = 1;
 }
+// Gmail backup figures (scripts/bench-gmail.mjs): messages/s from the fake Google server, an incremental run, bytes per message.
+if (!only || only === 'gmail') {
+  console.log('\ngmail backup (scripts/bench-gmail.mjs):');
+  const child = spawn(process.execPath, [join(root, 'scripts', 'bench-gmail.mjs')], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
+}
+
 // Slack ingest from a fake Slack on 127.0.0.1 and search at 100k messages: only when asked (several minutes).
 if (only === 'slack') {
   console.log('\nslack ingest (scripts/bench-slack.mjs):');

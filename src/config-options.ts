@@ -8,9 +8,10 @@ import type { LoadOptions } from './config/load.js';
 import { scheduleProblem, scheduleWarning } from './schedule/index.js';
 import { builtinActions } from './actions/index.js';
 import { createActionRegistry } from './actions/registry.js';
+import { createGmailActions } from './actions/gmail.js';
 
 export function configLoadOptions(env: Record<string, string | undefined>, baseDir?: string): LoadOptions {
-  const registry = createActionRegistry(builtinActions());
+  const registry = createActionRegistry([...builtinActions(), ...createGmailActions({ connections: () => ({}) })]);
   return {
     env,
     validateSchedule: scheduleProblem,

@@ -21,7 +21,7 @@ import type { Engine } from './engine/engine.js';
 import { createEngine } from './engine/create-engine.js';
 import { DEFAULT_MAX_RUN_LOG_BYTES, RunLogs } from './engine/run-logs.js';
 import { FileStepJournal } from './steps/file-journal.js';
-import { FileInboxStore } from './steps/inbox.js';
+import { FileInboxStore, observeQuestions } from './steps/inbox.js';
 import { FileEventLog } from './steps/events.js';
 import { HEARTH_SECRET_ENV } from './engine/task-env.js';
 import { createHttpSurface } from './http/dashboard/compose.js';
@@ -32,6 +32,8 @@ import { parseThrottled, readThrottledText } from './system/throttling.js';
 import { startHttpServer } from './http/server.js';
 import { createTokenCheck, ensureApiToken } from './http/token.js';
 import { KnowledgeService } from './knowledge/service.js';
+import { createGmailActions } from './actions/gmail.js';
+import { createGmailConnector } from './integrations/gmail/connect.js';
 import { Connections } from './integrations/connect.js';
 import { connectFlows } from './integrations/flows.js';
 import { createSystemdNotifier, progressLiveness } from './platform/systemd-notify.js';
@@ -131,7 +133,12 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     const secrets = new SecretsStore(config.dataDir);
     // Outside accounts (connections: in hearth.yaml) with the secrets saved by `hearth connect` or Settings › Connections.
     const connections = new Connections({ connections: () => current.connections ?? {}, secrets, flows: connectFlows() });
-    const actions = createActionRegistry(builtinActions({ knowledge, connections }));
+    const actions = createActionRegistry([
+      ...builtinActions({ knowledge, connections }),
+      // Gmail backup and labels: the connections in force (a reload changes them), saved tokens, the inbox for "reconnect".
+      // Its "reconnect Gmail" question goes through the engine like a workflow's, so it is also sent as an `input` notification.
+      ...createGmailActions({ connections: () => current.connections ?? {}, secrets, inbox: observeQuestions(inbox, (item) => engine.onQuestion(item)), knowledge }),
+    ]);
     // Free space for /api/health and the dashboard banner: one statfs every 10 s at most, off the request path.
     const disk = new DiskSpace({ path: config.dataDir, clock });
     await disk.refresh();
@@ -179,6 +186,8 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       ...(initialPassword ? { initialPassword } : {}),
       api: { search: knowledge, notify: { channels: () => notifications.status(), test: (channel) => notifications.test(channel) } },
       connections,
+      // Settings › Connections › Gmail: the OAuth consent steps for a gmail connection (the Connections page links there).
+      gmailConnect: createGmailConnector({ connections: () => current.connections ?? {}, secrets }),
       passwd: passwdCommand({
         configFile: configPath,
         cwd: options.cwd,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NonRetriableError, CancelledError } from '../core/errors.js';
+import { NonRetriableError } from '../core/errors.js';
 import { parseDuration } from '../core/durations.js';
 import type { ActionParamIssue } from './types.js';
 
@@ -73,13 +73,5 @@ export const durationParam = z.union([z.string(), z.number()]).transform((value,
   }
 });
 
-/**
- * The error to throw once the context's signal has aborted. The engine's own
- * reason (e.g. its TimeoutError) is kept; the bare DOMException that
- * `AbortController.abort()` produces becomes a CancelledError.
- */
-export function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && !(reason instanceof DOMException)) return reason;
-  return new CancelledError('cancelled');
-}
+// abortError lives in core/errors.ts (integrations use it too); re-exported for the actions.
+export { abortError } from '../core/errors.js';

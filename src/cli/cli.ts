@@ -78,13 +78,14 @@ const COMMANDS: readonly Command[] = [
   },
   {
     name: 'connect',
-    summary: 'save the secret of a connection (Slack token, …) and check it',
+    summary: 'connect an outside account (Slack token, Gmail sign-in) and check it',
     synopsis: 'connect NAME [--check] [--forget] [--config FILE]',
     details: [
-      'NAME             a connection under connections: in hearth.yaml, e.g. slack-home',
+      'NAME             a connection under connections: in hearth.yaml, e.g. slack-home or gmail-me',
       'Asks for the token without echo on a terminal; otherwise reads it from standard input',
       '(echo "$SLACK_TOKEN" | hearth connect slack-home). Saved in <dataDir>/secrets/NAME.json (0600), never printed.',
-      '--check          only check what is saved (Slack: auth.test, scopes required and granted); exit 1 if not ready',
+      'Gmail: prints Google\'s consent link; after allowing access, paste the http://127.0.0.1… address the browser could not open.',
+      '--check          only check what is saved (Slack: auth.test, scopes required and granted; Gmail: the refresh token); exit 1 if not ready',
       '--forget         delete the saved secrets of NAME',
       '--config FILE    hearth.yaml naming the connection (default: HEARTH_CONFIG, ./hearth.yaml)',
       'Run it as the user Hearth runs as (e.g. sudo -u hearth hearth connect NAME).',

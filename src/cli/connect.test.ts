@@ -2,11 +2,14 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeGoogle } from '../integrations/gmail/fake-google.js';
 import { FakeSlack } from '../integrations/slack/fake-slack.js';
+import { SecretsStore } from '../secrets/store.js';
 import { connectCommand } from './connect.js';
 import type { SecretInput } from './connect.js';
 import type { CliContext } from './context.js';
 import { CliFailure } from './errors.js';
+import { UsageError } from '../core/errors.js';
 import { CapturedOutput } from './testing.js';
 
 const TOKEN = 'xoxp-cli-secret-777';
@@ -71,5 +74,77 @@ describe('hearth connect NAME', () => {
     expect(String((await connect({}, [''])).code)).toMatch(/nothing given; nothing was saved/);
     await writeFile(config, 'dataDir: ./data\njobs: {}\n');
     expect(String((await connect({}, [TOKEN])).code)).toMatch(/no connection "slack-home" in .*hearth\.yaml; add one under connections:/);
+  });
+});
+
+describe('hearth connect NAME (gmail)', () => {
+  let fake: FakeGoogle;
+
+  beforeEach(async () => {
+    fake = await new FakeGoogle().start();
+    await writeFile(config, `dataDir: ./data
+jobs: {}
+connections:
+  gmail-me:
+    type: gmail
+    clientId: ${fake.clientId}
+    apiUrl: ${fake.apiUrl}
+    tokenUrl: ${fake.tokenUrl}
+    authUrl: ${fake.authUrl}
+`);
+  });
+
+  afterEach(async () => {
+    await fake.stop();
+  });
+
+  function context(): CliContext & { stdout: CapturedOutput; stderr: CapturedOutput } {
+    return { argv: [], env: {}, cwd: dir, stdout: new CapturedOutput(), stderr: new CapturedOutput(), fetch: () => { throw new Error('no network'); } };
+  }
+
+  it('asks for the missing secret, prints the consent link, takes the pasted 127.0.0.1 address, saves the refresh token and checks it', async () => {
+    const ctx = context();
+    const asked: string[] = [];
+    const input: SecretInput = {
+      read: async (labels) =>
+        labels.map((label) => {
+          asked.push(label);
+          if (label.startsWith('Client secret')) return fake.clientSecret;
+          const url = /^(http:\/\/127\.0\.0\.1:\d+\/o\/oauth2\/v2\/auth\?\S+)$/m.exec(ctx.stdout.text)![1]!;
+          return fake.approve(url);
+        }),
+    };
+    const code = await connectCommand({ values: { config }, positionals: ['gmail-me'] }, ctx, input);
+    expect(code).toBe(0);
+    expect(asked).toEqual(['Client secret: ', 'Paste the http://127.0.0.1… address the browser then failed to open: ']);
+    expect(ctx.stdout.text).toContain('7 days');
+    expect(ctx.stdout.text).toMatch(/Connected: the refresh token is saved in .*secrets\/gmail-me\.json/);
+    expect(ctx.stdout.text).toContain('ok: gmail-me: connected: me@example.com');
+    const token = await new SecretsStore(join(dir, 'data')).value('gmail-me', 'refreshToken');
+    expect(fake.refreshTokens.has(token!)).toBe(true);
+    expect(ctx.stdout.text + ctx.stderr.text).not.toContain(token!);
+    expect(ctx.stdout.text + ctx.stderr.text).not.toContain(fake.clientSecret);
+  });
+
+  it('--check says when Google refuses the saved refresh token; --forget deletes it', async () => {
+    await new SecretsStore(join(dir, 'data')).set('gmail-me', { clientSecret: fake.clientSecret, refreshToken: fake.issueRefreshToken() });
+    const ok = context();
+    expect(await connectCommand({ values: { config, check: true }, positionals: ['gmail-me'] }, ok)).toBe(0);
+    expect(ok.stdout.text).toContain('ok: gmail-me: connected: me@example.com');
+    fake.revokeAll();
+    const refused = context();
+    await expect(connectCommand({ values: { config, check: true }, positionals: ['gmail-me'] }, refused)).rejects.toThrow(CliFailure);
+    expect(refused.stdout.text).toContain('problem: gmail-me: Google refused the refresh token (invalid_grant)');
+    const forgot = context();
+    await connectCommand({ values: { config, forget: true }, positionals: ['gmail-me'] }, forgot);
+    expect(forgot.stdout.text).toContain('forgot the saved secrets of gmail-me (hearth.yaml still sets clientId)');
+    await expect(stat(join(dir, 'data', 'secrets', 'gmail-me.json'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('names the connections there are when NAME is unknown', async () => {
+    const ctx = context();
+    const none: SecretInput = { read: async (labels) => labels.map(() => '') };
+    await expect(connectCommand({ values: { config }, positionals: ['gmail-you'] }, ctx, none)).rejects.toThrow(UsageError);
+    await expect(connectCommand({ values: { config }, positionals: ['gmail-you'] }, ctx, none)).rejects.toThrow(/it has: gmail-me/);
   });
 });

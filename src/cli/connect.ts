@@ -1,5 +1,6 @@
 import { UsageError } from '../core/errors.js';
 import type { CheckResult, Connections } from '../integrations/connect.js';
+import type { GmailConnector } from '../integrations/gmail/connect.js';
 import type { CommandArgs } from './args.js';
 import { stringValue } from './args.js';
 import { loadCliConfig } from './config.js';
@@ -11,8 +12,16 @@ import { CliFailure } from './errors.js';
  * terminal each field is asked without echo; from a pipe the fields are read
  * one per line (`echo "$SLACK_TOKEN" | hearth connect slack-home`). The value
  * goes to `<dataDir>/secrets/NAME.json` (0600), then the type's check runs
- * (Slack: auth.test, scopes required vs granted). `--check` only checks,
- * `--forget` deletes the saved secrets. Values are never printed.
+ * (Slack: auth.test, scopes required vs granted; Gmail: the refresh token and
+ * users.getProfile). `--check` only checks, `--forget` deletes the saved
+ * secrets. Values are never printed.
+ *
+ * Gmail's refresh token comes from Google's consent page, in two steps a
+ * single save cannot carry: the GmailConnector (integrations/gmail/connect.ts,
+ * the same one behind Settings › Connections › Gmail) asks for the Desktop
+ * client's id/secret when hearth.yaml has none, prints the consent link, and
+ * exchanges the 127.0.0.1 address the browser could not open. Works on the Pi
+ * over SSH with the browser on a phone or laptop.
  */
 
 export interface SecretInput {
@@ -21,12 +30,22 @@ export interface SecretInput {
 }
 
 export async function connectCommand(args: CommandArgs, ctx: CliContext, input: SecretInput = terminalOrPipe): Promise<number> {
+  try {
+    return await connect(args, ctx, input);
+  } finally {
+    // An open pipe (e.g. ssh without a terminal) would otherwise keep the finished command waiting.
+    if (pipe) process.stdin.destroy();
+  }
+}
+
+async function connect(args: CommandArgs, ctx: CliContext, input: SecretInput): Promise<number> {
   const name = args.positionals[0]!;
   const { config } = await loadCliConfig(ctx, { flag: stringValue(args, 'config'), strict: false });
   const { Connections } = await import('../integrations/connect.js');
   const { connectFlows } = await import('../integrations/flows.js');
   const { SecretsStore } = await import('../secrets/store.js');
-  const connections: Connections = new Connections({ connections: () => config.connections ?? {}, secrets: new SecretsStore(config.dataDir), flows: connectFlows() });
+  const secrets = new SecretsStore(config.dataDir);
+  const connections: Connections = new Connections({ connections: () => config.connections ?? {}, secrets, flows: connectFlows() });
   const known = Object.keys(config.connections ?? {});
   if (!known.includes(name)) {
     throw new UsageError(`no connection "${name}" in ${config.file}${known.length ? ` (it has: ${known.join(', ')})` : '; add one under connections:, e.g. slack-home: { type: slack }'}`);
@@ -38,6 +57,12 @@ export async function connectCommand(args: CommandArgs, ctx: CliContext, input: 
     return 0;
   }
   if (args.values.check) return printCheck(ctx, name, await connections.check(name));
+  if (info.type === 'gmail') {
+    const { createGmailConnector } = await import('../integrations/gmail/connect.js');
+    await connectGmail(name, createGmailConnector({ connections: () => config.connections ?? {}, secrets }), ctx, input);
+    ctx.stdout.write(`Connected: the refresh token is saved in ${config.dataDir}/secrets/${name}.json (0600).\n`);
+    return printCheck(ctx, name, await connections.check(name));
+  }
 
   const d = info.description;
   ctx.stderr.write(`${name} (${info.type}): ${d.summary}\n`);
@@ -55,6 +80,27 @@ export async function connectCommand(args: CommandArgs, ctx: CliContext, input: 
   return printCheck(ctx, name, check);
 }
 
+/** The consent steps: client id/secret if missing, the consent link, the pasted 127.0.0.1 address. */
+async function connectGmail(name: string, connector: GmailConnector, ctx: CliContext, input: SecretInput): Promise<void> {
+  const status = await connector.status(name);
+  const out = (line = '') => ctx.stdout.write(`${line}\n`);
+  out(`Connecting Gmail account "${name}" (${status.connected ? 'connected now; this replaces the saved sign-in' : 'not connected yet'}).`);
+  out();
+  connector.instructions.forEach((line, i) => out(`${i + 1}. ${line}`));
+  out();
+  const missing = [...(status.clientId ? [] : ['clientId' as const]), ...(status.hasClientSecret ? [] : ['clientSecret' as const])];
+  const answers = missing.length ? await input.read(missing.map((key) => (key === 'clientId' ? 'Client ID: ' : 'Client secret: ')), ctx) : [];
+  const typed: { clientId?: string; clientSecret?: string } = {};
+  missing.forEach((key, i) => (typed[key] = answers[i] ?? ''));
+  const { url } = await connector.begin(name, typed);
+  out('Open this address in a browser (a phone is fine), choose the account and allow access:');
+  out();
+  out(url);
+  out();
+  const [pasted] = await input.read(['Paste the http://127.0.0.1… address the browser then failed to open: '], ctx);
+  await connector.finish(name, pasted ?? '');
+}
+
 function printCheck(ctx: CliContext, name: string, check: CheckResult): number {
   ctx.stdout.write(`${check.ok ? 'ok' : 'problem'}: ${name}: ${check.summary}\n`);
   for (const line of check.details) ctx.stdout.write(`  ${line}\n`);
@@ -62,15 +108,70 @@ function printCheck(ctx: CliContext, name: string, check: CheckResult): number {
   return 0;
 }
 
+/**
+ * A terminal: each value asked without echo. A pipe: one value per line, read
+ * as they come (Gmail asks twice: the pasted address after the consent link),
+ * so the lines of one pipe serve every read.
+ */
 const terminalOrPipe: SecretInput = {
   async read(labels, ctx) {
-    const { askHidden, readAll } = await import('./passwd.js');
+    const { askHidden } = await import('./passwd.js');
     if (!process.stdin.isTTY) {
-      const lines = (await readAll(process.stdin)).split(/\r?\n/);
-      return labels.map((_, i) => (lines[i] ?? '').trim());
+      const values: string[] = [];
+      for (const label of labels) {
+        ctx.stderr.write(label);
+        values.push((await pipeLines().next()).trim());
+      }
+      return values;
     }
     const values: string[] = [];
     for (const label of labels) values.push((await askHidden(label, ctx)).trim());
     return values;
   },
 };
+
+let pipe: { next(): Promise<string> } | undefined;
+
+/** Lines of stdin, one per call ('' once it has ended). */
+function pipeLines(): { next(): Promise<string> } {
+  if (pipe) return pipe;
+  const lines: string[] = [];
+  const waiting: Array<(line: string) => void> = [];
+  let ended = false;
+  let rest = '';
+  const push = (line: string) => {
+    const waiter = waiting.shift();
+    if (waiter) waiter(line);
+    else lines.push(line);
+    // Paused while nobody waits, so a finished command does not hold the process on stdin.
+    if (waiting.length === 0) process.stdin.pause();
+  };
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk: string) => {
+    rest += chunk;
+    let at: number;
+    while ((at = rest.indexOf('\n')) >= 0) {
+      push(rest.slice(0, at).replace(/\r$/, ''));
+      rest = rest.slice(at + 1);
+    }
+    // Bounded: a value is one line of at most 4 KiB.
+    if (rest.length > 4096) rest = rest.slice(0, 4096);
+  });
+  process.stdin.once('end', () => {
+    if (rest !== '') push(rest.replace(/\r$/, ''));
+    rest = '';
+    ended = true;
+    for (const waiter of waiting.splice(0)) waiter('');
+  });
+  pipe = {
+    next: () => {
+      if (lines.length > 0) return Promise.resolve(lines.shift()!);
+      if (ended) return Promise.resolve('');
+      return new Promise((resolve) => {
+        waiting.push(resolve);
+        process.stdin.resume();
+      });
+    },
+  };
+  return pipe;
+}

@@ -157,6 +157,17 @@ export class CancelledError extends Error {
   override name = 'CancelledError';
 }
 
+/**
+ * The error to throw once the context's signal has aborted. The engine's own
+ * reason (e.g. its TimeoutError) is kept; the bare DOMException that
+ * `AbortController.abort()` produces becomes a CancelledError.
+ */
+export function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && !(reason instanceof DOMException)) return reason;
+  return new CancelledError('cancelled');
+}
+
 /** A task exceeded its timeout. */
 export class TimeoutError extends Error {
   override name = 'TimeoutError';
@@ -220,5 +231,18 @@ export class ChannelError extends Error {
   override name = 'ChannelError';
   constructor(message: string, readonly status?: number, options?: ErrorOptions) {
     super(message, options);
+  }
+}
+
+/** Google refused a Gmail connection's refresh token (`invalid_grant`: revoked, expired after 7 days in Testing, password changed). */
+export class GmailAuthError extends Error {
+  override name = 'GmailAuthError';
+}
+
+/** A Gmail rate-limit pause too long to wait out in memory: the backup stopped (its progress committed) until `until`; the action parks the run. */
+export class LongPauseError extends Error {
+  override name = 'LongPauseError';
+  constructor(readonly until: number) {
+    super(`rate limited until ${new Date(until).toISOString()}`);
   }
 }

@@ -154,7 +154,7 @@ export class Workflows {
   /**
    * A run finished: its parent (step.invoke) wakes; one that did not
    * succeed cancels the children it still waited for; its open questions
-   * leave the inbox.
+   * leave the inbox (except those asked to outlive it).
    */
   onFinished(run: Run): void {
     if (run.parentRunId) this.deps.dispatcher.wake(run.parentRunId, { kind: 'child', runId: run.id });
@@ -165,7 +165,7 @@ export class Workflows {
 
   private async closeQuestions(run: Run): Promise<void> {
     for (const item of await this.inbox.listOpen()) {
-      if (item.runId === run.id) await this.inbox.expire(item.id, this.deps.clock.now());
+      if (item.runId === run.id && !item.outlivesRun) await this.inbox.expire(item.id, this.deps.clock.now());
     }
   }
 

@@ -22,6 +22,11 @@ export interface InboxItem {
   choices?: unknown[];
   askedAt: string;
   expiresAt?: string;
+  /**
+   * Not a step waiting for its answer but a request to the person (e.g. "Reconnect Gmail" from a run that then
+   * failed): it stays open after its run ended, until answered.
+   */
+  outlivesRun?: boolean;
   status: 'open' | 'answered' | 'expired';
   answeredAt?: string;
   value?: unknown;

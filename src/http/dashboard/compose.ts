@@ -42,6 +42,8 @@ export interface HttpSurfaceOptions {
   passwd?: PasswdCommand;
   /** Settings › Connections (absent: the page says there are none). */
   connections?: HttpAppDeps['connections'];
+  /** Settings › Connections › Gmail. */
+  gmailConnect?: HttpAppDeps['gmailConnect'];
 }
 
 export interface HttpSurface {
@@ -78,6 +80,7 @@ export async function createHttpSurface(options: HttpSurfaceOptions): Promise<Ht
     ...(options.api ? { api: options.api } : {}),
     ...(options.passwd ? { passwd: options.passwd } : {}),
     ...(options.connections ? { connections: options.connections } : {}),
+    ...(options.gmailConnect ? { gmailConnect: options.gmailConnect } : {}),
   });
   return {
     app,

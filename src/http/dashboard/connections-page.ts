@@ -11,7 +11,10 @@ import { actionButton, type Tab } from './layout.js';
  * secret (saved to the SecretsStore, never shown again), and the check's
  * answer (e.g. Slack's auth.test: workspace, scopes required and granted).
  * The fields, help and check come from the type's ConnectFlow
- * (src/integrations/connect.ts), so Gmail's page is the same page.
+ * (src/integrations/connect.ts). A type whose secret comes from a consent
+ * page in several steps (Gmail's OAuth) has its own page for them
+ * (`ownPage`): its card links there instead of showing the paste form, and
+ * keeps Check and Forget.
  */
 
 export interface ConnectionPageHelpers {
@@ -22,13 +25,15 @@ export interface ConnectionPageHelpers {
   readForm(c: Context): Promise<URLSearchParams>;
   render(c: Context, tab: Tab, title: string, body: Html): Promise<Response>;
   logger: Logger;
+  /** The page that connects this connection step by step (Gmail's consent steps), if its type has one. */
+  ownPage?(info: ConnectionInfo): string | undefined;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export function mountConnectionPages(app: Hono, connections: Connections | undefined, h: ConnectionPageHelpers): void {
   const show = async (c: Context, result?: { name: string; check: CheckResult }) =>
-    h.render(c, 'settings', 'Connections', connectionsBody(connections ? await connections.list() : undefined, result));
+    h.render(c, 'settings', 'Connections', connectionsBody(connections ? await connections.list() : undefined, result, h.ownPage));
 
   app.get('/settings/connections', h.pageAuth, (c) => show(c));
 
@@ -65,15 +70,15 @@ function connectionName(c: Context): string {
   return name;
 }
 
-export function connectionsBody(list: ConnectionInfo[] | undefined, result?: { name: string; check: CheckResult }): Html {
+export function connectionsBody(list: ConnectionInfo[] | undefined, result?: { name: string; check: CheckResult }, ownPage?: (info: ConnectionInfo) => string | undefined): Html {
   return html`<h1>Connections</h1>
 <p class="small muted"><a href="/settings">‹ Settings</a> · Outside accounts named under <code>connections:</code> in hearth.yaml. A secret pasted here is saved on the appliance (mode 0600) and never shown again.</p>
 ${!list || list.length === 0
     ? html`<section class="card"><p class="empty">No connections in hearth.yaml. Add one, e.g.</p><pre class="mono small wrap">connections:\n  slack-home: { type: slack }</pre></section>`
-    : list.map((info) => connectionCard(info, result?.name === info.name ? result.check : undefined))}`;
+    : list.map((info) => connectionCard(info, result?.name === info.name ? result.check : undefined, ownPage?.(info)))}`;
 }
 
-function connectionCard(info: ConnectionInfo, check: CheckResult | undefined): Html {
+function connectionCard(info: ConnectionInfo, check: CheckResult | undefined, ownPage: string | undefined): Html {
   const d = info.description;
   const id = (key: string) => `conn-${info.name}-${key}`;
   return html`<section class="card connection" id="connection-${info.name}"><h2>${info.name} <span class="muted small">${info.type}</span></h2>
@@ -83,10 +88,12 @@ ${info.saved.length > 0 ? html` saved: <span class="mono">${info.saved.join(', '
 ${check && html`<div class="note ${check.ok ? 'ok' : 'error'}" role="status"><strong>${check.summary}</strong>${check.details.length > 0 ? html`<ul class="small">${check.details.map((line) => html`<li>${line}</li>`)}</ul>` : ''}</div>`}
 ${d.scopes.length > 0 && html`<p class="small">Scopes needed: <span class="mono">${d.scopes.join(' ')}</span></p>`}
 <details><summary class="small">How to get it</summary><ol class="small">${d.help.map((line) => html`<li>${line}</li>`)}</ol></details>
-<form method="post" action="/settings/connections/${info.name}" class="stack" autocomplete="off">
+${ownPage
+    ? html`<p><a class="btn primary" href="${ownPage}">${info.ready ? 'Reconnect' : 'Connect'} step by step ›</a></p>`
+    : html`<form method="post" action="/settings/connections/${info.name}" class="stack" autocomplete="off">
 ${d.fields.map((field) => html`<label for="${id(field.key)}">${field.label}${info.saved.includes(field.key) ? html` <span class="muted small">(saved; paste to replace)</span>` : ''}</label>
 <input id="${id(field.key)}" name="${field.key}" type="${field.secret ? 'password' : 'text'}" maxlength="4096" placeholder="${field.placeholder ?? ''}" autocomplete="off" spellcheck="false">`)}
-<button class="btn primary" type="submit">Save and check</button></form>
+<button class="btn primary" type="submit">Save and check</button></form>`}
 <div class="actions">${actionButton(`/settings/connections/${info.name}/check`, 'Check')}${info.saved.length > 0 && actionButton(`/settings/connections/${info.name}/forget`, 'Forget saved secrets', { kind: 'danger', confirm: `Forget the saved secrets of ${info.name}?` })}</div>
 </section>`;
 }

@@ -26,6 +26,8 @@ import { searchBody, searchFieldsFrom, type SearchOutcome } from './search-page.
 import { provenSameOrigin } from './security.js';
 import { JobHistoryReader, recentRunsByJob } from './history.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
+import type { GmailConnector } from '../../integrations/gmail/connect.js';
+import { mountGmailConnect } from './gmail-connect-page.js';
 import type { Connections } from '../../integrations/connect.js';
 import { mountConnectionPages } from './connections-page.js';
 import type { NotifyPort } from '../../notify/port.js';
@@ -63,6 +65,8 @@ export interface DashboardDeps {
   connections?: Connections;
   /** Settings › Notifications (absent: the section is left out). */
   notify?: NotifyPort;
+  /** Settings › Connections › Gmail (absent: no such pages). */
+  gmailConnect?: GmailConnector;
 }
 
 /** What the Pi image runs: a systemd service as user hearth with its config in /etc/hearth. */
@@ -215,6 +219,9 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
   });
 
   app.get('/settings', pageAuth, (c) => render(c, 'settings', 'Settings', settings(c, deps)));
+  if (deps.gmailConnect) {
+    mountGmailConnect(app, { connector: deps.gmailConnect, pageAuth, actionAuth, requireForm, limitForm, readForm, render: (c, title, body) => render(c, 'settings', title, body) });
+  }
 
   app.get('/search', pageAuth, async (c) => {
     const fields = searchFieldsFrom((name) => c.req.queries(name));
@@ -260,7 +267,17 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
     return c.redirect('/inbox', 303);
   });
 
-  mountConnectionPages(app, deps.connections, { pageAuth, actionAuth, requireForm, limitForm, readForm, render, logger: deps.logger });
+  mountConnectionPages(app, deps.connections, {
+    pageAuth,
+    actionAuth,
+    requireForm,
+    limitForm,
+    readForm,
+    render,
+    logger: deps.logger,
+    // Gmail's OAuth consent steps live on their own page (mounted above); its card links there.
+    ...(deps.gmailConnect ? { ownPage: (info) => (info.type === 'gmail' ? `/settings/connections/gmail/${encodeURIComponent(info.name)}` : undefined) } : {}),
+  });
 
   app.post('/settings/tokens', requireForm, limitForm, actionAuth, async (c) => {
     const fields = await readForm(c);

@@ -22,6 +22,7 @@ import { Assets } from './assets.js';
 import { createHttpApp } from './http-app.js';
 import { LiveHub } from './live.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
+import type { GmailConnector } from '../../integrations/gmail/connect.js';
 import type { Connections } from '../../integrations/connect.js';
 
 export const CLI_TOKEN = 'cli-token-0123456789abcdef';
@@ -42,7 +43,7 @@ export interface Harness {
   logs: string[];
 }
 
-export async function dashboardHarness(options: { dataDir?: string; password?: boolean; clock?: FakeClock; search?: SearchPort; passwd?: PasswdCommand; connections?: Connections; notify?: NotifyPort } = {}): Promise<Harness> {
+export async function dashboardHarness(options: { dataDir?: string; password?: boolean; clock?: FakeClock; search?: SearchPort; passwd?: PasswdCommand; connections?: Connections; notify?: NotifyPort; gmailConnect?: GmailConnector } = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hearth-dash-'));
   const clock = options.clock ?? new FakeClock('2026-05-01T10:00:00Z');
   if (options.password !== false) await writeAdminPassword(dataDir, PASSWORD, new Date(clock.now()));
@@ -85,6 +86,7 @@ export async function dashboardHarness(options: { dataDir?: string; password?: b
     ...(options.search || options.notify ? { api: { ...(options.search ? { search: options.search } : {}), ...(options.notify ? { notify: options.notify } : {}) } } : {}),
     ...(options.passwd ? { passwd: options.passwd } : {}),
     ...(options.connections ? { connections: options.connections } : {}),
+    ...(options.gmailConnect ? { gmailConnect: options.gmailConnect } : {}),
   });
   return { app, appliance, clock, dataDir, sessions, tokens, live, runs, system, logs };
 }
