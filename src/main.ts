@@ -201,10 +201,29 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     const app = surface.app;
     // Ends the live streams and the event-loop monitor, also when the server fails to listen.
     cleanups.push(() => surface.stop());
+    // SIGTERM/SIGINT are taken before the API answers: a supervisor that stops Hearth as soon as /api/health
+    // answers (on a slow Pi the engine may still be starting then) gets a clean stop, after the start finishes.
+    let engineStarted: Promise<unknown> = Promise.resolve();
+    if (options.handleSignals) {
+      const onStop = (signal: string) => {
+        logger.info('signal received', { signal });
+        void engineStarted
+          .catch(() => {})
+          .then(stopAll)
+          .then(() => process.exit(0));
+      };
+      process.once('SIGTERM', onStop);
+      process.once('SIGINT', onStop);
+      cleanups.push(() => {
+        process.off('SIGTERM', onStop);
+        process.off('SIGINT', onStop);
+      });
+    }
     const server = await startHttpServer(app, { host: config.server.host, port: config.server.port, logger });
     cleanups.push(() => server.close());
     // Runs start (recovered ones, catch-up) only once the API answers: jobs may call it.
-    await engine.start();
+    engineStarted = engine.start();
+    await engineStarted;
 
     const reload = async (): Promise<boolean> => {
       try {
@@ -228,13 +247,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
 
     if (options.handleSignals) {
       const onHup = () => void reload();
-      const onStop = (signal: string) => {
-        logger.info('signal received', { signal });
-        void stopAll().then(() => process.exit(0));
-      };
       process.on('SIGHUP', onHup);
-      process.once('SIGTERM', onStop);
-      process.once('SIGINT', onStop);
       cleanups.push(() => {
         process.off('SIGHUP', onHup);
       });
