@@ -3,6 +3,7 @@ import { abortError, LongPauseError } from '../../core/errors.js';
 import { GmailRateLimitError, HistoryGoneError, MessageGoneError, type GmailApi, type GmailCosts, type HistoryPage, type RawMessage } from './api.js';
 import { MailStore, applyRecord, type BackupState, type IndexEntry, type IndexRecord } from './mail-store.js';
 import type { QuotaPacer } from './pacer.js';
+import { gybDbExists, writeGybDb, type WriteFile } from './gyb-db.js';
 
 /**
  * One backup run of a mailbox into a MailStore:
@@ -43,6 +44,8 @@ export interface BackupOptions {
   maxInlinePauseMs?: number;
   /** Called after each commit with the messages it stored (for indexing or tests). */
   onCommit?: (stored: number) => void;
+  /** How msg-db.sqlite is written (default: writeFileAtomic; tests simulate a kill mid-write). */
+  gybDbWrite?: WriteFile;
 }
 
 export interface BackupReport {
@@ -132,6 +135,7 @@ class Backup {
       }
     }
     await this.maybeCompact();
+    await this.updateGybDb();
     const index = this.index;
     this.report.total = index ? [...index.values()].filter((e) => !e.deleted).length : this.report.total;
     this.report.units = pacer.units;
@@ -156,6 +160,25 @@ class Backup {
     const newSize = await this.o.store.compact(index);
     await this.saveState(cursor !== undefined ? { knowledgeOffset: newSize } : {});
     this.o.log(`gmail: index compacted from ${before.toLocaleString('en-US')} to ${this.o.store.lines.toLocaleString('en-US')} lines`);
+  }
+
+  /**
+   * GYB's msg-db.sqlite, rebuilt from the index when the index changed since
+   * it was last written (its size differs from the one recorded then; the
+   * index only grows, or is compacted) or when the file is missing. A run
+   * that changed nothing stats one file and writes nothing; a run killed
+   * after its index lines but before the database finds the size stale and
+   * writes it next time.
+   */
+  private async updateGybDb(): Promise<void> {
+    const { store } = this.o;
+    if ((await store.indexSize()) === 0) return;
+    if (this.state.gybIndexSize === (await store.indexSize()) && (await gybDbExists(store.dir))) return;
+    const index = await this.loadIndex();
+    const size = await store.indexSize();
+    const bytes = await writeGybDb(store.dir, index.values(), await store.readLabels(), this.state.email ?? '', this.o.gybDbWrite);
+    store.bytesWritten += bytes;
+    await this.saveState({ gybIndexSize: size });
   }
 
   /** The state on disk now; `notBefore` is whatever the pacer holds. */

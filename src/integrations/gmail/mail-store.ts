@@ -16,6 +16,7 @@ import { isNotFound } from '../../core/errors.js';
  *   hearth-state.json    the history id, the knowledge cursor, a rate-limit
  *                        not-before time
  *   hearth-labels.json   label id → name
+ *   msg-db.sqlite        GYB's index, derived from hearth-index.jsonl (gyb-db.ts)
  *
  * The .eml files are the truth: an index line is appended only after its
  * file (and the directory entry) is on disk, and a run that was cut short
@@ -55,6 +56,8 @@ export interface BackupState {
   /** Bytes of the index already offered to the knowledge store. */
   knowledgeOffset?: number;
   lastRun?: string;
+  /** Size of the index when msg-db.sqlite (GYB's index) was last written from it. */
+  gybIndexSize?: number;
   /** The durable pauses (step.sleepUntil) the current run took, in order, so its replays call the same steps. */
   parks?: { runId: string; until: number[] };
 }
