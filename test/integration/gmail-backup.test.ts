@@ -74,6 +74,11 @@ connections:
     const files = emlFiles(mail);
     expect(files.size).toBe(ids.length);
     for (const id of ids) expect(readFileSync(join(mail, files.get(id)!)).equals(fake.messages.get(id)!.raw)).toBe(true);
+    // The bundled appliance loads sql.js and writes GYB's index of every stored message.
+    const { default: initSqlJs } = await import('sql.js');
+    const gyb = new (await initSqlJs()).Database(readFileSync(join(mail, 'msg-db.sqlite')));
+    expect(gyb.exec('SELECT count(*) FROM messages')[0]!.values[0]![0]).toBe(ids.length);
+    gyb.close();
     expect(log).toMatch(/continuing the full sync an earlier run began/);
     expect(log).toMatch(/240 of 240 messages|of \d+ messages/);
   }, 120_000);
