@@ -7,7 +7,13 @@ import { randomBytes } from 'node:crypto';
  * never half of one: temp file in the same directory, fsync, rename over the
  * target, then fsync the directory so the rename itself is on disk.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+  /** `false` leaves the directory fsync to the caller, so many files written together share one. */
+  options: { syncDirectory?: boolean } = {},
+): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const temp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
@@ -27,7 +33,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await unlink(temp).catch(() => {});
     throw error;
   }
-  await fsyncDirectory(dir);
+  if (options.syncDirectory !== false) await fsyncDirectory(dir);
 }
 
 export async function fsyncDirectory(dir: string): Promise<void> {

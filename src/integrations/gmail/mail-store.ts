@@ -1,8 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { dirname, join, relative, sep } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { fsyncDirectory, writeFileAtomic } from '../../core/atomic-file.js';
 import { isNotFound } from '../../core/errors.js';
 
@@ -191,21 +190,8 @@ export class MailStore {
    */
   async writeMessage(file: string, raw: Uint8Array): Promise<void> {
     const path = join(this.dir, ...file.split('/'));
-    const folder = dirname(path);
-    await mkdir(folder, { recursive: true });
-    const temp = join(folder, `.${randomBytes(6).toString('hex')}.tmp`);
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(raw);
-      await handle.sync();
-    } catch (error) {
-      await handle.close();
-      await unlink(temp).catch(() => {});
-      throw error;
-    }
-    await handle.close();
-    await rename(temp, path);
-    this.dirsToSync.add(folder);
+    await writeFileAtomic(path, raw, 0o600, { syncDirectory: false });
+    this.dirsToSync.add(dirname(path));
     this.bytesWritten += raw.byteLength;
   }
 
