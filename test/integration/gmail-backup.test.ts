@@ -123,7 +123,8 @@ notify:
       await running.waitFor('the run to fail', async () => ((await running!.api<Run>(`/api/runs/${body.runId}`)).body.status === 'failed' ? true : undefined), 30_000);
       const questions = (await running.api<{ questions: Array<{ prompt: string }> }>('/api/inbox')).body.questions;
       expect(questions.map((q) => q.prompt).join('\n')).toMatch(/reconnect/i);
-      await running.waitFor('an input notification', () => (received.some((n) => n.kind === 'input') ? true : undefined), 30_000);
+      // Both are sent, each on its own: the question when it is asked, the failure when the run ends.
+      await running.waitFor('the input and failure notifications', () => (received.length >= 2 ? true : undefined), 30_000);
       expect(received.map((n) => n.kind).sort()).toEqual(['failure', 'input']);
       expect(JSON.stringify(received)).not.toContain(refreshToken);
     } finally {
