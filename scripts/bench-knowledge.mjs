@@ -37,11 +37,12 @@ const { normalize } = await dist('knowledge/normalize.js');
 const { systemClock } = await dist('core/clock.js');
 
 const { values: flags } = parseArgs({
-  options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '200' }, 'dense-only': { type: 'boolean', default: false } },
+  options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '200' }, 'dense-only': { type: 'boolean', default: false }, keep: { type: 'string' } },
 });
 const sizes = flags.sizes.split(',').map(Number);
 const queryCount = Number(flags.queries);
-const work = mkdtempSync(join(tmpdir(), 'hearth-bench-knowledge-'));
+// --keep DIR: build the stores in DIR and leave them there; a later run with the same DIR reuses them.
+const work = flags.keep ? resolve(flags.keep) : mkdtempSync(join(tmpdir(), 'hearth-bench-knowledge-'));
 
 function machine() {
   return `${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}-${process.arch}`;
@@ -292,9 +293,10 @@ function rotatedEmbedder(dim) {
 async function denseSearch(size, dim = 384) {
   const root = join(work, `dense-${size}`, 'knowledge');
   const embedder = rotatedEmbedder(dim);
-  await bulkLoad(root, size, embedder);
+  const reuse = flags.keep && existsSync(join(root, 'index', 'meta.json'));
+  if (!reuse) await bulkLoad(root, size, embedder);
   const kb = new KnowledgeBase({ root, embedder, clock: systemClock });
-  await kb.optimize({ keepVersionsMs: 0 });
+  if (!reuse) await kb.optimize({ keepVersionsMs: 0 });
   await searchLatency(kb, `${size} chunks, dense ${dim}-d vectors (rotated hashing), after optimize`);
   await kb.close();
   const index = await LanceChunkIndex.open(join(root, 'index'));
@@ -342,4 +344,4 @@ for (const size of flags['dense-only'] ? [] : sizes) {
 }
 await denseSearch(sizes.at(-1));
 if (!flags['dense-only']) await localModel();
-rmSync(work, { recursive: true, force: true });
+if (!flags.keep) rmSync(work, { recursive: true, force: true });

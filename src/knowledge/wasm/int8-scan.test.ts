@@ -14,14 +14,35 @@ describe('int8 SIMD scan', () => {
   it('adds column × weight for the listed dimensions, for row counts that are not a multiple of 16', () => {
     const rows = 37;
     const scanner = createInt8Scanner(rows, 3)!;
-    expect(scanner.stride).toBe(48);
     for (let row = 0; row < rows; row++) {
-      scanner.columns[0 * scanner.stride + row] = row - 18;
-      scanner.columns[1 * scanner.stride + row] = 127;
-      scanner.columns[2 * scanner.stride + row] = -128;
+      scanner.cells[scanner.cell(row, 0)] = row - 18;
+      scanner.cells[scanner.cell(row, 1)] = 127;
+      scanner.cells[scanner.cell(row, 2)] = -128;
     }
     const scores = scanner.scan(rows, [0, 2], [16_383, -3]);
     for (let row = 0; row < rows; row++) expect(scores[row]).toBe((row - 18) * 16_383 + -128 * -3);
     expect(Array.from(scanner.scan(rows, [1], [2]).subarray(0, rows))).toEqual(new Array(rows).fill(254));
+    expect(Array.from(scanner.scan(rows, [], []).subarray(0, rows))).toEqual(new Array(rows).fill(0));
+  });
+
+  it('keeps every cell of every row apart: tiles of 32 rows, dimension by dimension within a tile', () => {
+    const rows = 50;
+    const dim = 7;
+    const scanner = createInt8Scanner(rows, dim)!;
+    const cells = new Set<number>();
+    for (let row = 0; row < rows; row++) for (let d = 0; d < dim; d++) cells.add(scanner.cell(row, d));
+    expect(cells.size).toBe(rows * dim);
+    expect(Math.max(...cells)).toBeLessThan(scanner.cells.length);
+    expect(scanner.cell(17, 2) - scanner.cell(16, 0)).toBe(2 * scanner.tileRows + 1);
+    // Each row's value is its own: row × dimension products, summed with distinct weights per dimension.
+    for (let row = 0; row < rows; row++) for (let d = 0; d < dim; d++) scanner.cells[scanner.cell(row, d)] = ((row * 7 + d * 13) % 255) - 127;
+    const weights = [3, -5, 7, 11, -13, 17, 19];
+    const dims = [6, 0, 3, 1, 5, 2, 4];
+    const scores = scanner.scan(rows, dims, dims.map((d) => weights[d]!));
+    for (let row = 0; row < rows; row++) {
+      let expected = 0;
+      for (let d = 0; d < dim; d++) expected += (((row * 7 + d * 13) % 255) - 127) * weights[d]!;
+      expect(scores[row]).toBe(expected);
+    }
   });
 });

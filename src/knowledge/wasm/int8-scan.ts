@@ -7,17 +7,22 @@ import { INT8_SCAN_WASM } from './int8-scan.wasm.js';
  * the Pi's arm64 (NEON); where it is missing, `createInt8Scanner` returns
  * undefined and the caller keeps its JavaScript loop.
  *
- * The columns live in the module's memory (the caller writes them through
- * `columns`), laid out dimension by dimension with `stride` bytes per
- * column: the row count rounded up to 16, so a SIMD load never crosses into
- * the next column.
+ * The rows live in the module's memory (the caller writes them through
+ * `cells` at `cell(row, d)`), in tiles of 32 rows: a tile holds dimension 0
+ * of its 32 rows, then dimension 1, and so on (int8-scan.wat). A dense query
+ * reads the store front to back once and keeps a tile's 32 sums in
+ * registers (100k × 384: 7.5 → 3.9 ms of CPU against the column layout
+ * before it, x64); a sparse one reads only its dimensions' bytes.
  */
 export interface Int8Scanner {
-  readonly stride: number;
-  /** dim × stride bytes: column d starts at d × stride. */
-  readonly columns: Int8Array;
+  /** Rows per tile. */
+  readonly tileRows: number;
+  /** The rows' int8 values, tile by tile: write row `row`'s dimension `d` at `cell(row, d)`. */
+  readonly cells: Int8Array;
+  cell(row: number, d: number): number;
   /**
-   * scores[row] = Σ columns[dims[k]][row] × weights[k] for row < rows.
+   * scores[row] = Σ cells[cell(row, dims[k])] × weights[k] for row < rows
+   * (rows past `rows` up to the next multiple of 32 score what their cells hold: 0 unless written).
    * Weights are integers with |w| ≤ MAX_WEIGHT so no sum overflows 32 bits.
    */
   scan(rows: number, dims: ArrayLike<number>, weights: ArrayLike<number>): Int32Array;
@@ -49,29 +54,33 @@ function module(): object | null {
   return compiled;
 }
 
+const TILE_ROWS = 32;
+
 export function createInt8Scanner(capacity: number, dim: number): Int8Scanner | undefined {
   const wasm = module();
   if (!wasm || !wasmApi || dim > 1024) return undefined;
-  const stride = Math.ceil(Math.max(1, capacity) / 16) * 16;
-  const columnsBytes = stride * dim;
-  const scoresAt = align(columnsBytes);
-  const dimsAt = align(scoresAt + stride * 4);
-  const weightsAt = dimsAt + dim * 4;
-  const memory = new wasmApi.Memory({ initial: Math.ceil((weightsAt + dim * 4) / PAGE) });
+  const tiles = Math.ceil(Math.max(1, capacity) / TILE_ROWS);
+  const tileBytes = dim * TILE_ROWS;
+  const cellsBytes = tiles * tileBytes;
+  const scoresAt = align(cellsBytes);
+  const offsetsAt = align(scoresAt + tiles * TILE_ROWS * 4);
+  const weightsAt = align(offsetsAt + dim * 4);
+  const memory = new wasmApi.Memory({ initial: Math.ceil((weightsAt + dim * 16) / PAGE) });
   const scan = new wasmApi.Instance(wasm, { env: { memory } }).exports.scan as (...args: number[]) => void;
-  const columns = new Int8Array(memory.buffer, 0, columnsBytes);
-  const scores = new Int32Array(memory.buffer, scoresAt, stride);
-  const dimsView = new Int32Array(memory.buffer, dimsAt, dim);
-  const weightsView = new Int32Array(memory.buffer, weightsAt, dim);
+  const cells = new Int8Array(memory.buffer, 0, cellsBytes);
+  const scores = new Int32Array(memory.buffer, scoresAt, tiles * TILE_ROWS);
+  const offsetsView = new Int32Array(memory.buffer, offsetsAt, dim);
+  const weightsView = new Int16Array(memory.buffer, weightsAt, dim * 8);
   return {
-    stride,
-    columns,
+    tileRows: TILE_ROWS,
+    cells,
+    cell: (row, d) => Math.floor(row / TILE_ROWS) * tileBytes + d * TILE_ROWS + (row % TILE_ROWS),
     scan(rows, dims, weights) {
       for (let k = 0; k < dims.length; k++) {
-        dimsView[k] = dims[k]!;
-        weightsView[k] = weights[k]!;
+        offsetsView[k] = dims[k]! * TILE_ROWS;
+        weightsView.fill(weights[k]!, k * 8, k * 8 + 8); // one i16 weight per lane
       }
-      scan(0, stride, rows, dimsAt, weightsAt, dims.length, scoresAt);
+      scan(Math.ceil(Math.min(rows, capacity) / TILE_ROWS), tileBytes, offsetsAt, weightsAt, dims.length, scoresAt);
       return scores;
     },
   };
