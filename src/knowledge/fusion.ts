@@ -1,5 +1,5 @@
 import { tokenize } from './embedders/hashing.js';
-import type { IndexRow } from './lance-index.js';
+import type { IndexRow, RankedRow } from './lance-index.js';
 import type { SearchHit } from './types.js';
 
 /**
@@ -22,15 +22,27 @@ const SNIPPET_CHARS = 240;
 
 type Signal = 'vector' | 'keyword' | 'phrase';
 
-interface Candidate {
-  row: IndexRow;
+interface Candidate<R extends RankedRow = RankedRow> {
+  row: R;
   score: number;
   matchedBy: Set<Signal>;
 }
 
-export function fuseRankings(query: string, rankings: { vector: IndexRow[]; keyword: IndexRow[] }, limit: number): SearchHit[] {
-  const candidates = new Map<string, Candidate>();
-  const credit = (rows: IndexRow[], signal: Signal) => {
+/** A fused result: its row as the rankings read it, before the columns a hit shows are read. */
+export interface FusedCandidate<R extends RankedRow = RankedRow> {
+  row: R;
+  score: number;
+  matchedBy: Signal[];
+}
+
+/**
+ * Fuses the rankings into the best `limit` candidates, one per document.
+ * Needs only each row's id, document, text and score: the columns a hit
+ * shows are read afterwards for these few (toHits).
+ */
+export function fuseRankings<R extends RankedRow>(query: string, rankings: { vector: R[]; keyword: R[] }, limit: number): Array<FusedCandidate<R>> {
+  const candidates = new Map<string, Candidate<R>>();
+  const credit = (rows: R[], signal: Signal) => {
     rows.forEach((row, rank) => {
       const candidate = candidates.get(row.id) ?? { row, score: 0, matchedBy: new Set<Signal>() };
       candidate.score += 1 / (RRF_K + rank + 1);
@@ -43,16 +55,25 @@ export function fuseRankings(query: string, rankings: { vector: IndexRow[]; keyw
   credit(phraseRanking(query, [...candidates.values()]), 'phrase');
   dropWeakVectorOnly(candidates, rankings.vector);
 
-  const best = new Map<string, Candidate>();
+  const best = new Map<string, Candidate<R>>();
   // One hit per document: its best chunk. Ten chunks of one long note would hide everything else.
   for (const candidate of [...candidates.values()].sort(byScore)) {
     if (!best.has(candidate.row.docId)) best.set(candidate.row.docId, candidate);
   }
-  return [...best.values()].slice(0, limit).map((candidate) => toHit(query, candidate));
+  return [...best.values()].slice(0, limit).map((candidate) => ({
+    row: candidate.row,
+    score: candidate.score,
+    matchedBy: (['phrase', 'keyword', 'vector'] as const).filter((signal) => candidate.matchedBy.has(signal)),
+  }));
+}
+
+/** The fused candidates as search hits, once their rows are complete (same order). */
+export function toHits(query: string, fused: Array<FusedCandidate<IndexRow>>): SearchHit[] {
+  return fused.map((candidate) => toHit(query, candidate));
 }
 
 /** Vector rows carry cosine distance as their score: similarity = 1 - distance. */
-function dropWeakVectorOnly(candidates: Map<string, Candidate>, vectorRows: IndexRow[]): void {
+function dropWeakVectorOnly(candidates: Map<string, Candidate>, vectorRows: RankedRow[]): void {
   const best = vectorRows[0] ? 1 - vectorRows[0].score : 0;
   const floor = Math.max(0, best * VECTOR_ONLY_MIN_RELATIVE_SIMILARITY);
   for (const row of vectorRows) {
@@ -66,17 +87,32 @@ function byScore(a: Candidate, b: Candidate): number {
 }
 
 /** Candidates containing the query's words consecutively, in the order fusion has them so far. */
-function phraseRanking(query: string, candidates: Candidate[]): IndexRow[] {
+function phraseRanking<R extends RankedRow>(query: string, candidates: Array<Candidate<R>>): R[] {
   const words = tokenize(query);
   if (words.length < 2) return [];
   const phrase = ` ${words.join(' ')} `;
   return candidates
-    .filter((candidate) => ` ${tokenize(candidate.row.text).join(' ')} `.includes(phrase))
+    .filter((candidate) => mayContainAll(candidate.row.text, words) && ` ${tokenize(candidate.row.text).join(' ')} `.includes(phrase))
     .sort(byScore)
     .map((candidate) => candidate.row);
 }
 
-function toHit(query: string, candidate: Candidate): SearchHit {
+/**
+ * False only when `text` cannot contain every word: an ASCII text's tokens
+ * are runs of its lower-cased characters, so each word must be a substring.
+ * Tokenizing a candidate (Unicode folding, a regular expression) is what
+ * fusion spends its time on; most candidates fail this test first. Other
+ * texts are always tokenized.
+ */
+function mayContainAll(text: string, words: string[]): boolean {
+  if (!ASCII.test(text)) return true;
+  const lower = text.toLowerCase();
+  return words.every((word) => lower.includes(word));
+}
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+
+function toHit(query: string, candidate: FusedCandidate<IndexRow>): SearchHit {
   const { row } = candidate;
   return {
     chunkId: row.id,
@@ -88,7 +124,7 @@ function toHit(query: string, candidate: Candidate): SearchHit {
     ...(row.url ? { url: row.url } : {}),
     snippet: snippet(row.text, query),
     score: Number(candidate.score.toFixed(6)),
-    matchedBy: (['phrase', 'keyword', 'vector'] as const).filter((signal) => candidate.matchedBy.has(signal)),
+    matchedBy: candidate.matchedBy,
   };
 }
 

@@ -6,7 +6,7 @@ import { CancelledError, errorMessage, UsageError } from '../core/errors.js';
 import { BatchWriter } from './batch-writer.js';
 import { chunkDocument, DEFAULT_CHUNKING } from './chunking.js';
 import type { ChunkOptions } from './chunking.js';
-import { fuseRankings } from './fusion.js';
+import { fuseRankings, toHits } from './fusion.js';
 import { LanceChunkIndex } from './lance-index.js';
 import type { ChunkTable, OptimizeResult } from './lance-index.js';
 import { InvalidDocumentError, normalize } from './normalize.js';
@@ -325,11 +325,19 @@ export class KnowledgeBase implements SearchPort {
     const filter = { ...(query.sources ? { sources: query.sources } : {}), ...(query.since !== undefined ? { since: query.since } : {}), ...(query.until !== undefined ? { until: query.until } : {}) };
     const candidates = Math.max(CANDIDATES_PER_RANKING, limit * 3);
     const sameEmbedder = meta.embedder === this.embedder.id;
-    const [vector, keyword] = await Promise.all([
-      sameEmbedder ? this.embedder.embed([text], 'query').then(([vec]) => table.vectorSearch(vec!, filter, candidates)) : Promise.resolve([]),
-      table.keywordSearch(text, filter, candidates),
-    ]);
-    const hits = fuseRankings(text, { vector, keyword }, limit);
+    const queryVector = sameEmbedder ? this.embedder.embed([text], 'query').then(([vec]) => vec!) : undefined;
+    queryVector?.catch(() => {}); // awaited in hybridSearch; a failure is reported from there
+    const { vector, keyword } = await table.hybridSearch(text, queryVector, filter, candidates);
+    const fused = fuseRankings(text, { vector, keyword }, limit);
+    const rows = await table.completeRows(fused.map((candidate) => candidate.row));
+    const complete = new Map(rows.map((row) => [row.id, row]));
+    const hits = toHits(
+      text,
+      fused.flatMap((candidate) => {
+        const row = complete.get(candidate.row.id);
+        return row ? [{ ...candidate, row }] : [];
+      }),
+    );
     return {
       ...base,
       hits,

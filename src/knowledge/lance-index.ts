@@ -17,17 +17,23 @@ export interface ChunkFilter {
   until?: number;
 }
 
-export interface IndexRow {
+/** What fusing the rankings needs of a row: its id, document and text (for the phrase ranking). */
+export interface RankedRow {
   id: string;
   docId: string;
+  text: string;
+  /** Cosine distance (vector search) or BM25 score (keyword search). */
+  score: number;
+  /** LanceDB's `_rowid`, when the row was read with it (valid for the table version it was read at). */
+  rowId?: number;
+}
+
+export interface IndexRow extends RankedRow {
   source: string;
   title: string;
   author: string;
   url: string;
   timestamp: number;
-  text: string;
-  /** Cosine distance (vector search) or BM25 score (keyword search). */
-  score: number;
 }
 
 export interface OptimizeResult {
@@ -38,6 +44,9 @@ export interface OptimizeResult {
 }
 
 const COLUMNS = ['id', 'doc_id', 'source', 'title', 'author', 'url', 'ts', 'text'];
+/** The columns fusion reads for every candidate; the rest are read for the fused few (completeRows). */
+const RANKED_COLUMNS = ['id', 'doc_id', 'text'];
+const DISPLAY_COLUMNS = ['id', 'source', 'title', 'author', 'url', 'ts'];
 
 /**
  * Largest in-memory vector copy (see quantized-vectors.ts) a table keeps:
@@ -154,7 +163,7 @@ export class ChunkTable {
     }));
     if ((await this.table.countRows()) === 0) await this.table.add(rows);
     else await this.table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
-    await this.ensureTextIndex();
+    await this.ensureIndexes();
   }
 
   async deleteIds(ids: string[]): Promise<void> {
@@ -175,28 +184,93 @@ export class ChunkTable {
   }
 
   /**
-   * Nearest chunks by cosine distance. The in-memory int8 copy picks
-   * candidates, LanceDB returns their rows with the exact vectors, and those
-   * decide the order. Row ids are only meaningful for the table version the
-   * copy was read at, so a search that saw the version change retries.
+   * Both rankings of a hybrid search, each row read once and only with the
+   * columns fusion needs (id, document, text; completeRows reads the rest for
+   * the fused few). The keyword search starts first and runs on LanceDB's
+   * threads while the vector scan runs on this one; the vector stage then
+   * reads columns only for rows the keyword ranking did not return. Reusing
+   * rows by row id is only sound if both read one table version: a write
+   * during the search makes it run again, then without reuse.
    */
-  async vectorSearch(vector: Float32Array, filter: ChunkFilter, limit: number): Promise<IndexRow[]> {
+  async hybridSearch(text: string, vector: Promise<Float32Array> | undefined, filter: ChunkFilter, limit: number): Promise<{ vector: RankedRow[]; keyword: RankedRow[] }> {
     for (let attempt = 0; attempt < VERSION_RACE_RETRIES; attempt++) {
       const version = await this.table.version();
+      const keyword = this.keywordRanking(text, filter, limit, RANKED_COLUMNS);
+      keyword.catch(() => {}); // awaited below; a failure is reported from there
+      const vectorRows = vector ? await this.vectorRanking(await vector, filter, limit, RANKED_COLUMNS, keyword, version) : [];
+      const keywordRows = await keyword;
+      if ((await this.table.version()) === version) return { vector: vectorRows, keyword: keywordRows };
+    }
+    const [vectorRows, keywordRows] = await Promise.all([
+      vector ? vector.then((v) => this.vectorRanking(v, filter, limit, RANKED_COLUMNS)) : [],
+      this.keywordRanking(text, filter, limit, RANKED_COLUMNS),
+    ]);
+    return { vector: vectorRows, keyword: keywordRows };
+  }
+
+  /**
+   * The full rows of a search's fused results, in their order, with one take
+   * by row id. A row whose id is not the one asked for (the table changed
+   * since it was ranked) is looked up by chunk id instead; a row since
+   * deleted is left out.
+   */
+  async completeRows<R extends RankedRow>(rows: R[]): Promise<Array<R & IndexRow>> {
+    if (rows.length === 0) return [];
+    const byId = new Map<string, Record<string, unknown>>();
+    const withRowId = rows.filter((row) => row.rowId !== undefined);
+    if (withRowId.length > 0) {
+      for (const row of await this.table.takeRowIds(withRowId.map((row) => row.rowId!)).select(DISPLAY_COLUMNS).toArray()) byId.set(String(row.id), row);
+    }
+    const lost = rows.filter((row) => !byId.has(row.id));
+    if (lost.length > 0) {
+      for (const row of await this.table.query().where(`id IN (${lost.map((row) => sqlString(row.id)).join(', ')})`).select(DISPLAY_COLUMNS).toArray()) byId.set(String(row.id), row);
+    }
+    return rows.flatMap((row) => {
+      const full = byId.get(row.id);
+      return full ? [{ ...row, source: String(full.source), title: String(full.title), author: String(full.author), url: String(full.url), timestamp: Number(full.ts) }] : [];
+    });
+  }
+
+  /**
+   * Nearest chunks by cosine distance. The in-memory int8 copy picks
+   * candidates, LanceDB returns their exact vectors (that column only), and
+   * those decide the order; the survivors' other columns are then read in
+   * one take. Row ids are only meaningful for the table version the copy was
+   * read at, so a search that saw the version change retries.
+   */
+  async vectorSearch(vector: Float32Array, filter: ChunkFilter, limit: number): Promise<IndexRow[]> {
+    return (await this.vectorRanking(vector, filter, limit, COLUMNS)) as IndexRow[];
+  }
+
+  /** vectorSearch reading `columns`; rows `alreadyFetched` holds (by row id) are not read again. */
+  private async vectorRanking(
+    vector: Float32Array,
+    filter: ChunkFilter,
+    limit: number,
+    columns: string[],
+    alreadyFetched?: Promise<RankedRow[]>,
+    versionNow?: number,
+  ): Promise<RankedRow[]> {
+    for (let attempt = 0; attempt < VERSION_RACE_RETRIES; attempt++) {
+      const version = attempt === 0 && versionNow !== undefined ? versionNow : await this.table.version();
       const copy = await this.vectorCopyAt(version);
       if (copy === 'too-big') break;
       if (copy === 'changed') continue;
       const near = copy.nearest(vector, filter, limit * RERANK_FACTOR);
       if (near.length === 0) return [];
-      const rows = await this.table
-        .takeRowIds(near.map((row) => row.rowId))
-        .select([...COLUMNS, 'vector'])
-        .toArray();
-      if ((await this.table.version()) !== version) continue;
-      return rows
-        .map((row) => toIndexRow(row, cosineDistance(vector, vectorValues(row.vector))))
-        .sort((a, b) => a.score - b.score || a.id.localeCompare(b.id))
+      const exact = (await this.table.takeRowIds(near.map((row) => row.rowId)).select(['vector']).withRowId().toArray())
+        .map((row) => ({ rowId: Number(row._rowid), distance: cosineDistance(vector, vectorValues(row.vector)) }))
+        .sort((a, b) => a.distance - b.distance || a.rowId - b.rowId)
         .slice(0, limit);
+      const known = new Map<number, RankedRow>();
+      for (const row of (await alreadyFetched) ?? []) if (row.rowId !== undefined) known.set(row.rowId, row);
+      const missing = exact.filter((row) => !known.has(row.rowId)).map((row) => row.rowId);
+      const fetched = missing.length === 0 ? [] : await this.table.takeRowIds(missing).select(columns).withRowId().toArray();
+      if ((await this.table.version()) !== version) continue;
+      for (const row of fetched) known.set(Number(row._rowid), toRow(row, 0));
+      return exact
+        .map(({ rowId, distance }) => ({ ...known.get(rowId)!, score: distance }))
+        .sort((a, b) => a.score - b.score || a.id.localeCompare(b.id));
     }
     return this.scanSearch(vector, filter, limit);
   }
@@ -207,7 +281,7 @@ export class ChunkTable {
     const where = filterSql(filter);
     if (where) query = query.where(where);
     const rows = await query.toArray();
-    return rows.map((row) => toIndexRow(row, Number(row._distance)));
+    return rows.map((row) => toRow(row, Number(row._distance)) as IndexRow);
   }
 
   private vectorCopy: { version: number; loading: Promise<QuantizedVectors | 'too-big' | 'changed'> } | undefined;
@@ -280,12 +354,16 @@ export class ChunkTable {
   }
 
   async keywordSearch(text: string, filter: ChunkFilter, limit: number): Promise<IndexRow[]> {
+    return (await this.keywordRanking(text, filter, limit, COLUMNS)) as IndexRow[];
+  }
+
+  private async keywordRanking(text: string, filter: ChunkFilter, limit: number, columns: string[]): Promise<RankedRow[]> {
     if (!(await this.hasTextIndex())) return [];
-    let query = this.table.query().fullTextSearch(text, { columns: ['text'] }).limit(limit).select([...COLUMNS, '_score']);
+    let query = this.table.query().fullTextSearch(text, { columns: ['text'] }).limit(limit).select([...columns, '_score']).withRowId();
     const where = filterSql(filter);
     if (where) query = query.where(where);
     const rows = await query.toArray();
-    return rows.map((row) => toIndexRow(row, Number(row._score)));
+    return rows.map((row) => toRow(row, Number(row._score)));
   }
 
   /** Every chunk of one document, in order (for rebuilds and tests). */
@@ -305,6 +383,7 @@ export class ChunkTable {
    * filling with one fragment and one version per ingest.
    */
   async optimize(cleanupOlderThan: Date): Promise<OptimizeResult> {
+    if ((await this.table.countRows()) > 0) await this.ensureIndexes();
     const stats = await this.table.optimize({ cleanupOlderThan });
     return {
       fragmentsRemoved: stats.compaction.fragmentsRemoved,
@@ -324,6 +403,7 @@ export class ChunkTable {
   }
 
   private textIndexKnown = false;
+  private filterIndexesKnown = false;
 
   private async hasTextIndex(): Promise<boolean> {
     if (this.textIndexKnown) return true;
@@ -332,11 +412,23 @@ export class ChunkTable {
     return this.textIndexKnown;
   }
 
-  /** The FTS index is created with the first rows (LanceDB cannot index an empty column). */
-  private async ensureTextIndex(): Promise<void> {
-    if (await this.hasTextIndex()) return;
-    await this.table.createIndex('text', { config: this.lance.Index.fts({ withPosition: false }) });
+  /**
+   * The FTS index is created with the first rows (LanceDB cannot index an
+   * empty column), and with it a bitmap index on `source` and a B-tree on
+   * `ts`: a filtered keyword search then finds the rows that pass the filter
+   * in those indexes instead of reading both columns of every row (100k
+   * chunks: 13.2 → 9.3 ms of CPU a filtered search; ~1.4 MB on disk). A
+   * store made before them gets them with its next write or optimize.
+   */
+  private async ensureIndexes(): Promise<void> {
+    if (this.textIndexKnown && this.filterIndexesKnown) return;
+    const indices = await this.table.listIndices();
+    const indexed = (column: string) => indices.some((index) => index.columns.includes(column));
+    if (!indexed('text')) await this.table.createIndex('text', { config: this.lance.Index.fts({ withPosition: false }) });
     this.textIndexKnown = true;
+    if (!indexed('source')) await this.table.createIndex('source', { config: this.lance.Index.bitmap() });
+    if (!indexed('ts')) await this.table.createIndex('ts', { config: this.lance.Index.btree() });
+    this.filterIndexesKnown = true;
   }
 }
 
@@ -362,17 +454,15 @@ export function cosineDistance(a: ArrayLike<number>, b: ArrayLike<number>): numb
   return aa > 0 && bb > 0 ? 1 - dot / Math.sqrt(aa * bb) : 1;
 }
 
-function toIndexRow(row: Record<string, unknown>, score: number): IndexRow {
+/** A row as LanceDB returned it: the ranked columns always, the others when they were read. */
+function toRow(row: Record<string, unknown>, score: number): RankedRow | IndexRow {
   return {
     id: String(row.id),
     docId: String(row.doc_id),
-    source: String(row.source),
-    title: String(row.title),
-    author: String(row.author),
-    url: String(row.url),
-    timestamp: Number(row.ts),
     text: String(row.text),
     score,
+    ...(row._rowid === undefined || row._rowid === null ? {} : { rowId: Number(row._rowid) }),
+    ...('title' in row ? { source: String(row.source), title: String(row.title), author: String(row.author), url: String(row.url), timestamp: Number(row.ts) } : {}),
   };
 }
 
