@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHashingEmbedder } from './embedders/hashing.js';
+import { fuseRankings, toHits } from './fusion.js';
 import { LanceChunkIndex } from './lance-index.js';
 import type { ChunkFilter, ChunkTable } from './lance-index.js';
 import type { IndexedChunk } from './types.js';
@@ -100,5 +101,113 @@ describe('ChunkTable vector search', () => {
     expect(after.map((row) => row.id)).not.toEqual(expect.arrayContaining(['c0', 'c1', 'c2']));
     expect(after[0]!.score).toBeCloseTo(before.find((row) => !['c0', 'c1', 'c2'].includes(row.id))!.score, 5);
     for (const row of after) expect(row.text).toBe(rows.find((candidate) => candidate.id === row.id)!.text);
+  });
+});
+
+/** Records every takeRowIds call on the LanceDB table under a ChunkTable: the row ids and the columns asked for. */
+function recordTakes(table: ChunkTable): Array<{ rowIds: number[]; columns: string[] }> {
+  const lance = (table as unknown as { table: { takeRowIds(ids: readonly number[]): { select(columns: string[]): unknown } } }).table;
+  const takes: Array<{ rowIds: number[]; columns: string[] }> = [];
+  const original = lance.takeRowIds.bind(lance);
+  lance.takeRowIds = (ids) => {
+    const take = { rowIds: ids.map(Number), columns: [] as string[] };
+    takes.push(take);
+    const query = original(ids);
+    const select = query.select.bind(query);
+    query.select = (columns: string[]) => {
+      take.columns = columns;
+      return select(columns);
+    };
+    return query;
+  };
+  return takes;
+}
+
+/**
+ * Rows at equal distance or score (to 5 decimals: LanceDB's float32 and this
+ * module's float64 arithmetic round differently) may come back in either
+ * order; both sides of a comparison put them in chunk id order.
+ */
+function canonical<R extends { id: string; score: number }>(vector: R[], keyword: R[]): { vector: R[]; keyword: R[] } {
+  const key = (row: R) => Math.round(row.score * 1e5);
+  return {
+    vector: [...vector].sort((a, b) => key(a) - key(b) || a.id.localeCompare(b.id)),
+    keyword: [...keyword].sort((a, b) => key(b) - key(a) || a.id.localeCompare(b.id)),
+  };
+}
+
+describe('ChunkTable hybrid search', () => {
+  const filters: ChunkFilter[] = [{}, { sources: ['mail'] }, { sources: ['notes', 'slack'], since: Date.UTC(2024, 5, 1) }];
+  const texts = ['boiler pressure', 'garden shed roof felt', 'school trip invoice', 'bread'];
+
+  it('fuses to the same hits as fusion over LanceDB’s own exact scan and keyword search', async () => {
+    const copied = await open();
+    await copied.upsert(await corpus());
+    const lanceOnly = await open(0);
+    for (const text of texts) {
+      for (const filter of filters) {
+        const exact = fuseRankings(text, canonical(await lanceOnly.vectorSearch(await query(text), filter, 50), await lanceOnly.keywordSearch(text, filter, 50)), 10);
+        const rankings = await copied.hybridSearch(text, query(text), filter, 50);
+        const fused = fuseRankings(text, canonical(rankings.vector, rankings.keyword), 10);
+        const rows = await copied.completeRows(fused.map((candidate) => candidate.row));
+        const hits = toHits(text, fused.map((candidate, i) => ({ ...candidate, row: rows[i]! })));
+        expect(hits, `${text} ${JSON.stringify(filter)}`).toEqual(toHits(text, exact));
+        expect(hits.length).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('reads each row once: vectors alone for the re-rank, columns only for rows the keyword ranking did not return, the fused top 10 in one take', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    await table.vectorSearch(await query('warm up'), {}, 1); // loads the vector copy
+    const takes = recordTakes(table);
+    const text = 'boiler pressure';
+    const rankings = await table.hybridSearch(text, query(text), {}, 50);
+    expect(takes.map((take) => take.columns)).toEqual([['vector'], ['id', 'doc_id', 'text']]);
+    expect(takes[0]!.rowIds).toHaveLength(100); // 2 × 50 int8 candidates, re-ranked with their exact vectors
+    const keywordRowIds = new Set(rankings.keyword.map((row) => row.rowId));
+    expect(keywordRowIds.size).toBeGreaterThan(0);
+    expect(takes[1]!.rowIds.filter((rowId) => keywordRowIds.has(rowId))).toEqual([]);
+    // Every vector row came either from the keyword search or from that one take.
+    for (const row of rankings.vector) expect(keywordRowIds.has(row.rowId) || takes[1]!.rowIds.includes(row.rowId!)).toBe(true);
+    expect(rankings.vector.some((row) => keywordRowIds.has(row.rowId))).toBe(true);
+
+    takes.length = 0;
+    const fused = fuseRankings(text, rankings, 10);
+    const rows = await table.completeRows(fused.map((candidate) => candidate.row));
+    expect(takes).toHaveLength(1);
+    expect(takes[0]!.rowIds).toEqual(fused.map((candidate) => candidate.row.rowId));
+    expect(takes[0]!.columns).not.toContain('text');
+    expect(rows.map((row) => row.id)).toEqual(fused.map((candidate) => candidate.row.id));
+    expect(rows[0]).toMatchObject({ source: expect.any(String), title: expect.stringMatching(/^doc \d+$/), timestamp: expect.any(Number) });
+  });
+
+  it('completes rows by chunk id when the table changed since they were ranked', async () => {
+    const table = await open();
+    const chunks = await corpus();
+    for (let i = 0; i < chunks.length; i += 50) await table.upsert(chunks.slice(i, i + 50)); // six fragments
+    const text = 'garden shed roof';
+    const fused = fuseRankings(text, await table.hybridSearch(text, query(text), {}, 50), 10);
+    const gone = fused[0]!.row.id;
+    await table.deleteIds([gone]);
+    await table.optimize(new Date()); // compacts the six fragments into one: the ranked row ids now point elsewhere or nowhere
+    const rows = await table.completeRows(fused.map((candidate) => candidate.row));
+    expect(rows.map((row) => row.id)).toEqual(fused.map((candidate) => candidate.row.id).filter((id) => id !== gone));
+    for (const row of rows) expect(row.title).toBe(`doc ${row.id.slice(1)}`);
+  });
+
+  it('indexes source and ts for filtered keyword search, also on a table made before those indexes', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    const lance = (table as unknown as { table: { listIndices(): Promise<Array<{ name: string; columns: string[] }>>; dropIndex(name: string): Promise<void> } }).table;
+    const columns = async () => (await lance.listIndices()).flatMap((index) => index.columns).sort();
+    expect(await columns()).toEqual(['source', 'text', 'ts']);
+    for (const index of await lance.listIndices()) if (!index.columns.includes('text')) await lance.dropIndex(index.name);
+    const older = await open(); // a new handle, as after a restart
+    expect(await columns()).toEqual(['text']);
+    await older.optimize(new Date());
+    expect(await columns()).toEqual(['source', 'text', 'ts']);
+    expect((await older.keywordSearch('boiler', { sources: ['mail'], since: Date.UTC(2024, 5, 1) }, 50)).every((row) => row.source === 'mail' && row.timestamp >= Date.UTC(2024, 5, 1))).toBe(true);
   });
 });

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { fuseRankings } from './fusion.js';
+import type { RankedRow } from './lance-index.js';
+
+const row = (id: string, text: string, score = 0.1): RankedRow => ({ id, docId: `doc-${id}`, text, score });
+
+describe('fuseRankings phrase ranking', () => {
+  it('finds the phrase in ASCII and in accented or mixed-case texts alike, and not in texts missing a word', () => {
+    const keyword = [
+      row('a', 'the boiler and the pressure valve'), // every word, not as a phrase
+      row('b', 'Le Café Boiler-Pressure reading'), // accents and case: folded by the tokenizer
+      row('c', 'boiler pressure valve checked'),
+      row('d', 'the boiler was serviced'), // lacks "pressure"
+      row('e', 'BOILER   PRESSURE'),
+    ];
+    const fused = fuseRankings('Boiler pressure', { vector: [], keyword }, 10);
+    const phrased = fused.filter((candidate) => candidate.matchedBy.includes('phrase')).map((candidate) => candidate.row.id);
+    expect(phrased.sort()).toEqual(['b', 'c', 'e']);
+    expect(fuseRankings('café boiler', { vector: [], keyword }, 10).find((candidate) => candidate.row.id === 'b')?.matchedBy).toContain('phrase');
+  });
+});
