@@ -363,7 +363,8 @@ export class ChunkTable {
     const where = filterSql(filter);
     if (where) query = query.where(where);
     const rows = await query.toArray();
-    return rows.map((row) => toRow(row, Number(row._score)));
+    // LanceDB returns rows of equal BM25 score in no fixed order (it varies with the columns read): by chunk id, so a search is repeatable.
+    return rows.map((row) => toRow(row, Number(row._score))).sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
   }
 
   /** Every chunk of one document, in order (for rebuilds and tests). */
