@@ -165,7 +165,7 @@ describe('ChunkTable hybrid search', () => {
     const text = 'boiler pressure';
     const rankings = await table.hybridSearch(text, query(text), {}, 50);
     expect(takes.map((take) => take.columns)).toEqual([['vector'], ['id', 'doc_id', 'text']]);
-    expect(takes[0]!.rowIds).toHaveLength(100); // 2 × 50 int8 candidates, re-ranked with their exact vectors
+    expect(takes[0]!.rowIds).toHaveLength(75); // 1.5 × 50 int8 candidates, re-ranked with their exact vectors
     const keywordRowIds = new Set(rankings.keyword.map((row) => row.rowId));
     expect(keywordRowIds.size).toBeGreaterThan(0);
     expect(takes[1]!.rowIds.filter((rowId) => keywordRowIds.has(rowId))).toEqual([]);

@@ -54,8 +54,13 @@ const DISPLAY_COLUMNS = ['id', 'source', 'title', 'author', 'url', 'ts'];
  * falls back to LanceDB's scan of the vector column.
  */
 export const MAX_VECTOR_COPY_BYTES = 64 * 1024 * 1024;
-/** Candidates taken from the int8 copy per result wanted, then re-ranked with the exact vectors. */
-const RERANK_FACTOR = 2;
+/**
+ * Candidates taken from the int8 copy per result wanted, then re-ranked with
+ * the exact vectors. Measured at 100k (50 queries): the exact top 50 were all
+ * within the int8 top 60 for dense 384-d vectors and the top 55 for hashing
+ * ones; 1.5 (75 for 50) keeps a margin and reads a quarter fewer vectors than 2.
+ */
+const RERANK_FACTOR = 1.5;
 /** A write landing during a search or a load makes it retry with the new version; past this, LanceDB scans. */
 const VERSION_RACE_RETRIES = 3;
 
@@ -256,7 +261,7 @@ export class ChunkTable {
       const copy = await this.vectorCopyAt(version);
       if (copy === 'too-big') break;
       if (copy === 'changed') continue;
-      const near = copy.nearest(vector, filter, limit * RERANK_FACTOR);
+      const near = copy.nearest(vector, filter, Math.ceil(limit * RERANK_FACTOR));
       if (near.length === 0) return [];
       const exact = (await this.table.takeRowIds(near.map((row) => row.rowId)).select(['vector']).withRowId().toArray())
         .map((row) => ({ rowId: Number(row._rowid), distance: cosineDistance(vector, vectorValues(row.vector)) }))
