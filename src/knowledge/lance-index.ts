@@ -193,24 +193,14 @@ export class ChunkTable {
    * columns fusion needs (id, document, text; completeRows reads the rest for
    * the fused few). The keyword search starts first and runs on LanceDB's
    * threads while the vector scan runs on this one; the vector stage then
-   * reads columns only for rows the keyword ranking did not return. Reusing
-   * rows by row id is only sound if both read one table version: a write
-   * during the search makes it run again, then without reuse.
+   * reads columns only for rows the keyword ranking returned with the same
+   * row id and chunk id (a write between the two makes them differ).
    */
   async hybridSearch(text: string, vector: Promise<Float32Array> | undefined, filter: ChunkFilter, limit: number): Promise<{ vector: RankedRow[]; keyword: RankedRow[] }> {
-    for (let attempt = 0; attempt < VERSION_RACE_RETRIES; attempt++) {
-      const version = await this.table.version();
-      const keyword = this.keywordRanking(text, filter, limit, RANKED_COLUMNS);
-      keyword.catch(() => {}); // awaited below; a failure is reported from there
-      const vectorRows = vector ? await this.vectorRanking(await vector, filter, limit, RANKED_COLUMNS, keyword, version) : [];
-      const keywordRows = await keyword;
-      if ((await this.table.version()) === version) return { vector: vectorRows, keyword: keywordRows };
-    }
-    const [vectorRows, keywordRows] = await Promise.all([
-      vector ? vector.then((v) => this.vectorRanking(v, filter, limit, RANKED_COLUMNS)) : [],
-      this.keywordRanking(text, filter, limit, RANKED_COLUMNS),
-    ]);
-    return { vector: vectorRows, keyword: keywordRows };
+    const keyword = this.keywordRanking(text, filter, limit, RANKED_COLUMNS);
+    keyword.catch(() => {}); // awaited below; a failure is reported from there
+    const vectorRows = vector ? await this.vectorRanking(await vector, filter, limit, RANKED_COLUMNS, keyword) : [];
+    return { vector: vectorRows, keyword: await keyword };
   }
 
   /**
@@ -254,21 +244,22 @@ export class ChunkTable {
     limit: number,
     columns: string[],
     alreadyFetched?: Promise<RankedRow[]>,
-    versionNow?: number,
   ): Promise<RankedRow[]> {
     for (let attempt = 0; attempt < VERSION_RACE_RETRIES; attempt++) {
-      const version = attempt === 0 && versionNow !== undefined ? versionNow : await this.table.version();
+      const version = await this.table.version();
       const copy = await this.vectorCopyAt(version);
       if (copy === 'too-big') break;
       if (copy === 'changed') continue;
       const near = copy.nearest(vector, filter, Math.ceil(limit * RERANK_FACTOR));
       if (near.length === 0) return [];
-      const exact = (await this.table.takeRowIds(near.map((row) => row.rowId)).select(['vector']).withRowId().toArray())
-        .map((row) => ({ rowId: Number(row._rowid), distance: cosineDistance(vector, vectorValues(row.vector)) }))
-        .sort((a, b) => a.distance - b.distance || a.rowId - b.rowId)
+      const exact = (await this.table.takeRowIds(near.map((row) => row.rowId)).select(['id', 'vector']).withRowId().toArray())
+        .map((row) => ({ rowId: Number(row._rowid), id: String(row.id), distance: cosineDistance(vector, vectorValues(row.vector)) }))
+        .sort((a, b) => a.distance - b.distance || a.id.localeCompare(b.id))
         .slice(0, limit);
       const known = new Map<number, RankedRow>();
-      for (const row of (await alreadyFetched) ?? []) if (row.rowId !== undefined) known.set(row.rowId, row);
+      // A keyword row is this row only if the chunk ids agree: the keyword search may have read another table version.
+      const ids = new Map(exact.map((row) => [row.rowId, row.id]));
+      for (const row of (await alreadyFetched) ?? []) if (row.rowId !== undefined && ids.get(row.rowId) === row.id) known.set(row.rowId, row);
       const missing = exact.filter((row) => !known.has(row.rowId)).map((row) => row.rowId);
       const fetched = missing.length === 0 ? [] : await this.table.takeRowIds(missing).select(columns).withRowId().toArray();
       if ((await this.table.version()) !== version) continue;
