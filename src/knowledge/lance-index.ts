@@ -189,17 +189,19 @@ export class ChunkTable {
   }
 
   /**
-   * Both rankings of a hybrid search, each row read once and only with the
-   * columns fusion needs (id, document, text; completeRows reads the rest for
-   * the fused few). The keyword search starts first and runs on LanceDB's
-   * threads while the vector scan runs on this one; the vector stage then
-   * reads columns only for rows the keyword ranking returned with the same
-   * row id and chunk id (a write between the two makes them differ).
+   * Both rankings of a hybrid search, with only the columns fusion needs (id,
+   * document, text; completeRows reads the rest for the fused few). The
+   * keyword search starts first and runs on LanceDB's threads while the
+   * vector scan runs on this one; the vector stage reads its candidates'
+   * exact vectors and those columns in one take. Fewer round trips paid more
+   * than fewer cells: reading columns only for vector rows the keyword search
+   * had not returned (a second take after it) was 1–3 ms slower a query at
+   * 10k and 100k (docs/benchmarks.md).
    */
   async hybridSearch(text: string, vector: Promise<Float32Array> | undefined, filter: ChunkFilter, limit: number): Promise<{ vector: RankedRow[]; keyword: RankedRow[] }> {
     const keyword = this.keywordRanking(text, filter, limit, RANKED_COLUMNS);
     keyword.catch(() => {}); // awaited below; a failure is reported from there
-    const vectorRows = vector ? await this.vectorRanking(await vector, filter, limit, RANKED_COLUMNS, keyword) : [];
+    const vectorRows = vector ? await this.vectorRanking(await vector, filter, limit, RANKED_COLUMNS) : [];
     return { vector: vectorRows, keyword: await keyword };
   }
 
@@ -228,23 +230,16 @@ export class ChunkTable {
 
   /**
    * Nearest chunks by cosine distance. The in-memory int8 copy picks
-   * candidates, LanceDB returns their exact vectors (that column only), and
-   * those decide the order; the survivors' other columns are then read in
-   * one take. Row ids are only meaningful for the table version the copy was
-   * read at, so a search that saw the version change retries.
+   * candidates, LanceDB returns their exact vectors with their rows, and
+   * those decide the order. Row ids are only meaningful for the table version
+   * the copy was read at, so a search that saw the version change retries.
    */
   async vectorSearch(vector: Float32Array, filter: ChunkFilter, limit: number): Promise<IndexRow[]> {
     return (await this.vectorRanking(vector, filter, limit, COLUMNS)) as IndexRow[];
   }
 
-  /** vectorSearch reading `columns`; rows `alreadyFetched` holds (by row id) are not read again. */
-  private async vectorRanking(
-    vector: Float32Array,
-    filter: ChunkFilter,
-    limit: number,
-    columns: string[],
-    alreadyFetched?: Promise<RankedRow[]>,
-  ): Promise<RankedRow[]> {
+  /** vectorSearch reading `columns` of each candidate. */
+  private async vectorRanking(vector: Float32Array, filter: ChunkFilter, limit: number, columns: string[]): Promise<RankedRow[]> {
     for (let attempt = 0; attempt < VERSION_RACE_RETRIES; attempt++) {
       const version = await this.table.version();
       const copy = await this.vectorCopyAt(version);
@@ -252,21 +247,12 @@ export class ChunkTable {
       if (copy === 'changed') continue;
       const near = copy.nearest(vector, filter, Math.ceil(limit * RERANK_FACTOR));
       if (near.length === 0) return [];
-      const exact = (await this.table.takeRowIds(near.map((row) => row.rowId)).select(['id', 'vector']).withRowId().toArray())
-        .map((row) => ({ rowId: Number(row._rowid), id: String(row.id), distance: cosineDistance(vector, vectorValues(row.vector)) }))
-        .sort((a, b) => a.distance - b.distance || a.id.localeCompare(b.id))
-        .slice(0, limit);
-      const known = new Map<number, RankedRow>();
-      // A keyword row is this row only if the chunk ids agree: the keyword search may have read another table version.
-      const ids = new Map(exact.map((row) => [row.rowId, row.id]));
-      for (const row of (await alreadyFetched) ?? []) if (row.rowId !== undefined && ids.get(row.rowId) === row.id) known.set(row.rowId, row);
-      const missing = exact.filter((row) => !known.has(row.rowId)).map((row) => row.rowId);
-      const fetched = missing.length === 0 ? [] : await this.table.takeRowIds(missing).select(columns).withRowId().toArray();
+      const rows = await this.table.takeRowIds(near.map((row) => row.rowId)).select([...columns, 'vector']).withRowId().toArray();
       if ((await this.table.version()) !== version) continue;
-      for (const row of fetched) known.set(Number(row._rowid), toRow(row, 0));
-      return exact
-        .map(({ rowId, distance }) => ({ ...known.get(rowId)!, score: distance }))
-        .sort((a, b) => a.score - b.score || a.id.localeCompare(b.id));
+      return rows
+        .map((row) => toRow(row, cosineDistance(vector, vectorValues(row.vector))))
+        .sort((a, b) => a.score - b.score || a.id.localeCompare(b.id))
+        .slice(0, limit);
     }
     return this.scanSearch(vector, filter, limit);
   }
