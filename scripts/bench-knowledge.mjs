@@ -293,7 +293,7 @@ function rotatedEmbedder(dim) {
 
 /**
  * Dense vectors at `size` chunks: hybrid top-10 latency through the knowledge
- * base, and recall@10 of the vector stage (int8 copy, sign-bit first pass,
+ * base, and recall@10 of the vector stage (int8 copy, then an
  * exact re-rank) against an exact scan of every vector.
  */
 async function denseSearch(size, dim = 384) {
