@@ -192,7 +192,7 @@ export class FileRunStore implements RunStore {
     this.scheduleFlush();
     this.logger.info('run store open', {
       dataDir: this.options.dataDir,
-      runs: Object.keys(this.state.doc.runs).length,
+      runs: this.state.size,
       active: this.state.activeRuns().length,
       source: loaded.source,
     });
