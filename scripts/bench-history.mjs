@@ -82,7 +82,8 @@ async function prepareHistory(dataDir, total, jobs) {
   const now = Date.now();
   const ids = new RunIdGenerator();
   const step = YEAR_MS / total;
-  const start = now - YEAR_MS + DAY_MS;
+  // The newest run a minute ago (not in the future: runs that fire during the bench must sort newest).
+  const start = now - 60_000 - (total - 1) * step;
   const inState = Math.min(total, KEEP_PER_JOB * jobs);
   const archived = total - inState;
   const historyDir = join(dataDir, 'history');

@@ -666,7 +666,52 @@ describe('FileRunStore recovery from state.json.bak loses nothing acknowledged',
   });
 });
 
+runStoreConformance('FileRunStore (maxFinishedRuns 3)', async () => {
+  const dir = await tempDir();
+  const clock = new FakeClock('2026-03-01T12:00:00Z');
+  // A small overall cap, so runs cross the state / history boundary however few each job has.
+  const build = async () => {
+    const store = new FileRunStore({ dataDir: dir, clock, logger: strictLogger, keepPerJob: 50, maxFinishedRuns: 3 });
+    await store.open();
+    return store;
+  };
+  return { store: await build(), reopen: build };
+}, { durable: true });
+
 describe('FileRunStore history archive', () => {
+  it('keeps at most maxFinishedRuns finished runs in state in all (each job keeps its newest), and answers every query the same', async () => {
+    const jobs = ['a', 'b', 'c', 'd'];
+    const factory = new RunFactory(Date.UTC(2025, 0, 1), DAY_MS / 4);
+    const runs = Array.from({ length: 30 }, () => jobs.map((job) => factory.run(job))).flat();
+    const fill = async (options: StoreOptions) => {
+      const dir = await tempDir();
+      const store = await openStore(dir, { keepPerJob: 50, ...options });
+      for (const [i, run] of runs.entries()) {
+        await store.insertRun(run);
+        store.updateRun(finished(run, i % 3 === 0 ? 'failed' : 'succeeded'));
+        await store.flush();
+      }
+      return { dir, store };
+    };
+    const everything = await fill({ maxFinishedRuns: 10_000 });
+    const bounded = await fill({ maxFinishedRuns: 10 });
+    await bounded.store.close();
+    const state = await readState(bounded.dir);
+    expect(Object.keys(state.runs)).toHaveLength(10);
+    const reopened = await openStore(bounded.dir, { keepPerJob: 50, maxFinishedRuns: 10 });
+    for (const job of jobs) {
+      const newest = reopened.lastRun(job);
+      expect(newest).toEqual(everything.store.lastRun(job));
+      expect(state.runs[newest!.id]).toBeDefined();
+      expect(await reopened.lastSuccess(job)).toEqual(await everything.store.lastSuccess(job));
+    }
+    for (const query of [{}, { job: 'b' }, { status: 'failed' as const }, { job: 'c', status: 'succeeded' as const }]) {
+      expect(await listAll(reopened, query, 7)).toEqual(await listAll(everything.store, query, 7));
+    }
+    const some = (await everything.store.listRuns({ limit: 120 })).runs;
+    for (const run of some.filter((_, i) => i % 13 === 0)) expect(await reopened.getRun(run.id)).toEqual(run);
+  });
+
   it('keeps keepPerJob finished runs in state and the rest in history/, all reachable', async () => {
     const dir = await tempDir();
     const factory = new RunFactory(Date.UTC(2025, 0, 1), DAY_MS / 4);

@@ -29,6 +29,12 @@ export interface FileRunStoreOptions {
   logger: Logger;
   /** Finished runs kept per job in state.json; older ones move to history/. */
   keepPerJob?: number;
+  /**
+   * Finished runs kept in state.json (and so in memory) in all, whatever the number of jobs: beyond it the
+   * oldest move to history/ too, except each job's newest finished run. Queries answer the same either way
+   * (history/ is indexed); this bounds memory and checkpoint size at 1,000 jobs × keepPerJob.
+   */
+  maxFinishedRuns?: number;
   /** Longest a change from updateRun / setSchedule / setMeta waits before it is written. */
   flushIntervalMs?: number;
   /** state.wal size that triggers a checkpoint (state.json rewrite + WAL reset). */
@@ -62,6 +68,8 @@ interface Waiter {
 type Phase = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
 const WRITE_RETRY_MS = 5_000;
+/** ~600 B of heap per run: ~1.2 MB; 10 jobs × 50 kept runs stay well under it. */
+export const DEFAULT_MAX_FINISHED_RUNS = 2_000;
 
 /**
  * The durable run store on the SD card, built to write little and to come
@@ -86,6 +94,7 @@ const WRITE_RETRY_MS = 5_000;
  */
 export class FileRunStore implements RunStore {
   private readonly keepPerJob: number;
+  private readonly maxFinishedRuns: number;
   private readonly flushIntervalMs: number;
   private readonly checkpointBytes: number;
   private readonly logger: Logger;
@@ -122,10 +131,14 @@ export class FileRunStore implements RunStore {
 
   constructor(private readonly options: FileRunStoreOptions) {
     this.keepPerJob = options.keepPerJob ?? 50;
+    this.maxFinishedRuns = options.maxFinishedRuns ?? DEFAULT_MAX_FINISHED_RUNS;
     this.flushIntervalMs = options.flushIntervalMs ?? 200;
     this.checkpointBytes = options.checkpointBytes ?? 2 * 1024 * 1024;
     if (!Number.isInteger(this.keepPerJob) || this.keepPerJob < 1) {
       throw new RangeError(`keepPerJob must be a whole number of at least 1, got ${this.keepPerJob}`);
+    }
+    if (!Number.isInteger(this.maxFinishedRuns) || this.maxFinishedRuns < 0) {
+      throw new RangeError(`maxFinishedRuns must be a whole number, got ${this.maxFinishedRuns}`);
     }
     this.logger = options.logger.child({ component: 'run-store' });
     const dir = options.dataDir;
@@ -474,6 +487,7 @@ export class FileRunStore implements RunStore {
       const finished = this.state.finishedRuns(job);
       return finished.slice(0, Math.max(0, finished.length - this.keepPerJob));
     });
+    excess.push(...this.excessOverall(excess));
     if (excess.length === 0) return;
     try {
       await this.archive.append(excess);
@@ -491,6 +505,32 @@ export class FileRunStore implements RunStore {
     if (moved.length === 0) return;
     this.enqueue(`archive:${++this.archiveSeq}`, { t: 'archive', ids: moved.map((run) => run.id) });
     this.counters.archivedRuns += moved.length;
+  }
+
+  /**
+   * Finished runs beyond maxFinishedRuns in all, once `leaving` of them are archived by job: the oldest first,
+   * never a job's newest finished run (lastRun and the job's page read it from state). Not the same runs as
+   * the per-job excess: that takes each job's oldest, and these are older than every run that stays.
+   */
+  private excessOverall(leaving: readonly Run[]): Run[] {
+    const over = this.state.finishedCount - leaving.length - this.maxFinishedRuns;
+    if (over <= 0) return [];
+    const going = new Set(leaving.map((run) => run.id));
+    const finished = this.state.finishedRunsOverall();
+    const newestOfJob = new Set<string>();
+    const seen = new Set<string>();
+    for (let i = finished.length - 1; i >= 0; i--) {
+      const run = finished[i]!;
+      if (seen.has(run.job)) continue;
+      seen.add(run.job);
+      newestOfJob.add(run.id);
+    }
+    const chosen: Run[] = [];
+    for (const run of finished) {
+      if (chosen.length >= over) break;
+      if (!newestOfJob.has(run.id) && !going.has(run.id)) chosen.push(run);
+    }
+    return chosen;
   }
 
   /**

@@ -78,7 +78,11 @@ export class RunState {
     if (!run) return;
     delete this.doc.runs[id];
     this.unindex(id);
-    if (this.latestByJob.get(run.job) === id) this.latestByJob.delete(run.job);
+    if (this.latestByJob.get(run.job) !== id) return;
+    // The job's next newest (from its own index), so a later put of an older run cannot take its place.
+    this.latestByJob.delete(run.job);
+    const next = newestMatching(this.byJob.get(run.job)?.values() ?? [], { limit: 1 }, 1)[0];
+    if (next) this.latestByJob.set(run.job, next.id);
   }
 
   allRuns(): Run[] {
@@ -103,6 +107,16 @@ export class RunState {
   /** Finished runs of `job` still in state, oldest first: the archival candidates. */
   finishedRuns(job: string): Run[] {
     return [...(this.byJob.get(job)?.values() ?? [])].filter(isFinished).sort(oldestFirst);
+  }
+
+  /** How many finished runs state holds. */
+  get finishedCount(): number {
+    return FINISHED_RUN_STATUSES.reduce((sum, status) => sum + (this.byStatus.get(status)?.size ?? 0), 0);
+  }
+
+  /** Every finished run in state, oldest first. */
+  finishedRunsOverall(): Run[] {
+    return FINISHED_RUN_STATUSES.flatMap((status) => [...(this.byStatus.get(status)?.values() ?? [])]).sort(oldestFirst);
   }
 
   jobs(): Set<string> {

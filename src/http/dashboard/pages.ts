@@ -31,6 +31,8 @@ export function overviewBody(
 ): Html {
   const { health, attention, jobs, active, failures, recent } = data;
   const status = statusLine(health, attention);
+  // The routes pass only the strips of the jobs that ran last when there are many (jobsForStrips).
+  const stripped = recent && jobs.length > recent.size ? jobs.filter((job) => recent.has(job.name)) : jobs;
   const upcoming = jobs
     .filter((job) => job.schedule?.nextRun && !job.schedule.paused)
     .sort((a, b) => Date.parse(a.schedule!.nextRun!) - Date.parse(b.schedule!.nextRun!))
@@ -58,7 +60,8 @@ ${active.length ? html`<ul class="list">${active.map((run) => runItem(ctx, run, 
 ${failures.length ? html`<ul class="list">${failures.map((run) => runItem(ctx, run, true))}</ul>` : html`<p class="empty">No failed runs. </p>`}
 </section>
 ${recent && jobs.length > 0 && html`<section aria-labelledby="last-h"><h2 id="last-h">Last runs</h2>
-<ul class="list strips">${jobs.map((job) => html`<li><a href="/jobs/${job.name}">${job.name}</a>${runStrip(recent.get(job.name) ?? [], ctx.timeZone)}</li>`)}</ul>
+<ul class="list strips">${stripped.map((job) => html`<li><a href="/jobs/${job.name}">${job.name}</a>${runStrip(recent.get(job.name) ?? [], ctx.timeZone)}</li>`)}</ul>
+${stripped.length < jobs.length && html`<p class="muted small" id="strips-more">The ${stripped.length} jobs that ran last; all ${jobs.length} are on <a href="/jobs">Jobs</a>.</p>`}
 </section>`}
 <section aria-labelledby="next-h"><h2 id="next-h">Up next</h2>
 ${upcoming.length
