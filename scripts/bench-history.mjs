@@ -371,9 +371,13 @@ async function hourOfUse() {
     mkdirSync(snapshotDir, { recursive: true });
     nodeArgs.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`);
   }
+  // --gc-log=FILE: node's --trace-gc lines (heap sizes at every GC) into FILE, to set against RSS.
+  const gcLog = process.argv.find((arg) => arg.startsWith('--gc-log='))?.slice(9);
+  if (gcLog) nodeArgs.push('--trace-gc');
   const t0 = performance.now();
   const hearth = await startHearth(hourJobsYaml(), {
     nodeArgs,
+    ...(gcLog ? { stdout: openSync(gcLog, 'w') } : {}),
     startTimeoutMs: 120_000,
     prepare: async (dataDir) => {
       // --seed-cache=DIR keeps the seeded data dir for the next run (building it takes a minute or more).
