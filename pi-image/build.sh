@@ -71,7 +71,7 @@ check_host() {
 # LanceDB's, come from their -linux-arm64-gnu packages; no install scripts run).
 stage_app() {
   log "staging the app with linux-arm64 production dependencies"
-  if [ ! -f "$repo/dist/hearth.mjs" ]; then (cd "$repo" && npm run build); fi
+  if [ ! -f "$repo/dist/hearth.cjs" ]; then (cd "$repo" && npm run build); fi
   local stage=$out/app
   rm -rf "$stage"
   rm -f "$out/slim-report.tsv"
@@ -253,7 +253,7 @@ main() {
   case $what in all|stage|image) ;; *) die "unknown command '$what' (use stage, image or nothing for both)" ;; esac
   check_host
   mkdir -p "$out"
-  if [ "$what" != image ] || [ ! -f "$out/app/dist/hearth.mjs" ] || [ ! -d "$out/modules/node_modules" ]; then stage_app; fi
+  if [ "$what" != image ] || [ ! -f "$out/app/dist/hearth.cjs" ] || [ ! -d "$out/modules/node_modules" ]; then stage_app; fi
   [ "$what" = stage ] && { log "staged the app in $out/app and $out/modules"; return; }
   build_rootfs
   make_boot_partition

@@ -254,7 +254,12 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       });
     }
 
-    logger.info('hearth started', { version, config: configPath, dataDir: config.dataDir, url: server.url, jobs: Object.keys(config.jobs).length });
+    // bin/hearth.js says whether V8's code cache compiled the bundle (off, missing, rejected or used).
+    const codeCache = (globalThis as Record<symbol, unknown>)[Symbol.for('hearth.codeCache')];
+    logger.info('hearth started', {
+      version, config: configPath, dataDir: config.dataDir, url: server.url, jobs: Object.keys(config.jobs).length,
+      ...(typeof codeCache === 'string' && { codeCache }),
+    });
     // Under systemd (Type=notify): ready now, then watchdog pings while the scheduler keeps completing passes.
     const notifier = createSystemdNotifier({
       env: options.env,
