@@ -28,34 +28,44 @@ if (!existsSync(bundle)) {
 // calls is ~75 ms of CPU otherwise (npm run bench -- idle startup). V8 checks its version, flags and the source's
 // length; the key adds the bundle's content, Node and the architecture. HEARTH_CODE_CACHE=off disables it;
 // HEARTH_CODE_CACHE=<dir> moves it (default $XDG_CACHE_HOME/hearth or ~/.cache/hearth: the data dir under systemd).
-const source = readFileSync(bundle, 'utf8');
-// Only `hearth start` uses it: it runs with its own V8 flag (above), and V8 rejects a cache made under other flags.
-const setting = process.env.HEARTH_CODE_CACHE;
-const cacheDir = !starting || setting === 'off' ? undefined : setting || cacheHome();
-const cacheFile = cacheDir && join(cacheDir, 'code-cache.bin');
-const key = cacheFile && `hearth-code-cache 1 ${process.version} ${process.arch} ${createHash('sha256').update(source).digest('hex')}`;
-const cachedData = cacheFile && readCache(cacheFile, key);
-const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __hearthImport) {${source}\n})`, {
-  filename: bundle,
-  ...(cachedData && { cachedData }),
-});
-// How this start compiled, for the "hearth started" log line: off, missing, rejected (rebuilt) or used.
-globalThis[Symbol.for('hearth.codeCache')] = !cacheFile ? 'off' : !cachedData ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
-const module = { exports: {} };
-// The bundle's import() of what it does not contain (LanceDB, vendor SDKs, node: modules, `module` actions) comes here
-// (scripts/bundle.mjs): from this ES module, bare names resolve from the same node_modules.
-script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), (specifier) => import(specifier));
-const hearth = module.exports;
-
-if (cacheFile && (!cachedData || script.cachedDataRejected)) {
-  // Late enough that start-up's functions are compiled, early enough that V8 has not flushed them.
-  setTimeout(() => {
-    hearth.saveCodeCache(cacheFile, key, script.createCachedData()).catch((error) => {
-      process.stderr.write(`hearth: cannot write the code cache ${cacheFile}: ${error.message}\n`);
-    });
-  }, 3_000).unref();
-}
+const hearth = loadBundle();
 process.exitCode = await hearth.main(process.argv.slice(2));
+
+/**
+ * Compiles and runs the bundle; returns its exports. In a function so the source text and the cache's bytes
+ * (~1.3 MB each) are not kept for the life of the process; the script itself is kept only until it writes a cache.
+ */
+function loadBundle() {
+  const source = readFileSync(bundle, 'utf8');
+  // Only `hearth start` uses it: it runs with its own V8 flag (above), and V8 rejects a cache made under other flags.
+  const setting = process.env.HEARTH_CODE_CACHE;
+  const cacheDir = !starting || setting === 'off' ? undefined : setting || cacheHome();
+  const cacheFile = cacheDir && join(cacheDir, 'code-cache.bin');
+  const key = cacheFile && `hearth-code-cache 1 ${process.version} ${process.arch} ${createHash('sha256').update(source).digest('hex')}`;
+  const cachedData = cacheFile && readCache(cacheFile, key);
+  let script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __hearthImport) {${source}\n})`, {
+    filename: bundle,
+    ...(cachedData && { cachedData }),
+  });
+  // How this start compiled, for the "hearth started" log line: off, missing, rejected (rebuilt) or used.
+  globalThis[Symbol.for('hearth.codeCache')] = !cacheFile ? 'off' : !cachedData ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
+  const module = { exports: {} };
+  // The bundle's import() of what it does not contain (LanceDB, vendor SDKs, node: modules, `module` actions) comes
+  // here (scripts/bundle.mjs): from this ES module, bare names resolve from the same node_modules.
+  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), (specifier) => import(specifier));
+  const exported = module.exports;
+  if (cacheFile && (!cachedData || script.cachedDataRejected)) {
+    // Late enough that start-up's functions are compiled, early enough that V8 has not flushed them.
+    setTimeout(() => {
+      const data = script.createCachedData();
+      script = undefined;
+      exported.saveCodeCache(cacheFile, key, data).catch((error) => {
+        process.stderr.write(`hearth: cannot write the code cache ${cacheFile}: ${error.message}\n`);
+      });
+    }, 3_000).unref();
+  }
+  return exported;
+}
 
 function cacheHome() {
   const base = process.env.XDG_CACHE_HOME || (homedir() && join(homedir(), '.cache'));

@@ -81,7 +81,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
   // through the tree cache (an unchanged file is not parsed again); reloads use a worker, so a large or hostile file
   // cannot hold the scheduler and the API (config-off-thread.ts).
   const version = await readVersion();
-  const { config, saveCache } = await loadConfigAtStart(loadRequest, version);
+  const { config, saveCache, fromCache: configFromCache } = await loadConfigAtStart(loadRequest, version);
   if (embedded) logger.info('no hearth.yaml here: running the bundled example config', { file: configPath });
   for (const warning of configWarnings(config)) logger.warn(warning, { file: configPath });
 
@@ -258,6 +258,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     const codeCache = (globalThis as Record<symbol, unknown>)[Symbol.for('hearth.codeCache')];
     logger.info('hearth started', {
       version, config: configPath, dataDir: config.dataDir, url: server.url, jobs: Object.keys(config.jobs).length,
+      configFromCache,
       ...(typeof codeCache === 'string' && { codeCache }),
     });
     // Under systemd (Type=notify): ready now, then watchdog pings while the scheduler keeps completing passes.

@@ -103,7 +103,14 @@ export async function loadConfigCached(file: string, options: LoadOptions & { ve
     }
   }
   const { config, written } = parseWrittenConfig(text, file, options);
-  return { config, fromCache: false, saveCache: () => writeTreeCache(treeCacheFile(config.dataDir), key, written) };
+  // Written once; the tree (a few MB of objects at 1,000 jobs) is not kept alive by whoever keeps saveCache.
+  let pending: WrittenTree | undefined = written;
+  const saveCache = async (): Promise<boolean> => {
+    const tree = pending;
+    pending = undefined;
+    return tree !== undefined && writeTreeCache(treeCacheFile(config.dataDir), key, tree);
+  };
+  return { config, fromCache: false, saveCache };
 }
 
 /** What the CLI needs to reach the appliance: where it listens and where its data lives. */

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
-// bin/hearth.js compiles the start-up bundle from a V8 code cache it writes a few seconds after `hearth start`.
+// bin/hearth.js compiles the start-up bundle from a V8 code cache it writes a few seconds after `hearth start`;
+// a restart with an unchanged hearth.yaml reads the config tree cache the first start wrote into the data dir.
 let running: HearthProcess | undefined;
 afterEach(async () => {
   await running?.stop();
@@ -36,6 +37,10 @@ async function codeCacheState(hearth: HearthProcess): Promise<string> {
   return hearth.waitFor('the start-up log line', () => /"msg":"hearth started".*"codeCache":"(\w+)"/.exec(hearth.output())?.[1]);
 }
 
+async function configFromCache(hearth: HearthProcess): Promise<boolean> {
+  return (await hearth.waitFor('the start-up log line', () => /"msg":"hearth started".*"configFromCache":(true|false)/.exec(hearth.output())?.[1])) === 'true';
+}
+
 describe('code cache', () => {
   it('is written by the first start, used by the next, and rebuilt when V8 rejects it', async () => {
     const dir = tempDir();
@@ -44,6 +49,7 @@ describe('code cache', () => {
 
     let hearth = await start(dir, cacheDir);
     expect(await codeCacheState(hearth)).toBe('missing');
+    expect(await configFromCache(hearth)).toBe(false);
     await hearth.waitFor('the code cache', () => existsSync(file) || undefined);
     await hearth.stop();
     const written = readFileSync(file);
@@ -53,6 +59,8 @@ describe('code cache', () => {
 
     hearth = await start(dir, cacheDir);
     expect(await codeCacheState(hearth)).toBe('used');
+    // The config tree cache too (written by the first start: the same data dir, an unchanged hearth.yaml).
+    expect(await configFromCache(hearth)).toBe(true);
     expect(await runModuleAction(hearth)).toBe('succeeded');
     await hearth.stop();
 
