@@ -18,8 +18,11 @@ const JOBS = `  a: { run: "true" }
     with: { path: ./act.mjs }
 `;
 
+let port: number | undefined;
+
 async function start(dir: string, cacheDir: string): Promise<HearthProcess> {
-  const port = await freePort();
+  // One port for every start: the file must stay the same for its tree cache to be used.
+  port ??= await freePort();
   writeFileSync(join(dir, 'act.mjs'), 'export default async () => ({ answer: 42 });\n');
   running = await startHearth({ dir, port, config: baseConfig(port, JOBS), env: { HEARTH_CODE_CACHE: cacheDir } });
   return running;
