@@ -133,6 +133,8 @@ export class RunLogs {
   private readonly heldMs: number;
   /** Armed while a log is held: gives held logs older than heldMs their file. */
   private heldTimer: Timer | undefined;
+  /** Open logs that are held. */
+  private heldCount = 0;
 
   constructor(private readonly dir: string, private readonly clock: Clock, options: RunLogsOptions = {}) {
     const max = options.maxRunBytes ?? DEFAULT_MAX_RUN_LOG_BYTES;
@@ -227,7 +229,7 @@ export class RunLogs {
       const held = log.held;
       // A silent run's log goes straight into the day's pack (the packs keep it readable until it is there).
       if (over && this.packs.accepts(runId, held.bytes)) {
-        log.held = undefined;
+        this.dropHeld(log);
         for (const listener of log.listeners) listener.onEnd();
         void this.packs.packHeld(runId, this.pathOf(runId), Buffer.from(held.text));
         return;
@@ -362,8 +364,6 @@ export class RunLogs {
   async closeAll(): Promise<void> {
     // Shutdown: a run still going resumes after the restart, appending to its file, so nothing is packed here.
     await Promise.all([...this.open.keys()].map((id) => this.close(id, false)));
-    this.heldTimer?.cancel();
-    this.heldTimer = undefined;
     await Promise.allSettled([...this.closing.values()]);
     await this.packs.idle();
   }
@@ -405,15 +405,27 @@ export class RunLogs {
       cap: this.maxRunBytes(),
     };
     this.open.set(runId, log);
-    if (held) this.heldTimer ??= this.clock.setTimer(this.heldMs, () => this.unholdOld());
+    if (held) {
+      this.heldCount++;
+      this.heldTimer ??= this.clock.setTimer(this.heldMs, () => this.unholdOld());
+    }
     return log;
+  }
+
+  /** The log is held no more; the timer goes with the last held log. */
+  private dropHeld(log: OpenLog): void {
+    if (!log.held) return;
+    log.held = undefined;
+    if (--this.heldCount > 0) return;
+    this.heldTimer?.cancel();
+    this.heldTimer = undefined;
   }
 
   /** The held log gets its file, with what it held so far. */
   private unhold(log: OpenLog): void {
     const held = log.held;
     if (!held) return;
-    log.held = undefined;
+    this.dropHeld(log);
     log.head = this.openPart(() => log, this.pathOf(log.runId), 0);
     if (held.bytes > 0) {
       log.head.stream.write(held.text);
@@ -431,7 +443,7 @@ export class RunLogs {
       if (now - log.held.since >= this.heldMs) this.unhold(log);
       else oldest = Math.min(oldest, log.held.since);
     }
-    if (oldest !== Infinity) this.heldTimer = this.clock.setTimer(oldest + this.heldMs - now, () => this.unholdOld());
+    if (oldest !== Infinity) this.heldTimer ??= this.clock.setTimer(oldest + this.heldMs - now, () => this.unholdOld());
   }
 
   private headLimit(log: OpenLog): number {
