@@ -7,6 +7,7 @@ import { ConflictError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
 import { FileRunStore } from './file-store.js';
+import { HistoryArchive } from './history-archive.js';
 import type { FileRunStoreOptions } from './file-store.js';
 import type { Run } from './model.js';
 import type { StateDocument } from './run-state.js';
@@ -695,6 +696,39 @@ describe('FileRunStore history archive', () => {
     expect(all.map((run) => run.id)).toEqual([...done, active].map((run) => run.id).reverse());
     expect(await reopened.getRun(done[0]!.id)).toEqual(done[0]);
     expect(await reopened.lastSuccess('a')).toEqual(done[498]);
+  });
+
+  it('does not hold a durable save up while older runs are moved to history/ (that append and fsync go on beside the WAL)', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory(Date.UTC(2025, 0, 1), 1_000);
+    const store = await openStore(dir, { keepPerJob: 1 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const original = HistoryArchive.prototype.append;
+    const append = vi.spyOn(HistoryArchive.prototype, 'append').mockImplementation(async function (this: HistoryArchive, runs: readonly Run[]) {
+      await held;
+      return original.call(this, runs);
+    });
+    try {
+      const [old, last] = [factory.run('a'), factory.run('a')];
+      await store.insertRun(old);
+      await store.insertRun(last);
+      await store.runs.save(finished(old), 'finished');
+      // `old` is beyond keepPerJob once `last` finishes: its move to history/ waits on the held append.
+      let saved = false;
+      const save = store.runs.save(finished(last), 'finished').then(() => (saved = true));
+      await vi.waitFor(() => expect(append).toHaveBeenCalledTimes(1));
+      await vi.waitFor(() => expect(saved).toBe(true));
+      expect((await walLines(dir)).filter((line) => line.t === 'run').map((line) => (line.run as Run).status)).toEqual(['queued', 'queued', 'succeeded', 'succeeded']);
+      release();
+      await save;
+      await store.flush();
+      expect((await historyLines(dir)).map((run) => run.id)).toEqual([old.id]);
+      expect((await walLines(dir)).at(-1)).toEqual({ t: 'archive', ids: [old.id] });
+    } finally {
+      release();
+      append.mockRestore();
+    }
   });
 
   it('prunes whole history months older than the cut-off, but never the month of a job’s last success', async () => {

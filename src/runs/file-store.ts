@@ -110,6 +110,8 @@ export class FileRunStore implements RunStore {
   /** Jobs that finished a run since the last archival pass. */
   private readonly jobsToArchive = new Set<string>();
   private writer: Promise<void> | undefined;
+  /** The pass moving finished runs beyond keepPerJob to history/, beside the writer (see startArchiver). */
+  private archiver: Promise<void> | undefined;
   private flushTimer: Timer | undefined;
   /** A checkpoint half-failed (state.json written, WAL not reset): appending to the old WAL would be lost. */
   private checkpointOwed = false;
@@ -204,7 +206,17 @@ export class FileRunStore implements RunStore {
     return this.closing;
   }
 
-  flush(): Promise<void> {
+  /** Makes every change so far durable, and moves the runs beyond keepPerJob to history/. */
+  async flush(): Promise<void> {
+    if (this.phase !== 'open' && this.phase !== 'closing') return;
+    await this.commit();
+    await this.archiverIdle();
+    // The archive records the pass left (runs that moved to history/ leave state.wal's replay too).
+    await this.commit();
+  }
+
+  /** Makes every change so far durable: a saved run's WAL batch, without waiting for the move to history/. */
+  private durable(): Promise<void> {
     if (this.phase !== 'open' && this.phase !== 'closing') return Promise.resolve();
     return this.commit();
   }
@@ -281,8 +293,22 @@ export class FileRunStore implements RunStore {
     return run && cloneJson(run);
   }
 
-  /** The run repository over this store's runs (saves are group-committed like updateRun + flush). */
-  readonly runs: RunRepository = inProcessRepository(this);
+  /**
+   * The run repository over this store's runs (saves are group-committed
+   * like updateRun + flush). A durable save waits for its WAL batch only:
+   * moving older runs to history/ (another append and fsync) goes on beside
+   * it instead of before it.
+   */
+  readonly runs: RunRepository = inProcessRepository({
+    insertRun: (run) => this.insertRun(run),
+    updateRun: (run) => this.updateRun(run),
+    getRun: (id) => this.getRun(id),
+    listRuns: (query) => this.listRuns(query),
+    activeRuns: () => this.activeRuns(),
+    lastRun: (job) => this.lastRun(job),
+    lastSuccess: (job) => this.lastSuccess(job),
+    flush: () => this.durable(),
+  });
 
   /**
    * The run queue over this store's queued runs: their `queued` status in
@@ -382,8 +408,9 @@ export class FileRunStore implements RunStore {
   private async writeLoop(): Promise<void> {
     // Let callers in the same tick (e.g. Promise.all of inserts) join the first batch.
     await Promise.resolve();
-    while (this.waiters.length > 0 || this.pending.size > 0 || this.jobsToArchive.size > 0) {
-      await this.archiveExcessRuns();
+    this.startArchiver();
+    while (this.waiters.length > 0 || this.pending.size > 0) {
+      this.startArchiver();
       const records = [...this.pending.values()];
       this.pending.clear();
       const waiters = this.waiters.splice(0);
@@ -459,6 +486,30 @@ export class FileRunStore implements RunStore {
     this.pending.clear();
     for (const record of records) this.pending.set(recordKey(record), record);
     for (const [key, record] of newer) this.enqueue(key, record);
+  }
+
+  /**
+   * Runs archiveExcessRuns until no job waits for it, beside the writer: the
+   * history append and its fsync do not delay the WAL batches (the callers
+   * waiting for a durable save). The `archive` records it leaves ride on the
+   * next batch; until they are written a replay keeps the runs in state, and
+   * history/ may then get them twice, which its readers allow for.
+   */
+  private startArchiver(): void {
+    if (this.archiver || this.jobsToArchive.size === 0) return;
+    this.archiver = (async () => {
+      while (this.jobsToArchive.size > 0 && this.phase !== 'closed') await this.archiveExcessRuns();
+    })()
+      .catch((error: unknown) => this.logger.error('moving runs to history/ failed', { error }))
+      .finally(() => {
+        this.archiver = undefined;
+        if (this.pending.size > 0 && this.phase === 'open') this.scheduleFlush();
+      });
+  }
+
+  private async archiverIdle(): Promise<void> {
+    this.startArchiver();
+    while (this.archiver) await this.archiver;
   }
 
   /**
@@ -666,6 +717,7 @@ export class FileRunStore implements RunStore {
     };
     // If the last WAL append fails, the checkpoint below still saves everything.
     await this.commit().catch((error: unknown) => this.logger.warn('final WAL append failed', { error }));
+    await this.archiverIdle();
     await attempt(async () => {
       await this.writer;
       await this.checkpoint();
