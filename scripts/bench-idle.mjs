@@ -10,9 +10,9 @@
  *    epoll_wait/epoll_pwait for 20 s) and CPU ms per minute (utime+stime
  *    from /proc/PID/stat over 60 s, after 45 s to settle) of a real
  *    `hearth start` with ten jobs, none due;
- *  - durable runs: no-op runs/s on disk, bytes written per run (total and the
- *    WAL's share), and a `true` shell job's end-to-end p50 against a bare
- *    spawn of `true`.
+ *  - durable runs: no-op runs/s on disk and the process CPU per run, bytes
+ *    written per run (total, the WAL's appends, own log files created), and
+ *    a `true` shell job's end-to-end p50 against a bare spawn of `true`.
  *
  * Targets (issue 13): start-up ≤ 350 ms and peak ≤ settled + 10 MB at 1,000
  * jobs; ≤ 5 wake-ups/s and ≤ 20 ms CPU per minute idle; ≥ 5,000 runs/s,
@@ -22,7 +22,7 @@
  * it that row says so and the rest still runs. Runs against dist/: build first.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -175,6 +175,15 @@ async function idle() {
   }
 }
 
+/** Counts run log files created in `dir` (inotify through fs.watch: a file created and removed again still counts). */
+function countLogFiles(dir) {
+  const seen = new Set();
+  const watcher = watch(dir, (type, name) => {
+    if (type === 'rename' && name && /^r_\w+\.log$/.test(name)) seen.add(name);
+  });
+  return { created: () => seen.size, stop: () => watcher.close() };
+}
+
 function ioWriteBytes() {
   const io = readFileSync('/proc/self/io', 'utf8');
   return Number(/^write_bytes: (\d+)/m.exec(io)[1]);
@@ -249,19 +258,29 @@ async function runs() {
 
   await batch(500); // warm-up
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await batch(10_000);
   const perSecond = 10_000 / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
   row('durable no-op runs per second (10,000 runs, 200 in flight)', Math.round(perSecond), 'runs/s', '≥ 5,000');
+  // CPU of the whole process (main thread and libuv's pool) per run: steadier than runs/s on a loaded machine.
+  row('CPU per no-op run (process user+system)', Math.round((cpu.user + cpu.system) / 10_000), 'µs', '—');
 
   await store.flush();
+  await logs.flushPacks();
   const before = ioWriteBytes();
   const statsBefore = store.stats();
+  const logFiles = countLogFiles(join(dir, 'logs'));
   await batch(2_000);
+  logFiles.stop();
   await store.flush();
+  await logs.flushPacks();
   const written = (ioWriteBytes() - before) / 2_000;
   const stats = store.stats();
   const per = (key) => ((stats[key] - statsBefore[key]) / 2_000).toFixed(2);
   row('bytes written per run (disk, /proc/self/io)', Math.round(written), 'B', '≤ 4,096 B', `(per run: ${per('walSyncs')} WAL syncs, ${per('historySyncs')} history syncs, ${per('checkpoints')} checkpoints)`);
+  row('state.wal bytes appended per run', Math.round((stats.walBytesWritten - statsBefore.walBytesWritten) / 2_000), 'B', '—');
+  row('own log files created per no-op run (logs/*.log)', (logFiles.created() / 2_000).toFixed(2), '', '0');
 
   // End to end, one at a time: trigger → run finished, against spawning `true` directly (interleaved, so both
   // see the same load on a shared machine).

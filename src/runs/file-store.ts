@@ -38,7 +38,10 @@ export interface FileRunStoreOptions {
 export interface FileRunStoreStats {
   /** Batches appended to state.wal; each is one write and one fsync. */
   walSyncs: number;
+  /** Size of the current state.wal. */
   walBytes: number;
+  /** Bytes appended to state.wal since the store opened (all generations). */
+  walBytesWritten: number;
   checkpoints: number;
   archivedRuns: number;
   historySyncs: number;
@@ -120,7 +123,7 @@ export class FileRunStore implements RunStore {
   private readonly jobsWithoutSuccess = new Set<string>();
   /** Per job, its last success once it had to be read back from history/ (one run per job at most). */
   private readonly archivedSuccesses = new Map<string, Run>();
-  private readonly counters = { walSyncs: 0, checkpoints: 0, archivedRuns: 0, historySyncs: 0 };
+  private readonly counters = { walSyncs: 0, walBytesWritten: 0, checkpoints: 0, archivedRuns: 0, historySyncs: 0 };
 
   constructor(private readonly options: FileRunStoreOptions) {
     this.keepPerJob = options.keepPerJob ?? 50;
@@ -144,7 +147,10 @@ export class FileRunStore implements RunStore {
       validate: describeStateProblem,
     });
     this.db = new Low(stateFile, emptyStateDocument());
-    this.wal = new WalWriter(this.paths.wal, () => this.counters.walSyncs++);
+    this.wal = new WalWriter(this.paths.wal, (bytes) => {
+      this.counters.walSyncs++;
+      this.counters.walBytesWritten += bytes;
+    });
     this.archive = new HistoryArchive({
       dir: this.paths.history,
       logger: this.logger,
