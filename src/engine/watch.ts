@@ -587,6 +587,6 @@ function recentSuccess(run: Readonly<Run>): RecentSuccess | undefined {
 
 /** The newest STUCK_HISTORY_RUNS of `successes` (by id), each id once. */
 function newestSuccesses(successes: RecentSuccess[]): RecentSuccess[] {
-  const byId = new Map(successes.map((success) => [success.id, success]));
-  return [...byId.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, STUCK_HISTORY_RUNS);
+  const unique = successes.filter((success, i) => successes.findIndex((other) => other.id === success.id) === i);
+  return unique.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, STUCK_HISTORY_RUNS);
 }

@@ -244,6 +244,18 @@ describe('FileRunStore durability', () => {
     expect(lines.filter((line) => line.t === 'sched')).toEqual([{ t: 'sched', job: 'a', state: { lastHandled: 9 } }]);
   });
 
+  it('writes each run change as the JSON of { t: "run", run }, byte for byte', async () => {
+    const dir = await tempDir();
+    const store = await openStore(dir);
+    const run = new RunFactory().run('a', { input: { note: 'ünïcode ✓', n: 1.5e-7, list: [1, null, true] }, inputBytes: 60 });
+    await store.insertRun(run);
+    const running: Run = { ...run, status: 'running', startedAt: '2025-01-01T00:00:01.000Z' };
+    store.updateRun(running);
+    await store.flush();
+    const lines = (await readFile(join(dir, 'state.wal'), 'utf8')).split('\n').filter(Boolean).slice(1);
+    expect(lines).toEqual([JSON.stringify({ t: 'run', run }), JSON.stringify({ t: 'run', run: running })]);
+  });
+
   it('group-commits concurrent inserts instead of one fsync each', async () => {
     const dir = await tempDir();
     const store = await openStore(dir);

@@ -123,6 +123,8 @@ export class FileRunStore implements RunStore {
   private readonly jobsWithoutSuccess = new Set<string>();
   /** Per job, its last success once it had to be read back from history/ (one run per job at most). */
   private readonly archivedSuccesses = new Map<string, Run>();
+  /** The JSON each stored run was copied from (applyRun), for its WAL line. */
+  private readonly runJson = new WeakMap<Run, string>();
   private readonly counters = { walSyncs: 0, walBytesWritten: 0, checkpoints: 0, archivedRuns: 0, historySyncs: 0 };
 
   constructor(private readonly options: FileRunStoreOptions) {
@@ -230,7 +232,7 @@ export class FileRunStore implements RunStore {
   async insertRun(run: Run): Promise<void> {
     this.assertOpen();
     if (this.state.has(run.id)) throw new ConflictError(`run ${run.id} already exists`);
-    this.applyRun(cloneJson(run));
+    this.applyRun(run);
     this.uncommitted.add(run.id);
     await this.commit(run.id);
   }
@@ -238,7 +240,7 @@ export class FileRunStore implements RunStore {
   updateRun(run: Run): void {
     this.assertOpen();
     if (!this.state.has(run.id)) throw new NotFoundError('run', run.id);
-    this.applyRun(cloneJson(run));
+    this.applyRun(run);
     this.scheduleFlush();
   }
 
@@ -366,7 +368,11 @@ export class FileRunStore implements RunStore {
     if (this.phase !== 'open') throw new ConflictError(`run store is ${this.phase === 'new' ? 'not open' : this.phase}`);
   }
 
-  private applyRun(run: Run): void {
+  /** Stores a private copy of `given`; the copy's JSON is kept for its WAL line (runs in state are never changed in place). */
+  private applyRun(given: Run): void {
+    const json = JSON.stringify(given);
+    const run = JSON.parse(json) as Run;
+    this.runJson.set(run, json);
     this.state.put(run);
     this.enqueue(`run:${run.id}`, { t: 'run', id: run.id });
     if (isFinished(run)) this.jobsToArchive.add(run.job);
@@ -451,7 +457,11 @@ export class FileRunStore implements RunStore {
     switch (record.t) {
       case 'run': {
         const run = record.archived ?? this.state.get(record.id);
-        line = run && { t: 'run', run };
+        if (!run) break;
+        // The same text as JSON.stringify({ t: 'run', run }), without serialising the run a second time.
+        const json = this.runJson.get(run);
+        if (json !== undefined) return [`{"t":"run","run":${json}}`];
+        line = { t: 'run', run };
         break;
       }
       case 'sched': {
