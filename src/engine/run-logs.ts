@@ -108,9 +108,9 @@ export interface RunLogsOptions {
  * started, task started, succeeded …) and stays in memory: a run that prints
  * nothing and ends within the second never has a file of its own, and its
  * lines go straight into the day's pack, held in memory until that batch is
- * on the disk (at most `heldMs` more). Creating, writing and removing a file
- * per run cost a dirtied 4 KB page, an inode and three more system calls
- * per no-op run. What a crash of the process (kill -9) can lose is Hearth's
+ * on the disk (at most `heldMs` more). Creating, writing, reading back and
+ * removing a file cost a dirtied 4 KB page, an inode and about ten system
+ * calls per no-op run. What a crash of the process (kill -9) can lose is Hearth's
  * own lines of the last second; a power cut could lose them before too, as
  * a run's own file is not synced. Followers and readers see held lines like
  * any others.
