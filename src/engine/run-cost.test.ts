@@ -113,4 +113,18 @@ describe('durable run cost on the file store', () => {
     expect(syncs).toBeLessThanOrEqual(60);
     expect(readdirSync(t.logsDir).filter((name) => name.endsWith('.log'))).toEqual([]);
   });
+
+  it('one run at a time costs exactly three WAL syncs per run (insert, attempt, end), also while older runs move to history/', async () => {
+    const t = await fileEngine();
+    await t.store.flush();
+    const synced = t.store.stats().walSyncs;
+    const archived = t.store.stats().archivedRuns;
+    for (let i = 0; i < 70; i++) {
+      const run = await t.engine.triggerJob('noop', 'api');
+      await finishAll(t, [run.id]);
+    }
+    expect(t.store.stats().walSyncs - synced).toBe(3 * 70);
+    // keepPerJob 50: the oldest runs moved to history/ meanwhile; their archive records rode on those batches.
+    expect(t.store.stats().archivedRuns - archived).toBeGreaterThan(0);
+  });
 });

@@ -421,7 +421,12 @@ export class FileRunStore implements RunStore {
     // Let callers in the same tick (e.g. Promise.all of inserts) join the first batch.
     await Promise.resolve();
     this.startArchiver();
-    while (this.waiters.length > 0 || this.pending.size > 0) {
+    // Callers waiting for durability keep the loop going. Changes nobody waits for that arrive during the last
+    // fsync (an archive record, a pid) wait for the flush timer or the next durable change instead of costing an
+    // fsync of their own: that is what flushIntervalMs allows them.
+    let first = true;
+    while (this.waiters.length > 0 || (first && this.pending.size > 0)) {
+      first = false;
       this.startArchiver();
       const records = [...this.pending.values()];
       this.pending.clear();
@@ -450,6 +455,7 @@ export class FileRunStore implements RunStore {
       }
       if (this.wal.bytes > this.checkpointBytes) await this.checkpointQuietly();
     }
+    if (this.pending.size > 0) this.scheduleFlush();
   }
 
   private serialize(record: PendingRecord): string[] {
