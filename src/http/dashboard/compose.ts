@@ -65,9 +65,11 @@ export async function createHttpSurface(options: HttpSurfaceOptions): Promise<Ht
   const stopMetrics = appliance.onRunEvent((event) => runs.observe(event));
   const live = new LiveHub({ appliance, clock });
   live.start();
-  options.eventLoop.start();
   const build = async (): Promise<Hono> => {
     const [{ createHttpApp }, { Assets }] = await Promise.all([import('./http-app.js'), import('./assets.js')]);
+    // The event-loop lag exists for /metrics, which only the web app serves: sampling starts with it, so an
+    // appliance nobody looks at is not woken every second to measure a lag nobody will read (issue 13, item 4).
+    options.eventLoop.start();
     return createHttpApp({
       appliance,
       assets: new Assets(join(options.packageRoot, 'web')),
