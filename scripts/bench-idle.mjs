@@ -9,7 +9,9 @@
  *  - idle: event-loop wake-ups per second (`strace -f -c` counting
  *    epoll_wait/epoll_pwait for 20 s) and CPU ms per minute (utime+stime
  *    from /proc/PID/stat over 60 s, after 45 s to settle) of a real
- *    `hearth start` with ten jobs, none due;
+ *    `hearth start` with ten jobs, none due; its RSS (anonymous and file
+ *    pages) before any HTTP request and after the first one, and how long
+ *    that first request takes (it loads the web app);
  *  - durable runs: no-op runs/s on disk and the process CPU per run, bytes
  *    written per run (total, the WAL's appends, own log files created), and
  *    a `true` shell job's end-to-end p50 against a bare spawn of `true`.
@@ -78,22 +80,34 @@ function configWith(count) {
   return lines.join('\n') + '\n';
 }
 
-/** Starts `hearth start` on `yaml` in a fresh directory; resolves once /api/health answers. */
-async function launch(yaml, { dir = mkdtempSync(join(tmpdir(), 'hearth-bench-idle-')) } = {}) {
+/**
+ * Starts `hearth start` on `yaml` in a fresh directory; resolves once /api/health answers, or with
+ * `readyWhen: 'log'` once it logs "hearth started" (what systemd's READY=1 follows), before any HTTP request:
+ * the web app loads with the first request, so an idle appliance nobody has looked at is measured that way.
+ */
+async function launch(yaml, { dir = mkdtempSync(join(tmpdir(), 'hearth-bench-idle-')), readyWhen = 'health' } = {}) {
   const port = await freePort();
   writeFileSync(join(dir, 'hearth.yaml'), yaml);
   const t0 = performance.now();
   const child = spawn(process.execPath, [join(root, 'bin/hearth.js'), 'start'], {
     cwd: dir,
     env: { ...process.env, HEARTH_PORT: String(port), HEARTH_HOST: '127.0.0.1', HEARTH_LOG_FORMAT: 'json', NOTIFY_SOCKET: '' },
-    stdio: 'ignore',
+    stdio: ['ignore', readyWhen === 'log' ? 'pipe' : 'ignore', 'ignore'],
+  });
+  let logged = '';
+  child.stdout?.on('data', (chunk) => {
+    if (logged.length < 1e6) logged += chunk;
   });
   for (;;) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/api/health`);
-      if (response.ok) break;
-    } catch {
-      // not listening yet
+    if (readyWhen === 'log') {
+      if (logged.includes('"hearth started"')) break;
+    } else {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/api/health`);
+        if (response.ok) break;
+      } catch {
+        // not listening yet
+      }
     }
     if (child.exitCode !== null) throw new Error(`hearth exited with ${child.exitCode}`);
     await sleep(2);
@@ -146,7 +160,7 @@ async function idle() {
   // Ten scheduled jobs, none due while we measure (daily, twelve hours from now): an appliance waiting.
   const hour = (new Date().getUTCHours() + 12) % 24;
   const jobs = Array.from({ length: 10 }, (_, i) => `  j${i}: { run: "true", schedule: { cron: "${i * 5} ${hour} * * *", timezone: UTC } }`);
-  const hearth = await launch(['server: { host: "${HEARTH_HOST}", port: "${HEARTH_PORT}" }', 'jobs:', ...jobs, ''].join('\n'));
+  const hearth = await launch(['server: { host: "${HEARTH_HOST}", port: "${HEARTH_PORT}" }', 'jobs:', ...jobs, ''].join('\n'), { readyWhen: 'log' });
   try {
     // Let start-up settle: the first statfs, the first flush, and V8's memory reducer, which runs a few full GCs
     // once allocation stops (counting those would measure start-up, not idling).
@@ -169,7 +183,21 @@ async function idle() {
       row('idle wake-ups per second (strace -c epoll_*wait)', (calls / seconds).toFixed(1), '/s', '≤ 5', `(${calls} in ${seconds} s, all threads)`);
     }
     row('idle CPU (utime+stime over 60 s)', Math.round(perMinute), 'ms/min', '≤ 20 ms/min');
-    row('idle RSS (125 s after start)', statusMb(pid, 'VmRSS').toFixed(1), 'MB', '≤ 52 MB', `(anonymous ${statusMb(pid, 'RssAnon').toFixed(1)})`);
+    row('idle RSS, no HTTP request yet (125 s after start)', statusMb(pid, 'VmRSS').toFixed(1), 'MB', '≤ 52 MB', memoryParts(pid));
+    // The web app (Hono, its Node adapter, Node's undici, routes and pages) loads with the first request.
+    const url = `http://127.0.0.1:${hearth.port}/api/health`;
+    const timed = async () => {
+      const t0 = performance.now();
+      const response = await fetch(url, { headers: { connection: 'close' } });
+      await response.text();
+      return performance.now() - t0;
+    };
+    const first = await timed();
+    const later = [];
+    for (let i = 0; i < 20; i++) later.push(await timed());
+    row('first HTTP request after start (loads the web app)', first.toFixed(1), 'ms', '—', `(later requests p50 ${percentile(later, 50).toFixed(1)} ms)`);
+    await sleep(20_000);
+    row('idle RSS 20 s after the first requests', statusMb(pid, 'VmRSS').toFixed(1), 'MB', '—', memoryParts(pid));
   } finally {
     await hearth.stop();
   }
@@ -182,6 +210,11 @@ function countLogFiles(dir) {
     if (type === 'rename' && name && /^r_\w+\.log$/.test(name)) seen.add(name);
   });
   return { created: () => seen.size, stop: () => watcher.close() };
+}
+
+/** RSS split into anonymous memory (heaps) and file pages (mostly the node binary's code and data). */
+function memoryParts(pid) {
+  return `(anonymous ${statusMb(pid, 'RssAnon').toFixed(1)}, file ${statusMb(pid, 'RssFile').toFixed(1)})`;
 }
 
 function ioWriteBytes() {
