@@ -135,18 +135,8 @@ prune_foreign_binaries() {
   measure_end node_modules
 }
 
-# measure_start NAME PATH ... measure_end NAME: one row of the slimming
-# report, in KiB of apparent size (what the compressed image carries).
-declare -A measured_path=() measured_before=()
-measure_start() {
-  measured_path[$1]=$2
-  measured_before[$1]=$(du -sk --apparent-size "$2" 2>/dev/null | cut -f1 || echo 0)
-}
-measure_end() {
-  local after
-  after=$(du -sk --apparent-size "${measured_path[$1]}" 2>/dev/null | cut -f1 || echo 0)
-  printf '%s\t%s\t%s\n' "$1" "${measured_before[$1]:-0}" "${after:-0}" >> "$out/slim-report.tsv"
-}
+# measure_start / measure_end: pi-image/measure.sh
+source "$here/measure.sh"
 
 # A build killed mid-way (CI stopping it after a failed test, Ctrl-C) can
 # leave mmdebstrap's /proc, /sys and /dev mounts inside the old root

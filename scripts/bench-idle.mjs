@@ -10,10 +10,12 @@
  *  - idle: event-loop wake-ups per second (`strace -f -c` counting
  *    epoll_wait/epoll_pwait for 20 s) and CPU ms per minute (utime+stime
  *    from /proc/PID/stat over 60 s, after 45 s to settle) of a real
- *    `hearth start` with ten jobs, none due;
- *  - durable runs: no-op runs/s on disk, bytes written per run (total and the
- *    WAL's share), and a `true` shell job's end-to-end p50 against a bare
- *    spawn of `true`.
+ *    `hearth start` with ten jobs, none due; its RSS (anonymous and file
+ *    pages) before any HTTP request and after the first one, and how long
+ *    that first request takes (it loads the web app);
+ *  - durable runs: no-op runs/s on disk and the process CPU per run, bytes
+ *    written per run (total, the WAL's appends, own log files created), and
+ *    a `true` shell job's end-to-end p50 against a bare spawn of `true`.
  *
  * Targets (issue 13): start-up ≤ 350 ms and peak ≤ settled + 10 MB at 1,000
  * jobs; ≤ 5 wake-ups/s and ≤ 20 ms CPU per minute idle; ≥ 5,000 runs/s,
@@ -23,7 +25,7 @@
  * it that row says so and the rest still runs. Runs against dist/: build first.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -83,10 +85,12 @@ function configWith(count) {
 const codeCacheDir = mkdtempSync(join(tmpdir(), 'hearth-bench-code-cache-'));
 
 /**
- * Starts `hearth start` on `yaml` (in a fresh directory unless `dir` is given); resolves once /api/health answers.
- * `codeCache: false` starts without the V8 code cache (as after an upgrade); `keep` leaves the directory on stop.
+ * Starts `hearth start` on `yaml` (in a fresh directory unless `dir` is given); resolves once /api/health answers,
+ * or with `readyWhen: 'log'` once it logs "hearth started" (what systemd's READY=1 follows), before any HTTP
+ * request: the web app loads with the first request, so an idle appliance nobody has looked at is measured that
+ * way. `codeCache: false` starts without the V8 code cache (as after an upgrade); `keep` leaves the directory on stop.
  */
-async function launch(yaml, { dir = mkdtempSync(join(tmpdir(), 'hearth-bench-idle-')), codeCache = true, keep = false } = {}) {
+async function launch(yaml, { dir = mkdtempSync(join(tmpdir(), 'hearth-bench-idle-')), codeCache = true, keep = false, readyWhen = 'health' } = {}) {
   const port = await freePort();
   writeFileSync(join(dir, 'hearth.yaml'), yaml);
   const t0 = performance.now();
@@ -100,14 +104,22 @@ async function launch(yaml, { dir = mkdtempSync(join(tmpdir(), 'hearth-bench-idl
       NOTIFY_SOCKET: '',
       HEARTH_CODE_CACHE: codeCache ? codeCacheDir : 'off',
     },
-    stdio: 'ignore',
+    stdio: ['ignore', readyWhen === 'log' ? 'pipe' : 'ignore', 'ignore'],
+  });
+  let logged = '';
+  child.stdout?.on('data', (chunk) => {
+    if (logged.length < 1e6) logged += chunk;
   });
   for (;;) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/api/health`);
-      if (response.ok) break;
-    } catch {
-      // not listening yet
+    if (readyWhen === 'log') {
+      if (logged.includes('"hearth started"')) break;
+    } else {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/api/health`);
+        if (response.ok) break;
+      } catch {
+        // not listening yet
+      }
     }
     if (child.exitCode !== null) throw new Error(`hearth exited with ${child.exitCode}`);
     await sleep(2);
@@ -186,7 +198,7 @@ async function idle() {
   // Ten scheduled jobs, none due while we measure (daily, twelve hours from now): an appliance waiting.
   const hour = (new Date().getUTCHours() + 12) % 24;
   const jobs = Array.from({ length: 10 }, (_, i) => `  j${i}: { run: "true", schedule: { cron: "${i * 5} ${hour} * * *", timezone: UTC } }`);
-  const hearth = await launch(['server: { host: "${HEARTH_HOST}", port: "${HEARTH_PORT}" }', 'jobs:', ...jobs, ''].join('\n'));
+  const hearth = await launch(['server: { host: "${HEARTH_HOST}", port: "${HEARTH_PORT}" }', 'jobs:', ...jobs, ''].join('\n'), { readyWhen: 'log' });
   try {
     // Let start-up settle: the first statfs, the first flush, and V8's memory reducer, which runs a few full GCs
     // once allocation stops (counting those would measure start-up, not idling).
@@ -209,10 +221,38 @@ async function idle() {
       row('idle wake-ups per second (strace -c epoll_*wait)', (calls / seconds).toFixed(1), '/s', '≤ 5', `(${calls} in ${seconds} s, all threads)`);
     }
     row('idle CPU (utime+stime over 60 s)', Math.round(perMinute), 'ms/min', '≤ 20 ms/min');
-    row('idle RSS (125 s after start)', statusMb(pid, 'VmRSS').toFixed(1), 'MB', '≤ 52 MB', `(anonymous ${statusMb(pid, 'RssAnon').toFixed(1)})`);
+    row('idle RSS, no HTTP request yet (125 s after start)', statusMb(pid, 'VmRSS').toFixed(1), 'MB', '≤ 52 MB', memoryParts(pid));
+    // The web app (Hono, its Node adapter, Node's undici, routes and pages) loads with the first request.
+    const url = `http://127.0.0.1:${hearth.port}/api/health`;
+    const timed = async () => {
+      const t0 = performance.now();
+      const response = await fetch(url, { headers: { connection: 'close' } });
+      await response.text();
+      return performance.now() - t0;
+    };
+    const first = await timed();
+    const later = [];
+    for (let i = 0; i < 20; i++) later.push(await timed());
+    row('first HTTP request after start (loads the web app)', first.toFixed(1), 'ms', '—', `(later requests p50 ${percentile(later, 50).toFixed(1)} ms)`);
+    await sleep(20_000);
+    row('idle RSS 20 s after the first requests', statusMb(pid, 'VmRSS').toFixed(1), 'MB', '—', memoryParts(pid));
   } finally {
     await hearth.stop();
   }
+}
+
+/** Counts run log files created in `dir` (inotify through fs.watch: a file created and removed again still counts). */
+function countLogFiles(dir) {
+  const seen = new Set();
+  const watcher = watch(dir, (type, name) => {
+    if (type === 'rename' && name && /^r_\w+\.log$/.test(name)) seen.add(name);
+  });
+  return { created: () => seen.size, stop: () => watcher.close() };
+}
+
+/** RSS split into anonymous memory (heaps) and file pages (mostly the node binary's code and data). */
+function memoryParts(pid) {
+  return `(anonymous ${statusMb(pid, 'RssAnon').toFixed(1)}, file ${statusMb(pid, 'RssFile').toFixed(1)})`;
 }
 
 function ioWriteBytes() {
@@ -289,19 +329,29 @@ async function runs() {
 
   await batch(500); // warm-up
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await batch(10_000);
   const perSecond = 10_000 / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
   row('durable no-op runs per second (10,000 runs, 200 in flight)', Math.round(perSecond), 'runs/s', '≥ 5,000');
+  // CPU of the whole process (main thread and libuv's pool) per run: steadier than runs/s on a loaded machine.
+  row('CPU per no-op run (process user+system)', Math.round((cpu.user + cpu.system) / 10_000), 'µs', '—');
 
   await store.flush();
+  await logs.flushPacks();
   const before = ioWriteBytes();
   const statsBefore = store.stats();
+  const logFiles = countLogFiles(join(dir, 'logs'));
   await batch(2_000);
+  logFiles.stop();
   await store.flush();
+  await logs.flushPacks();
   const written = (ioWriteBytes() - before) / 2_000;
   const stats = store.stats();
   const per = (key) => ((stats[key] - statsBefore[key]) / 2_000).toFixed(2);
   row('bytes written per run (disk, /proc/self/io)', Math.round(written), 'B', '≤ 4,096 B', `(per run: ${per('walSyncs')} WAL syncs, ${per('historySyncs')} history syncs, ${per('checkpoints')} checkpoints)`);
+  row('state.wal bytes appended per run', Math.round((stats.walBytesWritten - statsBefore.walBytesWritten) / 2_000), 'B', '—');
+  row('own log files created per no-op run (logs/*.log)', (logFiles.created() / 2_000).toFixed(2), '', '0');
 
   // End to end, one at a time: trigger → run finished, against spawning `true` directly (interleaved, so both
   // see the same load on a shared machine).

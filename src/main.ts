@@ -199,6 +199,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
         embedded,
       }),
     });
+    // The routes and pages load with the first request (server.ts); an appliance nobody looks at does not carry them.
     const app = surface.app;
     // Ends the live streams and the event-loop monitor, also when the server fails to listen.
     cleanups.push(() => surface.stop());

@@ -51,6 +51,8 @@ export interface StartOptions {
   /** A libfaketime start time, e.g. "@2026-01-01 10:00:00" (the clock then runs from there). */
   faketime?: string;
   env?: Record<string, string>;
+  /** What "started" means: /api/health answering (the default), or the "hearth started" log line, before any request. */
+  readyWhen?: 'health' | 'log';
 }
 
 /** Writes the config, starts `hearth start --config`, and waits for /api/health. */
@@ -115,6 +117,10 @@ export async function startHearth(options: StartOptions): Promise<HearthProcess>
       return exited;
     },
   };
+  if (options.readyWhen === 'log') {
+    await process_.waitFor('the "hearth started" log line', () => output.includes('"hearth started"') || undefined);
+    return process_;
+  }
   await process_.waitFor('health', async () => {
     try {
       const response = await fetch(`${url}/api/health`, { headers: { connection: 'close' } });
