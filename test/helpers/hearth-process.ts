@@ -63,6 +63,8 @@ export async function startHearth(options: StartOptions): Promise<HearthProcess>
     ...(process.env as Record<string, string>),
     HEARTH_LOG_FORMAT: 'json',
     TZ: 'UTC',
+    // The V8 code cache as in production, but the test's own: never the user's ~/.cache, never shared between tests.
+    HEARTH_CODE_CACHE: join(options.dir, 'code-cache'),
     ...options.env,
   };
   if (options.faketime) {
