@@ -216,6 +216,15 @@ describe('history at a glance', () => {
     expect(new Set(named)).toEqual(new Set(Array.from({ length: 50 }, (_, i) => `job-${i + 10}`)));
     expect(text).toContain(`The 50 jobs that ran last; all ${total} are on <a href="/jobs">Jobs</a>.`);
   });
+
+  it('with many jobs of which few or none have run, the overview says so instead of "the 0 jobs that ran last"', async () => {
+    for (let i = 0; i < 60; i++) h.appliance.addJob({ name: `never-${i}`, tasks: [] });
+    const total = (await h.appliance.listJobs()).length;
+    const ran = (await h.appliance.listJobs()).filter((job) => job.lastRun).length;
+    const text = await get('/');
+    expect(text).not.toMatch(/The \d+ jobs that ran last/);
+    expect(text).toContain(ran === 0 ? `None of the ${total} jobs has run yet` : `The ${ran === 1 ? 'one job' : `${ran} jobs`} that ran so far; all ${total} are on <a href="/jobs">Jobs</a>.`);
+  });
 });
 
 describe('page budget', () => {

@@ -10,7 +10,7 @@ import { bytes, shortDuration, spanOf, statusBadge, taskErrorText, timeTag } fro
 import { html, type Html } from './html.js';
 import { actionButton } from './layout.js';
 import { historySummary, runStrip } from './charts.js';
-import type { JobHistory } from './history.js';
+import { OVERVIEW_STRIP_JOBS, type JobHistory } from './history.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
 
 /** The run page shows (and follows) this many last lines of the log; the whole file is a download. */
@@ -24,6 +24,14 @@ export interface RenderContext {
 }
 
 // ---- overview ---------------------------------------------------------------
+
+/** Under the strips when not every job has one (jobsForStrips: at most the 50 that ran last, none for a job that never ran). */
+function stripsNote(stripped: number, total: number): Html {
+  const all = html`all ${total} are on <a href="/jobs">Jobs</a>.`;
+  if (stripped === 0) return html`None of the ${total} jobs has run yet; ${all}`;
+  if (stripped < OVERVIEW_STRIP_JOBS) return html`The ${stripped === 1 ? 'one job' : `${stripped} jobs`} that ran so far; ${all}`;
+  return html`The ${stripped} jobs that ran last; ${all}`;
+}
 
 export function overviewBody(
   ctx: RenderContext,
@@ -61,7 +69,7 @@ ${failures.length ? html`<ul class="list">${failures.map((run) => runItem(ctx, r
 </section>
 ${recent && jobs.length > 0 && html`<section aria-labelledby="last-h"><h2 id="last-h">Last runs</h2>
 <ul class="list strips">${stripped.map((job) => html`<li><a href="/jobs/${job.name}">${job.name}</a>${runStrip(recent.get(job.name) ?? [], ctx.timeZone)}</li>`)}</ul>
-${stripped.length < jobs.length && html`<p class="muted small" id="strips-more">The ${stripped.length} jobs that ran last; all ${jobs.length} are on <a href="/jobs">Jobs</a>.</p>`}
+${stripped.length < jobs.length && html`<p class="muted small" id="strips-more">${stripsNote(stripped.length, jobs.length)}</p>`}
 </section>`}
 <section aria-labelledby="next-h"><h2 id="next-h">Up next</h2>
 ${upcoming.length
