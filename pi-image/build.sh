@@ -71,7 +71,7 @@ check_host() {
 # LanceDB's, come from their -linux-arm64-gnu packages; no install scripts run).
 stage_app() {
   log "staging the app with linux-arm64 production dependencies"
-  if [ ! -f "$repo/dist/hearth.mjs" ]; then (cd "$repo" && npm run build); fi
+  if [ ! -f "$repo/dist/hearth.cjs" ]; then (cd "$repo" && npm run build); fi
   local stage=$out/app
   rm -rf "$stage"
   rm -f "$out/slim-report.tsv"
@@ -135,18 +135,8 @@ prune_foreign_binaries() {
   measure_end node_modules
 }
 
-# measure_start NAME PATH ... measure_end NAME: one row of the slimming
-# report, in KiB of apparent size (what the compressed image carries).
-declare -A measured_path=() measured_before=()
-measure_start() {
-  measured_path[$1]=$2
-  measured_before[$1]=$(du -sk --apparent-size "$2" 2>/dev/null | cut -f1 || echo 0)
-}
-measure_end() {
-  local after
-  after=$(du -sk --apparent-size "${measured_path[$1]}" 2>/dev/null | cut -f1 || echo 0)
-  printf '%s\t%s\t%s\n' "$1" "${measured_before[$1]:-0}" "${after:-0}" >> "$out/slim-report.tsv"
-}
+# measure_start / measure_end: pi-image/measure.sh
+source "$here/measure.sh"
 
 # A build killed mid-way (CI stopping it after a failed test, Ctrl-C) can
 # leave mmdebstrap's /proc, /sys and /dev mounts inside the old root
@@ -253,7 +243,7 @@ main() {
   case $what in all|stage|image) ;; *) die "unknown command '$what' (use stage, image or nothing for both)" ;; esac
   check_host
   mkdir -p "$out"
-  if [ "$what" != image ] || [ ! -f "$out/app/dist/hearth.mjs" ] || [ ! -d "$out/modules/node_modules" ]; then stage_app; fi
+  if [ "$what" != image ] || [ ! -f "$out/app/dist/hearth.cjs" ] || [ ! -d "$out/modules/node_modules" ]; then stage_app; fi
   [ "$what" = stage ] && { log "staged the app in $out/app and $out/modules"; return; }
   build_rootfs
   make_boot_partition

@@ -142,16 +142,7 @@ slim_system() {
   measure_end "apt's package cache and lists"
 }
 
-declare -A measured_path=() measured_before=()
-measure_start() {
-  measured_path[$1]=$2
-  measured_before[$1]=$(du -sk --apparent-size "$2" 2>/dev/null | cut -f1 || echo 0)
-}
-measure_end() {
-  local after
-  after=$(du -sk --apparent-size "${measured_path[$1]}" 2>/dev/null | cut -f1 || echo 0)
-  printf '%s\t%s\t%s\n' "$1" "${measured_before[$1]:-0}" "${after:-0}" >> "$out/slim-report.tsv"
-}
+source "$here/measure.sh"
 
 # update-initramfs was a no-op while packages installed; build it once now.
 # raspi-firmware's hook then copies kernel, initrd and device trees to

@@ -16,7 +16,7 @@
  * the home page ≤ 10 ms at 100k runs and ≤ 20 ms at 1M; /jobs ≤ 20 ms and ≤ 100 KB at
  * 1,000 jobs; RSS ≤ 100 MB.
  */
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -82,7 +82,8 @@ async function prepareHistory(dataDir, total, jobs) {
   const now = Date.now();
   const ids = new RunIdGenerator();
   const step = YEAR_MS / total;
-  const start = now - YEAR_MS + DAY_MS;
+  // The newest run a minute ago (not in the future: runs that fire during the bench must sort newest).
+  const start = now - 60_000 - (total - 1) * step;
   const inState = Math.min(total, KEEP_PER_JOB * jobs);
   const archived = total - inState;
   const historyDir = join(dataDir, 'history');
@@ -109,13 +110,17 @@ async function prepareHistory(dataDir, total, jobs) {
   }
   flush();
   if (fd !== undefined) closeSync(fd);
-  const store = new FileRunStore({ dataDir, clock: systemClock, logger: silentLogger, keepPerJob: KEEP_PER_JOB });
-  await store.open();
+  // The newest runs go straight into state.json, as a checkpoint leaves it (inserting 50k runs through the store
+  // would rewrite a 20 MB state.json at every checkpoint); opening the store then writes its WAL.
+  const doc = { version: 1, runs: {}, schedules: {}, meta: {}, lastSuccess: {}, walGeneration: 0 };
   for (let i = archived; i < total; i++) {
     const run = makeRun(ids, `job-${i % jobs}`, Math.floor(start + i * step), i);
-    await store.insertRun({ ...run, status: 'queued', tasks: { main: { status: 'pending', attempt: 0 } } });
-    store.updateRun(run);
+    doc.runs[run.id] = run;
+    if (run.status === 'succeeded') doc.lastSuccess[run.job] = { id: run.id, finishedAt: run.finishedAt };
   }
+  writeFileSync(join(dataDir, 'state.json'), JSON.stringify(doc));
+  const store = new FileRunStore({ dataDir, clock: systemClock, logger: silentLogger, keepPerJob: KEEP_PER_JOB });
+  await store.open();
   await store.close();
 }
 
@@ -278,6 +283,163 @@ async function jobsPage() {
   }
 }
 
-const part = process.argv.find((arg) => arg === 'jobs' || arg === 'queries');
+/** VmRSS and the anonymous / file-backed split of /proc/PID/smaps_rollup, in MB. */
+function rollup(pid) {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  const rss = kb('Rss');
+  const anon = kb('Anonymous');
+  return { rss: rss / 1024, anon: anon / 1024, file: (rss - anon) / 1024, hwm: memoryOf(pid).hwm };
+}
+
+function describeRollup({ rss, anon, file }) {
+  return `${rss.toFixed(1)} MB (anonymous ${anon.toFixed(1)}, file-backed ${file.toFixed(1)})`;
+}
+
+const HOUR_JOBS = 1_000;
+/** Jobs that fire during the compressed hour: every minute in real life, every 2 s here (20 × 60 = 1,200 runs). */
+const FAST_JOBS = 20;
+
+function hourJobsYaml() {
+  let yaml = '';
+  for (let i = 0; i < HOUR_JOBS; i++) {
+    yaml += `  job-${i}:\n    description: Job ${i}\n`;
+    yaml += i < FAST_JOBS ? `    schedule: { every: 2s }\n` : `    schedule: { cron: "${i % 60} ${i % 24} * * *" }\n`;
+    yaml += `    run: "echo job ${i}; echo ok"\n`;
+  }
+  return yaml;
+}
+
+/**
+ * One "minute" of a person using the dashboard and the API: the pages they open and what those pages fetch.
+ * `n` picks different jobs, pages and runs each minute.
+ */
+async function minuteOfUse(hearth, n) {
+  const token = { auth: 'token' };
+  const get = (path, options) => timed(hearth, path, options);
+  const json = async (path) => {
+    const response = await fetch(hearth.url + path, { headers: { Authorization: `Bearer ${hearth.token}` } });
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+    return response.json();
+  };
+  await get('/');
+  await get(`/jobs?page=${1 + (n % 20)}`);
+  await get(`/jobs?q=job-${n % 100}`);
+  const job = `job-${n % 2 === 0 ? n % FAST_JOBS : (n * 37) % HOUR_JOBS}`;
+  await get(`/jobs/${job}`);
+  const { runs } = await json(`/api/runs?job=${job}&limit=50`);
+  if (runs.length > 0) {
+    const run = runs[n % runs.length];
+    await get(`/runs/${run.id}`);
+    await get(`/api/runs/${run.id}/logs`, token);
+    await get(`/api/runs/${run.id}`, token);
+  }
+  const page = await json('/api/runs?limit=50');
+  if (page.nextBefore) await get(`/runs?before=${page.nextBefore}`);
+  await get(['/runs?status=failed', '/runs?status=cancelled', '/runs?status=succeeded', '/runs'][n % 4]);
+  await get('/api/runs?status=failed&limit=50', token);
+  await get('/api/runs?status=running&limit=50', token);
+  await get('/api/attention', token);
+  await get('/inbox');
+  if (n % 5 === 0) await get('/settings');
+  if (n % 10 === 0) await get('/api/jobs', token);
+  await get(`/api/jobs/${job}`, token);
+  // The live view: an SSE connection held for a moment, then dropped (a tab closed).
+  const controller = new AbortController();
+  const events = await fetch(hearth.url + '/events', { headers: { Cookie: hearth.cookie }, signal: controller.signal });
+  if (!events.ok) throw new Error(`/events: HTTP ${events.status}`);
+  const reader = events.body.getReader();
+  await Promise.race([reader.read(), new Promise((r) => setTimeout(r, 200))]);
+  controller.abort();
+  await reader.cancel().catch(() => {});
+}
+
+/**
+ * RSS after an hour of normal use at 1,000 jobs and 100k runs of history (issue 13 item 3, ≤ 100 MB), compressed:
+ * a real `hearth start` on a data dir with 100k runs (the newest 50 per job in state.json, the rest in history/),
+ * 20 of the 1,000 jobs firing every 2 s for 2 minutes (an hour of every-minute runs: 1,200), and 60 "minutes" of
+ * dashboard and API use (~20 requests each, an SSE connect/disconnect) meanwhile. RSS at start, after, 60 s later.
+ * `--node-args=a,b` passes flags to node before bin/hearth.js; `--heap-snapshots=DIR` writes a heap snapshot at
+ * each of the three points (SIGUSR2) into DIR.
+ */
+async function hourOfUse() {
+  const runsArg = process.argv.find((arg) => arg.startsWith('--runs='));
+  const totalRuns = runsArg ? Number(runsArg.slice(7)) : 100_000;
+  const nodeArgs = (process.argv.find((arg) => arg.startsWith('--node-args='))?.slice(12).split(',') ?? []).filter(Boolean);
+  const snapshotDir = process.argv.find((arg) => arg.startsWith('--heap-snapshots='))?.slice(17);
+  if (snapshotDir) {
+    mkdirSync(snapshotDir, { recursive: true });
+    nodeArgs.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`);
+  }
+  // --gc-log=FILE: node's --trace-gc lines (heap sizes at every GC) into FILE, to set against RSS.
+  const gcLog = process.argv.find((arg) => arg.startsWith('--gc-log='))?.slice(9);
+  if (gcLog) nodeArgs.push('--trace-gc');
+  const t0 = performance.now();
+  const hearth = await startHearth(hourJobsYaml(), {
+    nodeArgs,
+    ...(gcLog ? { stdout: openSync(gcLog, 'w') } : {}),
+    startTimeoutMs: 120_000,
+    prepare: async (dataDir) => {
+      // --seed-cache=DIR keeps the seeded data dir for the next run (building it takes a minute or more).
+      const cache = process.argv.find((arg) => arg.startsWith('--seed-cache='))?.slice(13);
+      if (cache && existsSync(cache)) cpSync(cache, dataDir, { recursive: true });
+      else {
+        await prepareHistory(dataDir, totalRuns, HOUR_JOBS);
+        // A running appliance has indexed its months long ago: page one job back to the start, so every month
+        // gets its sidecar (otherwise the hour would include indexing 100k runs once).
+        const store = new FileRunStore({ dataDir, clock: systemClock, logger: silentLogger, keepPerJob: KEEP_PER_JOB });
+        await store.open();
+        let before;
+        do before = (await store.listRuns({ job: 'job-1', limit: 500, ...(before ? { before } : {}) })).nextBefore;
+        while (before);
+        await store.close();
+        if (cache) cpSync(dataDir, cache, { recursive: true });
+      }
+      console.log(`\nan hour of use at ${HOUR_JOBS.toLocaleString('en')} jobs and ${totalRuns.toLocaleString('en')} runs (history built in ${((performance.now() - t0) / 1000).toFixed(1)} s${nodeArgs.length ? `; node ${nodeArgs.join(' ')}` : ''}):`);
+    },
+  });
+  const pid = hearth.child.pid;
+  const snapshot = async () => {
+    if (!snapshotDir) return;
+    process.kill(pid, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, 5_000));
+  };
+  try {
+    await new Promise((r) => setTimeout(r, 20_000));
+    const start = rollup(pid);
+    line('  RSS 20 s after start', start.rss.toFixed(1), 'MB', describeRollup(start));
+    await snapshot();
+    const cpu0 = cpuMs(pid);
+    const firstRun = (await (await fetch(`${hearth.url}/api/runs?limit=1`, { headers: { Authorization: `Bearer ${hearth.token}` } })).json()).runs[0]?.id;
+    const until = performance.now() + 120_000;
+    const minuteTimes = [];
+    for (let n = 0; n < 60; n++) {
+      const before = performance.now();
+      await minuteOfUse(hearth, n);
+      minuteTimes.push(performance.now() - before);
+      // Spread the 60 minutes over the 2 minutes the runs take (a person is not a load generator).
+      const left = until - performance.now();
+      if (left > 0) await new Promise((r) => setTimeout(r, left / (60 - n)));
+    }
+    let fired = 0;
+    for (let i = 0; i < FAST_JOBS; i++) {
+      const { runs } = await (await fetch(`${hearth.url}/api/runs?job=job-${i}&limit=200`, { headers: { Authorization: `Bearer ${hearth.token}` } })).json();
+      fired += runs.filter((run) => run.id > firstRun).length;
+    }
+    const after = rollup(pid);
+    line('  RSS after the hour (60 minutes of use)', after.rss.toFixed(1), 'MB', `${describeRollup(after)}; ${fired} runs fired; server cpu ${((cpuMs(pid) - cpu0) / 1000).toFixed(1)} s; a minute of use ${median(minuteTimes).toFixed(0)} ms wall (median)`);
+    await snapshot();
+    await new Promise((r) => setTimeout(r, 60_000));
+    const later = rollup(pid);
+    line('  RSS 60 s later', later.rss.toFixed(1), 'MB', `${describeRollup(later)}; peak (VmHWM) ${later.hwm.toFixed(1)} MB; target ≤ 100 MB`);
+    await snapshot();
+  } finally {
+    await hearth.stop();
+    rmSync(hearth.dir, { recursive: true, force: true });
+  }
+}
+
+const part = process.argv.find((arg) => arg === 'jobs' || arg === 'queries' || arg === 'hour');
 if (!part || part === 'queries') await historyScaling();
 if (!part || part === 'jobs') await jobsPage();
+if (!part || part === 'hour') await hourOfUse();

@@ -1,29 +1,97 @@
 #!/usr/bin/env node
 /**
- * Bundles the compiled CLI (dist/cli/main.js and everything it imports) into
- * dist/hearth.mjs. One file instead of ~300 modules roughly halves start-up
+ * Bundles the compiled CLI (dist/cli/entry.js and everything it imports) into
+ * dist/hearth.cjs. One file instead of ~300 modules roughly halves start-up
  * time on an SD card and saves the module-graph memory; bin/hearth.js runs it.
+ * CommonJS, not an ES module, so bin/hearth.js can compile it from a V8 code
+ * cache (vm.Script cachedData; Node 20 has no code cache for ES modules).
  * Modules that users' `module` actions import at run time are not affected.
  */
 import { build } from 'esbuild';
-import { resolve } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-await build({
-  entryPoints: [resolve(root, 'dist/cli/main.js')],
-  outfile: resolve(root, 'dist/hearth.mjs'),
+const dist = resolve(root, 'dist') + sep;
+const BUNDLE = resolve(root, 'dist/hearth.cjs');
+
+/**
+ * Hearth's own compiled files get two rewrites on their way into the bundle (one onLoad: esbuild takes the first
+ * plugin's contents only):
+ *
+ * - import() of what stays outside the bundle (the externals below, node: modules, a `module` action's file)
+ *   becomes a call of `__hearthImport`, which bin/hearth.js passes in: an import() in a script compiled from a code
+ *   cache fails on Node 20 ("A dynamic import callback was not specified": V8 drops the script's host options when
+ *   it deserializes it). Relative imports are left for esbuild to bundle. The build fails if an import() is left.
+ * - ASCII only: V8 keeps a script's source for as long as its functions may still be compiled, and one character
+ *   above U+00FF makes the whole string two bytes per character: 1.2 MB more for this bundle. esbuild escapes such
+ *   characters in strings and regular expressions but copies tagged templates (the dashboard's html`…`) verbatim,
+ *   so they become \uXXXX escapes here. A template's cooked text (what html`` reads) is unchanged; its .raw text
+ *   would differ, and nothing in Hearth reads .raw. The build fails on any non-ASCII byte.
+ */
+const ownSources = {
+  name: 'hearth-own-sources',
+  setup(plugin) {
+    plugin.onLoad({ filter: /\.js$/ }, async (args) => {
+      if (!args.path.startsWith(dist) || args.path.includes(`${sep}node_modules${sep}`)) return undefined;
+      const text = await readFile(args.path, 'utf8');
+      const contents = text
+        .replace(/(?<![\w$.])import\((?!\s*['"]\.)/g, '__hearthImport(')
+        .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+/**
+ * zod's namespace re-exports every locale's error messages (~260 KB of the bundle, a quarter of it) and Hearth uses
+ * only English, zod's default: `z.locales` here has `en` alone.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+      if (!/[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)) return undefined;
+      return { path: resolve(args.resolveDir, '../locales/en.js'), namespace: 'zod-locales' };
+    });
+    plugin.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
+
+const result = await build({
+  entryPoints: [resolve(root, 'dist/cli/entry.js')],
+  outfile: BUNDLE,
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   // Native or heavy optional modules stay external and load from node_modules when needed.
   external: ['@lancedb/*', '@huggingface/*', 'onnxruntime-node', 'apache-arrow', 'systeminformation', 'playwright-core',
     // Vendor SDKs are loaded lazily by the jobs that use them.
-    '@slack/*', '@googleapis/*', 'google-auth-library', '@elastic/*', 'nodemailer', 'postal-mime', 'html-to-text', 'sql.js'],
-  banner: { js: "import { createRequire as __hearthRequire } from 'node:module'; const require = __hearthRequire(import.meta.url);" },
+    '@slack/*', '@googleapis/*', 'google-auth-library', '@elastic/*', 'nodemailer', 'postal-mime', 'html-to-text', 'sql.js',
+    // Hono's Node adapter loads with the first HTTP request (src/http/server.ts). Bundled, its `node:http2` import
+    // would load http2 and tls at start (~2.4 MB of RSS) for nothing.
+    '@hono/node-server'],
+  // The sources are ES modules: import.meta.url is the bundle's own URL (a CommonJS script has no import.meta).
+  define: { 'import.meta.url': '__hearthBundleUrl' },
+  banner: { js: "var __hearthBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   legalComments: 'none',
   minify: true,
   keepNames: true,
   sourcemap: 'linked',
   logLevel: 'warning',
+  plugins: [ownSources, zodEnglishOnly],
+  write: false,
 });
+for (const file of result.outputFiles) {
+  if (file.path !== BUNDLE) continue;
+  if (/(?<![\w$.])import\(/.test(file.text)) throw new Error(`${file.path}: an import() is left in the bundle; it would fail when compiled from the code cache`);
+  // The guard for ownSources' ASCII rewrite: a non-ASCII character anywhere would double the source's memory.
+  const wide = /[^\x00-\x7f]/.exec(file.text);
+  if (wide) throw new Error(`${file.path} has a non-ASCII character at ${wide.index}: ${JSON.stringify(file.text.slice(Math.max(0, wide.index - 60), wide.index + 20))}`);
+}
+await Promise.all(result.outputFiles.map((file) => writeFile(file.path, file.contents)));

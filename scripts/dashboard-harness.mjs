@@ -22,22 +22,25 @@ export async function freePort() {
   });
 }
 
-/** `prepare(dataDir)` may fill the data directory (history, state) before hearth starts. */
-export async function startHearth(jobs, { prepare } = {}) {
+/**
+ * `prepare(dataDir)` may fill the data directory (history, state) before hearth starts;
+ * `nodeArgs` go to node before bin/hearth.js (e.g. V8 flags to measure).
+ */
+export async function startHearth(jobs, { prepare, nodeArgs = [], startTimeoutMs = 10_000, stdout = 'ignore' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-measure-'));
   if (prepare) await prepare(join(dir, 'data'));
   const port = await freePort();
   writeFileSync(join(dir, 'hearth.yaml'), `timezone: Europe/London\ndataDir: ./data\nserver: { host: 127.0.0.1, port: ${port} }\njobs:\n${jobs}`);
-  const child = spawn(process.execPath, [join(ROOT, 'bin/hearth.js'), 'start', '--config', join(dir, 'hearth.yaml')], {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/hearth.js'), 'start', '--config', join(dir, 'hearth.yaml')], {
     env: { ...process.env, HEARTH_PASSWORD: PASSWORD, HEARTH_LOG_FORMAT: 'json' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', stdout, 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
       if ((await fetch(url + '/api/health')).ok) break;
     } catch {
-      if (i > 100) throw new Error('hearth did not start');
+      if (i > startTimeoutMs / 100) throw new Error('hearth did not start');
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -89,7 +89,7 @@ ensure_npm() {
 
 # The compiled program: dist/ from the checkout, built first if it is missing.
 ensure_built() {
-  [ -f "$src/dist/hearth.mjs" ] && return
+  [ -f "$src/dist/hearth.cjs" ] && return
   ensure_npm
   say "building Hearth (npm ci && npm run build)"
   (cd "$src" && npm ci --no-audit --no-fund && npm run build)

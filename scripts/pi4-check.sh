@@ -25,7 +25,7 @@ fail() { say "FAIL: $*"; exit 1; }
 
 qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64 || true)
 [ -n "$qemu" ] || fail "qemu-aarch64-static is missing (apt-get install qemu-user-static)"
-[ -f "$repo/dist/hearth.mjs" ] || fail "dist/ is missing: run npm run build"
+[ -f "$repo/dist/hearth.cjs" ] || fail "dist/ is missing: run npm run build"
 mkdir -p "$cache"
 
 # The official Node build for linux-arm64, from its npm package (not a project dependency).

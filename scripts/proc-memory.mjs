@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 export function memoryOf(pid = process.pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) / 1024;
-  return { rss: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
+  return { rss: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile'), hwm: field('VmHWM') };
 }
 
 /** "70.1 MB (anonymous 19.6, file-backed 50.5)". */

@@ -18,7 +18,7 @@ import { systemClock, type Clock } from './core/clock.js';
 import { ConfigError } from './core/errors.js';
 import type { ConfigIssue } from './core/errors.js';
 import { packageRoot } from './core/package-root.js';
-import { loadConfig } from './config/load.js';
+import { loadConfig, loadConfigCached, type CachedLoad } from './config/load.js';
 import type { HearthConfig } from './config/types.js';
 import { configLoadOptions } from './config-options.js';
 
@@ -75,6 +75,15 @@ export async function loadConfigOffThread(request: ConfigLoadRequest, options: O
     worker.once('error', (error) => settle(() => reject(new ConfigError([wholeFile(request.file, `the file could not be checked: ${error.message}`)], { cause: error }))));
     worker.once('exit', (code) => settle(() => reject(new Error(`the config loader stopped (exit code ${code}) without an answer`))));
   });
+}
+
+/**
+ * The load at start: in this thread (nothing runs yet) and through the tree
+ * cache, so an unchanged file is not parsed again (config/tree-cache.ts).
+ * `saveCache` is set after a parse; call it once the data dir exists.
+ */
+export async function loadConfigAtStart(request: ConfigLoadRequest, version: string): Promise<CachedLoad> {
+  return loadConfigCached(request.file, { ...configLoadOptions(request.env, request.baseDir), rejectEmpty: request.rejectEmpty, version });
 }
 
 function wholeFile(file: string, message: string): ConfigIssue {

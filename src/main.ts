@@ -10,7 +10,7 @@ import { ConfigError, errorMessage, formatConfigIssue } from './core/errors.js';
 import { createLogger, type Logger, type LogLevel } from './core/logger.js';
 import { configWarnings, resolveConfigPath } from './config/load.js';
 import { ensurePrivateDataDir, usePrivateUmask, withUmask } from './core/private-files.js';
-import { loadConfigOffThread, type ConfigLoadRequest } from './config-off-thread.js';
+import { loadConfigAtStart, loadConfigOffThread, type ConfigLoadRequest } from './config-off-thread.js';
 import type { HearthConfig } from './config/types.js';
 import { builtinActions } from './actions/index.js';
 import { createActionRegistry } from './actions/registry.js';
@@ -77,9 +77,11 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
   if (options.env === process.env) for (const name of HEARTH_SECRET_ENV) delete process.env[name];
   const { path: configPath, embedded } = resolveConfigPath({ flag: options.configFlag, env: options.env, cwd: options.cwd });
   const loadRequest: ConfigLoadRequest = { file: configPath, env: options.env, ...(embedded ? { baseDir: options.cwd } : {}) };
-  // At start nothing runs yet, so the file is checked in this thread (a worker would add its start-up to Hearth's);
-  // reloads use a worker, so a large or hostile file cannot hold the scheduler and the API (config-off-thread.ts).
-  const config = await loadConfigOffThread(loadRequest, { clock, inThread: true });
+  // At start nothing runs yet, so the file is checked in this thread (a worker would add its start-up to Hearth's),
+  // through the tree cache (an unchanged file is not parsed again); reloads use a worker, so a large or hostile file
+  // cannot hold the scheduler and the API (config-off-thread.ts).
+  const version = await readVersion();
+  const { config, saveCache, fromCache: configFromCache } = await loadConfigAtStart(loadRequest, version);
   if (embedded) logger.info('no hearth.yaml here: running the bundled example config', { file: configPath });
   for (const warning of configWarnings(config)) logger.warn(warning, { file: configPath });
 
@@ -87,7 +89,6 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
   // tasks still get the umask Hearth started with.
   const taskUmask = usePrivateUmask();
   await ensurePrivateDataDir(config.dataDir);
-  const version = await readVersion();
   // Registered as each piece comes up, so a failure half-way stops what already runs.
   const cleanups: Array<() => Promise<void> | void> = [];
   const stopAll = once(async () => {
@@ -198,6 +199,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
         embedded,
       }),
     });
+    // The routes and pages load with the first request (server.ts); an appliance nobody looks at does not carry them.
     const app = surface.app;
     // Ends the live streams and the event-loop monitor, also when the server fails to listen.
     cleanups.push(() => surface.stop());
@@ -253,7 +255,13 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       });
     }
 
-    logger.info('hearth started', { version, config: configPath, dataDir: config.dataDir, url: server.url, jobs: Object.keys(config.jobs).length });
+    // bin/hearth.js says whether V8's code cache compiled the bundle (off, missing, rejected or used).
+    const codeCache = (globalThis as Record<symbol, unknown>)[Symbol.for('hearth.codeCache')];
+    logger.info('hearth started', {
+      version, config: configPath, dataDir: config.dataDir, url: server.url, jobs: Object.keys(config.jobs).length,
+      configFromCache,
+      ...(typeof codeCache === 'string' && { codeCache }),
+    });
     // Under systemd (Type=notify): ready now, then watchdog pings while the scheduler keeps completing passes.
     const notifier = createSystemdNotifier({
       env: options.env,
@@ -262,6 +270,11 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     });
     await notifier.ready(`serving ${server.url}`);
     cleanups.push(() => notifier.stopping());
+    // The file was parsed: remember its tree for the next start, off the start-up path (a stop waits for the write).
+    if (saveCache) {
+      const saving = saveCache().catch((error: unknown) => logger.warn('cannot write the config tree cache', { error: errorMessage(error) }));
+      cleanups.push(() => saving.then(() => {}));
+    }
     return {
       engine,
       get config() {

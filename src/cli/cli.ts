@@ -78,10 +78,11 @@ const COMMANDS: readonly Command[] = [
   },
   {
     name: 'connect',
-    summary: 'connect an outside account (Slack token, Gmail sign-in) and check it',
+    summary: 'connect an outside account (Slack token, Gmail sign-in) or save a notification channel\'s secret',
     synopsis: 'connect NAME [--check] [--forget] [--config FILE]',
     details: [
-      'NAME             a connection under connections: in hearth.yaml, e.g. slack-home or gmail-me',
+      'NAME             a connection under connections: in hearth.yaml, e.g. slack-home or gmail-me,',
+      '                 or a channel under notify.channels: (asks for its token/webhook/smtp; test it with hearth notify test NAME)',
       'Asks for the token without echo on a terminal; otherwise reads it from standard input',
       '(echo "$SLACK_TOKEN" | hearth connect slack-home). Saved in <dataDir>/secrets/NAME.json (0600), never printed.',
       'Gmail: prints Google\'s consent link; after allowing access, paste the http://127.0.0.1… address the browser could not open.',

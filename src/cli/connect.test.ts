@@ -30,7 +30,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function connect(flags: Record<string, string | boolean>, values: string[] = []) {
+async function connect(flags: Record<string, string | boolean>, values: string[] = [], name = 'slack-home') {
   const stdout = new CapturedOutput();
   const stderr = new CapturedOutput();
   const asked: string[][] = [];
@@ -38,7 +38,7 @@ async function connect(flags: Record<string, string | boolean>, values: string[]
   const ctx: CliContext = { argv: [], env: {}, cwd: dir, stdout, stderr, fetch: () => { throw new Error('no network'); } };
   let code: number | Error;
   try {
-    code = await connectCommand({ values: { config, ...flags }, positionals: ['slack-home'] }, ctx, input);
+    code = await connectCommand({ values: { config, ...flags }, positionals: [name] }, ctx, input);
   } catch (error) {
     code = error as Error;
   }
@@ -74,6 +74,32 @@ describe('hearth connect NAME', () => {
     expect(String((await connect({}, [''])).code)).toMatch(/nothing given; nothing was saved/);
     await writeFile(config, 'dataDir: ./data\njobs: {}\n');
     expect(String((await connect({}, [TOKEN])).code)).toMatch(/no connection "slack-home" in .*hearth\.yaml; add one under connections:/);
+  });
+});
+
+describe('hearth connect CHANNEL (a notification channel)', () => {
+  const BOT = '7000001:telegram-bot-secret';
+
+  it("saves the secret settings of the channel's type under its name, where the appliance reads them; --forget deletes them", async () => {
+    await writeFile(config, 'dataDir: ./data\nnotify:\n  channels:\n    phone: { type: telegram, chatId: "42" }\njobs: {}\n');
+    const result = await connect({}, [BOT], 'phone');
+    expect(result.code).toBe(0);
+    expect(result.asked).toEqual([['token (empty: leave as it is): ']]);
+    expect(await new SecretsStore(join(dir, 'data')).get('phone')).toEqual({ token: BOT });
+    expect((await stat(join(dir, 'data', 'secrets', 'phone.json'))).mode & 0o777).toBe(0o600);
+    expect(result.stdout).toContain('saved token for the notification channel phone');
+    expect(result.stdout).toContain('hearth notify test phone');
+    expect(result.stdout + result.stderr).not.toContain(BOT);
+    const check = await connect({ check: true }, [], 'phone');
+    expect(check.code).toBe(0);
+    expect(check.stdout).toContain('phone (telegram): saved: token');
+    expect((await connect({ forget: true }, [], 'phone')).stdout).toContain('forgot the saved secrets of phone');
+    await expect(stat(join(dir, 'data', 'secrets', 'phone.json'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('names both connections and channels when NAME is neither', async () => {
+    await writeFile(config, 'dataDir: ./data\nnotify:\n  channels:\n    phone: { type: ntfy, url: "http://127.0.0.1:9/t" }\njobs: {}\n');
+    expect(String((await connect({}, [BOT], 'nope')).code)).toMatch(/no connection or notification channel "nope" in .*hearth\.yaml \(it has: phone\)/);
   });
 });
 

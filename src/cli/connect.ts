@@ -1,5 +1,7 @@
 import { UsageError } from '../core/errors.js';
+import type { NotifyChannelDef } from '../config/types.js';
 import type { CheckResult, Connections } from '../integrations/connect.js';
+import type { SecretsStore } from '../secrets/store.js';
 import type { GmailConnector } from '../integrations/gmail/connect.js';
 import type { CommandArgs } from './args.js';
 import { stringValue } from './args.js';
@@ -47,7 +49,11 @@ async function connect(args: CommandArgs, ctx: CliContext, input: SecretInput): 
   const secrets = new SecretsStore(config.dataDir);
   const connections: Connections = new Connections({ connections: () => config.connections ?? {}, secrets, flows: connectFlows() });
   const known = Object.keys(config.connections ?? {});
+  const channel = known.includes(name) ? undefined : config.notify?.channels[name];
+  if (channel) return connectChannel(channel, secrets, args, ctx, input);
   if (!known.includes(name)) {
+    const channels = Object.keys(config.notify?.channels ?? {});
+    if (channels.length) throw new UsageError(`no connection or notification channel "${name}" in ${config.file} (it has: ${[...known, ...channels].join(', ')})`);
     throw new UsageError(`no connection "${name}" in ${config.file}${known.length ? ` (it has: ${known.join(', ')})` : '; add one under connections:, e.g. slack-home: { type: slack }'}`);
   }
   const info = await connections.get(name);
@@ -78,6 +84,45 @@ async function connect(args: CommandArgs, ctx: CliContext, input: SecretInput): 
   const check = await connections.save(name, given);
   ctx.stdout.write(`saved ${Object.keys(given).join(', ')} for ${name} (${config.dataDir}/secrets/${name}.json, mode 0600)\n`);
   return printCheck(ctx, name, check);
+}
+
+/**
+ * A notification channel (notify.channels.NAME): its type's secret settings
+ * (SECRET_SETTINGS: a bot token, an SMTP URL with its password …) saved under
+ * the channel's name, where the Notifier reads them at each send; a value in
+ * hearth.yaml still wins. The check is a real message: `hearth notify test`.
+ */
+async function connectChannel(channel: NotifyChannelDef, secrets: SecretsStore, args: CommandArgs, ctx: CliContext, input: SecretInput): Promise<number> {
+  const { name, type } = channel;
+  const { SECRET_SETTINGS } = await import('../notify/channels/index.js');
+  const keys = SECRET_SETTINGS[type];
+  const file = `${secrets.dir}/${name}.json`;
+  if (args.values.forget) {
+    await secrets.delete(name);
+    ctx.stdout.write(`forgot the saved secrets of ${name}\n`);
+    return 0;
+  }
+  const saved = await secrets.keys(name);
+  const fromConfig = keys.filter((key) => channel.settings[key] !== undefined);
+  if (args.values.check) {
+    ctx.stdout.write(`${name} (${type}): saved: ${saved.length ? saved.join(', ') : 'nothing'}${fromConfig.length ? `; hearth.yaml sets ${fromConfig.join(', ')}` : ''}\n`);
+    ctx.stdout.write(`send a real message with: hearth notify test ${name}\n`);
+    return 0;
+  }
+  ctx.stderr.write(`${name} (${type} notification channel): secret settings ${keys.join(', ')}\n`);
+  if (saved.length) ctx.stderr.write(`  saved already: ${saved.join(', ')} (a new value replaces it)\n`);
+  if (fromConfig.length) ctx.stderr.write(`  note: hearth.yaml sets ${fromConfig.join(', ')}, which wins over a saved value\n`);
+  const values = await input.read(keys.map((key) => `${key} (empty: leave as it is): `), ctx);
+  const given: Record<string, string> = {};
+  keys.forEach((key, i) => {
+    const value = values[i]?.trim() ?? '';
+    if (value !== '') given[key] = value;
+  });
+  if (Object.keys(given).length === 0) throw new UsageError('nothing given; nothing was saved');
+  await secrets.set(name, given);
+  ctx.stdout.write(`saved ${Object.keys(given).join(', ')} for the notification channel ${name} (${file}, mode 0600)\n`);
+  ctx.stdout.write(`the running appliance uses it from its next message; try: hearth notify test ${name}\n`);
+  return 0;
 }
 
 /** The consent steps: client id/secret if missing, the consent link, the pasted 127.0.0.1 address. */

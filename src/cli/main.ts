@@ -1,25 +1,11 @@
 /**
- * The `hearth` executable (bin/hearth.js imports dist/cli/main.js): runs the
- * CLI on import with the real process streams. The logic lives in cli.ts so
- * tests call runCli with fakes instead of importing this file.
+ * The `hearth` CLI as an ES module (dist/cli/main.js): runs on import with
+ * the real process streams. bin/hearth.js runs the same code from the
+ * start-up bundle (cli/entry.ts). The logic lives in cli.ts so tests call
+ * runCli with fakes instead of importing this file.
  */
-import { runCli } from './cli.js';
+import { main } from './entry.js';
 
-export async function main(argv: string[]): Promise<number> {
-  return runCli({
-    argv,
-    env: process.env,
-    cwd: process.cwd(),
-    stdout: process.stdout,
-    stderr: process.stderr,
-    fetch: (url, init) => fetch(url, init),
-  });
-}
-
-// `hearth runs | head` closes the pipe early; that is not an error worth a stack trace.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
+export { main };
 
 process.exitCode = await main(process.argv.slice(2));

@@ -10,6 +10,9 @@ export interface SourcePosition {
   col: number;
 }
 
+/** One PositionIndex entry in plain form (PositionIndex.snapshot). */
+export type PositionEntry = [id: string, keyLine: number, keyCol: number, valueLine: number, valueCol: number];
+
 /** Whether a problem is about a key (unknown key, bad name) or about its value. */
 export type IssueTarget = 'key' | 'value';
 
@@ -45,6 +48,23 @@ export class PositionIndex {
     if (exact) return exact;
     if (path.length === 0) return { line: 0, col: 0 };
     return this.locate(path.slice(0, -1), 'key');
+  }
+
+  /** Every recorded position as `[path id, key line, key col, value line, value col]` (-1 where absent): for the tree cache. */
+  snapshot(): PositionEntry[] {
+    const out: PositionEntry[] = [];
+    for (const [id, { key, value }] of this.entries) out.push([id, key?.line ?? -1, key?.col ?? -1, value?.line ?? -1, value?.col ?? -1]);
+    return out;
+  }
+
+  /** Restores what `snapshot` returned (the tree cache checked its shape). */
+  restore(entries: readonly PositionEntry[]): void {
+    for (const [id, keyLine, keyCol, valueLine, valueCol] of entries) {
+      this.entries.set(id, {
+        ...(keyLine >= 0 && { key: { line: keyLine, col: keyCol } }),
+        ...(valueLine >= 0 && { value: { line: valueLine, col: valueCol } }),
+      });
+    }
   }
 
   /** Orders sibling keys as they appear in the file (objects reorder integer-like keys). */

@@ -13,7 +13,8 @@ import type { Document } from 'yaml';
 import { IssueCollector } from './issues.js';
 import type { LoadOptions } from './options.js';
 import type { HearthConfig } from './types.js';
-import { YAML_LIMITS, readYamlTree } from './yaml-tree.js';
+import { YAML_LIMITS, readWrittenTree, substituteTree } from './yaml-tree.js';
+import { guessDataDir, readTreeCache, treeCacheFile, treeCacheKey, writeTreeCache, type WrittenTree } from './tree-cache.js';
 
 export type { LoadOptions } from './options.js';
 
@@ -31,16 +32,29 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
 
 /** Validates config text; `file` is used in messages and to resolve relative paths. */
 export function parseConfigText(text: string, file: string, options: LoadOptions = {}): HearthConfig {
+  return parseWrittenConfig(text, file, options).config;
+}
+
+/** parseConfigText, also returning the tree as written and its positions (what the tree cache stores). */
+function parseWrittenConfig(text: string, file: string, options: LoadOptions): { config: HearthConfig; written: WrittenTree } {
   const issues = new IssueCollector(file);
-  const env = options.env ?? process.env;
-  const tree = readYamlTree(text, env, issues);
+  const tree = readWrittenTree(text, issues);
   if (!tree) throw new ConfigError(issues.sorted());
-  if (options.rejectEmpty && tree.value === null) {
+  const config = configFromWrittenTree(tree.value, issues, file, options);
+  return { config, written: { tree: tree.value, positions: issues.positions.snapshot() } };
+}
+
+/** `${VAR}` substitution and the checks, on a tree as written whose positions are in `issues`; throws ConfigError. */
+function configFromWrittenTree(tree: unknown, issues: IssueCollector, file: string, options: LoadOptions): HearthConfig {
+  const env = options.env ?? process.env;
+  // Unset variables are reported with whatever the checks below find: every problem at once.
+  const value = substituteTree(tree, env, issues);
+  if (options.rejectEmpty && value === null) {
     throw new ConfigError([
       fileIssue(file, 'the file is empty or holds only comments (a half-saved file?); the previous jobs keep running. Write "jobs: {}" to remove every job'),
     ]);
   }
-  const config = buildConfig(tree.value, {
+  const config = buildConfig(value, {
     file,
     baseDir: options.baseDir ?? dirname(resolve(file)),
     env,
@@ -50,6 +64,53 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
   });
   if (issues.count > 0) throw new ConfigError(issues.sorted());
   return config;
+}
+
+export interface CachedLoad {
+  config: HearthConfig;
+  /** The file was read from the tree cache (no YAML parse). */
+  fromCache: boolean;
+  /** After a parse: writes the tree cache into the config's data dir (call once the data dir exists); resolves false if not cacheable. */
+  saveCache?: () => Promise<boolean>;
+}
+
+/**
+ * loadConfig with the tree cache (tree-cache.ts): an unchanged file is not
+ * parsed again. On a cache hit the config is built from the cached tree,
+ * with `${VAR}` substituted from today's environment; if that finds any
+ * problem the file is parsed in full, so errors are exactly a parse's.
+ * `version` (Hearth's) is part of the cache key.
+ */
+export async function loadConfigCached(file: string, options: LoadOptions & { version: string }): Promise<CachedLoad> {
+  let text: string;
+  try {
+    text = await readBounded(file, YAML_LIMITS.maxBytes + 1);
+  } catch (error) {
+    throw new ConfigError([fileIssue(file, readFailure(error))], { cause: error });
+  }
+  const env = options.env ?? process.env;
+  const key = treeCacheKey(text, options.version);
+  const guessed = guessDataDir(text, options.baseDir ?? dirname(resolve(file)), env);
+  const cached = guessed === undefined ? undefined : await readTreeCache(treeCacheFile(guessed), key);
+  if (cached) {
+    const issues = new IssueCollector(file);
+    issues.positions.restore(cached.positions);
+    try {
+      return { config: configFromWrittenTree(cached.tree, issues, file, options), fromCache: true };
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      // Valid when cached, not now (an unset variable): the parse below reports it.
+    }
+  }
+  const { config, written } = parseWrittenConfig(text, file, options);
+  // Written once; the tree (a few MB of objects at 1,000 jobs) is not kept alive by whoever keeps saveCache.
+  let pending: WrittenTree | undefined = written;
+  const saveCache = async (): Promise<boolean> => {
+    const tree = pending;
+    pending = undefined;
+    return tree !== undefined && writeTreeCache(treeCacheFile(config.dataDir), key, tree);
+  };
+  return { config, fromCache: false, saveCache };
 }
 
 /** What the CLI needs to reach the appliance: where it listens and where its data lives. */

@@ -1,3 +1,4 @@
+import { readlinkSync } from 'node:fs';
 import { offsetAt } from '../core/zone.js';
 import { closestMatch } from './suggest.js';
 
@@ -8,6 +9,8 @@ import { closestMatch } from './suggest.js';
  * name a handful of zones); the memo holds at most MEMO_LIMIT names.
  */
 export function canonicalTimeZone(zone: string): string | undefined {
+  // Intl's own answer, without mapping ICU's data for it (core/zone.ts says why).
+  if (zone === 'UTC') return zone;
   const known = canonicalMemo.get(zone);
   if (known !== undefined || canonicalMemo.has(zone)) return known;
   let canonical: string | undefined;
@@ -26,7 +29,26 @@ const MEMO_LIMIT = 256;
 const canonicalMemo = new Map<string, string | undefined>();
 
 export function systemTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  return hostZoneIfUtc(process.env.TZ, readLocaltimeLink) ?? (Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+}
+
+/**
+ * `UTC` when the host's zone is UTC by the rules ICU itself follows (TZ, else where /etc/localtime points), so the
+ * common case needs no Intl (core/zone.ts says why); undefined for anything else, which Intl then answers.
+ * `TZ=` (empty) is left to Intl too: it says `Etc/Unknown`.
+ */
+export function hostZoneIfUtc(tz: string | undefined, localtimeLink: () => string | undefined): 'UTC' | undefined {
+  if (tz !== undefined) return /^:?(Etc\/)?UTC$/.test(tz) ? 'UTC' : undefined;
+  const link = localtimeLink();
+  return link !== undefined && /\/zoneinfo\/(Etc\/)?UTC$/.test(link) ? 'UTC' : undefined;
+}
+
+function readLocaltimeLink(): string | undefined {
+  try {
+    return readlinkSync('/etc/localtime');
+  } catch {
+    return undefined;
+  }
 }
 
 export function unknownTimeZoneMessage(zone: string): string {

@@ -42,6 +42,17 @@ export const YAML_LIMITS = {
 class ExpansionLimit extends Error {}
 
 export function readYamlTree(text: string, env: EnvLookup, issues: IssueCollector): { value: unknown } | undefined {
+  const written = readWrittenTree(text, issues);
+  return written && { value: substituteTree(written.value, env, issues) };
+}
+
+/**
+ * The tree as written: the same walk without `${VAR}` substitution (strings
+ * keep their references), positions recorded in `issues`. What the config
+ * tree cache stores (tree-cache.ts), so it never holds a substituted value;
+ * `substituteTree` finishes it, on a cache hit exactly as after a parse.
+ */
+export function readWrittenTree(text: string, issues: IssueCollector): { value: unknown } | undefined {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > YAML_LIMITS.maxBytes) {
     issues.addAtPosition(
@@ -79,7 +90,7 @@ export function readYamlTree(text: string, env: EnvLookup, issues: IssueCollecto
     issues.addAtPosition(position, [], yamlErrorMessage(error.code, error.message));
   }
   if (syntaxErrors > 0) return undefined;
-  const walker = new TreeWalker(doc, lineCounter, env, issues);
+  const walker = new TreeWalker(doc, lineCounter, issues);
   try {
     return { value: walker.toPlain(doc.contents, []) };
   } catch (error) {
@@ -141,7 +152,6 @@ class TreeWalker {
   constructor(
     private readonly doc: Document,
     private readonly lineCounter: LineCounter,
-    private readonly env: EnvLookup,
     private readonly issues: IssueCollector,
   ) {}
 
@@ -229,14 +239,6 @@ class TreeWalker {
   private scalarToPlain(node: Scalar, path: ConfigPath): unknown {
     // `key:` with nothing after it: point at the key, not at the end of the line.
     if (!(node.value === null && node.source === '')) this.recordValue(node, path);
-    if (typeof node.value !== 'string') return node.value;
-    const result = substituteEnv(node.value, this.env);
-    if (result.ok) {
-      if (referencesEnv(node.value)) this.issues.fromEnv.record(path, node.value);
-      return result.value;
-    }
-    for (const problem of result.problems) this.issues.add(path, problem);
-    this.issues.markBroken(path);
     return node.value;
   }
 
@@ -280,4 +282,60 @@ class TreeWalker {
     const range = (node as { range?: [number, number, number] } | null)?.range;
     return range ? this.lineCounter.linePos(range[0]) : undefined;
   }
+}
+
+/**
+ * Fills `${VAR}` references in the string values of a written tree from
+ * `env`, remembering which values came from the environment
+ * (`issues.fromEnv`) and reporting unset variables at their value's position.
+ * Returns a new tree where something changed; the written tree is left as it
+ * was (the cache keeps it), unchanged branches are shared.
+ */
+export function substituteTree(tree: unknown, env: EnvLookup, issues: IssueCollector): unknown {
+  const path: Array<string | number> = [];
+  const visitValue = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      if (!value.includes('${')) return value;
+      const result = substituteEnv(value, env);
+      if (result.ok) {
+        if (referencesEnv(value)) issues.fromEnv.record([...path], value);
+        return result.value;
+      }
+      for (const problem of result.problems) issues.add([...path], problem);
+      issues.markBroken([...path]);
+      return value;
+    }
+    if (Array.isArray(value)) {
+      let out: unknown[] | undefined;
+      for (let index = 0; index < value.length; index++) {
+        path.push(index);
+        const item = visitValue(value[index]);
+        path.pop();
+        if (item !== value[index]) (out ??= value.slice())[index] = item;
+      }
+      return out ?? value;
+    }
+    if (value !== null && typeof value === 'object') {
+      const record = value as Record<string, unknown>;
+      let out: Record<string, unknown> | undefined;
+      for (const key of Object.keys(record)) {
+        path.push(key);
+        const item = visitValue(record[key]);
+        path.pop();
+        if (item === record[key]) continue;
+        out ??= copyRecord(record);
+        Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+      }
+      return out ?? value;
+    }
+    return value;
+  };
+  return visitValue(tree);
+}
+
+/** A copy that keeps a key named `__proto__` as data (assignment would set the prototype). */
+function copyRecord(record: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(record)) Object.defineProperty(out, key, { value: record[key], enumerable: true, writable: true, configurable: true });
+  return out;
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 /**
  * Hearth's package root, found by walking up from the calling module. The
  * same code runs from src/ (tests), dist/<dir>/ (tsc output) and
- * dist/hearth.mjs (the start-up bundle), at different depths.
+ * dist/hearth.cjs (the start-up bundle), at different depths.
  */
 export function packageRoot(fromUrl: string): string {
   let dir = dirname(fileURLToPath(fromUrl));

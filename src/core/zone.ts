@@ -56,9 +56,16 @@ function requireFormatter(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
+/**
+ * `UTC` is answered without Intl: the first `Intl.DateTimeFormat` maps ICU's locale and time-zone data and builds
+ * its formatters, ~7.5 MB of RSS, which an appliance whose schedules all run on UTC (the Pi image's default zone)
+ * never needs. Intl agrees: UTC's offset is 0 at every instant.
+ */
+const UTC = 'UTC';
+
 /** True for any zone name Intl understands: IANA names, their aliases, `UTC`. */
 export function isValidTimeZone(timeZone: string): boolean {
-  return typeof timeZone === 'string' && timeZone.trim() !== '' && formatterFor(timeZone) !== null;
+  return timeZone === UTC || (typeof timeZone === 'string' && timeZone.trim() !== '' && formatterFor(timeZone) !== null);
 }
 
 /** `format()` is about three times faster than `formatToParts()`; its en-US numeric shape is "3/8/2026, 02:30:00". */
@@ -90,6 +97,7 @@ function naiveFromParts(parts: Intl.DateTimeFormatPart[]): number {
 
 /** UTC offset of `timeZone` at `instant`, in milliseconds (local minus UTC). */
 export function offsetAt(instant: number, timeZone: string): number {
+  if (timeZone === UTC) return 0;
   const wholeSecond = Math.floor(instant / SECOND_MS) * SECOND_MS;
   return naiveLocalSeconds(wholeSecond, timeZone) - wholeSecond;
 }

@@ -9,6 +9,7 @@ import { Scheduler } from './scheduler.js';
 import { Workflows } from './workflows.js';
 import { silentNotifications } from '../notify/types.js';
 import { MemoryInboxStore, observeQuestions } from '../steps/inbox.js';
+import type { HearthConfig } from '../config/types.js';
 
 /**
  * Builds an Engine with its worker pool (Dispatcher), Scheduler and
@@ -35,15 +36,22 @@ export function createEngine(given: EngineDeps): Engine {
     return engine;
   };
 
-  const executorDeps = (): ExecutorDeps => ({
-    ...deps,
-    runs: store.runs,
-    configDir: dirname(config.current.file),
-    // killGrace is read from the current config at each stop, so a reload applies to the next one.
-    killGraceMs: () => config.current.killGraceMs,
-    defaultTimeoutMs: () => config.current.defaultTimeoutMs,
-    steps: workflows.host,
-  });
+  // Built once per config in force (a reload gives the next run the new one), not once per run.
+  let executorDepsOf: { config: HearthConfig; deps: ExecutorDeps } | undefined;
+  const executorDeps = (): ExecutorDeps => {
+    if (executorDepsOf?.config === config.current) return executorDepsOf.deps;
+    const built: ExecutorDeps = {
+      ...deps,
+      runs: store.runs,
+      configDir: dirname(config.current.file),
+      // killGrace is read from the current config at each stop, so a reload applies to the next one.
+      killGraceMs: () => config.current.killGraceMs,
+      defaultTimeoutMs: () => config.current.defaultTimeoutMs,
+      steps: workflows.host,
+    };
+    executorDepsOf = { config: config.current, deps: built };
+    return built;
+  };
   const dispatcher: Dispatcher = new Dispatcher({
     clock: deps.clock,
     logger: deps.logger,

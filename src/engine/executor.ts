@@ -209,6 +209,7 @@ async function waitForProgress(running: Promise<void>[], wakeAt: number | undefi
 
 async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps, runSignal: AbortSignal): Promise<void> {
   const { clock, runs, logs } = deps;
+  const journalEmpty = firstAttemptOfRun(run, task.name);
   const state = startTask(run, task.name, clock.now());
 
   // Subscribed before the first await: a stop (job timeout, cancel, shutdown)
@@ -240,7 +241,7 @@ async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps,
       : undefined;
     const output = task.run !== undefined
       ? await runShellTask(run, job, task, state, deps, taskAbort.signal)
-      : await runActionTask(run, job, task, state, deps, taskAbort.signal);
+      : await runActionTask(run, job, task, state, deps, taskAbort.signal, journalEmpty);
     succeedTask(run, task.name, output, clock.now());
     logs.write(run.id, 'hearth', `task ${task.name} succeeded in ${formatDuration(Date.parse(state.finishedAt!) - Date.parse(state.startedAt!))}`);
   } catch (error) {
@@ -332,7 +333,21 @@ async function runShellTask(run: Run, job: JobDef, task: TaskDef, state: TaskSta
   throw new Error(result.exitCode === null ? `killed by ${result.signal ?? 'a signal'}` : `exit code ${result.exitCode}`);
 }
 
-async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskState, deps: ExecutorDeps, signal: AbortSignal): Promise<unknown> {
+/**
+ * Whether the attempt about to start is the first of any task of the run
+ * (not a parked task resuming its attempt): then the run's step journal is
+ * still empty, since only a task's attempt writes to it (src/steps/runtime.ts),
+ * and reading it can be skipped (a missing file per no-op run otherwise).
+ */
+export function firstAttemptOfRun(run: Run, name: string): boolean {
+  for (const state of Object.values(run.tasks)) {
+    if (state.attempts > 0 || state.interruptions || state.crashes) return false;
+    if (state.name === name && state.suspended) return false;
+  }
+  return true;
+}
+
+async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskState, deps: ExecutorDeps, signal: AbortSignal, journalEmpty: boolean): Promise<unknown> {
   const action = deps.actions.get(task.action!);
   if (!action) throw new NonRetriableError(`unknown action "${task.action}"`);
   const lastSuccess = run.lastSuccessAt ? new Date(run.lastSuccessAt) : undefined;
@@ -355,7 +370,11 @@ async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskSt
     configDir: deps.configDir,
   };
   // The journal is read before the function starts, so every step call is checked against it synchronously, in call order.
-  const steps = deps.steps ? await StepRuntime.open(deps.steps, run, task.name, context.log) : undefined;
+  const steps = deps.steps
+    ? journalEmpty
+      ? new StepRuntime(deps.steps, run, task.name, [], context.log)
+      : await StepRuntime.open(deps.steps, run, task.name, context.log)
+    : undefined;
   if (steps) context.step = steps.api;
   // An action that ignores its signal must still not hold the run hostage.
   const aborted = new Promise<never>((_, reject) => {

@@ -254,6 +254,124 @@ describe('small run logs in day packs', () => {
   });
 });
 
+describe('silent runs: logs held in memory', () => {
+  const own = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.log'));
+  /** Everything handed to the run's file stream is in the file (reading waits for it). */
+  const settled = async (logs: RunLogs, id: string) => void (await logs.read(id));
+
+  it('a run that prints nothing never has a file of its own: its lines go from memory into the day pack, readable all along', async () => {
+    const { dir, clock, logs, newId } = setup();
+    await logs.init();
+    const id = newId();
+    logs.write(id, 'hearth', `run ${id} of noop started by api`);
+    logs.write(id, 'hearth', 'task main started (attempt 1)');
+    const live: string[] = [];
+    await logs.follow(id, true, (line) => void live.push(line), () => live.push('(end)'));
+    logs.write(id, 'hearth', 'run succeeded in 1ms');
+    const text = await logs.read(id);
+    expect(text.split('\n')).toHaveLength(4);
+    expect(own(dir)).toEqual([]);
+    await logs.finish(id);
+    expect(live).toEqual([...text.split('\n').slice(0, -1), '(end)']);
+    // Finished, waiting for its batch: still no file, and every reader has it.
+    expect(own(dir)).toEqual([]);
+    expect(await logs.read(id)).toBe(text);
+    expect(await follow(logs, id)).toEqual(text.split('\n').slice(0, -1));
+    await logs.flushPacks();
+    expect(own(dir)).toEqual([]);
+    expect(indexLines(dir, id)).toHaveLength(1);
+    const restarted = new RunLogs(dir, clock);
+    await restarted.init();
+    expect(await restarted.read(id)).toBe(text);
+  });
+
+  it('waits at most a second for its pack batch (not the 5 s of a log with its own file)', async () => {
+    const { dir, clock, logs, newId } = setup();
+    await logs.init();
+    const id = newId();
+    logs.write(id, 'hearth', 'run succeeded in 1ms');
+    await logs.finish(id);
+    await clock.advance(999);
+    expect(indexLines(dir, id)).toEqual([]);
+    await clock.advance(1);
+    for (let i = 0; i < 200 && indexLines(dir, id).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(indexLines(dir, id)).toHaveLength(1);
+  });
+
+  it("a task's first output line gives the log its file at once, with the lines held before it", async () => {
+    const { dir, logs, newId } = setup();
+    await logs.init();
+    const id = newId();
+    logs.write(id, 'hearth', `run ${id} of demo started by manual`);
+    expect(own(dir)).toEqual([]);
+    logs.write(id, 'main', 'hello');
+    await settled(logs, id);
+    expect(own(dir)).toEqual([`${id}.log`]);
+    expect(readFileSync(join(dir, `${id}.log`), 'utf8')).toMatch(/\[hearth\] run .* started by manual\n.*\[main\] hello\n$/);
+    // stderr of a task, too.
+    const other = newId();
+    logs.write(other, 'hearth', 'started');
+    logs.write(other, 'main', 'oops', 'stderr');
+    await settled(logs, other);
+    expect(own(dir)).toContain(`${other}.log`);
+  });
+
+  it('gives a held log its file after a second, or once it passes 4 KB, so a crash loses at most the last second of its lines', async () => {
+    const { dir, clock, logs, newId } = setup();
+    await logs.init();
+    const slow = newId();
+    logs.write(slow, 'hearth', 'task main started (attempt 1)');
+    await clock.advance(500);
+    const later = newId();
+    logs.write(later, 'hearth', 'task main started (attempt 1)');
+    await clock.advance(499);
+    await settled(logs, slow);
+    expect(own(dir)).toEqual([]);
+    await clock.advance(1);
+    await settled(logs, slow);
+    expect(own(dir)).toEqual([`${slow}.log`]);
+    await clock.advance(500);
+    await settled(logs, later);
+    expect(own(dir).sort()).toEqual([slow, later].map((id) => `${id}.log`).sort());
+
+    const chatty = newId();
+    for (let i = 0; i < 40; i++) logs.write(chatty, 'hearth', `note ${i} ${'x'.repeat(60)}`);
+    await settled(logs, chatty);
+    expect(own(dir)).toContain(`${chatty}.log`);
+    expect(await logs.read(chatty)).toMatch(/note 0 x+\n(.*\n){38}.*note 39 x+\n$/);
+  });
+
+  it('writes held logs of unfinished runs to their own files at shutdown, and of parked runs when they park', async () => {
+    const { dir, clock, logs, newId } = setup();
+    await logs.init();
+    const [parked, going] = [newId(), newId()];
+    logs.write(parked, 'hearth', 'task main suspended at step s1');
+    await logs.release(parked);
+    expect(own(dir)).toEqual([`${parked}.log`]);
+    logs.write(going, 'hearth', 'task main started (attempt 1)');
+    const text = await logs.read(going);
+    await logs.closeAll();
+    expect(readFileSync(join(dir, `${going}.log`), 'utf8')).toBe(text);
+    const restarted = new RunLogs(dir, clock);
+    await restarted.init();
+    restarted.write(going, 'hearth', 'appliance restarted; resuming');
+    expect(await restarted.read(going)).toMatch(/started \(attempt 1\)\n.*appliance restarted; resuming\n$/);
+  });
+
+  it('puts a held log in its own file if the pack cannot be written', async () => {
+    const { dir, logs, newId } = setup();
+    await logs.init();
+    writeFileSync(join(dir, 'packs'), 'not a directory');
+    const id = newId();
+    logs.write(id, 'hearth', 'run succeeded in 1ms');
+    const text = await logs.read(id);
+    await logs.finish(id);
+    await logs.flushPacks();
+    expect(readFileSync(join(dir, `${id}.log`), 'utf8')).toBe(text);
+    expect(await logs.read(id)).toBe(text);
+  });
+});
+
 describe('dayOf', () => {
   it('reads the UTC creation day from a run id, and nothing from other ids', () => {
     const ids = new RunIdGenerator();

@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { appendFile, mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, Timer } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -35,6 +35,12 @@ import type { Logger } from '../core/logger.js';
  * per day, not per run: a thousand runs a second cost a handful of fsyncs,
  * and a file removed within seconds of its writing never has its blocks
  * allocated (ext4 allocates at writeback). Shutdown packs what waits.
+ *
+ * Held logs. A silent run's log never had a file (run-logs.ts, "Silent
+ * runs"): its bytes come in memory (`packHeld`), wait at most `heldDelayMs`
+ * (1 s) for their batch, and `find` answers from memory until the batch is on
+ * the disk. If the batch fails they are written to the run's own file
+ * instead, so the log stays where readers look.
  */
 
 /** Logs up to this size are packed; larger ones keep their own file (the block overhead is small next to them). */
@@ -51,6 +57,8 @@ interface Pending {
   path: string;
   /** A leftover found by housekeeping: check the index before appending it again. */
   verify: boolean;
+  /** A held log: its bytes (there is no file at `path`). */
+  bytes?: Buffer;
   resolve: (packed: boolean) => void;
 }
 
@@ -63,6 +71,8 @@ interface Loaded {
 export interface LogPacksOptions {
   maxBytes?: number;
   delayMs?: number;
+  /** Longest a held log (packHeld) waits for its batch (default 1 s). */
+  heldDelayMs?: number;
   logger?: Logger;
 }
 
@@ -70,15 +80,50 @@ export class LogPacks {
   readonly maxBytes: number;
   private readonly logger: Logger | undefined;
   private readonly delayMs: number;
+  private readonly heldDelayMs: number;
   private queue: Pending[] = [];
   private draining: Promise<void> | undefined;
   private timer: Timer | undefined;
+  private timerDue = Infinity;
   private dirReady = false;
+  /** Held logs not yet in a pack on the disk, by run. */
+  private readonly held = new Map<string, Pending & { bytes: Buffer }>();
 
   constructor(readonly dir: string, private readonly clock: Clock, options: LogPacksOptions = {}) {
     this.maxBytes = options.maxBytes ?? DEFAULT_PACK_MAX_BYTES;
     this.delayMs = options.delayMs ?? DEFAULT_PACK_DELAY_MS;
+    this.heldDelayMs = options.heldDelayMs ?? 1_000;
     this.logger = options.logger;
+  }
+
+  /** Whether a finished log of `bytes` goes into a pack. */
+  accepts(runId: string, bytes: number): boolean {
+    return this.packable(runId) && bytes <= this.maxBytes;
+  }
+
+  /**
+   * Packs a log that has no file: `bytes` (call accepts() first). Readers find
+   * it through `find` from now on. Resolves true once it is in the pack,
+   * false if it went to its own file at `path` instead.
+   */
+  packHeld(runId: string, path: string, bytes: Buffer): Promise<boolean> {
+    const waiting = this.held.get(runId);
+    if (waiting && this.queue.includes(waiting)) {
+      // More lines of a log still waiting (the run's log was reopened and finished again): one entry.
+      waiting.bytes = Buffer.concat([waiting.bytes, bytes]);
+      const first = waiting.resolve;
+      return new Promise<boolean>((resolve) => {
+        waiting.resolve = (packed) => {
+          first(packed);
+          resolve(packed);
+        };
+      });
+    }
+    return new Promise<boolean>((resolve) => {
+      const item = { runId, path, verify: false, bytes, resolve };
+      this.held.set(runId, item);
+      this.enqueue(item, this.heldDelayMs);
+    });
   }
 
   /** Whether a run's log can be packed at all (its id names the day; packing is on). */
@@ -93,17 +138,25 @@ export class LogPacks {
    */
   pack(runId: string, path: string, options: { verify?: boolean } = {}): Promise<boolean> {
     if (!this.packable(runId)) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      this.queue.push({ runId, path, verify: options.verify ?? false, resolve });
-      if (this.queue.length >= BATCH_MAX || this.delayMs <= 0) this.flush();
-      else this.timer ??= this.clock.setTimer(this.delayMs, () => this.flush());
-    });
+    return new Promise<boolean>((resolve) => this.enqueue({ runId, path, verify: options.verify ?? false, resolve }, this.delayMs));
+  }
+
+  /** Queues `item` to be packed within `delayMs` (sooner if the batch fills). */
+  private enqueue(item: Pending, delayMs: number): void {
+    this.queue.push(item);
+    if (this.queue.length >= BATCH_MAX || delayMs <= 0) return this.flush();
+    const due = this.clock.now() + delayMs;
+    if (this.timer && this.timerDue <= due) return;
+    this.timer?.cancel();
+    this.timerDue = due;
+    this.timer = this.clock.setTimer(delayMs, () => this.flush());
   }
 
   /** Packs what waits now, without waiting for the batch to fill. */
   flush(): void {
     this.timer?.cancel();
     this.timer = undefined;
+    this.timerDue = Infinity;
     this.drain();
   }
 
@@ -115,6 +168,8 @@ export class LogPacks {
 
   /** The bytes of the run's packed log, or undefined if no pack holds it intact. */
   async find(runId: string): Promise<Buffer | undefined> {
+    const held = this.held.get(runId);
+    if (held) return held.bytes;
     const day = dayOf(runId);
     if (!day) return undefined;
     let index: string;
@@ -176,7 +231,11 @@ export class LogPacks {
         } catch (error) {
           this.logger?.warn('packing finished run logs failed; they keep their own files', { error: String(error) });
         }
-        for (const item of batch) item.resolve(packed.has(item));
+        for (const item of batch) {
+          if (item.bytes && !packed.has(item)) await this.keepOwnFile(item, item.bytes);
+          if (this.held.get(item.runId) === item) this.held.delete(item.runId);
+          item.resolve(packed.has(item));
+        }
       }
     })().finally(() => {
       this.draining = undefined;
@@ -190,8 +249,8 @@ export class LogPacks {
     const byDay = new Map<string, Loaded[]>();
     const seen = new Set<string>();
     for (const item of batch) {
-      if (seen.has(item.runId)) continue; // asked twice: once is enough (the other resolves false)
-      const bytes = await readSmall(item.path, this.maxBytes);
+      if (seen.has(item.runId) && !item.bytes) continue; // asked twice: once is enough (the other resolves false)
+      const bytes = item.bytes ?? (await readSmall(item.path, this.maxBytes));
       if (!bytes) continue;
       seen.add(item.runId);
       const day = dayOf(item.runId)!;
@@ -257,8 +316,17 @@ export class LogPacks {
       if (created) await syncDir(this.dir);
     }
     const done = [...already, ...fresh];
-    for (const log of done) await unlink(log.item.path).catch(() => {});
+    for (const log of done) if (!log.item.bytes) await unlink(log.item.path).catch(() => {});
     return done.map((log) => log.item);
+  }
+
+  /** A held log whose batch failed goes to the run's own file, where readers look first. */
+  private async keepOwnFile(item: Pending, bytes: Buffer): Promise<void> {
+    try {
+      await appendFile(item.path, bytes, { mode: 0o600 });
+    } catch (error) {
+      this.logger?.warn('a finished run log could not be written to its pack or its own file; it is lost', { runId: item.runId, error: String(error) });
+    }
   }
 
   /** The day's index as runId → entries (only for housekeeping's leftovers). */

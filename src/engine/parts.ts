@@ -4,7 +4,7 @@ import type { HearthConfig, JobDef } from '../config/types.js';
 import type { Run } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
 import { observeRepository, type RunRepository } from '../runs/run-repository.js';
-import { compileSchedule, type Schedule } from '../schedule/index.js';
+import { compileCheckedSchedule, type Schedule } from '../schedule/index.js';
 import type { RunEvent, RunEventListener } from './port.js';
 
 /*
@@ -48,7 +48,8 @@ export class CompiledSchedules {
     const key = JSON.stringify([spec.spec, spec.timezone]);
     const cached = this.schedules.get(job.name);
     if (cached?.key === key) return cached.schedule;
-    const schedule = compileSchedule(spec.spec, spec.timezone);
+    // At start the config check has just compiled it (same spec object): reused, not compiled twice.
+    const schedule = compileCheckedSchedule(spec.spec, spec.timezone);
     this.schedules.set(job.name, { key, schedule });
     return schedule;
   }

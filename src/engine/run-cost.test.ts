@@ -1,7 +1,19 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ActionDefinition } from '../actions/types.js';
+import { FakeClock } from '../core/clock.js';
+import { silentLogger } from '../core/logger.js';
+import { FileRunStore } from '../runs/file-store.js';
 import { MemoryRunStore } from '../runs/memory-store.js';
 import type { Run } from '../runs/model.js';
 import { job, task, testEngine } from './testing.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /**
  * What a run costs the disk, counted in forced flushes (each is a WAL append
@@ -39,5 +51,80 @@ describe('durable run cost', () => {
     await t.engine.triggerJob('flow', 'api');
     await t.clock.advance(100);
     expect(flushes).toEqual(['running:running,pending', 'running:succeeded,pending', 'running:succeeded,running', 'succeeded:succeeded,succeeded']);
+  });
+});
+
+describe('durable run cost on the file store', () => {
+  const noop: ActionDefinition = { name: 'noop', validate: () => [], execute: async () => null };
+
+  async function fileEngine() {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hearth-run-cost-'));
+    dirs.push(dataDir);
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    const store = new FileRunStore({ dataDir, clock, logger: silentLogger, keepPerJob: 50 });
+    const logsDir = join(dataDir, 'logs');
+    const t = await testEngine({ jobs: [job('noop', [task('main', '', { run: undefined, action: 'noop' })])], actions: [noop], store, clock, logsDir, dataDir, config: { pools: { default: { name: 'default', concurrency: 64 } } } });
+    const walRecords = () =>
+      readFileSync(join(dataDir, 'state.wal'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => ({ line, record: JSON.parse(line) as { t: string; run?: Run } }));
+    return { ...t, store, dataDir, logsDir, walRecords };
+  }
+
+  async function finishAll(t: Awaited<ReturnType<typeof fileEngine>>, ids: string[]): Promise<void> {
+    for (let i = 0; i < 2_000; i++) {
+      const runs = await Promise.all(ids.map((id) => t.store.getRun(id)));
+      if (runs.every((run) => run?.status === 'succeeded')) return;
+      await t.clock.advance(0);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    throw new Error('runs did not finish');
+  }
+
+  it('a no-op run writes three WAL lines (queued, running, succeeded), about 1 KB in all, and no log file of its own', async () => {
+    const t = await fileEngine();
+    await t.store.flush();
+    const before = t.walRecords().length;
+    const run = await t.engine.triggerJob('noop', 'api');
+    await finishAll(t, [run.id]);
+    await t.store.flush();
+    const lines = t.walRecords().slice(before);
+    expect(lines.map(({ record }) => `${record.t}:${record.run?.status}`)).toEqual(['run:queued', 'run:running', 'run:succeeded']);
+    const bytes = lines.reduce((sum, { line }) => sum + Buffer.byteLength(line) + 1, 0);
+    expect(bytes).toBeLessThanOrEqual(1_100);
+    // Its log (Hearth's own lines only) was never a file: it goes from memory into the day's pack.
+    expect(readdirSync(t.logsDir).filter((name) => name.endsWith('.log'))).toEqual([]);
+    expect(await t.engine.readLog(run.id)).toMatch(/\[hearth\] run succeeded in/);
+    await t.engine.stop();
+    expect(readdirSync(t.logsDir).filter((name) => name.endsWith('.log'))).toEqual([]);
+    expect(readdirSync(join(t.logsDir, 'packs'))).toEqual(['2026-03-01.idx', '2026-03-01.log']);
+  });
+
+  it('200 concurrent no-op runs share their fsyncs: a handful of WAL syncs, not three per run', async () => {
+    const t = await fileEngine();
+    await t.store.flush();
+    const synced = t.store.stats().walSyncs;
+    const runs = await Promise.all(Array.from({ length: 200 }, () => t.engine.triggerJob('noop', 'api')));
+    await finishAll(t, runs.map((run) => run.id));
+    await t.store.flush();
+    const syncs = t.store.stats().walSyncs - synced;
+    expect(syncs).toBeGreaterThan(0);
+    expect(syncs).toBeLessThanOrEqual(60);
+    expect(readdirSync(t.logsDir).filter((name) => name.endsWith('.log'))).toEqual([]);
+  });
+
+  it('one run at a time costs exactly three WAL syncs per run (insert, attempt, end), also while older runs move to history/', async () => {
+    const t = await fileEngine();
+    await t.store.flush();
+    const synced = t.store.stats().walSyncs;
+    const archived = t.store.stats().archivedRuns;
+    for (let i = 0; i < 70; i++) {
+      const run = await t.engine.triggerJob('noop', 'api');
+      await finishAll(t, [run.id]);
+    }
+    expect(t.store.stats().walSyncs - synced).toBe(3 * 70);
+    // keepPerJob 50: the oldest runs moved to history/ meanwhile; their archive records rode on those batches.
+    expect(t.store.stats().archivedRuns - archived).toBeGreaterThan(0);
   });
 });

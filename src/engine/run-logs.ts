@@ -1,8 +1,8 @@
-import { createReadStream, createWriteStream, readdirSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, statSync, type WriteStream } from 'node:fs';
 import { appendFile, mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Clock } from '../core/clock.js';
+import type { Clock, Timer } from '../core/clock.js';
 import type { LogSubscription } from './port.js';
 import { LOG_CHUNK_BYTES, bufferLogReader, forEachLine, readRange, tailOffset, type LogReader } from '../core/log-reader.js';
 import { LogPacks } from './log-packs.js';
@@ -32,11 +32,22 @@ interface Part {
   closed: Promise<void>;
 }
 
+/** A log that has only Hearth's own lines so far, held in memory (see RunLogs, "Silent runs"). */
+interface Held {
+  text: string;
+  bytes: number;
+  /** When the first line was held (clock ms). */
+  since: number;
+}
+
 interface OpenLog {
   runId: string;
   /** The cap in force when the run's log was opened. */
   cap: number;
-  head: Part;
+  /** Set exactly when `held` is not: the log's own file. */
+  head: Part | undefined;
+  /** The log's lines while it has no file yet. */
+  held: Held | undefined;
   /** Tail segments, oldest first; at most two. */
   segments: Part[];
   nextSegment: number;
@@ -60,6 +71,8 @@ export interface RunLogsOptions {
   packMaxBytes?: number;
   /** How long a finished log waits for others to share a pack batch (default 5 s; 0: at once). */
   packDelayMs?: number;
+  /** Longest a line stays in memory only (a silent run's log before its file or its pack; default 1 s). */
+  heldMs?: number;
   logger?: Logger;
 }
 
@@ -89,9 +102,27 @@ export interface RunLogsOptions {
  * (see log-packs.ts): a run that printed a few lines costs its bytes on the
  * disk instead of a 4 KB block and an inode. Readers look for the run's own
  * file first, then the pack, so every API reads a log the same wherever it is.
+ *
+ * Silent runs. Until a task prints (or `heldMs`, 1 s, has passed, or the log
+ * reaches HELD_MAX_BYTES), a run's log holds only Hearth's own lines (run
+ * started, task started, succeeded …) and stays in memory: a run that prints
+ * nothing and ends within the second never has a file of its own, and its
+ * lines go straight into the day's pack, held in memory until that batch is
+ * on the disk (at most `heldMs` more). Creating, writing, reading back and
+ * removing a file cost a dirtied 4 KB page, an inode and about ten system
+ * calls per no-op run. What a crash of the process (kill -9) can lose is Hearth's
+ * own lines of the last second; a power cut could lose them before too, as
+ * a run's own file is not synced. Followers and readers see held lines like
+ * any others.
  */
 /** Unwritten log bytes beyond which a task's output is held back (see RunLogs.backlog). */
 const BACKLOG_BYTES = 1024 * 1024;
+/** A held log (see "Silent runs") gets its file once it would grow past this. */
+export const HELD_MAX_BYTES = 4096;
+/** The default longest time a line is held in memory only. */
+export const DEFAULT_HELD_MS = 1_000;
+/** The source of Hearth's own lines in a run's log. */
+const HEARTH = 'hearth';
 
 export class RunLogs {
   private readonly open = new Map<string, OpenLog>();
@@ -99,14 +130,21 @@ export class RunLogs {
   private readonly maxRunBytes: () => number;
   private readonly logger: Logger | undefined;
   private readonly packs: LogPacks;
+  private readonly heldMs: number;
+  /** Armed while a log is held: gives held logs older than heldMs their file. */
+  private heldTimer: Timer | undefined;
+  /** Open logs that are held. */
+  private heldCount = 0;
 
   constructor(private readonly dir: string, private readonly clock: Clock, options: RunLogsOptions = {}) {
     const max = options.maxRunBytes ?? DEFAULT_MAX_RUN_LOG_BYTES;
     this.maxRunBytes = typeof max === 'function' ? max : () => max;
     this.logger = options.logger;
+    this.heldMs = options.heldMs ?? DEFAULT_HELD_MS;
     this.packs = new LogPacks(join(dir, 'packs'), clock, {
       ...(options.packMaxBytes === undefined ? {} : { maxBytes: options.packMaxBytes }),
       ...(options.packDelayMs === undefined ? {} : { delayMs: options.packDelayMs }),
+      heldDelayMs: this.heldMs,
       ...(options.logger ? { logger: options.logger } : {}),
     });
   }
@@ -127,6 +165,8 @@ export class RunLogs {
   write(runId: string, source: string, text: string, stream: 'stdout' | 'stderr' = 'stdout'): void {
     const prefix = `${this.timestamp()} [${source}${stream === 'stderr' ? '!' : ''}] `;
     const log = this.ensureOpen(runId);
+    // A task's output goes to the log's file at once (a crash keeps it); Hearth's own lines may wait in memory.
+    if (log.held && (source !== HEARTH || stream !== 'stdout')) this.unhold(log);
     for (const part of text.split(/\r?\n/)) {
       const line = prefix + part;
       this.append(log, line + '\n');
@@ -145,7 +185,9 @@ export class RunLogs {
     const log = this.open.get(runId);
     if (!log || log.listeners.size > 0 || log.segments.length > 0) return;
     this.open.delete(runId);
-    await closePart(log.head);
+    // A parked run may wait for days: its lines go to its file rather than stay in memory.
+    if (log.held) this.unhold(log);
+    await closePart(log.head!);
   }
 
   /**
@@ -157,8 +199,8 @@ export class RunLogs {
    */
   backlog(runId: string): Promise<void> | undefined {
     const log = this.open.get(runId);
-    if (!log || log.cut) return undefined;
-    const part = log.segments[log.segments.length - 1] ?? log.head;
+    if (!log || log.cut || log.held) return undefined;
+    const part = log.segments[log.segments.length - 1] ?? log.head!;
     if (part.stream.writableLength <= BACKLOG_BYTES) return undefined;
     return new Promise<void>((resolve) => {
       const done = () => {
@@ -183,6 +225,17 @@ export class RunLogs {
     const log = this.open.get(runId);
     if (!log) return;
     this.open.delete(runId);
+    if (log.held) {
+      const held = log.held;
+      // A silent run's log goes straight into the day's pack (the packs keep it readable until it is there).
+      if (over && this.packs.accepts(runId, held.bytes)) {
+        this.dropHeld(log);
+        for (const listener of log.listeners) listener.onEnd();
+        void this.packs.packHeld(runId, this.pathOf(runId), Buffer.from(held.text));
+        return;
+      }
+      this.unhold(log);
+    }
     // Readers that come while the file is completed wait for it (the run's final status is already out).
     const done = this.complete(log);
     this.closing.set(runId, done);
@@ -219,7 +272,7 @@ export class RunLogs {
 
   private async complete(log: OpenLog): Promise<void> {
     try {
-      await Promise.all([log.head, ...log.segments].map((part) => closePart(part)));
+      await Promise.all(parts(log).map((part) => closePart(part)));
       await Promise.allSettled([...log.opening]);
       if (log.segments.length > 0 && !log.cut) await this.keepTail(log);
       if (log.cut) await this.appendCutMarker(log);
@@ -323,14 +376,9 @@ export class RunLogs {
     if (this.open.has(runId)) return;
     // Synchronous on purpose: the engine calls this between steps and must not
     // yield to the event loop there (a stat, and a directory listing only when the head is full).
-    let size = 0;
-    try {
-      size = statSync(this.pathOf(runId)).size;
-    } catch {
-      // No file yet.
-    }
+    const size = statSync(this.pathOf(runId), { throwIfNoEntry: false })?.size ?? 0;
     const log = this.newLog(runId, size);
-    if (size >= this.headLimit(log) - LOG_CHUNK_BYTES) this.adoptSegments(log);
+    if (size > 0 && size >= this.headLimit(log) - LOG_CHUNK_BYTES) this.adoptSegments(log);
   }
 
   private ensureOpen(runId: string): OpenLog {
@@ -339,11 +387,14 @@ export class RunLogs {
     return this.open.get(runId)!;
   }
 
+  /** A log with no file (or an empty one) starts held in memory; one a previous process wrote to is appended to. */
   private newLog(runId: string, headBytes: number): OpenLog {
+    const held = headBytes === 0 && this.heldMs > 0;
     const log: OpenLog = {
       runId,
       // The stream reports errors asynchronously, by which time `log` is set.
-      head: this.openPart(() => log, this.pathOf(runId), headBytes),
+      head: held ? undefined : this.openPart(() => log, this.pathOf(runId), headBytes),
+      held: held ? { text: '', bytes: 0, since: this.clock.now() } : undefined,
       segments: [],
       nextSegment: 0,
       dropped: 0,
@@ -354,7 +405,45 @@ export class RunLogs {
       cap: this.maxRunBytes(),
     };
     this.open.set(runId, log);
+    if (held) {
+      this.heldCount++;
+      this.heldTimer ??= this.clock.setTimer(this.heldMs, () => this.unholdOld());
+    }
     return log;
+  }
+
+  /** The log is held no more; the timer goes with the last held log. */
+  private dropHeld(log: OpenLog): void {
+    if (!log.held) return;
+    log.held = undefined;
+    if (--this.heldCount > 0) return;
+    this.heldTimer?.cancel();
+    this.heldTimer = undefined;
+  }
+
+  /** The held log gets its file, with what it held so far. */
+  private unhold(log: OpenLog): void {
+    const held = log.held;
+    if (!held) return;
+    this.dropHeld(log);
+    log.head = this.openPart(() => log, this.pathOf(log.runId), 0);
+    if (held.bytes > 0) {
+      log.head.stream.write(held.text);
+      log.head.bytes = held.bytes;
+    }
+  }
+
+  /** Gives every log held for heldMs its file; re-arms for the rest. */
+  private unholdOld(): void {
+    this.heldTimer = undefined;
+    const now = this.clock.now();
+    let oldest = Infinity;
+    for (const log of this.open.values()) {
+      if (!log.held) continue;
+      if (now - log.held.since >= this.heldMs) this.unhold(log);
+      else oldest = Math.min(oldest, log.held.since);
+    }
+    if (oldest !== Infinity) this.heldTimer ??= this.clock.setTimer(oldest + this.heldMs - now, () => this.unholdOld());
   }
 
   private headLimit(log: OpenLog): number {
@@ -406,8 +495,18 @@ export class RunLogs {
       return;
     }
     const bytes = Buffer.byteLength(text);
-    let part = log.head;
-    if (log.segments.length > 0 || log.head.bytes + bytes > this.headLimit(log)) {
+    const held = log.held;
+    if (held) {
+      if (held.bytes + bytes <= Math.min(HELD_MAX_BYTES, this.headLimit(log))) {
+        held.text += text;
+        held.bytes += bytes;
+        return;
+      }
+      this.unhold(log);
+    }
+    const head = log.head!;
+    let part = head;
+    if (log.segments.length > 0 || head.bytes + bytes > this.headLimit(log)) {
       part = log.segments[log.segments.length - 1]!;
       if (!part || part.bytes >= Math.floor(capOf(log) / 4)) part = this.rotate(log);
     }
@@ -435,7 +534,7 @@ export class RunLogs {
     const code = (error as NodeJS.ErrnoException).code;
     log.cut = code ? `${code}: ${error.message}` : error.message;
     this.logger?.warn('a run log cannot be written; the log is cut here and the run goes on', { runId: log.runId, error: log.cut });
-    for (const part of [log.head, ...log.segments]) part.stream.destroy();
+    for (const part of parts(log)) part.stream.destroy();
   }
 
   private cutMarker(log: OpenLog): string {
@@ -492,12 +591,14 @@ export class RunLogs {
    * to them before the files are opened.
    */
   private async snapshot(log: OpenLog): Promise<LogReader> {
-    const specs: Array<{ path: string; length: number } | { text: string }> = [{ path: log.head.path, length: log.head.bytes }];
+    if (log.held) return fileParts([{ text: log.held.text }]);
+    const head = log.head!;
+    const specs: Array<{ path: string; length: number } | { text: string }> = [{ path: head.path, length: head.bytes }];
     if (log.segments.length > 0) specs.push({ text: this.droppedMarker(log, log.dropped) + '\n' });
     for (const part of log.segments) specs.push({ path: part.path, length: part.bytes });
     if (log.cut) specs.push({ text: `${this.cutMarker(log)}\n` });
     const opening = (async () => {
-      await Promise.all([log.head, ...log.segments].map((part) => flushed(part)));
+      await Promise.all(parts(log).map((part) => flushed(part)));
       return fileParts(specs);
     })();
     log.opening.add(opening);
@@ -515,6 +616,11 @@ export class RunLogs {
 
 function capOf(log: OpenLog): number {
   return log.cap;
+}
+
+/** The files a log writes to: its head (once it has one) and its tail segments. */
+function parts(log: OpenLog): Part[] {
+  return log.head ? [log.head, ...log.segments] : log.segments;
 }
 
 async function replay(reader: LogReader, onLine: (line: string) => void | Promise<void>, tail: number | undefined): Promise<void> {

@@ -135,6 +135,32 @@ describe('stuck', () => {
     expect(t.sink.kinds()).toEqual(['stuck:sync', 'stuck:sync']);
   });
 
+  it('reads a job\'s successes from the store once, not at every run it starts (the stuck deadline keeps up from finished runs)', async () => {
+    const store = new MemoryRunStore();
+    const queries: unknown[] = [];
+    const listRuns = store.listRuns.bind(store);
+    store.listRuns = (query) => {
+      queries.push(query);
+      return listRuns(query);
+    };
+    let ms = 20 * MIN;
+    const t = await watched([job('sync', [task('main', 'sync')])], { sync: () => ({ ms }) }, { store });
+    for (let i = 0; i < 5; i++) {
+      await t.engine.triggerJob('sync', 'manual');
+      await t.settle(21 * MIN);
+    }
+    expect(queries).toEqual([{ job: 'sync', status: 'succeeded', limit: 10 }]);
+    // With no success yet the first run counted as stuck after 10 min; the deadline then follows the runs that finished since: 3 × 20 min.
+    expect(t.sink.kinds()).toEqual(['stuck:sync']);
+    ms = 5 * HOUR;
+    await t.engine.triggerJob('sync', 'manual');
+    await t.settle(59 * MIN);
+    expect(t.sink.kinds()).toEqual(['stuck:sync']);
+    await t.settle(2 * MIN);
+    expect(t.sink.kinds()).toEqual(['stuck:sync', 'stuck:sync']);
+    expect(queries).toHaveLength(1);
+  });
+
   it('a parked workflow is not stuck while it waits', async () => {
     const sleeper: ActionDefinition = {
       name: 'sleeper',

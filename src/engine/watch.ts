@@ -77,6 +77,11 @@ export interface WatchDeps {
   power?(): Promise<PowerFlags | undefined>;
 }
 
+interface RecentSuccess {
+  id: string;
+  ms: number;
+}
+
 interface Running {
   job: string;
   since: number;
@@ -101,6 +106,15 @@ export class Watch {
   private started = false;
   /** Publishing and checks in flight (tests await them through idle()). */
   private pending = new Set<Promise<unknown>>();
+  /**
+   * Per job, its newest successful runs (id and duration, at most
+   * STUCK_HISTORY_RUNS): read from the store the first time a run of the job
+   * starts, then kept up to date by onRunFinished, so a run that starts does
+   * not query the run history (a thousand runs a second would each read it).
+   */
+  private readonly recentSuccesses = new Map<string, RecentSuccess[]>();
+  /** Jobs whose successes are being read, with the successes that finished meanwhile. */
+  private readonly readingSuccesses = new Map<string, { done: Promise<void>; noted: RecentSuccess[] }>();
 
   constructor(private readonly deps: WatchDeps) {}
 
@@ -161,6 +175,7 @@ export class Watch {
     const now = this.deps.clock.now();
     if (run.status === 'succeeded') {
       this.lastSuccess.set(run.job, run.finishedAt ? Date.parse(run.finishedAt) : now);
+      this.noteSuccess(run);
       const streak = this.failing[run.job];
       if (streak) {
         delete this.failing[run.job];
@@ -484,15 +499,43 @@ export class Watch {
   private async deadlineFor(runId: string, entry: Running): Promise<void> {
     const job = this.deps.jobs()[entry.job];
     if (!job) return;
-    let durations: number[] = [];
-    if (job.stuckAfterMs === undefined) {
-      const page = await this.deps.store.listRuns({ job: job.name, status: 'succeeded', limit: STUCK_HISTORY_RUNS });
-      durations = successDurations(page.runs);
-    }
+    const durations = job.stuckAfterMs === undefined ? await this.successDurationsOf(job.name) : [];
     if (this.running.get(runId) !== entry || Number.isNaN(entry.since)) return;
     entry.stuckAfterMs = stuckAfterMs(job, durations);
     entry.deadline = entry.since + entry.stuckAfterMs;
     this.rearm();
+  }
+
+  /** How long the job's newest successful runs took (read from the store once per job, see recentSuccesses). */
+  private async successDurationsOf(job: string): Promise<number[]> {
+    let known = this.recentSuccesses.get(job);
+    if (!known) {
+      let reading = this.readingSuccesses.get(job);
+      if (!reading) {
+        const noted: RecentSuccess[] = [];
+        const done = this.readSuccesses(job, noted).finally(() => this.readingSuccesses.delete(job));
+        reading = { done, noted };
+        this.readingSuccesses.set(job, reading);
+      }
+      await reading.done;
+      known = this.recentSuccesses.get(job) ?? [];
+    }
+    return known.map((success) => success.ms);
+  }
+
+  private async readSuccesses(job: string, noted: RecentSuccess[]): Promise<void> {
+    const page = await this.deps.store.listRuns({ job, status: 'succeeded', limit: STUCK_HISTORY_RUNS });
+    const read = page.runs.flatMap((run) => recentSuccess(run) ?? []);
+    // Successes that finished while the page was read may be missing from it.
+    this.recentSuccesses.set(job, newestSuccesses([...read, ...noted]));
+  }
+
+  private noteSuccess(run: Readonly<Run>): void {
+    const success = recentSuccess(run);
+    if (!success) return;
+    this.readingSuccesses.get(run.job)?.noted.push(success);
+    const known = this.recentSuccesses.get(run.job);
+    if (known) this.recentSuccesses.set(run.job, newestSuccesses([...known, success]));
   }
 
   /** One timer for the earliest deadline: a stuck run, an expect window, the next appliance check. */
@@ -534,4 +577,16 @@ export class Watch {
 function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** A succeeded run's duration (what successDurations counts), or undefined if it has none. */
+function recentSuccess(run: Readonly<Run>): RecentSuccess | undefined {
+  const [ms] = successDurations([run as Run]);
+  return ms === undefined ? undefined : { id: run.id, ms };
+}
+
+/** The newest STUCK_HISTORY_RUNS of `successes` (by id), each id once. */
+function newestSuccesses(successes: RecentSuccess[]): RecentSuccess[] {
+  const unique = successes.filter((success, i) => successes.findIndex((other) => other.id === success.id) === i);
+  return unique.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, STUCK_HISTORY_RUNS);
 }

@@ -98,6 +98,51 @@ describe('startHttpServer', () => {
   });
 });
 
+describe('startHttpServer with an app loader', () => {
+  it('builds the app once, with the first requests (not at listen), and serves them all', async () => {
+    const { app } = setup();
+    let loads = 0;
+    let release!: () => void;
+    const loaded = new Promise<void>((resolve) => (release = resolve));
+    const server = await startHttpServer(
+      async () => {
+        loads++;
+        await loaded;
+        return app;
+      },
+      { host: '127.0.0.1', port: 0, logger: silentLogger },
+    );
+    cleanups.push(() => server.close());
+    expect(loads).toBe(0);
+    const first = Array.from({ length: 4 }, () => fetch(`${server.url}/api/health`));
+    await waitFor(() => loads === 1);
+    release();
+    expect((await Promise.all(first)).map((response) => response.status)).toEqual([200, 200, 200, 200]);
+    expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+    expect(loads).toBe(1);
+  });
+
+  it('answers 500 and logs when the app cannot load, and tries again with the next request', async () => {
+    const { app } = setup();
+    const lines: string[] = [];
+    let loads = 0;
+    const server = await startHttpServer(
+      async () => {
+        if (++loads === 1) throw new Error('chunk missing');
+        return app;
+      },
+      { host: '127.0.0.1', port: 0, logger: createLogger({ write: (line) => lines.push(line) }) },
+    );
+    cleanups.push(() => server.close());
+    const failed = await fetch(`${server.url}/api/health`);
+    expect(failed.status).toBe(500);
+    expect(await failed.text()).toContain('could not load');
+    expect(lines.some((line) => line.includes('cannot load the HTTP app') && line.includes('chunk missing'))).toBe(true);
+    expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+    expect(loads).toBe(2);
+  });
+});
+
 async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {

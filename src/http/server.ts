@@ -1,15 +1,20 @@
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { NetworkInterfaceInfo } from 'node:os';
-import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
 /**
  * Puts the Hono app on a socket. Start-up failures that a person can fix
  * (port taken, privileged port) become a ListenError with a message that says
  * what to change; close() can be called any number of times.
+ *
+ * The socket is plain node:http. Hono's Node adapter (and with it Node's
+ * built-in undici, which it extends at import for Request/Response: ~12 MB of
+ * RSS) and the app itself load with the first request when the app is given
+ * as a loader, so an appliance nobody has looked at yet does not carry them.
  */
 
 export interface HttpServerOptions {
@@ -33,9 +38,13 @@ export class ListenError extends Error {
   }
 }
 
-export async function startHttpServer(app: Hono, options: HttpServerOptions): Promise<HttpServer> {
+/** The app, or a loader that builds it on the first request (called once; again only after it failed). */
+export type AppSource = Hono | (() => Promise<Hono>);
+
+export async function startHttpServer(app: AppSource, options: HttpServerOptions): Promise<HttpServer> {
   const { host, port, logger } = options;
-  const server = serve({ fetch: app.fetch, hostname: host, port }) as Server;
+  const server = createServer(lazyListener(app, host, logger));
+  server.listen(port, host);
   await listening(server, host, port);
   const url = serverUrl(host, (server.address() as AddressInfo).port);
   const open = openUrls(host, (server.address() as AddressInfo).port, networkInterfaces());
@@ -49,6 +58,35 @@ export async function startHttpServer(app: Hono, options: HttpServerOptions): Pr
       closing ??= closeServer(server).then(() => logger.info('http server closed', { url }));
       return closing;
     },
+  };
+}
+
+/**
+ * The request listener: the first request loads Hono's Node adapter and the app, later ones go straight to it.
+ * Requests that arrive while it loads wait for the same load; a failed load answers 500 and is retried next time.
+ */
+function lazyListener(source: AppSource, hostname: string, logger: Logger): RequestListener {
+  let listener: RequestListener | undefined;
+  let loading: Promise<RequestListener> | undefined;
+  const load = async (): Promise<RequestListener> => {
+    const [{ getRequestListener }, app] = await Promise.all([import('@hono/node-server'), typeof source === 'function' ? source() : source]);
+    return getRequestListener(app.fetch, { hostname });
+  };
+  return (incoming, outgoing) => {
+    if (listener) return void listener(incoming, outgoing);
+    loading ??= load();
+    loading.then(
+      (ready) => {
+        listener = ready;
+        void ready(incoming, outgoing);
+      },
+      (error: unknown) => {
+        loading = undefined;
+        logger.error('cannot load the HTTP app', { error: errorMessage(error) });
+        if (!outgoing.headersSent) outgoing.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        outgoing.end('Hearth could not load its web app; see the log.\n');
+      },
+    );
   };
 }
 

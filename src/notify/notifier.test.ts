@@ -166,6 +166,33 @@ describe('Notifier', () => {
     expect(after.lastDeliveryAt).toBeDefined();
   });
 
+  it('what a quiet window held back survives a restart: the latest is sent when the window ends, summing up the others', async () => {
+    const first = await notifier();
+    await first.publish(failure('plain', { title: 'a' }));
+    for (const title of ['b', 'c', 'd']) {
+      await clock.advance(5 * 60_000);
+      await first.publish(failure('plain', { title }));
+    }
+    await first.idle();
+    await first.stop();
+    expect(receiver.of('phone').map((m) => m.title)).toEqual(['a']);
+    const second = await notifier();
+    await clock.advance(10 * 60_000);
+    await second.publish(failure('plain', { title: 'e' }));
+    await second.idle();
+    expect(receiver.of('phone').map((m) => m.title)).toEqual(['a']);
+    await clock.advance(35 * 60_000);
+    await second.idle();
+    expect(receiver.of('phone').map((m) => m.title)).toEqual(['a', 'e']);
+    expect(receiver.of('phone')[1]!.held?.text).toBe('and 3 more failures of plain since 09:05');
+    // Sent: a third start has nothing held back any more.
+    await second.stop();
+    const third = await notifier();
+    await clock.advance(120 * 60_000);
+    await third.idle();
+    expect(receiver.of('phone')).toHaveLength(2);
+  });
+
   it('a delivery queued before a restart is sent after it, with the same id, exactly once', async () => {
     receiver.down.add('phone');
     const first = await notifier();

@@ -8,7 +8,7 @@ import type { HearthConfig, JobNotify, NotifyChannelDef, NotifyConfig } from '..
 import type { SecretValues } from '../secrets/store.js';
 import { createChannel, type ChannelSender } from './channels/index.js';
 import { redactSecrets, type ChannelAnswer, type OutgoingMessage } from './message.js';
-import { Outbox, OUTBOX_LIMITS, type Delivery, type OutboxLimits } from './outbox.js';
+import { Outbox, OUTBOX_LIMITS, type Delivery, type HeldBack, type OutboxLimits } from './outbox.js';
 import type { Notification, NotificationKind, NotificationSink } from './types.js';
 
 /** What the Settings page, `GET /api/notify/channels` and /api/health show of a channel: never a setting or a secret. */
@@ -98,6 +98,8 @@ export class Notifier implements NotificationSink {
   private readonly channels = new Map<string, ChannelState>();
   /** Deliveries being attempted right now (a test send and the channel's queue never send one twice at once). */
   private readonly inFlight = new Set<string>();
+  /** Quiet windows ending right now, queueing what they held back. */
+  private readonly flushing = new Set<Promise<void>>();
   private stopped = false;
 
   constructor(private readonly deps: NotifierDeps) {
@@ -115,6 +117,7 @@ export class Notifier implements NotificationSink {
     await this.outbox.load();
     for (const entry of this.outbox.recentOutcomes()) this.rememberSent(entry.key, entry.queuedAt);
     for (const delivery of this.outbox.pendingDeliveries()) this.rememberSent(delivery.key, delivery.queuedAt);
+    for (const held of this.outbox.heldBack()) this.resumeHeld(held as HeldBack<Notification>);
     const pending = this.outbox.pendingDeliveries();
     if (pending.length > 0) this.deps.logger.info('notifications left from before a restart are being sent', { pending: pending.length });
     await this.dropUnroutable();
@@ -204,7 +207,7 @@ export class Notifier implements NotificationSink {
   /** Resolves when every delivery attempt now under way has finished (tests). */
   async idle(): Promise<void> {
     for (;;) {
-      const work = [...this.channels.values()].flatMap((state) => (state.work ? [state.work] : []));
+      const work = [...this.flushing, ...[...this.channels.values()].flatMap((state) => (state.work ? [state.work] : []))];
       if (work.length === 0) break;
       await Promise.all(work);
     }
@@ -222,11 +225,19 @@ export class Notifier implements NotificationSink {
       window.held += 1;
       window.heldSince ??= notification.at;
       window.latest = notification;
-      window.timer ??= this.deps.clock.setTimer(window.sentAt + quietMs - now, () => void this.flushHeld(key));
+      window.timer ??= this.deps.clock.setTimer(window.sentAt + quietMs - now, () => this.windowEnded(key));
+      // On disk, so a restart inside the window still sends the latest and the count when it ends.
+      await this.outbox.hold({ key, count: window.held, since: window.heldSince, latest: notification });
       return;
     }
     const held = window && window.held > 0 ? { count: window.held, since: window.heldSince ?? window.sentAt } : undefined;
     await this.send(key, notification, held);
+  }
+
+  /** A window's timer: its flush is tracked so that idle() waits for the message it queues. */
+  private windowEnded(key: string): void {
+    const flush = this.flushHeld(key).finally(() => this.flushing.delete(flush));
+    this.flushing.add(flush);
   }
 
   /** The quiet window of `key` ended with notifications held back: the latest goes out, summing up the others. */
@@ -251,7 +262,11 @@ export class Notifier implements NotificationSink {
     old?.timer?.cancel();
     const now = this.deps.clock.now();
     this.quiet.set(key, { sentAt: now, held: 0 });
-    if (channels.length === 0) return;
+    if (channels.length === 0) {
+      // Routed nowhere any more (a reload removed its channels): what was held back is dropped with it.
+      await this.outbox.hold({ key, count: 0, since: now, latest: notification });
+      return;
+    }
     const message: OutgoingMessage = {
       id: this.newId(now),
       kind: notification.kind,
@@ -297,6 +312,15 @@ export class Notifier implements NotificationSink {
 
   private newId(now: number): string {
     return `hn-${now.toString(36)}-${randomBytes(5).toString('hex')}`;
+  }
+
+  /** A window that held notifications back before a restart: its end sends the latest, as if nothing happened. */
+  private resumeHeld(held: HeldBack<Notification>): void {
+    const quietMs = this.notify?.quietMs ?? 0;
+    const window = this.quiet.get(held.key) ?? { sentAt: held.since, held: 0 };
+    this.quiet.set(held.key, { ...window, held: held.count, heldSince: held.since, latest: held.latest });
+    const endsIn = Math.max(0, window.sentAt + quietMs - this.deps.clock.now());
+    this.quiet.get(held.key)!.timer = this.deps.clock.setTimer(endsIn, () => this.windowEnded(held.key));
   }
 
   private rememberSent(key: string, at: number): void {

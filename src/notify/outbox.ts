@@ -12,8 +12,9 @@ import type { OutgoingMessage } from './message.js';
  * between the two sends it after the restart, with the same id.
  *
  * Bounded: when the file grows past `compactAfterLines` it is rewritten
- * (atomically) with what is pending plus the most recent `keepDelivered`
- * outcomes; more than `maxPending` undelivered messages drop the oldest.
+ * (atomically) with what is pending, what quiet windows hold back, plus the
+ * most recent `keepDelivered` outcomes; more than `maxPending` undelivered
+ * messages drop the oldest.
  */
 export interface Delivery {
   id: string;
@@ -34,7 +35,20 @@ export interface DeliveryOutcome {
   reason?: string;
 }
 
-type Line = ({ op: 'add' } & Delivery) | ({ op: 'done' } & DeliveryOutcome);
+/**
+ * Notifications a quiet window holds back (Notifier.accept): how many since
+ * when, and the latest, which is sent when the window ends. Each `held` line
+ * carries the whole state of its key, so the last one wins; a delivery added
+ * under the key ends it (what was held went out with that message).
+ */
+export interface HeldBack<N = unknown> {
+  key: string;
+  count: number;
+  since: number;
+  latest: N;
+}
+
+type Line = ({ op: 'add' } & Delivery) | ({ op: 'done' } & DeliveryOutcome) | ({ op: 'held' } & HeldBack);
 
 export interface OutboxLimits {
   maxPending: number;
@@ -46,6 +60,8 @@ export const OUTBOX_LIMITS: OutboxLimits = { maxPending: 1000, keepDelivered: 20
 
 export class Outbox {
   private readonly pending = new Map<string, Delivery>();
+  /** By quiet-window key; count 0 is never kept. */
+  private readonly held = new Map<string, HeldBack>();
   /** Recent outcomes, oldest first (kept for the quiet windows and the Settings page). */
   private recent: Array<Delivery & { outcome: DeliveryOutcome }> = [];
   private lines = 0;
@@ -66,6 +82,7 @@ export class Outbox {
       if (!isNotFound(error)) throw error;
     }
     this.pending.clear();
+    this.held.clear();
     this.recent = [];
     const added = new Map<string, Delivery>();
     for (const raw of text.split('\n')) {
@@ -77,11 +94,17 @@ export class Outbox {
         continue;
       }
       this.lines += 1;
+      if (line.op === 'held') {
+        const { op: _op, ...held } = line;
+        this.keepHeld(held);
+        continue;
+      }
       const key = keyOf(line.id, line.channel);
       if (line.op === 'add') {
         const { op: _op, ...delivery } = line;
         added.set(key, delivery);
         this.pending.set(key, delivery);
+        this.held.delete(delivery.key);
       } else if (line.op === 'done') {
         const { op: _op, ...outcome } = line;
         this.pending.delete(key);
@@ -94,7 +117,10 @@ export class Outbox {
 
   /** Adds deliveries; resolves once they are on disk. Returns those dropped to stay under maxPending. */
   async add(deliveries: Delivery[], now: number): Promise<DeliveryOutcome[]> {
-    for (const delivery of deliveries) this.pending.set(keyOf(delivery.id, delivery.channel), delivery);
+    for (const delivery of deliveries) {
+      this.pending.set(keyOf(delivery.id, delivery.channel), delivery);
+      this.held.delete(delivery.key);
+    }
     const dropped: DeliveryOutcome[] = [];
     const lines: Line[] = deliveries.map((delivery) => ({ op: 'add', ...delivery }));
     while (this.pending.size > this.limits.maxPending) {
@@ -115,6 +141,18 @@ export class Outbox {
     await this.append([{ op: 'done', ...outcome }]);
   }
 
+  /** Records what a quiet window holds back now (durably); a count of 0 forgets the key. */
+  async hold(held: HeldBack): Promise<void> {
+    if (held.count === 0 && !this.held.has(held.key)) return;
+    this.keepHeld(held);
+    await this.append([{ op: 'held', ...held }]);
+  }
+
+  /** What quiet windows held back before a restart. */
+  heldBack(): HeldBack[] {
+    return [...this.held.values()];
+  }
+
   /** Undelivered, oldest first. */
   pendingDeliveries(): Delivery[] {
     return [...this.pending.values()];
@@ -132,6 +170,11 @@ export class Outbox {
   /** Waits for every append started so far. */
   async flush(): Promise<void> {
     await this.chain.catch(() => {});
+  }
+
+  private keepHeld(held: HeldBack): void {
+    if (held.count > 0) this.held.set(held.key, held);
+    else this.held.delete(held.key);
   }
 
   private settle(delivery: Delivery, outcome: DeliveryOutcome): void {
@@ -168,6 +211,7 @@ export class Outbox {
       lines.push({ op: 'add', ...delivery }, { op: 'done', ...outcome });
     }
     for (const delivery of this.pending.values()) lines.push({ op: 'add', ...delivery });
+    for (const held of this.held.values()) lines.push({ op: 'held', ...held });
     await writeFileAtomic(this.path, lines.map((line) => JSON.stringify(line)).join('\n') + (lines.length ? '\n' : ''), 0o600);
     this.lines = lines.length;
   }

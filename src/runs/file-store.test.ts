@@ -7,6 +7,7 @@ import { ConflictError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import type { Logger } from '../core/logger.js';
 import { FileRunStore } from './file-store.js';
+import { HistoryArchive } from './history-archive.js';
 import type { FileRunStoreOptions } from './file-store.js';
 import type { Run } from './model.js';
 import type { StateDocument } from './run-state.js';
@@ -241,6 +242,18 @@ describe('FileRunStore durability', () => {
     expect(runLines).toHaveLength(2); // the insert, then the last of the 100 updates
     expect((runLines[1]!.run as Run).error).toBe('step 99');
     expect(lines.filter((line) => line.t === 'sched')).toEqual([{ t: 'sched', job: 'a', state: { lastHandled: 9 } }]);
+  });
+
+  it('writes each run change as the JSON of { t: "run", run }, byte for byte', async () => {
+    const dir = await tempDir();
+    const store = await openStore(dir);
+    const run = new RunFactory().run('a', { input: { note: 'ünïcode ✓', n: 1.5e-7, list: [1, null, true] }, inputBytes: 60 });
+    await store.insertRun(run);
+    const running: Run = { ...run, status: 'running', startedAt: '2025-01-01T00:00:01.000Z' };
+    store.updateRun(running);
+    await store.flush();
+    const lines = (await readFile(join(dir, 'state.wal'), 'utf8')).split('\n').filter(Boolean).slice(1);
+    expect(lines).toEqual([JSON.stringify({ t: 'run', run }), JSON.stringify({ t: 'run', run: running })]);
   });
 
   it('group-commits concurrent inserts instead of one fsync each', async () => {
@@ -666,7 +679,52 @@ describe('FileRunStore recovery from state.json.bak loses nothing acknowledged',
   });
 });
 
+runStoreConformance('FileRunStore (maxFinishedRuns 3)', async () => {
+  const dir = await tempDir();
+  const clock = new FakeClock('2026-03-01T12:00:00Z');
+  // A small overall cap, so runs cross the state / history boundary however few each job has.
+  const build = async () => {
+    const store = new FileRunStore({ dataDir: dir, clock, logger: strictLogger, keepPerJob: 50, maxFinishedRuns: 3 });
+    await store.open();
+    return store;
+  };
+  return { store: await build(), reopen: build };
+}, { durable: true });
+
 describe('FileRunStore history archive', () => {
+  it('keeps at most maxFinishedRuns finished runs in state in all (each job keeps its newest), and answers every query the same', async () => {
+    const jobs = ['a', 'b', 'c', 'd'];
+    const factory = new RunFactory(Date.UTC(2025, 0, 1), DAY_MS / 4);
+    const runs = Array.from({ length: 30 }, () => jobs.map((job) => factory.run(job))).flat();
+    const fill = async (options: StoreOptions) => {
+      const dir = await tempDir();
+      const store = await openStore(dir, { keepPerJob: 50, ...options });
+      for (const [i, run] of runs.entries()) {
+        await store.insertRun(run);
+        store.updateRun(finished(run, i % 3 === 0 ? 'failed' : 'succeeded'));
+        await store.flush();
+      }
+      return { dir, store };
+    };
+    const everything = await fill({ maxFinishedRuns: 10_000 });
+    const bounded = await fill({ maxFinishedRuns: 10 });
+    await bounded.store.close();
+    const state = await readState(bounded.dir);
+    expect(Object.keys(state.runs)).toHaveLength(10);
+    const reopened = await openStore(bounded.dir, { keepPerJob: 50, maxFinishedRuns: 10 });
+    for (const job of jobs) {
+      const newest = reopened.lastRun(job);
+      expect(newest).toEqual(everything.store.lastRun(job));
+      expect(state.runs[newest!.id]).toBeDefined();
+      expect(await reopened.lastSuccess(job)).toEqual(await everything.store.lastSuccess(job));
+    }
+    for (const query of [{}, { job: 'b' }, { status: 'failed' as const }, { job: 'c', status: 'succeeded' as const }]) {
+      expect(await listAll(reopened, query, 7)).toEqual(await listAll(everything.store, query, 7));
+    }
+    const some = (await everything.store.listRuns({ limit: 120 })).runs;
+    for (const run of some.filter((_, i) => i % 13 === 0)) expect(await reopened.getRun(run.id)).toEqual(run);
+  });
+
   it('keeps keepPerJob finished runs in state and the rest in history/, all reachable', async () => {
     const dir = await tempDir();
     const factory = new RunFactory(Date.UTC(2025, 0, 1), DAY_MS / 4);
@@ -695,6 +753,39 @@ describe('FileRunStore history archive', () => {
     expect(all.map((run) => run.id)).toEqual([...done, active].map((run) => run.id).reverse());
     expect(await reopened.getRun(done[0]!.id)).toEqual(done[0]);
     expect(await reopened.lastSuccess('a')).toEqual(done[498]);
+  });
+
+  it('does not hold a durable save up while older runs are moved to history/ (that append and fsync go on beside the WAL)', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory(Date.UTC(2025, 0, 1), 1_000);
+    const store = await openStore(dir, { keepPerJob: 1 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const original = HistoryArchive.prototype.append;
+    const append = vi.spyOn(HistoryArchive.prototype, 'append').mockImplementation(async function (this: HistoryArchive, runs: readonly Run[]) {
+      await held;
+      return original.call(this, runs);
+    });
+    try {
+      const [old, last] = [factory.run('a'), factory.run('a')];
+      await store.insertRun(old);
+      await store.insertRun(last);
+      await store.runs.save(finished(old), 'finished');
+      // `old` is beyond keepPerJob once `last` finishes: its move to history/ waits on the held append.
+      let saved = false;
+      const save = store.runs.save(finished(last), 'finished').then(() => (saved = true));
+      await vi.waitFor(() => expect(append).toHaveBeenCalledTimes(1));
+      await vi.waitFor(() => expect(saved).toBe(true));
+      expect((await walLines(dir)).filter((line) => line.t === 'run').map((line) => (line.run as Run).status)).toEqual(['queued', 'queued', 'succeeded', 'succeeded']);
+      release();
+      await save;
+      await store.flush();
+      expect((await historyLines(dir)).map((run) => run.id)).toEqual([old.id]);
+      expect((await walLines(dir)).at(-1)).toEqual({ t: 'archive', ids: [old.id] });
+    } finally {
+      release();
+      append.mockRestore();
+    }
   });
 
   it('prunes whole history months older than the cut-off, but never the month of a job’s last success', async () => {

@@ -29,6 +29,12 @@ export interface FileRunStoreOptions {
   logger: Logger;
   /** Finished runs kept per job in state.json; older ones move to history/. */
   keepPerJob?: number;
+  /**
+   * Finished runs kept in state.json (and so in memory) in all, whatever the number of jobs: beyond it the
+   * oldest move to history/ too, except each job's newest finished run. Queries answer the same either way
+   * (history/ is indexed); this bounds memory and checkpoint size at 1,000 jobs × keepPerJob.
+   */
+  maxFinishedRuns?: number;
   /** Longest a change from updateRun / setSchedule / setMeta waits before it is written. */
   flushIntervalMs?: number;
   /** state.wal size that triggers a checkpoint (state.json rewrite + WAL reset). */
@@ -38,7 +44,10 @@ export interface FileRunStoreOptions {
 export interface FileRunStoreStats {
   /** Batches appended to state.wal; each is one write and one fsync. */
   walSyncs: number;
+  /** Size of the current state.wal. */
   walBytes: number;
+  /** Bytes appended to state.wal since the store opened (all generations). */
+  walBytesWritten: number;
   checkpoints: number;
   archivedRuns: number;
   historySyncs: number;
@@ -62,6 +71,8 @@ interface Waiter {
 type Phase = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
 const WRITE_RETRY_MS = 5_000;
+/** ~600 B of heap per run: ~1.2 MB; 10 jobs × 50 kept runs stay well under it. */
+export const DEFAULT_MAX_FINISHED_RUNS = 2_000;
 
 /**
  * The durable run store on the SD card, built to write little and to come
@@ -86,6 +97,7 @@ const WRITE_RETRY_MS = 5_000;
  */
 export class FileRunStore implements RunStore {
   private readonly keepPerJob: number;
+  private readonly maxFinishedRuns: number;
   private readonly flushIntervalMs: number;
   private readonly checkpointBytes: number;
   private readonly logger: Logger;
@@ -110,6 +122,8 @@ export class FileRunStore implements RunStore {
   /** Jobs that finished a run since the last archival pass. */
   private readonly jobsToArchive = new Set<string>();
   private writer: Promise<void> | undefined;
+  /** The pass moving finished runs beyond keepPerJob to history/, beside the writer (see startArchiver). */
+  private archiver: Promise<void> | undefined;
   private flushTimer: Timer | undefined;
   /** A checkpoint half-failed (state.json written, WAL not reset): appending to the old WAL would be lost. */
   private checkpointOwed = false;
@@ -118,14 +132,20 @@ export class FileRunStore implements RunStore {
   private readonly jobsWithoutSuccess = new Set<string>();
   /** Per job, its last success once it had to be read back from history/ (one run per job at most). */
   private readonly archivedSuccesses = new Map<string, Run>();
-  private readonly counters = { walSyncs: 0, checkpoints: 0, archivedRuns: 0, historySyncs: 0 };
+  /** The JSON each stored run was copied from (applyRun), for its WAL line. */
+  private readonly runJson = new WeakMap<Run, string>();
+  private readonly counters = { walSyncs: 0, walBytesWritten: 0, checkpoints: 0, archivedRuns: 0, historySyncs: 0 };
 
   constructor(private readonly options: FileRunStoreOptions) {
     this.keepPerJob = options.keepPerJob ?? 50;
+    this.maxFinishedRuns = options.maxFinishedRuns ?? DEFAULT_MAX_FINISHED_RUNS;
     this.flushIntervalMs = options.flushIntervalMs ?? 200;
     this.checkpointBytes = options.checkpointBytes ?? 2 * 1024 * 1024;
     if (!Number.isInteger(this.keepPerJob) || this.keepPerJob < 1) {
       throw new RangeError(`keepPerJob must be a whole number of at least 1, got ${this.keepPerJob}`);
+    }
+    if (!Number.isInteger(this.maxFinishedRuns) || this.maxFinishedRuns < 0) {
+      throw new RangeError(`maxFinishedRuns must be a whole number, got ${this.maxFinishedRuns}`);
     }
     this.logger = options.logger.child({ component: 'run-store' });
     const dir = options.dataDir;
@@ -142,7 +162,10 @@ export class FileRunStore implements RunStore {
       validate: describeStateProblem,
     });
     this.db = new Low(stateFile, emptyStateDocument());
-    this.wal = new WalWriter(this.paths.wal, () => this.counters.walSyncs++);
+    this.wal = new WalWriter(this.paths.wal, (bytes) => {
+      this.counters.walSyncs++;
+      this.counters.walBytesWritten += bytes;
+    });
     this.archive = new HistoryArchive({
       dir: this.paths.history,
       logger: this.logger,
@@ -192,7 +215,7 @@ export class FileRunStore implements RunStore {
     this.scheduleFlush();
     this.logger.info('run store open', {
       dataDir: this.options.dataDir,
-      runs: Object.keys(this.state.doc.runs).length,
+      runs: this.state.size,
       active: this.state.activeRuns().length,
       source: loaded.source,
     });
@@ -204,7 +227,17 @@ export class FileRunStore implements RunStore {
     return this.closing;
   }
 
-  flush(): Promise<void> {
+  /** Makes every change so far durable, and moves the runs beyond keepPerJob to history/. */
+  async flush(): Promise<void> {
+    if (this.phase !== 'open' && this.phase !== 'closing') return;
+    await this.commit();
+    await this.archiverIdle();
+    // The archive records the pass left (runs that moved to history/ leave state.wal's replay too).
+    await this.commit();
+  }
+
+  /** Makes every change so far durable: a saved run's WAL batch, without waiting for the move to history/. */
+  private durable(): Promise<void> {
     if (this.phase !== 'open' && this.phase !== 'closing') return Promise.resolve();
     return this.commit();
   }
@@ -212,7 +245,7 @@ export class FileRunStore implements RunStore {
   async insertRun(run: Run): Promise<void> {
     this.assertOpen();
     if (this.state.has(run.id)) throw new ConflictError(`run ${run.id} already exists`);
-    this.applyRun(cloneJson(run));
+    this.applyRun(run);
     this.uncommitted.add(run.id);
     await this.commit(run.id);
   }
@@ -220,7 +253,7 @@ export class FileRunStore implements RunStore {
   updateRun(run: Run): void {
     this.assertOpen();
     if (!this.state.has(run.id)) throw new NotFoundError('run', run.id);
-    this.applyRun(cloneJson(run));
+    this.applyRun(run);
     this.scheduleFlush();
   }
 
@@ -281,8 +314,22 @@ export class FileRunStore implements RunStore {
     return run && cloneJson(run);
   }
 
-  /** The run repository over this store's runs (saves are group-committed like updateRun + flush). */
-  readonly runs: RunRepository = inProcessRepository(this);
+  /**
+   * The run repository over this store's runs (saves are group-committed
+   * like updateRun + flush). A durable save waits for its WAL batch only:
+   * moving older runs to history/ (another append and fsync) goes on beside
+   * it instead of before it.
+   */
+  readonly runs: RunRepository = inProcessRepository({
+    insertRun: (run) => this.insertRun(run),
+    updateRun: (run) => this.updateRun(run),
+    getRun: (id) => this.getRun(id),
+    listRuns: (query) => this.listRuns(query),
+    activeRuns: () => this.activeRuns(),
+    lastRun: (job) => this.lastRun(job),
+    lastSuccess: (job) => this.lastSuccess(job),
+    flush: () => this.durable(),
+  });
 
   /**
    * The run queue over this store's queued runs: their `queued` status in
@@ -334,7 +381,11 @@ export class FileRunStore implements RunStore {
     if (this.phase !== 'open') throw new ConflictError(`run store is ${this.phase === 'new' ? 'not open' : this.phase}`);
   }
 
-  private applyRun(run: Run): void {
+  /** Stores a private copy of `given`; the copy's JSON is kept for its WAL line (runs in state are never changed in place). */
+  private applyRun(given: Run): void {
+    const json = JSON.stringify(given);
+    const run = JSON.parse(json) as Run;
+    this.runJson.set(run, json);
     this.state.put(run);
     this.enqueue(`run:${run.id}`, { t: 'run', id: run.id });
     if (isFinished(run)) this.jobsToArchive.add(run.job);
@@ -382,8 +433,14 @@ export class FileRunStore implements RunStore {
   private async writeLoop(): Promise<void> {
     // Let callers in the same tick (e.g. Promise.all of inserts) join the first batch.
     await Promise.resolve();
-    while (this.waiters.length > 0 || this.pending.size > 0 || this.jobsToArchive.size > 0) {
-      await this.archiveExcessRuns();
+    this.startArchiver();
+    // Callers waiting for durability keep the loop going. Changes nobody waits for that arrive during the last
+    // fsync (an archive record, a pid) wait for the flush timer or the next durable change instead of costing an
+    // fsync of their own: that is what flushIntervalMs allows them.
+    let first = true;
+    while (this.waiters.length > 0 || (first && this.pending.size > 0)) {
+      first = false;
+      this.startArchiver();
       const records = [...this.pending.values()];
       this.pending.clear();
       const waiters = this.waiters.splice(0);
@@ -411,6 +468,7 @@ export class FileRunStore implements RunStore {
       }
       if (this.wal.bytes > this.checkpointBytes) await this.checkpointQuietly();
     }
+    if (this.pending.size > 0) this.scheduleFlush();
   }
 
   private serialize(record: PendingRecord): string[] {
@@ -418,7 +476,11 @@ export class FileRunStore implements RunStore {
     switch (record.t) {
       case 'run': {
         const run = record.archived ?? this.state.get(record.id);
-        line = run && { t: 'run', run };
+        if (!run) break;
+        // The same text as JSON.stringify({ t: 'run', run }), without serialising the run a second time.
+        const json = this.runJson.get(run);
+        if (json !== undefined) return [`{"t":"run","run":${json}}`];
+        line = { t: 'run', run };
         break;
       }
       case 'sched': {
@@ -462,6 +524,30 @@ export class FileRunStore implements RunStore {
   }
 
   /**
+   * Runs archiveExcessRuns until no job waits for it, beside the writer: the
+   * history append and its fsync do not delay the WAL batches (the callers
+   * waiting for a durable save). The `archive` records it leaves ride on the
+   * next batch; until they are written a replay keeps the runs in state, and
+   * history/ may then get them twice, which its readers allow for.
+   */
+  private startArchiver(): void {
+    if (this.archiver || this.jobsToArchive.size === 0) return;
+    this.archiver = (async () => {
+      while (this.jobsToArchive.size > 0 && this.phase !== 'closed') await this.archiveExcessRuns();
+    })()
+      .catch((error: unknown) => this.logger.error('moving runs to history/ failed', { error }))
+      .finally(() => {
+        this.archiver = undefined;
+        if (this.pending.size > 0 && this.phase === 'open') this.scheduleFlush();
+      });
+  }
+
+  private async archiverIdle(): Promise<void> {
+    this.startArchiver();
+    while (this.archiver) await this.archiver;
+  }
+
+  /**
    * Moves finished runs beyond `keepPerJob` (oldest first) to history/. They
    * leave state only after the history append is fsynced, and only if they
    * did not change meanwhile; the `archive` record that tells a replay to
@@ -474,6 +560,7 @@ export class FileRunStore implements RunStore {
       const finished = this.state.finishedRuns(job);
       return finished.slice(0, Math.max(0, finished.length - this.keepPerJob));
     });
+    excess.push(...this.excessOverall(excess));
     if (excess.length === 0) return;
     try {
       await this.archive.append(excess);
@@ -491,6 +578,32 @@ export class FileRunStore implements RunStore {
     if (moved.length === 0) return;
     this.enqueue(`archive:${++this.archiveSeq}`, { t: 'archive', ids: moved.map((run) => run.id) });
     this.counters.archivedRuns += moved.length;
+  }
+
+  /**
+   * Finished runs beyond maxFinishedRuns in all, once `leaving` of them are archived by job: the oldest first,
+   * never a job's newest finished run (lastRun and the job's page read it from state). Not the same runs as
+   * the per-job excess: that takes each job's oldest, and these are older than every run that stays.
+   */
+  private excessOverall(leaving: readonly Run[]): Run[] {
+    const over = this.state.finishedCount - leaving.length - this.maxFinishedRuns;
+    if (over <= 0) return [];
+    const going = new Set(leaving.map((run) => run.id));
+    const finished = this.state.finishedRunsOverall();
+    const newestOfJob = new Set<string>();
+    const seen = new Set<string>();
+    for (let i = finished.length - 1; i >= 0; i--) {
+      const run = finished[i]!;
+      if (seen.has(run.job)) continue;
+      seen.add(run.job);
+      newestOfJob.add(run.id);
+    }
+    const chosen: Run[] = [];
+    for (const run of finished) {
+      if (chosen.length >= over) break;
+      if (!newestOfJob.has(run.id) && !going.has(run.id)) chosen.push(run);
+    }
+    return chosen;
   }
 
   /**
@@ -666,6 +779,7 @@ export class FileRunStore implements RunStore {
     };
     // If the last WAL append fails, the checkpoint below still saves everything.
     await this.commit().catch((error: unknown) => this.logger.warn('final WAL append failed', { error }));
+    await this.archiverIdle();
     await attempt(async () => {
       await this.writer;
       await this.checkpoint();

@@ -50,36 +50,39 @@ const ACTIVE = new Set<RunStatus>(ACTIVE_RUN_STATUSES);
 const STATUS_BITS: Record<RunStatus, number> = { queued: 1, running: 2, waiting: 4, succeeded: 8, failed: 16, cancelled: 32 };
 const ALL = '*';
 
-/** Blocks holding runs of one key (a job, a status, or every run), with the time range of their ids. */
+/**
+ * Blocks holding runs of one key (a job, a status, or every run), with the time range of their ids: one plain
+ * array of [block, minT, maxT] triples. A month of 1,000 jobs has ~1,000 postings of a few blocks each; three
+ * typed arrays apiece (object, buffer and backing store each) cost ~0.9 KB per posting, this ~0.2 KB.
+ */
 class Posting {
-  length = 0;
-  block = new Int32Array(8);
-  minT = new Float64Array(8);
-  maxT = new Float64Array(8);
+  private readonly triples: number[] = [];
 
-  add(block: number, time: number): void {
-    const last = this.length - 1;
-    if (last >= 0 && this.block[last] === block) {
-      if (time < this.minT[last]!) this.minT[last] = time;
-      if (time > this.maxT[last]!) this.maxT[last] = time;
-      return;
-    }
-    if (this.length === this.block.length) this.grow();
-    this.block[this.length] = block;
-    this.minT[this.length] = time;
-    this.maxT[this.length] = time;
-    this.length++;
+  get length(): number {
+    return this.triples.length / 3;
   }
 
-  private grow(): void {
-    const size = this.block.length * 2;
-    const block = new Int32Array(size);
-    const minT = new Float64Array(size);
-    const maxT = new Float64Array(size);
-    block.set(this.block);
-    minT.set(this.minT);
-    maxT.set(this.maxT);
-    Object.assign(this, { block, minT, maxT });
+  block(i: number): number {
+    return this.triples[i * 3]!;
+  }
+
+  minT(i: number): number {
+    return this.triples[i * 3 + 1]!;
+  }
+
+  maxT(i: number): number {
+    return this.triples[i * 3 + 2]!;
+  }
+
+  add(block: number, time: number): void {
+    const t = this.triples;
+    const last = t.length - 3;
+    if (last >= 0 && t[last] === block) {
+      if (time < t[last + 1]!) t[last + 1] = time;
+      if (time > t[last + 2]!) t[last + 2] = time;
+      return;
+    }
+    t.push(block, time, time);
   }
 }
 
@@ -125,7 +128,7 @@ class MonthIndex {
     for (const [key, posting] of this.postings) {
       const flat: (number | null)[] = [];
       // ±Infinity (ids that are not run ids) do not survive JSON: null stands for "unbounded".
-      for (let i = 0; i < posting.length; i++) flat.push(posting.block[i]!, finiteOrNull(posting.minT[i]!), finiteOrNull(posting.maxT[i]!));
+      for (let i = 0; i < posting.length; i++) flat.push(posting.block(i), finiteOrNull(posting.minT(i)), finiteOrNull(posting.maxT(i)));
       postings[key] = flat;
     }
     return { v: SIDECAR_VERSION, size: this.size, lastId: this.lastId, blocks, postings };
@@ -159,7 +162,7 @@ class MonthIndex {
       for (let i = 0; i < flat.length; i += 3) {
         const block = flat[i];
         if (!Number.isSafeInteger(block) || block < 0 || block >= index.blockStart.length) return undefined;
-        if (posting.length > 0 && block <= posting.block[posting.length - 1]!) return undefined;
+        if (posting.length > 0 && block <= posting.block(posting.length - 1)) return undefined;
         const min = flat[i + 1] === null ? -Infinity : flat[i + 1];
         const max = flat[i + 2] === null ? Infinity : flat[i + 2];
         if (typeof min !== 'number' || typeof max !== 'number' || Number.isNaN(min) || Number.isNaN(max) || min > max) return undefined;
@@ -292,8 +295,8 @@ export class HistoryArchive {
         if (!index || !posting) continue;
         let found: Run | undefined;
         for (let i = 0; i < posting.length && !found; i++) {
-          if (time < posting.minT[i]! || time > posting.maxT[i]!) continue;
-          await this.readBlock(file, reader, index, posting.block[i]!, needle, (run) => {
+          if (time < posting.minT(i) || time > posting.maxT(i)) continue;
+          await this.readBlock(file, reader, index, posting.block(i), needle, (run) => {
             if (run.id === id) found = run;
           });
         }
@@ -342,8 +345,8 @@ export class HistoryArchive {
         if (!index || !posting) continue;
         for (const i of blocks) {
           // Newest block first: once the page is full, a block whose newest run is older than its oldest is done with.
-          if (posting.maxT[i]! < cutoffTime) continue;
-          await this.readBlock(file, reader, index, posting.block[i]!, needle, (run) => {
+          if (posting.maxT(i) < cutoffTime) continue;
+          await this.readBlock(file, reader, index, posting.block(i), needle, (run) => {
             if (!matchesQuery(run, query) || isInState(run.id)) return;
             candidates.set(run.id, run);
           });
@@ -639,11 +642,11 @@ async function endsMidLine(handle: FileHandle, size: number): Promise<boolean> {
 function blocksToRead(index: MonthIndex, posting: Posting, beforeTime: number, cutoffTime: number, statusBit: number): number[] {
   const entries: number[] = [];
   for (let i = 0; i < posting.length; i++) {
-    if (posting.minT[i]! > beforeTime || posting.maxT[i]! < cutoffTime) continue;
-    if (statusBit !== 0 && (index.blockStatus[posting.block[i]!]! & statusBit) === 0) continue;
+    if (posting.minT(i) > beforeTime || posting.maxT(i) < cutoffTime) continue;
+    if (statusBit !== 0 && (index.blockStatus[posting.block(i)]! & statusBit) === 0) continue;
     entries.push(i);
   }
-  return entries.sort((a, b) => posting.maxT[b]! - posting.maxT[a]!);
+  return entries.sort((a, b) => posting.maxT(b) - posting.maxT(a));
 }
 
 /** The time of the oldest candidate's id: blocks entirely older than it cannot change the page. */

@@ -1,4 +1,4 @@
-import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, isActive, isFinished } from './model.js';
+import { ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, isFinished } from './model.js';
 import type { Run, ScheduleState, TaskState } from './model.js';
 import { matchesQuery, newestFirst, oldestFirst } from './run-query.js';
 import type { NormalizedQuery } from './run-query.js';
@@ -35,22 +35,40 @@ export function emptyStateDocument(): StateDocument {
 export class RunState {
   /** Per job, the id of its newest run in state: lastRun() is called on every scheduler tick. */
   private readonly latestByJob = new Map<string, string>();
+  /**
+   * The same runs as doc.runs (which is what state.json holds), indexed for the queries the engine makes on every
+   * run change and scheduler pass. With 1,000 jobs × 50 kept runs, Object.values(doc.runs) per query (a 50k-entry
+   * array each time) cost more than a minute of CPU at start-up and the allocation churn behind RSS high-water.
+   */
+  private readonly all = new Map<string, Run>();
+  private readonly byJob = new Map<string, Map<string, Run>>();
+  private readonly byStatus = new Map<string, Map<string, Run>>();
 
   constructor(readonly doc: StateDocument = emptyStateDocument()) {
-    for (const run of Object.values(doc.runs)) this.noteLatest(run);
+    for (const run of Object.values(doc.runs)) {
+      this.index(run);
+      this.noteLatest(run);
+    }
   }
 
   get(id: string): Run | undefined {
-    return Object.hasOwn(this.doc.runs, id) ? this.doc.runs[id] : undefined;
+    return this.all.get(id);
   }
 
   has(id: string): boolean {
-    return Object.hasOwn(this.doc.runs, id);
+    return this.all.has(id);
+  }
+
+  /** How many runs state holds. */
+  get size(): number {
+    return this.all.size;
   }
 
   /** Stores `run` (already a private copy) and keeps the derived indexes in step. */
   put(run: Run): void {
+    this.unindex(run.id);
     this.doc.runs[run.id] = run;
+    this.index(run);
     this.noteLatest(run);
     this.noteSuccess(run);
   }
@@ -59,16 +77,21 @@ export class RunState {
     const run = this.get(id);
     if (!run) return;
     delete this.doc.runs[id];
-    if (this.latestByJob.get(run.job) === id) this.latestByJob.delete(run.job);
+    this.unindex(id);
+    if (this.latestByJob.get(run.job) !== id) return;
+    // The job's next newest (from its own index), so a later put of an older run cannot take its place.
+    this.latestByJob.delete(run.job);
+    const next = newestMatching(this.byJob.get(run.job)?.values() ?? [], { limit: 1 }, 1)[0];
+    if (next) this.latestByJob.set(run.job, next.id);
   }
 
   allRuns(): Run[] {
-    return Object.values(this.doc.runs);
+    return [...this.all.values()];
   }
 
   /** queued, running and waiting runs, oldest first. */
   activeRuns(): Run[] {
-    return this.allRuns().filter(isActive).sort(oldestFirst);
+    return ACTIVE_RUN_STATUSES.flatMap((status) => [...(this.byStatus.get(status)?.values() ?? [])]).sort(oldestFirst);
   }
 
   latestRun(job: string): Run | undefined {
@@ -76,26 +99,37 @@ export class RunState {
     const cached = id === undefined ? undefined : this.get(id);
     if (cached) return cached;
     // Only reached if the newest run left state (keepPerJob 0) or the job is unknown.
-    const newest = this.allRuns().filter((run) => run.job === job).sort(newestFirst)[0];
+    const newest = [...(this.byJob.get(job)?.values() ?? [])].sort(newestFirst)[0];
     if (newest) this.latestByJob.set(job, newest.id);
     return newest;
   }
 
   /** Finished runs of `job` still in state, oldest first: the archival candidates. */
   finishedRuns(job: string): Run[] {
-    return this.allRuns().filter((run) => run.job === job && isFinished(run)).sort(oldestFirst);
+    return [...(this.byJob.get(job)?.values() ?? [])].filter(isFinished).sort(oldestFirst);
+  }
+
+  /** How many finished runs state holds. */
+  get finishedCount(): number {
+    return FINISHED_RUN_STATUSES.reduce((sum, status) => sum + (this.byStatus.get(status)?.size ?? 0), 0);
+  }
+
+  /** Every finished run in state, oldest first. */
+  finishedRunsOverall(): Run[] {
+    return FINISHED_RUN_STATUSES.flatMap((status) => [...(this.byStatus.get(status)?.values() ?? [])]).sort(oldestFirst);
   }
 
   jobs(): Set<string> {
-    return new Set(this.allRuns().map((run) => run.job));
+    return new Set(this.byJob.keys());
   }
 
   /** Runs matching the query's filters, newest first, at most `max` of them. */
   matching(query: NormalizedQuery, max: number): Run[] {
-    return this.allRuns()
-      .filter((run) => matchesQuery(run, query))
-      .sort(newestFirst)
-      .slice(0, max);
+    // Scan the smaller of the job's and the status's runs (or all of them), keeping the newest `max`.
+    const forJob = query.job === undefined ? undefined : (this.byJob.get(query.job) ?? new Map<string, Run>());
+    const forStatus = query.status === undefined ? undefined : (this.byStatus.get(query.status) ?? new Map<string, Run>());
+    const source = forJob && forStatus ? (forJob.size <= forStatus.size ? forJob : forStatus) : (forJob ?? forStatus ?? this.all);
+    return newestMatching(source.values(), query, max);
   }
 
   lastSuccessRef(job: string): LastSuccessRef | undefined {
@@ -130,6 +164,26 @@ export class RunState {
     else this.doc.meta[key] = value;
   }
 
+  private index(run: Run): void {
+    this.all.set(run.id, run);
+    for (const [map, key] of [[this.byJob, run.job], [this.byStatus, run.status]] as const) {
+      let runs = map.get(key);
+      if (!runs) map.set(key, (runs = new Map()));
+      runs.set(run.id, run);
+    }
+  }
+
+  private unindex(id: string): void {
+    const run = this.all.get(id);
+    if (!run) return;
+    this.all.delete(id);
+    for (const [map, key] of [[this.byJob, run.job], [this.byStatus, run.status]] as const) {
+      const runs = map.get(key);
+      runs?.delete(id);
+      if (runs?.size === 0) map.delete(key);
+    }
+  }
+
   private noteLatest(run: Run): void {
     const current = this.latestByJob.get(run.job);
     if (current === undefined || run.id >= current) this.latestByJob.set(run.job, run.id);
@@ -144,6 +198,26 @@ export class RunState {
       delete this.doc.lastSuccess[run.job];
     }
   }
+}
+
+/** The newest `max` of `runs` matching `query`, newest first, without sorting every run (a bounded insertion). */
+function newestMatching(runs: Iterable<Run>, query: NormalizedQuery, max: number): Run[] {
+  const kept: Run[] = [];
+  for (const run of runs) {
+    if (!matchesQuery(run, query)) continue;
+    if (kept.length >= max && !(run.id > kept[kept.length - 1]!.id)) continue;
+    // kept is newest first: binary search for the first run older than this one.
+    let low = 0;
+    let high = kept.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (kept[mid]!.id > run.id) low = mid + 1;
+      else high = mid;
+    }
+    kept.splice(low, 0, run);
+    if (kept.length > max) kept.pop();
+  }
+  return kept;
 }
 
 const KNOWN_STATUSES = new Set<string>([...ACTIVE_RUN_STATUSES, ...FINISHED_RUN_STATUSES]);

@@ -116,7 +116,7 @@ export class WalWriter {
 
   constructor(
     private readonly path: string,
-    private readonly onSync: () => void = () => {},
+    private readonly onSync: (bytes: number) => void = () => {},
   ) {}
 
   /** Size of the file: what the checkpoint threshold is measured against. */
@@ -180,8 +180,9 @@ export class WalWriter {
       throw error;
     }
     this.startOnNewLine = false;
-    this.appendedBytes += Buffer.byteLength(text);
-    this.onSync();
+    const bytes = Buffer.byteLength(text);
+    this.appendedBytes += bytes;
+    this.onSync(bytes);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ScheduleSpec } from '../config/types.js';
-import { compileSchedule, formatInZone, nextOccurrences, ScheduleError, scheduleProblem } from './index.js';
+import { CronSchedule } from './cron.js';
+import { compileCheckedSchedule, compileSchedule, formatInZone, nextOccurrences, ScheduleError, scheduleProblem, scheduleWarning } from './index.js';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -49,6 +50,26 @@ describe('compileSchedule', () => {
   it('scheduleProblem is undefined for a good schedule', () => {
     expect(scheduleProblem({ kind: 'cron', expr: '@daily' }, 'Asia/Kolkata')).toBeUndefined();
     expect(scheduleProblem({ kind: 'rrule', rule: 'DTSTART;TZID=Europe/London:20260101T090000\nRRULE:FREQ=DAILY' }, 'UTC')).toBeUndefined();
+  });
+});
+
+describe('compileCheckedSchedule', () => {
+  it('reuses what the config check compiled for the same spec object: one compile per job at start', () => {
+    const parse = vi.spyOn(CronSchedule, 'parse');
+    try {
+      const spec: ScheduleSpec = { kind: 'cron', expr: '*/10 * * * * *' };
+      expect(scheduleProblem(spec, 'Europe/London')).toBeUndefined();
+      expect(scheduleWarning(spec)).toBe(scheduleWarning({ ...spec }));
+      const schedule = compileCheckedSchedule(spec, 'Europe/London');
+      expect(parse).toHaveBeenCalledTimes(1);
+      expect(compileCheckedSchedule(spec, 'Europe/London')).toBe(schedule);
+      // Another zone, or an equal spec that was never checked, is compiled.
+      expect(compileCheckedSchedule(spec, 'UTC')).not.toBe(schedule);
+      expect(compileCheckedSchedule({ ...spec }, 'Europe/London').describe()).toBe(schedule.describe());
+      expect(parse).toHaveBeenCalledTimes(3);
+    } finally {
+      parse.mockRestore();
+    }
   });
 });
 

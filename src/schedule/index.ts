@@ -36,9 +36,27 @@ export function compileSchedule(spec: ScheduleSpec, timezone: string): Schedule 
   }
 }
 
+/**
+ * Schedules compiled while a config was checked (scheduleProblem), by spec
+ * object. The engine compiles every job's schedule again when the config is
+ * installed: at start (same objects, same thread) it takes them from here
+ * instead of doing the work twice (rrule's compile searches for a first
+ * occurrence; 1,000 jobs, ~60 ms). Schedules hold no state, so sharing one is
+ * safe; a spec no longer referenced takes its entry with it.
+ */
+const checked = new WeakMap<ScheduleSpec, { timezone: string; schedule: Schedule }>();
+
+/** compileSchedule, reusing what scheduleProblem compiled for this very spec object. */
+export function compileCheckedSchedule(spec: ScheduleSpec, timezone: string): Schedule {
+  const known = checked.get(spec);
+  return known?.timezone === timezone ? known.schedule : compileSchedule(spec, timezone);
+}
+
 /** For config warnings: a valid schedule that is probably not what was meant (a 6-field cron firing every few seconds). */
 export function scheduleWarning(spec: ScheduleSpec): string | undefined {
   if (spec.kind !== 'cron') return undefined;
+  const known = checked.get(spec)?.schedule;
+  if (known instanceof CronSchedule) return cronSubMinuteWarning(known.expression);
   try {
     return cronSubMinuteWarning(parseCron(spec.expr));
   } catch {
@@ -49,7 +67,7 @@ export function scheduleWarning(spec: ScheduleSpec): string | undefined {
 /** For config validation: undefined if fine, else the message (no file/line, the caller adds those). */
 export function scheduleProblem(spec: ScheduleSpec, timezone: string): string | undefined {
   try {
-    compileSchedule(spec, timezone);
+    checked.set(spec, { timezone, schedule: compileSchedule(spec, timezone) });
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);

@@ -72,6 +72,41 @@ describe('step.run', () => {
     expect(done.tasks.main!.attempts).toBe(1);
   });
 
+  it('reads the journal only where an earlier attempt of the run may have written it (not on a run\'s first attempt)', async () => {
+    const calls: string[] = [];
+    let failures = 1;
+    const t = await setup({
+      wf: async ({ step }) => {
+        await step.run('a', () => calls.push('a'));
+        await step.sleep('pause', '10m');
+        await step.run('b', () => {
+          calls.push('b');
+          if (failures-- > 0) throw new Error('flaky');
+        });
+      },
+      plain: async () => 'done',
+    }, { retries: 1 });
+    const loads: string[] = [];
+    const load = t.journal.load.bind(t.journal);
+    t.journal.load = (runId) => {
+      loads.push(runId);
+      return load(runId);
+    };
+    const plain = await t.engine.triggerJob('plain', 'manual');
+    await t.clock.advance(0);
+    expect((await runOf(t.store, plain.id)).status).toBe('succeeded');
+    const run = await t.engine.triggerJob('wf', 'manual');
+    await t.clock.advance(0);
+    expect(loads).toEqual([]);
+    // Woken: the parked attempt resumes and replays its journal; then the retry after `b` failed.
+    await t.clock.advance(10 * 60_000);
+    await t.clock.advance(1000);
+    const done = await runOf(t.store, run.id);
+    expect(done.status).toBe('succeeded');
+    expect(calls).toEqual(['a', 'b', 'b']);
+    expect(loads).toEqual([run.id, run.id]);
+  });
+
   it('a throwing step fails the attempt, the retry policy applies, and completed steps replay', async () => {
     const calls: string[] = [];
     let failures = 1;

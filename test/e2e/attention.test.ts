@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { AttentionView } from '../../src/engine/attention.js';
-import { launchChromium } from './browser.js';
-import { ROOT, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { launchChromium, logInAt, phoneContext, screenshotDir } from './browser.js';
+import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
 /**
  * The overview on a phone says what needs attention: two failing jobs with
@@ -45,8 +45,7 @@ export default async function ({ step }) {
 `;
   hearth = await startHearth({ dir, port, config: baseConfig(port, jobs), env: { HEARTH_PASSWORD: PASSWORD } });
   browser = await launchChromium();
-  shots = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs') : join(dir, 'shots');
-  mkdirSync(shots, { recursive: true });
+  shots = screenshotDir(dir);
 }, 60_000);
 
 afterAll(async () => {
@@ -60,12 +59,8 @@ describe('the overview in a browser', () => {
     const summary = '2 jobs failing: backup, nas-check · 1 question waiting · 1 run stuck';
     await hearth.waitFor('the attention summary', async () => ((await hearth.api<AttentionView>('/api/attention')).body.summary === summary ? true : undefined));
 
-    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
-    const page = await context.newPage();
-    await page.goto(hearth.url + '/');
-    await page.fill('#password', PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForURL(hearth.url + '/');
+    const context = await phoneContext(browser);
+    const page = await logInAt(context, hearth.url, '/', PASSWORD);
     expect((await page.textContent('#status-line'))!.trim()).toBe(`● ${summary}`);
     const reasons = await page.locator('ul.attention li.failing').allTextContents();
     expect(reasons).toEqual([

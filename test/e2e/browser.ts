@@ -2,8 +2,10 @@
  * Debian's chromium driven by playwright-core: no browser download, ever.
  * .ci/run installs the `chromium` package.
  */
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ROOT } from '../helpers/hearth-process.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -13,4 +15,26 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/** A phone held upright: 360×740 unless a size is given, touch, no zoom. */
+export function phoneContext(browser: Browser, size: { width: number; height: number } = { width: 360, height: 740 }): Promise<BrowserContext> {
+  return browser.newContext({ viewport: size, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+}
+
+/** Opens `path`, answers the login page it is sent to, and waits until it is back on `path`. */
+export async function logInAt(context: BrowserContext, baseUrl: string, path: string, password: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(baseUrl + path);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(baseUrl + path);
+  return page;
+}
+
+/** Where screenshots go: docs/ with UPDATE_SCREENSHOTS=1 (they are the README's pictures), else `<dir>/shots`. */
+export function screenshotDir(dir: string): string {
+  const shots = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs') : join(dir, 'shots');
+  mkdirSync(shots, { recursive: true });
+  return shots;
 }

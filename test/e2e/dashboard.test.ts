@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ROOT, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
-import { launchChromium } from './browser.js';
+import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { launchChromium, phoneContext, screenshotDir } from './browser.js';
 
 /**
  * The dashboard end to end: the real `hearth` binary, real headless
@@ -50,8 +50,7 @@ beforeAll(async () => {
   configFile = join(dir, 'hearth.yaml');
   hearth = await startHearth({ dir, port, config, env: { HEARTH_PASSWORD: PASSWORD } });
   browser = await launchChromium();
-  shots = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs') : join(dir, 'shots');
-  mkdirSync(shots, { recursive: true });
+  shots = screenshotDir(dir);
 }, 60_000);
 
 afterAll(async () => {
@@ -126,7 +125,7 @@ describe('dashboard in a browser', () => {
   }, 60_000);
 
   it('fits a 360×740 phone: no sideways scrolling, 44 px tap targets, two taps to run', async () => {
-    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+    const context = await phoneContext(browser);
     const page = await logIn(context);
     for (const path of ['/', '/jobs', '/jobs/hello', '/runs', '/system', '/settings']) {
       await page.goto(hearth.url + path);
@@ -162,7 +161,7 @@ describe('dashboard in a browser', () => {
   }, 60_000);
 
   it('on a phone: the job page says what the job does and charts its runs; the overview strips; times in one zone', async () => {
-    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+    const context = await phoneContext(browser);
     const page = await logIn(context);
     // Some history: hello succeeds twice, check-nas fails once.
     for (const job of ['hello', 'check-nas', 'hello']) {
@@ -247,7 +246,7 @@ describe('dashboard in a browser', () => {
     // An unbroken 120-character value, quoted back in the error message.
     writeFileSync(configFile, config.replace('cron: "0 3 * * *"', `cron: "${'x'.repeat(120)}"`));
     await hearth.waitFor('the reload to fail', async () => ((await hearth.api<Health>('/api/health')).body.config.errors ? true : undefined), 15_000);
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+    const context = await phoneContext(browser, { width: 390, height: 844 });
     const page = await logIn(context);
     await page.goto(hearth.url + '/');
     expect(await page.textContent('#config-errors')).toContain('xxxxxxxxxx');

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { Run } from '../../src/runs/model.js';
 import type { InboxItem } from '../../src/steps/inbox.js';
-import { launchChromium } from './browser.js';
-import { ROOT, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { launchChromium, logInAt, phoneContext, screenshotDir } from './browser.js';
+import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
 /**
  * The Inbox on a phone: a workflow asks, the person taps an answer, the run
@@ -46,8 +46,7 @@ export default async function ({ step }) {
 `;
   hearth = await startHearth({ dir, port, config: baseConfig(port, jobs), env: { HEARTH_PASSWORD: PASSWORD } });
   browser = await launchChromium();
-  shots = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs') : join(dir, 'shots');
-  mkdirSync(shots, { recursive: true });
+  shots = screenshotDir(dir);
 }, 60_000);
 
 afterAll(async () => {
@@ -63,12 +62,8 @@ describe('inbox in a browser', () => {
     await hearth.api('/api/jobs/plan/run', { method: 'POST' });
     await hearth.waitFor('two questions', async () => ((await hearth.api<{ questions: InboxItem[] }>('/api/inbox')).body.questions.length === 2 ? true : undefined));
 
-    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
-    const page = await context.newPage();
-    await page.goto(hearth.url + '/inbox');
-    await page.fill('#password', PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForURL(hearth.url + '/inbox');
+    const context = await phoneContext(browser);
+    const page = await logInAt(context, hearth.url, '/inbox', PASSWORD);
     expect(await page.textContent('.tabs a[href="/inbox"] .count')).toBe('2');
     expect(await page.textContent('main')).toContain('Delete these 3 files from Downloads?');
     await page.screenshot({ path: join(shots, 'inbox-phone.png'), fullPage: true });

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from './browser.js';
-import { ROOT, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { launchChromium, logInAt, phoneContext, screenshotDir } from './browser.js';
+import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
 /**
  * Settings › Notifications on a phone: the channels fit the screen and
@@ -40,8 +39,7 @@ notify:
 `;
   hearth = await startHearth({ dir, port, config, env: { HEARTH_PASSWORD: PASSWORD } });
   browser = await launchChromium();
-  shots = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs') : join(dir, 'shots');
-  mkdirSync(shots, { recursive: true });
+  shots = screenshotDir(dir);
 }, 60_000);
 
 afterAll(async () => {
@@ -52,12 +50,8 @@ afterAll(async () => {
 
 describe('Settings › Notifications in a browser', () => {
   it('lists the channels without overflowing a phone screen, and Send test shows the answer', async () => {
-    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
-    const page = await context.newPage();
-    await page.goto(hearth.url + '/settings');
-    await page.fill('#password', PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForURL(hearth.url + '/settings');
+    const context = await phoneContext(browser);
+    const page = await logInAt(context, hearth.url, '/settings', PASSWORD);
     expect(await page.textContent('#notifications')).toContain('home-assistant-webhook');
 
     // The phone channel cannot be reached: its test fails and says why.

@@ -51,6 +51,8 @@ export interface StartOptions {
   /** A libfaketime start time, e.g. "@2026-01-01 10:00:00" (the clock then runs from there). */
   faketime?: string;
   env?: Record<string, string>;
+  /** What "started" means: /api/health answering (the default), or the "hearth started" log line, before any request. */
+  readyWhen?: 'health' | 'log';
 }
 
 /** Writes the config, starts `hearth start --config`, and waits for /api/health. */
@@ -61,6 +63,8 @@ export async function startHearth(options: StartOptions): Promise<HearthProcess>
     ...(process.env as Record<string, string>),
     HEARTH_LOG_FORMAT: 'json',
     TZ: 'UTC',
+    // The V8 code cache as in production, but the test's own: never the user's ~/.cache, never shared between tests.
+    HEARTH_CODE_CACHE: join(options.dir, 'code-cache'),
     ...options.env,
   };
   if (options.faketime) {
@@ -115,6 +119,10 @@ export async function startHearth(options: StartOptions): Promise<HearthProcess>
       return exited;
     },
   };
+  if (options.readyWhen === 'log') {
+    await process_.waitFor('the "hearth started" log line', () => output.includes('"hearth started"') || undefined);
+    return process_;
+  }
   await process_.waitFor('health', async () => {
     try {
       const response = await fetch(`${url}/api/health`, { headers: { connection: 'close' } });

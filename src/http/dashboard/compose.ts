@@ -12,8 +12,7 @@ import { readAdminPassword, writeAdminPassword } from '../auth/password.js';
 import { LoginLimiter } from '../auth/rate-limit.js';
 import { SessionStore } from '../auth/sessions.js';
 import type { TokenCheck } from '../token.js';
-import { Assets } from './assets.js';
-import { createHttpApp, type HttpAppDeps } from './http-app.js';
+import type { HttpAppDeps } from './http-app.js';
 import { LiveHub } from './live.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
 
@@ -47,7 +46,11 @@ export interface HttpSurfaceOptions {
 }
 
 export interface HttpSurface {
-  app: Hono;
+  /**
+   * Builds the app on first use (the same one afterwards): the routes, pages, Hono and the dashboard's files load
+   * with the first request rather than at start (server.ts), so an idle appliance does not carry them.
+   */
+  app(): Promise<Hono>;
   live: LiveHub;
   stop(): void;
 }
@@ -62,28 +65,37 @@ export async function createHttpSurface(options: HttpSurfaceOptions): Promise<Ht
   const stopMetrics = appliance.onRunEvent((event) => runs.observe(event));
   const live = new LiveHub({ appliance, clock });
   live.start();
-  options.eventLoop.start();
-  const app = createHttpApp({
-    appliance,
-    assets: new Assets(join(options.packageRoot, 'web')),
-    sessions,
-    tokens,
-    password: new PasswordSource({ dataDir, clock }),
-    limiter: new LoginLimiter({ clock }),
-    system: options.system,
-    clock,
-    logger,
-    timeZone: options.timeZone,
-    tokenCheck: (token) => options.cliTokenCheck(token) || tokens.check(token),
-    live,
-    metrics: { runs, eventLoop: () => options.eventLoop.snapshot(), rssBytes: () => process.memoryUsage.rss() },
-    ...(options.api ? { api: options.api } : {}),
-    ...(options.passwd ? { passwd: options.passwd } : {}),
-    ...(options.connections ? { connections: options.connections } : {}),
-    ...(options.gmailConnect ? { gmailConnect: options.gmailConnect } : {}),
-  });
+  const build = async (): Promise<Hono> => {
+    const [{ createHttpApp }, { Assets }] = await Promise.all([import('./http-app.js'), import('./assets.js')]);
+    // The event-loop lag exists for /metrics, which only the web app serves: sampling starts with it, so an
+    // appliance nobody looks at is not woken every second to measure a lag nobody will read (issue 13, item 4).
+    options.eventLoop.start();
+    return createHttpApp({
+      appliance,
+      assets: new Assets(join(options.packageRoot, 'web')),
+      sessions,
+      tokens,
+      password: new PasswordSource({ dataDir, clock }),
+      limiter: new LoginLimiter({ clock }),
+      system: options.system,
+      clock,
+      logger,
+      timeZone: options.timeZone,
+      tokenCheck: (token) => options.cliTokenCheck(token) || tokens.check(token),
+      live,
+      metrics: { runs, eventLoop: () => options.eventLoop.snapshot(), rssBytes: () => process.memoryUsage.rss() },
+      ...(options.api ? { api: options.api } : {}),
+      ...(options.passwd ? { passwd: options.passwd } : {}),
+      ...(options.connections ? { connections: options.connections } : {}),
+      ...(options.gmailConnect ? { gmailConnect: options.gmailConnect } : {}),
+    });
+  };
+  let app: Promise<Hono> | undefined;
   return {
-    app,
+    app: () => (app ??= build().catch((error: unknown) => {
+      app = undefined;
+      throw error;
+    })),
     live,
     stop() {
       stopMetrics();

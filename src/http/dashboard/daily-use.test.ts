@@ -201,6 +201,30 @@ describe('history at a glance', () => {
     const quiet = strips.slice(strips.indexOf('href="/jobs/quiet"'));
     expect(quiet.match(/<rect /g)).toHaveLength(20);
   });
+
+  it('the overview draws strips for the 50 jobs that ran last, not for every one of many jobs', async () => {
+    // job-0 ran longest ago, job-59 last; the harness's own jobs ran before all of them or never.
+    for (let i = 0; i < 60; i++) {
+      const run = h.appliance.addRun({ job: `job-${i}`, status: 'succeeded', ...at(0.5 - i / 1000) });
+      h.appliance.addJob({ name: `job-${i}`, tasks: [], lastRun: { id: run.id, status: run.status, trigger: run.trigger, createdAt: run.createdAt } });
+    }
+    const total = (await h.appliance.listJobs()).length;
+    const text = await get('/');
+    const strips = text.slice(text.indexOf('<ul class="list strips">'), text.indexOf('</ul>', text.indexOf('<ul class="list strips">')));
+    const named = [...strips.matchAll(/<li><a href="\/jobs\/([\w-]+)"/g)].map((m) => m[1]);
+    expect(named).toHaveLength(50);
+    expect(new Set(named)).toEqual(new Set(Array.from({ length: 50 }, (_, i) => `job-${i + 10}`)));
+    expect(text).toContain(`The 50 jobs that ran last; all ${total} are on <a href="/jobs">Jobs</a>.`);
+  });
+
+  it('with many jobs of which few or none have run, the overview says so instead of "the 0 jobs that ran last"', async () => {
+    for (let i = 0; i < 60; i++) h.appliance.addJob({ name: `never-${i}`, tasks: [] });
+    const total = (await h.appliance.listJobs()).length;
+    const ran = (await h.appliance.listJobs()).filter((job) => job.lastRun).length;
+    const text = await get('/');
+    expect(text).not.toMatch(/The \d+ jobs that ran last/);
+    expect(text).toContain(ran === 0 ? `None of the ${total} jobs has run yet` : `The ${ran === 1 ? 'one job' : `${ran} jobs`} that ran so far; all ${total} are on <a href="/jobs">Jobs</a>.`);
+  });
 });
 
 describe('page budget', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunQuery } from '../../runs/model.js';
 import { FakeAppliance } from '../testing/fake-appliance.js';
-import { CHART_RUNS, JobHistoryReader, MAX_SCANNED } from './history.js';
+import { CHART_RUNS, JobHistoryReader, jobsForStrips, MAX_SCANNED, OVERVIEW_STRIP_JOBS } from './history.js';
 
 const NOW = Date.parse('2026-05-01T10:00:00Z');
 const ago = (ms: number) => new Date(NOW - ms).toISOString();
@@ -55,5 +55,24 @@ describe('JobHistoryReader', () => {
     const before = calls.length;
     await reader.read('j', NOW + 3000 + 60_000);
     expect(calls.length - before).toBe(2);
+  });
+});
+
+describe('jobsForStrips', () => {
+  const job = (i: number, ranAt?: number) => ({ name: `job-${i}`, ...(ranAt === undefined ? {} : { lastRun: { id: `r_${String(ranAt).padStart(14, '0')}` } }) });
+
+  it('keeps every job on a small appliance, in order, ran or not', () => {
+    const jobs = Array.from({ length: OVERVIEW_STRIP_JOBS }, (_, i) => job(i, i % 3 === 0 ? undefined : 100 - i));
+    expect(jobsForStrips(jobs)).toEqual(jobs);
+  });
+
+  it('keeps only the OVERVIEW_STRIP_JOBS that ran last among 1,000, in the given order', () => {
+    // Job i last ran at (i * 7919) % 1000; a tenth never ran.
+    const jobs = Array.from({ length: 1000 }, (_, i) => job(i, i % 10 === 0 ? undefined : (i * 7919) % 1000));
+    const shown = jobsForStrips(jobs);
+    expect(shown).toHaveLength(OVERVIEW_STRIP_JOBS);
+    const newest = jobs.filter((j) => j.lastRun).sort((a, b) => b.lastRun!.id.localeCompare(a.lastRun!.id)).slice(0, OVERVIEW_STRIP_JOBS);
+    expect(new Set(shown.map((j) => j.name))).toEqual(new Set(newest.map((j) => j.name)));
+    expect(shown.map((j) => Number(j.name.slice(4)))).toEqual(shown.map((j) => Number(j.name.slice(4))).sort((a, b) => a - b));
   });
 });

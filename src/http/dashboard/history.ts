@@ -87,6 +87,25 @@ async function successRates(appliance: AppliancePort, job: string, now: number):
   return { rates, capped };
 }
 
+/** The overview shows the strips of at most this many jobs: those that ran last (all of them on a small appliance). */
+export const OVERVIEW_STRIP_JOBS = 50;
+
+/**
+ * The jobs whose strips the overview shows: the OVERVIEW_STRIP_JOBS that ran last, in the order given. With 1,000
+ * jobs a strip each was ~3 MB of page and 1,000 history queries per load of the home page.
+ */
+export function jobsForStrips<T extends { name: string; lastRun?: { id: string } }>(jobs: readonly T[]): T[] {
+  if (jobs.length <= OVERVIEW_STRIP_JOBS) return [...jobs];
+  const ranLast = new Set(
+    jobs
+      .filter((job) => job.lastRun)
+      .sort((a, b) => (a.lastRun!.id < b.lastRun!.id ? 1 : a.lastRun!.id > b.lastRun!.id ? -1 : 0))
+      .slice(0, OVERVIEW_STRIP_JOBS)
+      .map((job) => job.name),
+  );
+  return jobs.filter((job) => ranLast.has(job.name));
+}
+
 /** The last STRIP_RUNS runs of every job, newest first, for the overview. */
 export async function recentRunsByJob(appliance: AppliancePort, jobs: string[]): Promise<Map<string, Run[]>> {
   const pages = await Promise.all(jobs.map((job) => appliance.listRuns({ job, limit: STRIP_RUNS })));

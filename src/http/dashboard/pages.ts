@@ -10,7 +10,7 @@ import { bytes, shortDuration, spanOf, statusBadge, taskErrorText, timeTag } fro
 import { html, type Html } from './html.js';
 import { actionButton } from './layout.js';
 import { historySummary, runStrip } from './charts.js';
-import type { JobHistory } from './history.js';
+import { OVERVIEW_STRIP_JOBS, type JobHistory } from './history.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
 
 /** The run page shows (and follows) this many last lines of the log; the whole file is a download. */
@@ -25,12 +25,22 @@ export interface RenderContext {
 
 // ---- overview ---------------------------------------------------------------
 
+/** Under the strips when not every job has one (jobsForStrips: at most the 50 that ran last, none for a job that never ran). */
+function stripsNote(stripped: number, total: number): Html {
+  const all = html`all ${total} are on <a href="/jobs">Jobs</a>.`;
+  if (stripped === 0) return html`None of the ${total} jobs has run yet; ${all}`;
+  if (stripped < OVERVIEW_STRIP_JOBS) return html`The ${stripped === 1 ? 'one job' : `${stripped} jobs`} that ran so far; ${all}`;
+  return html`The ${stripped} jobs that ran last; ${all}`;
+}
+
 export function overviewBody(
   ctx: RenderContext,
   data: { health: HealthView; attention: AttentionView; jobs: JobView[]; active: Run[]; failures: Run[]; recent?: Map<string, Run[]> },
 ): Html {
   const { health, attention, jobs, active, failures, recent } = data;
   const status = statusLine(health, attention);
+  // The routes pass only the strips of the jobs that ran last when there are many (jobsForStrips).
+  const stripped = recent && jobs.length > recent.size ? jobs.filter((job) => recent.has(job.name)) : jobs;
   const upcoming = jobs
     .filter((job) => job.schedule?.nextRun && !job.schedule.paused)
     .sort((a, b) => Date.parse(a.schedule!.nextRun!) - Date.parse(b.schedule!.nextRun!))
@@ -58,7 +68,8 @@ ${active.length ? html`<ul class="list">${active.map((run) => runItem(ctx, run, 
 ${failures.length ? html`<ul class="list">${failures.map((run) => runItem(ctx, run, true))}</ul>` : html`<p class="empty">No failed runs. </p>`}
 </section>
 ${recent && jobs.length > 0 && html`<section aria-labelledby="last-h"><h2 id="last-h">Last runs</h2>
-<ul class="list strips">${jobs.map((job) => html`<li><a href="/jobs/${job.name}">${job.name}</a>${runStrip(recent.get(job.name) ?? [], ctx.timeZone)}</li>`)}</ul>
+<ul class="list strips">${stripped.map((job) => html`<li><a href="/jobs/${job.name}">${job.name}</a>${runStrip(recent.get(job.name) ?? [], ctx.timeZone)}</li>`)}</ul>
+${stripped.length < jobs.length && html`<p class="muted small" id="strips-more">${stripsNote(stripped.length, jobs.length)}</p>`}
 </section>`}
 <section aria-labelledby="next-h"><h2 id="next-h">Up next</h2>
 ${upcoming.length

@@ -24,7 +24,7 @@ import { page, type Tab } from './layout.js';
 import * as pages from './pages.js';
 import { searchBody, searchFieldsFrom, type SearchOutcome } from './search-page.js';
 import { provenSameOrigin } from './security.js';
-import { JobHistoryReader, recentRunsByJob } from './history.js';
+import { JobHistoryReader, jobsForStrips, recentRunsByJob } from './history.js';
 import type { PasswdCommand } from '../../platform/passwd-command.js';
 import type { GmailConnector } from '../../integrations/gmail/connect.js';
 import { mountGmailConnect } from './gmail-connect-page.js';
@@ -169,7 +169,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): void {
       health: appliance.health(),
       attention: await appliance.attention(),
       jobs,
-      recent: await recentRunsByJob(appliance, jobs.map((job) => job.name)),
+      recent: await recentRunsByJob(appliance, jobsForStrips(jobs).map((job) => job.name)),
       active: [...running!.runs, ...waiting!.runs, ...queued!.runs],
       failures: failed!.runs.slice(0, 5),
     });

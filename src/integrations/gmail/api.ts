@@ -45,8 +45,8 @@ export interface Label {
 
 export interface GmailApi {
   profile(): Promise<{ emailAddress: string; messagesTotal: number; historyId: string }>;
-  /** One page of message ids matching `query` (newest first), up to 500. */
-  listMessages(query: string | undefined, pageToken?: string): Promise<{ messages: MessageRef[]; nextPageToken?: string }>;
+  /** One page of message ids matching `query` (newest first), up to 500; with `labelId`, only messages that carry it. */
+  listMessages(query: string | undefined, pageToken?: string, labelId?: string): Promise<{ messages: MessageRef[]; nextPageToken?: string }>;
   getRaw(id: string): Promise<RawMessage>;
   /** Labels only (`format=minimal`). */
   getLabels(id: string): Promise<MessageLabels>;

@@ -104,6 +104,24 @@ describe('gmail.backup against a fake Gmail (real Google clients)', () => {
     expect((await backup()).report.mode).toBe('incremental');
   });
 
+  it('after a re-list, labels changed on the server while history was gone are read again by label, not per message', async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => fake.addMessage(sampleMessage(i), { labels: ['INBOX', 'UNREAD'] }));
+    await backup();
+    fake.modifyLabels(ids[0]!, ['STARRED'], ['UNREAD']);
+    fake.modifyLabels(ids[1]!, [], ['INBOX', 'UNREAD']);
+    fake.expireHistory();
+    const before = gets();
+    const { report, lines } = await backup();
+    expect(report).toMatchObject({ mode: 'relist', fetched: 0, labelChanges: 2 });
+    // No messages.get: membership comes from one messages.list per label.
+    expect(gets() - before).toBe(0);
+    const index = await new MailStore(join(dir, 'mail')).loadIndex();
+    expect(index.get(ids[0]!)?.labels.sort()).toEqual(['INBOX', 'STARRED']);
+    expect(index.get(ids[1]!)?.labels).toEqual([]);
+    expect(index.get(ids[2]!)?.labels.sort()).toEqual(['INBOX', 'UNREAD']);
+    expect(lines.some((l) => l.includes('labels read again: 2 messages changed'))).toBe(true);
+  });
+
   it('429 with Retry-After and 403 rateLimitExceeded pause and retry; every message still arrives once', async () => {
     for (let i = 0; i < 6; i++) fake.addMessage(sampleMessage(i));
     fake.failNext(1, { status: 429, retryAfter: 0, match: /^\/messages\/[^/]+$/ });

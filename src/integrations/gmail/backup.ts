@@ -73,6 +73,8 @@ export interface BackupReport {
 // The action parks the run on it (src/actions/gmail.ts): typed in core/errors.ts.
 export { LongPauseError };
 
+/** Labels whose messages messages.list leaves out (no includeSpamTrash): their membership cannot be listed. */
+const UNLISTED_LABELS = new Set(['SPAM', 'TRASH']);
 const RATE_LIMIT_BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000];
 
 export async function runBackup(o: BackupOptions): Promise<BackupReport> {
@@ -241,6 +243,7 @@ class Backup {
         this.queue({ id: entry.id, x: now });
         this.report.deletedOnServer++;
       }
+      await this.rereadLabels(index, onServer);
       await this.flush();
     }
     const historyId = this.state.pendingHistoryId!;
@@ -317,16 +320,45 @@ class Backup {
     return ids.filter((id) => matching.has(id));
   }
 
+  /**
+   * Label changes made while the history was gone are lost with it. Reading
+   * each stored message's labels would cost a messages.get (20 units) per
+   * message; listing each label's members costs 5 units per 500 messages
+   * carrying it. SPAM and TRASH are left as they are: messages.list leaves
+   * those messages out, and a message moved there was marked deleted above.
+   */
+  private async rereadLabels(index: Map<string, IndexEntry>, onServer: Set<string>): Promise<void> {
+    const members = new Map<string, string[]>();
+    for (const labelId of Object.keys(await this.o.store.readLabels())) {
+      if (UNLISTED_LABELS.has(labelId)) continue;
+      for (const id of await this.listAll(undefined, labelId)) {
+        const labels = members.get(id);
+        if (labels) labels.push(labelId);
+        else members.set(id, [labelId]);
+      }
+    }
+    let changed = 0;
+    for (const entry of index.values()) {
+      if (entry.deleted || !onServer.has(entry.id)) continue;
+      const next = [...(members.get(entry.id) ?? []), ...entry.labels.filter((l) => UNLISTED_LABELS.has(l))];
+      if (next.length === entry.labels.length && next.every((l) => entry.labels.includes(l))) continue;
+      this.queue({ id: entry.id, l: next });
+      changed++;
+    }
+    this.report.labelChanges += changed;
+    this.o.log(`gmail: labels read again: ${changed} messages changed`);
+  }
+
   private async refreshLabels(): Promise<void> {
     const labels = await this.request('labels.list', () => this.o.api.listLabels());
     await this.o.store.writeLabels(Object.fromEntries(labels.map((l) => [l.id, l.name])));
   }
 
-  private async listAll(query = this.o.query): Promise<string[]> {
+  private async listAll(query = this.o.query, labelId?: string): Promise<string[]> {
     const ids: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.request('messages.list', () => this.o.api.listMessages(query, token));
+      const page = await this.request('messages.list', () => this.o.api.listMessages(query, token, labelId));
       for (const m of page.messages) ids.push(m.id);
       token = page.nextPageToken;
     } while (token);

@@ -258,7 +258,9 @@ export class FakeGoogle {
   }
 
   private list(query: Record<string, string>, res: ServerResponse): void {
-    const matching = [...this.messages.values()].filter((m) => matches(m, query.q ?? '', this.labels)).sort((a, b) => b.internalDate - a.internalDate || (a.id < b.id ? 1 : -1));
+    const matching = [...this.messages.values()]
+      .filter((m) => matches(m, query.q ?? '', this.labels) && (!query.labelIds || m.labelIds.includes(query.labelIds)))
+      .sort((a, b) => b.internalDate - a.internalDate || (a.id < b.id ? 1 : -1));
     const max = Math.min(Number(query.maxResults ?? 100), 500);
     const start = Number(query.pageToken ?? 0);
     const page = matching.slice(start, start + max);

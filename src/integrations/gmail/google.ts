@@ -46,9 +46,11 @@ export async function openGoogleGmail(settings: GmailConnectionSettings, now: ()
         const { data } = await api.users.getProfile({ userId: me });
         return { emailAddress: data.emailAddress ?? '', messagesTotal: data.messagesTotal ?? 0, historyId: String(data.historyId ?? '') };
       }),
-    listMessages: (query, pageToken) =>
+    listMessages: (query, pageToken, labelId) =>
       call('messages.list', async () => {
-        const { data } = await api.users.messages.list({ userId: me, maxResults: 500, ...(query ? { q: query } : {}), ...(pageToken ? { pageToken } : {}) });
+        const { data } = await api.users.messages.list({
+          userId: me, maxResults: 500, ...(query ? { q: query } : {}), ...(pageToken ? { pageToken } : {}), ...(labelId ? { labelIds: [labelId] } : {}),
+        });
         return {
           messages: (data.messages ?? []).map((m) => ({ id: m.id!, ...(m.threadId ? { threadId: m.threadId } : {}) })),
           ...(data.nextPageToken ? { nextPageToken: data.nextPageToken } : {}),

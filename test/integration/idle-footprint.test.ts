@@ -1,0 +1,76 @@
+/**
+ * What an idle appliance carries (issue 13, item 7): `hearth start` must not load what only the web app needs
+ * until the first request asks for it. Node's built-in undici is the large one (~12 MB of RSS: Hono's Node adapter
+ * extends its Request and Response at import), so the test reads the list of Node's internal modules the process
+ * has loaded (process.moduleLoadList, written on SIGUSR2 by a preload) before and after a first request.
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+
+let running: HearthProcess | undefined;
+afterEach(async () => {
+  await running?.stop('SIGKILL');
+  running = undefined;
+});
+
+const PROBE = `import { writeFileSync } from 'node:fs';
+process.on('SIGUSR2', () => writeFileSync(process.env.HEARTH_TEST_MODULES_FILE, JSON.stringify(process.moduleLoadList)));
+`;
+
+async function loadedModules(hearth: HearthProcess, file: string): Promise<string[]> {
+  rmSync(file, { force: true });
+  hearth.child.kill('SIGUSR2');
+  return hearth.waitFor('the module list', () => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as string[]) : undefined), 10_000);
+}
+
+const UNDICI = 'NativeModule internal/deps/undici/undici';
+
+describe('the idle appliance', () => {
+  it('starts without loading the web app (undici, http2) and loads it with the first request', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const probe = join(dir, 'probe.mjs');
+    writeFileSync(probe, PROBE);
+    const modulesFile = join(dir, 'modules.json');
+    // Jobs that wait: nothing is due while the test looks (the example config's jobs run at once, and its
+    // http-check job calls the API, which is exactly what loads the web app).
+    const hearth = (running = await startHearth({
+      dir,
+      port,
+      config: baseConfig(port, `
+  nightly: { run: "true", schedule: { cron: "0 3 * * *" } }
+  weekly: { run: "true", schedule: { rrule: "FREQ=WEEKLY;BYDAY=MO;BYHOUR=4" } }
+  by-hand: { run: "true" }
+`),
+      env: { NODE_OPTIONS: `--import ${probe}`, HEARTH_TEST_MODULES_FILE: modulesFile },
+      readyWhen: 'log',
+    }));
+
+    const idle = await loadedModules(hearth, modulesFile);
+    expect(idle).toContain('NativeModule http'); // the socket listens
+    expect(idle).not.toContain(UNDICI);
+    expect(idle).not.toContain('NativeModule http2');
+
+    // Several first requests at once all wait for the same load and are answered.
+    const answers = await Promise.all(Array.from({ length: 5 }, () => fetch(`${hearth.url}/api/health`, { headers: { connection: 'close' } })));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200]);
+    const page = await fetch(`${hearth.url}/login`, { headers: { connection: 'close' } });
+    expect(page.status).toBeLessThan(500);
+
+    const used = await loadedModules(hearth, modulesFile);
+    expect(used).toContain(UNDICI);
+    expect(used).toContain('NativeModule http2');
+  });
+
+  it('starts from a bundle that V8 can keep one byte per character, without http2 or zod locales it never uses', () => {
+    const bundle = readFileSync(join(ROOT, 'dist/hearth.cjs'), 'latin1');
+    // One character above U+00FF makes V8 store the whole 1 MB source as UTF-16 (scripts/bundle.mjs).
+    expect(/[^\x00-\x7f]/.exec(bundle)?.index).toBeUndefined();
+    // A builtin imported anywhere in the bundle is imported at start: Hono's Node adapter stays out of it.
+    expect(bundle).not.toMatch(/from\s*"node:http2"|require\("node:http2"\)/);
+    // zod's Spanish messages stand for its ~40 other locales: English is the only one Hearth uses.
+    expect(bundle).not.toContain('Demasiado grande');
+  });
+});
