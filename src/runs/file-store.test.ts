@@ -725,6 +725,25 @@ describe('FileRunStore history archive', () => {
     for (const run of some.filter((_, i) => i % 13 === 0)) expect(await reopened.getRun(run.id)).toEqual(run);
   });
 
+  it('trims state to maxFinishedRuns in steps of a twentieth of the cap, not at every finished run', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory(Date.UTC(2025, 0, 1), DAY_MS / 4);
+    const store = await openStore(dir, { keepPerJob: 500, maxFinishedRuns: 100 });
+    for (let i = 0; i < 105; i++) {
+      const run = factory.run(i % 2 ? 'a' : 'b');
+      await store.insertRun(run);
+      store.updateRun(finished(run, 'succeeded'));
+    }
+    await store.close();
+    expect(Object.keys((await readState(dir)).runs)).toHaveLength(105);
+    const reopened = await openStore(dir, { keepPerJob: 500, maxFinishedRuns: 100 });
+    const run = factory.run('a');
+    await reopened.insertRun(run);
+    reopened.updateRun(finished(run, 'succeeded'));
+    await reopened.close();
+    expect(Object.keys((await readState(dir)).runs)).toHaveLength(100);
+  });
+
   it('keeps keepPerJob finished runs in state and the rest in history/, all reachable', async () => {
     const dir = await tempDir();
     const factory = new RunFactory(Date.UTC(2025, 0, 1), DAY_MS / 4);
