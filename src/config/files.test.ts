@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, formatConfigIssue } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
+import { configIssuesOf } from './testing.js';
 import { bundledConfigPath, loadConfig, resolveConfigPath } from './load.js';
 
 let dir: string;
@@ -14,15 +15,6 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function configErrorOf(action: () => unknown): Promise<string[]> {
-  try {
-    await action();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map(formatConfigIssue);
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('resolveConfigPath', () => {
   it('prefers --config, then HEARTH_CONFIG, resolved against cwd', async () => {
@@ -43,10 +35,10 @@ describe('resolveConfigPath', () => {
   });
 
   it('rejects an explicitly named file that does not exist, naming it', async () => {
-    expect(await configErrorOf(() => resolveConfigPath({ flag: 'nope.yaml', cwd: dir }))).toEqual([
+    expect(await configIssuesOf(() => resolveConfigPath({ flag: 'nope.yaml', cwd: dir }))).toEqual([
       `${join(dir, 'nope.yaml')}: config file not found (named by --config)`,
     ]);
-    expect(await configErrorOf(() => resolveConfigPath({ env: { HEARTH_CONFIG: '/etc/none.yaml' }, cwd: dir }))).toEqual([
+    expect(await configIssuesOf(() => resolveConfigPath({ env: { HEARTH_CONFIG: '/etc/none.yaml' }, cwd: dir }))).toEqual([
       '/etc/none.yaml: config file not found (named by HEARTH_CONFIG)',
     ]);
   });
@@ -66,15 +58,15 @@ describe('loadConfig', () => {
   it('reports problems with the file name as given', async () => {
     const file = join(dir, 'bad.yaml');
     await writeFile(file, 'jobs:\n  a:\n    rnu: x\n');
-    expect(await configErrorOf(() => loadConfig(file, { env: {} }))).toEqual([
+    expect(await configIssuesOf(() => loadConfig(file, { env: {} }))).toEqual([
       `${file}:2:3: jobs.a: needs a run command, an action, or a tasks mapping`,
       `${file}:3:5: jobs.a.rnu: unknown key "rnu", did you mean "run"? (allowed: description, schedule, pool, overlap, stuckAfter, expect, timeout, retries, env, cwd, tasks, run, action, with, on, notify)`,
     ]);
   });
 
   it('turns a missing or unreadable file into a ConfigError', async () => {
-    expect(await configErrorOf(() => loadConfig(join(dir, 'missing.yaml')))).toEqual([`${join(dir, 'missing.yaml')}: config file not found`]);
-    expect(await configErrorOf(() => loadConfig(dir))).toEqual([`${dir}: is a directory, not a config file`]);
+    expect(await configIssuesOf(() => loadConfig(join(dir, 'missing.yaml')))).toEqual([`${join(dir, 'missing.yaml')}: config file not found`]);
+    expect(await configIssuesOf(() => loadConfig(dir))).toEqual([`${dir}: is a directory, not a config file`]);
   });
 
   it('keeps the read failure as the ConfigError\'s cause', async () => {

@@ -17,11 +17,27 @@ export function loadText(text: string, options: LoadOptions = {}): HearthConfig 
 
 /** The formatted problems a config produces; fails the test if it loads. */
 export function problemsOf(text: string, options: LoadOptions = {}): string[] {
+  return issuesOf(() => loadText(text, options));
+}
+
+function issuesOf(action: () => unknown): string[] {
   try {
-    loadText(text, options);
+    action();
   } catch (error) {
     if (error instanceof ConfigError) return error.issues.map(formatConfigIssue);
     throw error;
   }
   throw new Error('expected the config to be rejected, but it loaded');
+}
+
+/** The formatted problems an asynchronous load reports (loadConfig, a cached start …); fails the test if it loads. */
+export async function configIssuesOf(action: () => Promise<unknown>): Promise<string[]> {
+  try {
+    await action();
+  } catch (error) {
+    return issuesOf(() => {
+      throw error;
+    });
+  }
+  return issuesOf(() => undefined);
 }

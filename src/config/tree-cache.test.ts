@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as yaml from 'yaml';
-import { ConfigError, formatConfigIssue } from '../core/errors.js';
 import { loadConfig, loadConfigCached } from './load.js';
 import type { LoadOptions } from './options.js';
+import { configIssuesOf } from './testing.js';
 import { guessDataDir, treeCacheFile } from './tree-cache.js';
 
 // Counts the YAML parses: a cache hit must not parse at all.
@@ -62,15 +62,6 @@ async function firstStart(env: Record<string, string> = ENV) {
   return first;
 }
 
-async function problems(action: () => Promise<unknown>): Promise<string[]> {
-  try {
-    await action();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map(formatConfigIssue);
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config tree cache', () => {
   it('a restart with an unchanged file does not parse YAML and builds the same config (lines, warnings, task order)', async () => {
@@ -130,8 +121,8 @@ describe('config tree cache', () => {
     await writeFile(file, CONFIG);
     await firstStart();
     const { GREETING: _unset, ...withoutGreeting } = ENV;
-    const found = await problems(() => loadConfigCached(file, options(withoutGreeting)));
-    expect(found).toEqual(await problems(() => loadConfig(file, options(withoutGreeting))));
+    const found = await configIssuesOf(() => loadConfigCached(file, options(withoutGreeting)));
+    expect(found).toEqual(await configIssuesOf(() => loadConfig(file, options(withoutGreeting))));
     expect(found).toEqual([`${file}:5:10: jobs.greet.run: environment variable GREETING is not set (write \${GREETING:default} to give a default)`]);
   });
 
