@@ -8,7 +8,7 @@ import { packageRoot, packageVersion } from './core/package-root.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { ConfigError, errorMessage, formatConfigIssue } from './core/errors.js';
 import { createLogger, type Logger, type LogLevel } from './core/logger.js';
-import { configWarnings, resolveConfigPath } from './config/load.js';
+import { resolveConfigPath, warningsToLog } from './config/load.js';
 import { ensurePrivateDataDir, usePrivateUmask, withUmask } from './core/private-files.js';
 import { loadConfigAtStart, loadConfigOffThread, type ConfigLoadRequest } from './config-off-thread.js';
 import type { HearthConfig } from './config/types.js';
@@ -83,7 +83,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
   const version = await readVersion();
   const { config, saveCache, fromCache: configFromCache } = await loadConfigAtStart(loadRequest, version);
   if (embedded) logger.info('no hearth.yaml here: running the bundled example config', { file: configPath });
-  for (const warning of configWarnings(config)) logger.warn(warning, { file: configPath });
+  for (const warning of warningsToLog(config)) logger.warn(warning, { file: configPath });
 
   // Everything Hearth creates from here on is 0700/0600 whatever umask `npm start` inherited (see private-files.ts);
   // tasks still get the umask Hearth started with.
@@ -231,7 +231,7 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       try {
         // An empty file on reload is an error, not "remove every job" (a half-saved file).
         current = await loadConfigOffThread({ ...loadRequest, rejectEmpty: true }, { clock });
-        for (const warning of configWarnings(current)) logger.warn(warning, { file: configPath });
+        for (const warning of warningsToLog(current)) logger.warn(warning, { file: configPath });
         engine.reload(current);
         await notifications.reconfigure(current);
         await knowledge.configure(current.dataDir, current.knowledge);

@@ -59,3 +59,18 @@ describe('the warning for scheduled jobs with neither timeout nor expect', () =>
     expect(config.warnings).toBeUndefined();
   });
 });
+
+describe('start-up warnings in the log', () => {
+  it('logs at most ten warnings one by one and sums up the rest, pointing at hearth validate', async () => {
+    const { warningsToLog } = await import('./load.js');
+    const jobs = Array.from({ length: 25 }, (_, i) => [`  job${i}:`, '    run: x', '    schedule: { every: 1h }']).flat();
+    const config = loadText(yamlLines('jobs:', ...jobs));
+    expect(config.warnings).toHaveLength(25);
+    const logged = warningsToLog(config);
+    expect(logged).toHaveLength(11);
+    expect(logged.slice(0, 10)).toEqual(config.warnings!.slice(0, 10));
+    expect(logged[10]).toBe(`${config.file}: 15 more warnings like these; \`hearth validate\` lists them all`);
+    const few = loadText(yamlLines('jobs:', ...jobs.slice(0, 9)));
+    expect(warningsToLog(few)).toEqual(few.warnings);
+  });
+});

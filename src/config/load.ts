@@ -180,6 +180,20 @@ export function configWarnings(config: HearthConfig): string[] {
   return [...(config.warnings ?? []), ...(jobs === 0 ? [`${config.file}: 0 jobs defined: Hearth will run nothing until jobs are added`] : [])];
 }
 
+/** Warnings logged one by one at start or reload; the rest are summed up (`hearth validate` prints every one). */
+export const LOGGED_WARNINGS = 10;
+
+/**
+ * The warnings for the log: a config with 1,000 jobs and no timeouts would otherwise put 1,000 lines in the
+ * journal at every start (and ~20 ms of writing them).
+ */
+export function warningsToLog(config: HearthConfig): string[] {
+  const warnings = configWarnings(config);
+  if (warnings.length <= LOGGED_WARNINGS) return warnings;
+  const more = warnings.length - LOGGED_WARNINGS;
+  return [...warnings.slice(0, LOGGED_WARNINGS), `${config.file}: ${more} more warning${more === 1 ? '' : 's'} like these; \`hearth validate\` lists them all`];
+}
+
 /**
  * Which config to use: `--config`, else HEARTH_CONFIG, else ./hearth.yaml,
  * else the bundled example (`embedded: true`), so a fresh checkout runs with

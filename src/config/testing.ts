@@ -31,7 +31,7 @@ function issuesOf(action: () => unknown): string[] {
 }
 
 /** The formatted problems an asynchronous load reports (loadConfig, a cached start …); fails the test if it loads. */
-export async function configIssuesOf(action: () => Promise<unknown>): Promise<string[]> {
+export async function configIssuesOf(action: () => unknown): Promise<string[]> {
   try {
     await action();
   } catch (error) {
