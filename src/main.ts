@@ -110,6 +110,12 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
   }
 
   async function assemble(): Promise<RunningAppliance> {
+    // Watched from the moment the file was read: an edit saved while Hearth is still starting (a slow Pi takes
+    // seconds) is reloaded once the start is done, instead of being missed until the next edit.
+    let changedWhileStarting = false;
+    let onConfigChange = () => void (changedWhileStarting = true);
+    const watcher = watchConfig(configPath, () => onConfigChange(), logger);
+    cleanups.push(() => watcher?.close());
     const store = new FileRunStore({ dataDir: config.dataDir, clock, logger: logger.child({ component: 'store' }), keepPerJob: config.historyPerJob });
     await store.open();
     cleanups.push(() => store.close());
@@ -244,8 +250,8 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
         return false;
       }
     };
-    const watcher = watchConfig(configPath, () => void reload(), logger);
-    cleanups.push(() => watcher?.close());
+    onConfigChange = () => void reload();
+    if (changedWhileStarting) void reload();
 
     if (options.handleSignals) {
       const onHup = () => void reload();

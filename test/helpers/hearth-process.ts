@@ -53,6 +53,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** What "started" means: /api/health answering (the default), or the "hearth started" log line, before any request. */
   readyWhen?: 'health' | 'log';
+  /** Called with everything hearth has printed so far, at each new chunk (to act while it is still starting). */
+  onOutput?(output: string): void;
 }
 
 /** Writes the config, starts `hearth start --config`, and waits for /api/health. */
@@ -76,7 +78,10 @@ export async function startHearth(options: StartOptions): Promise<HearthProcess>
   }
   const child = spawn(process.execPath, [BIN, 'start', '--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    options.onOutput?.(output);
+  });
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   const url = `http://127.0.0.1:${options.port}`;

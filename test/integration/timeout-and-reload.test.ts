@@ -41,6 +41,29 @@ describe('timeouts', () => {
 });
 
 describe('config reload', () => {
+  it('an edit saved while hearth is still starting is not missed: it is reloaded once the start is done', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const edited = baseConfig(port, '  before: { run: "true" }\n  added-while-starting: { run: "true" }\n');
+    let saved = false;
+    const hearth = (running = await startHearth({
+      dir,
+      port,
+      config: baseConfig(port, '  before: { run: "true" }\n'),
+      // The file has been read (the run store opens after it), the engine and the API are not up yet.
+      onOutput: (output) => {
+        if (saved || !output.includes('"run store open"')) return;
+        saved = true;
+        writeFileSync(join(dir, 'hearth.yaml'), edited);
+      },
+    }));
+    expect(saved).toBe(true);
+    await hearth.waitFor('the edit to be in force', async () => {
+      const { body } = await hearth.api<{ jobs: Array<{ name: string }> }>('/api/jobs');
+      return body.jobs.some((job) => job.name === 'added-while-starting') || undefined;
+    });
+  });
+
   it('keeps the old jobs running when the new file is broken, and reports file:line', async () => {
     const dir = tempDir();
     const port = await freePort();
