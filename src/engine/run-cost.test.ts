@@ -57,6 +57,12 @@ describe('durable run cost', () => {
 describe('durable run cost on the file store', () => {
   const noop: ActionDefinition = { name: 'noop', validate: () => [], execute: async () => null };
 
+  // Stopped after each test: a store left open keeps its WAL's FileHandle until GC closes it (Node warns, DEP0137).
+  const started: Array<{ stop(): Promise<void> }> = [];
+  afterEach(async () => {
+    for (const opened of started.splice(0)) await opened.stop();
+  });
+
   async function fileEngine() {
     const dataDir = mkdtempSync(join(tmpdir(), 'hearth-run-cost-'));
     dirs.push(dataDir);
@@ -69,6 +75,7 @@ describe('durable run cost on the file store', () => {
         .split('\n')
         .filter(Boolean)
         .map((line) => ({ line, record: JSON.parse(line) as { t: string; run?: Run } }));
+    started.push({ stop: async () => (await t.engine.stop(), await store.close()) });
     return { ...t, store, dataDir, logsDir, walRecords };
   }
 
@@ -119,9 +126,17 @@ describe('durable run cost on the file store', () => {
     await t.store.flush();
     const synced = t.store.stats().walSyncs;
     const archived = t.store.stats().archivedRuns;
+    // Waited for until it is finished on disk (the engine's 'finished' event), not only in state: otherwise the
+    // next run's insert can meet the end's fsync still in flight and share a sync with it (209, not 210).
+    const finished = new Set<string>();
+    t.engine.onRunEvent((event) => void (event.type === 'finished' && finished.add(event.run.id)));
     for (let i = 0; i < 70; i++) {
       const run = await t.engine.triggerJob('noop', 'api');
-      await finishAll(t, [run.id]);
+      for (let wait = 0; !finished.has(run.id); wait++) {
+        if (wait > 2_000) throw new Error('the run did not finish');
+        await t.clock.advance(0);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
     }
     expect(t.store.stats().walSyncs - synced).toBe(3 * 70);
     // keepPerJob 50: the oldest runs moved to history/ meanwhile; their archive records rode on those batches.
