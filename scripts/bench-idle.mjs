@@ -267,50 +267,14 @@ function ioWriteBytes() {
 }
 
 async function runs() {
-  const { createEngine } = await dist('engine/create-engine.js');
-  const { RunLogs } = await dist('engine/run-logs.js');
-  const { FileRunStore } = await dist('runs/file-store.js');
-  const { systemClock } = await dist('core/clock.js');
-  const { silentLogger } = await dist('core/logger.js');
+  const { makeBenchEngine } = await import('./bench-engine.mjs');
   const { DEFAULT_RETRY } = await dist('config/types.js');
-  const { runShell } = await dist('pool/process/shell.js');
-  const { FileStepJournal } = await dist('steps/file-journal.js');
-  const { FileInboxStore } = await dist('steps/inbox.js');
-  const noopAction = { name: 'noop', validate: () => [], execute: async () => null };
   const task = { name: 'main', dependsOn: [], with: {}, env: {}, continueOnError: false };
   const job = (name, t) => ({ name, pool: 'default', overlap: 'allow', retries: { ...DEFAULT_RETRY, jitter: 0 }, env: {}, tasks: [{ ...task, ...t }] });
 
   const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-durable-'));
-  const store = new FileRunStore({ dataDir: dir, clock: systemClock, logger: silentLogger, keepPerJob: 50 });
-  await store.open();
-  const logs = new RunLogs(join(dir, 'logs'), systemClock);
-  await logs.init();
-  const journal = new FileStepJournal(join(dir, 'steps'));
-  await journal.init();
   const jobs = [job('noop', { action: 'noop' }), job('true', { run: 'true' })];
-  const engine = createEngine({
-    config: {
-      file: join(dir, 'hearth.yaml'),
-      timezone: 'UTC',
-      dataDir: dir,
-      server: { host: '127.0.0.1', port: 0 },
-      pools: { default: { name: 'default', concurrency: 64 } },
-      jobs: Object.fromEntries(jobs.map((j) => [j.name, j])),
-      historyPerJob: 50,
-      logRetentionMs: 30 * 86_400_000,
-      killGraceMs: 1000,
-    },
-    store,
-    clock: systemClock,
-    logs,
-    logger: silentLogger,
-    version: 'bench',
-    runShell,
-    actions: { get: (name) => (name === 'noop' ? noopAction : undefined) },
-    dataDir: dir,
-    baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    workflows: { journal, inbox: new FileInboxStore(join(dir, 'inbox.json')) },
-  });
+  const { engine, store, logs } = await makeBenchEngine(dir, jobs, { baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   await engine.start();
   const finished = new Map();
   engine.onRunEvent((event) => {

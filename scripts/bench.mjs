@@ -20,6 +20,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describeMemory, memoryOf } from './proc-memory.mjs';
+import { makeBenchEngine, noopAction } from './bench-engine.mjs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { statSync } from 'node:fs';
@@ -31,15 +32,7 @@ const gc = runInNewContext('gc');
 const root = resolve(import.meta.dirname, '..');
 const dist = (path) => import(join(root, 'dist', path));
 
-const { createEngine } = await dist('engine/create-engine.js');
-const { RunLogs } = await dist('engine/run-logs.js');
-const { FileRunStore } = await dist('runs/file-store.js');
-const { systemClock } = await dist('core/clock.js');
-const { silentLogger } = await dist('core/logger.js');
 const { DEFAULT_RETRY } = await dist('config/types.js');
-const { runShell } = await dist('pool/process/shell.js');
-const { FileStepJournal } = await dist('steps/file-journal.js');
-const { FileInboxStore } = await dist('steps/inbox.js');
 
 const only = process.argv[2];
 const results = [];
@@ -64,7 +57,6 @@ function ioWriteBytes() {
   return Number(/^write_bytes: (\d+)/m.exec(io)[1]);
 }
 
-const noopAction = { name: 'noop', validate: () => [], execute: async () => null };
 
 function jobDef(name, extra = {}) {
   return {
@@ -78,43 +70,6 @@ function jobDef(name, extra = {}) {
   };
 }
 
-async function makeEngine(dataDir, jobs, { concurrency = 64, onInsert, actions = [noopAction] } = {}) {
-  const store = new FileRunStore({ dataDir, clock: systemClock, logger: silentLogger, keepPerJob: 50 });
-  await store.open();
-  if (onInsert) {
-    const insert = store.insertRun.bind(store);
-    store.insertRun = async (run) => {
-      await insert(run);
-      onInsert(run);
-    };
-  }
-  const logs = new RunLogs(join(dataDir, 'logs'), systemClock);
-  await logs.init();
-  const engine = createEngine({
-    config: {
-      file: join(dataDir, 'hearth.yaml'),
-      timezone: 'UTC',
-      dataDir,
-      server: { host: '127.0.0.1', port: 0 },
-      pools: { default: { name: 'default', concurrency } },
-      jobs: Object.fromEntries(jobs.map((j) => [j.name, j])),
-      historyPerJob: 50,
-      logRetentionMs: 30 * 86_400_000,
-      killGraceMs: 1000,
-    },
-    store,
-    clock: systemClock,
-    logs,
-    logger: silentLogger,
-    version: 'bench',
-    runShell,
-    actions: { get: (name) => actions.find((action) => action.name === name) },
-    dataDir,
-    baseEnv: {},
-    workflows: { journal: await fileJournal(dataDir), inbox: new FileInboxStore(join(dataDir, 'inbox.json')) },
-  });
-  return { engine, store };
-}
 
 async function waitUntil(predicate, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
@@ -135,7 +90,7 @@ async function fireLatency() {
       schedule: { spec: { kind: 'every', everyMs: 60_000, anchor: firstDue + (i % 50) * 200 }, timezone: 'UTC', catchup: 'none', maxCatchup: 1 },
     }),
   );
-  const { engine, store } = await makeEngine(dir, jobs, {
+  const { engine, store } = await makeBenchEngine(dir, jobs, {
     onInsert: (run) => run.scheduledFor && latencies.push(Date.now() - Date.parse(run.scheduledFor)),
   });
   await engine.start();
@@ -150,7 +105,7 @@ async function fireLatency() {
   const burst = [];
   const due = Math.ceil((Date.now() + 2000) / 1000) * 1000;
   const burstJobs = jobs.map((j) => ({ ...j, schedule: { ...j.schedule, spec: { kind: 'every', everyMs: 60_000, anchor: due } } }));
-  const second = await makeEngine(burstDir, burstJobs, {
+  const second = await makeBenchEngine(burstDir, burstJobs, {
     onInsert: (run) => run.scheduledFor && burst.push(Date.now() - Date.parse(run.scheduledFor)),
   });
   await second.engine.start();
@@ -187,7 +142,7 @@ async function diskSyncLatency() {
 /** Durable no-op runs per second, then disk bytes per run with 10,000 runs of history. */
 async function throughputAndWrites() {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-runs-'));
-  const { engine, store } = await makeEngine(dir, [jobDef('noop')]);
+  const { engine, store } = await makeBenchEngine(dir, [jobDef('noop')]);
   await engine.start();
   const finishedCount = async () => (await store.listRuns({ job: 'noop', limit: 1 })).runs[0]?.status === 'succeeded';
 
@@ -223,11 +178,6 @@ async function throughputAndWrites() {
   rmSync(dir, { recursive: true, force: true });
 }
 
-async function fileJournal(dataDir) {
-  const journal = new FileStepJournal(join(dataDir, 'steps'));
-  await journal.init();
-  return journal;
-}
 
 /**
  * Workflows: a run of 1,000 durable step.run no-ops (each journaled and
@@ -246,7 +196,7 @@ async function workflowSteps() {
     },
   };
   const sleepAction = { name: 'sleeper', validate: () => [], execute: async (_params, { step }) => step.sleep('nap', '1h') };
-  const { engine, store } = await makeEngine(dir, [jobDef('steps', { tasks: [{ ...jobDef('x').tasks[0], action: 'steps' }] }), jobDef('sleeper', { tasks: [{ ...jobDef('x').tasks[0], action: 'sleeper' }] })], {
+  const { engine, store } = await makeBenchEngine(dir, [jobDef('steps', { tasks: [{ ...jobDef('x').tasks[0], action: 'steps' }] }), jobDef('sleeper', { tasks: [{ ...jobDef('x').tasks[0], action: 'sleeper' }] })], {
     actions: [stepsAction, sleepAction],
   });
   await engine.start();
