@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { AttentionView } from '../../src/engine/attention.js';
-import { launchChromium, logInAt, phoneContext, screenshotDir } from './browser.js';
-import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { logInAt, phoneContext, startDashboard } from './browser.js';
+import { baseConfig, freePort, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
 /**
  * The overview on a phone says what needs attention: two failing jobs with
@@ -43,9 +43,7 @@ export default async function ({ step }) {
     action: module
     with: { path: ./ask.mjs }
 `;
-  hearth = await startHearth({ dir, port, config: baseConfig(port, jobs), env: { HEARTH_PASSWORD: PASSWORD } });
-  browser = await launchChromium();
-  shots = screenshotDir(dir);
+  ({ hearth, browser, shots } = await startDashboard({ dir, port, config: baseConfig(port, jobs), password: PASSWORD }));
 }, 60_000);
 
 afterAll(async () => {

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ROOT } from '../helpers/hearth-process.js';
+import { ROOT, startHearth, type HearthProcess } from '../helpers/hearth-process.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -37,4 +37,15 @@ export function screenshotDir(dir: string): string {
   const shots = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs') : join(dir, 'shots');
   mkdirSync(shots, { recursive: true });
   return shots;
+}
+
+/** What every dashboard test starts with: hearth with the dashboard password set, Debian's chromium, the screenshot folder. */
+export async function startDashboard(options: { dir: string; port: number; config: string; password: string }): Promise<{ hearth: HearthProcess; browser: Browser; shots: string }> {
+  const hearth = await startHearth({ dir: options.dir, port: options.port, config: options.config, env: { HEARTH_PASSWORD: options.password } });
+  try {
+    return { hearth, browser: await launchChromium(), shots: screenshotDir(options.dir) };
+  } catch (error) {
+    await hearth.stop();
+    throw error;
+  }
 }

@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
-import { launchChromium, phoneContext, screenshotDir } from './browser.js';
+import { baseConfig, freePort, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { phoneContext, startDashboard } from './browser.js';
 
 /**
  * The dashboard end to end: the real `hearth` binary, real headless
@@ -48,9 +48,7 @@ beforeAll(async () => {
   // A zone other than the machine's (UTC): every time on the pages, log lines too, must be in this one.
   config = baseConfig(port, JOBS).replace('timezone: UTC', `timezone: ${ZONE}`);
   configFile = join(dir, 'hearth.yaml');
-  hearth = await startHearth({ dir, port, config, env: { HEARTH_PASSWORD: PASSWORD } });
-  browser = await launchChromium();
-  shots = screenshotDir(dir);
+  ({ hearth, browser, shots } = await startDashboard({ dir, port, config, password: PASSWORD }));
 }, 60_000);
 
 afterAll(async () => {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { Run } from '../../src/runs/model.js';
 import type { InboxItem } from '../../src/steps/inbox.js';
-import { launchChromium, logInAt, phoneContext, screenshotDir } from './browser.js';
-import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { logInAt, phoneContext, startDashboard } from './browser.js';
+import { baseConfig, freePort, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
 /**
  * The Inbox on a phone: a workflow asks, the person taps an answer, the run
@@ -44,9 +44,7 @@ export default async function ({ step }) {
     action: module
     with: { path: ./plan.mjs }
 `;
-  hearth = await startHearth({ dir, port, config: baseConfig(port, jobs), env: { HEARTH_PASSWORD: PASSWORD } });
-  browser = await launchChromium();
-  shots = screenshotDir(dir);
+  ({ hearth, browser, shots } = await startDashboard({ dir, port, config: baseConfig(port, jobs), password: PASSWORD }));
 }, 60_000);
 
 afterAll(async () => {

@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { launchChromium, logInAt, phoneContext, screenshotDir } from './browser.js';
-import { baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { logInAt, phoneContext, startDashboard } from './browser.js';
+import { baseConfig, freePort, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
 /**
  * Settings › Notifications on a phone: the channels fit the screen and
@@ -37,9 +37,7 @@ notify:
     home-assistant-webhook: { type: webhook, url: "${hookUrl}" }
     phone: { type: ntfy, url: "http://127.0.0.1:${await freePort()}/a-very-long-topic-name-for-the-family-phones" }
 `;
-  hearth = await startHearth({ dir, port, config, env: { HEARTH_PASSWORD: PASSWORD } });
-  browser = await launchChromium();
-  shots = screenshotDir(dir);
+  ({ hearth, browser, shots } = await startDashboard({ dir, port, config, password: PASSWORD }));
 }, 60_000);
 
 afterAll(async () => {
