@@ -331,7 +331,10 @@ async function denseSearch(size, dim = 384) {
 console.log(`hearth knowledge bench — ${machine()}`);
 for (const size of flags['dense-only'] ? [] : sizes) {
   const dataDir = join(work, `data-${size}`);
-  if (size === sizes[0]) {
+  const reuse = flags.keep && existsSync(join(dataDir, 'knowledge', 'index', 'meta.json'));
+  if (reuse) {
+    console.log(`reusing the ${size}-chunk store in ${dataDir} (--keep)`);
+  } else if (size === sizes[0]) {
     const staged = new KnowledgeBase({ root: join(dataDir, 'knowledge'), embedder: createHashingEmbedder(256), clock: systemClock });
     await ingest(staged, size, `hashing-v1-256, ${size} chunks, all stages`);
     await staged.close();
@@ -340,7 +343,7 @@ for (const size of flags['dense-only'] ? [] : sizes) {
   }
   const kb = new KnowledgeBase({ root: join(dataDir, 'knowledge'), embedder: createHashingEmbedder(256), clock: systemClock });
   // A staged ingest folds its rows into the indexes itself; a bulk load does not, so only optimize makes it comparable.
-  if (size === sizes[0]) await searchLatency(kb, `${size} chunks, right after ingest`);
+  if (size === sizes[0] && !reuse) await searchLatency(kb, `${size} chunks, right after ingest`);
   const started = performance.now();
   const optimized = await kb.optimize({ keepVersionsMs: 0 });
   console.log(`optimize ${size}: ${((performance.now() - started) / 1000).toFixed(1)} s (${optimized.fragmentsRemoved} fragments → ${optimized.fragmentsAdded})`);

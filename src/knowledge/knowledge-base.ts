@@ -327,7 +327,7 @@ export class KnowledgeBase implements SearchPort {
     const sameEmbedder = meta.embedder === this.embedder.id;
     const queryVector = sameEmbedder ? this.embedder.embed([text], 'query').then(([vec]) => vec!) : undefined;
     queryVector?.catch(() => {}); // awaited in hybridSearch; a failure is reported from there
-    const { vector, keyword } = await table.hybridSearch(text, queryVector, filter, candidates);
+    const { vector, keyword, total } = await table.hybridSearch(text, queryVector, filter, candidates);
     const fused = fuseRankings(text, { vector, keyword }, limit);
     const rows = await table.completeRows(fused.map((candidate) => candidate.row));
     const complete = new Map(rows.map((row) => [row.id, row]));
@@ -343,7 +343,7 @@ export class KnowledgeBase implements SearchPort {
       hits,
       mode: sameEmbedder ? 'hybrid' : 'keyword',
       tookMs: Math.round((performance.now() - started) * 10) / 10,
-      totalChunks: await table.count(),
+      totalChunks: total ?? (await table.count()),
       ...(sameEmbedder ? {} : { note: `the index holds ${meta.embedder} vectors; keyword search only until it is re-embedded with ${this.embedder.id} (next ingest, or hearth knowledge rebuild)` }),
     };
   }
