@@ -123,6 +123,29 @@ function recordTakes(table: ChunkTable): Array<{ rowIds: number[]; columns: stri
   return takes;
 }
 
+/** Records the columns every full-text search on the LanceDB table under a ChunkTable asks for. */
+function recordKeywordSelects(table: ChunkTable): string[][] {
+  type Query = { fullTextSearch(...args: unknown[]): { select(columns: string[]): unknown } };
+  const lance = (table as unknown as { table: { query(): Query } }).table;
+  const selects: string[][] = [];
+  const original = lance.query.bind(lance);
+  lance.query = () => {
+    const query = original();
+    const search = query.fullTextSearch.bind(query);
+    query.fullTextSearch = (...args) => {
+      const found = search(...args);
+      const select = found.select.bind(found);
+      found.select = (columns) => {
+        selects.push(columns);
+        return select(columns);
+      };
+      return found;
+    };
+    return query;
+  };
+  return selects;
+}
+
 /**
  * Rows at equal distance or score (to 5 decimals: LanceDB's float32 and this
  * module's float64 arithmetic round differently) may come back in either
@@ -162,8 +185,10 @@ describe('ChunkTable hybrid search', () => {
     await table.upsert(await corpus());
     await table.vectorSearch(await query('warm up'), {}, 1); // loads the vector copy
     const takes = recordTakes(table);
+    const keywordSelects = recordKeywordSelects(table);
     const text = 'boiler pressure';
     const rankings = await table.hybridSearch(text, query(text), {}, 50);
+    expect(keywordSelects).toEqual([['_score']]); // and the row id
     expect(takes.map((take) => take.columns)).toEqual([['vector'], ['text']]);
     expect(takes[0]!.rowIds).toHaveLength(75); // 1.5 × 50 int8 candidates, re-ranked with their exact vectors
     expect(rankings.vector).toHaveLength(50);
