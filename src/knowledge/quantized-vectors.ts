@@ -47,6 +47,12 @@ export interface CopiedRow {
   timestamp: number;
 }
 
+/** Each row's dot product with the query, in units that `factor` turns back into the rows' int8 scale. */
+interface DotProducts {
+  values: ArrayLike<number>;
+  factor: number;
+}
+
 export class QuantizedVectors {
   /**
    * Without the SIMD scanner, column d holds dimension d of every row: columns[d * capacity + row].
@@ -68,7 +74,7 @@ export class QuantizedVectors {
   /** Rows in row id order, built on the first `rowOf` if rows were not added in that order (LanceDB's scan adds them in order). */
   private byRowId: Uint32Array | undefined;
   private rowIdsAscending = true;
-  /** Reused between searches: one float per row. */
+  /** The JavaScript scan's sums, reused between searches: one float per row. */
   private readonly scratch: Float32Array;
   private filled = 0;
 
@@ -83,7 +89,7 @@ export class QuantizedVectors {
     this.rowIds = new Float64Array(capacity);
     this.timestamps = new Float64Array(capacity);
     this.sourceCodes = new Uint16Array(capacity);
-    this.scratch = new Float32Array(capacity);
+    this.scratch = new Float32Array(this.scanner ? 0 : capacity); // the SIMD scan returns its own sums
     this.ids = new IdColumn(capacity);
     this.docIds = new IdColumn(capacity);
   }
@@ -176,8 +182,8 @@ export class QuantizedVectors {
   /** The `k` rows most similar to `query` that pass `filter`, best first. */
   nearest(query: ArrayLike<number>, filter: RowFilter, k: number): NearRow[] {
     if (query.length !== this.dim) throw new RangeError(`query has ${query.length} dimensions, expected ${this.dim}`);
-    this.scan(query);
-    return this.best(filter, k);
+    const sums = this.scan(query);
+    return this.best(sums, filter, k);
   }
 
   /**
@@ -186,7 +192,7 @@ export class QuantizedVectors {
    * writes the score array once, which halves a dense query's time
    * (nearest() over 100k × 256 here: 85 → 41 ms; a 16-dimension query 5.9 → 3.4 ms).
    */
-  private scan(query: ArrayLike<number>): void {
+  private scan(query: ArrayLike<number>): DotProducts {
     if (this.scanner) return this.scanSimd(query, this.scanner);
     const rows = this.filled;
     const scores = this.scratch;
@@ -208,14 +214,17 @@ export class QuantizedVectors {
       const offset = dims[i]! * this.capacity;
       for (let row = 0; row < rows; row++) scores[row]! += weight * columns[offset + row]!;
     }
+    return { values: scores, factor: 1 };
   }
 
   /**
    * The same dot products in WebAssembly SIMD: the query is scaled to
    * integers (|w| ≤ MAX_WEIGHT, a relative rounding of 1/16383 of its largest
-   * value, far below the rows' int8 rounding) and the sums scaled back.
+   * value, far below the rows' int8 rounding) and the sums scaled back
+   * while the best are picked (no float copy of them: 4 bytes a row fewer;
+   * time within noise, 4.5–4.6 ms for nearest() over 100k × 384 either way).
    */
-  private scanSimd(query: ArrayLike<number>, scanner: Int8Scanner): void {
+  private scanSimd(query: ArrayLike<number>, scanner: Int8Scanner): DotProducts {
     let maxAbs = 0;
     for (let d = 0; d < this.dim; d++) maxAbs = Math.max(maxAbs, Math.abs(query[d]!));
     const dims: number[] = [];
@@ -228,14 +237,11 @@ export class QuantizedVectors {
       weights.push(weight);
     }
     const rows = this.filled;
-    const sums = scanner.scan(rows, dims, weights);
-    const scores = this.scratch;
-    const back = toInt > 0 ? 1 / toInt : 0;
-    for (let row = 0; row < rows; row++) scores[row] = sums[row]! * back;
+    return { values: scanner.scan(rows, dims, weights), factor: toInt > 0 ? 1 / toInt : 0 };
   }
 
   /** Scales the raw dot products and keeps the best `k` of the rows that pass the filter. */
-  private best(filter: RowFilter, k: number): NearRow[] {
+  private best({ values, factor }: DotProducts, filter: RowFilter, k: number): NearRow[] {
     const allowed = this.allowedSources(filter.sources);
     const since = filter.since ?? -Infinity;
     const until = filter.until ?? Infinity;
@@ -244,7 +250,7 @@ export class QuantizedVectors {
       if (allowed && !allowed[this.sourceCodes[row]!]) continue;
       const timestamp = this.timestamps[row]!;
       if (timestamp < since || timestamp >= until) continue;
-      heap.offer(row, this.scratch[row]! * this.scales[row]!);
+      heap.offer(row, values[row]! * factor * this.scales[row]!);
     }
     return heap.sorted().map(({ row, score }) => ({ rowId: this.rowIds[row]!, score, row }));
   }
