@@ -6,7 +6,7 @@ import { CancelledError, errorMessage, UsageError } from '../core/errors.js';
 import { BatchWriter } from './batch-writer.js';
 import { chunkDocument, DEFAULT_CHUNKING } from './chunking.js';
 import type { ChunkOptions } from './chunking.js';
-import { fuseRankings, toHits } from './fusion.js';
+import { fuseRankings, fusionReadsText, toHits } from './fusion.js';
 import { LanceChunkIndex } from './lance-index.js';
 import type { ChunkTable, OptimizeResult } from './lance-index.js';
 import { InvalidDocumentError, normalize } from './normalize.js';
@@ -327,9 +327,10 @@ export class KnowledgeBase implements SearchPort {
     const sameEmbedder = meta.embedder === this.embedder.id;
     const queryVector = sameEmbedder ? this.embedder.embed([text], 'query').then(([vec]) => vec!) : undefined;
     queryVector?.catch(() => {}); // awaited in hybridSearch; a failure is reported from there
-    const { vector, keyword, total } = await table.hybridSearch(text, queryVector, filter, candidates);
+    const texts = fusionReadsText(text);
+    const { vector, keyword, total } = await table.hybridSearch(text, queryVector, filter, candidates, { texts });
     const fused = fuseRankings(text, { vector, keyword }, limit);
-    const rows = await table.completeRows(fused.map((candidate) => candidate.row));
+    const rows = await table.completeRows(fused.map((candidate) => candidate.row), { text: !texts });
     const complete = new Map(rows.map((row) => [row.id, row]));
     const hits = toHits(
       text,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHashingEmbedder } from './embedders/hashing.js';
-import { fuseRankings, toHits } from './fusion.js';
+import { fuseRankings, fusionReadsText, toHits } from './fusion.js';
 import { LanceChunkIndex } from './lance-index.js';
 import type { ChunkFilter, ChunkTable } from './lance-index.js';
 import type { IndexedChunk } from './types.js';
@@ -212,6 +212,29 @@ describe('ChunkTable hybrid search', () => {
     expect(takes[0]!.columns).toEqual(['id', 'title', 'author', 'url']); // source and time came from the copy
     expect(rows.map((row) => row.id)).toEqual(fused.map((candidate) => candidate.row.id));
     for (const row of rows) expect(row).toMatchObject({ title: `doc ${row.id.slice(1)}`, source: ['mail', 'notes', 'slack'][Number(row.id.slice(1)) % 3], timestamp: Date.UTC(2024, 0, 1) + Number(row.id.slice(1)) * 86_400_000 });
+  });
+
+  it('reads no text before fusion for a one-word query, and the fused top 10’s text with their titles: the same hits', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    await table.vectorSearch(await query('warm up'), {}, 1); // loads the vector copy
+    const takes = recordTakes(table);
+    for (const text of ['bread', 'boiler']) {
+      expect(fusionReadsText(text)).toBe(false);
+      for (const filter of filters) {
+        const usual = fuseRankings(text, await table.hybridSearch(text, query(text), filter, 50), 10);
+        const usualRows = await table.completeRows(usual.map((candidate) => candidate.row));
+        takes.length = 0;
+        const rankings = await table.hybridSearch(text, query(text), filter, 50, { texts: false });
+        const fused = fuseRankings(text, rankings, 10);
+        const rows = await table.completeRows(fused.map((candidate) => candidate.row), { text: true });
+        expect(takes.map((take) => take.columns)).toEqual([['vector'], ['id', 'title', 'author', 'url', 'text']]);
+        const hits = toHits(text, fused.map((candidate, i) => ({ ...candidate, row: rows[i]! })));
+        expect(hits, `${text} ${JSON.stringify(filter)}`).toEqual(toHits(text, usual.map((candidate, i) => ({ ...candidate, row: usualRows[i]! }))));
+        expect(hits.length).toBeGreaterThan(0);
+      }
+    }
+    expect(fusionReadsText('boiler pressure')).toBe(true);
   });
 
   it('ranks the same rows when another handle rewrote the table, also in the middle of a search', async () => {

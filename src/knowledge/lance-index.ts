@@ -203,18 +203,18 @@ export class ChunkTable {
   }
 
   /**
-   * Both rankings of a hybrid search, with only the columns fusion needs (id,
-   * document, text; completeRows reads the rest for the fused few). The
-   * keyword search starts first and runs on LanceDB's threads while the
-   * vector scan runs on this one; the vector stage reads its candidates'
-   * exact vectors and those columns in one take. Fewer round trips paid more
-   * than fewer cells: reading columns only for vector rows the keyword search
-   * had not returned (a second take after it) was 1–3 ms slower a query at
-   * 10k and 100k (docs/benchmarks.md).
+   * Both rankings of a hybrid search, with only what fusion needs of each row
+   * (id, document, text; completeRows reads the rest for the fused few). With
+   * the vector copy, see hybridFromCopy; without one (too big), the keyword
+   * search starts first and runs on LanceDB's threads while LanceDB scans the
+   * vectors, and both read those three columns. `texts: false` (fusion will
+   * not look at the text: a one-word query has no phrase to find) leaves the
+   * text out where the copy allows it; completeRows then reads it for the
+   * fused few (`{ text: true }`).
    */
-  async hybridSearch(text: string, vector: Promise<Float32Array> | undefined, filter: ChunkFilter, limit: number): Promise<HybridRankings> {
+  async hybridSearch(text: string, vector: Promise<Float32Array> | undefined, filter: ChunkFilter, limit: number, options: { texts?: boolean } = {}): Promise<HybridRankings> {
     if (vector) {
-      const fromCopy = await this.hybridFromCopy(text, vector, filter, limit);
+      const fromCopy = await this.hybridFromCopy(text, vector, filter, limit, options.texts ?? true);
       if (fromCopy) return fromCopy;
     }
     const keyword = this.keywordRanking(text, filter, limit, RANKED_COLUMNS);
@@ -236,7 +236,7 @@ export class ChunkTable {
    * Undefined when there is no copy (too big) or the table kept changing
    * under the search: the caller reads the columns instead.
    */
-  private async hybridFromCopy(text: string, vector: Promise<Float32Array>, filter: ChunkFilter, limit: number): Promise<HybridRankings | undefined> {
+  private async hybridFromCopy(text: string, vector: Promise<Float32Array>, filter: ChunkFilter, limit: number, readTexts: boolean): Promise<HybridRankings | undefined> {
     for (let attempt = 0; attempt < VERSION_RACE_RETRIES; attempt++) {
       // The version first: row ids from the keyword search are only the copy's if no write came between.
       const version = await this.table.version();
@@ -256,11 +256,12 @@ export class ChunkTable {
         .slice(0, limit);
       const hits = await keywordHits;
       const keywordRows = hits.map((hit) => ({ hit, copyRow: copy.rowOf(hit.rowId) }));
-      const wanted = [...new Set([...nearest.map(({ row }) => row.rowId), ...hits.map((hit) => hit.rowId)])];
+      const wanted = readTexts ? [...new Set([...nearest.map(({ row }) => row.rowId), ...hits.map((hit) => hit.rowId)])] : [];
       const texts = await this.takeByRowId(wanted, ['text']);
       if ((await this.table.version()) !== version) continue;
       if (keywordRows.some(({ copyRow }) => copyRow < 0) || texts.size < wanted.length) continue;
-      const ranked = (known: CopiedRow, score: number): RankedRow => ({ id: known.id, docId: known.docId, text: String(texts.get(known.rowId)!.text), score, rowId: known.rowId, source: known.source, timestamp: known.timestamp });
+      const textOf = (rowId: number) => (readTexts ? String(texts.get(rowId)!.text) : '');
+      const ranked = (known: CopiedRow, score: number): RankedRow => ({ id: known.id, docId: known.docId, text: textOf(known.rowId), score, rowId: known.rowId, source: known.source, timestamp: known.timestamp });
       return {
         vector: nearest.map(({ known, score }) => ranked(known, score)),
         keyword: keywordRows.map(({ hit, copyRow }) => ranked(copy.describe(copyRow), hit.score)).sort((a, b) => b.score - a.score || a.id.localeCompare(b.id)),
@@ -289,30 +290,33 @@ export class ChunkTable {
 
   /**
    * The full rows of a search's fused results, in their order, with one take
-   * by row id. A row whose id is not the one asked for (the table changed
-   * since it was ranked) is looked up by chunk id instead; a row since
-   * deleted is left out.
+   * by row id (with the text too when `text`: the rankings left it out). A
+   * row whose id is not the one asked for (the table changed since it was
+   * ranked) is looked up by chunk id instead; a row since deleted is left out.
    */
-  async completeRows<R extends RankedRow>(rows: R[]): Promise<Array<R & IndexRow>> {
+  async completeRows<R extends RankedRow>(rows: R[], options: { text?: boolean } = {}): Promise<Array<R & IndexRow>> {
     if (rows.length === 0) return [];
+    const withText = (columns: string[]) => (options.text ? [...columns, 'text'] : columns);
     const byId = new Map<string, Record<string, unknown>>();
     const withRowId = rows.filter((row) => row.rowId !== undefined);
     if (withRowId.length > 0) {
       const copied = withRowId.every((row) => row.source !== undefined && row.timestamp !== undefined);
-      for (const row of await this.table.takeRowIds(withRowId.map((row) => row.rowId!)).select(copied ? DISPLAY_COLUMNS_NOT_COPIED : DISPLAY_COLUMNS).toArray()) {
+      for (const row of await this.table.takeRowIds(withRowId.map((row) => row.rowId!)).select(withText(copied ? DISPLAY_COLUMNS_NOT_COPIED : DISPLAY_COLUMNS)).toArray()) {
         byId.set(String(row.id), row);
       }
     }
     const lost = rows.filter((row) => !byId.has(row.id));
     if (lost.length > 0) {
-      for (const row of await this.table.query().where(`id IN (${lost.map((row) => sqlString(row.id)).join(', ')})`).select(DISPLAY_COLUMNS).toArray()) byId.set(String(row.id), row);
+      const found = await this.table.query().where(`id IN (${lost.map((row) => sqlString(row.id)).join(', ')})`).select(withText(DISPLAY_COLUMNS)).toArray();
+      for (const row of found) byId.set(String(row.id), row);
     }
     return rows.flatMap((row) => {
       const full = byId.get(row.id);
       if (!full) return [];
       const source = 'source' in full ? String(full.source) : row.source!;
       const timestamp = 'ts' in full ? Number(full.ts) : row.timestamp!;
-      return [{ ...row, source, title: String(full.title), author: String(full.author), url: String(full.url), timestamp }];
+      const text = options.text ? String(full.text) : row.text;
+      return [{ ...row, text, source, title: String(full.title), author: String(full.author), url: String(full.url), timestamp }];
     });
   }
 
