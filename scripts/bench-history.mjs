@@ -292,6 +292,22 @@ function rollup(pid) {
   return { rss: rss / 1024, anon: anon / 1024, file: (rss - anon) / 1024, hwm: memoryOf(pid).hwm };
 }
 
+/**
+ * --smaps: resident MB by mapping from /proc/PID/smaps, the biggest first: `[heap]` is glibc's main arena (brk),
+ * `anon` every other anonymous mapping (V8's heap pages, other arenas, thread stacks, mmapped malloc blocks), files by
+ * name (the node binary's code and data, the bundle, libraries).
+ */
+function smapsByMapping(pid) {
+  const totals = new Map();
+  let name;
+  for (const row of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(row);
+    if (header) name = header[1] || 'anon';
+    else if (row.startsWith('Rss:')) totals.set(name, (totals.get(name) ?? 0) + Number(/(\d+)/.exec(row)[1]) / 1024);
+  }
+  return [...totals].sort((a, b) => b[1] - a[1]).filter(([, mb]) => mb >= 0.5).map(([n, mb]) => `${n.replace(/^.*\//, '')} ${mb.toFixed(1)}`).join(', ');
+}
+
 function describeRollup({ rss, anon, file }) {
   return `${rss.toFixed(1)} MB (anonymous ${anon.toFixed(1)}, file-backed ${file.toFixed(1)})`;
 }
@@ -300,11 +316,14 @@ const HOUR_JOBS = 1_000;
 /** Jobs that fire during the compressed hour: every minute in real life, every 2 s here (20 × 60 = 1,200 runs). */
 const FAST_JOBS = 20;
 
+/** --only=runs: the runs fire and nobody uses the dashboard; --only=use: the dashboard is used and no job fires. */
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice(7);
+
 function hourJobsYaml() {
   let yaml = '';
   for (let i = 0; i < HOUR_JOBS; i++) {
     yaml += `  job-${i}:\n    description: Job ${i}\n`;
-    yaml += i < FAST_JOBS ? `    schedule: { every: 2s }\n` : `    schedule: { cron: "${i % 60} ${i % 24} * * *" }\n`;
+    yaml += i < FAST_JOBS && only !== 'use' ? `    schedule: { every: 2s }\n` : `    schedule: { cron: "${i % 60} ${i % 24} * * *" }\n`;
     yaml += `    run: "echo job ${i}; echo ok"\n`;
   }
   return yaml;
@@ -399,7 +418,9 @@ async function hourOfUse() {
     },
   });
   const pid = hearth.child.pid;
+  const withSmaps = process.argv.includes('--smaps');
   const snapshot = async () => {
+    if (withSmaps) console.log(`    by mapping (MB): ${smapsByMapping(pid)}`);
     if (!snapshotDir) return;
     process.kill(pid, 'SIGUSR2');
     await new Promise((r) => setTimeout(r, 5_000));
@@ -415,7 +436,7 @@ async function hourOfUse() {
     const minuteTimes = [];
     for (let n = 0; n < 60; n++) {
       const before = performance.now();
-      await minuteOfUse(hearth, n);
+      if (only !== 'runs') await minuteOfUse(hearth, n);
       minuteTimes.push(performance.now() - before);
       // Spread the 60 minutes over the 2 minutes the runs take (a person is not a load generator).
       const left = until - performance.now();
