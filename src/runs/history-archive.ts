@@ -204,36 +204,49 @@ export interface HistoryArchiveOptions {
 }
 
 /**
- * The buffers month files are read into, reused from query to query. Each query's Reader takes one on its first
- * read and gives it back when closed, so reading history costs one buffer per concurrent query for the life of the
- * process, not a new ~64 KB buffer per block: those were garbage only a GC could free, and V8 collects for outside
- * memory only every ~64 MB of it, which glibc then kept (an hour of dashboard use at 100k runs grew the main malloc
- * arena by ~70 MB; docs/benchmarks.md). At most `keep` free buffers are kept.
+ * The buffers month files are read into, reused from query to query. A query's Reader takes one on its first read
+ * and gives it back when closed (or before it waits for another query's indexing), so reading history costs at most
+ * `max` buffers for the life of the process, not a new ~64 KB buffer per block: those were garbage only a GC could
+ * free, and V8 collects for outside memory only every ~64 MB of it, which glibc then kept (an hour of dashboard use
+ * at 100k runs grew the main malloc arena by ~70 MB; docs/benchmarks.md). Queries beyond `max` at once (the home
+ * page asks for 50 jobs' strips together) wait for a buffer: a query holds one at a time, so they all get one.
  */
 export class ReadBuffers {
   private readonly free: Buffer[] = [];
-  /** Pooled buffers allocated so far (not counting oversized ones). */
+  private readonly waiting: Array<(buffer: Buffer) => void> = [];
+  /** Pooled buffers allocated so far (never more than `max`; oversized ones are not counted). */
   allocated = 0;
   /** Reads larger than a buffer (a line longer than a block): a buffer of their own, dropped after use. */
   oversized = 0;
+  /** The most buffers in use at once. */
+  busiest = 0;
+  private inUse = 0;
 
-  constructor(readonly size: number = READ_BUFFER_BYTES, private readonly keep = 4) {}
+  constructor(readonly size: number = READ_BUFFER_BYTES, readonly max = 4) {}
 
-  take(): Buffer {
-    const buffer = this.free.pop();
-    if (buffer) return buffer;
-    this.allocated++;
-    return Buffer.allocUnsafeSlow(this.size);
+  async take(): Promise<Buffer> {
+    let buffer = this.free.pop();
+    if (!buffer && this.allocated < this.max) {
+      this.allocated++;
+      buffer = Buffer.allocUnsafeSlow(this.size);
+    }
+    buffer ??= await new Promise<Buffer>((resolve) => this.waiting.push(resolve));
+    this.inUse++;
+    this.busiest = Math.max(this.busiest, this.inUse);
+    return buffer;
   }
 
   give(buffer: Buffer): void {
-    if (this.free.length < this.keep) this.free.push(buffer);
+    this.inUse--;
+    const next = this.waiting.shift();
+    if (next) next(buffer);
+    else this.free.push(buffer);
   }
 }
 
 /**
  * One query's open month file: opened on the first read it needs, closed when the query is done. What read()
- * returns is valid until the next read() or close() (it is the reused buffer): use it before reading again.
+ * returns is valid until the next read(), release() or close() (it is the reused buffer): use it before then.
  */
 class Reader {
   private handle: FileHandle | undefined;
@@ -252,7 +265,7 @@ class Reader {
     }
     const length = end - start;
     let target: Buffer;
-    if (length <= this.buffers.size) target = this.buffer ??= this.buffers.take();
+    if (length <= this.buffers.size) target = this.buffer ??= await this.buffers.take();
     else {
       this.buffers.oversized++;
       target = Buffer.allocUnsafeSlow(length);
@@ -269,12 +282,17 @@ class Reader {
     return bytes;
   }
 
-  async close(): Promise<void> {
-    const handle = this.handle;
-    this.handle = undefined;
+  /** Gives the buffer back (before waiting on another query, which may need one); the next read takes one again. */
+  release(): void {
     this.last = undefined;
     if (this.buffer) this.buffers.give(this.buffer);
     this.buffer = undefined;
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    this.release();
     await handle?.close();
   }
 }
@@ -292,9 +310,10 @@ export class HistoryArchive {
     return this.reads.opens;
   }
 
-  /** Read buffers allocated so far: one per concurrent query, reused by every later one (plus `oversized`). */
-  get readBuffers(): { allocated: number; oversized: number; size: number } {
-    return { allocated: this.buffers.allocated, oversized: this.buffers.oversized, size: this.buffers.size };
+  /** Read buffers allocated so far (at most 4, however many queries run at once), the most in use at once, and `oversized` reads. */
+  get readBuffers(): { allocated: number; busiest: number; oversized: number; size: number } {
+    const { allocated, busiest, oversized, size } = this.buffers;
+    return { allocated, busiest, oversized, size };
   }
 
   /** Bytes read from month files (index checks, scans and blocks). */
@@ -495,6 +514,7 @@ export class HistoryArchive {
    * built by scanning, then extended over whatever was appended since. One at a time per file.
    */
   private async indexFor(file: MonthFile, reader: Reader): Promise<MonthIndex | undefined> {
+    if (file.indexing) reader.release(); // the query indexing this file may be waiting for a read buffer
     while (file.indexing) await file.indexing.catch(() => undefined);
     const current = file.index;
     if (current && (file.knownSize === undefined || current.size >= file.knownSize)) return current;
