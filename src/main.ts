@@ -268,6 +268,9 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       configFromCache,
       ...(typeof codeCache === 'string' && { codeCache }),
     });
+    // bin/hearth.js's process settings that must wait until start-up is over (a smaller V8 heap growth factor).
+    const afterStart = (globalThis as Record<symbol, unknown>)[Symbol.for('hearth.afterStart')];
+    if (typeof afterStart === 'function') afterStart();
     // Under systemd (Type=notify): ready now, then watchdog pings while the scheduler keeps completing passes.
     const notifier = createSystemdNotifier({
       env: options.env,
