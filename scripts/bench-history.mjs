@@ -20,7 +20,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ROOT, startHearth } from './dashboard-harness.mjs';
+import { ROOT, startHearth, unitMallocEnv } from './dashboard-harness.mjs';
 import { memoryOf } from './proc-memory.mjs';
 
 const { FileRunStore } = await import(join(ROOT, 'dist/runs/file-store.js'));
@@ -379,7 +379,8 @@ async function minuteOfUse(hearth, n) {
  * 20 of the 1,000 jobs firing every 2 s for 2 minutes (an hour of every-minute runs: 1,200), and 60 "minutes" of
  * dashboard and API use (~20 requests each, an SSE connect/disconnect) meanwhile. RSS at start, after, 60 s later.
  * `--node-args=a,b` passes flags to node before bin/hearth.js; `--heap-snapshots=DIR` writes a heap snapshot at
- * each of the three points (SIGUSR2) into DIR.
+ * each of the three points (SIGUSR2) into DIR. Hearth runs with the systemd unit's malloc settings, as on the Pi
+ * (`--no-unit-env`: without them; MALLOC_* in this environment override them).
  */
 async function hourOfUse() {
   const runsArg = process.argv.find((arg) => arg.startsWith('--runs='));
@@ -393,9 +394,13 @@ async function hourOfUse() {
   // --gc-log=FILE: node's --trace-gc lines (heap sizes at every GC) into FILE, to set against RSS.
   const gcLog = process.argv.find((arg) => arg.startsWith('--gc-log='))?.slice(9);
   if (gcLog) nodeArgs.push('--trace-gc');
+  // As the Pi runs it: the systemd unit's malloc settings (what this environment sets wins; --no-unit-env: none).
+  const env = process.argv.includes('--no-unit-env') ? {} : Object.fromEntries(Object.entries(unitMallocEnv()).filter(([name]) => process.env[name] === undefined));
+  const mallocEnv = Object.entries({ ...env, ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('MALLOC_'))) }).map(([name, value]) => `${name}=${value}`).join(' ') || 'none';
   const t0 = performance.now();
   const hearth = await startHearth(hourJobsYaml(), {
     nodeArgs,
+    env,
     ...(gcLog ? { stdout: openSync(gcLog, 'w') } : {}),
     startTimeoutMs: 120_000,
     prepare: async (dataDir) => {
@@ -414,7 +419,7 @@ async function hourOfUse() {
         await store.close();
         if (cache) cpSync(dataDir, cache, { recursive: true });
       }
-      console.log(`\nan hour of use at ${HOUR_JOBS.toLocaleString('en')} jobs and ${totalRuns.toLocaleString('en')} runs (history built in ${((performance.now() - t0) / 1000).toFixed(1)} s${nodeArgs.length ? `; node ${nodeArgs.join(' ')}` : ''}):`);
+      console.log(`\nan hour of use at ${HOUR_JOBS.toLocaleString('en')} jobs and ${totalRuns.toLocaleString('en')} runs (history built in ${((performance.now() - t0) / 1000).toFixed(1)} s; malloc env: ${mallocEnv}${nodeArgs.length ? `; node ${nodeArgs.join(' ')}` : ''}):`);
     },
   });
   const pid = hearth.child.pid;
