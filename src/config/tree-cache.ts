@@ -122,12 +122,10 @@ function isConfigChecks(value: unknown): value is ConfigChecks {
 }
 
 function isPositionEntry(entry: unknown): entry is PositionEntry {
-  return (
-    Array.isArray(entry) &&
-    entry.length === 5 &&
-    typeof entry[0] === 'string' &&
-    entry.slice(1).every((n) => Number.isInteger(n) && (n as number) >= -1)
-  );
+  if (!Array.isArray(entry) || entry.length !== 5 || typeof entry[0] !== 'string') return false;
+  // A loop, not slice().every(): ~10,000 entries at 1,000 jobs are checked on every cache hit.
+  for (let i = 1; i < 5; i++) if (!Number.isInteger(entry[i]) || (entry[i] as number) < -1) return false;
+  return true;
 }
 
 function isJsonExact(value: unknown): boolean {
