@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ActionDefinition } from '../actions/types.js';
 import { FakeClock } from '../core/clock.js';
 import { silentLogger } from '../core/logger.js';
@@ -89,7 +89,7 @@ describe('durable run cost on the file store', () => {
     throw new Error('runs did not finish');
   }
 
-  it('a no-op run writes three WAL lines (queued, running, succeeded), about 1 KB in all, and no log file of its own', async () => {
+  it('a no-op run writes three WAL lines (the insert in full, then what changed as it started and as it ended), 682 B in all, and no log file of its own', async () => {
     const t = await fileEngine();
     await t.store.flush();
     const before = t.walRecords().length;
@@ -97,15 +97,58 @@ describe('durable run cost on the file store', () => {
     await finishAll(t, [run.id]);
     await t.store.flush();
     const lines = t.walRecords().slice(before);
-    expect(lines.map(({ record }) => `${record.t}:${record.run?.status}`)).toEqual(['run:queued', 'run:running', 'run:succeeded']);
-    const bytes = lines.reduce((sum, { line }) => sum + Buffer.byteLength(line) + 1, 0);
-    expect(bytes).toBeLessThanOrEqual(1_100);
+    const at = (ms: number) => new Date(Date.parse('2026-03-01T12:00:00Z') + ms).toISOString();
+    expect(lines.map(({ record }) => record)).toEqual([
+      {
+        t: 'run',
+        run: { id: run.id, job: 'noop', status: 'queued', trigger: 'api', occurrences: 1, createdAt: at(0), tasks: { main: { name: 'main', status: 'pending', attempts: 0 } }, taskOrder: ['main'] },
+      },
+      {
+        t: 'upd',
+        id: run.id,
+        n: 2,
+        set: { status: 'running', startedAt: at(0), lastSuccessAt: '' },
+        tasks: { main: { set: { status: 'running', attempts: 1, startedAt: at(0) } } },
+      },
+      {
+        t: 'upd',
+        id: run.id,
+        n: 3,
+        set: { status: 'succeeded', finishedAt: at(0) },
+        tasks: { main: { set: { status: 'succeeded', finishedAt: at(0), output: null } } },
+      },
+    ]);
+    // Bytes per line (ids and times have fixed widths): the whole run at each step was 236 + 356 + 455 B.
+    expect(lines.map(({ line }) => Buffer.byteLength(line) + 1)).toEqual([236, 229, 217]);
     // Its log (Hearth's own lines only) was never a file: it goes from memory into the day's pack.
     expect(readdirSync(t.logsDir).filter((name) => name.endsWith('.log'))).toEqual([]);
     expect(await t.engine.readLog(run.id)).toMatch(/\[hearth\] run succeeded in/);
     await t.engine.stop();
     expect(readdirSync(t.logsDir).filter((name) => name.endsWith('.log'))).toEqual([]);
     expect(readdirSync(join(t.logsDir, 'packs'))).toEqual(['2026-03-01.idx', '2026-03-01.log']);
+  });
+
+  it('a no-op run is turned into JSON text three times (its three WAL lines), not at every save or read', async () => {
+    const t = await fileEngine();
+    // One run first, so the job's last success is known (read once by the Watch and the store).
+    await finishAll(t, [(await t.engine.triggerJob('noop', 'api')).id]);
+    await t.store.flush();
+    const stringify = vi.spyOn(JSON, 'stringify');
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const run = await t.engine.triggerJob('noop', 'api');
+      await finishAll(t, [run.id]);
+      await t.store.flush();
+      const ofRuns = (args: unknown[]) => {
+        const value = args[0] as { t?: string; taskOrder?: unknown } | undefined;
+        return typeof value === 'object' && value !== null && (value.taskOrder !== undefined || value.t === 'run' || value.t === 'upd');
+      };
+      expect(stringify.mock.calls.filter(ofRuns).map((args) => (args[0] as { t?: string }).t ?? 'run object')).toEqual(['run', 'upd', 'upd']);
+      expect(parse.mock.calls.filter((args) => typeof args[0] === 'string' && args[0].includes(run.id))).toEqual([]);
+    } finally {
+      stringify.mockRestore();
+      parse.mockRestore();
+    }
   });
 
   it('200 concurrent no-op runs share their fsyncs: a handful of WAL syncs, not three per run', async () => {
