@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { getEventListeners } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -9,6 +10,12 @@ import { FileRunStore } from '../runs/file-store.js';
 import { MemoryRunStore } from '../runs/memory-store.js';
 import type { Run } from '../runs/model.js';
 import { job, task, testEngine } from './testing.js';
+
+// statSync counted (and still done): a run starting for the first time has no log to look at on disk.
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  return { ...fs, statSync: vi.fn(fs.statSync) };
+});
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -51,6 +58,34 @@ describe('durable run cost', () => {
     await t.engine.triggerJob('flow', 'api');
     await t.clock.advance(100);
     expect(flushes).toEqual(['running:running,pending', 'running:succeeded,pending', 'running:succeeded,running', 'succeeded:succeeded,succeeded']);
+  });
+});
+
+describe('in-memory cost of a run', () => {
+  const noop: ActionDefinition = { name: 'noop', validate: () => [], execute: async () => null };
+
+  it("an action run without timeouts makes one AbortController (the pool's), and its attempts leave no listener on it", async () => {
+    const made: AbortController[] = [];
+    const Original = globalThis.AbortController;
+    globalThis.AbortController = class extends Original {
+      constructor() {
+        super();
+        made.push(this);
+      }
+    };
+    try {
+      const tasks = Array.from({ length: 12 }, (_, i) => task(`t${i}`, '', { run: undefined, action: 'noop', dependsOn: i ? [`t${i - 1}`] : [] }));
+      const t = await testEngine({ jobs: [job('noop', tasks)], actions: [noop] });
+      made.length = 0;
+      const run = await t.engine.triggerJob('noop', 'api');
+      await t.clock.advance(100);
+      expect((await t.engine.getRun(run.id))?.status).toBe('succeeded');
+      expect(made).toHaveLength(1);
+      expect(getEventListeners(made[0]!.signal, 'abort')).toEqual([]);
+      // A job timeout or a task timeout still gets its own (tested with the timeouts in engine.test.ts).
+    } finally {
+      globalThis.AbortController = Original;
+    }
   });
 });
 
@@ -149,6 +184,17 @@ describe('durable run cost on the file store', () => {
       stringify.mockRestore();
       parse.mockRestore();
     }
+  });
+
+  it('a run starting for the first time does not stat its log file (there is none yet); a resumed one does', async () => {
+    const t = await fileEngine();
+    vi.mocked(statSync).mockClear();
+    const run = await t.engine.triggerJob('noop', 'api');
+    await finishAll(t, [run.id]);
+    const ofLogs = () => vi.mocked(statSync).mock.calls.filter(([path]) => String(path).startsWith(t.logsDir));
+    expect(ofLogs()).toEqual([]);
+    t.logs.prepare('r_00000000010000000000');
+    expect(ofLogs()).toHaveLength(1);
   });
 
   it('200 concurrent no-op runs share their fsyncs: a handful of WAL syncs, not three per run', async () => {
