@@ -861,6 +861,26 @@ describe('FileRunStore history archive', () => {
     expect(await reopened.lastSuccess('a')).toEqual(done[498]);
   });
 
+  it('moves runs one at a time finished to history/ in groups of a tenth of keepPerJob: one append and fsync per six runs at 50', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory(Date.UTC(2025, 0, 1), 60_000);
+    const store = await openStore(dir, { keepPerJob: 50 });
+    const syncsAfter: number[] = [];
+    const inState: number[] = [];
+    for (let i = 1; i <= 110; i++) {
+      await insertFinished(store, factory, 1);
+      if (i % 10 === 0 || i === 55 || i === 56) {
+        syncsAfter.push(store.stats().historySyncs);
+        inState.push((store as unknown as { state: { size: number } }).state.size);
+      }
+    }
+    // 50 kept; the 56th finished run moves 6 (down to 50), and so on every sixth.
+    expect(syncsAfter).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 3, 5, 6, 8, 10]);
+    expect(inState).toEqual([10, 20, 30, 40, 50, 55, 50, 54, 52, 50, 54, 52, 50]);
+    expect(store.stats().archivedRuns).toBe(60);
+    expect(await listAll(store, {}, 50)).toHaveLength(110);
+  });
+
   it('does not hold a durable save up while older runs are moved to history/ (that append and fsync go on beside the WAL)', async () => {
     const dir = await tempDir();
     const factory = new RunFactory(Date.UTC(2025, 0, 1), 1_000);
