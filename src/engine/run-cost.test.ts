@@ -89,6 +89,20 @@ describe('in-memory cost of a run', () => {
   });
 });
 
+describe('what the Watch reads per run', () => {
+  it('a run of a job without `expect` makes the Watch read no kept meta (it re-arms at each start and success)', async () => {
+    const store = new MemoryRunStore();
+    const getMeta = vi.spyOn(store, 'getMeta');
+    const jobs = Array.from({ length: 50 }, (_, i) => job(`j${i}`, [task('main', 'true')]));
+    const t = await testEngine({ jobs, store, scripts: { true: { ms: 5 } } });
+    getMeta.mockClear();
+    const run = await t.engine.triggerJob('j7', 'api');
+    await t.clock.advance(100);
+    expect((await store.getRun(run.id))?.status).toBe('succeeded');
+    expect(getMeta.mock.calls).toEqual([]);
+  });
+});
+
 describe('durable run cost on the file store', () => {
   const noop: ActionDefinition = { name: 'noop', validate: () => [], execute: async () => null };
 

@@ -115,6 +115,7 @@ export class Watch {
   private readonly recentSuccesses = new Map<string, RecentSuccess[]>();
   /** Jobs whose successes are being read, with the successes that finished meanwhile. */
   private readonly readingSuccesses = new Map<string, { done: Promise<void>; noted: RecentSuccess[] }>();
+  private expecting: { jobs: Record<string, JobDef>; list: JobDef[] } | undefined;
 
   constructor(private readonly deps: WatchDeps) {}
 
@@ -469,10 +470,17 @@ export class Watch {
   }
 
   /** When a success of `job` is due (its expect), counted from its last success or from when it was first seen. */
-  private expectDue(job: JobDef): number | undefined {
+  private expectDue(job: JobDef, seen?: Record<string, number>): number | undefined {
     if (job.expectEveryMs === undefined) return undefined;
-    const base = this.lastSuccess.get(job.name) ?? this.firstSeen()[job.name];
+    const base = this.lastSuccess.get(job.name) ?? (seen ?? this.firstSeen())[job.name];
     return base === undefined ? undefined : base + job.expectEveryMs;
+  }
+
+  /** The jobs with `expect` in the config in force (recomputed when the jobs object changes: a reload). */
+  private jobsWithExpect(): JobDef[] {
+    const jobs = this.deps.jobs();
+    if (this.expecting?.jobs !== jobs) this.expecting = { jobs, list: Object.values(jobs).filter((job) => job.expectEveryMs !== undefined) };
+    return this.expecting.list;
   }
 
   private firstSeen(): Record<string, number> {
@@ -544,9 +552,12 @@ export class Watch {
     const now = this.deps.clock.now();
     let due = this.nextApplianceCheck;
     for (const entry of this.running.values()) if (entry.deadline !== undefined && !entry.published) due = Math.min(due, entry.deadline);
-    const published = this.deps.store.getMeta<Record<string, number>>(MISSED_KEY) ?? {};
-    for (const job of Object.values(this.deps.jobs())) {
-      const first = this.expectDue(job);
+    // Called at every run start and success: only jobs with `expect` are looked at, and the kept meta read once.
+    const expecting = this.jobsWithExpect();
+    const published = expecting.length > 0 ? (this.deps.store.getMeta<Record<string, number>>(MISSED_KEY) ?? {}) : {};
+    const seen = expecting.length > 0 ? this.firstSeen() : {};
+    for (const job of expecting) {
+      const first = this.expectDue(job, seen);
       if (first === undefined) continue;
       const every = job.expectEveryMs!;
       // The next window not yet published.
