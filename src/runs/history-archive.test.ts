@@ -141,6 +141,38 @@ describe('history archive index', () => {
     for (const run of [runs[0]!, runs[777]!, runs[runs.length - 1]!]) expect(await reopened.find(run.id)).toEqual(run);
   });
 
+  it('keeps a month index in a few typed arrays of exact length, not an array per job (memory at 1,000 jobs), and answers the same after appends', async () => {
+    const dir = await tempDir();
+    const jobs = Array.from({ length: 40 }, (_, i) => `job-${i}`);
+    const runs = history(2, 400, jobs, (i) => (i % 9 === 4 ? 'failed' : 'succeeded'));
+    const writer = await openArchive(dir);
+    await writer.append(runs.slice(0, 600));
+    await writer.settled();
+    const saved = JSON.parse(await readFile(join(dir, '2025-01.idx.json'), 'utf8')) as { postings: Record<string, unknown[]> };
+    const postings = Object.keys(saved.postings).length;
+    const entries = Object.values(saved.postings).reduce((sum, flat) => sum + flat.length / 3, 0);
+    expect(postings).toBe(40 + 2 + 1); // jobs, statuses, every run
+
+    // Loaded from its sidecar: a block number and two times per entry, and where each posting starts.
+    const reader = await openArchive(dir);
+    expect(await reader.find(runs[5]!.id)).toEqual(runs[5]);
+    const storage = reader.indexStorage('2025-01')!;
+    expect(storage).toMatchObject({ postings, entries, unpacked: 0 });
+    expect(storage.arrays.length).toBeLessThanOrEqual(4);
+    for (const array of storage.arrays) expect(ArrayBuffer.isView(array)).toBe(true);
+    expect(storage.arrays.reduce((sum, array) => sum + array.length, 0)).toBe(3 * entries + postings + 1);
+
+    // Appends to a loaded month change only the postings they touch, and are packed again when the sidecar is saved.
+    await reader.append(runs.slice(600));
+    for (const raw of [{ job: 'job-3', limit: 500 }, { status: 'failed' as const, limit: 500 }, { limit: 500 }]) {
+      expect((await query(reader, raw)).map((run) => run.id)).toEqual(expected(runs, raw));
+    }
+    await reader.settled();
+    const repacked = reader.indexStorage('2025-01')!;
+    expect(repacked.unpacked).toBe(0);
+    for (const array of repacked.arrays) expect(ArrayBuffer.isView(array)).toBe(true);
+  });
+
   it('indexes what was appended after the sidecar was saved, and rebuilds a sidecar that does not match its month', async () => {
     const dir = await tempDir();
     const writer = await openArchive(dir);

@@ -53,12 +53,45 @@ const STATUS_BITS: Record<RunStatus, number> = { queued: 1, running: 2, waiting:
 const ALL = '*';
 
 /**
- * Blocks holding runs of one key (a job, a status, or every run), with the time range of their ids: one plain
- * array of [block, minT, maxT] triples. A month of 1,000 jobs has ~1,000 postings of a few blocks each; three
- * typed arrays apiece (object, buffer and backing store each) cost ~0.9 KB per posting, this ~0.2 KB.
+ * Blocks holding runs of one key (a job, a status, or every run), with the time range of their ids: entries of
+ * [block, minT, maxT], newest block last. A month index keeps all of them packed in three typed arrays of exact
+ * length (a block number and two times an entry, and where each key's entries start): a month of 1,000 jobs has
+ * ~1,000 postings of a few entries each, and an array per posting cost ~350 bytes of spare capacity and headers
+ * apiece (4.5 MB at 100k runs). A posting that appends change is copied out into a plain array until the index
+ * is packed again (when its sidecar is saved).
  */
-class Posting {
-  private readonly triples: number[] = [];
+interface Posting {
+  readonly length: number;
+  block(i: number): number;
+  minT(i: number): number;
+  maxT(i: number): number;
+}
+
+/** A posting inside a month index's packed arrays (those of when it was asked for: a query keeps it across a re-pack). */
+class PackedPosting implements Posting {
+  constructor(
+    private readonly blocks: Uint32Array,
+    private readonly times: Float64Array,
+    private readonly start: number,
+    readonly length: number,
+  ) {}
+
+  block(i: number): number {
+    return this.blocks[this.start + i]!;
+  }
+
+  minT(i: number): number {
+    return this.times[(this.start + i) * 2]!;
+  }
+
+  maxT(i: number): number {
+    return this.times[(this.start + i) * 2 + 1]!;
+  }
+}
+
+/** A posting being added to: flat [block, minT, maxT] triples. */
+class GrowingPosting implements Posting {
+  readonly triples: number[] = [];
 
   get length(): number {
     return this.triples.length / 3;
@@ -88,6 +121,10 @@ class Posting {
   }
 }
 
+const NO_BLOCKS = new Uint32Array(0);
+const NO_TIMES = new Float64Array(0);
+const NO_STARTS = new Uint32Array(1);
+
 /** The index of one month file: blocks (byte ranges and status bits) and postings per key. */
 class MonthIndex {
   /** Bytes of the month file indexed; always just after a newline (or 0). */
@@ -98,7 +135,76 @@ class MonthIndex {
   blockStart: number[] = [];
   blockEnd: number[] = [];
   blockStatus: number[] = [];
-  readonly postings = new Map<string, Posting>();
+  /** Packed postings: key → its number p; its entries are [packedStarts[p], packedStarts[p + 1]). */
+  private packedKeys = new Map<string, number>();
+  private packedStarts: Uint32Array = NO_STARTS;
+  private packedBlocks: Uint32Array = NO_BLOCKS;
+  /** minT, maxT of each packed entry. */
+  private packedTimes: Float64Array = NO_TIMES;
+  /** Postings changed (or new) since the last pack; they replace the packed ones of the same key. */
+  private growing = new Map<string, GrowingPosting>();
+
+  /** The posting of `key` (a view: read it, do not keep it across appends). */
+  posting(key: string): Posting | undefined {
+    const growing = this.growing.get(key);
+    if (growing) return growing;
+    const p = this.packedKeys.get(key);
+    if (p === undefined) return undefined;
+    const start = this.packedStarts[p]!;
+    return new PackedPosting(this.packedBlocks, this.packedTimes, start, this.packedStarts[p + 1]! - start);
+  }
+
+  private growingPosting(key: string): GrowingPosting {
+    let posting = this.growing.get(key);
+    if (posting) return posting;
+    posting = new GrowingPosting();
+    const packed = this.posting(key);
+    if (packed) for (let i = 0; i < packed.length; i++) posting.triples.push(packed.block(i), packed.minT(i), packed.maxT(i));
+    this.growing.set(key, posting);
+    return posting;
+  }
+
+  /** Every key with its posting, packed ones first. */
+  private *allPostings(): Generator<[string, Posting]> {
+    for (const key of this.packedKeys.keys()) if (!this.growing.has(key)) yield [key, this.posting(key)!];
+    yield* this.growing;
+  }
+
+  /** Moves every posting into the packed arrays, exactly as long as their entries. */
+  pack(): void {
+    if (this.growing.size === 0) return;
+    const postings = [...this.allPostings()];
+    let entries = 0;
+    for (const [, posting] of postings) entries += posting.length;
+    const keys = new Map<string, number>();
+    const starts = new Uint32Array(postings.length + 1);
+    const blocks = new Uint32Array(entries);
+    const times = new Float64Array(entries * 2);
+    let at = 0;
+    for (let p = 0; p < postings.length; p++) {
+      const [key, posting] = postings[p]!;
+      keys.set(key, p);
+      starts[p] = at;
+      for (let i = 0; i < posting.length; i++, at++) {
+        blocks[at] = posting.block(i);
+        times[at * 2] = posting.minT(i);
+        times[at * 2 + 1] = posting.maxT(i);
+      }
+    }
+    starts[postings.length] = at;
+    this.packedKeys = keys;
+    this.packedStarts = starts;
+    this.packedBlocks = blocks;
+    this.packedTimes = times;
+    this.growing = new Map();
+  }
+
+  /** The arrays holding the postings (for tests). */
+  storage(): { postings: number; entries: number; arrays: ArrayLike<number>[]; unpacked: number } {
+    const postings = [...this.allPostings()];
+    const arrays: ArrayLike<number>[] = [this.packedStarts, this.packedBlocks, this.packedTimes, ...[...this.growing.values()].map((posting) => posting.triples)];
+    return { postings: postings.length, entries: postings.reduce((sum, [, posting]) => sum + posting.length, 0), arrays, unpacked: this.growing.size };
+  }
 
   /** Indexes one run whose line is the bytes [start, end) (end includes the newline). */
   add(run: Run, start: number, end: number): void {
@@ -113,8 +219,7 @@ class MonthIndex {
     this.blockStatus[block]! |= STATUS_BITS[run.status] ?? 0;
     const time = timeOfId(run.id);
     for (const key of [ALL, `j:${run.job}`, `s:${run.status}`]) {
-      let posting = this.postings.get(key);
-      if (!posting) this.postings.set(key, (posting = new Posting()));
+      const posting = this.growingPosting(key);
       if (time === undefined) {
         posting.add(block, -Infinity);
         posting.add(block, Infinity);
@@ -127,7 +232,7 @@ class MonthIndex {
     const blocks: number[] = [];
     for (let i = 0; i < this.blockStart.length; i++) blocks.push(this.blockStart[i]!, this.blockEnd[i]!, this.blockStatus[i]!);
     const postings: Record<string, (number | null)[]> = {};
-    for (const [key, posting] of this.postings) {
+    for (const [key, posting] of this.allPostings()) {
       const flat: (number | null)[] = [];
       // ±Infinity (ids that are not run ids) do not survive JSON: null stands for "unbounded".
       for (let i = 0; i < posting.length; i++) flat.push(posting.block(i), finiteOrNull(posting.minT(i)), finiteOrNull(posting.maxT(i)));
@@ -160,7 +265,7 @@ class MonthIndex {
     if ((index.blockStart.length === 0) !== (index.lastId === undefined)) return undefined;
     for (const [key, flat] of Object.entries(postings as Record<string, unknown>)) {
       if (!Array.isArray(flat) || flat.length % 3 !== 0) return undefined;
-      const posting = new Posting();
+      const posting = index.growingPosting(key);
       for (let i = 0; i < flat.length; i += 3) {
         const block = flat[i];
         if (!Number.isSafeInteger(block) || block < 0 || block >= index.blockStart.length) return undefined;
@@ -171,8 +276,8 @@ class MonthIndex {
         posting.add(block, min);
         posting.add(block, max);
       }
-      index.postings.set(key, posting);
     }
+    index.pack();
     return index;
   }
 }
@@ -316,6 +421,14 @@ export class HistoryArchive {
     return { allocated, busiest, oversized, size };
   }
 
+  /**
+   * The arrays holding a loaded month index's postings, how many postings and how many [block, minT, maxT]
+   * entries they hold, and how many postings were changed since it was last packed (for tests: memory per month).
+   */
+  indexStorage(month: string): { postings: number; entries: number; arrays: ArrayLike<number>[]; unpacked: number } | undefined {
+    return this.files.get(month)?.index?.storage();
+  }
+
   /** Bytes read from month files (index checks, scans and blocks). */
   get bytesRead(): number {
     return this.reads.bytes;
@@ -360,7 +473,7 @@ export class HistoryArchive {
       try {
         const loaded = await this.indexFor(file, reader);
         const index = loaded && (await this.verifiedIndex(file, reader, loaded));
-        const posting = index?.postings.get(ALL);
+        const posting = index?.posting(ALL);
         if (!index || !posting) continue;
         let found: Run | undefined;
         for (let i = 0; i < posting.length && !found; i++) {
@@ -404,11 +517,11 @@ export class HistoryArchive {
       const reader = new Reader(file.path, this.reads, this.buffers);
       try {
         let index = await this.indexFor(file, reader);
-        let posting = index?.postings.get(key);
+        let posting = index?.posting(key);
         let blocks = index && posting ? blocksToRead(index, posting, beforeTime, cutoffTime, statusBit) : [];
         if (index && blocks.length > 0 && !file.verified) {
           index = await this.verifiedIndex(file, reader, index);
-          posting = index?.postings.get(key);
+          posting = index?.posting(key);
           blocks = index && posting ? blocksToRead(index, posting, beforeTime, cutoffTime, statusBit) : [];
         }
         if (!index || !posting) continue;
@@ -547,6 +660,7 @@ export class HistoryArchive {
       file.verified = true;
     }
     if (index.size < size) await this.scanInto(file, reader, index, size);
+    index.pack();
     file.index = index;
     this.maybeSave(file, index);
     return index;
@@ -676,6 +790,7 @@ export class HistoryArchive {
     if (file.saving || index.size - index.savedSize < (this.options.sidecarEvery ?? SIDECAR_EVERY)) return;
     file.saving = true;
     const size = index.size;
+    index.pack();
     const text = JSON.stringify(index);
     const save = writeFileAtomic(file.sidecar, text)
       .then(() => {
