@@ -161,6 +161,8 @@ describe('history archive index', () => {
     expect(storage.arrays.length).toBeLessThanOrEqual(4);
     for (const array of storage.arrays) expect(ArrayBuffer.isView(array)).toBe(true);
     expect(storage.arrays.reduce((sum, array) => sum + array.length, 0)).toBe(3 * entries + postings + 1);
+    // A month's times span ~33 days: 32-bit offsets (12 bytes an entry, not 20 with plain numbers).
+    expect(storage.arrays.reduce((sum, array) => sum + (array as Uint32Array).byteLength, 0)).toBe(12 * entries + 4 * (postings + 1));
 
     // Appends to a loaded month change only the postings they touch, and are packed again when the sidecar is saved.
     await reader.append(runs.slice(600));
@@ -171,6 +173,19 @@ describe('history archive index', () => {
     const repacked = reader.indexStorage('2025-01')!;
     expect(repacked.unpacked).toBe(0);
     for (const array of repacked.arrays) expect(ArrayBuffer.isView(array)).toBe(true);
+
+    // A run whose id is years older than the month it is filed in (its createdAt's): the month's times no longer
+    // fit 32-bit offsets, and are kept as plain numbers; the answers stay those of a full scan.
+    const odd = { ...finished(new RunFactory(Date.UTC(2021, 5, 1)).run('job-3')), createdAt: runs[10]!.createdAt };
+    await reader.append([odd]);
+    await reader.settled();
+    const all = [...runs, odd];
+    const reopened = await openArchive(dir);
+    for (const raw of [{ job: 'job-3', limit: 500 }, { limit: 500 }, { job: 'job-3', before: runs[30]!.id, limit: 500 }]) {
+      expect((await query(reopened, raw)).map((run) => run.id)).toEqual(expected(all, raw));
+    }
+    const wide = reopened.indexStorage('2025-01')!;
+    expect(wide.arrays.some((array) => array instanceof Float64Array)).toBe(true);
   });
 
   it('indexes what was appended after the sidecar was saved, and rebuilds a sidecar that does not match its month', async () => {

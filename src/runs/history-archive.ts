@@ -67,11 +67,19 @@ interface Posting {
   maxT(i: number): number;
 }
 
-/** A posting inside a month index's packed arrays (those of when it was asked for: a query keeps it across a re-pack). */
+/** Packed times relative to a base: 0 stands for -Infinity, this for Infinity, t for base + t - 1. */
+const TIME_INFINITY = 0xffff_ffff;
+
+/**
+ * A posting inside a month index's packed arrays (those of when it was asked for: a query keeps it across a
+ * re-pack). Times are ms offsets from `base` in 32 bits when a month's fit (they span ~33 days, 2^32 ms is 49),
+ * else plain numbers (`base` undefined).
+ */
 class PackedPosting implements Posting {
   constructor(
     private readonly blocks: Uint32Array,
-    private readonly times: Float64Array,
+    private readonly times: Uint32Array | Float64Array,
+    private readonly base: number | undefined,
     private readonly start: number,
     readonly length: number,
   ) {}
@@ -81,11 +89,17 @@ class PackedPosting implements Posting {
   }
 
   minT(i: number): number {
-    return this.times[(this.start + i) * 2]!;
+    return this.time((this.start + i) * 2);
   }
 
   maxT(i: number): number {
-    return this.times[(this.start + i) * 2 + 1]!;
+    return this.time((this.start + i) * 2 + 1);
+  }
+
+  private time(at: number): number {
+    const value = this.times[at]!;
+    if (this.base === undefined) return value;
+    return value === 0 ? -Infinity : value === TIME_INFINITY ? Infinity : this.base + value - 1;
   }
 }
 
@@ -139,8 +153,9 @@ class MonthIndex {
   private packedKeys = new Map<string, number>();
   private packedStarts: Uint32Array = NO_STARTS;
   private packedBlocks: Uint32Array = NO_BLOCKS;
-  /** minT, maxT of each packed entry. */
-  private packedTimes: Float64Array = NO_TIMES;
+  /** minT, maxT of each packed entry (see PackedPosting). */
+  private packedTimes: Uint32Array | Float64Array = NO_TIMES;
+  private packedBase: number | undefined;
   /** Postings changed (or new) since the last pack; they replace the packed ones of the same key. */
   private growing = new Map<string, GrowingPosting>();
 
@@ -151,7 +166,7 @@ class MonthIndex {
     const p = this.packedKeys.get(key);
     if (p === undefined) return undefined;
     const start = this.packedStarts[p]!;
-    return new PackedPosting(this.packedBlocks, this.packedTimes, start, this.packedStarts[p + 1]! - start);
+    return new PackedPosting(this.packedBlocks, this.packedTimes, this.packedBase, start, this.packedStarts[p + 1]! - start);
   }
 
   private growingPosting(key: string): GrowingPosting {
@@ -175,11 +190,26 @@ class MonthIndex {
     if (this.growing.size === 0) return;
     const postings = [...this.allPostings()];
     let entries = 0;
-    for (const [, posting] of postings) entries += posting.length;
+    let min = Infinity;
+    let max = -Infinity;
+    let whole = true;
+    for (const [, posting] of postings) {
+      entries += posting.length;
+      for (let i = 0; i < posting.length; i++) {
+        for (const time of [posting.minT(i), posting.maxT(i)]) {
+          if (!Number.isFinite(time)) continue;
+          if (!Number.isInteger(time)) whole = false;
+          if (time < min) min = time;
+          if (time > max) max = time;
+        }
+      }
+    }
+    const base = whole && (min === Infinity || max - min + 1 < TIME_INFINITY) ? (min === Infinity ? 0 : min) : undefined;
     const keys = new Map<string, number>();
     const starts = new Uint32Array(postings.length + 1);
     const blocks = new Uint32Array(entries);
-    const times = new Float64Array(entries * 2);
+    const times = base === undefined ? new Float64Array(entries * 2) : new Uint32Array(entries * 2);
+    const encode = (time: number): number => (base === undefined ? time : time === -Infinity ? 0 : time === Infinity ? TIME_INFINITY : time - base + 1);
     let at = 0;
     for (let p = 0; p < postings.length; p++) {
       const [key, posting] = postings[p]!;
@@ -187,8 +217,8 @@ class MonthIndex {
       starts[p] = at;
       for (let i = 0; i < posting.length; i++, at++) {
         blocks[at] = posting.block(i);
-        times[at * 2] = posting.minT(i);
-        times[at * 2 + 1] = posting.maxT(i);
+        times[at * 2] = encode(posting.minT(i));
+        times[at * 2 + 1] = encode(posting.maxT(i));
       }
     }
     starts[postings.length] = at;
@@ -196,6 +226,7 @@ class MonthIndex {
     this.packedStarts = starts;
     this.packedBlocks = blocks;
     this.packedTimes = times;
+    this.packedBase = base;
     this.growing = new Map();
   }
 
