@@ -29,8 +29,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function open(maxVectorCopyBytes?: number): Promise<ChunkTable> {
-  const index = await LanceChunkIndex.open(dir, maxVectorCopyBytes === undefined ? {} : { maxVectorCopyBytes });
+async function open(maxVectorCopyBytes?: number, options: { rowFile?: boolean } = {}): Promise<ChunkTable> {
+  const index = await LanceChunkIndex.open(dir, { ...(maxVectorCopyBytes === undefined ? {} : { maxVectorCopyBytes }), ...options });
   indexes.push(index);
   return index.table('chunks', DIM);
 }
@@ -163,8 +163,8 @@ describe('ChunkTable hybrid search', () => {
   const filters: ChunkFilter[] = [{}, { sources: ['mail'] }, { sources: ['notes', 'slack'], since: Date.UTC(2024, 5, 1) }];
   const texts = ['boiler pressure', 'garden shed roof felt', 'school trip invoice', 'bread'];
 
-  it('fuses to the same hits as fusion over LanceDB’s own exact scan and keyword search', async () => {
-    const copied = await open();
+  it.each([true, false])('fuses to the same hits as fusion over LanceDB’s own exact scan and keyword search (row file: %s)', async (rowFile) => {
+    const copied = await open(undefined, { rowFile });
     await copied.upsert(await corpus());
     const lanceOnly = await open(0);
     for (const text of texts) {
@@ -181,7 +181,7 @@ describe('ChunkTable hybrid search', () => {
   });
 
   it('reads only what the vector copy lacks: the vector candidates’ exact vectors, the text of both rankings’ rows, then the fused top 10’s titles', async () => {
-    const table = await open();
+    const table = await open(undefined, { rowFile: false });
     await table.upsert(await corpus());
     await table.vectorSearch(await query('warm up'), {}, 1); // loads the vector copy
     const takes = recordTakes(table);
@@ -215,7 +215,7 @@ describe('ChunkTable hybrid search', () => {
   });
 
   it('reads no text before fusion for a one-word query, and the fused top 10’s text with their titles: the same hits', async () => {
-    const table = await open();
+    const table = await open(undefined, { rowFile: false });
     await table.upsert(await corpus());
     await table.vectorSearch(await query('warm up'), {}, 1); // loads the vector copy
     const takes = recordTakes(table);
@@ -237,8 +237,8 @@ describe('ChunkTable hybrid search', () => {
     expect(fusionReadsText('boiler pressure')).toBe(true);
   });
 
-  it('ranks the same rows when another handle rewrote the table, also in the middle of a search', async () => {
-    const table = await open();
+  it('ranks the same rows when another handle rewrote the table, also in the middle of a search (rows taken from LanceDB)', async () => {
+    const table = await open(undefined, { rowFile: false });
     const chunks = await corpus();
     for (let i = 0; i < chunks.length; i += 50) await table.upsert(chunks.slice(i, i + 50)); // six fragments
     const lanceOnly = await open(0);
