@@ -1,3 +1,4 @@
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHashingEmbedder } from './embedders/hashing.js';
 import { fuseRankings, fusionReadsText, toHits } from './fusion.js';
 import { LanceChunkIndex } from './lance-index.js';
-import type { ChunkFilter, ChunkTable } from './lance-index.js';
+import type { ChunkFilter, ChunkTable, RankedRow } from './lance-index.js';
 import type { IndexedChunk } from './types.js';
 
 // Real LanceDB in a temporary folder. The same table is searched through the
@@ -324,5 +325,154 @@ describe('ChunkTable hybrid search', () => {
     await older.optimize(new Date());
     expect(await columns()).toEqual(['source', 'text', 'ts']);
     expect((await older.keywordSearch('boiler', { sources: ['mail'], since: Date.UTC(2024, 5, 1) }, 50)).every((row) => row.source === 'mail' && row.timestamp >= Date.UTC(2024, 5, 1))).toBe(true);
+  });
+});
+
+describe('ChunkTable row file', () => {
+  const rowsPath = () => join(dir, 'chunks.rows');
+  /** The row file's header: the table version it was written for, its rows, and the file's inode (a new inode: written again). */
+  const header = () => {
+    const bytes = readFileSync(rowsPath());
+    return { rows: bytes.readDoubleLE(16), version: bytes.readDoubleLE(24), ino: statSync(rowsPath()).ino, size: bytes.length };
+  };
+  /** Hits of a whole hybrid search on `table`, and the LanceDB takes it made. */
+  const search = async (table: ChunkTable, text: string, filter: ChunkFilter = {}) => {
+    const takes = recordTakes(table);
+    const fused = fuseRankings(text, canonical(...(Object.values(await table.hybridSearch(text, query(text), filter, 50)).slice(0, 2) as [RankedRow[], RankedRow[]])), 10);
+    const rows = await table.completeRows(fused.map((candidate) => candidate.row));
+    return { hits: toHits(text, fused.map((candidate, i) => ({ ...candidate, row: rows[i]! }))), takes };
+  };
+  const texts = ['boiler pressure', 'garden shed roof felt', 'bread'];
+
+  it('reads no row from LanceDB: the ranked rows’ vectors, text and titles come from the row file, with the same hits', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    const takesFrom = await open(undefined, { rowFile: false });
+    const keywordSelects = recordKeywordSelects(table);
+    for (const text of texts) {
+      for (const filter of [{}, { sources: ['notes', 'slack'], since: Date.UTC(2024, 5, 1) }]) {
+        const { hits, takes } = await search(table, text, filter);
+        expect(takes, text).toEqual([]);
+        expect(hits.length).toBeGreaterThan(0);
+        expect(hits).toEqual((await search(takesFrom, text, filter)).hits);
+      }
+    }
+    expect(keywordSelects.every((columns) => columns.length === 1 && columns[0] === '_score')).toBe(true);
+    expect(header()).toMatchObject({ rows: 300 });
+  });
+
+  it('is written again for a new table version, and reused as it is after a restart', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    await search(table, 'warm up');
+    const first = header();
+    const probe = 'tortoise hibernation box';
+    await table.upsert([await chunk(1000, probe, 'notes')]);
+    const { hits, takes } = await search(table, probe);
+    expect(takes).toEqual([]);
+    expect(hits[0]).toMatchObject({ chunkId: 'c1000', title: 'doc 1000' });
+    const second = header();
+    expect(second.version).toBeGreaterThan(first.version);
+    expect(second.rows).toBe(301);
+    expect(second.ino).not.toBe(first.ino);
+
+    const restarted = await open(); // a new handle, as after a restart: the file matches the table, so it is read, not written
+    const again = await search(restarted, probe);
+    expect(again.takes).toEqual([]);
+    expect(again.hits).toEqual(hits);
+    expect(header()).toEqual(second);
+  });
+
+  it('is rebuilt from LanceDB when a record is damaged, also while a handle is using it', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    const expected = await Promise.all(texts.map(async (text) => (await search(await open(undefined, { rowFile: false }), text)).hits));
+    await search(table, 'warm up');
+    const intact = readFileSync(rowsPath());
+    const damage = () => {
+      const { rows } = header();
+      const fd = openSync(rowsPath(), 'r+');
+      try {
+        // Every record's chunk id (after five lengths and the vector) overwritten with another id's bytes.
+        const offsets = Buffer.alloc((rows + 1) * 8);
+        readSync(fd, offsets, 0, offsets.length, 64);
+        for (let row = 0; row < rows; row++) writeSync(fd, Buffer.from('zz'), 0, 2, offsets.readDoubleLE(row * 8) + 20 + DIM * 4);
+      } finally {
+        closeSync(fd);
+      }
+      expect(readFileSync(rowsPath()).equals(intact)).toBe(false);
+    };
+    damage();
+    for (const [i, text] of texts.entries()) expect((await search(table, text)).hits).toEqual(expected[i]);
+    expect(readFileSync(rowsPath()).equals(intact)).toBe(true); // written again, as it was
+    expect((await search(table, texts[0]!)).takes).toEqual([]);
+
+    damage();
+    const restarted = await open();
+    for (const [i, text] of texts.entries()) expect((await search(restarted, text)).hits).toEqual(expected[i]);
+    expect(readFileSync(rowsPath()).equals(intact)).toBe(true);
+  });
+
+  it('is not used when cut short (a crash mid-write) or written for another version, and is written again', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    const { hits } = await search(table, 'boiler pressure');
+    const whole = header();
+    truncateSync(rowsPath(), Math.floor(whole.size / 2));
+    const stale = join(dir, `.chunks.rows.${2 ** 22 + 1}.0123abcd.tmp`); // a writer that died (no such pid: above Linux's pid_max)
+    writeFileSync(stale, 'half a file');
+    const restarted = await open();
+    expect((await search(restarted, 'boiler pressure')).hits).toEqual(hits);
+    expect(header()).toMatchObject({ rows: whole.rows, version: whole.version, size: whole.size });
+    expect(existsSync(stale)).toBe(false);
+
+    // A file of the version before (renamed over this one, say) is not this version's.
+    const bytes = readFileSync(rowsPath());
+    bytes.writeDoubleLE(whole.version - 1, 24);
+    writeFileSync(rowsPath(), bytes);
+    const older = header().ino;
+    expect((await search(await open(), 'boiler pressure')).hits).toEqual(hits);
+    expect(header()).toMatchObject({ version: whole.version });
+    expect(header().ino).not.toBe(older);
+  });
+
+  it.each([false, true])('runs again when another handle writes the table during the keyword search (and compacts it: %s)', async (compact) => {
+    const table = await open();
+    const chunks = await corpus();
+    for (let i = 0; i < chunks.length; i += 50) await table.upsert(chunks.slice(i, i + 50)); // six fragments
+    const other = await open();
+    const text = 'garden shed roof';
+    const best = (await table.hybridSearch(text, query(text), {}, 50)).vector[0]!.id;
+    // The write lands after the search read the version and its copy, before its keyword search runs.
+    type Query = { fullTextSearch(...args: unknown[]): { toArray(): Promise<unknown[]> } };
+    const lance = (table as unknown as { table: { query(): Query } }).table;
+    const original = lance.query.bind(lance);
+    let searches = 0;
+    let landed: Promise<void> | undefined;
+    lance.query = () => {
+      const query = original();
+      const search = query.fullTextSearch.bind(query);
+      query.fullTextSearch = (...args) => {
+        const found = search(...args);
+        const toArray = found.toArray.bind(found);
+        searches++;
+        landed ??= (async () => {
+          await other.deleteIds([best]); // row ids stay; the copy still has the row
+          if (compact) await other.optimize(new Date()); // one fragment: every row id moves
+        })();
+        const written = landed;
+        found.toArray = async () => (await written, toArray());
+        return found;
+      };
+      return query;
+    };
+    const rankings = await table.hybridSearch(text, query(text), {}, 50);
+    expect(searches).toBeGreaterThan(1); // the search saw the version change and ran again
+    const written = new Map(chunks.map((chunk) => [chunk.id, chunk]));
+    const ranked = [...rankings.vector, ...rankings.keyword];
+    expect(ranked.map((row) => row.id)).not.toContain(best);
+    for (const row of ranked) expect([row.docId, row.text, row.source, row.timestamp]).toEqual([written.get(row.id)?.docId, written.get(row.id)?.text, written.get(row.id)?.source, written.get(row.id)?.timestamp]);
+    const exact = await (await open(0)).vectorSearch(await query(text), {}, 50);
+    expect(canonical(rankings.vector, []).vector.map((row) => row.id)).toEqual(canonical(exact, []).vector.map((row) => row.id));
   });
 });

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { closeSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -109,7 +110,7 @@ export class RowFileWriter {
     closeSync(this.fd);
     this.done = true;
     renameSync(this.temp, this.path);
-    return new RowFile(this.path, this.dim, this.offsets, fstatIno(this.path));
+    return new RowFile(this.path, this.dim, this.offsets, identityOf(this.path));
   }
 
   abort(): void {
@@ -140,8 +141,8 @@ export class RowFile {
     readonly dim: number,
     /** Where each record starts (and, last, the file's length): 8 bytes a row in memory. */
     private readonly offsets: Float64Array,
-    /** The file this was opened as: a file renamed over it since is another one. */
-    private readonly ino: number,
+    /** The file this was opened as (inode, size, mtime): a file renamed over it since is another one. */
+    private readonly identity: string,
   ) {}
 
   /** Opens `path` if it holds exactly `shape` (dimensions, rows, table version) and is as long as it says; else undefined. */
@@ -168,7 +169,7 @@ export class RowFile {
         if (!(at >= (row === 0 ? first : offsets[row - 1]! + RECORD_PREFIX + shape.dim * 4))) return undefined;
       }
       if (offsets[0] !== first || offsets[shape.rows] !== length) return undefined;
-      return new RowFile(path, shape.dim, offsets, stat.ino);
+      return new RowFile(path, shape.dim, offsets, identity(stat));
     } finally {
       closeSync(fd);
     }
@@ -190,7 +191,7 @@ export class RowFile {
     } catch {
       return undefined;
     }
-    if (fstatSync(fd).ino !== this.ino) {
+    if (identity(fstatSync(fd)) !== this.identity) {
       closeSync(fd);
       return undefined;
     }
@@ -200,7 +201,7 @@ export class RowFile {
   /** Removes the file if it is still the one this opened (a damaged record was found in it). */
   discard(): void {
     try {
-      if (fstatIno(this.path) === this.ino) unlinkSync(this.path);
+      if (identityOf(this.path) === this.identity) unlinkSync(this.path);
     } catch {
       // already gone or replaced
     }
@@ -244,13 +245,18 @@ export class RowFileReader {
   }
 }
 
-function fstatIno(path: string): number {
+function identityOf(path: string): string {
   const fd = openSync(path, 'r');
   try {
-    return fstatSync(fd).ino;
+    return identity(fstatSync(fd));
   } finally {
     closeSync(fd);
   }
+}
+
+/** Inode, size and mtime: an inode number alone can be reused by the next file once the last is deleted. */
+function identity(stat: Stats): string {
+  return `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
 }
 
 /** Temp files of `path` left by a process that died while writing one (its pid is in the name). */
