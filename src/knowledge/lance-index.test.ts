@@ -476,3 +476,14 @@ describe('ChunkTable row file', () => {
     expect(canonical(rankings.vector, []).vector.map((row) => row.id)).toEqual(canonical(exact, []).vector.map((row) => row.id));
   });
 });
+
+describe('LanceChunkIndex.dropTable', () => {
+  it('removes the table’s row file with it (a new table’s versions start again at 1)', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    await table.hybridSearch('bread', query('bread'), {}, 50);
+    expect(existsSync(join(dir, 'chunks.rows'))).toBe(true);
+    await indexes.at(-1)!.dropTable('chunks');
+    expect(existsSync(join(dir, 'chunks.rows'))).toBe(false);
+  });
+});
