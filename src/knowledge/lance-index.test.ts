@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -474,6 +474,24 @@ describe('ChunkTable row file', () => {
     for (const row of ranked) expect([row.docId, row.text, row.source, row.timestamp]).toEqual([written.get(row.id)?.docId, written.get(row.id)?.text, written.get(row.id)?.source, written.get(row.id)?.timestamp]);
     const exact = await (await open(0)).vectorSearch(await query(text), {}, 50);
     expect(canonical(rankings.vector, []).vector.map((row) => row.id)).toEqual(canonical(exact, []).vector.map((row) => row.id));
+  });
+});
+
+describe('ChunkTable without a row file', () => {
+  it('takes the rows from LanceDB when the row file cannot be written, with the same hits', async () => {
+    mkdirSync(join(dir, 'chunks.rows')); // a folder where the file would go: the rename into place fails
+    const table = await open();
+    await table.upsert(await corpus());
+    const takes = recordTakes(table);
+    const text = 'boiler pressure';
+    const rankings = await table.hybridSearch(text, query(text), {}, 50);
+    expect(takes.map((take) => take.columns)).toEqual([['vector'], ['text']]);
+    const fused = fuseRankings(text, canonical(rankings.vector, rankings.keyword), 10);
+    const rows = await table.completeRows(fused.map((candidate) => candidate.row));
+    const lanceOnly = await open(0);
+    const exact = fuseRankings(text, canonical(await lanceOnly.vectorSearch(await query(text), {}, 50), await lanceOnly.keywordSearch(text, {}, 50)), 10);
+    expect(toHits(text, fused.map((candidate, i) => ({ ...candidate, row: rows[i]! })))).toEqual(toHits(text, exact));
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]); // the temp file removed
   });
 });
 

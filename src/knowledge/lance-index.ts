@@ -497,7 +497,7 @@ export class ChunkTable {
     try {
       const loaded = await this.readVectorCopy(copy, rows, version, writer);
       if (loaded !== copy) return loaded;
-      const rowFile = existing ?? finishRowFile(writer, version);
+      const rowFile = existing ?? (await finishRowFile(writer, version));
       if (rowFile) this.rowFiles.set(copy, rowFile);
       return copy;
     } finally {
@@ -541,6 +541,7 @@ export class ChunkTable {
           writer.add({ id, vector: vector instanceof Float32Array ? vector : Float32Array.from(vector), text: String(texts!.get(i)), title: String(titles!.get(i)), author: String(authors!.get(i)), url: String(urls!.get(i)) });
         }
       }
+      await writer?.flush(); // a batch's records, written while LanceDB reads the next
     }
     if (copy.size !== rows || (await this.table.version()) !== version) return 'changed';
     return copy;
@@ -639,9 +640,9 @@ export class ChunkTable {
 }
 
 /** The new row file in place, or undefined if it could not be (disk full, say): searches then take rows from LanceDB. */
-function finishRowFile(writer: RowFileWriter | undefined, version: number): RowFile | undefined {
+async function finishRowFile(writer: RowFileWriter | undefined, version: number): Promise<RowFile | undefined> {
   try {
-    return writer?.finish(version);
+    return await writer?.finish(version);
   } catch {
     return undefined;
   }

@@ -1,5 +1,7 @@
 import type { Stats } from 'node:fs';
-import { closeSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, openSync, readdirSync, readSync, unlinkSync, write } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -30,8 +32,8 @@ import { basename, dirname, join } from 'node:path';
 const MAGIC = 'HEARTHR1';
 const HEADER_BYTES = 64;
 const RECORD_PREFIX = 5 * 4;
-/** Records gathered before a write: ~1 MiB a write syscall. */
-const WRITE_CHUNK = 1 << 20;
+const writeAt = promisify(write);
+const fsyncFd = promisify(fsync);
 
 export interface RowRecord {
   id: string;
@@ -53,7 +55,12 @@ export function rowFilePath(dir: string, table: string): string {
   return join(dir, `${table}.rows`);
 }
 
-/** Writes a new row file record by record; `finish` renames it into place, `abort` removes it. */
+/**
+ * Writes a new row file record by record (`flush` after each batch of rows);
+ * `finish` renames it into place, `abort` removes it. Writes and the fsync
+ * run on libuv's thread pool: ~190 MB at 100k dense chunks must not block the
+ * event loop the scheduler runs on.
+ */
 export class RowFileWriter {
   private readonly fd: number;
   private readonly temp: string;
@@ -63,6 +70,8 @@ export class RowFileWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private done = false;
+  /** A write failed (a full disk, say): the rest is not buffered and `finish` throws it. */
+  private failure: unknown;
 
   constructor(
     private readonly path: string,
@@ -79,6 +88,10 @@ export class RowFileWriter {
   add(record: RowRecord): void {
     if (this.rows >= this.capacity) throw new RangeError(`the row file is full (${this.capacity} rows)`);
     if (record.vector.length !== this.dim) throw new RangeError(`vector has ${record.vector.length} dimensions, expected ${this.dim}`);
+    if (this.failure !== undefined) {
+      this.rows++;
+      return;
+    }
     const strings = [record.id, record.text, record.title, record.author, record.url].map((value) => Buffer.from(value, 'utf8'));
     const bytes = RECORD_PREFIX + this.dim * 4 + strings.reduce((sum, value) => sum + value.length, 0);
     const out = Buffer.allocUnsafe(bytes);
@@ -90,13 +103,13 @@ export class RowFileWriter {
     this.position += bytes;
     this.pending.push(out);
     this.pendingBytes += bytes;
-    if (this.pendingBytes >= WRITE_CHUNK) this.flush();
   }
 
   /** Writes the header and offsets, fsyncs and renames the file into place; the rows must be all `capacity`. */
-  finish(version: number): RowFile {
+  async finish(version: number): Promise<RowFile> {
     if (this.rows !== this.capacity) throw new Error(`the row file has ${this.rows} rows, expected ${this.capacity}`);
-    this.flush();
+    await this.flush();
+    if (this.failure !== undefined) throw this.failure;
     this.offsets[this.rows] = this.position;
     const header = Buffer.alloc(HEADER_BYTES);
     header.write(MAGIC, 0, 'latin1');
@@ -104,12 +117,17 @@ export class RowFileWriter {
     header.writeDoubleLE(this.rows, 16);
     header.writeDoubleLE(version, 24);
     header.writeDoubleLE(this.position, 32);
-    writeSync(this.fd, Buffer.from(this.offsets.buffer), 0, this.offsets.byteLength, HEADER_BYTES);
-    writeSync(this.fd, header, 0, HEADER_BYTES, 0);
-    fsyncSync(this.fd);
+    await writeAll(this.fd, Buffer.from(this.offsets.buffer), HEADER_BYTES);
+    await writeAll(this.fd, header, 0);
+    await fsyncFd(this.fd);
     closeSync(this.fd);
     this.done = true;
-    renameSync(this.temp, this.path);
+    try {
+      await rename(this.temp, this.path);
+    } catch (error) {
+      removeFile(this.temp);
+      throw error;
+    }
     return new RowFile(this.path, this.dim, this.offsets, identityOf(this.path));
   }
 
@@ -117,20 +135,21 @@ export class RowFileWriter {
     if (this.done) return;
     this.done = true;
     closeSync(this.fd);
-    try {
-      unlinkSync(this.temp);
-    } catch {
-      // already gone
-    }
+    removeFile(this.temp);
   }
 
-  private flush(): void {
-    if (this.pending.length === 0) return;
+  /** Writes the records added since the last flush; a failure is kept for `finish` (searches then take rows from LanceDB). */
+  async flush(): Promise<void> {
+    if (this.pending.length === 0 || this.failure !== undefined) return;
     const data = Buffer.concat(this.pending, this.pendingBytes);
     const start = this.position - this.pendingBytes;
-    for (let written = 0; written < data.length; ) written += writeSync(this.fd, data, written, data.length - written, start + written);
     this.pending = [];
     this.pendingBytes = 0;
+    try {
+      await writeAll(this.fd, data, start);
+    } catch (error) {
+      this.failure = error;
+    }
   }
 }
 
@@ -170,6 +189,8 @@ export class RowFile {
       }
       if (offsets[0] !== first || offsets[shape.rows] !== length) return undefined;
       return new RowFile(path, shape.dim, offsets, identity(stat));
+    } catch {
+      return undefined; // not a file this can read (a folder, say): written again, or searches take from LanceDB
     } finally {
       closeSync(fd);
     }
@@ -243,6 +264,18 @@ export class RowFileReader {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+async function writeAll(fd: number, data: Buffer, position: number): Promise<void> {
+  for (let written = 0; written < data.length; ) written += (await writeAt(fd, data, written, data.length - written, position + written)).bytesWritten;
 }
 
 function identityOf(path: string): string {
