@@ -4,7 +4,6 @@ import type { Connection, Table } from '@lancedb/lancedb';
 import { QuantizedVectors } from './quantized-vectors.js';
 import type { CopiedRow } from './quantized-vectors.js';
 import { RowFile, RowFileWriter, rowFilePath } from './row-file.js';
-import type { RowFileReader } from './row-file.js';
 import type { IndexedChunk } from './types.js';
 
 /**
