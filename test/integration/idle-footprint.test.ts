@@ -64,12 +64,36 @@ describe('the idle appliance', () => {
     expect(used).toContain('NativeModule http2');
   });
 
+  it('runs no function through TurboFan while it starts, so the optimizing compiler is not resident at idle', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    // V8 prints what it tiers up (--trace-opt, set from a preload: NODE_OPTIONS takes no V8 flags) to stdout.
+    const probe = join(dir, 'trace-opt.mjs');
+    writeFileSync(probe, "import { setFlagsFromString } from 'node:v8';\nsetFlagsFromString('--trace-opt');\n");
+    const config = baseConfig(port, `
+  nightly: { run: "true", schedule: { cron: "0 3 * * *" } }
+  weekly: { run: "true", schedule: { rrule: "FREQ=WEEKLY;BYDAY=MO;BYHOUR=4" } }
+`);
+    const env = { NODE_OPTIONS: `--import ${probe}` };
+    // The first start writes the code cache (3 s in) and the config tree cache; the restart is what is measured.
+    let hearth = (running = await startHearth({ dir, port, config, env, readyWhen: 'log' }));
+    await hearth.waitFor('the code cache', () => existsSync(join(dir, 'code-cache', 'code-cache.bin')) || undefined);
+    await hearth.stop();
+    hearth = running = await startHearth({ dir, port, config, env, readyWhen: 'log' });
+    const started = hearth.output();
+    expect(started).toMatch(/"codeCache":"used"/);
+    expect(started.split('\n').filter((line) => /for optimization to TURBOFAN/.test(line))).toEqual([]);
+  });
+
   it('starts from a bundle that V8 can keep one byte per character, without http2 or zod locales it never uses', () => {
     const bundle = readFileSync(join(ROOT, 'dist/hearth.cjs'), 'latin1');
     // One character above U+00FF makes V8 store the whole 1 MB source as UTF-16 (scripts/bundle.mjs).
     expect(/[^\x00-\x7f]/.exec(bundle)?.index).toBeUndefined();
-    // A builtin imported anywhere in the bundle is imported at start: Hono's Node adapter stays out of it.
+    // A builtin imported anywhere in the bundle is imported at start: Hono's Node adapter is bundled without http2.
     expect(bundle).not.toMatch(/from\s*"node:http2"|require\("node:http2"\)/);
+    // ...and is in the bundle, not imported through Node's ES module loader with the first request.
+    expect(bundle).toContain('getRequestListener');
+    expect(bundle).not.toMatch(/__hearthImport\(\s*"@hono\/node-server"\s*\)/);
     // zod's Spanish messages stand for its ~40 other locales: English is the only one Hearth uses.
     expect(bundle).not.toContain('Demasiado grande');
   });
