@@ -20,7 +20,7 @@ const BUNDLE = resolve(root, 'dist/hearth.cjs');
  * plugin's contents only):
  *
  * - import() of what stays outside the bundle (the externals below, node: modules, a `module` action's file)
- *   becomes a call of `__hearthImport`, which bin/hearth.js passes in: an import() in a script compiled from a code
+ *   becomes a call of `__hearthImport` (Hono's Node adapter, bundled, excepted), which bin/hearth.js passes in: an import() in a script compiled from a code
  *   cache fails on Node 20 ("A dynamic import callback was not specified": V8 drops the script's host options when
  *   it deserializes it). Relative imports are left for esbuild to bundle. The build fails if an import() is left.
  * - ASCII only: V8 keeps a script's source for as long as its functions may still be compiled, and one character
@@ -36,7 +36,7 @@ const ownSources = {
       if (!args.path.startsWith(dist) || args.path.includes(`${sep}node_modules${sep}`)) return undefined;
       const text = await readFile(args.path, 'utf8');
       const contents = text
-        .replace(/(?<![\w$.])import\((?!\s*['"]\.)/g, '__hearthImport(')
+        .replace(/(?<![\w$.])import\((?!\s*['"](?:\.|@hono\/node-server['"]))/g, '__hearthImport(')
         .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
       return { contents, loader: 'js' };
     });
@@ -62,6 +62,26 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * Hono's Node adapter is bundled (it loads with the first HTTP request, src/http/server.ts) without `node:http2`:
+ * it imports http2 only to test `instanceof Http2ServerRequest` and for one close code, and Hearth serves HTTP/1.1
+ * from node:http. Loading http2 (and tls with it) was ~20 ms of that first request and ~2.4 MB of RSS; resolving
+ * the adapter as an outside ES module through Node's loader another ~15-25 ms.
+ */
+const honoWithoutHttp2 = {
+  name: 'hono-without-http2',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^node:http2$/ }, (args) => {
+      if (!/[\\/]node_modules[\\/]@hono[\\/]node-server[\\/]/.test(args.importer)) return undefined;
+      return { path: 'node:http2', namespace: 'hearth-no-http2' };
+    });
+    plugin.onLoad({ filter: /.*/, namespace: 'hearth-no-http2' }, () => ({
+      contents: 'export class Http2ServerRequest {}\nexport const constants = { NGHTTP2_NO_ERROR: 0 };\n',
+      loader: 'js',
+    }));
+  },
+};
+
 const result = await build({
   entryPoints: [resolve(root, 'dist/cli/entry.js')],
   outfile: BUNDLE,
@@ -72,10 +92,7 @@ const result = await build({
   // Native or heavy optional modules stay external and load from node_modules when needed.
   external: ['@lancedb/*', '@huggingface/*', 'onnxruntime-node', 'apache-arrow', 'systeminformation', 'playwright-core',
     // Vendor SDKs are loaded lazily by the jobs that use them.
-    '@slack/*', '@googleapis/*', 'google-auth-library', '@elastic/*', 'nodemailer', 'postal-mime', 'html-to-text', 'sql.js',
-    // Hono's Node adapter loads with the first HTTP request (src/http/server.ts). Bundled, its `node:http2` import
-    // would load http2 and tls at start (~2.4 MB of RSS) for nothing.
-    '@hono/node-server'],
+    '@slack/*', '@googleapis/*', 'google-auth-library', '@elastic/*', 'nodemailer', 'postal-mime', 'html-to-text', 'sql.js'],
   // The sources are ES modules: import.meta.url is the bundle's own URL (a CommonJS script has no import.meta).
   define: { 'import.meta.url': '__hearthBundleUrl' },
   banner: { js: "var __hearthBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
@@ -84,7 +101,7 @@ const result = await build({
   keepNames: true,
   sourcemap: 'linked',
   logLevel: 'warning',
-  plugins: [ownSources, zodEnglishOnly],
+  plugins: [ownSources, zodEnglishOnly, honoWithoutHttp2],
   write: false,
 });
 for (const file of result.outputFiles) {
