@@ -63,10 +63,11 @@ const zodEnglishOnly = {
 };
 
 /**
- * Hono's Node adapter is bundled (it loads with the first HTTP request, src/http/server.ts) without `node:http2`:
- * it imports http2 only to test `instanceof Http2ServerRequest` and for one close code, and Hearth serves HTTP/1.1
- * from node:http. Loading http2 (and tls with it) was ~20 ms of that first request and ~2.4 MB of RSS; resolving
- * the adapter as an outside ES module through Node's loader another ~15-25 ms.
+ * Hono's Node adapter is bundled (it is still evaluated only with the first HTTP request, src/http/server.ts):
+ * imported as an outside ES module, Node's loader spent ~15-25 ms of that first request resolving and linking it.
+ * It goes in without `node:http2`, which it imports only to test `instanceof Http2ServerRequest` and for one close
+ * code (Hearth serves HTTP/1.1 from node:http), so no import of http2 (~2.4 MB with tls) can reach the start-up
+ * path; Node's undici still loads http2 itself once the first request touches Request.
  */
 const honoWithoutHttp2 = {
   name: 'hono-without-http2',
