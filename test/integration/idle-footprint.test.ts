@@ -52,6 +52,9 @@ describe('the idle appliance', () => {
     expect(idle).toContain('NativeModule http'); // the socket listens
     expect(idle).not.toContain(UNDICI);
     expect(idle).not.toContain('NativeModule http2');
+    // Reloads (a config worker) and line readers (ingest, Gmail's index) load theirs when they first run.
+    expect(idle).not.toContain('NativeModule worker_threads');
+    expect(idle).not.toContain('NativeModule readline');
 
     // Several first requests at once all wait for the same load and are answered.
     const answers = await Promise.all(Array.from({ length: 5 }, () => fetch(`${hearth.url}/api/health`, { headers: { connection: 'close' } })));
