@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Production entry point: runs the compiled CLI bundle from dist/ so start-up never
 // pays for TypeScript compilation, compiled from a V8 code cache when one fits.
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import vm from 'node:vm';
+// CommonJS (bin/package.json): an ES module entry point loads Node's ES module loader at every start, ~3 MB of RSS
+// (~15 built-in modules) that an idle appliance does not otherwise need; import() still works from here.
+'use strict';
+const { createHash } = require('node:crypto');
+const { existsSync, readFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { homedir } = require('node:os');
+const { dirname, join } = require('node:path');
+const { setFlagsFromString } = require('node:v8');
+const vm = require('node:vm');
 
 // The appliance keeps V8's young generation at its initial size (1 MB semi-spaces) instead of letting it grow to
 // 16 MB semi-spaces under the allocation burst of start-up (parsing 1,000 jobs), which V8 then never gives back:
@@ -45,7 +47,7 @@ const startingBudget = (() => {
   };
 })();
 
-const bundle = fileURLToPath(new URL('../dist/hearth.cjs', import.meta.url));
+const bundle = join(__dirname, '..', 'dist', 'hearth.cjs');
 if (!existsSync(bundle)) {
   process.stderr.write('hearth: dist/ is missing; run `npm run build` (or `npm install`) first\n');
   process.exit(1);
@@ -57,7 +59,9 @@ if (!existsSync(bundle)) {
 // length; the key adds the bundle's content, Node and the architecture. HEARTH_CODE_CACHE=off disables it;
 // HEARTH_CODE_CACHE=<dir> moves it (default $XDG_CACHE_HOME/hearth or ~/.cache/hearth: the data dir under systemd).
 const hearth = loadBundle();
-process.exitCode = await hearth.main(process.argv.slice(2));
+hearth.main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
 
 /**
  * Compiles and runs the bundle; returns its exports. In a function so the source text and the cache's bytes
@@ -81,7 +85,7 @@ function loadBundle() {
   if (starting) startingBudget.raise();
   const module = { exports: {} };
   // The bundle's import() of what it does not contain (LanceDB, vendor SDKs, node: modules, `module` actions) comes
-  // here (scripts/bundle.mjs): from this ES module, bare names resolve from the same node_modules.
+  // here (scripts/bundle.mjs): from this file, bare names resolve from the same node_modules.
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), (specifier) => import(specifier));
   const exported = module.exports;
   if (cacheFile && (!cachedData || script.cachedDataRejected)) {

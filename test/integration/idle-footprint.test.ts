@@ -15,7 +15,8 @@ afterEach(async () => {
   running = undefined;
 });
 
-const PROBE = `import { writeFileSync } from 'node:fs';
+// CommonJS and --require, like bin/hearth.js: an --import preload would load Node's ES module loader itself.
+const PROBE = `const { writeFileSync } = require('node:fs');
 process.on('SIGUSR2', () => writeFileSync(process.env.HEARTH_TEST_MODULES_FILE, JSON.stringify(process.moduleLoadList)));
 `;
 
@@ -31,7 +32,7 @@ describe('the idle appliance', () => {
   it('starts without loading the web app (undici, http2) and loads it with the first request', async () => {
     const dir = tempDir();
     const port = await freePort();
-    const probe = join(dir, 'probe.mjs');
+    const probe = join(dir, 'probe.cjs');
     writeFileSync(probe, PROBE);
     const modulesFile = join(dir, 'modules.json');
     // Jobs that wait: nothing is due while the test looks (the example config's jobs run at once, and its
@@ -44,7 +45,7 @@ describe('the idle appliance', () => {
   weekly: { run: "true", schedule: { rrule: "FREQ=WEEKLY;BYDAY=MO;BYHOUR=4" } }
   by-hand: { run: "true" }
 `),
-      env: { NODE_OPTIONS: `--import ${probe}`, HEARTH_TEST_MODULES_FILE: modulesFile },
+      env: { NODE_OPTIONS: `--require ${probe}`, HEARTH_TEST_MODULES_FILE: modulesFile },
       readyWhen: 'log',
     }));
 
@@ -55,6 +56,8 @@ describe('the idle appliance', () => {
     // Reloads (a config worker) and line readers (ingest, Gmail's index) load theirs when they first run.
     expect(idle).not.toContain('NativeModule worker_threads');
     expect(idle).not.toContain('NativeModule readline');
+    // bin/hearth.js is CommonJS: Node's ES module loader (its resolver, translators, module jobs) is not loaded.
+    expect(idle).not.toContain('NativeModule internal/modules/esm/translators');
 
     // Several first requests at once all wait for the same load and are answered.
     const answers = await Promise.all(Array.from({ length: 5 }, () => fetch(`${hearth.url}/api/health`, { headers: { connection: 'close' } })));
@@ -71,13 +74,13 @@ describe('the idle appliance', () => {
     const dir = tempDir();
     const port = await freePort();
     // V8 prints what it tiers up (--trace-opt, set from a preload: NODE_OPTIONS takes no V8 flags) to stdout.
-    const probe = join(dir, 'trace-opt.mjs');
-    writeFileSync(probe, "import { setFlagsFromString } from 'node:v8';\nsetFlagsFromString('--trace-opt');\n");
+    const probe = join(dir, 'trace-opt.cjs');
+    writeFileSync(probe, "require('node:v8').setFlagsFromString('--trace-opt');\n");
     const config = baseConfig(port, `
   nightly: { run: "true", schedule: { cron: "0 3 * * *" } }
   weekly: { run: "true", schedule: { rrule: "FREQ=WEEKLY;BYDAY=MO;BYHOUR=4" } }
 `);
-    const env = { NODE_OPTIONS: `--import ${probe}` };
+    const env = { NODE_OPTIONS: `--require ${probe}` };
     // The first start writes the code cache (3 s in) and the config tree cache; the restart is what is measured.
     let hearth = (running = await startHearth({ dir, port, config, env, readyWhen: 'log' }));
     await hearth.waitFor('the code cache', () => existsSync(join(dir, 'code-cache', 'code-cache.bin')) || undefined);
