@@ -20,32 +20,17 @@ const starting = process.argv[2] === 'start';
 if (starting) setFlagsFromString('--semi-space-growth-factor=1');
 
 /**
- * TurboFan during start-up. A start runs each of its functions a few times, yet V8 tiered a couple of them up to
- * TurboFan (esbuild's keepNames helper and zod's schema constructor, called a few thousand times at import): that
- * ran the optimizing compiler, whose code pages in the node binary (~3.5 MB) and whose background thread's malloc
- * arena then stay resident for the life of an appliance that is otherwise idle: idle RSS 60 -> 56 MB with ten jobs,
- * and a 1,000-job start uses ~30 ms less CPU (npm run bench -- idle). So `hearth start` runs with a 15x larger
- * interrupt budget (bytecode a function executes before V8 considers tiering it up) until main() reports the
- * appliance started (globalThis[Symbol.for('hearth.started')]), then V8's default again: code that is hot in
- * service (runs, the web app) is optimized as before. Raised after the bundle is compiled, and restored before its
- * code cache is written: V8 rejects a cache made under other flags.
+ * TurboFan, V8's optimizing compiler, only for code that is really hot. With V8's default interrupt budget (how much
+ * bytecode a function runs before V8 considers tiering it up) a start tiered up two bundle functions (esbuild's
+ * keepNames helper and zod's schema constructor, called a few thousand times at import) and the first housekeeping
+ * pass a minute later four more (the event-id ledger's prune walks 400 days of hourly buckets): enough to page in
+ * the optimizing compiler (~3.5 MB of the node binary) and to give its background thread a malloc arena, all of
+ * which stays resident for the life of an appliance that is otherwise idle. `hearth start` runs with a 15x budget:
+ * idle RSS with ten jobs 60 -> 56 MB, a 1,000-job start ~30 ms less CPU (npm run bench -- idle); code that is hot
+ * in service (runs, page renders) still reaches TurboFan after a few ms more of work. Set before the bundle is
+ * compiled: V8 keys its code cache by the flags. A --interrupt-budget given to node itself is left as it is.
  */
-const startingBudget = (() => {
-  const DEFAULT = 67_584; // V8 11's --interrupt-budget (Node 20); the flag cannot be read back from JavaScript
-  let raised = false;
-  return {
-    raise() {
-      setFlagsFromString(`--interrupt-budget=${DEFAULT * 15}`);
-      raised = true;
-      globalThis[Symbol.for('hearth.started')] = () => this.restore();
-    },
-    restore() {
-      if (!raised) return;
-      raised = false;
-      setFlagsFromString(`--interrupt-budget=${DEFAULT}`);
-    },
-  };
-})();
+if (starting && !process.execArgv.some((arg) => arg.startsWith('--interrupt-budget'))) setFlagsFromString('--interrupt-budget=1013760');
 
 const bundle = join(__dirname, '..', 'dist', 'hearth.cjs');
 if (!existsSync(bundle)) {
@@ -83,8 +68,6 @@ function loadBundle() {
   });
   // How this start compiled, for the "hearth started" log line: off, missing, rejected (rebuilt) or used.
   globalThis[Symbol.for('hearth.codeCache')] = !cacheFile ? 'off' : !cachedData ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
-  // While it starts, V8 does not tier the bundle's functions up to TurboFan (see startingBudget below).
-  if (starting) startingBudget.raise();
   const module = { exports: {} };
   // The bundle's import() of what it does not contain (LanceDB, vendor SDKs, node: modules, `module` actions) comes
   // here (scripts/bundle.mjs): from this file, bare names resolve from the same node_modules.
@@ -93,8 +76,6 @@ function loadBundle() {
   if (cacheFile && (!cachedData || script.cachedDataRejected)) {
     // Late enough that start-up's functions are compiled, early enough that V8 has not flushed them.
     setTimeout(() => {
-      // V8 keys a cache by its flags: it is written under the flags the bundle was compiled with.
-      startingBudget.restore();
       const data = script.createCachedData();
       script = undefined;
       exported.saveCodeCache(cacheFile, key, data).catch((error) => {

@@ -268,9 +268,6 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       configFromCache,
       ...(typeof codeCache === 'string' && { codeCache }),
     });
-    // bin/hearth.js lets V8 tier functions up to TurboFan again from here on (it holds that off while Hearth starts).
-    const started = (globalThis as Record<symbol, unknown>)[Symbol.for('hearth.started')];
-    if (typeof started === 'function') started();
     // Under systemd (Type=notify): ready now, then watchdog pings while the scheduler keeps completing passes.
     const notifier = createSystemdNotifier({
       env: options.env,
