@@ -23,7 +23,7 @@ if (starting) setFlagsFromString('--semi-space-growth-factor=1');
  * TurboFan, V8's optimizing compiler, only for code that is really hot. With V8's default interrupt budget (how much
  * bytecode a function runs before V8 considers tiering it up) a start tiered up two bundle functions (esbuild's
  * keepNames helper and zod's schema constructor, called a few thousand times at import) and the first housekeeping
- * pass a minute later four more (the event-id ledger's prune walks 400 days of hourly buckets): enough to page in
+ * pass a minute later five more (the event-id ledger's prune walks 400 days of hourly buckets): enough to page in
  * the optimizing compiler (~3.5 MB of the node binary) and to give its background thread a malloc arena, all of
  * which stays resident for the life of an appliance that is otherwise idle. `hearth start` runs with a 15x budget:
  * idle RSS with ten jobs 60 -> 56 MB, a 1,000-job start ~30 ms less CPU (npm run bench -- idle); code that is hot
