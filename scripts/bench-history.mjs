@@ -20,7 +20,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ROOT, startHearth } from './dashboard-harness.mjs';
+import { ROOT, startHearth, unitMallocEnv } from './dashboard-harness.mjs';
 import { memoryOf } from './proc-memory.mjs';
 
 const { FileRunStore } = await import(join(ROOT, 'dist/runs/file-store.js'));
@@ -292,6 +292,22 @@ function rollup(pid) {
   return { rss: rss / 1024, anon: anon / 1024, file: (rss - anon) / 1024, hwm: memoryOf(pid).hwm };
 }
 
+/**
+ * --smaps: resident MB by mapping from /proc/PID/smaps, the biggest first: `[heap]` is glibc's main arena (brk),
+ * `anon` every other anonymous mapping (V8's heap pages, other arenas, thread stacks, mmapped malloc blocks), files by
+ * name (the node binary's code and data, the bundle, libraries).
+ */
+function smapsByMapping(pid) {
+  const totals = new Map();
+  let name;
+  for (const row of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(row);
+    if (header) name = header[1] || 'anon';
+    else if (row.startsWith('Rss:')) totals.set(name, (totals.get(name) ?? 0) + Number(/(\d+)/.exec(row)[1]) / 1024);
+  }
+  return [...totals].sort((a, b) => b[1] - a[1]).filter(([, mb]) => mb >= 0.5).map(([n, mb]) => `${n.replace(/^.*\//, '')} ${mb.toFixed(1)}`).join(', ');
+}
+
 function describeRollup({ rss, anon, file }) {
   return `${rss.toFixed(1)} MB (anonymous ${anon.toFixed(1)}, file-backed ${file.toFixed(1)})`;
 }
@@ -300,11 +316,14 @@ const HOUR_JOBS = 1_000;
 /** Jobs that fire during the compressed hour: every minute in real life, every 2 s here (20 × 60 = 1,200 runs). */
 const FAST_JOBS = 20;
 
+/** --only=runs: the runs fire and nobody uses the dashboard; --only=use: the dashboard is used and no job fires. */
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice(7);
+
 function hourJobsYaml() {
   let yaml = '';
   for (let i = 0; i < HOUR_JOBS; i++) {
     yaml += `  job-${i}:\n    description: Job ${i}\n`;
-    yaml += i < FAST_JOBS ? `    schedule: { every: 2s }\n` : `    schedule: { cron: "${i % 60} ${i % 24} * * *" }\n`;
+    yaml += i < FAST_JOBS && only !== 'use' ? `    schedule: { every: 2s }\n` : `    schedule: { cron: "${i % 60} ${i % 24} * * *" }\n`;
     yaml += `    run: "echo job ${i}; echo ok"\n`;
   }
   return yaml;
@@ -360,7 +379,8 @@ async function minuteOfUse(hearth, n) {
  * 20 of the 1,000 jobs firing every 2 s for 2 minutes (an hour of every-minute runs: 1,200), and 60 "minutes" of
  * dashboard and API use (~20 requests each, an SSE connect/disconnect) meanwhile. RSS at start, after, 60 s later.
  * `--node-args=a,b` passes flags to node before bin/hearth.js; `--heap-snapshots=DIR` writes a heap snapshot at
- * each of the three points (SIGUSR2) into DIR.
+ * each of the three points (SIGUSR2) into DIR. Hearth runs with the systemd unit's malloc settings, as on the Pi
+ * (`--no-unit-env`: without them; MALLOC_* in this environment override them).
  */
 async function hourOfUse() {
   const runsArg = process.argv.find((arg) => arg.startsWith('--runs='));
@@ -374,9 +394,13 @@ async function hourOfUse() {
   // --gc-log=FILE: node's --trace-gc lines (heap sizes at every GC) into FILE, to set against RSS.
   const gcLog = process.argv.find((arg) => arg.startsWith('--gc-log='))?.slice(9);
   if (gcLog) nodeArgs.push('--trace-gc');
+  // As the Pi runs it: the systemd unit's malloc settings (what this environment sets wins; --no-unit-env: none).
+  const env = process.argv.includes('--no-unit-env') ? {} : Object.fromEntries(Object.entries(unitMallocEnv()).filter(([name]) => process.env[name] === undefined));
+  const mallocEnv = Object.entries({ ...env, ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('MALLOC_'))) }).map(([name, value]) => `${name}=${value}`).join(' ') || 'none';
   const t0 = performance.now();
   const hearth = await startHearth(hourJobsYaml(), {
     nodeArgs,
+    env,
     ...(gcLog ? { stdout: openSync(gcLog, 'w') } : {}),
     startTimeoutMs: 120_000,
     prepare: async (dataDir) => {
@@ -395,11 +419,13 @@ async function hourOfUse() {
         await store.close();
         if (cache) cpSync(dataDir, cache, { recursive: true });
       }
-      console.log(`\nan hour of use at ${HOUR_JOBS.toLocaleString('en')} jobs and ${totalRuns.toLocaleString('en')} runs (history built in ${((performance.now() - t0) / 1000).toFixed(1)} s${nodeArgs.length ? `; node ${nodeArgs.join(' ')}` : ''}):`);
+      console.log(`\nan hour of use at ${HOUR_JOBS.toLocaleString('en')} jobs and ${totalRuns.toLocaleString('en')} runs (history built in ${((performance.now() - t0) / 1000).toFixed(1)} s; malloc env: ${mallocEnv}${nodeArgs.length ? `; node ${nodeArgs.join(' ')}` : ''}):`);
     },
   });
   const pid = hearth.child.pid;
+  const withSmaps = process.argv.includes('--smaps');
   const snapshot = async () => {
+    if (withSmaps) console.log(`    by mapping (MB): ${smapsByMapping(pid)}`);
     if (!snapshotDir) return;
     process.kill(pid, 'SIGUSR2');
     await new Promise((r) => setTimeout(r, 5_000));
@@ -415,7 +441,7 @@ async function hourOfUse() {
     const minuteTimes = [];
     for (let n = 0; n < 60; n++) {
       const before = performance.now();
-      await minuteOfUse(hearth, n);
+      if (only !== 'runs') await minuteOfUse(hearth, n);
       minuteTimes.push(performance.now() - before);
       // Spread the 60 minutes over the 2 minutes the runs take (a person is not a load generator).
       const left = until - performance.now();

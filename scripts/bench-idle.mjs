@@ -14,7 +14,8 @@
  *    pages) before any HTTP request and after the first one, and how long
  *    that first request takes (it loads the web app);
  *  - durable runs: no-op runs/s on disk and the process CPU per run, bytes
- *    written per run (total, the WAL's appends, own log files created), and
+ *    written per run (total, the WAL's appends, own log files created; and
+ *    one run at a time, where each durable point dirties a page), and
  *    a `true` shell job's end-to-end p50 against a bare spawn of `true`.
  *
  * Targets (issue 13): start-up ≤ 350 ms and peak ≤ settled + 10 MB at 1,000
@@ -337,6 +338,16 @@ async function runs() {
   row('bytes written per run (disk, /proc/self/io)', Math.round(written), 'B', '≤ 4,096 B', `(per run: ${per('walSyncs')} WAL syncs, ${per('historySyncs')} history syncs, ${per('checkpoints')} checkpoints)`);
   row('state.wal bytes appended per run', Math.round((stats.walBytesWritten - statsBefore.walBytesWritten) / 2_000), 'B', '—');
   row('own log files created per no-op run (logs/*.log)', (logFiles.created() / 2_000).toFixed(2), '', '0');
+
+  // One at a time (a Pi running a job now and then): each durable point dirties at least a page of its own.
+  const beforeOne = ioWriteBytes();
+  const statsOne = store.stats();
+  await batch(300, 1);
+  await store.flush();
+  await logs.flushPacks();
+  const statsOneAfter = store.stats();
+  const perOne = (key) => ((statsOneAfter[key] - statsOne[key]) / 300).toFixed(2);
+  row('bytes written per run, one run at a time (300 runs)', Math.round((ioWriteBytes() - beforeOne) / 300), 'B', '—', `(per run: ${perOne('walSyncs')} WAL syncs, ${perOne('historySyncs')} history syncs)`);
 
   // End to end, one at a time: trigger → run finished, against spawning `true` directly (interleaved, so both
   // see the same load on a shared machine).

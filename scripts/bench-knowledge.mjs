@@ -13,7 +13,9 @@
  *            at 100k), after the maintenance job's optimize()
  *   rss      the appliance's resident memory before and after its first search
  *
- * Usage: node scripts/bench-knowledge.mjs [--sizes 10000,100000] [--queries 200]
+ * Usage: node scripts/bench-knowledge.mjs [--sizes 10000,100000] [--queries 200] [--keep DIR] [--stages]
+ *        --keep DIR: build the stores in DIR once and reuse them in later runs
+ *        --stages: also time each LanceDB call and the int8 scan inside the searches (wall p50/p95), and GC
  *        HEARTH_MODEL_DIR=/path/to/models to find Xenova/all-MiniLM-L6-v2
  * Synthetic documents: Zipf-distributed words from a fixed vocabulary, ~90
  * words (one chunk) each, timestamps spread over three years, three sources.
@@ -37,7 +39,7 @@ const { normalize } = await dist('knowledge/normalize.js');
 const { systemClock } = await dist('core/clock.js');
 
 const { values: flags } = parseArgs({
-  options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '200' }, 'dense-only': { type: 'boolean', default: false }, keep: { type: 'string' } },
+  options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '200' }, 'dense-only': { type: 'boolean', default: false }, keep: { type: 'string' }, stages: { type: 'boolean', default: false } },
 });
 const sizes = flags.sizes.split(',').map(Number);
 const queryCount = Number(flags.queries);
@@ -141,6 +143,87 @@ async function searchLatency(kb, label) {
   const cpuPerQuery = (cpu.user + cpu.system) / 1000 / queries.length;
   console.log(`search ${label}: hybrid top-10 p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms (${queries.length} queries, every 4th filtered by source + date: p50 ${percentile(filteredTimes, 50).toFixed(1)} ms); CPU ${cpuPerQuery.toFixed(1)} ms a query (all threads)`);
   return { p50: percentile(times, 50), p95: percentile(times, 95) };
+}
+
+/**
+ * --stages: the same queries again, with every LanceDB call of the search
+ * (table version, keyword search, takes) and the int8 scan timed one by one,
+ * and GC pauses counted. Wraps the open table's methods: bench-only.
+ */
+async function stageTimings(kb, label) {
+  const { QuantizedVectors } = await dist('knowledge/quantized-vectors.js');
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  const rand = seeded(7);
+  const queries = Array.from({ length: queryCount }, (_, i) => {
+    const words = Array.from({ length: 2 + (i % 3) }, () => VOCABULARY[Math.floor(rand() * 2000)]);
+    return i % 4 === 3 ? { text: words.join(' '), sources: ['mail'], since: Date.parse('2024-06-01'), limit: 10 } : { text: words.join(' '), limit: 10 };
+  });
+  await kb.search(queries[0]);
+  const lance = kb.tableCache.table.table; // KnowledgeBase → ChunkTable → LanceDB table
+  const spans = {};
+  const timed = (name, promise) => {
+    const started = performance.now();
+    return promise.then((value) => {
+      (spans[name] ??= []).push(performance.now() - started);
+      return value;
+    });
+  };
+  const version = lance.version.bind(lance);
+  lance.version = () => timed('table version', version());
+  const take = lance.takeRowIds.bind(lance);
+  lance.takeRowIds = (ids) => {
+    const query = take(ids);
+    const select = query.select.bind(query);
+    query.select = (columns) => {
+      const selected = select(columns);
+      const withRowId = selected.withRowId.bind(selected);
+      const named = (q) => {
+        if (q.timed) return q; // withRowId() may return the same query
+        const toArray = q.toArray.bind(q);
+        q.toArray = () => timed(`take ${columns.join('+')}`, toArray());
+        q.timed = true;
+        return q;
+      };
+      selected.withRowId = () => named(withRowId());
+      return named(selected);
+    };
+    return query;
+  };
+  const queryOf = lance.query.bind(lance);
+  lance.query = () => {
+    const query = queryOf();
+    const fullTextSearch = query.fullTextSearch.bind(query);
+    query.fullTextSearch = (...args) => {
+      const found = fullTextSearch(...args);
+      const toArray = found.toArray.bind(found);
+      found.toArray = () => timed('keyword search', toArray());
+      return found;
+    };
+    return query;
+  };
+  const nearest = QuantizedVectors.prototype.nearest;
+  QuantizedVectors.prototype.nearest = function (...args) {
+    const started = performance.now();
+    const found = nearest.apply(this, args);
+    (spans['int8 scan'] ??= []).push(performance.now() - started);
+    return found;
+  };
+  let gc = 0;
+  const observer = new PerformanceObserver((list) => list.getEntries().forEach((entry) => (gc += entry.duration)));
+  observer.observe({ entryTypes: ['gc'] });
+  const totals = [];
+  try {
+    for (const query of queries) {
+      const started = performance.now();
+      await kb.search(query);
+      totals.push(performance.now() - started);
+    }
+  } finally {
+    QuantizedVectors.prototype.nearest = nearest;
+    observer.disconnect();
+  }
+  const parts = Object.entries(spans).map(([name, times]) => `${name} ${percentile(times, 50).toFixed(2)} / ${percentile(times, 95).toFixed(2)} (×${(times.length / queries.length).toFixed(0)})`);
+  console.log(`stages ${label}, wall p50 / p95 ms: ${parts.join('; ')}; whole search ${percentile(totals, 50).toFixed(1)} / ${percentile(totals, 95).toFixed(1)}; GC ${(gc / queries.length).toFixed(2)} ms a search`);
 }
 
 async function freePort() {
@@ -304,6 +387,7 @@ async function denseSearch(size, dim = 384) {
   const kb = new KnowledgeBase({ root, embedder, clock: systemClock });
   await kb.optimize({ keepVersionsMs: 0 });
   await searchLatency(kb, `${size} chunks, dense ${dim}-d vectors (rotated hashing), after optimize`);
+  if (flags.stages) await stageTimings(kb, `${size} chunks, dense ${dim}-d`);
   await kb.close();
   const index = await LanceChunkIndex.open(join(root, 'index'));
   const table = await index.table('chunks', dim);
@@ -331,7 +415,10 @@ async function denseSearch(size, dim = 384) {
 console.log(`hearth knowledge bench — ${machine()}`);
 for (const size of flags['dense-only'] ? [] : sizes) {
   const dataDir = join(work, `data-${size}`);
-  if (size === sizes[0]) {
+  const reuse = flags.keep && existsSync(join(dataDir, 'knowledge', 'index', 'meta.json'));
+  if (reuse) {
+    console.log(`reusing the ${size}-chunk store in ${dataDir} (--keep)`);
+  } else if (size === sizes[0]) {
     const staged = new KnowledgeBase({ root: join(dataDir, 'knowledge'), embedder: createHashingEmbedder(256), clock: systemClock });
     await ingest(staged, size, `hashing-v1-256, ${size} chunks, all stages`);
     await staged.close();
@@ -340,11 +427,12 @@ for (const size of flags['dense-only'] ? [] : sizes) {
   }
   const kb = new KnowledgeBase({ root: join(dataDir, 'knowledge'), embedder: createHashingEmbedder(256), clock: systemClock });
   // A staged ingest folds its rows into the indexes itself; a bulk load does not, so only optimize makes it comparable.
-  if (size === sizes[0]) await searchLatency(kb, `${size} chunks, right after ingest`);
+  if (size === sizes[0] && !reuse) await searchLatency(kb, `${size} chunks, right after ingest`);
   const started = performance.now();
   const optimized = await kb.optimize({ keepVersionsMs: 0 });
   console.log(`optimize ${size}: ${((performance.now() - started) / 1000).toFixed(1)} s (${optimized.fragmentsRemoved} fragments → ${optimized.fragmentsAdded})`);
   await searchLatency(kb, `${size} chunks, after optimize`);
+  if (flags.stages) await stageTimings(kb, `${size} chunks, hashing`);
   await kb.close();
   await applianceRss(dataDir);
 }

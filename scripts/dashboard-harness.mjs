@@ -24,15 +24,15 @@ export async function freePort() {
 
 /**
  * `prepare(dataDir)` may fill the data directory (history, state) before hearth starts;
- * `nodeArgs` go to node before bin/hearth.js (e.g. V8 flags to measure).
+ * `nodeArgs` go to node before bin/hearth.js (e.g. V8 flags to measure); `env` is added to this process's.
  */
-export async function startHearth(jobs, { prepare, nodeArgs = [], startTimeoutMs = 10_000, stdout = 'ignore' } = {}) {
+export async function startHearth(jobs, { prepare, nodeArgs = [], startTimeoutMs = 10_000, stdout = 'ignore', env = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-measure-'));
   if (prepare) await prepare(join(dir, 'data'));
   const port = await freePort();
   writeFileSync(join(dir, 'hearth.yaml'), `timezone: Europe/London\ndataDir: ./data\nserver: { host: 127.0.0.1, port: ${port} }\njobs:\n${jobs}`);
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/hearth.js'), 'start', '--config', join(dir, 'hearth.yaml')], {
-    env: { ...process.env, HEARTH_PASSWORD: PASSWORD, HEARTH_LOG_FORMAT: 'json' },
+    env: { ...process.env, ...env, HEARTH_PASSWORD: PASSWORD, HEARTH_LOG_FORMAT: 'json' },
     stdio: ['ignore', stdout, 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -53,4 +53,20 @@ export async function startHearth(jobs, { prepare, nodeArgs = [], startTimeoutMs
   });
   const cookie = login.headers.get('set-cookie').split(';')[0];
   return { child, dir, url, port, token, cookie, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+}
+
+/**
+ * The malloc settings the systemd unit gives Hearth on the Pi (`Environment=MALLOC_…` in systemd/hearth.service),
+ * so a memory figure measures the process as the appliance runs it.
+ */
+export function unitMallocEnv() {
+  const env = {};
+  for (const line of readFileSync(join(ROOT, 'systemd/hearth.service'), 'utf8').split('\n')) {
+    if (!line.startsWith('Environment=')) continue;
+    for (const pair of line.slice('Environment='.length).split(/\s+/)) {
+      const [name, value] = pair.split('=');
+      if (name?.startsWith('MALLOC_') && value !== undefined) env[name] = value;
+    }
+  }
+  return env;
 }

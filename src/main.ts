@@ -19,6 +19,7 @@ import { runShell, killProcessGroup } from './pool/process/shell.js';
 import { findRunProcessGroups } from './pool/process/group.js';
 import type { Engine } from './engine/engine.js';
 import { createEngine } from './engine/create-engine.js';
+import { nextRunCacheFile, nextRunCacheKey, readNextRuns, writeNextRuns } from './engine/next-run-cache.js';
 import { DEFAULT_MAX_RUN_LOG_BYTES, RunLogs } from './engine/run-logs.js';
 import { FileStepJournal } from './steps/file-journal.js';
 import { FileInboxStore, observeQuestions } from './steps/inbox.js';
@@ -153,7 +154,11 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
     const notifications = new Notifier({ config, clock, logger: logger.child({ component: 'notify' }), secrets: (channel) => secrets.get(channel) });
     await notifications.start();
     cleanups.push(() => notifications.stop());
+    // What the scheduler computed before the last stop: an unchanged schedule is neither compiled nor searched again.
+    const nextRunsFile = nextRunCacheFile(config.dataDir);
+    const knownNextRuns = await readNextRuns(nextRunsFile, nextRunCacheKey(version));
     const engine = createEngine({
+      knownNextRuns,
       notifications,
       notifyStatus: () => notifications.status(),
       config,
@@ -176,6 +181,12 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       },
       workflows: { journal, inbox, events },
     });
+    // Runs after engine.stop (cleanups run in reverse): the scheduler's last next occurrences, for the next start.
+    cleanups.push(() =>
+      writeNextRuns(nextRunsFile, nextRunCacheKey(version), engine.nextRunRecords()).catch((error: unknown) =>
+        logger.warn('cannot write the next-run cache', { error: errorMessage(error) }),
+      ),
+    );
     cleanups.push(() => knowledge.close(), () => engine.stop());
 
     const token = await ensureApiToken(config.dataDir);
@@ -268,6 +279,9 @@ export async function startAppliance(options: StartOptions): Promise<RunningAppl
       configFromCache,
       ...(typeof codeCache === 'string' && { codeCache }),
     });
+    // bin/hearth.js's process settings that must wait until start-up is over (a smaller V8 heap growth factor).
+    const afterStart = (globalThis as Record<symbol, unknown>)[Symbol.for('hearth.afterStart')];
+    if (typeof afterStart === 'function') afterStart();
     // Under systemd (Type=notify): ready now, then watchdog pings while the scheduler keeps completing passes.
     const notifier = createSystemdNotifier({
       env: options.env,

@@ -27,18 +27,18 @@ export function referencesEnv(text: string): boolean {
 
 /** Config values that came from `${VAR}` substitution: path (JSON of its segments) → the text as written. */
 export class EnvSubstitutions {
-  private readonly written = new Map<string, string>();
+  /** By path id (a value substituted twice is recorded once), with the path kept parsed: under() runs per task. */
+  private readonly written = new Map<string, { path: ReadonlyArray<string | number>; text: string }>();
 
   record(path: ReadonlyArray<string | number>, text: string): void {
-    this.written.set(JSON.stringify(path), text);
+    this.written.set(JSON.stringify(path), { path: [...path], text });
   }
 
   /** The substituted values under `prefix`, with paths relative to it. */
   under(prefix: ReadonlyArray<string | number>): Array<{ path: Array<string | number>; written: string }> {
     const out: Array<{ path: Array<string | number>; written: string }> = [];
-    for (const [id, written] of this.written) {
-      const path = JSON.parse(id) as Array<string | number>;
-      if (path.length >= prefix.length && prefix.every((segment, i) => path[i] === segment)) out.push({ path: path.slice(prefix.length), written });
+    for (const { path, text } of this.written.values()) {
+      if (path.length >= prefix.length && prefix.every((segment, i) => path[i] === segment)) out.push({ path: path.slice(prefix.length), written: text });
     }
     return out;
   }

@@ -59,11 +59,12 @@ export class PositionIndex {
 
   /** Restores what `snapshot` returned (the tree cache checked its shape). */
   restore(entries: readonly PositionEntry[]): void {
+    // Plain assignments, not spreads: a cache hit at 1,000 jobs restores ~10,000 entries before the API answers.
     for (const [id, keyLine, keyCol, valueLine, valueCol] of entries) {
-      this.entries.set(id, {
-        ...(keyLine >= 0 && { key: { line: keyLine, col: keyCol } }),
-        ...(valueLine >= 0 && { value: { line: valueLine, col: valueCol } }),
-      });
+      const entry: { key?: SourcePosition; value?: SourcePosition } = {};
+      if (keyLine >= 0) entry.key = { line: keyLine, col: keyCol };
+      if (valueLine >= 0) entry.value = { line: valueLine, col: valueCol };
+      this.entries.set(id, entry);
     }
   }
 

@@ -14,7 +14,17 @@ import { IssueCollector } from './issues.js';
 import type { LoadOptions } from './options.js';
 import type { HearthConfig } from './types.js';
 import { YAML_LIMITS, readWrittenTree, substituteTree } from './yaml-tree.js';
-import { guessDataDir, readTreeCache, treeCacheFile, treeCacheKey, writeTreeCache, type WrittenTree } from './tree-cache.js';
+import {
+  checksRuntime,
+  guessDataDir,
+  readTreeCache,
+  treeCacheFile,
+  treeCacheKey,
+  writeTreeCache,
+  type ConfigChecks,
+  type WrittenTree,
+} from './tree-cache.js';
+import { knownTimeZones, rememberTimeZones } from './timezone.js';
 
 export type { LoadOptions } from './options.js';
 
@@ -95,14 +105,18 @@ export async function loadConfigCached(file: string, options: LoadOptions & { ve
   if (cached) {
     const issues = new IssueCollector(file);
     issues.positions.restore(cached.positions);
+    const checked = cached.checks?.runtime === checksRuntime() ? withRecordedChecks(options, cached.checks) : options;
     try {
-      return { config: configFromWrittenTree(cached.tree, issues, file, options), fromCache: true };
+      return { config: configFromWrittenTree(cached.tree, issues, file, checked), fromCache: true };
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       // Valid when cached, not now (an unset variable): the parse below reports it.
     }
   }
-  const { config, written } = parseWrittenConfig(text, file, options);
+  const recording = recordingChecks(options);
+  const parsed = parseWrittenConfig(text, file, recording.options);
+  const { config } = parsed;
+  const written: WrittenTree = { ...parsed.written, checks: recording.checks() };
   // Written once; the tree (a few MB of objects at 1,000 jobs) is not kept alive by whoever keeps saveCache.
   let pending: WrittenTree | undefined = written;
   const saveCache = async (): Promise<boolean> => {
@@ -111,6 +125,74 @@ export async function loadConfigCached(file: string, options: LoadOptions & { ve
     return tree !== undefined && writeTreeCache(treeCacheFile(config.dataDir), key, tree);
   };
   return { config, fromCache: false, saveCache };
+}
+
+/**
+ * The options with the schedule checks wrapped to record their answers (every
+ * schedule that compiled, its warning) and, at the end, the zone names Intl
+ * answered: what the tree cache keeps so a restart skips those checks.
+ */
+function recordingChecks(options: LoadOptions): { options: LoadOptions; checks: () => ConfigChecks } {
+  const { validateSchedule, scheduleWarning } = options;
+  const schedules = new Map<string, [string, string, string | null]>();
+  const warnings = new Map<string, string | null>();
+  const recorded: LoadOptions = {
+    ...options,
+    ...(validateSchedule && {
+      validateSchedule: (spec, timezone) => {
+        const problem = validateSchedule(spec, timezone);
+        const json = JSON.stringify(spec);
+        if (problem === undefined) schedules.set(`${json}\0${timezone}`, [json, timezone, null]);
+        return problem;
+      },
+    }),
+    ...(scheduleWarning && {
+      scheduleWarning: (spec) => {
+        const warning = scheduleWarning(spec);
+        warnings.set(JSON.stringify(spec), warning ?? null);
+        return warning;
+      },
+    }),
+  };
+  const checks = (): ConfigChecks => ({
+    runtime: checksRuntime(),
+    // Without a warning check, a schedule's warning is unknown: it is left out and checked again.
+    schedules: [...schedules.values()]
+      .filter(([json]) => !scheduleWarning || warnings.has(json))
+      .map(([json, timezone]) => [json, timezone, warnings.get(json) ?? null]),
+    zones: knownTimeZones(),
+  });
+  return { options: recorded, checks };
+}
+
+/**
+ * The options for a build from the tree cache: a schedule the build that
+ * parsed the file found valid (same spec, same zone, same runtime) is not
+ * compiled again (the engine compiles it when the scheduler first needs it),
+ * its warning is the one recorded, and the recorded zone names need no ICU.
+ * Anything else (a spec `${VAR}` changed) is checked as on a parse.
+ */
+function withRecordedChecks(options: LoadOptions, checks: ConfigChecks): LoadOptions {
+  rememberTimeZones(checks.zones);
+  const { validateSchedule, scheduleWarning } = options;
+  const valid = new Set<string>();
+  const warnings = new Map<string, string | null>();
+  for (const [json, timezone, warning] of checks.schedules) {
+    valid.add(`${json}\0${timezone}`);
+    warnings.set(json, warning);
+  }
+  return {
+    ...options,
+    ...(validateSchedule && {
+      validateSchedule: (spec, timezone) => (valid.has(`${JSON.stringify(spec)}\0${timezone}`) ? undefined : validateSchedule(spec, timezone)),
+    }),
+    ...(scheduleWarning && {
+      scheduleWarning: (spec) => {
+        const warning = warnings.get(JSON.stringify(spec));
+        return warning === undefined ? scheduleWarning(spec) : (warning ?? undefined);
+      },
+    }),
+  };
 }
 
 /** What the CLI needs to reach the appliance: where it listens and where its data lives. */

@@ -25,6 +25,16 @@ export function canonicalTimeZone(zone: string): string | undefined {
 }
 
 const MEMO_LIMIT = 256;
+
+/** The zone names answered so far and their canonical spelling (what the config tree cache records). */
+export function knownTimeZones(): Array<[string, string]> {
+  return [...canonicalMemo].filter((entry): entry is [string, string] => entry[1] !== undefined);
+}
+
+/** Seeds the answers with ones Intl gave before under the same runtime (the config tree cache's checks). */
+export function rememberTimeZones(entries: Array<[string, string]>): void {
+  for (const [zone, canonical] of entries.slice(0, MEMO_LIMIT - canonicalMemo.size)) canonicalMemo.set(zone, canonical);
+}
 /** Intl's answer for a zone name never changes within a process, so this is a cache, not state. */
 const canonicalMemo = new Map<string, string | undefined>();
 

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as yaml from 'yaml';
 import { loadConfig, loadConfigCached } from './load.js';
 import type { LoadOptions } from './options.js';
+import type { ScheduleSpec } from './types.js';
 import { configIssuesOf } from './testing.js';
 import { guessDataDir, treeCacheFile } from './tree-cache.js';
 
@@ -165,5 +166,40 @@ describe('config tree cache', () => {
     expect((await loadConfigCached(file, options())).fromCache).toBe(true);
     expect(guessDataDir('jobs: {}\n', dir, {})).toBe(join(dir, '.hearth'));
     expect(guessDataDir('dataDir: { a: 1 }\n', dir, {})).toBeUndefined();
+  });
+
+  it('a restart does not check again the schedules and zones the parse found valid, unless a spec or the runtime changed', async () => {
+    await writeFile(file, ['timezone: Europe/Paris', 'jobs:', '  a: { run: "true", schedule: { cron: "0 3 * * *" } }', '  b: { run: "true", schedule: { cron: "${WHEN}", timezone: America/New_York } }', '  c: { run: "true", schedule: { cron: "*/5 * * * * *" } }', ''].join('\n'));
+    const checked: string[] = [];
+    const counting = (env: Record<string, string>) => ({
+      ...options(env),
+      validateSchedule: (spec: ScheduleSpec, timezone: string) => {
+        checked.push(`${spec.kind === 'cron' ? spec.expr : spec.kind} ${timezone}`);
+        return undefined;
+      },
+    });
+    const first = await loadConfigCached(file, counting({ WHEN: '0 4 * * *' }));
+    await first.saveCache!();
+    expect(checked).toEqual(['0 3 * * * Europe/Paris', '0 4 * * * America/New_York', '*/5 * * * * * Europe/Paris']);
+    const cache = JSON.parse(await readFile(treeCacheFile(join(dir, '.hearth')), 'utf8'));
+    expect(cache.checks.zones).toEqual(expect.arrayContaining([['Europe/Paris', 'Europe/Paris'], ['America/New_York', 'America/New_York']]));
+
+    checked.length = 0;
+    const again = await loadConfigCached(file, counting({ WHEN: '0 4 * * *' }));
+    expect(again.fromCache).toBe(true);
+    expect(checked).toEqual([]);
+    expect(again.config).toEqual(first.config); // the warning for c's 6-field cron included
+    expect(again.config.warnings?.some((w) => w.includes('jobs.c.schedule.cron: fires every few seconds'))).toBe(true);
+
+    // b's spec comes out different from the environment: only it is checked.
+    const changed = await loadConfigCached(file, counting({ WHEN: '30 4 * * *' }));
+    expect(changed.fromCache).toBe(true);
+    expect(checked).toEqual(['30 4 * * * America/New_York']);
+
+    // Checks recorded under another Node or time-zone database are not trusted.
+    checked.length = 0;
+    await writeFile(treeCacheFile(join(dir, '.hearth')), JSON.stringify({ ...cache, checks: { ...cache.checks, runtime: 'v0.0.0' } }));
+    expect((await loadConfigCached(file, counting({ WHEN: '0 4 * * *' }))).fromCache).toBe(true);
+    expect(checked).toHaveLength(3);
   });
 });

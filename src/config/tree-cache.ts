@@ -24,12 +24,34 @@ import { substituteEnv, type EnvLookup } from './env-substitution.js';
 import type { PositionEntry } from './issues.js';
 
 /** Bumped when what the walk records changes shape, so an older cache is never read. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 export interface WrittenTree {
   /** The plain tree as written (yaml-tree.ts readWrittenTree). */
   tree: unknown;
   positions: PositionEntry[];
+  /** What the build that parsed the file found valid (a restart skips those checks); absent in older caches. */
+  checks?: ConfigChecks;
+}
+
+/**
+ * Answers of the config checks that depend only on their input and the
+ * runtime, recorded by the build that parsed the file: on a restart an
+ * unchanged schedule is not compiled again before start-up is done (the
+ * scheduler compiles it when it first needs it) and a zone name is not
+ * looked up in ICU. Used only under the same Node, ICU and time-zone data.
+ */
+export interface ConfigChecks {
+  runtime: string;
+  /** Schedules that compiled: `JSON.stringify(spec)`, the zone it was read in, and its warning (null: none). */
+  schedules: Array<[string, string, string | null]>;
+  /** Zone names and Intl's canonical spelling of each. */
+  zones: Array<[string, string]>;
+}
+
+/** The runtime a ConfigChecks holds for: what decides whether a schedule compiles and how a zone is spelled. */
+export function checksRuntime(): string {
+  return `${process.version} ${process.versions.icu ?? ''} ${process.versions.tz ?? ''}`;
 }
 
 /** Where the cache lives in a data dir. */
@@ -69,9 +91,9 @@ export async function readTreeCache(file: string, key: string): Promise<WrittenT
     return undefined;
   }
   if (parsed === null || typeof parsed !== 'object') return undefined;
-  const { format, key: written, tree, positions } = parsed as Record<string, unknown>;
+  const { format, key: written, tree, positions, checks } = parsed as Record<string, unknown>;
   if (format !== FORMAT || written !== key || !Array.isArray(positions) || !positions.every(isPositionEntry)) return undefined;
-  return { tree, positions };
+  return { tree, positions, ...(isConfigChecks(checks) && { checks }) };
 }
 
 /**
@@ -80,17 +102,30 @@ export async function readTreeCache(file: string, key: string): Promise<WrittenT
  */
 export async function writeTreeCache(file: string, key: string, written: WrittenTree): Promise<boolean> {
   if (!isJsonExact(written.tree)) return false;
-  await writeFileAtomic(file, JSON.stringify({ format: FORMAT, key, tree: written.tree, positions: written.positions }), 0o600);
+  const checks = written.checks && { checks: written.checks };
+  await writeFileAtomic(file, JSON.stringify({ format: FORMAT, key, tree: written.tree, positions: written.positions, ...checks }), 0o600);
   return true;
 }
 
-function isPositionEntry(entry: unknown): entry is PositionEntry {
+function isConfigChecks(value: unknown): value is ConfigChecks {
+  if (value === null || typeof value !== 'object') return false;
+  const { runtime, schedules, zones } = value as Record<string, unknown>;
   return (
-    Array.isArray(entry) &&
-    entry.length === 5 &&
-    typeof entry[0] === 'string' &&
-    entry.slice(1).every((n) => Number.isInteger(n) && (n as number) >= -1)
+    typeof runtime === 'string' &&
+    Array.isArray(schedules) &&
+    schedules.every(
+      (entry) => Array.isArray(entry) && entry.length === 3 && typeof entry[0] === 'string' && typeof entry[1] === 'string' && (entry[2] === null || typeof entry[2] === 'string'),
+    ) &&
+    Array.isArray(zones) &&
+    zones.every((entry) => Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' && typeof entry[1] === 'string')
   );
+}
+
+function isPositionEntry(entry: unknown): entry is PositionEntry {
+  if (!Array.isArray(entry) || entry.length !== 5 || typeof entry[0] !== 'string') return false;
+  // A loop, not slice().every(): ~10,000 entries at 1,000 jobs are checked on every cache hit.
+  for (let i = 1; i < 5; i++) if (!Number.isInteger(entry[i]) || (entry[i] as number) < -1) return false;
+  return true;
 }
 
 function isJsonExact(value: unknown): boolean {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_TIMER_STEP_MS, systemClock } from './clock.js';
+import { isoTime, MAX_TIMER_STEP_MS, systemClock } from './clock.js';
 
 const DAY = 86_400_000;
 
@@ -64,5 +64,16 @@ describe('systemClock.setTimer', () => {
     vi.advanceTimersByTime(1);
     expect(fn).toHaveBeenCalledTimes(1);
     expect(armed).toEqual([1500]);
+  });
+});
+
+describe('isoTime', () => {
+  it('is new Date(ms).toISOString(), also when asked for the same instant again or in turns', () => {
+    for (const ms of [0, 1_772_366_400_000, 1_772_366_400_000, 1_772_366_400_001, 1_772_366_400_000, -1, 8.64e15]) {
+      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+    }
+    expect(() => isoTime(Number.NaN)).toThrow(RangeError);
+    expect(() => isoTime(8.64e15 + 1)).toThrow(RangeError);
+    expect(isoTime(0)).toBe('1970-01-01T00:00:00.000Z');
   });
 });

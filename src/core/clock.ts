@@ -127,3 +127,18 @@ export class FakeClock implements Clock {
 export async function flushMicrotasks(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+let lastIsoMs = Number.NaN;
+let lastIsoText = '';
+
+/**
+ * `new Date(ms).toISOString()`, remembering the last answer: a run's transitions and its log lines ask for the
+ * same millisecond several times in a row (a no-op run formats the same instant about ten times).
+ */
+export function isoTime(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIsoText = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIsoText;
+}

@@ -32,20 +32,33 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat | null {
   let formatter = formatterCache.get(timeZone);
   if (formatter === undefined) {
     try {
-      formatter = new Intl.DateTimeFormat('en-US', {
-        timeZone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: 'numeric',
-        day: 'numeric',
-        hour: 'numeric',
-        minute: 'numeric',
-        second: 'numeric',
-      });
+      formatter = new Intl.DateTimeFormat('en-US', { timeZone, ...NUMERIC_FIELDS });
     } catch {
       formatter = null;
     }
     formatterCache.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
+const NUMERIC_FIELDS = {
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: 'numeric',
+  second: 'numeric',
+} as const;
+
+/** Only for instants before ANCIENT_BEFORE, where the year alone cannot tell 7 BC from 7 CE; built on first need. */
+const eraFormatterCache = new Map<string, Intl.DateTimeFormat>();
+
+function eraFormatterFor(timeZone: string): Intl.DateTimeFormat {
+  let formatter = eraFormatterCache.get(timeZone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-US', { timeZone, era: 'short', ...NUMERIC_FIELDS });
+    eraFormatterCache.set(timeZone, formatter);
   }
   return formatter;
 }
@@ -71,9 +84,16 @@ export function isValidTimeZone(timeZone: string): boolean {
 /** `format()` is about three times faster than `formatToParts()`; its en-US numeric shape is "3/8/2026, 02:30:00". */
 const EN_US_NUMERIC = /^(\d{1,2})\/(\d{1,2})\/(\d{1,6}), (\d{2}):(\d{2}):(\d{2})$/;
 
+/**
+ * Before this instant (2 January 1000 CE, a day clear of any zone's offset) the fast path cannot be used: the en-US
+ * year carries no era, so "12/31/7" is 7 CE or 7 BC, and `Date.UTC` reads years 0-99 as 1900-1999.
+ */
+const ANCIENT_BEFORE = Date.UTC(1000, 0, 2);
+
 /** The naive local time of `instant` in `timeZone`, to the whole second. */
 function naiveLocalSeconds(instant: number, timeZone: string): number {
   const formatter = requireFormatter(timeZone);
+  if (instant < ANCIENT_BEFORE) return naiveFromParts(eraFormatterFor(timeZone).formatToParts(instant));
   const match = EN_US_NUMERIC.exec(formatter.format(instant));
   if (match) {
     return Date.UTC(Number(match[3]), Number(match[1]) - 1, Number(match[2]), Number(match[4]), Number(match[5]), Number(match[6]));
@@ -81,7 +101,7 @@ function naiveLocalSeconds(instant: number, timeZone: string): number {
   return naiveFromParts(formatter.formatToParts(instant));
 }
 
-/** Fallback for shapes the regex does not cover (e.g. years before 1 CE). */
+/** For ancient instants (with the era) and shapes the regex does not cover; `setUTCFullYear` takes years 0-99 as they are. */
 function naiveFromParts(parts: Intl.DateTimeFormatPart[]): number {
   const value = (type: Intl.DateTimeFormatPartTypes): number => {
     const part = parts.find((p) => p.type === type);

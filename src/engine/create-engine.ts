@@ -87,6 +87,7 @@ export function createEngine(given: EngineDeps): Engine {
     newestScheduledFor: (job) => readModel.newestScheduledFor(job),
     compile: (job) => schedules.of(job),
     submit: (job, planned) => theEngine().submitScheduled(job, planned),
+    ...(deps.knownNextRuns && { knownNextRuns: deps.knownNextRuns }),
   });
   engine = new Engine({ ...deps, store }, { config, runEvents, ids, schedules, dispatcher, scheduler, workflows, readModel });
   return engine;

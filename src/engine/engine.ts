@@ -31,6 +31,7 @@ import { silentNotifications, type NotificationSink } from '../notify/types.js';
 import type { ChannelStatus } from '../notify/notifier.js';
 import { Watch, type PowerFlags } from './watch.js';
 import type { AttentionView } from './attention.js';
+import type { NextRunRecord } from './next-run-cache.js';
 
 export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceMs' | 'steps' | 'runs'> {
   /** Where workflow steps, inbox questions and events are kept (default: in memory, for tests). */
@@ -51,6 +52,8 @@ export interface EngineDeps extends Omit<ExecutorDeps, 'configDir' | 'killGraceM
   notifyStatus?(): ChannelStatus[];
   /** A Raspberry Pi's under-voltage / throttling flags; undefined where nothing reports them. */
   power?(): Promise<PowerFlags | undefined>;
+  /** The scheduler's next occurrences from the previous stop (next-run-cache.ts); recomputed where absent or stale. */
+  knownNextRuns?: ReadonlyMap<string, NextRunRecord>;
 }
 
 /** What createEngine builds and wires around the engine; the engine drives them, it does not build them. */
@@ -252,6 +255,16 @@ export class Engine implements AppliancePort {
     await this.deps.store.runs.save(run, 'recovered');
     this.deps.logs.write(run.id, 'hearth', 'run cancelled (the cancel was requested before a restart)');
     await this.deps.logs.finish(run.id);
+  }
+
+  /** The scheduler's next occurrences, for the next start (next-run-cache.ts). */
+  nextRunRecords(): Map<string, NextRunRecord> {
+    return this.scheduler.nextRunRecords();
+  }
+
+  /** Next occurrences still to be computed, and computed so far (the scheduler computes them lazily). */
+  nextRunWork(): { pending: number; computed: number } {
+    return this.scheduler.nextRunWork();
   }
 
   /** Stops scheduling and interrupts running runs so they resume on the next start. Idempotent. */

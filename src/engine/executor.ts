@@ -87,14 +87,19 @@ export type RunOutcome = 'finished' | 'waiting' | 'interrupted';
  */
 export async function executeRun(run: Run, job: JobDef, deps: ExecutorDeps, stop: AbortSignal): Promise<RunOutcome> {
   const { clock } = deps;
-  const runAbort = new AbortController();
-  const forwardStop = () => runAbort.abort(stop.reason);
-  if (stop.aborted) forwardStop();
-  else stop.addEventListener('abort', forwardStop, { once: true });
+  // The run's own signal is `stop`, joined by the job's timeout when it has one (an AbortController and two
+  // listeners less per run without one).
+  const runAbort = job.timeoutMs ? new AbortController() : undefined;
+  const forwardStop = () => runAbort?.abort(stop.reason);
+  const runSignal = runAbort?.signal ?? stop;
+  if (runAbort) {
+    if (stop.aborted) forwardStop();
+    else stop.addEventListener('abort', forwardStop, { once: true });
+  }
 
   await startRun(run, job, deps);
-  const deadline = job.timeoutMs
-    ? clock.setTimer(Date.parse(run.startedAt!) + job.timeoutMs - clock.now(), () =>
+  const deadline = runAbort
+    ? clock.setTimer(Date.parse(run.startedAt!) + job.timeoutMs! - clock.now(), () =>
         runAbort.abort(new JobTimeoutError(`job timed out after ${formatDuration(job.timeoutMs!)}`)),
       )
     : undefined;
@@ -102,21 +107,21 @@ export async function executeRun(run: Run, job: JobDef, deps: ExecutorDeps, stop
   const running = new Map<string, Promise<void>>();
   try {
     for (;;) {
-      if (!runAbort.signal.aborted) {
+      if (!runSignal.aborted) {
         if (settleBlockedTasks(run, job, deps)) await deps.runs.save(run, 'task-skipped');
         wake(run, { kind: 'timer' }, clock.now());
         for (const task of readyTasks(run, job)) {
-          running.set(task.name, runTask(run, job, task, deps, runAbort.signal).finally(() => running.delete(task.name)));
+          running.set(task.name, runTask(run, job, task, deps, runSignal).finally(() => running.delete(task.name)));
         }
       }
       if (running.size === 0) break;
-      await waitForProgress([...running.values()], nextDeadline(run), runAbort.signal, clock);
+      await waitForProgress([...running.values()], nextDeadline(run), runSignal, clock);
     }
   } finally {
     deadline?.cancel();
-    stop.removeEventListener('abort', forwardStop);
+    if (runAbort) stop.removeEventListener('abort', forwardStop);
   }
-  return finishOrPark(run, job, deps, runAbort.signal.reason as unknown);
+  return finishOrPark(run, job, deps, runSignal.reason as unknown);
 }
 
 async function startRun(run: Run, job: JobDef, deps: ExecutorDeps): Promise<void> {
@@ -128,7 +133,7 @@ async function startRun(run: Run, job: JobDef, deps: ExecutorDeps): Promise<void
     run.lastSuccessAt = previous?.startedAt ?? '';
   }
   await deps.runs.save(run, 'started');
-  deps.logs.prepare(run.id);
+  deps.logs.prepare(run.id, { fresh: !resumed });
   if (!resumed) {
     const when = run.scheduledFor ? ` for ${run.scheduledFor}` : '';
     const folded = run.occurrences > 1 ? ` (stands for ${run.occurrences} occurrences)` : '';
@@ -211,44 +216,47 @@ async function runTask(run: Run, job: JobDef, task: TaskDef, deps: ExecutorDeps,
   const { clock, runs, logs } = deps;
   const journalEmpty = firstAttemptOfRun(run, task.name);
   const state = startTask(run, task.name, clock.now());
+  const limit = taskTimeout(task, job, deps.defaultTimeoutMs?.());
 
-  // Subscribed before the first await: a stop (job timeout, cancel, shutdown)
-  // that arrives while the start is being saved must reach this task.
-  const taskAbort = new AbortController();
-  const forward = () => taskAbort.abort(runSignal.reason);
-  if (runSignal.aborted) forward();
-  else runSignal.addEventListener('abort', forward, { once: true });
+  // The task's signal is the run's, joined by its timeout when it has one. Subscribed before the first await: a
+  // stop (job timeout, cancel, shutdown) that arrives while the start is being saved must reach this task.
+  const taskAbort = limit ? new AbortController() : undefined;
+  const taskSignal = taskAbort?.signal ?? runSignal;
+  const forward = () => taskAbort?.abort(runSignal.reason);
+  if (taskAbort) {
+    if (runSignal.aborted) forward();
+    else runSignal.addEventListener('abort', forward, { once: true });
+  }
   try {
     // The attempt is on disk before the task starts, so after a crash the
     // re-run is a new attempt (HEARTH_ATTEMPT goes up) and never a repeat.
     await runs.save(run, 'task-started');
   } catch (error) {
-    runSignal.removeEventListener('abort', forward);
+    if (taskAbort) runSignal.removeEventListener('abort', forward);
     throw error;
   }
   let timeout: { cancel(): void } | undefined;
   try {
     // Stopped while the start was being flushed: the command never starts.
-    if (taskAbort.signal.aborted) throw taskAbort.signal.reason;
+    if (taskSignal.aborted) throw taskSignal.reason;
     logs.write(run.id, 'hearth', `task ${task.name} started (attempt ${state.attempts})`);
-    const limit = taskTimeout(task, job, deps.defaultTimeoutMs?.());
     timeout = limit
       ? clock.setTimer(limit.ms, () =>
-          taskAbort.abort(
+          taskAbort!.abort(
             new TimeoutError(`timed out after ${formatDuration(limit.ms)}${limit.byDefault ? ' (the default for shell tasks without a timeout; set timeout: to change it)' : ''}`),
           ),
         )
       : undefined;
     const output = task.run !== undefined
-      ? await runShellTask(run, job, task, state, deps, taskAbort.signal)
-      : await runActionTask(run, job, task, state, deps, taskAbort.signal, journalEmpty);
+      ? await runShellTask(run, job, task, state, deps, taskSignal)
+      : await runActionTask(run, job, task, state, deps, taskSignal, journalEmpty);
     succeedTask(run, task.name, output, clock.now());
     logs.write(run.id, 'hearth', `task ${task.name} succeeded in ${formatDuration(Date.parse(state.finishedAt!) - Date.parse(state.startedAt!))}`);
   } catch (error) {
-    recordFailure(run, job, task, state, deps, taskAbort.signal.aborted ? taskAbort.signal.reason : error, error);
+    recordFailure(run, job, task, state, deps, taskSignal.aborted ? taskSignal.reason : error, error);
   } finally {
     timeout?.cancel();
-    runSignal.removeEventListener('abort', forward);
+    if (taskAbort) runSignal.removeEventListener('abort', forward);
     delete state.pid;
     noteAttemptEnded(state);
   }
@@ -376,10 +384,13 @@ async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskSt
       : await StepRuntime.open(deps.steps, run, task.name, context.log)
     : undefined;
   if (steps) context.step = steps.api;
-  // An action that ignores its signal must still not hold the run hostage.
+  // An action that ignores its signal must still not hold the run hostage. The signal may be the run's (a task
+  // without a timeout): the listener goes when the attempt ends, so a run's attempts do not pile them up.
+  let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     if (signal.aborted) reject(signal.reason);
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
   aborted.catch(() => {});
   let output: unknown;
@@ -392,6 +403,8 @@ async function runActionTask(run: Run, job: JobDef, task: TaskDef, state: TaskSt
     }
     steps?.settle({ failed: true, thrown: error });
     throw error;
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
   }
   // A step rule broken or a suspension swallowed by the function's own try/catch still ends the attempt.
   steps?.settle({ failed: false });

@@ -377,6 +377,10 @@ describe('dayOf', () => {
     const ids = new RunIdGenerator();
     expect(dayOf(ids.next(Date.parse('2026-03-01T23:59:59.999Z')))).toBe('2026-03-01');
     expect(dayOf(ids.next(Date.parse('2026-03-02T00:00:00Z')))).toBe('2026-03-02');
+    // The last day is remembered: back and forth between days still answers each right.
+    expect(dayOf(ids.next(Date.parse('2026-03-01T00:00:00Z')))).toBe('2026-03-01');
+    expect(dayOf(ids.next(Date.parse('2026-03-01T12:00:00Z')))).toBe('2026-03-01');
+    expect(dayOf(ids.next(Date.parse('1970-01-01T00:00:00Z')))).toBe('1970-01-01');
     expect(dayOf('r_big')).toBeUndefined();
     expect(dayOf('../../etc/passwd')).toBeUndefined();
   });

@@ -399,8 +399,13 @@ export function dayOf(runId: string): string | undefined {
   if (!match) return undefined;
   const ms = parseInt(match[1]!, 36);
   if (!Number.isFinite(ms) || ms > 8.64e15) return undefined;
-  return new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+  const day = Math.floor(ms / DAY_MS);
+  // Asked three times for every run, nearly always about today.
+  if (day !== lastDay.number) lastDay = { number: day, text: new Date(day * DAY_MS).toISOString().slice(0, 10) };
+  return lastDay.text;
 }
+
+let lastDay = { number: Number.NaN, text: '' };
 
 /** The file's bytes if it exists and holds at most `max`, else undefined. */
 async function readSmall(path: string, max: number): Promise<Buffer | undefined> {

@@ -1,7 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { getEventListeners } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ActionDefinition } from '../actions/types.js';
 import { FakeClock } from '../core/clock.js';
 import { silentLogger } from '../core/logger.js';
@@ -9,6 +10,12 @@ import { FileRunStore } from '../runs/file-store.js';
 import { MemoryRunStore } from '../runs/memory-store.js';
 import type { Run } from '../runs/model.js';
 import { job, task, testEngine } from './testing.js';
+
+// statSync counted (and still done): a run starting for the first time has no log to look at on disk.
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  return { ...fs, statSync: vi.fn(fs.statSync) };
+});
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -54,6 +61,48 @@ describe('durable run cost', () => {
   });
 });
 
+describe('in-memory cost of a run', () => {
+  const noop: ActionDefinition = { name: 'noop', validate: () => [], execute: async () => null };
+
+  it("an action run without timeouts makes one AbortController (the pool's), and its attempts leave no listener on it", async () => {
+    const made: AbortController[] = [];
+    const Original = globalThis.AbortController;
+    globalThis.AbortController = class extends Original {
+      constructor() {
+        super();
+        made.push(this);
+      }
+    };
+    try {
+      const tasks = Array.from({ length: 12 }, (_, i) => task(`t${i}`, '', { run: undefined, action: 'noop', dependsOn: i ? [`t${i - 1}`] : [] }));
+      const t = await testEngine({ jobs: [job('noop', tasks)], actions: [noop] });
+      made.length = 0;
+      const run = await t.engine.triggerJob('noop', 'api');
+      await t.clock.advance(100);
+      expect((await t.engine.getRun(run.id))?.status).toBe('succeeded');
+      expect(made).toHaveLength(1);
+      expect(getEventListeners(made[0]!.signal, 'abort')).toEqual([]);
+      // A job timeout or a task timeout still gets its own (tested with the timeouts in engine.test.ts).
+    } finally {
+      globalThis.AbortController = Original;
+    }
+  });
+});
+
+describe('what the Watch reads per run', () => {
+  it('a run of a job without `expect` makes the Watch read no kept meta (it re-arms at each start and success)', async () => {
+    const store = new MemoryRunStore();
+    const getMeta = vi.spyOn(store, 'getMeta');
+    const jobs = Array.from({ length: 50 }, (_, i) => job(`j${i}`, [task('main', 'true')]));
+    const t = await testEngine({ jobs, store, scripts: { true: { ms: 5 } } });
+    getMeta.mockClear();
+    const run = await t.engine.triggerJob('j7', 'api');
+    await t.clock.advance(100);
+    expect((await store.getRun(run.id))?.status).toBe('succeeded');
+    expect(getMeta.mock.calls).toEqual([]);
+  });
+});
+
 describe('durable run cost on the file store', () => {
   const noop: ActionDefinition = { name: 'noop', validate: () => [], execute: async () => null };
 
@@ -89,7 +138,7 @@ describe('durable run cost on the file store', () => {
     throw new Error('runs did not finish');
   }
 
-  it('a no-op run writes three WAL lines (queued, running, succeeded), about 1 KB in all, and no log file of its own', async () => {
+  it('a no-op run writes three WAL lines (the insert in full, then what changed as it started and as it ended), 682 B in all, and no log file of its own', async () => {
     const t = await fileEngine();
     await t.store.flush();
     const before = t.walRecords().length;
@@ -97,15 +146,69 @@ describe('durable run cost on the file store', () => {
     await finishAll(t, [run.id]);
     await t.store.flush();
     const lines = t.walRecords().slice(before);
-    expect(lines.map(({ record }) => `${record.t}:${record.run?.status}`)).toEqual(['run:queued', 'run:running', 'run:succeeded']);
-    const bytes = lines.reduce((sum, { line }) => sum + Buffer.byteLength(line) + 1, 0);
-    expect(bytes).toBeLessThanOrEqual(1_100);
+    const at = (ms: number) => new Date(Date.parse('2026-03-01T12:00:00Z') + ms).toISOString();
+    expect(lines.map(({ record }) => record)).toEqual([
+      {
+        t: 'run',
+        run: { id: run.id, job: 'noop', status: 'queued', trigger: 'api', occurrences: 1, createdAt: at(0), tasks: { main: { name: 'main', status: 'pending', attempts: 0 } }, taskOrder: ['main'] },
+      },
+      {
+        t: 'upd',
+        id: run.id,
+        n: 2,
+        set: { status: 'running', startedAt: at(0), lastSuccessAt: '' },
+        tasks: { main: { set: { status: 'running', attempts: 1, startedAt: at(0) } } },
+      },
+      {
+        t: 'upd',
+        id: run.id,
+        n: 3,
+        set: { status: 'succeeded', finishedAt: at(0) },
+        tasks: { main: { set: { status: 'succeeded', finishedAt: at(0), output: null } } },
+      },
+    ]);
+    // Bytes per line (ids and times have fixed widths): the whole run at each step was 236 + 356 + 455 B.
+    expect(lines.map(({ line }) => Buffer.byteLength(line) + 1)).toEqual([236, 229, 217]);
     // Its log (Hearth's own lines only) was never a file: it goes from memory into the day's pack.
     expect(readdirSync(t.logsDir).filter((name) => name.endsWith('.log'))).toEqual([]);
     expect(await t.engine.readLog(run.id)).toMatch(/\[hearth\] run succeeded in/);
     await t.engine.stop();
     expect(readdirSync(t.logsDir).filter((name) => name.endsWith('.log'))).toEqual([]);
     expect(readdirSync(join(t.logsDir, 'packs'))).toEqual(['2026-03-01.idx', '2026-03-01.log']);
+  });
+
+  it('a no-op run is turned into JSON text three times (its three WAL lines), not at every save or read', async () => {
+    const t = await fileEngine();
+    // One run first, so the job's last success is known (read once by the Watch and the store).
+    await finishAll(t, [(await t.engine.triggerJob('noop', 'api')).id]);
+    await t.store.flush();
+    const stringify = vi.spyOn(JSON, 'stringify');
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const run = await t.engine.triggerJob('noop', 'api');
+      await finishAll(t, [run.id]);
+      await t.store.flush();
+      const ofRuns = (args: unknown[]) => {
+        const value = args[0] as { t?: string; taskOrder?: unknown } | undefined;
+        return typeof value === 'object' && value !== null && (value.taskOrder !== undefined || value.t === 'run' || value.t === 'upd');
+      };
+      expect(stringify.mock.calls.filter(ofRuns).map((args) => (args[0] as { t?: string }).t ?? 'run object')).toEqual(['run', 'upd', 'upd']);
+      expect(parse.mock.calls.filter((args) => typeof args[0] === 'string' && args[0].includes(run.id))).toEqual([]);
+    } finally {
+      stringify.mockRestore();
+      parse.mockRestore();
+    }
+  });
+
+  it('a run starting for the first time does not stat its log file (there is none yet); a resumed one does', async () => {
+    const t = await fileEngine();
+    vi.mocked(statSync).mockClear();
+    const run = await t.engine.triggerJob('noop', 'api');
+    await finishAll(t, [run.id]);
+    const ofLogs = () => vi.mocked(statSync).mock.calls.filter(([path]) => String(path).startsWith(t.logsDir));
+    expect(ofLogs()).toEqual([]);
+    t.logs.prepare('r_00000000010000000000');
+    expect(ofLogs()).toHaveLength(1);
   });
 
   it('200 concurrent no-op runs share their fsyncs: a handful of WAL syncs, not three per run', async () => {

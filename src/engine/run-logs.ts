@@ -2,6 +2,7 @@ import { createWriteStream, readdirSync, statSync, type WriteStream } from 'node
 import { appendFile, mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { isoTime } from '../core/clock.js';
 import type { Clock, Timer } from '../core/clock.js';
 import type { LogSubscription } from './port.js';
 import { LOG_CHUNK_BYTES, bufferLogReader, forEachLine, readRange, tailOffset, type LogReader } from '../core/log-reader.js';
@@ -370,13 +371,15 @@ export class RunLogs {
 
   /**
    * Opens (or reopens, after a restart) the run's log for appending. A
-   * resumed run whose head is full carries on in its tail segments.
+   * resumed run whose head is full carries on in its tail segments. `fresh`:
+   * the run never started before, so nothing can have written its log yet.
    */
-  prepare(runId: string): void {
+  prepare(runId: string, options: { fresh?: boolean } = {}): void {
     if (this.open.has(runId)) return;
     // Synchronous on purpose: the engine calls this between steps and must not
     // yield to the event loop there (a stat, and a directory listing only when the head is full).
-    const size = statSync(this.pathOf(runId), { throwIfNoEntry: false })?.size ?? 0;
+    // A run starting for the first time has no log on disk yet: no stat for it (a system call per run).
+    const size = options.fresh ? 0 : (statSync(this.pathOf(runId), { throwIfNoEntry: false })?.size ?? 0);
     const log = this.newLog(runId, size);
     if (size > 0 && size >= this.headLimit(log) - LOG_CHUNK_BYTES) this.adoptSegments(log);
   }
@@ -610,7 +613,7 @@ export class RunLogs {
   }
 
   private timestamp(): string {
-    return new Date(this.clock.now()).toISOString();
+    return isoTime(this.clock.now());
   }
 }
 

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger, silentLogger } from '../core/logger.js';
 import type { CatchupPolicy, JobDef } from '../config/types.js';
 import { MemoryRunStore } from '../runs/memory-store.js';
 import type { Run } from '../runs/model.js';
 import type { RunStore } from '../runs/store.js';
 import { job, task, testEngine } from './testing.js';
-import { LAST_SEEN_PERSIST_MS, MAX_SLEEP_MS } from './scheduler.js';
+import { compileSchedule } from '../schedule/index.js';
+import { LAST_SEEN_PERSIST_MS, MAX_SLEEP_MS, RESOLVE_SLICE, Scheduler } from './scheduler.js';
 
 function scheduled(name: string, cron: string, catchup: CatchupPolicy = 'latest', extra: Partial<JobDef> = {}): JobDef {
   return job(name, [task('main', 'work')], {
@@ -273,5 +274,111 @@ describe('scheduler', () => {
       // The last pass (13:00:00, passes run every 30 s) is what this process saw last.
       expect(store.getMeta('lastSeenWallClock')).toBe(Date.parse('2026-03-01T13:00:00Z'));
     });
+  });
+});
+
+describe('scheduler: next occurrences computed lazily (start-up at 1,000 jobs)', () => {
+  function rrule(name: string, rule: string): JobDef {
+    return job(name, [task('main', 'work')], {
+      schedule: { spec: { kind: 'rrule', rule }, timezone: 'Europe/London', catchup: 'latest', maxCatchup: 3 },
+      overlap: 'allow',
+    });
+  }
+
+  it('setJobs compiles nothing; nextRun computes one job on demand; the first pass computes the rest in slices', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:30Z');
+    const store = new MemoryRunStore({ clock });
+    const compiled: string[] = [];
+    const scheduler = new Scheduler({
+      clock,
+      store,
+      logger: silentLogger,
+      newestScheduledFor: () => undefined,
+      compile: (def) => {
+        compiled.push(def.name);
+        return compileSchedule(def.schedule!.spec, def.schedule!.timezone);
+      },
+      submit: async () => {},
+    });
+    const count = 2 * RESOLVE_SLICE + 50;
+    scheduler.setJobs(Array.from({ length: count }, (_, i) => scheduled(`j${i}`, `${i % 60} ${i % 24} * * *`)));
+    expect(compiled).toEqual([]);
+    expect(scheduler.nextRunWork()).toEqual({ pending: count, computed: 0 });
+    expect(scheduler.nextRun('j7')).toBe(Date.parse('2026-03-02T07:07:00Z'));
+    expect(compiled).toEqual(['j7']);
+    const pass = scheduler.tick();
+    // The pass yields to the event loop between slices: after its first slice most jobs are still to be computed.
+    expect(scheduler.nextRunWork().pending).toBe(count - RESOLVE_SLICE);
+    await pass;
+    expect(scheduler.nextRunWork()).toEqual({ pending: 0, computed: count });
+    expect(new Set(compiled).size).toBe(count);
+    expect(compiled).toHaveLength(count);
+    expect(scheduler.nextRun('j30')).toBe(Date.parse('2026-03-02T06:30:00Z'));
+    expect(scheduler.nextRun('j12')).toBe(Date.parse('2026-03-01T12:12:00Z'));
+    await scheduler.stop();
+  });
+
+  it('a restart reuses the next occurrences of the last stop: nothing is compiled or computed until a job is due, and runs come at the same times', async () => {
+    const jobs = [scheduled('hourly', '0 * * * *'), rrule('weekly', 'FREQ=WEEKLY;BYDAY=MO;BYHOUR=9'), scheduled('daily', '15 3 * * *')];
+    const clock = new FakeClock('2026-03-01T12:00:30Z');
+    const store = new MemoryRunStore({ clock });
+    const first = await testEngine({ jobs, clock, store });
+    await clock.advance(60 * 60_000); // hourly fires at 13:00
+    await first.engine.stop();
+    const records = first.engine.nextRunRecords();
+    expect([...records.keys()].sort()).toEqual(['daily', 'hourly', 'weekly']);
+    const next = (t: { engine: { getJob(name: string): { schedule?: { nextRun?: string } } | undefined } }, name: string) => t.engine.getJob(name)!.schedule!.nextRun;
+
+    const second = await testEngine({ jobs, clock, store, deps: { knownNextRuns: records } });
+    await clock.advance(1_000);
+    expect(second.engine.nextRunWork()).toEqual({ pending: 0, computed: 0 });
+    expect([next(second, 'hourly'), next(second, 'weekly'), next(second, 'daily')]).toEqual([
+      '2026-03-01T14:00:00+00:00',
+      '2026-03-02T09:00:00+00:00',
+      '2026-03-02T03:15:00+00:00',
+    ]);
+    await clock.advance(60 * 60_000);
+    // Only the job that came due was compiled and moved on.
+    expect(second.engine.nextRunWork().computed).toBe(1);
+    expect((await runsOf(store, 'hourly')).map((r) => r.scheduledFor)).toEqual(['2026-03-01T13:00:00.000Z', '2026-03-01T14:00:00.000Z']);
+    await second.engine.stop();
+  });
+
+  it('catch-up after a stop is the same with the reused next occurrences as without them', async () => {
+    const jobs = [scheduled('hourly', '0 * * * *', 'all'), scheduled('daily', '15 3 * * *', 'latest')];
+    const outcomes: Array<Array<[string | undefined, string, number]>> = [];
+    for (const reuse of [false, true]) {
+      const clock = new FakeClock('2026-03-01T12:00:30Z');
+      const store = new MemoryRunStore({ clock });
+      const first = await testEngine({ jobs, clock, store });
+      await clock.advance(30 * 60_000);
+      await first.engine.stop();
+      const records = first.engine.nextRunRecords();
+      clock.set('2026-03-02T05:00:30Z'); // off for the night: 17 hourly occurrences and the 03:15 daily one missed
+      const second = await testEngine({ jobs, clock, store, ...(reuse && { deps: { knownNextRuns: records } }) });
+      await clock.advance(1_000);
+      const runs = [...(await runsOf(store, 'hourly')), ...(await runsOf(store, 'daily'))];
+      outcomes.push(runs.map((r) => [r.scheduledFor, r.trigger, r.occurrences]));
+      await second.engine.stop();
+    }
+    expect(outcomes[0]).toHaveLength(4); // maxCatchup 3 hourly, 1 daily
+    expect(outcomes[1]).toEqual(outcomes[0]);
+  });
+
+  it('a record for another schedule, or for an earlier lastHandled than it covers, is computed again', async () => {
+    const clock = new FakeClock('2026-03-01T12:00:30Z');
+    const store = new MemoryRunStore({ clock });
+    const first = await testEngine({ jobs: [scheduled('a', '0 * * * *'), scheduled('b', '0 * * * *')], clock, store });
+    await first.engine.stop();
+    const records = first.engine.nextRunRecords();
+    // b's record claims to hold only from after its lastHandled: it does not cover the restart's question.
+    records.set('b', { ...records.get('b')!, from: records.get('b')!.from + 1 });
+    const second = await testEngine({ jobs: [scheduled('a', '30 * * * *'), scheduled('b', '0 * * * *')], clock, store, deps: { knownNextRuns: records } });
+    await clock.advance(1_000);
+    // a's schedule changed (first sight of the new spec: from now) and b's record did not fit: both computed.
+    expect(second.engine.nextRunWork().computed).toBe(2);
+    expect(second.engine.getJob('a')!.schedule!.nextRun).toBe('2026-03-01T12:30:00+00:00');
+    expect(second.engine.getJob('b')!.schedule!.nextRun).toBe('2026-03-01T13:00:00+00:00');
+    await second.engine.stop();
   });
 });

@@ -7,6 +7,7 @@ import type { RunStore } from '../runs/store.js';
 import type { ScheduleLedger } from '../runs/schedule-ledger.js';
 import type { Schedule } from '../schedule/index.js';
 import { planCatchup, type PlannedRun } from '../schedule/catchup.js';
+import type { NextRunRecord } from './next-run-cache.js';
 
 /** The scheduler never sleeps longer than this without looking at the clock again. */
 export const MAX_SLEEP_MS = 30_000;
@@ -22,6 +23,13 @@ const LAST_SEEN_KEY = 'lastSeenWallClock';
  * or years behind, not minutes), and stop() stores the exact time.
  */
 export const LAST_SEEN_PERSIST_MS = 10 * 60_000;
+/**
+ * Schedules are compiled and their next occurrence computed lazily, this many
+ * jobs at a time between turns of the event loop (see Entry.from): at 1,000
+ * jobs that work (~25 ms, rrule's search the dearest) would otherwise block
+ * start-up before the API answers.
+ */
+export const RESOLVE_SLICE = 100;
 
 export interface ClockStatus {
   trusted: boolean;
@@ -44,13 +52,31 @@ export interface SchedulerDeps {
   compile(job: JobDef): Schedule;
   /** Creates (durably) the runs planned for a job in one pass, or skips them per its overlap policy. */
   submit(job: JobDef, planned: PlannedRun[]): Promise<void>;
+  /** Next occurrences a previous process computed (next-run-cache.ts), by job: used by the first setJobs. */
+  knownNextRuns?: ReadonlyMap<string, NextRunRecord>;
 }
 
 interface Entry {
   job: JobDef;
-  schedule: Schedule;
-  /** Next occurrence not yet handled; undefined when the rule has ended. */
+  /** The schedule's spec and zone as JSON (what the schedule state and the next-run records are keyed by). */
+  spec: string;
+  /**
+   * The earliest instant known to have nextDue as its next occurrence (the
+   * first occurrence after any instant in [since, nextDue) is nextDue), for
+   * the next-run records; undefined while unknown.
+   */
+  since?: number;
+  /** Compiled on first need (Scheduler.resolve). */
+  schedule?: Schedule;
+  /** Next occurrence not yet handled; undefined when the rule has ended (or not computed yet: see `from`). */
   nextDue: number | undefined;
+  /**
+   * Set while nextDue is still to be computed, as the first occurrence after
+   * this instant. setJobs only records it; the next planning pass computes
+   * every such entry (in slices, yielding to the event loop between them)
+   * before it looks at what is due, and nextRun() computes one on demand.
+   */
+  from?: number;
 }
 
 /**
@@ -61,6 +87,12 @@ interface Entry {
  */
 export class Scheduler {
   private entries = new Map<string, Entry>();
+  /** Entries whose nextDue is still to be computed, in job order. */
+  private unresolved: Entry[] = [];
+  /** The previous process's next occurrences, until the first setJobs has used them. */
+  private knownNextRuns: ReadonlyMap<string, NextRunRecord> | undefined;
+  /** Next occurrences computed so far (compiles happen with them): a count for tests. */
+  private computed = 0;
   private timer: Timer | undefined;
   private running = false;
   private ticking: Promise<void> | undefined;
@@ -74,6 +106,7 @@ export class Scheduler {
 
   constructor(private readonly deps: SchedulerDeps) {
     this.ledger = deps.ledger ?? deps.store.schedules;
+    this.knownNextRuns = deps.knownNextRuns;
   }
 
   /**
@@ -85,27 +118,48 @@ export class Scheduler {
     return this.passes;
   }
 
-  /** Installs a (re)loaded catalog. First sight of a job does not backfill. */
+  /**
+   * Installs a (re)loaded catalog. First sight of a job does not backfill.
+   * Schedules are not compiled here: each job's next occurrence is computed
+   * by the next planning pass (or by nextRun), from the instant recorded now.
+   */
   setJobs(jobs: JobDef[]): void {
     const now = this.deps.clock.now();
     const next = new Map<string, Entry>();
     for (const job of jobs) {
       if (!job.schedule) continue;
-      try {
-        const schedule = this.deps.compile(job);
-        const state = this.deps.store.getSchedule(job.name) ?? {};
-        const spec = JSON.stringify([job.schedule.spec, job.schedule.timezone]);
-        // First sight of a job, or of a changed schedule: no backfill, start from now.
-        const fresh = state.spec !== spec;
-        const lastHandled = fresh ? undefined : this.knownLastHandled(job.name, state.lastHandled);
-        if (lastHandled === undefined) this.deps.store.setSchedule(job.name, { ...state, spec, lastHandled: now });
-        next.set(job.name, { job, schedule, nextDue: schedule.next(lastHandled ?? now) });
-      } catch (error) {
-        this.deps.logger.error('schedule could not be compiled', { job: job.name, error: errorMessage(error) });
+      const state = this.deps.store.getSchedule(job.name) ?? {};
+      const spec = JSON.stringify([job.schedule.spec, job.schedule.timezone]);
+      // First sight of a job, or of a changed schedule: no backfill, start from now.
+      const fresh = state.spec !== spec;
+      const lastHandled = fresh ? undefined : this.knownLastHandled(job.name, state.lastHandled);
+      if (lastHandled === undefined) this.deps.store.setSchedule(job.name, { ...state, spec, lastHandled: now });
+      const from = lastHandled ?? now;
+      const known = this.knownNextRuns?.get(job.name);
+      if (known && known.spec === spec && known.from <= from && (known.next === null || from < known.next)) {
+        next.set(job.name, { job, spec, since: known.from, nextDue: known.next ?? undefined });
+      } else {
+        next.set(job.name, { job, spec, nextDue: undefined, from });
       }
     }
+    this.knownNextRuns = undefined;
     this.entries = next;
+    this.unresolved = [...next.values()].filter((entry) => entry.from !== undefined);
     if (this.running) this.wake();
+  }
+
+  /** Next occurrences still to be computed, and computed so far in this process (counts for tests). */
+  nextRunWork(): { pending: number; computed: number } {
+    return { pending: this.unresolved.length, computed: this.computed };
+  }
+
+  /** What the next start may reuse (next-run-cache.ts): every job whose next occurrence is known, and since when. */
+  nextRunRecords(): Map<string, NextRunRecord> {
+    const records = new Map<string, NextRunRecord>();
+    for (const [name, entry] of this.entries) {
+      if (entry.from === undefined && entry.since !== undefined) records.set(name, { spec: entry.spec, from: entry.since, next: entry.nextDue ?? null });
+    }
+    return records;
   }
 
   start(): void {
@@ -127,6 +181,7 @@ export class Scheduler {
   nextRun(job: string): number | undefined {
     const entry = this.entries.get(job);
     if (!entry || this.deps.store.getSchedule(job)?.paused) return undefined;
+    this.resolve(entry);
     return entry.nextDue;
   }
 
@@ -136,7 +191,10 @@ export class Scheduler {
     const entry = this.entries.get(job);
     const now = this.deps.clock.now();
     this.deps.store.setSchedule(job, { ...state, paused, ...(paused ? {} : { lastHandled: now }) });
-    if (entry && !paused) entry.nextDue = entry.schedule.next(now);
+    if (!entry || paused) return;
+    const schedule = this.scheduleOf(entry);
+    if (!schedule) return;
+    this.setNext(entry, schedule, now);
   }
 
   /** Runs one planning pass now (also used by tests and after wake-ups). */
@@ -168,7 +226,8 @@ export class Scheduler {
   private arm(): void {
     this.timer?.cancel();
     const now = this.deps.clock.now();
-    let soonest = now + MAX_SLEEP_MS;
+    // Entries still to be computed (a reload during the pass) are computed by a pass right away.
+    let soonest = this.unresolved.length ? now : now + MAX_SLEEP_MS;
     for (const entry of this.entries.values()) {
       if (entry.nextDue !== undefined && entry.nextDue < soonest) soonest = entry.nextDue;
     }
@@ -176,8 +235,11 @@ export class Scheduler {
   }
 
   private async plan(): Promise<void> {
+    // The clock is checked first, as it always was at the start of a pass (the Watch reads its verdict right away).
+    const trusted = this.checkClock(this.deps.clock.now());
+    if (this.unresolved.length) await this.resolvePending();
+    if (!trusted) return;
     const now = this.deps.clock.now();
-    if (!this.checkClock(now)) return;
     const due = [...this.entries.values()].filter((entry) => entry.nextDue !== undefined && entry.nextDue <= now);
     if (due.length === 0) return;
     // Every due job's state is read first, then all are planned and submitted in one synchronous pass: their
@@ -218,10 +280,59 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Computes every entry still waiting for its next occurrence, RESOLVE_SLICE
+   * at a time with a turn of the event loop in between (HTTP requests, the
+   * rest of start-up), so 1,000 schedules never block the loop for long.
+   */
+  private async resolvePending(): Promise<void> {
+    while (this.unresolved.length) {
+      for (const entry of this.unresolved.splice(0, RESOLVE_SLICE)) this.resolve(entry);
+      if (this.unresolved.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Computes the entry's next occurrence if it is still to be computed. */
+  private resolve(entry: Entry): void {
+    if (entry.from === undefined) return;
+    const schedule = this.scheduleOf(entry);
+    if (schedule) this.setNext(entry, schedule, entry.from);
+  }
+
+  /**
+   * nextDue = the first occurrence after `after`; `since` (default `after`) is
+   * an earlier instant with the same next occurrence, when the caller knows
+   * there is none in (since, after].
+   */
+  private setNext(entry: Entry, schedule: Schedule, after: number, since = after): void {
+    this.computed += 1;
+    entry.from = undefined;
+    entry.nextDue = schedule.next(after);
+    entry.since = since;
+  }
+
+  /** The entry's compiled schedule (compiled on first use); undefined, logged and dropped if it cannot be compiled. */
+  private scheduleOf(entry: Entry): Schedule | undefined {
+    if (entry.schedule) return entry.schedule;
+    try {
+      entry.schedule = this.deps.compile(entry.job);
+      return entry.schedule;
+    } catch (error) {
+      this.deps.logger.error('schedule could not be compiled', { job: entry.job.name, error: errorMessage(error) });
+      if (this.entries.get(entry.job.name) === entry) this.entries.delete(entry.job.name);
+      entry.from = undefined;
+      entry.nextDue = undefined;
+      entry.since = undefined;
+      return undefined;
+    }
+  }
+
   private async planJob(entry: Entry, now: number, state: ScheduleState): Promise<void> {
-    const { job, schedule } = entry;
+    const { job } = entry;
+    const schedule = this.scheduleOf(entry);
+    if (!schedule) return;
     if (state.paused) {
-      entry.nextDue = schedule.next(now);
+      this.setNext(entry, schedule, now);
       return;
     }
     const policy = job.schedule!;
@@ -245,6 +356,7 @@ export class Scheduler {
         await this.ledger.advance(job.name, { from: state.lastHandled, to: handledSoFar });
       }
       entry.nextDue = now + MAX_SLEEP_MS;
+      entry.since = undefined; // not an occurrence: nothing to keep for the next start
       this.deps.logger.error('scheduled run could not be created; trying again shortly', { job: job.name, error: errorMessage(error) });
       return;
     }
@@ -260,10 +372,13 @@ export class Scheduler {
         plannedFrom: state.lastHandled === undefined ? undefined : new Date(state.lastHandled).toISOString(),
         stored: stored === undefined ? undefined : new Date(stored).toISOString(),
       });
-      entry.nextDue = schedule.next(Math.max(stored ?? handled, now));
+      this.setNext(entry, schedule, Math.max(stored ?? handled, now));
       return;
     }
-    entry.nextDue = schedule.next(Math.max(handled, now));
+    // planCatchup's handledThrough is the newest occurrence <= now (or lastHandled when none is due, or now on first
+    // sight): no occurrence lies in (handled, now], so the next one after `handled` is this one too. That is what
+    // the next start looks up (its lastHandled is `handled`).
+    this.setNext(entry, schedule, Math.max(handled, now), handled);
   }
 
   /**

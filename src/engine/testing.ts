@@ -111,7 +111,7 @@ export async function testEngine(options: {
   /** Step journal and inbox (default: fresh in-memory ones). */
   workflows?: EngineDeps['workflows'];
   /** More engine deps (notifications, disk, power). */
-  deps?: Partial<Pick<EngineDeps, 'notifications' | 'disk' | 'power'>>;
+  deps?: Partial<Pick<EngineDeps, 'notifications' | 'disk' | 'power' | 'knownNextRuns'>>;
 }): Promise<TestEngine> {
   const clock = options.clock ?? new FakeClock('2026-03-01T12:00:00Z');
   const store = options.store ?? new MemoryRunStore({ clock });

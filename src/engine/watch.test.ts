@@ -323,6 +323,37 @@ describe('appliance', () => {
     expect(t.sink.sent).toHaveLength(4);
   });
 
+  it('an episode still present after a restart is not published again; one that ended meanwhile is, when it comes back', async () => {
+    let disk: ReturnType<NonNullable<EngineDeps['disk']>> = { freeBytes: 5, totalBytes: 100, full: false };
+    const store = new MemoryRunStore();
+    await store.open();
+    const clock = new FakeClock('2026-03-01T12:00:00Z');
+    // The wall clock is behind what was seen before: untrusted until it passes that.
+    store.setMeta('lastSeenWallClock', Date.parse('2026-03-01T14:00:00Z'));
+    const deps = { disk: () => disk, power: async () => ({ underVoltageNow: true, throttledNow: false, frequencyCappedNow: false }) };
+    const first = await watched([], {}, { store, clock, deps });
+    await first.settle(10 * MIN);
+    expect(first.sink.kinds().sort()).toEqual(['appliance:appliance:clock', 'appliance:appliance:disk', 'appliance:appliance:power']);
+    await first.engine.stop();
+
+    // Restarted 5 minutes later: still full, under-voltage and untrusted. Nothing new to tell.
+    await clock.advance(5 * MIN);
+    const second = await watched([], {}, { store, clock, deps });
+    await second.settle(15 * MIN);
+    expect(second.sink.sent).toEqual([]);
+    expect((await second.engine.attention()).appliance.map((p) => p.key).sort()).toEqual(['appliance:clock', 'appliance:disk', 'appliance:power']);
+    await second.engine.stop();
+
+    // The disk was cleaned while the box was off, then filled again: a new episode.
+    disk = { freeBytes: 50, totalBytes: 100, full: false };
+    const third = await watched([], {}, { store, clock, deps });
+    await third.settle();
+    expect(third.sink.sent).toEqual([]);
+    disk = { freeBytes: 1, totalBytes: 100, full: true };
+    await third.settle(5 * MIN);
+    expect(third.sink.kinds()).toEqual(['appliance:appliance:disk']);
+  });
+
   it('asks for power flags no more where nothing reports them', async () => {
     let asked = 0;
     const t = await watched([], {}, { deps: { power: async () => void asked++ } });

@@ -32,12 +32,14 @@ import {
  * and no success in that long (missed, once per expect window, also after
  * the box was off); an inbox question (input); and appliance problems (a
  * failed reload, an untrusted clock, a full disk, under-voltage: once per
- * episode). It keeps those facts for the overview (attention()).
+ * episode, also across restarts). It keeps those facts for the overview
+ * (attention()).
  *
  * One timer, armed for the earliest of: a running run's stuck deadline, a
  * job's expect deadline, the next appliance check (every 5 min). Failing
- * jobs, the published missed windows and when a job was first seen are kept
- * in state.json (meta), so a restart neither forgets nor repeats them.
+ * jobs, the published missed windows, when a job was first seen and the
+ * appliance episodes going on are kept in state.json (meta), so a restart
+ * neither forgets nor repeats them.
  */
 
 /** How often the appliance readings (clock, disk, power) are looked at. */
@@ -54,6 +56,8 @@ const LOG_TAIL_SEARCH = 400;
 const FAILING_KEY = 'attention.failing';
 const MISSED_KEY = 'attention.missed';
 const FIRST_SEEN_KEY = 'attention.firstSeen';
+/** Appliance episodes going on (key -> when it started), so a restart does not announce them again. */
+const EPISODES_KEY = 'attention.episodes';
 
 /** Raspberry Pi power flags (src/system/throttling.ts reads them); absent elsewhere. */
 export interface PowerFlags {
@@ -97,6 +101,8 @@ export class Watch {
   private readonly running = new Map<string, Running>();
   private readonly lastSuccess = new Map<string, number | undefined>();
   private readonly problems = new Map<string, string>();
+  /** Episodes published before the last restart and not seen ending since (EPISODES_KEY). */
+  private episodes: Record<string, number> = {};
   private clockUntrustedSince: number | undefined;
   private powerAbsent = false;
   private nextApplianceCheck = 0;
@@ -115,6 +121,7 @@ export class Watch {
   private readonly recentSuccesses = new Map<string, RecentSuccess[]>();
   /** Jobs whose successes are being read, with the successes that finished meanwhile. */
   private readonly readingSuccesses = new Map<string, { done: Promise<void>; noted: RecentSuccess[] }>();
+  private expecting: { jobs: Record<string, JobDef>; list: JobDef[] } | undefined;
 
   constructor(private readonly deps: WatchDeps) {}
 
@@ -127,6 +134,11 @@ export class Watch {
     this.started = true;
     const kept = this.deps.store.getMeta<Record<string, FailingJob>>(FAILING_KEY);
     this.failing = kept ? { ...kept } : this.failingFromHistory();
+    this.episodes = { ...this.deps.store.getMeta<Record<string, number>>(EPISODES_KEY) };
+    // This start read a config that works: a failed reload before it is over.
+    if (this.episodes['appliance:config'] !== undefined) this.endEpisode('appliance:config');
+    // The clock was untrusted before the restart: it has been since then, not since now.
+    this.clockUntrustedSince = this.episodes['appliance:clock'];
     await this.refreshLastSuccesses();
   }
 
@@ -386,16 +398,25 @@ export class Watch {
     }
   }
 
-  /** Starts or ends an appliance episode; a new episode is published once. */
+  /** Starts or ends an appliance episode; a new episode is published once, and not again after a restart. */
   private setProblem(key: string, message: string | undefined, details?: string): void {
     const had = this.problems.has(key);
     if (message === undefined) {
       this.problems.delete(key);
+      if (this.episodes[key] !== undefined) this.endEpisode(key);
       return;
     }
     this.problems.set(key, message);
-    if (had || !this.started) return;
-    this.publish({ kind: 'appliance', title: message, body: details ?? message, key, path: '/', at: this.deps.clock.now() });
+    if (had || !this.started || this.episodes[key] !== undefined) return;
+    const now = this.deps.clock.now();
+    this.episodes[key] = key === 'appliance:clock' ? (this.clockUntrustedSince ?? now) : now;
+    this.deps.store.setMeta(EPISODES_KEY, this.episodes);
+    this.publish({ kind: 'appliance', title: message, body: details ?? message, key, path: '/', at: now });
+  }
+
+  private endEpisode(key: string): void {
+    delete this.episodes[key];
+    this.deps.store.setMeta(EPISODES_KEY, this.episodes);
   }
 
   // ---- failure ------------------------------------------------------------------
@@ -469,10 +490,17 @@ export class Watch {
   }
 
   /** When a success of `job` is due (its expect), counted from its last success or from when it was first seen. */
-  private expectDue(job: JobDef): number | undefined {
+  private expectDue(job: JobDef, seen?: Record<string, number>): number | undefined {
     if (job.expectEveryMs === undefined) return undefined;
-    const base = this.lastSuccess.get(job.name) ?? this.firstSeen()[job.name];
+    const base = this.lastSuccess.get(job.name) ?? (seen ?? this.firstSeen())[job.name];
     return base === undefined ? undefined : base + job.expectEveryMs;
+  }
+
+  /** The jobs with `expect` in the config in force (recomputed when the jobs object changes: a reload). */
+  private jobsWithExpect(): JobDef[] {
+    const jobs = this.deps.jobs();
+    if (this.expecting?.jobs !== jobs) this.expecting = { jobs, list: Object.values(jobs).filter((job) => job.expectEveryMs !== undefined) };
+    return this.expecting.list;
   }
 
   private firstSeen(): Record<string, number> {
@@ -544,9 +572,12 @@ export class Watch {
     const now = this.deps.clock.now();
     let due = this.nextApplianceCheck;
     for (const entry of this.running.values()) if (entry.deadline !== undefined && !entry.published) due = Math.min(due, entry.deadline);
-    const published = this.deps.store.getMeta<Record<string, number>>(MISSED_KEY) ?? {};
-    for (const job of Object.values(this.deps.jobs())) {
-      const first = this.expectDue(job);
+    // Called at every run start and success: only jobs with `expect` are looked at, and the kept meta read once.
+    const expecting = this.jobsWithExpect();
+    const published = expecting.length > 0 ? (this.deps.store.getMeta<Record<string, number>>(MISSED_KEY) ?? {}) : {};
+    const seen = expecting.length > 0 ? this.firstSeen() : {};
+    for (const job of expecting) {
+      const first = this.expectDue(job, seen);
       if (first === undefined) continue;
       const every = job.expectEveryMs!;
       // The next window not yet published.

@@ -86,10 +86,19 @@ function byScore(a: Candidate, b: Candidate): number {
   return b.score - a.score || a.row.id.localeCompare(b.row.id);
 }
 
+/**
+ * Whether fusing the rankings of `query` reads the candidates' text: only
+ * the phrase ranking does, and a query of one word has no phrase. When it
+ * does not, the search reads text for the fused few only (completeRows).
+ */
+export function fusionReadsText(query: string): boolean {
+  return tokenize(query).length >= 2;
+}
+
 /** Candidates containing the query's words consecutively, in the order fusion has them so far. */
 function phraseRanking<R extends RankedRow>(query: string, candidates: Array<Candidate<R>>): R[] {
+  if (!fusionReadsText(query)) return [];
   const words = tokenize(query);
-  if (words.length < 2) return [];
   const phrase = ` ${words.join(' ')} `;
   return candidates
     .filter((candidate) => mayContainAll(candidate.row.text, words) && ` ${tokenize(candidate.row.text).join(' ')} `.includes(phrase))

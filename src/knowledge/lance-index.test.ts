@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHashingEmbedder } from './embedders/hashing.js';
-import { fuseRankings, toHits } from './fusion.js';
+import { fuseRankings, fusionReadsText, toHits } from './fusion.js';
 import { LanceChunkIndex } from './lance-index.js';
 import type { ChunkFilter, ChunkTable } from './lance-index.js';
 import type { IndexedChunk } from './types.js';
@@ -123,6 +123,29 @@ function recordTakes(table: ChunkTable): Array<{ rowIds: number[]; columns: stri
   return takes;
 }
 
+/** Records the columns every full-text search on the LanceDB table under a ChunkTable asks for. */
+function recordKeywordSelects(table: ChunkTable): string[][] {
+  type Query = { fullTextSearch(...args: unknown[]): { select(columns: string[]): unknown } };
+  const lance = (table as unknown as { table: { query(): Query } }).table;
+  const selects: string[][] = [];
+  const original = lance.query.bind(lance);
+  lance.query = () => {
+    const query = original();
+    const search = query.fullTextSearch.bind(query);
+    query.fullTextSearch = (...args) => {
+      const found = search(...args);
+      const select = found.select.bind(found);
+      found.select = (columns) => {
+        selects.push(columns);
+        return select(columns);
+      };
+      return found;
+    };
+    return query;
+  };
+  return selects;
+}
+
 /**
  * Rows at equal distance or score (to 5 decimals: LanceDB's float32 and this
  * module's float64 arithmetic round differently) may come back in either
@@ -157,27 +180,122 @@ describe('ChunkTable hybrid search', () => {
     }
   });
 
-  it('reads the vector candidates in one take with only the columns fusion needs, and the fused top 10 in one more', async () => {
+  it('reads only what the vector copy lacks: the vector candidates’ exact vectors, the text of both rankings’ rows, then the fused top 10’s titles', async () => {
     const table = await open();
     await table.upsert(await corpus());
     await table.vectorSearch(await query('warm up'), {}, 1); // loads the vector copy
     const takes = recordTakes(table);
+    const keywordSelects = recordKeywordSelects(table);
     const text = 'boiler pressure';
     const rankings = await table.hybridSearch(text, query(text), {}, 50);
-    expect(takes.map((take) => take.columns)).toEqual([['id', 'doc_id', 'text', 'vector']]);
+    expect(keywordSelects).toEqual([['_score']]); // and the row id
+    expect(takes.map((take) => take.columns)).toEqual([['vector'], ['text']]);
     expect(takes[0]!.rowIds).toHaveLength(75); // 1.5 × 50 int8 candidates, re-ranked with their exact vectors
     expect(rankings.vector).toHaveLength(50);
     expect(rankings.keyword.length).toBeGreaterThan(0);
-    for (const row of [...rankings.vector, ...rankings.keyword]) expect(Object.keys(row).sort()).toEqual(['docId', 'id', 'rowId', 'score', 'text']);
+    // The keyword search reads no column; the text of its rows and of the re-ranked 50 comes in one take, each row once.
+    const ranked = new Set([...rankings.vector, ...rankings.keyword].map((row) => row.rowId!));
+    expect(ranked.size).toBeLessThan(rankings.vector.length + rankings.keyword.length); // some rows are in both
+    expect(takes[1]!.rowIds).toHaveLength(ranked.size);
+    expect(new Set(takes[1]!.rowIds)).toEqual(ranked);
+    expect(rankings.total).toBe(300);
+    for (const row of [...rankings.vector, ...rankings.keyword]) {
+      expect(Object.keys(row).sort()).toEqual(['docId', 'id', 'rowId', 'score', 'source', 'text', 'timestamp']);
+      expect(row).toMatchObject({ docId: `d${row.id.slice(1)}`, source: ['mail', 'notes', 'slack'][Number(row.id.slice(1)) % 3], timestamp: Date.UTC(2024, 0, 1) + Number(row.id.slice(1)) * 86_400_000 });
+    }
 
     takes.length = 0;
     const fused = fuseRankings(text, rankings, 10);
     const rows = await table.completeRows(fused.map((candidate) => candidate.row));
     expect(takes).toHaveLength(1);
     expect(takes[0]!.rowIds).toEqual(fused.map((candidate) => candidate.row.rowId));
-    expect(takes[0]!.columns).not.toContain('text');
+    expect(takes[0]!.columns).toEqual(['id', 'title', 'author', 'url']); // source and time came from the copy
     expect(rows.map((row) => row.id)).toEqual(fused.map((candidate) => candidate.row.id));
-    expect(rows[0]).toMatchObject({ source: expect.any(String), title: expect.stringMatching(/^doc \d+$/), timestamp: expect.any(Number) });
+    for (const row of rows) expect(row).toMatchObject({ title: `doc ${row.id.slice(1)}`, source: ['mail', 'notes', 'slack'][Number(row.id.slice(1)) % 3], timestamp: Date.UTC(2024, 0, 1) + Number(row.id.slice(1)) * 86_400_000 });
+  });
+
+  it('reads no text before fusion for a one-word query, and the fused top 10’s text with their titles: the same hits', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    await table.vectorSearch(await query('warm up'), {}, 1); // loads the vector copy
+    const takes = recordTakes(table);
+    for (const text of ['bread', 'boiler']) {
+      expect(fusionReadsText(text)).toBe(false);
+      for (const filter of filters) {
+        const usual = fuseRankings(text, await table.hybridSearch(text, query(text), filter, 50), 10);
+        const usualRows = await table.completeRows(usual.map((candidate) => candidate.row));
+        takes.length = 0;
+        const rankings = await table.hybridSearch(text, query(text), filter, 50, { texts: false });
+        const fused = fuseRankings(text, rankings, 10);
+        const rows = await table.completeRows(fused.map((candidate) => candidate.row), { text: true });
+        expect(takes.map((take) => take.columns)).toEqual([['vector'], ['id', 'title', 'author', 'url', 'text']]);
+        const hits = toHits(text, fused.map((candidate, i) => ({ ...candidate, row: rows[i]! })));
+        expect(hits, `${text} ${JSON.stringify(filter)}`).toEqual(toHits(text, usual.map((candidate, i) => ({ ...candidate, row: usualRows[i]! }))));
+        expect(hits.length).toBeGreaterThan(0);
+      }
+    }
+    expect(fusionReadsText('boiler pressure')).toBe(true);
+  });
+
+  it('ranks the same rows when another handle rewrote the table, also in the middle of a search', async () => {
+    const table = await open();
+    const chunks = await corpus();
+    for (let i = 0; i < chunks.length; i += 50) await table.upsert(chunks.slice(i, i + 50)); // six fragments
+    const lanceOnly = await open(0);
+    const text = 'garden shed roof';
+    const written = new Map(chunks.map((chunk) => [chunk.id, chunk]));
+    /** Each row is the chunk it names, the vector ranking is the exact one, and the keyword one LanceDB's with columns (up to a tie at its cut). */
+    const searchAndCheck = async (compareKeyword = true) => {
+      const rankings = await table.hybridSearch(text, query(text), {}, 50);
+      for (const row of [...rankings.vector, ...rankings.keyword]) {
+        const chunk = written.get(row.id);
+        expect([row.docId, row.text, row.source, row.timestamp]).toEqual([chunk?.docId, chunk?.text, chunk?.source, chunk?.timestamp]);
+      }
+      // Keyword rows as this handle's keyword search reads them with their columns (another handle's FTS may lag a write).
+      const exact = canonical(await lanceOnly.vectorSearch(await query(text), {}, 50), await table.keywordSearch(text, {}, 50));
+      const ids = (rows: Array<{ id: string }>) => rows.map((row) => row.id);
+      expect(ids(canonical(rankings.vector, []).vector)).toEqual(ids(exact.vector));
+      const cut = exact.keyword.at(-1)!.score;
+      if (compareKeyword) expect(ids(rankings.keyword.filter((row) => row.score > cut + 1e-5))).toEqual(ids(exact.keyword.filter((row) => row.score > cut + 1e-5)));
+      return rankings;
+    };
+    await searchAndCheck(); // loads the copy
+
+    // Another process deletes rows and compacts: every row id the copy holds now points elsewhere.
+    const other = await open();
+    await other.deleteIds(['c3', 'c4']);
+    await other.optimize(new Date());
+    await searchAndCheck();
+
+    // The same, landing after this search read the version and its copy, before its takes read the rows.
+    type Take = { select(columns: string[]): { withRowId(): { toArray(): Promise<unknown[]> } } };
+    const lance = (table as unknown as { table: { takeRowIds(ids: readonly number[]): Take } }).table;
+    const take = lance.takeRowIds.bind(lance);
+    const searchWhile = async (write: () => Promise<void>, compareKeyword: boolean) => {
+      let takes = 0;
+      let landed: Promise<void> | undefined;
+      lance.takeRowIds = (ids) => {
+        takes++;
+        landed ??= write();
+        const written = landed;
+        return { select: (columns) => ({ withRowId: () => ({ toArray: async () => (await written, take(ids).select(columns).withRowId().toArray()) }) }) };
+      };
+      const rankings = await searchAndCheck(compareKeyword);
+      expect(takes).toBeGreaterThan(2); // the search saw the version change and ran again
+      return rankings;
+    };
+    // A deletion: row ids stay, but the best vector row is gone (LanceDB's take still returns a deleted row).
+    const best = (await table.hybridSearch(text, query(text), {}, 50)).vector[0]!.id;
+    const afterDelete = await searchWhile(() => other.deleteIds([best]), true);
+    expect([...afterDelete.vector, ...afterDelete.keyword].map((row) => row.id)).not.toContain(best);
+    // A new fragment, then a compaction of both into one: every row id moves.
+    const afterCompaction = await searchWhile(async () => {
+      const added = [await chunk(1000, 'garden shed roof tiles'), await chunk(1001, 'shed roof')];
+      for (const chunk of added) written.set(chunk.id, chunk);
+      await other.upsert(added);
+      await other.optimize(new Date());
+    }, false); // (LanceDB's keyword search right after rows were added and indexed ranks them differently from one call to the next)
+    expect(afterCompaction.vector.map((row) => row.id)).toContain('c1000');
   });
 
   it('completes rows by chunk id when the table changed since they were ranked', async () => {

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Connection, Table } from '@lancedb/lancedb';
 import { QuantizedVectors } from './quantized-vectors.js';
+import type { CopiedRow } from './quantized-vectors.js';
 import type { IndexedChunk } from './types.js';
 
 /**
@@ -26,6 +27,9 @@ export interface RankedRow {
   score: number;
   /** LanceDB's `_rowid`, when the row was read with it (valid for the table version it was read at). */
   rowId?: number;
+  /** Known when the search found them in the vector copy: completeRows then does not read them. */
+  source?: string;
+  timestamp?: number;
 }
 
 export interface IndexRow extends RankedRow {
@@ -34,6 +38,13 @@ export interface IndexRow extends RankedRow {
   author: string;
   url: string;
   timestamp: number;
+}
+
+/** Both rankings of a hybrid search, and the table's rows when the search knew them without counting. */
+export interface HybridRankings {
+  vector: RankedRow[];
+  keyword: RankedRow[];
+  total?: number;
 }
 
 export interface OptimizeResult {
@@ -47,11 +58,14 @@ const COLUMNS = ['id', 'doc_id', 'source', 'title', 'author', 'url', 'ts', 'text
 /** The columns fusion reads for every candidate; the rest are read for the fused few (completeRows). */
 const RANKED_COLUMNS = ['id', 'doc_id', 'text'];
 const DISPLAY_COLUMNS = ['id', 'source', 'title', 'author', 'url', 'ts'];
+/** What completeRows reads of rows whose source and time the vector copy gave (id only to check the row is the one ranked). */
+const DISPLAY_COLUMNS_NOT_COPIED = ['id', 'title', 'author', 'url'];
 
 /**
  * Largest in-memory vector copy (see quantized-vectors.ts) a table keeps:
- * 64 MiB is ~230k chunks of 256 dims or ~160k of 384. Past it, vector search
- * falls back to LanceDB's scan of the vector column.
+ * 64 MiB is ~230k chunks of 256 dims or ~160k of 384 (~210k and ~150k with
+ * the chunk and document ids it also holds). Past it, vector search falls
+ * back to LanceDB's scan of the vector column.
  */
 export const MAX_VECTOR_COPY_BYTES = 64 * 1024 * 1024;
 /**
@@ -189,16 +203,20 @@ export class ChunkTable {
   }
 
   /**
-   * Both rankings of a hybrid search, with only the columns fusion needs (id,
-   * document, text; completeRows reads the rest for the fused few). The
-   * keyword search starts first and runs on LanceDB's threads while the
-   * vector scan runs on this one; the vector stage reads its candidates'
-   * exact vectors and those columns in one take. Fewer round trips paid more
-   * than fewer cells: reading columns only for vector rows the keyword search
-   * had not returned (a second take after it) was 1–3 ms slower a query at
-   * 10k and 100k (docs/benchmarks.md).
+   * Both rankings of a hybrid search, with only what fusion needs of each row
+   * (id, document, text; completeRows reads the rest for the fused few). With
+   * the vector copy, see hybridFromCopy; without one (too big), the keyword
+   * search starts first and runs on LanceDB's threads while LanceDB scans the
+   * vectors, and both read those three columns. `texts: false` (fusion will
+   * not look at the text: a one-word query has no phrase to find) leaves the
+   * text out where the copy allows it; completeRows then reads it for the
+   * fused few (`{ text: true }`).
    */
-  async hybridSearch(text: string, vector: Promise<Float32Array> | undefined, filter: ChunkFilter, limit: number): Promise<{ vector: RankedRow[]; keyword: RankedRow[] }> {
+  async hybridSearch(text: string, vector: Promise<Float32Array> | undefined, filter: ChunkFilter, limit: number, options: { texts?: boolean } = {}): Promise<HybridRankings> {
+    if (vector) {
+      const fromCopy = await this.hybridFromCopy(text, vector, filter, limit, options.texts ?? true);
+      if (fromCopy) return fromCopy;
+    }
     const keyword = this.keywordRanking(text, filter, limit, RANKED_COLUMNS);
     keyword.catch(() => {}); // awaited below; a failure is reported from there
     const vectorRows = vector ? await this.vectorRanking(await vector, filter, limit, RANKED_COLUMNS) : [];
@@ -206,25 +224,99 @@ export class ChunkTable {
   }
 
   /**
-   * The full rows of a search's fused results, in their order, with one take
-   * by row id. A row whose id is not the one asked for (the table changed
-   * since it was ranked) is looked up by chunk id instead; a row since
-   * deleted is left out.
+   * Both rankings when the vector copy is loaded (or loads) for the table's
+   * version: the copy holds every row's chunk id, document id, source and
+   * time, so LanceDB is asked only for what it alone has. The keyword search
+   * returns row ids and scores (no columns) and runs on LanceDB's threads
+   * while the copy is scanned; the int8 candidates' exact vectors come in
+   * one take, then the text of the re-ranked top `limit` and of the keyword
+   * rows in another. A take costs ~0.3 ms, ~0.5 ms a column and ~25 µs a
+   * cell whatever the column (100k rows, x64), so cells and columns are what
+   * is saved: 75 vectors + ≤ 100 texts, against 75 × 4 + 50 × 3 cells before.
+   * Undefined when there is no copy (too big) or the table kept changing
+   * under the search: the caller reads the columns instead.
    */
-  async completeRows<R extends RankedRow>(rows: R[]): Promise<Array<R & IndexRow>> {
+  private async hybridFromCopy(text: string, vector: Promise<Float32Array>, filter: ChunkFilter, limit: number, readTexts: boolean): Promise<HybridRankings | undefined> {
+    for (let attempt = 0; attempt < VERSION_RACE_RETRIES; attempt++) {
+      // The version first: row ids from the keyword search are only the copy's if no write came between.
+      const version = await this.table.version();
+      const keywordHits = this.keywordRowIds(text, filter, limit);
+      keywordHits.catch(() => {}); // awaited below; a failure is reported from there
+      const copy = await this.vectorCopyAt(version);
+      if (copy === 'too-big') return undefined;
+      if (copy === 'changed') continue;
+      const query = await vector;
+      const near = copy.nearest(query, filter, Math.ceil(limit * RERANK_FACTOR));
+      const exact = await this.takeByRowId(near.map((row) => row.rowId), ['vector']);
+      // A row the copy or a take did not have: the table is not the version the copy was read at after all.
+      if (exact.size < near.length) continue;
+      const nearest = near
+        .map((row) => ({ row, known: copy.describe(row.row), score: cosineDistance(query, vectorValues(exact.get(row.rowId)!.vector)) }))
+        .sort((a, b) => a.score - b.score || a.known.id.localeCompare(b.known.id))
+        .slice(0, limit);
+      const hits = await keywordHits;
+      const keywordRows = hits.map((hit) => ({ hit, copyRow: copy.rowOf(hit.rowId) }));
+      const wanted = readTexts ? [...new Set([...nearest.map(({ row }) => row.rowId), ...hits.map((hit) => hit.rowId)])] : [];
+      const texts = await this.takeByRowId(wanted, ['text']);
+      if ((await this.table.version()) !== version) continue;
+      if (keywordRows.some(({ copyRow }) => copyRow < 0) || texts.size < wanted.length) continue;
+      const textOf = (rowId: number) => (readTexts ? String(texts.get(rowId)!.text) : '');
+      const ranked = (known: CopiedRow, score: number): RankedRow => ({ id: known.id, docId: known.docId, text: textOf(known.rowId), score, rowId: known.rowId, source: known.source, timestamp: known.timestamp });
+      return {
+        vector: nearest.map(({ known, score }) => ranked(known, score)),
+        keyword: keywordRows.map(({ hit, copyRow }) => ranked(copy.describe(copyRow), hit.score)).sort((a, b) => b.score - a.score || a.id.localeCompare(b.id)),
+        total: copy.size,
+      };
+    }
+    return undefined;
+  }
+
+  /** `columns` of the rows `rowIds`, by row id. */
+  private async takeByRowId(rowIds: number[], columns: string[]): Promise<Map<number, Record<string, unknown>>> {
+    const byRowId = new Map<number, Record<string, unknown>>();
+    if (rowIds.length === 0) return byRowId;
+    for (const row of await this.table.takeRowIds(rowIds).select(columns).withRowId().toArray()) byRowId.set(Number(row._rowid), row);
+    return byRowId;
+  }
+
+  /** The keyword search's row ids and BM25 scores, best first, without reading a column. */
+  private async keywordRowIds(text: string, filter: ChunkFilter, limit: number): Promise<Array<{ rowId: number; score: number }>> {
+    if (!(await this.hasTextIndex())) return [];
+    let query = this.table.query().fullTextSearch(text, { columns: ['text'] }).limit(limit).select(['_score']).withRowId();
+    const where = filterSql(filter);
+    if (where) query = query.where(where);
+    return (await query.toArray()).map((row) => ({ rowId: Number(row._rowid), score: Number(row._score) }));
+  }
+
+  /**
+   * The full rows of a search's fused results, in their order, with one take
+   * by row id (with the text too when `text`: the rankings left it out). A
+   * row whose id is not the one asked for (the table changed since it was
+   * ranked) is looked up by chunk id instead; a row since deleted is left out.
+   */
+  async completeRows<R extends RankedRow>(rows: R[], options: { text?: boolean } = {}): Promise<Array<R & IndexRow>> {
     if (rows.length === 0) return [];
+    const withText = (columns: string[]) => (options.text ? [...columns, 'text'] : columns);
     const byId = new Map<string, Record<string, unknown>>();
     const withRowId = rows.filter((row) => row.rowId !== undefined);
     if (withRowId.length > 0) {
-      for (const row of await this.table.takeRowIds(withRowId.map((row) => row.rowId!)).select(DISPLAY_COLUMNS).toArray()) byId.set(String(row.id), row);
+      const copied = withRowId.every((row) => row.source !== undefined && row.timestamp !== undefined);
+      for (const row of await this.table.takeRowIds(withRowId.map((row) => row.rowId!)).select(withText(copied ? DISPLAY_COLUMNS_NOT_COPIED : DISPLAY_COLUMNS)).toArray()) {
+        byId.set(String(row.id), row);
+      }
     }
     const lost = rows.filter((row) => !byId.has(row.id));
     if (lost.length > 0) {
-      for (const row of await this.table.query().where(`id IN (${lost.map((row) => sqlString(row.id)).join(', ')})`).select(DISPLAY_COLUMNS).toArray()) byId.set(String(row.id), row);
+      const found = await this.table.query().where(`id IN (${lost.map((row) => sqlString(row.id)).join(', ')})`).select(withText(DISPLAY_COLUMNS)).toArray();
+      for (const row of found) byId.set(String(row.id), row);
     }
     return rows.flatMap((row) => {
       const full = byId.get(row.id);
-      return full ? [{ ...row, source: String(full.source), title: String(full.title), author: String(full.author), url: String(full.url), timestamp: Number(full.ts) }] : [];
+      if (!full) return [];
+      const source = 'source' in full ? String(full.source) : row.source!;
+      const timestamp = 'ts' in full ? Number(full.ts) : row.timestamp!;
+      const text = options.text ? String(full.text) : row.text;
+      return [{ ...row, text, source, title: String(full.title), author: String(full.author), url: String(full.url), timestamp }];
     });
   }
 
@@ -295,28 +387,30 @@ export class ChunkTable {
   }
 
   /**
-   * Reads every row's id, source, time and vector once. 'changed' when the
+   * Reads every row's row id, chunk and document id, source, time and vector once. 'changed' when the
    * table moved past `version` while it read (the caller retries).
    */
   private async loadVectorCopy(version: number): Promise<QuantizedVectors | 'too-big' | 'changed'> {
     const rows = await this.table.countRows();
     if (QuantizedVectors.bytesFor(rows, this.dim) > this.maxVectorCopyBytes) return 'too-big';
     const copy = new QuantizedVectors(rows, this.dim);
-    const query = this.table.query().select(['source', 'ts', 'vector']).withRowId();
+    const query = this.table.query().select(['id', 'doc_id', 'source', 'ts', 'vector']).withRowId();
     for await (const batch of query) {
       if (copy.size + batch.numRows > rows) return 'changed';
       const rowIds = batch.getChild('_rowid');
+      const ids = batch.getChild('id');
+      const docIds = batch.getChild('doc_id');
       const sources = batch.getChild('source');
       const timestamps = batch.getChild('ts');
       const vectors = batch.getChild('vector');
-      if (!rowIds || !sources || !timestamps || !vectors) throw new Error('LanceDB returned a batch without _rowid, source, ts or vector');
+      if (!rowIds || !ids || !docIds || !sources || !timestamps || !vectors) throw new Error('LanceDB returned a batch without _rowid, id, doc_id, source, ts or vector');
       // The batch's vectors as one flat Float32Array when Arrow has them contiguous (the usual case):
       // a subarray per row instead of an Arrow object per row.
       const flat = vectors.getChildAt(0)?.toArray() as unknown;
       const contiguous = flat instanceof Float32Array && flat.length === batch.numRows * this.dim ? flat : undefined;
       for (let i = 0; i < batch.numRows; i++) {
         const vector = contiguous ? contiguous.subarray(i * this.dim, (i + 1) * this.dim) : vectorValues(vectors.get(i));
-        copy.add(Number(rowIds.get(i)), String(sources.get(i)), Number(timestamps.get(i)), vector);
+        copy.add(Number(rowIds.get(i)), String(sources.get(i)), Number(timestamps.get(i)), vector, { id: String(ids.get(i)), docId: String(docIds.get(i)) });
       }
     }
     if (copy.size !== rows || (await this.table.version()) !== version) return 'changed';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QuantizedVectors } from './quantized-vectors.js';
+import { IdColumn, QuantizedVectors } from './quantized-vectors.js';
 
 function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let dot = 0;
@@ -124,5 +124,36 @@ describe('QuantizedVectors', () => {
         },
       ),
     );
+  });
+
+  it('names each row (ids, source, time) and finds it by row id, in whatever order rows came', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 2 ** 40 }), { minLength: 1, maxLength: 50 }), fc.boolean(), (rowIds, hex) => {
+        const copy = new QuantizedVectors(rowIds.length, 2);
+        const idOf = (i: number) => (hex ? (i * 2654435761).toString(16).padStart(32, '0').slice(-32) : `chunk-${i}`);
+        rowIds.forEach((rowId, i) => copy.add(rowId, i % 2 ? 'mail' : 'notes', i * 10, [1, i], { id: idOf(i), docId: `${idOf(i >> 1)}` }));
+        rowIds.forEach((rowId, i) => {
+          const row = copy.rowOf(rowId);
+          expect(copy.describe(row)).toEqual({ rowId, id: idOf(i), docId: idOf(i >> 1), source: i % 2 ? 'mail' : 'notes', timestamp: i * 10 });
+        });
+        expect(copy.rowOf(2 ** 41)).toBe(-1);
+        const [best] = copy.nearest(Float32Array.from([0, 1]), {}, 1);
+        expect(copy.describe(best!.row).rowId).toBe(best!.rowId);
+      }),
+    );
+  });
+});
+
+describe('IdColumn', () => {
+  it('keeps hex ids as bytes and any other id as it is, also after a mix', () => {
+    const hex = ['0123456789abcdef0123456789abcdef', 'ffffffffffffffffffffffffffffffff', '00000000000000000000000000000000'];
+    const column = new IdColumn(6);
+    hex.forEach((id, row) => column.set(row, id));
+    expect(hex.map((_, row) => column.get(row))).toEqual(hex);
+    expect((column as unknown as { packed?: Uint8Array }).packed).toHaveLength(6 * 16); // 16 bytes an id, not a string
+    // Upper-case hex, a shorter id or a non-hex one of the same length: kept as strings, the earlier ids too.
+    const others = ['0123456789ABCDEF0123456789ABCDEF', 'c1', 'zz23456789abcdef0123456789abcdef'];
+    others.forEach((id, i) => column.set(3 + i, id));
+    expect([0, 1, 2, 3, 4, 5].map((row) => column.get(row))).toEqual([...hex, ...others]);
   });
 });

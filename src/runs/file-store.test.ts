@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -64,6 +64,13 @@ async function openStore(dataDir: string, options: StoreOptions = {}): Promise<F
   await store.open();
   stores.push(store);
   return store;
+}
+
+/** A copy of a data directory as it is now (to open a store on it while the original stays as it was). */
+async function copyOf(dir: string): Promise<string> {
+  const copy = await tempDir();
+  await cp(dir, copy, { recursive: true });
+  return copy;
 }
 
 async function readState(dir: string): Promise<StateDocument> {
@@ -238,13 +245,13 @@ describe('FileRunStore durability', () => {
     await store.flush();
     expect(store.stats().walSyncs).toBe(synced + 1);
     const lines = await walLines(dir);
-    const runLines = lines.filter((line) => line.t === 'run');
-    expect(runLines).toHaveLength(2); // the insert, then the last of the 100 updates
-    expect((runLines[1]!.run as Run).error).toBe('step 99');
+    const runLines = lines.filter((line) => line.t === 'run' || line.t === 'upd');
+    // The insert, then what the last of the 100 updates changed.
+    expect(runLines).toEqual([{ t: 'run', run }, { t: 'upd', id: run.id, n: 2, set: { status: 'running', error: 'step 99' } }]);
     expect(lines.filter((line) => line.t === 'sched')).toEqual([{ t: 'sched', job: 'a', state: { lastHandled: 9 } }]);
   });
 
-  it('writes each run change as the JSON of { t: "run", run }, byte for byte', async () => {
+  it('writes an insert as the JSON of { t: "run", run } and later changes as the fields that changed, byte for byte', async () => {
     const dir = await tempDir();
     const store = await openStore(dir);
     const run = new RunFactory().run('a', { input: { note: 'ünïcode ✓', n: 1.5e-7, list: [1, null, true] }, inputBytes: 60 });
@@ -252,8 +259,33 @@ describe('FileRunStore durability', () => {
     const running: Run = { ...run, status: 'running', startedAt: '2025-01-01T00:00:01.000Z' };
     store.updateRun(running);
     await store.flush();
+    const task = Object.keys(run.tasks)[0]!;
+    const done: Run = {
+      ...running,
+      status: 'succeeded',
+      finishedAt: '2025-01-01T00:00:02.000Z',
+      tasks: { ...running.tasks, [task]: { ...running.tasks[task]!, status: 'succeeded', attempts: 1, output: null } },
+    };
+    store.updateRun(done);
+    await store.flush();
+    // Saved again unchanged: no line at all.
+    store.updateRun(done);
+    await store.flush();
     const lines = (await readFile(join(dir, 'state.wal'), 'utf8')).split('\n').filter(Boolean).slice(1);
-    expect(lines).toEqual([JSON.stringify({ t: 'run', run }), JSON.stringify({ t: 'run', run: running })]);
+    expect(lines).toEqual([
+      JSON.stringify({ t: 'run', run }),
+      JSON.stringify({ t: 'upd', id: run.id, n: 2, set: { status: 'running', startedAt: '2025-01-01T00:00:01.000Z' } }),
+      JSON.stringify({
+        t: 'upd',
+        id: run.id,
+        n: 3,
+        set: { status: 'succeeded', finishedAt: '2025-01-01T00:00:02.000Z' },
+        tasks: { [task]: { set: { status: 'succeeded', attempts: 1, output: null } } },
+      }),
+    ]);
+    // The change lines are what a finished no-op run saves over its whole run at each step.
+    expect(lines[1]!.length + lines[2]!.length).toBeLessThan(JSON.stringify({ t: 'run', run: running }).length);
+    expect(await (await openStore(dir)).getRun(run.id)).toEqual(done);
   });
 
   it('group-commits concurrent inserts instead of one fsync each', async () => {
@@ -305,6 +337,58 @@ describe('FileRunStore durability', () => {
     expect(records.some((r) => r.level === 'error' && r.msg.includes('damaged lines in state.wal'))).toBe(true);
   });
 
+  it("replays a run's change lines in order; after a damaged one, skips that run's later changes (it stays as its last readable line left it) and logs an error", async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory();
+    const crashed = await openStore(dir);
+    const [hit, other] = [factory.run('a'), factory.run('a')];
+    await Promise.all([crashed.insertRun(hit!), crashed.insertRun(other!)]);
+    const running = (run: Run): Run => ({ ...run, status: 'running', startedAt: '2026-03-01T12:00:01.000Z' });
+    for (const run of [hit!, other!]) await crashed.runs.save(running(run), 'task-started');
+    for (const run of [hit!, other!]) await crashed.runs.save(finished(running(run)), 'finished');
+    const lines = (await readFile(join(dir, 'state.wal'), 'utf8')).split('\n');
+    expect(lines.filter((line) => line.includes('"t":"upd"'))).toHaveLength(4);
+    // The crash-free replay first: every change comes back.
+    const whole = await openStore(await copyOf(dir));
+    expect(await whole.getRun(hit!.id)).toEqual(finished(running(hit!)));
+    // Now damage the hit run's n=2 line (its start): its n=3 line (the end) cannot apply to the queued run.
+    const damaged = lines.map((line) => (line.includes(`"id":"${hit!.id}","n":2`) ? '\0\0garbage' : line));
+    expect(damaged).not.toEqual(lines);
+    await writeFile(join(dir, 'state.wal'), damaged.join('\n'));
+
+    const { logger, records } = captureLogger();
+    const recovered = await openStore(dir, { logger });
+    expect(await recovered.getRun(hit!.id)).toEqual(hit);
+    expect(await recovered.getRun(other!.id)).toEqual(finished(running(other!)));
+    expect(records.filter((r) => r.level === 'error').map((r) => [r.msg.split(';')[0], r.records ?? r.lines])).toEqual([
+      ['skipped damaged lines in state.wal', [damaged.indexOf('\0\0garbage') + 1]],
+      ["skipped changes in state.wal to runs whose earlier line was damaged or missing", 1],
+    ]);
+  });
+
+  it('starts each state.wal after a checkpoint with a full line per run, never a change against the file before', async () => {
+    const dir = await tempDir();
+    // A checkpoint after every batch: each line below is the first of its run in a fresh file.
+    const store = await openStore(dir, { checkpointBytes: 1 });
+    const wal = (store as unknown as { wal: WalWriter }).wal;
+    const batches: string[][] = [];
+    const append = wal.append.bind(wal);
+    vi.spyOn(wal, 'append').mockImplementation(async (lines) => (batches.push(lines), append(lines)));
+    const run = new RunFactory().run('a');
+    await store.insertRun(run);
+    await store.runs.save({ ...run, status: 'running' }, 'task-started');
+    expect(batches.map((lines) => lines.map((line) => (JSON.parse(line) as { t: string }).t))).toEqual([['run'], ['run']]);
+    expect(store.stats().checkpoints).toBeGreaterThanOrEqual(2);
+    expect(await (await openStore(await copyOf(dir))).getRun(run.id)).toEqual({ ...run, status: 'running' });
+
+    // Without checkpoints in between, the same saves are a full line and then a change.
+    const dir2 = await tempDir();
+    const plain = await openStore(dir2);
+    await plain.insertRun(run);
+    await plain.runs.save({ ...run, status: 'running' }, 'task-started');
+    expect((await walLines(dir2)).map((line) => line.t)).toEqual(['wal', 'run', 'upd']);
+  });
+
   it('ignores a WAL older than state.json (crash between checkpoint steps)', async () => {
     const dir = await tempDir();
     const factory = new RunFactory();
@@ -346,7 +430,10 @@ describe('FileRunStore refused inserts', () => {
     await clock.advance(5_000);
     await store.flush();
     const lines = await walLines(dir);
-    expect(lines.filter((line) => line.t === 'run').map((line) => (line.run as Run).id)).toEqual([kept.id, kept.id]);
+    expect(lines.filter((line) => line.t === 'run' || line.t === 'upd')).toEqual([
+      { t: 'run', run: kept },
+      { t: 'upd', id: kept.id, n: 2, set: { status: 'running' } },
+    ]);
     const recovered = await openStore(dir);
     expect(recovered.activeRuns()).toEqual([{ ...kept, status: 'running' }]);
   });
@@ -774,6 +861,26 @@ describe('FileRunStore history archive', () => {
     expect(await reopened.lastSuccess('a')).toEqual(done[498]);
   });
 
+  it('moves runs one at a time finished to history/ in groups of a tenth of keepPerJob: one append and fsync per six runs at 50', async () => {
+    const dir = await tempDir();
+    const factory = new RunFactory(Date.UTC(2025, 0, 1), 60_000);
+    const store = await openStore(dir, { keepPerJob: 50 });
+    const syncsAfter: number[] = [];
+    const inState: number[] = [];
+    for (let i = 1; i <= 110; i++) {
+      await insertFinished(store, factory, 1);
+      if (i % 10 === 0 || i === 55 || i === 56) {
+        syncsAfter.push(store.stats().historySyncs);
+        inState.push((store as unknown as { state: { size: number } }).state.size);
+      }
+    }
+    // 50 kept; the 56th finished run moves 6 (down to 50), and so on every sixth.
+    expect(syncsAfter).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 3, 5, 6, 8, 10]);
+    expect(inState).toEqual([10, 20, 30, 40, 50, 55, 50, 54, 52, 50, 54, 52, 50]);
+    expect(store.stats().archivedRuns).toBe(60);
+    expect(await listAll(store, {}, 50)).toHaveLength(110);
+  });
+
   it('does not hold a durable save up while older runs are moved to history/ (that append and fsync go on beside the WAL)', async () => {
     const dir = await tempDir();
     const factory = new RunFactory(Date.UTC(2025, 0, 1), 1_000);
@@ -795,7 +902,9 @@ describe('FileRunStore history archive', () => {
       const save = store.runs.save(finished(last), 'finished').then(() => (saved = true));
       await vi.waitFor(() => expect(append).toHaveBeenCalledTimes(1));
       await vi.waitFor(() => expect(saved).toBe(true));
-      expect((await walLines(dir)).filter((line) => line.t === 'run').map((line) => (line.run as Run).status)).toEqual(['queued', 'queued', 'succeeded', 'succeeded']);
+      const statuses = (await walLines(dir)).flatMap((line) =>
+        line.t === 'run' ? [(line.run as Run).status] : line.t === 'upd' ? [(line.set as Partial<Run>).status] : []);
+      expect(statuses).toEqual(['queued', 'queued', 'succeeded', 'succeeded']);
       release();
       await save;
       await store.flush();

@@ -189,6 +189,63 @@ describe('history archive index', () => {
   });
 });
 
+describe('history archive memory', () => {
+  it('reads every block, scan and index check into one reused buffer: queries allocate no buffer of their own', async () => {
+    const dir = await tempDir();
+    const writer = await openArchive(dir);
+    const statuses: RunStatus[] = ['succeeded', 'failed', 'succeeded', 'cancelled'];
+    const runs = history(3, 3000, ['a', 'b', 'c', 'd'], (i) => statuses[i % statuses.length]!);
+    for (let i = 0; i < runs.length; i += 500) await writer.append(runs.slice(i, i + 500));
+    await writer.settled();
+    // One month without its sidecar: the first query that needs it scans the whole month.
+    await rm(join(dir, '2025-02.idx.json'));
+
+    const archive = await openArchive(dir);
+    const queries: RunQuery[] = [{}, { job: 'a' }, { job: 'b', status: 'failed', limit: 200 }, { status: 'cancelled', limit: 500 }, { job: 'c', limit: 500 }];
+    for (const raw of queries) {
+      let before: string | undefined;
+      for (let page = 0; page < 3; page++) {
+        const got = await query(archive, { ...raw, ...(before ? { before } : {}) });
+        expect(got.map((run) => run.id)).toEqual(expected(runs, { ...raw, ...(before ? { before } : {}) }));
+        before = got[got.length - 1]?.id;
+      }
+    }
+    for (const run of [runs[3]!, runs[4500]!, runs[runs.length - 1]!]) expect(await archive.find(run.id)).toEqual(run);
+    // Month files opened again and again, megabytes read (a whole month scanned), one buffer of 128 KB.
+    expect(archive.filesRead).toBeGreaterThanOrEqual(15);
+    expect(archive.bytesRead).toBeGreaterThan(2 * 1024 * 1024);
+    expect(archive.readBuffers).toEqual({ allocated: 1, busiest: 1, oversized: 0, size: 128 * 1024 });
+  });
+
+  it('reads with at most 4 buffers however many queries run at once (the home page asks for 50 jobs together); a line longer than a buffer is read whole', async () => {
+    const dir = await tempDir();
+    const writer = await openArchive(dir);
+    const jobs = Array.from({ length: 50 }, (_, i) => `job-${i}`);
+    const runs = history(2, 2000, jobs);
+    // A run whose line is longer than a read buffer (a big error text, say).
+    runs[1500] = { ...runs[1500]!, error: 'x'.repeat(300 * 1024) };
+    await writer.append(runs);
+    await writer.settled();
+    // The newest month is indexed again by the first query while the other 49 wait for it.
+    await rm(join(dir, '2025-02.idx.json'));
+
+    const archive = await openArchive(dir);
+    const pages = await Promise.all(jobs.map((job) => query(archive, { job, limit: 60 })));
+    for (const [i, page] of pages.entries()) expect(page.map((run) => run.id)).toEqual(expected(runs, { job: jobs[i]!, limit: 60 }));
+    expect(archive.readBuffers.busiest).toBeGreaterThan(1);
+    expect(archive.readBuffers.allocated).toBeLessThanOrEqual(4);
+    const allocated = archive.readBuffers.allocated;
+    for (let i = 0; i < 20; i++) await query(archive, { job: jobs[i]!, limit: 100 * (1 + (i % 5)) });
+    await Promise.all(jobs.map((job) => archive.find(runs.find((run) => run.job === job)!.id)));
+    expect(archive.readBuffers.allocated).toBe(allocated);
+
+    expect(await archive.find(runs[1500]!.id)).toEqual(runs[1500]);
+    expect((await query(archive, { job: runs[1500]!.job, limit: 500 })).map((run) => run.id)).toEqual(expected(runs, { job: runs[1500]!.job, limit: 500 }));
+    expect(archive.readBuffers.oversized).toBeGreaterThanOrEqual(1);
+    expect(archive.readBuffers.allocated).toBe(allocated);
+  });
+});
+
 describe('run store queries over a long history', () => {
   it("the home page's queries: active statuses never touch history, the rest read one month file", async () => {
     const dir = await tempDir();

@@ -40,8 +40,10 @@ const DAY_MS = 86_400_000;
 const BOUNDARY_MARGIN_MS = DAY_MS;
 /** Lines are grouped into blocks of about this many bytes; a query reads whole blocks. */
 const BLOCK_BYTES = 64 * 1024;
-/** Read size when scanning a month file to index it. */
-const SCAN_CHUNK = 1024 * 1024;
+/** Size of the reused read buffers: a block (a line longer than a block gets a buffer of its own). */
+const READ_BUFFER_BYTES = 2 * BLOCK_BYTES;
+/** Read size when scanning a month file to index it: one read buffer. */
+const SCAN_CHUNK = READ_BUFFER_BYTES;
 /** The sidecar is rewritten once the index covers this many bytes more than the saved one. */
 export const SIDECAR_EVERY = 512 * 1024;
 const SIDECAR_VERSION = 1;
@@ -201,36 +203,96 @@ export interface HistoryArchiveOptions {
   sidecarEvery?: number;
 }
 
-/** One query's open month file: opened on the first read it needs, closed when the query is done. */
+/**
+ * The buffers month files are read into, reused from query to query. A query's Reader takes one on its first read
+ * and gives it back when closed (or before it waits for another query's indexing), so reading history costs at most
+ * `max` buffers for the life of the process, not a new ~64 KB buffer per block: those were garbage only a GC could
+ * free, and V8 collects for outside memory only every ~64 MB of it, which glibc then kept (an hour of dashboard use
+ * at 100k runs grew the main malloc arena by ~70 MB; docs/benchmarks.md). Queries beyond `max` at once (the home
+ * page asks for 50 jobs' strips together) wait for a buffer: a query holds one at a time, so they all get one.
+ */
+export class ReadBuffers {
+  private readonly free: Buffer[] = [];
+  private readonly waiting: Array<(buffer: Buffer) => void> = [];
+  /** Pooled buffers allocated so far (never more than `max`; oversized ones are not counted). */
+  allocated = 0;
+  /** Reads larger than a buffer (a line longer than a block): a buffer of their own, dropped after use. */
+  oversized = 0;
+  /** The most buffers in use at once. */
+  busiest = 0;
+  private inUse = 0;
+
+  constructor(readonly size: number = READ_BUFFER_BYTES, readonly max = 4) {}
+
+  async take(): Promise<Buffer> {
+    let buffer = this.free.pop();
+    if (!buffer && this.allocated < this.max) {
+      this.allocated++;
+      buffer = Buffer.allocUnsafeSlow(this.size);
+    }
+    buffer ??= await new Promise<Buffer>((resolve) => this.waiting.push(resolve));
+    this.inUse++;
+    this.busiest = Math.max(this.busiest, this.inUse);
+    return buffer;
+  }
+
+  give(buffer: Buffer): void {
+    this.inUse--;
+    const next = this.waiting.shift();
+    if (next) next(buffer);
+    else this.free.push(buffer);
+  }
+}
+
+/**
+ * One query's open month file: opened on the first read it needs, closed when the query is done. What read()
+ * returns is valid until the next read(), release() or close() (it is the reused buffer): use it before then.
+ */
 class Reader {
   private handle: FileHandle | undefined;
-  constructor(private readonly path: string, private readonly counts: { opens: number; bytes: number }) {}
+  private buffer: Buffer | undefined;
+  constructor(private readonly path: string, private readonly counts: { opens: number; bytes: number }, private readonly buffers: ReadBuffers) {}
 
   private last: { start: number; end: number; bytes: Buffer } | undefined;
 
   async read(start: number, end: number): Promise<Buffer> {
     // The index check reads the last block, which is often the first block a query then needs.
     if (this.last && this.last.start === start && this.last.end === end) return this.last.bytes;
+    this.last = undefined;
     if (!this.handle) {
       this.handle = await open(this.path, 'r');
       this.counts.opens++;
     }
-    const buffer = Buffer.allocUnsafe(end - start);
+    const length = end - start;
+    let target: Buffer;
+    if (length <= this.buffers.size) target = this.buffer ??= await this.buffers.take();
+    else {
+      this.buffers.oversized++;
+      target = Buffer.allocUnsafeSlow(length);
+    }
     let filled = 0;
-    while (filled < buffer.length) {
-      const { bytesRead } = await this.handle.read(buffer, filled, buffer.length - filled, start + filled);
+    while (filled < length) {
+      const { bytesRead } = await this.handle.read(target, filled, length - filled, start + filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
     this.counts.bytes += filled;
-    const bytes = filled === buffer.length ? buffer : buffer.subarray(0, filled);
-    this.last = end - start <= BLOCK_BYTES * 2 ? { start, end, bytes } : undefined;
+    const bytes = target.subarray(0, filled);
+    this.last = { start, end, bytes };
     return bytes;
+  }
+
+  /** Gives the buffer back (before waiting on another query, which may need one); the next read takes one again. */
+  release(): void {
+    this.last = undefined;
+    if (this.buffer) this.buffers.give(this.buffer);
+    this.buffer = undefined;
   }
 
   async close(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
+    this.release();
     await handle?.close();
   }
 }
@@ -238,6 +300,7 @@ class Reader {
 export class HistoryArchive {
   private readonly files = new Map<string, MonthFile>();
   private readonly reads = { opens: 0, bytes: 0 };
+  private readonly buffers = new ReadBuffers();
   private readonly saving = new Set<Promise<void>>();
 
   constructor(private readonly options: HistoryArchiveOptions) {}
@@ -245,6 +308,12 @@ export class HistoryArchive {
   /** How many times a month file was opened for reading (to check that small pages stay cheap). */
   get filesRead(): number {
     return this.reads.opens;
+  }
+
+  /** Read buffers allocated so far (at most 4, however many queries run at once), the most in use at once, and `oversized` reads. */
+  get readBuffers(): { allocated: number; busiest: number; oversized: number; size: number } {
+    const { allocated, busiest, oversized, size } = this.buffers;
+    return { allocated, busiest, oversized, size };
   }
 
   /** Bytes read from month files (index checks, scans and blocks). */
@@ -287,7 +356,7 @@ export class HistoryArchive {
     for (const month of monthsForId(id)) {
       const file = this.files.get(month);
       if (!file) continue;
-      const reader = new Reader(file.path, this.reads);
+      const reader = new Reader(file.path, this.reads, this.buffers);
       try {
         const loaded = await this.indexFor(file, reader);
         const index = loaded && (await this.verifiedIndex(file, reader, loaded));
@@ -332,7 +401,7 @@ export class HistoryArchive {
     for (const file of newestMonthFirst) {
       const bounds = monthTimeBounds(file.month);
       if (bounds.min > beforeTime || bounds.max < cutoffTime) continue;
-      const reader = new Reader(file.path, this.reads);
+      const reader = new Reader(file.path, this.reads, this.buffers);
       try {
         let index = await this.indexFor(file, reader);
         let posting = index?.postings.get(key);
@@ -445,6 +514,7 @@ export class HistoryArchive {
    * built by scanning, then extended over whatever was appended since. One at a time per file.
    */
   private async indexFor(file: MonthFile, reader: Reader): Promise<MonthIndex | undefined> {
+    if (file.indexing) reader.release(); // the query indexing this file may be waiting for a read buffer
     while (file.indexing) await file.indexing.catch(() => undefined);
     const current = file.index;
     if (current && (file.knownSize === undefined || current.size >= file.knownSize)) return current;

@@ -12,9 +12,10 @@ import type { Run } from './model.js';
  * run itself. An input whose JSON is over INLINE_INPUT_BYTES goes to
  * `<dataDir>/inputs/<run id>.json` (atomic, 0600 under Hearth's umask)
  * before the run is inserted, and the run only says `inputInFile`: the run
- * is written to state.wal on every change and kept in state.json with its
- * job's recent history, so a 60 KB webhook body inline would be rewritten
- * to the SD card a dozen times per run and 50 times over in state.json.
+ * is written whole to state.wal at its insert and after each checkpoint, and
+ * kept in state.json with its job's recent history, so a 60 KB webhook body
+ * inline would be rewritten to the SD card at every checkpoint and 50 times
+ * over in state.json.
  *
  * The same file is what shell tasks get as HEARTH_INPUT_FILE; for an inline
  * input it is written when the first shell task starts. Input files are

@@ -166,22 +166,16 @@ export class RunState {
 
   private index(run: Run): void {
     this.all.set(run.id, run);
-    for (const [map, key] of [[this.byJob, run.job], [this.byStatus, run.status]] as const) {
-      let runs = map.get(key);
-      if (!runs) map.set(key, (runs = new Map()));
-      runs.set(run.id, run);
-    }
+    addTo(this.byJob, run.job, run);
+    addTo(this.byStatus, run.status, run);
   }
 
   private unindex(id: string): void {
     const run = this.all.get(id);
     if (!run) return;
     this.all.delete(id);
-    for (const [map, key] of [[this.byJob, run.job], [this.byStatus, run.status]] as const) {
-      const runs = map.get(key);
-      runs?.delete(id);
-      if (runs?.size === 0) map.delete(key);
-    }
+    removeFrom(this.byJob, run.job, id);
+    removeFrom(this.byStatus, run.status, id);
   }
 
   private noteLatest(run: Run): void {
@@ -198,6 +192,20 @@ export class RunState {
       delete this.doc.lastSuccess[run.job];
     }
   }
+}
+
+/** Indexes by job and by status (a run changes them at every save: no arrays built to loop over the two). */
+function addTo(index: Map<string, Map<string, Run>>, key: string, run: Run): void {
+  let runs = index.get(key);
+  if (!runs) index.set(key, (runs = new Map()));
+  runs.set(run.id, run);
+}
+
+function removeFrom(index: Map<string, Map<string, Run>>, key: string, id: string): void {
+  const runs = index.get(key);
+  if (!runs) return;
+  runs.delete(id);
+  if (runs.size === 0) index.delete(key);
 }
 
 /** The newest `max` of `runs` matching `query`, newest first, without sorting every run (a bounded insertion). */

@@ -1,3 +1,4 @@
+import { isoTime } from '../core/clock.js';
 import { isDeepStrictEqual } from 'node:util';
 import { IllegalTransitionError } from '../core/errors.js';
 import type { RetryPolicy } from '../config/types.js';
@@ -35,7 +36,7 @@ export const SETTLED_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeede
 const ACTIVE: readonly RunStatus[] = ['queued', 'running', 'waiting'];
 
 function iso(now: number): string {
-  return new Date(now).toISOString();
+  return isoTime(now);
 }
 
 function requireRun(run: Run, allowed: readonly RunStatus[], transition: string): void {

@@ -2,14 +2,24 @@ import { open, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import type { Run, ScheduleState } from './model.js';
+import { isRunDelta } from './run-delta.js';
+import type { RunDelta } from './run-delta.js';
 import { describeRunProblem } from './run-state.js';
 import { isMissingFile } from './state-file.js';
 
 /**
  * state.wal: one JSON record per line, appended between checkpoints so a
- * change costs one short append instead of a state.json rewrite. Every
- * record is a full snapshot of what it names (a run, a job's schedule state,
- * a meta key), so replaying a record twice is harmless.
+ * change costs one short append instead of a state.json rewrite. A `run`,
+ * `sched` or `meta` record is a full snapshot of what it names, so replaying
+ * it twice is harmless.
+ *
+ * A run's later changes are `upd` records: only the fields (and task fields)
+ * that changed since the run's previous line in the same file, numbered `n`
+ * (the run's first line in a file is always a full `run` record, number 1).
+ * A replay applies an `upd` only onto line n-1 of the same run and file; if
+ * that line is missing (damaged), the run's later changes in the file are
+ * skipped, and the run stays as its last readable line left it, as if the
+ * power had gone then (recovery already handles that state).
  *
  * The first line names the WAL generation. A checkpoint writes state.json
  * with generation N+1 and then replaces the WAL with a fresh N+1 header; if
@@ -18,6 +28,8 @@ import { isMissingFile } from './state-file.js';
  */
 export type WalRecord =
   | { t: 'run'; run: Run }
+  /** The changes of a run since its line n-1 in this file (see above). */
+  | ({ t: 'upd'; id: string; n: number } & RunDelta)
   | { t: 'sched'; job: string; state: ScheduleState }
   | { t: 'meta'; key: string; value?: unknown }
   /** These runs were appended (and fsynced) to history/ and left state. */
@@ -86,6 +98,8 @@ function isWalEntry(value: unknown): value is WalRecord | WalHeader {
       return Number.isInteger(entry.gen);
     case 'run':
       return describeRunProblem(entry.run) === undefined;
+    case 'upd':
+      return typeof entry.id === 'string' && Number.isInteger(entry.n) && (entry.n as number) >= 2 && isRunDelta(entry);
     case 'sched':
       return typeof entry.job === 'string' && typeof entry.state === 'object' && entry.state !== null;
     case 'meta':

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cronSubMinuteWarning, parseCron } from './cron-parse.js';
+import { cachedCronFields, cronSubMinuteWarning, parseCron } from './cron-parse.js';
 import { CronSchedule, nextLocalMatch } from './cron.js';
 import { formatInZone } from './index.js';
 import { ScheduleError } from './types.js';
@@ -370,5 +370,22 @@ describe('describe()', () => {
     ['15 10 * * * *', 'UTC', 'at second 15 of minute 10 past every hour'],
   ])('%s', (expr, zone, expected) => {
     expect(CronSchedule.parse(expr, zone).describe()).toBe(expected);
+  });
+});
+
+describe('cron fields in memory', () => {
+  it('expressions that write a field the same way share one parsed field: 1,000 jobs hold a few dozen, not 6,000', () => {
+    const before = cachedCronFields();
+    const expressions = Array.from({ length: 1000 }, (_, i) => parseCron(`${i % 60} ${i % 24} * * ${i % 2 ? 'MON-FRI' : '*'}`));
+    expect(cachedCronFields() - before).toBeLessThanOrEqual(60 + 24 + 4);
+    expect(expressions[0]!.dayOfMonth).toBe(expressions[999]!.dayOfMonth);
+    expect(expressions[1]!.minute).toBe(expressions[61]!.minute);
+    expect(expressions[1]!.dayOfWeek).not.toBe(expressions[2]!.dayOfWeek);
+    // Shared, and still right: each expression answers with its own fields.
+    expect(expressions[7]!.minute.values).toEqual([7]);
+    expect(expressions[7]!.hour.values).toEqual([7]);
+    expect(expressions[7]!.dayOfWeek.values).toEqual([1, 2, 3, 4, 5]);
+    expect(parseCron('*/15 * * * *').minute.values).toEqual([0, 15, 30, 45]);
+    expect(parseCron('0 */15 * * * *').minute.values).toEqual([0, 15, 30, 45]);
   });
 });

@@ -48,6 +48,15 @@ describe('offsetAt', () => {
     expect(offsetAt(at('2026-03-29T01:00:00Z'), 'Europe/London')).toBe(H);
   });
 
+  it('reads local mean time in the first centuries and before 1 CE', () => {
+    // Before railway time London kept its local mean time, -0:01:15; Kolkata's was +5:53:28.
+    const yearStart = (year: number) => new Date(0).setUTCFullYear(year, 5, 1);
+    for (const year of [1500, 999, 50, 1, 0, -5, -400]) {
+      expect(offsetAt(yearStart(year), 'Europe/London'), `London in ${year}`).toBe(-75_000);
+      expect(offsetAt(yearStart(year), 'Asia/Kolkata'), `Kolkata in ${year}`).toBe(5 * H + 53 * M + 28_000);
+    }
+  });
+
   it('throws for an unknown zone', () => {
     expect(() => offsetAt(0, 'Nowhere/Special')).toThrow(/unknown time zone/);
   });

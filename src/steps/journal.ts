@@ -1,8 +1,8 @@
 /**
  * The step journal: what a workflow's steps have done, kept apart from the
  * run record so a step costs one small append, not a rewrite of the run
- * (a run update appends the whole run to state.wal; 500 steps through it
- * would write O(n²) bytes).
+ * (a run's record is kept whole in state.json and its first line in each
+ * state.wal; 500 steps in it would write O(n²) bytes).
  *
  * A journal is a sequence of entries per run. Each entry describes one step
  * of one task (`task`, `id`, `kind`, its call position `n`); later entries
