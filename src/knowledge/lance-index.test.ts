@@ -2,10 +2,10 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHashingEmbedder } from './embedders/hashing.js';
 import { fuseRankings, fusionReadsText, toHits } from './fusion.js';
-import { LanceChunkIndex } from './lance-index.js';
+import { LanceChunkIndex, ROW_FILE_REWRITE_MS } from './lance-index.js';
 import type { ChunkFilter, ChunkTable, RankedRow } from './lance-index.js';
 import type { IndexedChunk } from './types.js';
 
@@ -30,7 +30,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function open(maxVectorCopyBytes?: number, options: { rowFile?: boolean } = {}): Promise<ChunkTable> {
+async function open(maxVectorCopyBytes?: number, options: { rowFile?: boolean; rowFileRewriteMs?: number } = {}): Promise<ChunkTable> {
   const index = await LanceChunkIndex.open(dir, { ...(maxVectorCopyBytes === undefined ? {} : { maxVectorCopyBytes }), ...options });
   indexes.push(index);
   return index.table('chunks', DIM);
@@ -361,8 +361,12 @@ describe('ChunkTable row file', () => {
     expect(header()).toMatchObject({ rows: 300 });
   });
 
+  // The bound on row file writes is per process and a restart starts without one: a new handle here is a restart
+  // only with rowFileRewriteMs: 0.
+  const unbounded = { rowFileRewriteMs: 0 };
+
   it('is written again for a new table version, and reused as it is after a restart', async () => {
-    const table = await open();
+    const table = await open(undefined, unbounded);
     await table.upsert(await corpus());
     await search(table, 'warm up');
     const first = header();
@@ -376,7 +380,7 @@ describe('ChunkTable row file', () => {
     expect(second.rows).toBe(301);
     expect(second.ino).not.toBe(first.ino);
 
-    const restarted = await open(); // a new handle, as after a restart: the file matches the table, so it is read, not written
+    const restarted = await open(undefined, unbounded); // a new handle, as after a restart: the file matches the table, so it is read, not written
     const again = await search(restarted, probe);
     expect(again.takes).toEqual([]);
     expect(again.hits).toEqual(hits);
@@ -414,14 +418,14 @@ describe('ChunkTable row file', () => {
   });
 
   it('is not used when cut short (a crash mid-write) or written for another version, and is written again', async () => {
-    const table = await open();
+    const table = await open(undefined, unbounded);
     await table.upsert(await corpus());
     const { hits } = await search(table, 'boiler pressure');
     const whole = header();
     truncateSync(rowsPath(), Math.floor(whole.size / 2));
     const stale = join(dir, `.chunks.rows.${2 ** 22 + 1}.0123abcd.tmp`); // a writer that died (no such pid: above Linux's pid_max)
     writeFileSync(stale, 'half a file');
-    const restarted = await open();
+    const restarted = await open(undefined, unbounded);
     expect((await search(restarted, 'boiler pressure')).hits).toEqual(hits);
     expect(header()).toMatchObject({ rows: whole.rows, version: whole.version, size: whole.size });
     expect(existsSync(stale)).toBe(false);
@@ -431,9 +435,39 @@ describe('ChunkTable row file', () => {
     bytes.writeDoubleLE(whole.version - 1, 24);
     writeFileSync(rowsPath(), bytes);
     const older = header().ino;
-    expect((await search(await open(), 'boiler pressure')).hits).toEqual(hits);
+    expect((await search(await open(undefined, unbounded), 'boiler pressure')).hits).toEqual(hits);
     expect(header()).toMatchObject({ version: whole.version });
     expect(header().ino).not.toBe(older);
+  });
+
+  it('is written at most once an hour: writes after each ingest batch leave it, searches take rows from LanceDB meanwhile, with the same hits', async () => {
+    const table = await open(); // the default bound, ROW_FILE_REWRITE_MS
+    await table.upsert(await corpus());
+    expect((await search(table, 'warm up')).takes).toEqual([]);
+    const written = header();
+    const probes = ['tortoise hibernation box', 'kettle descaling vinegar', 'bicycle chain oil'];
+    for (const [i, probe] of probes.entries()) {
+      await table.upsert([await chunk(1000 + i, probe, 'notes')]);
+      table.refreshVectorCopy(); // what the store does after each sync: loads the copy ahead, never with a row file
+      const { hits, takes } = await search(table, probe);
+      expect(takes.length).toBeGreaterThan(0);
+      expect(hits).toEqual((await search(await open(undefined, { rowFile: false }), probe)).hits);
+      expect(hits[0]).toMatchObject({ chunkId: `c${1000 + i}` });
+    }
+    expect(header()).toEqual(written); // not one byte written since
+
+    // An hour later the next search loads its copy again, with a row file of this version.
+    const now = Date.now();
+    const later = vi.spyOn(Date, 'now').mockReturnValue(now + ROW_FILE_REWRITE_MS);
+    try {
+      const { hits, takes } = await search(table, probes[2]!);
+      expect(takes).toEqual([]);
+      expect(hits[0]).toMatchObject({ chunkId: 'c1002' });
+    } finally {
+      later.mockRestore();
+    }
+    expect(header()).toMatchObject({ rows: 303 });
+    expect(header().version).toBeGreaterThan(written.version);
   });
 
   it.each([false, true])('runs again when another handle writes the table during the keyword search (and compacts it: %s)', async (compact) => {

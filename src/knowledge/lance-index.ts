@@ -105,7 +105,23 @@ export interface ChunkIndexOptions {
    * candidates' vectors and text from it instead of LanceDB takes (default true).
    */
   rowFile?: boolean;
+  /**
+   * The least time between two writes of a table's row file (default ROW_FILE_REWRITE_MS). Each new table
+   * version needs a new file, ~1.9 KB a chunk: without a bound, a Slack backfill of 100 batches while the
+   * dashboard searches would write 100 x 190 MB to the SD card at 100k chunks. In between, searches take
+   * their rows from LanceDB as without the file (the same hits, a few ms more).
+   */
+  rowFileRewriteMs?: number;
 }
+
+/** One row file write per table per hour at most (ChunkIndexOptions.rowFileRewriteMs). */
+export const ROW_FILE_REWRITE_MS = 60 * 60_000;
+
+/**
+ * When each row file was last written (or its writing tried), by path, for this process: ChunkTable handles come
+ * and go with each store operation, the bound must not. A restart may write once at once.
+ */
+const rowFileWrittenAt = new Map<string, number>();
 
 export class LanceChunkIndex {
   private constructor(
@@ -134,7 +150,7 @@ export class LanceChunkIndex {
     const names = await this.db.tableNames();
     const table = names.includes(name) ? await this.db.openTable(name) : await this.db.createEmptyTable(name, this.schema(dim));
     const rows = this.options.rowFile === false ? undefined : rowFilePath(this.dir, name);
-    return new ChunkTable(this.lance, table, dim, this.options.maxVectorCopyBytes ?? MAX_VECTOR_COPY_BYTES, rows);
+    return new ChunkTable(this.lance, table, dim, this.options.maxVectorCopyBytes ?? MAX_VECTOR_COPY_BYTES, rows, this.options.rowFileRewriteMs ?? ROW_FILE_REWRITE_MS);
   }
 
   async dropTable(name: string): Promise<void> {
@@ -171,7 +187,15 @@ export class ChunkTable {
     private readonly maxVectorCopyBytes: number,
     /** Where the side file of rows lives (row-file.ts); undefined: searches take rows from LanceDB. */
     private readonly rowFilePath?: string,
+    private readonly rowFileRewriteMs = ROW_FILE_REWRITE_MS,
   ) {}
+
+  /** Whether a new row file may be written now (ChunkIndexOptions.rowFileRewriteMs). */
+  private rowFileWriteDue(): boolean {
+    if (!this.rowFilePath) return false;
+    const last = rowFileWrittenAt.get(this.rowFilePath);
+    return last === undefined || Date.now() - last >= this.rowFileRewriteMs;
+  }
 
   async count(filter?: string): Promise<number> {
     return this.table.countRows(filter);
@@ -264,7 +288,10 @@ export class ChunkTable {
         if (found === 'changed') continue;
         if (found === 'replaced' || found === 'damaged') {
           // Read the table again: another process's file for a newer version, or a record that is not the row.
-          if (found === 'damaged') rowFile.discard();
+          if (found === 'damaged') {
+            rowFile.discard();
+            if (this.rowFilePath) rowFileWrittenAt.delete(this.rowFilePath); // a damaged file is written again at once
+          }
           this.rowFiles.delete(copy);
           if (this.vectorCopy?.version === version) this.vectorCopy = undefined;
           continue;
@@ -452,7 +479,7 @@ export class ChunkTable {
     return rows.map((row) => toRow(row, Number(row._distance)) as IndexRow);
   }
 
-  private vectorCopy: { version: number; loading: Promise<QuantizedVectors | 'too-big' | 'changed'> } | undefined;
+  private vectorCopy: { version: number; loading: Promise<QuantizedVectors | 'too-big' | 'changed'>; withoutRowFile?: boolean } | undefined;
   /** Each loaded copy's row file, when it has one that matched (or was written for) its version. */
   private readonly rowFiles = new WeakMap<QuantizedVectors, RowFile>();
   private copyInUse: { rows: number; bytes: number } | undefined;
@@ -462,16 +489,24 @@ export class ChunkTable {
     return this.copyInUse;
   }
 
-  /** The vector copy for `version`, loaded on first need and shared by concurrent searches. */
-  private vectorCopyAt(version: number): Promise<QuantizedVectors | 'too-big' | 'changed'> {
+  /**
+   * The vector copy for `version`, loaded on first need and shared by concurrent searches. `refresh`: loaded
+   * ahead of searches after a write, never with a row file (a write per ingest batch is what the bound is for).
+   * A search finding a copy loaded without its row file loads it again with one once a write is due.
+   */
+  private vectorCopyAt(version: number, refresh = false): Promise<QuantizedVectors | 'too-big' | 'changed'> {
+    if (!refresh && this.vectorCopy?.version === version && this.vectorCopy.withoutRowFile && this.rowFileWriteDue()) this.vectorCopy = undefined;
     if (this.vectorCopy?.version !== version) {
       // Replaced before loading, so the old copy can be collected while the new one fills.
-      const loading = this.loadVectorCopy(version);
-      this.vectorCopy = { version, loading };
+      const withRowFile = !refresh && this.rowFileWriteDue();
+      const loading = this.loadVectorCopy(version, withRowFile);
+      const entry: { version: number; loading: typeof loading; withoutRowFile?: boolean } = { version, loading };
+      this.vectorCopy = entry;
       loading.then(
         (result) => {
           if (this.vectorCopy?.loading !== loading) return;
           if (result === 'changed') this.vectorCopy = undefined;
+          entry.withoutRowFile = result instanceof QuantizedVectors && this.rowFilePath !== undefined && !this.rowFiles.has(result);
           this.copyInUse = result instanceof QuantizedVectors ? { rows: result.size, bytes: QuantizedVectors.bytesFor(result.capacity, result.dim) } : undefined;
         },
         () => {
@@ -486,13 +521,14 @@ export class ChunkTable {
    * Reads every row's row id, chunk and document id, source, time and vector once. 'changed' when the
    * table moved past `version` while it read (the caller retries).
    */
-  private async loadVectorCopy(version: number): Promise<QuantizedVectors | 'too-big' | 'changed'> {
+  private async loadVectorCopy(version: number, mayWriteRowFile: boolean): Promise<QuantizedVectors | 'too-big' | 'changed'> {
     const rows = await this.table.countRows();
     if (QuantizedVectors.bytesFor(rows, this.dim) > this.maxVectorCopyBytes) return 'too-big';
     const copy = new QuantizedVectors(rows, this.dim);
     // The row file of this version if one is on disk and whole; else one is written from this same scan.
     const existing = this.rowFilePath ? RowFile.open(this.rowFilePath, { dim: this.dim, rows, version }) : undefined;
-    const writer = this.rowFilePath && !existing ? this.rowFileWriter(this.rowFilePath, rows) : undefined;
+    const writer = this.rowFilePath && !existing && mayWriteRowFile ? this.rowFileWriter(this.rowFilePath, rows) : undefined;
+    if (writer && this.rowFilePath) rowFileWrittenAt.set(this.rowFilePath, Date.now()); // tried, even if it fails: bounded either way
     try {
       const loaded = await this.readVectorCopy(copy, rows, version, writer);
       if (loaded !== copy) return loaded;
@@ -554,7 +590,7 @@ export class ChunkTable {
     if (!this.vectorCopy) return;
     this.table
       .version()
-      .then((version) => this.vectorCopyAt(version))
+      .then((version) => this.vectorCopyAt(version, true))
       .catch(() => {}); // the next search loads it again and reports any error
   }
 
