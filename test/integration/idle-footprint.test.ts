@@ -102,5 +102,7 @@ describe('the idle appliance', () => {
     expect(bundle).not.toMatch(/__hearthImport\(\s*"@hono\/node-server"\s*\)/);
     // zod's Spanish messages stand for its ~40 other locales: English is the only one Hearth uses.
     expect(bundle).not.toContain('Demasiado grande');
+    // No esbuild keepNames helper (a call per function and class at load, ~1 MB of idle RSS).
+    expect(bundle).not.toMatch(/=\([\w$]+,[\w$]+\)=>[\w$]+\([\w$]+,"name",\{value:[\w$]+,configurable:!0\}\)/);
   });
 });
