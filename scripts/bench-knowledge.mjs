@@ -152,6 +152,7 @@ async function searchLatency(kb, label) {
  */
 async function stageTimings(kb, label) {
   const { QuantizedVectors } = await dist('knowledge/quantized-vectors.js');
+  const { RowFileReader } = await dist('knowledge/row-file.js');
   const { PerformanceObserver } = await import('node:perf_hooks');
   const rand = seeded(7);
   const queries = Array.from({ length: queryCount }, (_, i) => {
@@ -208,6 +209,17 @@ async function stageTimings(kb, label) {
     (spans['int8 scan'] ??= []).push(performance.now() - started);
     return found;
   };
+  // The row file's positioned reads, summed over a search (one read a ranked row).
+  const read = RowFileReader.prototype.read;
+  let rowReads = 0;
+  let rowReadMs = 0;
+  RowFileReader.prototype.read = function (...args) {
+    const started = performance.now();
+    const found = read.apply(this, args);
+    rowReadMs += performance.now() - started;
+    rowReads++;
+    return found;
+  };
   let gc = 0;
   const observer = new PerformanceObserver((list) => list.getEntries().forEach((entry) => (gc += entry.duration)));
   observer.observe({ entryTypes: ['gc'] });
@@ -215,15 +227,18 @@ async function stageTimings(kb, label) {
   try {
     for (const query of queries) {
       const started = performance.now();
+      rowReadMs = 0;
       await kb.search(query);
       totals.push(performance.now() - started);
+      if (rowReadMs > 0) (spans['row file reads'] ??= []).push(rowReadMs);
     }
   } finally {
     QuantizedVectors.prototype.nearest = nearest;
+    RowFileReader.prototype.read = read;
     observer.disconnect();
   }
   const parts = Object.entries(spans).map(([name, times]) => `${name} ${percentile(times, 50).toFixed(2)} / ${percentile(times, 95).toFixed(2)} (×${(times.length / queries.length).toFixed(0)})`);
-  console.log(`stages ${label}, wall p50 / p95 ms: ${parts.join('; ')}; whole search ${percentile(totals, 50).toFixed(1)} / ${percentile(totals, 95).toFixed(1)}; GC ${(gc / queries.length).toFixed(2)} ms a search`);
+  console.log(`stages ${label}, wall p50 / p95 ms: ${parts.join('; ')}; whole search ${percentile(totals, 50).toFixed(1)} / ${percentile(totals, 95).toFixed(1)}; GC ${(gc / queries.length).toFixed(2)} ms a search; ${(rowReads / queries.length).toFixed(0)} row file reads a search`);
 }
 
 async function freePort() {

@@ -20,7 +20,7 @@ const BUNDLE = resolve(root, 'dist/hearth.cjs');
  * plugin's contents only):
  *
  * - import() of what stays outside the bundle (the externals below, node: modules, a `module` action's file)
- *   becomes a call of `__hearthImport`, which bin/hearth.js passes in: an import() in a script compiled from a code
+ *   becomes a call of `__hearthImport` (Hono's Node adapter, bundled, excepted), which bin/hearth.js passes in: an import() in a script compiled from a code
  *   cache fails on Node 20 ("A dynamic import callback was not specified": V8 drops the script's host options when
  *   it deserializes it). Relative imports are left for esbuild to bundle. The build fails if an import() is left.
  * - ASCII only: V8 keeps a script's source for as long as its functions may still be compiled, and one character
@@ -36,7 +36,7 @@ const ownSources = {
       if (!args.path.startsWith(dist) || args.path.includes(`${sep}node_modules${sep}`)) return undefined;
       const text = await readFile(args.path, 'utf8');
       const contents = text
-        .replace(/(?<![\w$.])import\((?!\s*['"]\.)/g, '__hearthImport(')
+        .replace(/(?<![\w$.])import\((?!\s*['"](?:\.|@hono\/node-server['"]))/g, '__hearthImport(')
         .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
       return { contents, loader: 'js' };
     });
@@ -62,6 +62,27 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * Hono's Node adapter is bundled (it is still evaluated only with the first HTTP request, src/http/server.ts):
+ * imported as an outside ES module, Node's loader spent ~15-25 ms of that first request resolving and linking it.
+ * It goes in without `node:http2`, which it imports only to test `instanceof Http2ServerRequest` and for one close
+ * code (Hearth serves HTTP/1.1 from node:http), so no import of http2 (~2.4 MB with tls) can reach the start-up
+ * path; Node's undici still loads http2 itself once the first request touches Request.
+ */
+const honoWithoutHttp2 = {
+  name: 'hono-without-http2',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^node:http2$/ }, (args) => {
+      if (!/[\\/]node_modules[\\/]@hono[\\/]node-server[\\/]/.test(args.importer)) return undefined;
+      return { path: 'node:http2', namespace: 'hearth-no-http2' };
+    });
+    plugin.onLoad({ filter: /.*/, namespace: 'hearth-no-http2' }, () => ({
+      contents: 'export class Http2ServerRequest {}\nexport const constants = { NGHTTP2_NO_ERROR: 0 };\n',
+      loader: 'js',
+    }));
+  },
+};
+
 const result = await build({
   entryPoints: [resolve(root, 'dist/cli/entry.js')],
   outfile: BUNDLE,
@@ -72,19 +93,19 @@ const result = await build({
   // Native or heavy optional modules stay external and load from node_modules when needed.
   external: ['@lancedb/*', '@huggingface/*', 'onnxruntime-node', 'apache-arrow', 'systeminformation', 'playwright-core',
     // Vendor SDKs are loaded lazily by the jobs that use them.
-    '@slack/*', '@googleapis/*', 'google-auth-library', '@elastic/*', 'nodemailer', 'postal-mime', 'html-to-text', 'sql.js',
-    // Hono's Node adapter loads with the first HTTP request (src/http/server.ts). Bundled, its `node:http2` import
-    // would load http2 and tls at start (~2.4 MB of RSS) for nothing.
-    '@hono/node-server'],
+    '@slack/*', '@googleapis/*', 'google-auth-library', '@elastic/*', 'nodemailer', 'postal-mime', 'html-to-text', 'sql.js'],
   // The sources are ES modules: import.meta.url is the bundle's own URL (a CommonJS script has no import.meta).
   define: { 'import.meta.url': '__hearthBundleUrl' },
   banner: { js: "var __hearthBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   legalComments: 'none',
   minify: true,
-  keepNames: true,
+  // No keepNames: it wraps every function and class in a `name`-setting call at load (a few thousand at start, the
+  // hottest code of a start), and those calls and their closures were ~1 MB of an idle appliance's RSS (53.0 -> 51.9 MB,
+  // npm run bench -- idle). Nothing in Hearth reads a function's or class's name: errors set `name` themselves.
+  keepNames: false,
   sourcemap: 'linked',
   logLevel: 'warning',
-  plugins: [ownSources, zodEnglishOnly],
+  plugins: [ownSources, zodEnglishOnly, honoWithoutHttp2],
   write: false,
 });
 for (const file of result.outputFiles) {

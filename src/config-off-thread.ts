@@ -13,7 +13,6 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { systemClock, type Clock } from './core/clock.js';
 import { ConfigError } from './core/errors.js';
 import type { ConfigIssue } from './core/errors.js';
@@ -51,6 +50,8 @@ export async function loadConfigOffThread(request: ConfigLoadRequest, options: O
   }
   const clock = options.clock ?? systemClock;
   const timeoutMs = options.timeoutMs ?? CONFIG_LOAD_TIMEOUT_MS;
+  // Loaded with the first reload: worker_threads is ~1.5 MB of RSS that an appliance nobody edits never needs.
+  const { Worker } = await import('node:worker_threads');
   return new Promise<HearthConfig>((resolve, reject) => {
     // A bounded heap: a file that still manages to blow up memory ends this worker, not Hearth.
     const worker = new Worker(workerFile, { workerData: request, resourceLimits: { maxOldGenerationSizeMb: 256 } });

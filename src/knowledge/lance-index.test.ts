@@ -1,11 +1,12 @@
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHashingEmbedder } from './embedders/hashing.js';
 import { fuseRankings, fusionReadsText, toHits } from './fusion.js';
-import { LanceChunkIndex } from './lance-index.js';
-import type { ChunkFilter, ChunkTable } from './lance-index.js';
+import { LanceChunkIndex, ROW_FILE_REWRITE_MS } from './lance-index.js';
+import type { ChunkFilter, ChunkTable, RankedRow } from './lance-index.js';
 import type { IndexedChunk } from './types.js';
 
 // Real LanceDB in a temporary folder. The same table is searched through the
@@ -29,8 +30,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function open(maxVectorCopyBytes?: number): Promise<ChunkTable> {
-  const index = await LanceChunkIndex.open(dir, maxVectorCopyBytes === undefined ? {} : { maxVectorCopyBytes });
+async function open(maxVectorCopyBytes?: number, options: { rowFile?: boolean; rowFileRewriteMs?: number } = {}): Promise<ChunkTable> {
+  const index = await LanceChunkIndex.open(dir, { ...(maxVectorCopyBytes === undefined ? {} : { maxVectorCopyBytes }), ...options });
   indexes.push(index);
   return index.table('chunks', DIM);
 }
@@ -163,8 +164,8 @@ describe('ChunkTable hybrid search', () => {
   const filters: ChunkFilter[] = [{}, { sources: ['mail'] }, { sources: ['notes', 'slack'], since: Date.UTC(2024, 5, 1) }];
   const texts = ['boiler pressure', 'garden shed roof felt', 'school trip invoice', 'bread'];
 
-  it('fuses to the same hits as fusion over LanceDB’s own exact scan and keyword search', async () => {
-    const copied = await open();
+  it.each([true, false])('fuses to the same hits as fusion over LanceDB’s own exact scan and keyword search (row file: %s)', async (rowFile) => {
+    const copied = await open(undefined, { rowFile });
     await copied.upsert(await corpus());
     const lanceOnly = await open(0);
     for (const text of texts) {
@@ -181,7 +182,7 @@ describe('ChunkTable hybrid search', () => {
   });
 
   it('reads only what the vector copy lacks: the vector candidates’ exact vectors, the text of both rankings’ rows, then the fused top 10’s titles', async () => {
-    const table = await open();
+    const table = await open(undefined, { rowFile: false });
     await table.upsert(await corpus());
     await table.vectorSearch(await query('warm up'), {}, 1); // loads the vector copy
     const takes = recordTakes(table);
@@ -215,7 +216,7 @@ describe('ChunkTable hybrid search', () => {
   });
 
   it('reads no text before fusion for a one-word query, and the fused top 10’s text with their titles: the same hits', async () => {
-    const table = await open();
+    const table = await open(undefined, { rowFile: false });
     await table.upsert(await corpus());
     await table.vectorSearch(await query('warm up'), {}, 1); // loads the vector copy
     const takes = recordTakes(table);
@@ -237,8 +238,8 @@ describe('ChunkTable hybrid search', () => {
     expect(fusionReadsText('boiler pressure')).toBe(true);
   });
 
-  it('ranks the same rows when another handle rewrote the table, also in the middle of a search', async () => {
-    const table = await open();
+  it('ranks the same rows when another handle rewrote the table, also in the middle of a search (rows taken from LanceDB)', async () => {
+    const table = await open(undefined, { rowFile: false });
     const chunks = await corpus();
     for (let i = 0; i < chunks.length; i += 50) await table.upsert(chunks.slice(i, i + 50)); // six fragments
     const lanceOnly = await open(0);
@@ -324,5 +325,217 @@ describe('ChunkTable hybrid search', () => {
     await older.optimize(new Date());
     expect(await columns()).toEqual(['source', 'text', 'ts']);
     expect((await older.keywordSearch('boiler', { sources: ['mail'], since: Date.UTC(2024, 5, 1) }, 50)).every((row) => row.source === 'mail' && row.timestamp >= Date.UTC(2024, 5, 1))).toBe(true);
+  });
+});
+
+describe('ChunkTable row file', () => {
+  const rowsPath = () => join(dir, 'chunks.rows');
+  /** The row file's header: the table version it was written for, its rows, and the file's inode (a new inode: written again). */
+  const header = () => {
+    const bytes = readFileSync(rowsPath());
+    return { rows: bytes.readDoubleLE(16), version: bytes.readDoubleLE(24), ino: statSync(rowsPath()).ino, size: bytes.length };
+  };
+  /** Hits of a whole hybrid search on `table`, and the LanceDB takes it made. */
+  const search = async (table: ChunkTable, text: string, filter: ChunkFilter = {}) => {
+    const takes = recordTakes(table);
+    const fused = fuseRankings(text, canonical(...(Object.values(await table.hybridSearch(text, query(text), filter, 50)).slice(0, 2) as [RankedRow[], RankedRow[]])), 10);
+    const rows = await table.completeRows(fused.map((candidate) => candidate.row));
+    return { hits: toHits(text, fused.map((candidate, i) => ({ ...candidate, row: rows[i]! }))), takes };
+  };
+  const texts = ['boiler pressure', 'garden shed roof felt', 'bread'];
+
+  it('reads no row from LanceDB: the ranked rows’ vectors, text and titles come from the row file, with the same hits', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    const takesFrom = await open(undefined, { rowFile: false });
+    const keywordSelects = recordKeywordSelects(table);
+    for (const text of texts) {
+      for (const filter of [{}, { sources: ['notes', 'slack'], since: Date.UTC(2024, 5, 1) }]) {
+        const { hits, takes } = await search(table, text, filter);
+        expect(takes, text).toEqual([]);
+        expect(hits.length).toBeGreaterThan(0);
+        expect(hits).toEqual((await search(takesFrom, text, filter)).hits);
+      }
+    }
+    expect(keywordSelects.every((columns) => columns.length === 1 && columns[0] === '_score')).toBe(true);
+    expect(header()).toMatchObject({ rows: 300 });
+  });
+
+  // The bound on row file writes is per process and a restart starts without one: a new handle here is a restart
+  // only with rowFileRewriteMs: 0.
+  const unbounded = { rowFileRewriteMs: 0 };
+
+  it('is written again for a new table version, and reused as it is after a restart', async () => {
+    const table = await open(undefined, unbounded);
+    await table.upsert(await corpus());
+    await search(table, 'warm up');
+    const first = header();
+    const probe = 'tortoise hibernation box';
+    await table.upsert([await chunk(1000, probe, 'notes')]);
+    const { hits, takes } = await search(table, probe);
+    expect(takes).toEqual([]);
+    expect(hits[0]).toMatchObject({ chunkId: 'c1000', title: 'doc 1000' });
+    const second = header();
+    expect(second.version).toBeGreaterThan(first.version);
+    expect(second.rows).toBe(301);
+    expect(second.ino).not.toBe(first.ino);
+
+    const restarted = await open(undefined, unbounded); // a new handle, as after a restart: the file matches the table, so it is read, not written
+    const again = await search(restarted, probe);
+    expect(again.takes).toEqual([]);
+    expect(again.hits).toEqual(hits);
+    expect(header()).toEqual(second);
+  });
+
+  it('is rebuilt from LanceDB when a record is damaged, also while a handle is using it', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    const expected = await Promise.all(texts.map(async (text) => (await search(await open(undefined, { rowFile: false }), text)).hits));
+    await search(table, 'warm up');
+    const intact = readFileSync(rowsPath());
+    const damage = () => {
+      const { rows } = header();
+      const fd = openSync(rowsPath(), 'r+');
+      try {
+        // Every record's chunk id (after five lengths and the vector) overwritten with another id's bytes.
+        const offsets = Buffer.alloc((rows + 1) * 8);
+        readSync(fd, offsets, 0, offsets.length, 64);
+        for (let row = 0; row < rows; row++) writeSync(fd, Buffer.from('zz'), 0, 2, offsets.readDoubleLE(row * 8) + 20 + DIM * 4);
+      } finally {
+        closeSync(fd);
+      }
+      expect(readFileSync(rowsPath()).equals(intact)).toBe(false);
+    };
+    damage();
+    for (const [i, text] of texts.entries()) expect((await search(table, text)).hits).toEqual(expected[i]);
+    expect(readFileSync(rowsPath()).equals(intact)).toBe(true); // written again, as it was
+    expect((await search(table, texts[0]!)).takes).toEqual([]);
+
+    damage();
+    const restarted = await open();
+    for (const [i, text] of texts.entries()) expect((await search(restarted, text)).hits).toEqual(expected[i]);
+    expect(readFileSync(rowsPath()).equals(intact)).toBe(true);
+  });
+
+  it('is not used when cut short (a crash mid-write) or written for another version, and is written again', async () => {
+    const table = await open(undefined, unbounded);
+    await table.upsert(await corpus());
+    const { hits } = await search(table, 'boiler pressure');
+    const whole = header();
+    truncateSync(rowsPath(), Math.floor(whole.size / 2));
+    const stale = join(dir, `.chunks.rows.${2 ** 22 + 1}.0123abcd.tmp`); // a writer that died (no such pid: above Linux's pid_max)
+    writeFileSync(stale, 'half a file');
+    const restarted = await open(undefined, unbounded);
+    expect((await search(restarted, 'boiler pressure')).hits).toEqual(hits);
+    expect(header()).toMatchObject({ rows: whole.rows, version: whole.version, size: whole.size });
+    expect(existsSync(stale)).toBe(false);
+
+    // A file of the version before (renamed over this one, say) is not this version's.
+    const bytes = readFileSync(rowsPath());
+    bytes.writeDoubleLE(whole.version - 1, 24);
+    writeFileSync(rowsPath(), bytes);
+    const older = header().ino;
+    expect((await search(await open(undefined, unbounded), 'boiler pressure')).hits).toEqual(hits);
+    expect(header()).toMatchObject({ version: whole.version });
+    expect(header().ino).not.toBe(older);
+  });
+
+  it('is written at most once an hour: writes after each ingest batch leave it, searches take rows from LanceDB meanwhile, with the same hits', async () => {
+    const table = await open(); // the default bound, ROW_FILE_REWRITE_MS
+    await table.upsert(await corpus());
+    expect((await search(table, 'warm up')).takes).toEqual([]);
+    const written = header();
+    const probes = ['tortoise hibernation box', 'kettle descaling vinegar', 'bicycle chain oil'];
+    for (const [i, probe] of probes.entries()) {
+      await table.upsert([await chunk(1000 + i, probe, 'notes')]);
+      table.refreshVectorCopy(); // what the store does after each sync: loads the copy ahead, never with a row file
+      const { hits, takes } = await search(table, probe);
+      expect(takes.length).toBeGreaterThan(0);
+      expect(hits).toEqual((await search(await open(undefined, { rowFile: false }), probe)).hits);
+      expect(hits[0]).toMatchObject({ chunkId: `c${1000 + i}` });
+    }
+    expect(header()).toEqual(written); // not one byte written since
+
+    // An hour later the next search loads its copy again, with a row file of this version.
+    const now = Date.now();
+    const later = vi.spyOn(Date, 'now').mockReturnValue(now + ROW_FILE_REWRITE_MS);
+    try {
+      const { hits, takes } = await search(table, probes[2]!);
+      expect(takes).toEqual([]);
+      expect(hits[0]).toMatchObject({ chunkId: 'c1002' });
+    } finally {
+      later.mockRestore();
+    }
+    expect(header()).toMatchObject({ rows: 303 });
+    expect(header().version).toBeGreaterThan(written.version);
+  });
+
+  it.each([false, true])('runs again when another handle writes the table during the keyword search (and compacts it: %s)', async (compact) => {
+    const table = await open();
+    const chunks = await corpus();
+    for (let i = 0; i < chunks.length; i += 50) await table.upsert(chunks.slice(i, i + 50)); // six fragments
+    const other = await open();
+    const text = 'garden shed roof';
+    const best = (await table.hybridSearch(text, query(text), {}, 50)).vector[0]!.id;
+    // The write lands after the search read the version and its copy, before its keyword search runs.
+    type Query = { fullTextSearch(...args: unknown[]): { toArray(): Promise<unknown[]> } };
+    const lance = (table as unknown as { table: { query(): Query } }).table;
+    const original = lance.query.bind(lance);
+    let searches = 0;
+    let landed: Promise<void> | undefined;
+    lance.query = () => {
+      const query = original();
+      const search = query.fullTextSearch.bind(query);
+      query.fullTextSearch = (...args) => {
+        const found = search(...args);
+        const toArray = found.toArray.bind(found);
+        searches++;
+        landed ??= (async () => {
+          await other.deleteIds([best]); // row ids stay; the copy still has the row
+          if (compact) await other.optimize(new Date()); // one fragment: every row id moves
+        })();
+        const written = landed;
+        found.toArray = async () => (await written, toArray());
+        return found;
+      };
+      return query;
+    };
+    const rankings = await table.hybridSearch(text, query(text), {}, 50);
+    expect(searches).toBeGreaterThan(1); // the search saw the version change and ran again
+    const written = new Map(chunks.map((chunk) => [chunk.id, chunk]));
+    const ranked = [...rankings.vector, ...rankings.keyword];
+    expect(ranked.map((row) => row.id)).not.toContain(best);
+    for (const row of ranked) expect([row.docId, row.text, row.source, row.timestamp]).toEqual([written.get(row.id)?.docId, written.get(row.id)?.text, written.get(row.id)?.source, written.get(row.id)?.timestamp]);
+    const exact = await (await open(0)).vectorSearch(await query(text), {}, 50);
+    expect(canonical(rankings.vector, []).vector.map((row) => row.id)).toEqual(canonical(exact, []).vector.map((row) => row.id));
+  });
+});
+
+describe('ChunkTable without a row file', () => {
+  it('takes the rows from LanceDB when the row file cannot be written, with the same hits', async () => {
+    mkdirSync(join(dir, 'chunks.rows')); // a folder where the file would go: the rename into place fails
+    const table = await open();
+    await table.upsert(await corpus());
+    const takes = recordTakes(table);
+    const text = 'boiler pressure';
+    const rankings = await table.hybridSearch(text, query(text), {}, 50);
+    expect(takes.map((take) => take.columns)).toEqual([['vector'], ['text']]);
+    const fused = fuseRankings(text, canonical(rankings.vector, rankings.keyword), 10);
+    const rows = await table.completeRows(fused.map((candidate) => candidate.row));
+    const lanceOnly = await open(0);
+    const exact = fuseRankings(text, canonical(await lanceOnly.vectorSearch(await query(text), {}, 50), await lanceOnly.keywordSearch(text, {}, 50)), 10);
+    expect(toHits(text, fused.map((candidate, i) => ({ ...candidate, row: rows[i]! })))).toEqual(toHits(text, exact));
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]); // the temp file removed
+  });
+});
+
+describe('LanceChunkIndex.dropTable', () => {
+  it('removes the table’s row file with it (a new table’s versions start again at 1)', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    await table.hybridSearch('bread', query('bread'), {}, 50);
+    expect(existsSync(join(dir, 'chunks.rows'))).toBe(true);
+    await indexes.at(-1)!.dropTable('chunks');
+    expect(existsSync(join(dir, 'chunks.rows'))).toBe(false);
   });
 });

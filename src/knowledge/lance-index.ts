@@ -1,8 +1,9 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Connection, Table } from '@lancedb/lancedb';
 import { QuantizedVectors } from './quantized-vectors.js';
 import type { CopiedRow } from './quantized-vectors.js';
+import { RowFile, RowFileWriter, rowFilePath } from './row-file.js';
 import type { IndexedChunk } from './types.js';
 
 /**
@@ -30,6 +31,8 @@ export interface RankedRow {
   /** Known when the search found them in the vector copy: completeRows then does not read them. */
   source?: string;
   timestamp?: number;
+  /** Title, author and url when the search read them from the row file, with the table version they belong to. */
+  display?: { title: string; author: string; url: string; version: number };
 }
 
 export interface IndexRow extends RankedRow {
@@ -97,7 +100,28 @@ async function loadLance(): Promise<{ lance: LanceModule; arrow: ArrowModule }> 
 export interface ChunkIndexOptions {
   /** Cap on each table's in-memory vector copy; 0 keeps vector search in LanceDB. */
   maxVectorCopyBytes?: number;
+  /**
+   * Keep the side file of rows (row-file.ts) beside each table's vector copy, so a search reads its
+   * candidates' vectors and text from it instead of LanceDB takes (default true).
+   */
+  rowFile?: boolean;
+  /**
+   * The least time between two writes of a table's row file (default ROW_FILE_REWRITE_MS). Each new table
+   * version needs a new file, ~1.9 KB a chunk: without a bound, a Slack backfill of 100 batches while the
+   * dashboard searches would write 100 x 190 MB to the SD card at 100k chunks. In between, searches take
+   * their rows from LanceDB as without the file (the same hits, a few ms more).
+   */
+  rowFileRewriteMs?: number;
 }
+
+/** One row file write per table per hour at most (ChunkIndexOptions.rowFileRewriteMs). */
+export const ROW_FILE_REWRITE_MS = 60 * 60_000;
+
+/**
+ * When each row file was last written (or its writing tried), by path, for this process: ChunkTable handles come
+ * and go with each store operation, the bound must not. A restart may write once at once.
+ */
+const rowFileWrittenAt = new Map<string, number>();
 
 export class LanceChunkIndex {
   private constructor(
@@ -125,11 +149,13 @@ export class LanceChunkIndex {
   async table(name: string, dim: number): Promise<ChunkTable> {
     const names = await this.db.tableNames();
     const table = names.includes(name) ? await this.db.openTable(name) : await this.db.createEmptyTable(name, this.schema(dim));
-    return new ChunkTable(this.lance, table, dim, this.options.maxVectorCopyBytes ?? MAX_VECTOR_COPY_BYTES);
+    const rows = this.options.rowFile === false ? undefined : rowFilePath(this.dir, name);
+    return new ChunkTable(this.lance, table, dim, this.options.maxVectorCopyBytes ?? MAX_VECTOR_COPY_BYTES, rows, this.options.rowFileRewriteMs ?? ROW_FILE_REWRITE_MS);
   }
 
   async dropTable(name: string): Promise<void> {
     if ((await this.db.tableNames()).includes(name)) await this.db.dropTable(name);
+    await rm(rowFilePath(this.dir, name), { force: true }); // a new table's versions start again at 1
   }
 
   close(): void {
@@ -159,7 +185,17 @@ export class ChunkTable {
     private readonly table: Table,
     readonly dim: number,
     private readonly maxVectorCopyBytes: number,
+    /** Where the side file of rows lives (row-file.ts); undefined: searches take rows from LanceDB. */
+    private readonly rowFilePath?: string,
+    private readonly rowFileRewriteMs = ROW_FILE_REWRITE_MS,
   ) {}
+
+  /** Whether a new row file may be written now (ChunkIndexOptions.rowFileRewriteMs). */
+  private rowFileWriteDue(): boolean {
+    if (!this.rowFilePath) return false;
+    const last = rowFileWrittenAt.get(this.rowFilePath);
+    return last === undefined || Date.now() - last >= this.rowFileRewriteMs;
+  }
 
   async count(filter?: string): Promise<number> {
     return this.table.countRows(filter);
@@ -246,6 +282,22 @@ export class ChunkTable {
       if (copy === 'too-big') return undefined;
       if (copy === 'changed') continue;
       const query = await vector;
+      const rowFile = this.rowFiles.get(copy);
+      if (rowFile) {
+        const found = await this.hybridFromRowFile(copy, rowFile, version, keywordHits, query, filter, limit);
+        if (found === 'changed') continue;
+        if (found === 'replaced' || found === 'damaged') {
+          // Read the table again: another process's file for a newer version, or a record that is not the row.
+          if (found === 'damaged') {
+            rowFile.discard();
+            if (this.rowFilePath) rowFileWrittenAt.delete(this.rowFilePath); // a damaged file is written again at once
+          }
+          this.rowFiles.delete(copy);
+          if (this.vectorCopy?.version === version) this.vectorCopy = undefined;
+          continue;
+        }
+        return found;
+      }
       const near = copy.nearest(query, filter, Math.ceil(limit * RERANK_FACTOR));
       const exact = await this.takeByRowId(near.map((row) => row.rowId), ['vector']);
       // A row the copy or a take did not have: the table is not the version the copy was read at after all.
@@ -269,6 +321,70 @@ export class ChunkTable {
       };
     }
     return undefined;
+  }
+
+  /**
+   * hybridFromCopy when the copy has its row file: no LanceDB take at all.
+   * The int8 candidates' exact vectors, the text of the re-ranked top `limit`
+   * and of the keyword rows, and their titles, authors and urls are read from
+   * the row file (one positioned read a row, from the page cache). The keyword
+   * search's row ids are the copy's when the table version after it is the
+   * one the copy was read at.
+   */
+  private async hybridFromRowFile(
+    copy: QuantizedVectors,
+    rowFile: RowFile,
+    version: number,
+    keywordHits: Promise<Array<{ rowId: number; score: number }>>,
+    query: Float32Array,
+    filter: ChunkFilter,
+    limit: number,
+  ): Promise<HybridRankings | 'changed' | 'replaced' | 'damaged'> {
+    const reader = rowFile.reader();
+    if (!reader) return 'replaced';
+    try {
+      const records = new Map<number, { known: CopiedRow; text: string; title: string; author: string; url: string; vector: Float32Array }>();
+      const recordOf = (row: number) => {
+        let record = records.get(row);
+        if (!record) {
+          const known = copy.describe(row);
+          const read = reader.read(row, known.id);
+          if (!read) return undefined;
+          record = { ...read, known };
+          records.set(row, record);
+        }
+        return record;
+      };
+      const near = copy.nearest(query, filter, Math.ceil(limit * RERANK_FACTOR));
+      const scored: Array<{ row: number; score: number; id: string }> = [];
+      for (const { row } of near) {
+        const record = recordOf(row);
+        if (!record) return 'damaged';
+        scored.push({ row, score: cosineDistance(query, record.vector), id: record.known.id });
+      }
+      const nearest = scored.sort((a, b) => a.score - b.score || a.id.localeCompare(b.id)).slice(0, limit);
+      const hits = await keywordHits;
+      if ((await this.table.version()) !== version) return 'changed';
+      const keywordRows = hits.map((hit) => ({ hit, row: copy.rowOf(hit.rowId) }));
+      if (keywordRows.some(({ row }) => row < 0)) return 'changed';
+      const ranked = (row: number, score: number): RankedRow | undefined => {
+        const record = recordOf(row);
+        if (!record) return undefined;
+        const { known } = record;
+        const display = { title: record.title, author: record.author, url: record.url, version };
+        return { id: known.id, docId: known.docId, text: record.text, score, rowId: known.rowId, source: known.source, timestamp: known.timestamp, display };
+      };
+      const vectorRows = nearest.map(({ row, score }) => ranked(row, score));
+      const keyword = keywordRows.map(({ hit, row }) => ranked(row, hit.score));
+      if (vectorRows.includes(undefined) || keyword.includes(undefined)) return 'damaged';
+      return {
+        vector: vectorRows as RankedRow[],
+        keyword: (keyword as RankedRow[]).sort((a, b) => b.score - a.score || a.id.localeCompare(b.id)),
+        total: copy.size,
+      };
+    } finally {
+      reader.close();
+    }
   }
 
   /** `columns` of the rows `rowIds`, by row id. */
@@ -296,6 +412,11 @@ export class ChunkTable {
    */
   async completeRows<R extends RankedRow>(rows: R[], options: { text?: boolean } = {}): Promise<Array<R & IndexRow>> {
     if (rows.length === 0) return [];
+    // Read from the row file with the rankings: still right if the table is the version they were read at.
+    const version = rows[0]!.display?.version;
+    if (version !== undefined && rows.every((row) => row.display?.version === version) && (await this.table.version()) === version) {
+      return rows.map(({ display, ...row }) => ({ ...(row as unknown as R), source: row.source!, timestamp: row.timestamp!, title: display!.title, author: display!.author, url: display!.url }));
+    }
     const withText = (columns: string[]) => (options.text ? [...columns, 'text'] : columns);
     const byId = new Map<string, Record<string, unknown>>();
     const withRowId = rows.filter((row) => row.rowId !== undefined);
@@ -358,7 +479,9 @@ export class ChunkTable {
     return rows.map((row) => toRow(row, Number(row._distance)) as IndexRow);
   }
 
-  private vectorCopy: { version: number; loading: Promise<QuantizedVectors | 'too-big' | 'changed'> } | undefined;
+  private vectorCopy: { version: number; loading: Promise<QuantizedVectors | 'too-big' | 'changed'>; withoutRowFile?: boolean } | undefined;
+  /** Each loaded copy's row file, when it has one that matched (or was written for) its version. */
+  private readonly rowFiles = new WeakMap<QuantizedVectors, RowFile>();
   private copyInUse: { rows: number; bytes: number } | undefined;
 
   /** The in-memory vector copy searches are using, if any (for tests and debugging). */
@@ -366,16 +489,24 @@ export class ChunkTable {
     return this.copyInUse;
   }
 
-  /** The vector copy for `version`, loaded on first need and shared by concurrent searches. */
-  private vectorCopyAt(version: number): Promise<QuantizedVectors | 'too-big' | 'changed'> {
+  /**
+   * The vector copy for `version`, loaded on first need and shared by concurrent searches. `refresh`: loaded
+   * ahead of searches after a write, never with a row file (a write per ingest batch is what the bound is for).
+   * A search finding a copy loaded without its row file loads it again with one once a write is due.
+   */
+  private vectorCopyAt(version: number, refresh = false): Promise<QuantizedVectors | 'too-big' | 'changed'> {
+    if (!refresh && this.vectorCopy?.version === version && this.vectorCopy.withoutRowFile && this.rowFileWriteDue()) this.vectorCopy = undefined;
     if (this.vectorCopy?.version !== version) {
       // Replaced before loading, so the old copy can be collected while the new one fills.
-      const loading = this.loadVectorCopy(version);
-      this.vectorCopy = { version, loading };
+      const withRowFile = !refresh && this.rowFileWriteDue();
+      const loading = this.loadVectorCopy(version, withRowFile);
+      const entry: { version: number; loading: typeof loading; withoutRowFile?: boolean } = { version, loading };
+      this.vectorCopy = entry;
       loading.then(
         (result) => {
           if (this.vectorCopy?.loading !== loading) return;
           if (result === 'changed') this.vectorCopy = undefined;
+          entry.withoutRowFile = result instanceof QuantizedVectors && this.rowFilePath !== undefined && !this.rowFiles.has(result);
           this.copyInUse = result instanceof QuantizedVectors ? { rows: result.size, bytes: QuantizedVectors.bytesFor(result.capacity, result.dim) } : undefined;
         },
         () => {
@@ -390,11 +521,38 @@ export class ChunkTable {
    * Reads every row's row id, chunk and document id, source, time and vector once. 'changed' when the
    * table moved past `version` while it read (the caller retries).
    */
-  private async loadVectorCopy(version: number): Promise<QuantizedVectors | 'too-big' | 'changed'> {
+  private async loadVectorCopy(version: number, mayWriteRowFile: boolean): Promise<QuantizedVectors | 'too-big' | 'changed'> {
     const rows = await this.table.countRows();
     if (QuantizedVectors.bytesFor(rows, this.dim) > this.maxVectorCopyBytes) return 'too-big';
     const copy = new QuantizedVectors(rows, this.dim);
-    const query = this.table.query().select(['id', 'doc_id', 'source', 'ts', 'vector']).withRowId();
+    // The row file of this version if one is on disk and whole; else one is written from this same scan.
+    const existing = this.rowFilePath ? RowFile.open(this.rowFilePath, { dim: this.dim, rows, version }) : undefined;
+    const writer = this.rowFilePath && !existing && mayWriteRowFile ? this.rowFileWriter(this.rowFilePath, rows) : undefined;
+    if (writer && this.rowFilePath) rowFileWrittenAt.set(this.rowFilePath, Date.now()); // tried, even if it fails: bounded either way
+    try {
+      const loaded = await this.readVectorCopy(copy, rows, version, writer);
+      if (loaded !== copy) return loaded;
+      const rowFile = existing ?? (await finishRowFile(writer, version));
+      if (rowFile) this.rowFiles.set(copy, rowFile);
+      return copy;
+    } finally {
+      writer?.abort();
+    }
+  }
+
+  /** A writer for a new row file, or undefined when it cannot be created (read-only folder, say): searches then take rows from LanceDB. */
+  private rowFileWriter(path: string, rows: number): RowFileWriter | undefined {
+    try {
+      return new RowFileWriter(path, this.dim, rows);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Fills `copy` (and the row file being written) from one scan of the table. */
+  private async readVectorCopy(copy: QuantizedVectors, rows: number, version: number, writer: RowFileWriter | undefined): Promise<QuantizedVectors | 'changed'> {
+    const columns = ['id', 'doc_id', 'source', 'ts', 'vector', ...(writer ? ['text', 'title', 'author', 'url'] : [])];
+    const query = this.table.query().select(columns).withRowId();
     for await (const batch of query) {
       if (copy.size + batch.numRows > rows) return 'changed';
       const rowIds = batch.getChild('_rowid');
@@ -408,10 +566,17 @@ export class ChunkTable {
       // a subarray per row instead of an Arrow object per row.
       const flat = vectors.getChildAt(0)?.toArray() as unknown;
       const contiguous = flat instanceof Float32Array && flat.length === batch.numRows * this.dim ? flat : undefined;
+      const [texts, titles, authors, urls] = writer ? ['text', 'title', 'author', 'url'].map((name) => batch.getChild(name)) : [];
+      if (writer && (!texts || !titles || !authors || !urls)) throw new Error('LanceDB returned a batch without text, title, author or url');
       for (let i = 0; i < batch.numRows; i++) {
         const vector = contiguous ? contiguous.subarray(i * this.dim, (i + 1) * this.dim) : vectorValues(vectors.get(i));
-        copy.add(Number(rowIds.get(i)), String(sources.get(i)), Number(timestamps.get(i)), vector, { id: String(ids.get(i)), docId: String(docIds.get(i)) });
+        const id = String(ids.get(i));
+        copy.add(Number(rowIds.get(i)), String(sources.get(i)), Number(timestamps.get(i)), vector, { id, docId: String(docIds.get(i)) });
+        if (writer) {
+          writer.add({ id, vector: vector instanceof Float32Array ? vector : Float32Array.from(vector), text: String(texts!.get(i)), title: String(titles!.get(i)), author: String(authors!.get(i)), url: String(urls!.get(i)) });
+        }
       }
+      await writer?.flush(); // a batch's records, written while LanceDB reads the next
     }
     if (copy.size !== rows || (await this.table.version()) !== version) return 'changed';
     return copy;
@@ -425,7 +590,7 @@ export class ChunkTable {
     if (!this.vectorCopy) return;
     this.table
       .version()
-      .then((version) => this.vectorCopyAt(version))
+      .then((version) => this.vectorCopyAt(version, true))
       .catch(() => {}); // the next search loads it again and reports any error
   }
 
@@ -506,6 +671,15 @@ export class ChunkTable {
     if (!indexed('source')) await this.table.createIndex('source', { config: this.lance.Index.bitmap() });
     if (!indexed('ts')) await this.table.createIndex('ts', { config: this.lance.Index.btree() });
     this.filterIndexesKnown = true;
+  }
+}
+
+/** The new row file in place, or undefined if it could not be (disk full, say): searches then take rows from LanceDB. */
+async function finishRowFile(writer: RowFileWriter | undefined, version: number): Promise<RowFile | undefined> {
+  try {
+    return await writer?.finish(version);
+  } catch {
+    return undefined;
   }
 }
 

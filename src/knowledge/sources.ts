@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
-import { createInterface } from 'node:readline';
 import { contentHash } from './hash.js';
 import type { SourceItem } from './knowledge-base.js';
 import { FORMAT_BY_EXTENSION } from './normalize.js';
@@ -78,6 +77,8 @@ export async function scanJsonl(path: string): Promise<JsonlScan> {
   const info = await stat(path);
   const byKey = new Map<string, SourceItem>();
   const invalid: JsonlScan['invalid'] = [];
+  // Imported here, not at the top: the idle appliance does not load readline (issue 13, item 7).
+  const { createInterface } = await import('node:readline');
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   let number = 0;
   for await (const line of lines) {

@@ -15,7 +15,8 @@ afterEach(async () => {
   running = undefined;
 });
 
-const PROBE = `import { writeFileSync } from 'node:fs';
+// CommonJS and --require, like bin/hearth.js: an --import preload would load Node's ES module loader itself.
+const PROBE = `const { writeFileSync } = require('node:fs');
 process.on('SIGUSR2', () => writeFileSync(process.env.HEARTH_TEST_MODULES_FILE, JSON.stringify(process.moduleLoadList)));
 `;
 
@@ -31,7 +32,7 @@ describe('the idle appliance', () => {
   it('starts without loading the web app (undici, http2) and loads it with the first request', async () => {
     const dir = tempDir();
     const port = await freePort();
-    const probe = join(dir, 'probe.mjs');
+    const probe = join(dir, 'probe.cjs');
     writeFileSync(probe, PROBE);
     const modulesFile = join(dir, 'modules.json');
     // Jobs that wait: nothing is due while the test looks (the example config's jobs run at once, and its
@@ -44,7 +45,7 @@ describe('the idle appliance', () => {
   weekly: { run: "true", schedule: { rrule: "FREQ=WEEKLY;BYDAY=MO;BYHOUR=4" } }
   by-hand: { run: "true" }
 `),
-      env: { NODE_OPTIONS: `--import ${probe}`, HEARTH_TEST_MODULES_FILE: modulesFile },
+      env: { NODE_OPTIONS: `--require ${probe}`, HEARTH_TEST_MODULES_FILE: modulesFile },
       readyWhen: 'log',
     }));
 
@@ -52,6 +53,11 @@ describe('the idle appliance', () => {
     expect(idle).toContain('NativeModule http'); // the socket listens
     expect(idle).not.toContain(UNDICI);
     expect(idle).not.toContain('NativeModule http2');
+    // Reloads (a config worker) and line readers (ingest, Gmail's index) load theirs when they first run.
+    expect(idle).not.toContain('NativeModule worker_threads');
+    expect(idle).not.toContain('NativeModule readline');
+    // bin/hearth.js is CommonJS: Node's ES module loader (its resolver, translators, module jobs) is not loaded.
+    expect(idle).not.toContain('NativeModule internal/modules/esm/translators');
 
     // Several first requests at once all wait for the same load and are answered.
     const answers = await Promise.all(Array.from({ length: 5 }, () => fetch(`${hearth.url}/api/health`, { headers: { connection: 'close' } })));
@@ -64,13 +70,39 @@ describe('the idle appliance', () => {
     expect(used).toContain('NativeModule http2');
   });
 
+  it('runs no function through TurboFan while it starts, so the optimizing compiler is not resident at idle', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    // V8 prints what it tiers up (--trace-opt, set from a preload: NODE_OPTIONS takes no V8 flags) to stdout.
+    const probe = join(dir, 'trace-opt.cjs');
+    writeFileSync(probe, "require('node:v8').setFlagsFromString('--trace-opt');\n");
+    const config = baseConfig(port, `
+  nightly: { run: "true", schedule: { cron: "0 3 * * *" } }
+  weekly: { run: "true", schedule: { rrule: "FREQ=WEEKLY;BYDAY=MO;BYHOUR=4" } }
+`);
+    const env = { NODE_OPTIONS: `--require ${probe}` };
+    // The first start writes the code cache (3 s in) and the config tree cache; the restart is what is measured.
+    let hearth = (running = await startHearth({ dir, port, config, env, readyWhen: 'log' }));
+    await hearth.waitFor('the code cache', () => existsSync(join(dir, 'code-cache', 'code-cache.bin')) || undefined);
+    await hearth.stop();
+    hearth = running = await startHearth({ dir, port, config, env, readyWhen: 'log' });
+    const started = hearth.output();
+    expect(started).toMatch(/"codeCache":"used"/);
+    expect(started.split('\n').filter((line) => /for optimization to TURBOFAN/.test(line))).toEqual([]);
+  });
+
   it('starts from a bundle that V8 can keep one byte per character, without http2 or zod locales it never uses', () => {
     const bundle = readFileSync(join(ROOT, 'dist/hearth.cjs'), 'latin1');
     // One character above U+00FF makes V8 store the whole 1 MB source as UTF-16 (scripts/bundle.mjs).
     expect(/[^\x00-\x7f]/.exec(bundle)?.index).toBeUndefined();
-    // A builtin imported anywhere in the bundle is imported at start: Hono's Node adapter stays out of it.
+    // A builtin imported anywhere in the bundle is imported at start: Hono's Node adapter is bundled without http2.
     expect(bundle).not.toMatch(/from\s*"node:http2"|require\("node:http2"\)/);
+    // ...and is in the bundle, not imported through Node's ES module loader with the first request.
+    expect(bundle).toContain('getRequestListener');
+    expect(bundle).not.toMatch(/__hearthImport\(\s*"@hono\/node-server"\s*\)/);
     // zod's Spanish messages stand for its ~40 other locales: English is the only one Hearth uses.
     expect(bundle).not.toContain('Demasiado grande');
+    // No esbuild keepNames helper (a call per function and class at load, ~1 MB of idle RSS).
+    expect(bundle).not.toMatch(/=\([\w$]+,[\w$]+\)=>[\w$]+\([\w$]+,"name",\{value:[\w$]+,configurable:!0\}\)/);
   });
 });

@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { dirname, join, relative, sep } from 'node:path';
 import { fsyncDirectory, writeFileAtomic } from '../../core/atomic-file.js';
 import { isNotFound } from '../../core/errors.js';
@@ -117,6 +116,8 @@ export class MailStore {
       if (isNotFound(error)) return entries;
       throw error;
     }
+    // Imported here, not at the top: the idle appliance does not load readline (issue 13, item 7).
+    const { createInterface } = await import('node:readline');
     const reader = createInterface({ input, crlfDelay: Infinity });
     let lineNo = 0;
     for await (const line of reader) {
