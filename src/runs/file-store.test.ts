@@ -378,6 +378,9 @@ describe('FileRunStore durability', () => {
     await store.insertRun(run);
     await store.runs.save({ ...run, status: 'running' }, 'task-started');
     expect(batches.map((lines) => lines.map((line) => (JSON.parse(line) as { t: string }).t))).toEqual([['run'], ['run']]);
+    // The checkpoint after the last batch runs after the save is acknowledged: copied while it renames its temp
+    // file, the directory is no state a crash leaves (and cp fails with ENOENT).
+    await (store as unknown as { writer?: Promise<void> }).writer;
     expect(store.stats().checkpoints).toBeGreaterThanOrEqual(2);
     expect(await (await openStore(await copyOf(dir))).getRun(run.id)).toEqual({ ...run, status: 'running' });
 
