@@ -4,6 +4,7 @@ import { rename } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { processAlive } from './writer-lock.js';
 
 /**
  * A side file beside a LanceDB table holding, for every row of one table
@@ -311,14 +312,5 @@ function removeStaleTemps(path: string): void {
     } catch {
       // another process removed it
     }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -46,7 +46,7 @@ export class WriterLock {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const owner = await readOwner(this.file);
-      if (owner !== undefined && owner !== this.pid && isAlive(owner)) {
+      if (owner !== undefined && owner !== this.pid && processAlive(owner)) {
         throw new ConflictError(`the knowledge store is being written by another process (pid ${owner}); try again when it finishes`);
       }
       // Stale: its owner is gone (or it is ours from before a crash).
@@ -65,7 +65,8 @@ async function readOwner(file: string): Promise<number | undefined> {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, under another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
