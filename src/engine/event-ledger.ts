@@ -11,15 +11,17 @@ import type { RunStore } from '../runs/store.js';
  * state.wal in the same write batch as the runs the event created (the
  * engine inserts them in the same tick), so a crash keeps both or neither.
  * Bounded: at most MAX_IDS_PER_HOUR ids an hour (more is a 429), buckets
- * older than the TTL are deleted.
+ * older than the TTL are deleted: a prune lists the stored `events:` keys
+ * (the store's metaKeys) rather than probing every hour it might have missed,
+ * so the first prune after a start reads nothing (it walked 400 days, 9,600
+ * getMeta calls, and its loop was what tiered V8 up at the first
+ * housekeeping pass) and a bucket of any age is found.
  */
 
 export const EVENT_ID_TTL_MS = 24 * 3_600_000;
 export const MAX_IDS_PER_HOUR = 1000;
 const BUCKET_MS = 3_600_000;
 const KEY_PREFIX = 'events:';
-/** How far back a prune looks for buckets to delete (an appliance switched off for weeks). */
-const PRUNE_LOOKBACK_MS = 400 * 86_400_000;
 
 export interface EventRecord {
   /** When the event was accepted (epoch ms). */
@@ -36,7 +38,7 @@ export class EventLedger {
   private readonly buckets = new Map<number, Bucket>();
   private prunedBefore = -Infinity;
 
-  constructor(private readonly store: Pick<RunStore, 'getMeta' | 'setMeta'>) {}
+  constructor(private readonly store: Pick<RunStore, 'getMeta' | 'setMeta' | 'metaKeys'>) {}
 
   /** The event recorded under `id` within the TTL, if any. */
   find(id: string, now: number): EventRecord | undefined {
@@ -74,9 +76,9 @@ export class EventLedger {
   prune(now: number): void {
     const keepFrom = bucketOf(now - EVENT_ID_TTL_MS);
     if (keepFrom <= this.prunedBefore) return;
-    const from = Math.max(bucketOf(now - PRUNE_LOOKBACK_MS), this.prunedBefore);
-    for (let hour = from; hour < keepFrom; hour++) {
-      if (this.bucket(hour) !== undefined) this.put(hour, undefined);
+    for (const key of this.store.metaKeys(KEY_PREFIX)) {
+      const hour = Number(key.slice(KEY_PREFIX.length));
+      if (Number.isSafeInteger(hour) && hour < keepFrom) this.put(hour, undefined);
     }
     this.prunedBefore = keepFrom;
   }

@@ -126,5 +126,6 @@ export function observeRunChanges(store: RunStore, notify: (type: 'created' | 'u
     setSchedule: (job, state) => store.setSchedule(job, state),
     getMeta: <T>(key: string) => store.getMeta<T>(key),
     setMeta: (key, value) => store.setMeta(key, value),
+    metaKeys: (prefix) => store.metaKeys(prefix),
   };
 }

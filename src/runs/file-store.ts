@@ -377,6 +377,10 @@ export class FileRunStore implements RunStore {
     return value === undefined ? undefined : cloneJson(value as T);
   }
 
+  metaKeys(prefix: string): string[] {
+    return this.state.metaKeys(prefix);
+  }
+
   setMeta(key: string, value: unknown): void {
     this.assertOpen();
     this.state.setMeta(key, value === undefined ? undefined : cloneJson(value));

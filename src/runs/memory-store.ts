@@ -111,6 +111,10 @@ export class MemoryRunStore implements RunStore {
     return value === undefined ? undefined : cloneJson(value as T);
   }
 
+  metaKeys(prefix: string): string[] {
+    return this.state.metaKeys(prefix);
+  }
+
   setMeta(key: string, value: unknown): void {
     this.assertOpen();
     this.state.setMeta(key, value === undefined ? undefined : cloneJson(value));

@@ -164,6 +164,12 @@ export class RunState {
     else this.doc.meta[key] = value;
   }
 
+  metaKeys(prefix: string): string[] {
+    const keys: string[] = [];
+    for (const key in this.doc.meta) if (key.startsWith(prefix)) keys.push(key);
+    return keys;
+  }
+
   private index(run: Run): void {
     this.all.set(run.id, run);
     addTo(this.byJob, run.job, run);

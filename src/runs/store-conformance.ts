@@ -293,6 +293,20 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(store.getMeta('flags')).toBeUndefined();
     });
 
+    it('lists the meta keys under a prefix, without deleted ones', async () => {
+      expect(store.metaKeys('events:')).toEqual([]);
+      store.setMeta('events:10', { a: 1 });
+      store.setMeta('events:12', { b: 2 });
+      store.setMeta('events', 'not under the prefix');
+      store.setMeta('lastSeenWallClock', 1);
+      store.setMeta('events:11', { c: 3 });
+      store.setMeta('events:12', undefined);
+      expect(store.metaKeys('events:').sort()).toEqual(['events:10', 'events:11']);
+      expect(store.metaKeys('').sort()).toEqual(['events', 'events:10', 'events:11', 'lastSeenWallClock']);
+      expect(store.metaKeys('nothing')).toEqual([]);
+      expect(store.metaKeys('toString')).toEqual([]);
+    });
+
     it('closes twice without error and refuses writes afterwards', async () => {
       await store.insertRun(factory.run('a'));
       await store.close();
@@ -313,6 +327,9 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       store.updateRun({ ...running, status: 'running' });
       store.setSchedule('a', { lastHandled: 42 });
       store.setMeta('lastSeenWallClock', 99);
+      store.setMeta('events:7', { id: { at: 1 } });
+      store.setMeta('events:8', { id: { at: 2 } });
+      store.setMeta('events:8', undefined);
       const before = {
         all: await listAll(store, {}, 500),
         active: store.activeRuns(),
@@ -330,6 +347,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       expect(await again.lastSuccess('b')).toEqual(before.successB);
       expect(again.getSchedule('a')).toEqual({ lastHandled: 42 });
       expect(again.getMeta('lastSeenWallClock')).toBe(99);
+      expect(again.metaKeys('events:')).toEqual(['events:7']);
       for (const run of done) expect(await again.getRun(run.id)).toEqual(run);
     });
   });

@@ -66,4 +66,12 @@ export interface RunStore {
   /** Small appliance-wide values (e.g. `lastSeenWallClock`). */
   getMeta<T>(key: string): T | undefined;
   setMeta(key: string, value: unknown): void;
+  /**
+   * The meta keys that start with `prefix` (in no particular order), without
+   * reading or copying their values: how a family of keys (the event ledger's
+   * `events:<hour>` buckets) is found without probing every possible key.
+   * A PostgreSQL store answers it with `SELECT key FROM meta WHERE key LIKE
+   * prefix || '%'` (prefix escaped) over its primary-key index.
+   */
+  metaKeys(prefix: string): string[];
 }
