@@ -3,13 +3,11 @@
  * badly: impossible rules it would search for until the year 9999 (or loop
  * on forever), and a phase bug in its MINUTELY / SECONDLY skipping.
  */
-import rrulePkg from 'rrule';
 import type { Options } from 'rrule';
 import { daysInMonth, isLeapYear } from './calendar.js';
 import type { ParsedRRule } from './rrule-parse.js';
+import { FREQ as Frequency } from './rrule-lib.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from './zone.js';
-
-const { Frequency } = rrulePkg;
 
 /** A generous length of one period of each frequency (months and years rounded up). */
 export const UNIT_MS: Record<number, number> = {

@@ -11,13 +11,11 @@
  *   DTSTART;VALUE=DATE:20260101                   (midnight)
  *   EXDATE[;TZID=...]:20260105T090000,20260112T090000  (any number of lines)
  */
-import rrulePkg from 'rrule';
 import type { Options, Weekday } from 'rrule';
 import { daysInMonth } from './calendar.js';
+import { FREQ as Frequency, rruleLib } from './rrule-lib.js';
 import { ScheduleError } from './types.js';
 import { isValidTimeZone } from './zone.js';
-
-const { Frequency, RRule } = rrulePkg;
 
 /** Most occurrences a COUNT rule may ask for (they are expanded up front). */
 export const MAX_COUNT = 100_000;
@@ -56,7 +54,6 @@ const FREQUENCIES: Record<string, number> = {
 };
 
 const WEEKDAY_CODES = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'] as const;
-const WEEKDAYS: readonly Weekday[] = [RRule.MO, RRule.TU, RRule.WE, RRule.TH, RRule.FR, RRule.SA, RRule.SU];
 
 function fail(message: string): never {
   throw new ScheduleError(`rrule: ${message}`);
@@ -245,7 +242,8 @@ function integerList(key: string, value: string, min: number, max: number, signe
 function weekday(key: string, text: string): Weekday {
   const index = WEEKDAY_CODES.indexOf(text.toUpperCase() as (typeof WEEKDAY_CODES)[number]);
   if (index < 0) fail(`${key}: "${text}" is not a weekday (MO, TU, WE, TH, FR, SA, SU)`);
-  return WEEKDAYS[index]!;
+  const { RRule } = rruleLib();
+  return [RRule.MO, RRule.TU, RRule.WE, RRule.TH, RRule.FR, RRule.SA, RRule.SU][index]!;
 }
 
 function weekdayList(value: string, freq: number): Weekday[] {

@@ -27,11 +27,11 @@
  * once at compile time. Searches are bounded by a horizon of at least 50
  * years; a rule with no occurrence at all within it is rejected at compile time.
  */
-import rrulePkg from 'rrule';
 import type { Options, RRule as RRuleType } from 'rrule';
 import { listWords } from './cron-describe.js';
 import { asList, dayPatternCanMatch, periodTimeFilter, splitTimeFilters, UNIT_MS, type TimeFilter } from './rrule-filters.js';
 import { parseRRuleText, type DateValue, type ParsedRRule } from './rrule-parse.js';
+import { FREQ as Frequency, rruleLib } from './rrule-lib.js';
 import { ScheduleError, type Schedule } from './types.js';
 import {
   DAY_MS,
@@ -43,8 +43,6 @@ import {
   Rfc5545Resolver,
   toNaiveLocal,
 } from './zone.js';
-
-const { RRule, Frequency } = rrulePkg;
 
 const MIN_HORIZON_MS = 50 * 366 * DAY_MS;
 /** How far either side of a time we sample offsets to learn which ones can apply near it. */
@@ -184,7 +182,7 @@ export class RRuleSchedule implements Schedule {
   }
 
   private ruleFrom(start: number): RRuleType {
-    return new RRule({ ...this.options, dtstart: new Date(start) }, true);
+    return new (rruleLib().RRule)({ ...this.options, dtstart: new Date(start) }, true);
   }
 
   /** Rule local times in [from, to], excluded ones dropped, ascending. */
@@ -356,7 +354,7 @@ export class RRuleSchedule implements Schedule {
     const zone = ` (${this.zone})`;
     if (options.bysetpos) return `RRULE ${body}${zone}`;
     const daily = freq === Frequency.YEARLY || freq === Frequency.MONTHLY || freq === Frequency.WEEKLY || freq === Frequency.DAILY;
-    const dateRule = new RRule(
+    const dateRule = new (rruleLib().RRule)(
       { ...options, count: this.parsed.count ?? null, until: this.options.until ?? null, dtstart: new Date(this.dtstart), byhour: null, byminute: null, bysecond: null },
       true,
     );
