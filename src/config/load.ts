@@ -7,12 +7,12 @@ import { ConfigError } from '../core/errors.js';
 import type { ConfigIssue } from '../core/errors.js';
 import { DEFAULTS, buildConfig, resolvePath } from './build.js';
 import { substituteEnv } from './env-substitution.js';
+import { isMap, isScalar, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 
 import { IssueCollector } from './issues.js';
 import type { LoadOptions } from './options.js';
 import type { HearthConfig } from './types.js';
-import { yamlLib } from './yaml-lib.js';
 import { YAML_LIMITS, readWrittenTree, substituteTree } from './yaml-tree.js';
 import {
   checksRuntime,
@@ -234,21 +234,21 @@ function lenientSettings(text: string, env: Record<string, string | undefined>, 
   let doc: Document | undefined;
   try {
     // Even a file with syntax errors yields the mappings before (and often after) the broken line.
-    doc = yamlLib().parseDocument(text, { prettyErrors: false, uniqueKeys: false });
+    doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
   } catch {
     doc = undefined;
   }
   const scalar = (path: string[]): string | undefined => {
     try {
       const node = doc?.getIn(path, true);
-      if (!yamlLib().isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number')) return undefined;
+      if (!isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number')) return undefined;
       const substituted = substituteEnv(String(node.value), env);
       return substituted.ok && substituted.value.trim() !== '' ? substituted.value.trim() : undefined;
     } catch {
       return undefined;
     }
   };
-  const usable = doc !== undefined && yamlLib().isMap(doc.contents);
+  const usable = doc !== undefined && isMap(doc.contents);
   const dataDirText = usable ? scalar(['dataDir']) : undefined;
   const host = (usable ? scalar(['server', 'host']) : undefined) ?? DEFAULTS.host;
   const portText = usable ? scalar(['server', 'port']) : undefined;

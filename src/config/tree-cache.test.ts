@@ -2,27 +2,26 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as yaml from 'yaml';
 import { loadConfig, loadConfigCached } from './load.js';
 import type { LoadOptions } from './options.js';
 import type { ScheduleSpec } from './types.js';
 import { configIssuesOf } from './testing.js';
 import { guessDataDir, treeCacheFile } from './tree-cache.js';
-import { yamlLib } from './yaml-lib.js';
 
-// Counts the YAML parses: a cache hit must not parse at all (yaml is loaded through yaml-lib.ts on first use).
-vi.mock('./yaml-lib.js', async (importOriginal) => {
-  const yaml = (await importOriginal<typeof import('./yaml-lib.js')>()).yamlLib();
-  const counted = { ...yaml, parseDocument: vi.fn(yaml.parseDocument) };
-  return { yamlLib: () => counted };
+// Counts the YAML parses: a cache hit must not parse at all.
+vi.mock('yaml', async (importOriginal) => {
+  const original = await importOriginal<typeof import('yaml')>();
+  return { ...original, parseDocument: vi.fn(original.parseDocument) };
 });
-const parses = () => vi.mocked(yamlLib().parseDocument).mock.calls.length;
+const parses = () => vi.mocked(yaml.parseDocument).mock.calls.length;
 
 let dir: string;
 let file: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hearth-tree-cache-'));
   file = join(dir, 'hearth.yaml');
-  vi.mocked(yamlLib().parseDocument).mockClear();
+  vi.mocked(yaml.parseDocument).mockClear();
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });

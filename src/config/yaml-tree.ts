@@ -1,6 +1,5 @@
-import type * as Yaml from 'yaml';
-import type { Alias, Document, LineCounter, Node, Scalar, YAMLMap } from 'yaml';
-import { yamlLib } from './yaml-lib.js';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import type { Alias, Document, Node, Scalar, YAMLMap } from 'yaml';
 import { referencesEnv, substituteEnv } from './env-substitution.js';
 import type { EnvLookup } from './env-substitution.js';
 import type { ConfigPath, IssueCollector, SourcePosition } from './issues.js';
@@ -101,15 +100,14 @@ export function readWrittenTree(text: string, issues: IssueCollector): { value: 
   }
 }
 
-function parseYaml(text: string): { doc: ReturnType<typeof Yaml.parseDocument>; lineCounter: LineCounter } {
-  const yaml = yamlLib();
-  const lineCounter = new yaml.LineCounter();
+function parseYaml(text: string): { doc: ReturnType<typeof parseDocument>; lineCounter: LineCounter } {
+  const lineCounter = new LineCounter();
   // uniqueKeys off: the walk below finds duplicate keys itself, with their path,
   // and yaml's own check compares every key of a mapping with every other one.
-  return { doc: yaml.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false }), lineCounter };
+  return { doc: parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false }), lineCounter };
 }
 
-function countSyntaxErrors(doc: ReturnType<typeof Yaml.parseDocument>): number {
+function countSyntaxErrors(doc: ReturnType<typeof parseDocument>): number {
   return doc.errors.filter((error) => error.code !== 'DUPLICATE_KEY').length;
 }
 
@@ -162,9 +160,9 @@ class TreeWalker {
     const targets = new Map<Alias, Node>();
     // Pre-order, so an anchor is seen before any alias after it; a later anchor of the same name replaces it (YAML's rule).
     const anchors = new Map<string, Node>();
-    yamlLib().visit(this.doc, {
+    visit(this.doc, {
       Node: (_key, node) => {
-        if (yamlLib().isAlias(node)) {
+        if (isAlias(node)) {
           const target = anchors.get(node.source);
           if (target) targets.set(node, target);
         } else if (node.anchor) {
@@ -177,12 +175,12 @@ class TreeWalker {
   }
 
   toPlain(node: unknown, path: ConfigPath): unknown {
-    this.spend(1 + (yamlLib().isScalar(node) && typeof node.value === 'string' ? node.value.length : 0));
+    this.spend(1 + (isScalar(node) && typeof node.value === 'string' ? node.value.length : 0));
     if (node === null || node === undefined) return null;
-    if (yamlLib().isAlias(node)) return this.aliasToPlain(node, path);
-    if (yamlLib().isScalar(node)) return this.scalarToPlain(node, path);
-    if (yamlLib().isMap(node)) return this.mapToPlain(node, path);
-    if (yamlLib().isSeq(node)) {
+    if (isAlias(node)) return this.aliasToPlain(node, path);
+    if (isScalar(node)) return this.scalarToPlain(node, path);
+    if (isMap(node)) return this.mapToPlain(node, path);
+    if (isSeq(node)) {
       this.recordValue(node, path);
       return node.items.map((item, index) => this.toPlain(item, [...path, index]));
     }
@@ -269,7 +267,7 @@ class TreeWalker {
   }
 
   private keyText(key: unknown, parent: ConfigPath): string | undefined {
-    if (yamlLib().isScalar(key)) return String(key.value);
+    if (isScalar(key)) return String(key.value);
     const position = this.positionOf(key);
     if (position) this.issues.addAtPosition(position, parent, 'mapping keys must be plain words, not lists or mappings');
     return undefined;

@@ -1,6 +1,6 @@
 import { basename, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { yamlLib } from '../config/yaml-lib.js';
+import { parse as parseYaml } from 'yaml';
 import { documentId } from './hash.js';
 import type { KnowledgeDocument } from './types.js';
 
@@ -90,7 +90,7 @@ function fromMarkdown(item: RawItem): KnowledgeDocument {
 
 function readFrontMatter(text: string): Record<string, unknown> {
   try {
-    const value: unknown = yamlLib().parse(text);
+    const value: unknown = parseYaml(text);
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
   } catch {
     // Broken front matter is the author's business; the document is still worth indexing.
