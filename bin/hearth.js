@@ -57,43 +57,72 @@ hearth.main(process.argv.slice(2)).then((code) => {
 
 /**
  * Compiles and runs the bundle; returns its exports. In a function so the source text and the cache's bytes
- * (~1.3 MB each) are not kept for the life of the process; the script itself is kept only until it writes a cache.
+ * (~1 MB each) are not kept for the life of the process; the script itself is kept only until it writes a cache.
  */
 function loadBundle() {
+  const module = { exports: {} };
+  const requireHere = createRequire(bundle);
+  let web;
+  // The bundle's import() of what it does not contain (LanceDB, vendor SDKs, node: modules, `module` actions) comes
+  // here (scripts/bundle.mjs): from this file, bare names resolve from the same node_modules.
+  const importHere = (specifier) => import(specifier);
+  // The web app's bundle, with the first HTTP request (scripts/bundle.mjs): `shared()` gives the main bundle's
+  // modules it imports (one instance of each: its `hearth-shared:` requires are answered from them).
+  const loadWeb = (shared) => {
+    if (web) return web;
+    const file = join(__dirname, '..', 'dist', 'hearth-web.cjs');
+    const table = shared();
+    const requireShared = (id) => {
+      if (!id.startsWith('hearth-shared:')) return requireHere(id);
+      const found = table[id.slice('hearth-shared:'.length)];
+      if (!found) throw new Error(`${file} imports ${id}, which dist/hearth.cjs does not hand over: rebuild with npm run build`);
+      return found;
+    };
+    const exportsOfWeb = { exports: {} };
+    compileAndRun(file, 'code-cache-web.bin', 'hearth.webCodeCache', (run) => run(exportsOfWeb.exports, requireShared, exportsOfWeb, file, dirname(file), importHere), () => module.exports);
+    web = exportsOfWeb.exports;
+    return web;
+  };
+  compileAndRun(bundle, 'code-cache.bin', 'hearth.codeCache', (run) => run(module.exports, requireHere, module, bundle, dirname(bundle), importHere, loadWeb), () => module.exports, true);
+  return module.exports;
+}
+
+/**
+ * Compiles `file` (from the code cache `cacheName` when its key fits), runs it with `run`, and writes the cache a
+ * few seconds later if it was missing or rejected; the state (off, missing, rejected or used) goes to
+ * globalThis[Symbol.for(`state`)] for the log. `hearth()` gives the main bundle's exports (saveCodeCache).
+ */
+function compileAndRun(file, cacheName, state, run, hearth, isMain = false) {
   // The bundle is ASCII (scripts/bundle.mjs checks): its bytes are its text, hashed as they are.
-  const bytes = readOutsideMalloc(bundle);
+  const bytes = readOutsideMalloc(file);
   const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
   // Only `hearth start` uses it: it runs with its own V8 flag (above), and V8 rejects a cache made under other flags.
   const setting = process.env.HEARTH_CODE_CACHE;
   const cacheDir = !starting || setting === 'off' ? undefined : setting || cacheHome();
-  const cacheFile = cacheDir && join(cacheDir, 'code-cache.bin');
+  const cacheFile = cacheDir && join(cacheDir, cacheName);
   const key = cacheFile && `hearth-code-cache 1 ${process.version} ${process.arch} ${createHash('sha256').update(bytes).digest('hex')}`;
   const cachedData = cacheFile && readCache(cacheFile, key);
-  let script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __hearthImport) {${source}\n})`, {
-    filename: bundle,
+  let script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __hearthImport, __hearthWeb) {${source}\n})`, {
+    filename: file,
     ...(cachedData && { cachedData }),
   });
-  // How this start compiled, for the "hearth started" log line: off, missing, rejected (rebuilt) or used.
-  globalThis[Symbol.for('hearth.codeCache')] = !cacheFile ? 'off' : !cachedData ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
-  const module = { exports: {} };
-  // The bundle's import() of what it does not contain (LanceDB, vendor SDKs, node: modules, `module` actions) comes
-  // here (scripts/bundle.mjs): from this file, bare names resolve from the same node_modules.
-  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), (specifier) => import(specifier));
-  const exported = module.exports;
+  globalThis[Symbol.for(state)] = !cacheFile ? 'off' : !cachedData ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
+  run(script.runInThisContext());
   if (cacheFile && (!cachedData || script.cachedDataRejected)) {
-    // Late enough that start-up's functions are compiled, early enough that V8 has not flushed them.
+    // Late enough that start-up's (or the first request's) functions are compiled, early enough that V8 has not
+    // flushed them.
     let made;
-    cacheMade = new Promise((resolve) => (made = resolve));
+    const done = new Promise((resolve) => (made = resolve));
+    if (isMain) cacheMade = done;
     setTimeout(() => {
       const data = script.createCachedData();
       script = undefined;
       made();
-      exported.saveCodeCache(cacheFile, key, data).catch((error) => {
+      hearth().saveCodeCache(cacheFile, key, data).catch((error) => {
         process.stderr.write(`hearth: cannot write the code cache ${cacheFile}: ${error.message}\n`);
       });
     }, 3_000).unref();
   }
-  return exported;
 }
 
 function cacheHome() {
