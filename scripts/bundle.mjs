@@ -214,4 +214,5 @@ for (const result of [main, web]) {
     if (wide) throw new Error(`${file.path} has a non-ASCII character at ${wide.index}: ${JSON.stringify(file.text.slice(Math.max(0, wide.index - 60), wide.index + 20))}`);
   }
 }
+if (process.env.HEARTH_BUNDLE_META) (await import("node:fs")).writeFileSync(process.env.HEARTH_BUNDLE_META, JSON.stringify(main.metafile));
 await Promise.all([...main.outputFiles, ...web.outputFiles].map((file) => writeFile(file.path, file.contents)));
