@@ -17,14 +17,45 @@ const vm = require('node:vm');
 // with 1,000 jobs RSS settles ~30 MB lower for ~10% more start-up CPU (npm run bench -- idle startup).
 // An unknown flag is ignored, so a future V8 without it only loses the saving.
 const starting = process.argv[2] === 'start';
-if (starting) setFlagsFromString('--semi-space-growth-factor=1');
+
+/**
+ * The V8 flags this file sets, and V8's defaults for them (Node 20, `node --v8-options`). V8 checks a code cache
+ * against a hash of every flag that is not at its default, Node's own built-in modules' cache (in the node binary)
+ * too: with one of these set, a built-in module loaded later is compiled from its source. Node's undici (global
+ * Headers, Request, Response; the web app's first request) then cost ~46 instead of ~21 ms of CPU (x64, min of 6).
+ * `withDefaultFlags` loads such a module with the defaults back for the moment. A default that a future V8 changes
+ * only loses that saving.
+ */
+const V8_DEFAULTS = { 'semi-space-growth-factor': 2, 'heap-growing-percent': 0, 'interrupt-budget': 67_584 };
+const flagsSet = new Map();
+function setFlag(name, value) {
+  setFlagsFromString(`--${name}=${value}`);
+  flagsSet.set(name, value);
+}
+function withDefaultFlags(load) {
+  for (const name of flagsSet.keys()) setFlagsFromString(`--${name}=${V8_DEFAULTS[name]}`);
+  try {
+    return load();
+  } finally {
+    for (const [name, value] of flagsSet) setFlagsFromString(`--${name}=${value}`);
+  }
+}
+
+/**
+ * The built-in modules `hearth start` loads anyway (its process.moduleLoadList at idle: the run store's files, the
+ * pool's processes, the HTTP socket, its listen, the event-loop monitor), loaded before the flags below are set, so
+ * from the node binary's code cache: ~10 ms less CPU a start (x64, min of 6; compiled from source otherwise).
+ */
+if (starting) for (const name of ['fs/promises', 'child_process', 'http', 'perf_hooks', 'dns', 'cluster']) require(`node:${name}`);
+
+if (starting) setFlag('semi-space-growth-factor', 1);
 // Once started (src/main.ts calls this after "hearth started"), V8 grows the old generation to 1.2× what a full GC
 // left live instead of up to ~2.2×: at 1,000 jobs and 100k runs an hour of dashboard use let it reach 80 MB over
 // 36 MB live before collecting (and committed pages stay resident); with 1.2× it stays under ~50 MB for ~1 s more
 // GC in that hour (npm run bench -- history hour). Not during start-up: parsing 1,000 jobs would pay ~150 ms of GC.
 // V8 checks a code cache against the flags it was made under: a cache this start writes is made first.
 let cacheMade = Promise.resolve();
-if (starting) globalThis[Symbol.for('hearth.afterStart')] = () => void cacheMade.then(() => setFlagsFromString('--heap-growing-percent=20'));
+if (starting) globalThis[Symbol.for('hearth.afterStart')] = () => void cacheMade.then(() => setFlag('heap-growing-percent', 20));
 
 /**
  * TurboFan, V8's optimizing compiler, only for code that is really hot. With V8's default interrupt budget (how much
@@ -37,7 +68,7 @@ if (starting) globalThis[Symbol.for('hearth.afterStart')] = () => void cacheMade
  * in service (runs, page renders) still reaches TurboFan after a few ms more of work. Set before the bundle is
  * compiled: V8 keys its code cache by the flags. A --interrupt-budget given to node itself is left as it is.
  */
-if (starting && !process.execArgv.some((arg) => arg.startsWith('--interrupt-budget'))) setFlagsFromString('--interrupt-budget=1013760');
+if (starting && !process.execArgv.some((arg) => arg.startsWith('--interrupt-budget'))) setFlag('interrupt-budget', 1_013_760);
 
 const bundle = join(__dirname, '..', 'dist', 'hearth.cjs');
 if (!existsSync(bundle)) {
@@ -78,6 +109,9 @@ function loadBundle() {
       if (!found) throw new Error(`${file} imports ${id}, which dist/hearth.cjs does not hand over: rebuild with npm run build`);
       return found;
     };
+    // Node's undici, which the web app needs at once (@hono/node-server extends Request and Response at import, and
+    // Hono's Context makes a Headers for every answer), from the node binary's code cache (withDefaultFlags above).
+    withDefaultFlags(() => globalThis.Headers);
     const exportsOfWeb = { exports: {} };
     compileAndRun(file, 'code-cache-web.bin', 'hearth.webCodeCache', (run) => run(exportsOfWeb.exports, requireShared, exportsOfWeb, file, dirname(file), importHere), () => module.exports);
     web = exportsOfWeb.exports;

@@ -4,15 +4,19 @@
  * does not hold it. One instance of each module: the web bundle imports what the main bundle has (the engine's
  * error classes for instanceof, stores, clock) from it instead of carrying copies.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { BIN, ROOT, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
 let running: HearthProcess | undefined;
+let child: ChildProcess | undefined;
 afterEach(async () => {
   await running?.stop('SIGKILL');
   running = undefined;
+  child?.kill('SIGKILL');
+  child = undefined;
 });
 
 /** The files a bundle was built from (from its source map): `dist/...` or `node_modules/...`. */
@@ -79,5 +83,58 @@ describe('the web bundle', () => {
     expect((await hearth.api('/api/health')).status).toBe(200);
     expect(await webState(hearth, stateFile)).toBe('used');
     expect((await hearth.api('/api/jobs/no-such-job/run', { method: 'POST' })).status).toBe(404);
+  }, 60_000);
+
+  it("loads Node's built-in modules from the node binary's code cache despite its V8 flags: at start, and undici with the first request", async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    // Which built-in modules Node compiled with and without its code cache (an internal binding: node
+    // --expose-internals, which NODE_OPTIONS does not take, so this test spawns node itself).
+    const probe = join(dir, 'cache-usage.cjs');
+    const usageFile = join(dir, 'usage.json');
+    writeFileSync(probe, `const { writeFileSync } = require('node:fs');
+process.on('SIGUSR2', () => {
+  const { internalBinding } = require('internal/test/binding');
+  const { compiledWithCache, compiledWithoutCache } = internalBinding('builtins').getCacheUsage();
+  writeFileSync(${JSON.stringify(usageFile)}, JSON.stringify({ compiledWithCache: [...compiledWithCache], compiledWithoutCache: [...compiledWithoutCache] }));
+});
+`);
+    writeFileSync(join(dir, 'hearth.yaml'), baseConfig(port, `
+  nightly: { run: "true", schedule: { cron: "0 3 * * *" } }
+`));
+    let output = '';
+    const started = spawn(process.execPath, ['--expose-internals', '--require', probe, BIN, 'start', '--config', join(dir, 'hearth.yaml')], {
+      env: { ...process.env, HEARTH_LOG_FORMAT: 'json', HEARTH_CODE_CACHE: join(dir, 'code-cache'), NOTIFY_SOCKET: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = started;
+    started.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    started.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const until = async <T>(what: string, probeOnce: () => T | undefined): Promise<T> => {
+      for (const deadline = Date.now() + 20_000; ; ) {
+        const value = probeOnce();
+        if (value !== undefined) return value;
+        if (started.exitCode !== null || Date.now() > deadline) throw new Error(`no ${what}\n${output}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const usage = async () => {
+      rmSync(usageFile, { force: true });
+      started.kill('SIGUSR2');
+      return until('cache usage', () =>
+        existsSync(usageFile) ? (JSON.parse(readFileSync(usageFile, 'utf8')) as { compiledWithCache: string[]; compiledWithoutCache: string[] }) : undefined);
+    };
+    await until('"hearth started"', () => (output.includes('"hearth started"') ? true : undefined));
+
+    const idle = await usage();
+    for (const name of ['child_process', 'http', 'net', 'perf_hooks']) {
+      expect(idle.compiledWithoutCache).not.toContain(name);
+      expect(idle.compiledWithCache).toContain(name);
+    }
+    const answer = await fetch(`http://127.0.0.1:${port}/api/health`, { headers: { connection: 'close' } });
+    expect(answer.status).toBe(200);
+    const used = await usage();
+    expect(used.compiledWithoutCache).not.toContain('internal/deps/undici/undici');
+    expect(used.compiledWithCache).toContain('internal/deps/undici/undici');
   }, 60_000);
 });
