@@ -93,15 +93,16 @@ hearth.main(process.argv.slice(2)).then((code) => {
 function loadBundle() {
   const module = { exports: {} };
   const requireHere = createRequire(bundle);
-  let web;
+  const loaded = new Map();
   // The bundle's import() of what it does not contain (LanceDB, vendor SDKs, node: modules, `module` actions) comes
   // here (scripts/bundle.mjs): from this file, bare names resolve from the same node_modules.
   const importHere = (specifier) => import(specifier);
-  // The web app's bundle, with the first HTTP request (scripts/bundle.mjs): `shared()` gives the main bundle's
-  // modules it imports (one instance of each: its `hearth-shared:` requires are answered from them).
-  const loadWeb = (shared) => {
-    if (web) return web;
-    const file = join(__dirname, '..', 'dist', 'hearth-web.cjs');
+  // The bundles loaded when first needed (scripts/bundle.mjs): dist/hearth-web.cjs (the web app, with the first HTTP
+  // request) and dist/hearth-yaml.cjs (the YAML parser, with the first parse). `shared()` gives the main bundle's
+  // modules one imports (one instance of each: its `hearth-shared:` requires are answered from them).
+  const loadLazy = (name, shared) => {
+    if (loaded.has(name)) return loaded.get(name);
+    const file = join(__dirname, '..', 'dist', `hearth-${name}.cjs`);
     const table = shared();
     const requireShared = (id) => {
       if (!id.startsWith('hearth-shared:')) return requireHere(id);
@@ -111,13 +112,13 @@ function loadBundle() {
     };
     // Node's undici, which the web app needs at once (@hono/node-server extends Request and Response at import, and
     // Hono's Context makes a Headers for every answer), from the node binary's code cache (withDefaultFlags above).
-    withDefaultFlags(() => globalThis.Headers);
-    const exportsOfWeb = { exports: {} };
-    compileAndRun(file, 'code-cache-web.bin', 'hearth.webCodeCache', (run) => run(exportsOfWeb.exports, requireShared, exportsOfWeb, file, dirname(file), importHere), () => module.exports);
-    web = exportsOfWeb.exports;
-    return web;
+    if (name === 'web') withDefaultFlags(() => globalThis.Headers);
+    const side = { exports: {} };
+    compileAndRun(file, `code-cache-${name}.bin`, `hearth.${name}CodeCache`, (run) => run(side.exports, requireShared, side, file, dirname(file), importHere), () => module.exports);
+    loaded.set(name, side.exports);
+    return side.exports;
   };
-  compileAndRun(bundle, 'code-cache.bin', 'hearth.codeCache', (run) => run(module.exports, requireHere, module, bundle, dirname(bundle), importHere, loadWeb), () => module.exports, true);
+  compileAndRun(bundle, 'code-cache.bin', 'hearth.codeCache', (run) => run(module.exports, requireHere, module, bundle, dirname(bundle), importHere, loadLazy), () => module.exports);
   return module.exports;
 }
 
@@ -126,7 +127,7 @@ function loadBundle() {
  * few seconds later if it was missing or rejected; the state (off, missing, rejected or used) goes to
  * globalThis[Symbol.for(`state`)] for the log. `hearth()` gives the main bundle's exports (saveCodeCache).
  */
-function compileAndRun(file, cacheName, state, run, hearth, isMain = false) {
+function compileAndRun(file, cacheName, state, run, hearth) {
   // The bundle is ASCII (scripts/bundle.mjs checks): its bytes are its text, hashed as they are.
   const bytes = readOutsideMalloc(file);
   const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
@@ -136,7 +137,7 @@ function compileAndRun(file, cacheName, state, run, hearth, isMain = false) {
   const cacheFile = cacheDir && join(cacheDir, cacheName);
   const key = cacheFile && `hearth-code-cache 1 ${process.version} ${process.arch} ${createHash('sha256').update(bytes).digest('hex')}`;
   const cachedData = cacheFile && readCache(cacheFile, key);
-  let script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __hearthImport, __hearthWeb) {${source}\n})`, {
+  let script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __hearthImport, __hearthLazy) {${source}\n})`, {
     filename: file,
     ...(cachedData && { cachedData }),
   });
@@ -147,7 +148,8 @@ function compileAndRun(file, cacheName, state, run, hearth, isMain = false) {
     // flushed them.
     let made;
     const done = new Promise((resolve) => (made = resolve));
-    if (isMain) cacheMade = done;
+    // A cache made once the heap flag is set (afterStart) would not fit a load before it: wait for all of them.
+    cacheMade = Promise.all([cacheMade, done]);
     setTimeout(() => {
       const data = script.createCachedData();
       script = undefined;

@@ -15,6 +15,7 @@ const root = resolve(import.meta.dirname, '..');
 const dist = resolve(root, 'dist') + sep;
 const BUNDLE = resolve(root, 'dist/hearth.cjs');
 const WEB_BUNDLE = resolve(root, 'dist/hearth-web.cjs');
+const YAML_BUNDLE = resolve(root, 'dist/hearth-yaml.cjs');
 
 /**
  * Hearth's own compiled files get two rewrites on their way into the bundle (one onLoad: esbuild takes the first
@@ -93,9 +94,9 @@ const honoWithoutHttp2 = {
  * One instance of every module: the web bundle contains only the files the main bundle does not. An import of any
  * file the main bundle has (the engine, stores, core/errors.js for instanceof, zod, ...) is left external as
  * `hearth-shared:<file>`, and the main bundle hands those modules' namespaces to the web bundle when it loads it
- * (`__hearthWeb`, bin/hearth.js). The build fails if a file ends up in both.
+ * (`__hearthLazy("web", ...)`, bin/hearth.js). The build fails if a file ends up in both.
  *
- * The three import()s of the web part (WEB_ENTRIES) become, in the main bundle, a call of `__hearthWeb` with the
+ * The three import()s of the web part (WEB_ENTRIES) become, in the main bundle, a call of `__hearthLazy` with the
  * shared modules, which returns the web bundle's exports; still evaluated only when the first request runs them.
  */
 const WEB_ENTRIES = [
@@ -110,7 +111,7 @@ const sharedKey = (file) => {
   return (at >= 0 ? file.slice(at) : file.startsWith(dist) ? file.slice(dist.length) : file).split(sep).join('/');
 };
 
-/** Main bundle: the web part's import()s call `__hearthWeb`; `shared` is the table of modules it hands over. */
+/** Main bundle: the web part's import()s call `__hearthLazy`; `shared` is the table of modules it hands over. */
 const webStub = (shared) => ({
   name: 'hearth-web-stub',
   setup(plugin) {
@@ -119,7 +120,7 @@ const webStub = (shared) => ({
       return entry && args.kind === 'dynamic-import' ? { path: entry.name, namespace: 'hearth-web' } : undefined;
     });
     plugin.onLoad({ filter: /.*/, namespace: 'hearth-web' }, (args) => ({
-      contents: `module.exports = __hearthWeb(() => require("hearth-web-shared").modules)[${JSON.stringify(args.path)}];\n`,
+      contents: `module.exports = __hearthLazy("web", () => require("hearth-web-shared").modules)[${JSON.stringify(args.path)}];\n`,
       resolveDir: root,
       loader: 'js',
     }));
@@ -134,6 +135,32 @@ const webStub = (shared) => ({
     }));
   },
 });
+
+/**
+ * The YAML parser (112 KB of the bundle) is a third file, dist/hearth-yaml.cjs, loaded the first time a YAML
+ * function is called: a restart with an unchanged hearth.yaml reads the config tree cache and never parses YAML,
+ * so an idle appliance does not hold it. Hearth's own files import these wrappers instead; a name not listed here
+ * fails the build (esbuild: no matching export).
+ */
+const YAML_NAMES = ['LineCounter', 'isAlias', 'isMap', 'isScalar', 'isSeq', 'parse', 'parseDocument', 'visit'];
+const lazyYaml = {
+  name: 'hearth-lazy-yaml',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^yaml$/ }, (args) => (args.importer.startsWith(dist) ? { path: 'yaml', namespace: 'hearth-lazy-yaml' } : undefined));
+    plugin.onLoad({ filter: /.*/, namespace: 'hearth-lazy-yaml' }, () => ({
+      contents: [
+        'let yaml;',
+        'const wrap = (name) => function (...args) {',
+        '  const real = (yaml ??= __hearthLazy("yaml", () => ({})))[name];',
+        '  return new.target ? Reflect.construct(real, args) : real.apply(this, args);',
+        '};',
+        ...YAML_NAMES.map((name) => `export const ${name} = wrap(${JSON.stringify(name)});`),
+      ].join('\n'),
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
 
 /** Web bundle: every file the main bundle has stays outside it, as `hearth-shared:<key>`; `used` collects them. */
 const shareWithMain = (mainFiles, used) => ({
@@ -178,7 +205,7 @@ const mainOptions = (shared) => ({
   ...common,
   entryPoints: [resolve(root, 'dist/cli/entry.js')],
   outfile: BUNDLE,
-  plugins: [webStub(shared), ownSources, zodEnglishOnly, honoWithoutHttp2],
+  plugins: [webStub(shared), lazyYaml, ownSources, zodEnglishOnly, honoWithoutHttp2],
 });
 /** The files of a build's output (not the virtual modules of the plugins above), absolute. */
 const inputFiles = (result) =>
@@ -200,12 +227,17 @@ const web = await build({
   outfile: WEB_BUNDLE,
   plugins: [shareWithMain(mainFiles, used), ownSources, honoWithoutHttp2],
 });
+const yaml = await build({
+  ...common,
+  stdin: { contents: `export { ${YAML_NAMES.join(', ')} } from 'yaml';`, resolveDir: root, sourcefile: 'hearth-yaml-entry.js' },
+  outfile: YAML_BUNDLE,
+});
 const shared = [...used].sort(([a], [b]) => a.localeCompare(b)).map(([key, file]) => ({ key, file }));
 const main = await build(mainOptions(shared));
 const both = [...inputFiles(web)].filter((file) => inputFiles(main).has(file));
 if (both.length > 0) throw new Error(`in both bundles (two instances at run time): ${both.join(', ')}`);
 
-for (const result of [main, web]) {
+for (const result of [main, web, yaml]) {
   for (const file of result.outputFiles) {
     if (!file.path.endsWith('.cjs')) continue;
     if (/(?<![\w$.])import\(/.test(file.text)) throw new Error(`${file.path}: an import() is left in the bundle; it would fail when compiled from the code cache`);
@@ -215,4 +247,4 @@ for (const result of [main, web]) {
   }
 }
 if (process.env.HEARTH_BUNDLE_META) (await import("node:fs")).writeFileSync(process.env.HEARTH_BUNDLE_META, JSON.stringify(main.metafile));
-await Promise.all([...main.outputFiles, ...web.outputFiles].map((file) => writeFile(file.path, file.contents)));
+await Promise.all([...main.outputFiles, ...web.outputFiles, ...yaml.outputFiles].map((file) => writeFile(file.path, file.contents)));

@@ -26,14 +26,22 @@ function sources(bundle: string): string[] {
 }
 
 // CommonJS and --require, like bin/hearth.js. On SIGUSR2: how bin/hearth.js compiled the web bundle (absent: not yet).
+// The same for the YAML parser's bundle (dist/hearth-yaml.cjs), which only a parse of hearth.yaml loads.
 const PROBE = `const { writeFileSync } = require('node:fs');
-process.on('SIGUSR2', () => writeFileSync(process.env.HEARTH_TEST_WEB_FILE, JSON.stringify({ web: globalThis[Symbol.for('hearth.webCodeCache')] ?? null })));
+process.on('SIGUSR2', () => writeFileSync(process.env.HEARTH_TEST_WEB_FILE, JSON.stringify({
+  web: globalThis[Symbol.for('hearth.webCodeCache')] ?? null,
+  yaml: globalThis[Symbol.for('hearth.yamlCodeCache')] ?? null,
+})));
 `;
 
-async function webState(hearth: HearthProcess, file: string): Promise<string | null> {
+async function lazyStates(hearth: HearthProcess, file: string): Promise<{ web: string | null; yaml: string | null }> {
   rmSync(file, { force: true });
   hearth.child.kill('SIGUSR2');
-  return hearth.waitFor('the probe', () => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { web: string | null }).web : undefined), 10_000);
+  return hearth.waitFor('the probe', () => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { web: string | null; yaml: string | null }) : undefined), 10_000);
+}
+
+async function webState(hearth: HearthProcess, file: string): Promise<string | null> {
+  return (await lazyStates(hearth, file)).web;
 }
 
 describe('the web bundle', () => {
@@ -45,6 +53,9 @@ describe('the web bundle', () => {
       expect(web).toContain(file);
       expect(main).not.toContain(file);
     }
+    // The YAML parser is a bundle of its own too.
+    expect(main.some((file) => file.startsWith('node_modules/yaml/'))).toBe(false);
+    expect(sources('hearth-yaml.cjs')).toContain('node_modules/yaml/dist/index.js');
     expect(main.some((file) => file.startsWith('node_modules/hono/'))).toBe(false);
     // One instance of each module: nothing is in both.
     expect(web.filter((file) => main.includes(file))).toEqual([]);
@@ -55,7 +66,7 @@ describe('the web bundle', () => {
     expect(text).not.toMatch(/(?<![\w$.])import\(/);
   });
 
-  it('is not loaded by an idle appliance; the first request loads it, from its code cache after a restart', async () => {
+  it('is not loaded by an idle appliance (nor the YAML parser after a restart); the first request loads it, from its code cache after a restart', async () => {
     const dir = tempDir();
     const port = await freePort();
     const probe = join(dir, 'probe.cjs');
@@ -66,7 +77,8 @@ describe('the web bundle', () => {
 `);
     const env = { NODE_OPTIONS: `--require ${probe}`, HEARTH_TEST_WEB_FILE: stateFile };
     let hearth = (running = await startHearth({ dir, port, config, env, readyWhen: 'log' }));
-    expect(await webState(hearth, stateFile)).toBeNull();
+    // A first start parses hearth.yaml: the YAML parser's bundle is loaded (and its code cache written 3 s later).
+    expect(await lazyStates(hearth, stateFile)).toEqual({ web: null, yaml: 'missing' });
 
     // An error the engine throws (its NotFoundError: the route hands the name straight to triggerJob) is recognised
     // by the web app's error mapping (instanceof): with a second copy of core/errors.js in the web bundle it is a 500.
@@ -78,8 +90,12 @@ describe('the web bundle', () => {
     expect(hearth.output()).toMatch(/"msg":"web app loaded".*"codeCache":"missing"/);
     await hearth.stop();
 
+    expect(existsSync(join(dir, 'code-cache', 'code-cache-yaml.bin'))).toBe(true);
+
+    // A restart with the same hearth.yaml reads the config tree cache: no YAML parser, no web app until a request.
     hearth = running = await startHearth({ dir, port, config, env, readyWhen: 'log' });
-    expect(await webState(hearth, stateFile)).toBeNull();
+    expect(hearth.output()).toMatch(/"configFromCache":true/);
+    expect(await lazyStates(hearth, stateFile)).toEqual({ web: null, yaml: null });
     expect((await hearth.api('/api/health')).status).toBe(200);
     expect(await webState(hearth, stateFile)).toBe('used');
     expect((await hearth.api('/api/jobs/no-such-job/run', { method: 'POST' })).status).toBe(404);
