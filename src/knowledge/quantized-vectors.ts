@@ -56,7 +56,7 @@ interface DotProducts {
 export class QuantizedVectors {
   /**
    * Without the SIMD scanner, column d holds dimension d of every row: columns[d * capacity + row].
-   * With it, the scanner's tiles of 16 rows hold the values (scanner.cell(row, d)).
+   * With it, the scanner's tiles of 32 rows hold the values (scanner.cell(row, d)).
    */
   private readonly columns: Int8Array;
   /** The WebAssembly SIMD scan, when this Node has it (it holds the columns then). */
@@ -76,6 +76,8 @@ export class QuantizedVectors {
   private rowIdsAscending = true;
   /** The JavaScript scan's sums, reused between searches: one float per row. */
   private readonly scratch: Float32Array;
+  /** One row rounded to int8 on its way into the scanner's tiles. */
+  private readonly rowScratch: Int8Array;
   private filled = 0;
 
   constructor(
@@ -90,6 +92,7 @@ export class QuantizedVectors {
     this.timestamps = new Float64Array(capacity);
     this.sourceCodes = new Uint16Array(capacity);
     this.scratch = new Float32Array(this.scanner ? 0 : capacity); // the SIMD scan returns its own sums
+    this.rowScratch = new Int8Array(dim);
     this.ids = new IdColumn(capacity);
     this.docIds = new IdColumn(capacity);
   }
@@ -134,9 +137,9 @@ export class QuantizedVectors {
     // Rounding v / maxAbs × 127 uses the whole int8 range for every row; the scale undoes it and the norm.
     const toInt8 = maxAbs > 0 ? 127 / maxAbs : 0;
     if (this.scanner) {
-      const first = this.scanner.cell(row, 0);
-      const step = this.scanner.cell(row, 1) - first; // the same row's next dimension, within its tile
-      for (let d = 0; d < this.dim; d++) this.columns[first + d * step] = Math.round(vector[d]! * toInt8);
+      const rounded = this.rowScratch;
+      for (let d = 0; d < this.dim; d++) rounded[d] = Math.round(vector[d]! * toInt8);
+      this.scanner.setRow(row, rounded);
     } else {
       for (let d = 0; d < this.dim; d++) this.columns[d * this.capacity + row] = Math.round(vector[d]! * toInt8);
     }
