@@ -404,6 +404,16 @@ async function denseSearch(size, dim = 384) {
   await searchLatency(kb, `${size} chunks, dense ${dim}-d vectors (rotated hashing), after optimize`);
   if (flags.stages) await stageTimings(kb, `${size} chunks, dense ${dim}-d`);
   await kb.close();
+  await vectorRecall(root, embedder, `${size} chunks, dense ${dim}-d`);
+}
+
+/**
+ * The vector stage alone (int8 copy, then the exact re-rank) through the
+ * index, timed, and its recall@10 against LanceDB's exact scan of every
+ * vector, for the store at `root` embedded by `embedder`.
+ */
+async function vectorRecall(root, embedder, label) {
+  const { dim } = embedder;
   const index = await LanceChunkIndex.open(join(root, 'index'));
   const table = await index.table('chunks', dim);
   // With no vector copy allowed, vector search is LanceDB's flat scan of every vector: exact (no ANN index exists).
@@ -424,7 +434,7 @@ async function denseSearch(size, dim = 384) {
   }
   index.close();
   exactIndex.close();
-  console.log(`search ${size} chunks, dense ${dim}-d: vector stage p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms; recall@10 ${(found / (queries * 10)).toFixed(3)} against LanceDB's exact scan (${queries} queries)`);
+  console.log(`search ${label}: vector stage p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms; recall@10 ${(found / (queries * 10)).toFixed(3)} against LanceDB's exact scan (${queries} queries)`);
 }
 
 console.log(`hearth knowledge bench — ${machine()}`);
@@ -449,6 +459,7 @@ for (const size of flags['dense-only'] ? [] : sizes) {
   await searchLatency(kb, `${size} chunks, after optimize`);
   if (flags.stages) await stageTimings(kb, `${size} chunks, hashing`);
   await kb.close();
+  await vectorRecall(join(dataDir, 'knowledge'), createHashingEmbedder(256), `${size} chunks, hashing 256-d`);
   await applianceRss(dataDir);
 }
 await denseSearch(sizes.at(-1));
