@@ -12,10 +12,13 @@ import { createInt8Scanner, MAX_WEIGHT, type Int8Scanner } from './wasm/int8-sca
  * query embedded by the hashing embedder touches ~16 of 256 dimensions, so a
  * scan of 100k rows is a few milliseconds. Dense queries (a real model's
  * vectors) scan every column; the scan runs in WebAssembly SIMD
- * (wasm/int8-scan.wat), 16 rows an instruction, over tiles of 32 rows held
- * dimension by dimension: 100k × 384 took 35.5 ms of CPU a query in
- * JavaScript, 8.2 ms in SIMD over columns and ~4 ms over tiles (x64, 2
- * cores), with the same results, so recall is what the int8 copy gives.
+ * (wasm/int8-scan.wat), over tiles of 32 rows held two dimensions at a
+ * time: 100k × 384 took 35.5 ms of CPU a query in JavaScript, 8.2 ms in
+ * SIMD over columns, ~4 ms over tiles of one dimension and ~2.5 over tiles
+ * of pairs (x64, 2 cores), with the same results, so recall is what the
+ * int8 copy gives. A coarser first pass (sign bits) was measured and left
+ * out: on the bench's corpus it found half the exact top 10 in its best
+ * 1,000 (docs/benchmarks.md, session 8).
  *
  * Results are approximate only through int8 rounding; the caller re-ranks
  * the best few with the exact float vectors.
