@@ -79,8 +79,8 @@ export class QuantizedVectors {
   private rowIdsAscending = true;
   /** The JavaScript scan's sums, reused between searches: one float per row. */
   private readonly scratch: Float32Array;
-  /** One row rounded to int8 on its way into the scanner's tiles. */
-  private readonly rowScratch: Int8Array;
+  /** Where dimension d of a row is in the scanner's cells, from its dimension 0 (the same for every row). */
+  private readonly cellOffsets: Int32Array;
   private filled = 0;
 
   constructor(
@@ -95,7 +95,8 @@ export class QuantizedVectors {
     this.timestamps = new Float64Array(capacity);
     this.sourceCodes = new Uint16Array(capacity);
     this.scratch = new Float32Array(this.scanner ? 0 : capacity); // the SIMD scan returns its own sums
-    this.rowScratch = new Int8Array(dim);
+    this.cellOffsets = new Int32Array(this.scanner ? dim : 0);
+    for (let d = 0; d < this.cellOffsets.length; d++) this.cellOffsets[d] = this.scanner!.cell(0, d) - this.scanner!.cell(0, 0);
     this.ids = new IdColumn(capacity);
     this.docIds = new IdColumn(capacity);
   }
@@ -140,9 +141,9 @@ export class QuantizedVectors {
     // Rounding v / maxAbs × 127 uses the whole int8 range for every row; the scale undoes it and the norm.
     const toInt8 = maxAbs > 0 ? 127 / maxAbs : 0;
     if (this.scanner) {
-      const rounded = this.rowScratch;
-      for (let d = 0; d < this.dim; d++) rounded[d] = Math.round(vector[d]! * toInt8);
-      this.scanner.setRow(row, rounded);
+      const first = this.scanner.cell(row, 0);
+      const offsets = this.cellOffsets;
+      for (let d = 0; d < this.dim; d++) this.columns[first + offsets[d]!] = Math.round(vector[d]! * toInt8);
     } else {
       for (let d = 0; d < this.dim; d++) this.columns[d * this.capacity + row] = Math.round(vector[d]! * toInt8);
     }
