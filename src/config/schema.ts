@@ -94,9 +94,9 @@ const EMBEDDER_TYPES = ['hashing', 'local', 'ollama', 'openai'] as const;
 
 /**
  * Every schema of the config, built in one go. Built when a config is
- * checked, not when this module loads: ~500 zod schemas with their closures
- * are ~0.9 MB of heap that an idle appliance never uses again after
- * start-up (configSchemas below).
+ * checked, not when this module loads: ~300 zod schemas with their
+ * closures, heap that an idle appliance never uses again after start-up
+ * (configSchemas below).
  */
 function makeConfigSchemas() {
   const booleanLike = z.preprocess(
@@ -375,7 +375,7 @@ let primed = false;
  * shared prototype when the first schema of the kind is built, and the
  * getter it installs keeps that first schema's scope: its definition and,
  * through it, every schema it holds. Built first, these few are what zod
- * keeps for good (~20 tiny schemas), not the config's ~130
+ * keeps for good (14 tiny schemas), not 131 of the config's
  * (test/integration/idle-footprint.test.ts).
  */
 function primeZod(): void {
