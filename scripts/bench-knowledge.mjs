@@ -196,8 +196,26 @@ async function stageTimings(kb, label) {
     const fullTextSearch = query.fullTextSearch.bind(query);
     query.fullTextSearch = (...args) => {
       const found = fullTextSearch(...args);
-      const toArray = found.toArray.bind(found);
-      found.toArray = () => timed('keyword search', toArray());
+      // From its start to its first batch (the one it reads when it holds the limit), however the search drives it.
+      const native = found.inner;
+      const execute = native.execute.bind(native);
+      native.execute = (...options) => {
+        const started = performance.now();
+        return execute(...options).then((batches) => {
+          const next = batches.next.bind(batches);
+          let first = true;
+          batches.next = () => {
+            const batch = next();
+            if (!first) return batch;
+            first = false;
+            return batch.then((value) => {
+              (spans['keyword search'] ??= []).push(performance.now() - started);
+              return value;
+            });
+          };
+          return batches;
+        });
+      };
       return found;
     };
     return query;
