@@ -196,8 +196,26 @@ async function stageTimings(kb, label) {
     const fullTextSearch = query.fullTextSearch.bind(query);
     query.fullTextSearch = (...args) => {
       const found = fullTextSearch(...args);
-      const toArray = found.toArray.bind(found);
-      found.toArray = () => timed('keyword search', toArray());
+      // From its start to its first batch (the one it reads when it holds the limit), however the search drives it.
+      const native = found.inner;
+      const execute = native.execute.bind(native);
+      native.execute = (...options) => {
+        const started = performance.now();
+        return execute(...options).then((batches) => {
+          const next = batches.next.bind(batches);
+          let first = true;
+          batches.next = () => {
+            const batch = next();
+            if (!first) return batch;
+            first = false;
+            return batch.then((value) => {
+              (spans['keyword search'] ??= []).push(performance.now() - started);
+              return value;
+            });
+          };
+          return batches;
+        });
+      };
       return found;
     };
     return query;
@@ -220,6 +238,25 @@ async function stageTimings(kb, label) {
     rowReads++;
     return found;
   };
+  // How long the main thread sits idle waiting for the keyword search (its plan before the scan, its hits after):
+  // what the keyword search adds to a search's wall time. A thenable times each await of the two promises.
+  const { ChunkTable } = await dist('knowledge/lance-index.js');
+  const keywordRowIds = ChunkTable.prototype.keywordRowIds;
+  let keywordWait = 0;
+  const waited = (promise) => ({
+    then(resolve, reject) {
+      const asked = performance.now();
+      return promise.then((value) => {
+        keywordWait += performance.now() - asked;
+        return resolve ? resolve(value) : value;
+      }, reject);
+    },
+    catch: (reject) => promise.catch(reject),
+  });
+  ChunkTable.prototype.keywordRowIds = function (...args) {
+    const found = keywordRowIds.apply(this, args);
+    return { hits: waited(found.hits), running: waited(found.running) };
+  };
   let gc = 0;
   const observer = new PerformanceObserver((list) => list.getEntries().forEach((entry) => (gc += entry.duration)));
   observer.observe({ entryTypes: ['gc'] });
@@ -228,13 +265,16 @@ async function stageTimings(kb, label) {
     for (const query of queries) {
       const started = performance.now();
       rowReadMs = 0;
+      keywordWait = 0;
       await kb.search(query);
       totals.push(performance.now() - started);
+      (spans['main thread idle for the keyword search'] ??= []).push(keywordWait);
       if (rowReadMs > 0) (spans['row file reads'] ??= []).push(rowReadMs);
     }
   } finally {
     QuantizedVectors.prototype.nearest = nearest;
     RowFileReader.prototype.read = read;
+    ChunkTable.prototype.keywordRowIds = keywordRowIds;
     observer.disconnect();
   }
   const parts = Object.entries(spans).map(([name, times]) => `${name} ${percentile(times, 50).toFixed(2)} / ${percentile(times, 95).toFixed(2)} (×${(times.length / queries.length).toFixed(0)})`);
