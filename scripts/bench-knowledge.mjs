@@ -196,8 +196,26 @@ async function stageTimings(kb, label) {
     const fullTextSearch = query.fullTextSearch.bind(query);
     query.fullTextSearch = (...args) => {
       const found = fullTextSearch(...args);
-      const toArray = found.toArray.bind(found);
-      found.toArray = () => timed('keyword search', toArray());
+      // From its start to its first batch (the one it reads when it holds the limit), however the search drives it.
+      const native = found.inner;
+      const execute = native.execute.bind(native);
+      native.execute = (...options) => {
+        const started = performance.now();
+        return execute(...options).then((batches) => {
+          const next = batches.next.bind(batches);
+          let first = true;
+          batches.next = () => {
+            const batch = next();
+            if (!first) return batch;
+            first = false;
+            return batch.then((value) => {
+              (spans['keyword search'] ??= []).push(performance.now() - started);
+              return value;
+            });
+          };
+          return batches;
+        });
+      };
       return found;
     };
     return query;
@@ -220,6 +238,25 @@ async function stageTimings(kb, label) {
     rowReads++;
     return found;
   };
+  // How long the main thread sits idle waiting for the keyword search (its plan before the scan, its hits after):
+  // what the keyword search adds to a search's wall time. A thenable times each await of the two promises.
+  const { ChunkTable } = await dist('knowledge/lance-index.js');
+  const keywordRowIds = ChunkTable.prototype.keywordRowIds;
+  let keywordWait = 0;
+  const waited = (promise) => ({
+    then(resolve, reject) {
+      const asked = performance.now();
+      return promise.then((value) => {
+        keywordWait += performance.now() - asked;
+        return resolve ? resolve(value) : value;
+      }, reject);
+    },
+    catch: (reject) => promise.catch(reject),
+  });
+  ChunkTable.prototype.keywordRowIds = function (...args) {
+    const found = keywordRowIds.apply(this, args);
+    return { hits: waited(found.hits), running: waited(found.running) };
+  };
   let gc = 0;
   const observer = new PerformanceObserver((list) => list.getEntries().forEach((entry) => (gc += entry.duration)));
   observer.observe({ entryTypes: ['gc'] });
@@ -228,13 +265,16 @@ async function stageTimings(kb, label) {
     for (const query of queries) {
       const started = performance.now();
       rowReadMs = 0;
+      keywordWait = 0;
       await kb.search(query);
       totals.push(performance.now() - started);
+      (spans['main thread idle for the keyword search'] ??= []).push(keywordWait);
       if (rowReadMs > 0) (spans['row file reads'] ??= []).push(rowReadMs);
     }
   } finally {
     QuantizedVectors.prototype.nearest = nearest;
     RowFileReader.prototype.read = read;
+    ChunkTable.prototype.keywordRowIds = keywordRowIds;
     observer.disconnect();
   }
   const parts = Object.entries(spans).map(([name, times]) => `${name} ${percentile(times, 50).toFixed(2)} / ${percentile(times, 95).toFixed(2)} (×${(times.length / queries.length).toFixed(0)})`);
@@ -404,6 +444,16 @@ async function denseSearch(size, dim = 384) {
   await searchLatency(kb, `${size} chunks, dense ${dim}-d vectors (rotated hashing), after optimize`);
   if (flags.stages) await stageTimings(kb, `${size} chunks, dense ${dim}-d`);
   await kb.close();
+  await vectorRecall(root, embedder, `${size} chunks, dense ${dim}-d`);
+}
+
+/**
+ * The vector stage alone (int8 copy, then the exact re-rank) through the
+ * index, timed, and its recall@10 against LanceDB's exact scan of every
+ * vector, for the store at `root` embedded by `embedder`.
+ */
+async function vectorRecall(root, embedder, label) {
+  const { dim } = embedder;
   const index = await LanceChunkIndex.open(join(root, 'index'));
   const table = await index.table('chunks', dim);
   // With no vector copy allowed, vector search is LanceDB's flat scan of every vector: exact (no ANN index exists).
@@ -424,7 +474,7 @@ async function denseSearch(size, dim = 384) {
   }
   index.close();
   exactIndex.close();
-  console.log(`search ${size} chunks, dense ${dim}-d: vector stage p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms; recall@10 ${(found / (queries * 10)).toFixed(3)} against LanceDB's exact scan (${queries} queries)`);
+  console.log(`search ${label}: vector stage p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms; recall@10 ${(found / (queries * 10)).toFixed(3)} against LanceDB's exact scan (${queries} queries)`);
 }
 
 console.log(`hearth knowledge bench — ${machine()}`);
@@ -449,6 +499,7 @@ for (const size of flags['dense-only'] ? [] : sizes) {
   await searchLatency(kb, `${size} chunks, after optimize`);
   if (flags.stages) await stageTimings(kb, `${size} chunks, hashing`);
   await kb.close();
+  await vectorRecall(join(dataDir, 'knowledge'), createHashingEmbedder(256), `${size} chunks, hashing 256-d`);
   await applianceRss(dataDir);
 }
 await denseSearch(sizes.at(-1));

@@ -9,11 +9,13 @@
  */
 import { build } from 'esbuild';
 import { readFile, writeFile } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const dist = resolve(root, 'dist') + sep;
 const BUNDLE = resolve(root, 'dist/hearth.cjs');
+const WEB_BUNDLE = resolve(root, 'dist/hearth-web.cjs');
+const YAML_BUNDLE = resolve(root, 'dist/hearth-yaml.cjs');
 
 /**
  * Hearth's own compiled files get two rewrites on their way into the bundle (one onLoad: esbuild takes the first
@@ -83,13 +85,104 @@ const honoWithoutHttp2 = {
   },
 };
 
-const result = await build({
-  entryPoints: [resolve(root, 'dist/cli/entry.js')],
-  outfile: BUNDLE,
+/**
+ * The web app (Hono, its Node adapter, the routes, the dashboard's pages) is a second file, dist/hearth-web.cjs,
+ * which bin/hearth.js compiles (from its own V8 code cache) with the first HTTP request. V8 keeps a script's whole
+ * source alive while any of its functions may still be compiled lazily: the web part out of dist/hearth.cjs is that
+ * much less source held by an appliance nobody has looked at yet.
+ *
+ * One instance of every module: the web bundle contains only the files the main bundle does not. An import of any
+ * file the main bundle has (the engine, stores, core/errors.js for instanceof, zod, ...) is left external as
+ * `hearth-shared:<file>`, and the main bundle hands those modules' namespaces to the web bundle when it loads it
+ * (`__hearthLazy("web", ...)`, bin/hearth.js). The build fails if a file ends up in both.
+ *
+ * The three import()s of the web part (WEB_ENTRIES) become, in the main bundle, a call of `__hearthLazy` with the
+ * shared modules, which returns the web bundle's exports; still evaluated only when the first request runs them.
+ */
+const WEB_ENTRIES = [
+  { name: 'httpApp', importer: `http${sep}dashboard${sep}compose.js`, specifier: './http-app.js' },
+  { name: 'assets', importer: `http${sep}dashboard${sep}compose.js`, specifier: './assets.js' },
+  { name: 'nodeServer', importer: `http${sep}server.js`, specifier: '@hono/node-server' },
+];
+
+/** A file's key in the shared table: its path under dist/ or under its node_modules (the same in both builds). */
+const sharedKey = (file) => {
+  const at = file.lastIndexOf(`node_modules${sep}`);
+  return (at >= 0 ? file.slice(at) : file.startsWith(dist) ? file.slice(dist.length) : file).split(sep).join('/');
+};
+
+/** Main bundle: the web part's import()s call `__hearthLazy`; `shared` is the table of modules it hands over. */
+const webStub = (shared) => ({
+  name: 'hearth-web-stub',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^(\.\/http-app\.js|\.\/assets\.js|@hono\/node-server)$/ }, (args) => {
+      const entry = WEB_ENTRIES.find((e) => e.specifier === args.path && args.importer === dist + e.importer);
+      return entry && args.kind === 'dynamic-import' ? { path: entry.name, namespace: 'hearth-web' } : undefined;
+    });
+    plugin.onLoad({ filter: /.*/, namespace: 'hearth-web' }, (args) => ({
+      contents: `module.exports = __hearthLazy("web", () => require("hearth-web-shared").modules)[${JSON.stringify(args.path)}];\n`,
+      resolveDir: root,
+      loader: 'js',
+    }));
+    plugin.onResolve({ filter: /^hearth-web-shared$/ }, () => ({ path: 'shared', namespace: 'hearth-web-shared' }));
+    plugin.onLoad({ filter: /.*/, namespace: 'hearth-web-shared' }, () => ({
+      contents: [
+        ...shared.map(({ file }, i) => `import * as m${i} from ${JSON.stringify(file)};`),
+        `export const modules = {${shared.map(({ key }, i) => `${JSON.stringify(key)}: m${i}`).join(', ')}};`,
+      ].join('\n'),
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+});
+
+/**
+ * The YAML parser (112 KB of the bundle) is a third file, dist/hearth-yaml.cjs, loaded the first time a YAML
+ * function is called: a restart with an unchanged hearth.yaml reads the config tree cache and never parses YAML,
+ * so an idle appliance does not hold it. Hearth's own files import these wrappers instead; a name not listed here
+ * fails the build (esbuild: no matching export).
+ */
+const YAML_NAMES = ['LineCounter', 'isAlias', 'isMap', 'isScalar', 'isSeq', 'parse', 'parseDocument', 'visit'];
+const lazyYaml = {
+  name: 'hearth-lazy-yaml',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^yaml$/ }, (args) => (args.importer.startsWith(dist) ? { path: 'yaml', namespace: 'hearth-lazy-yaml' } : undefined));
+    plugin.onLoad({ filter: /.*/, namespace: 'hearth-lazy-yaml' }, () => ({
+      contents: [
+        'let yaml;',
+        'const wrap = (name) => function (...args) {',
+        '  const real = (yaml ??= __hearthLazy("yaml", () => ({})))[name];',
+        '  return new.target ? Reflect.construct(real, args) : real.apply(this, args);',
+        '};',
+        ...YAML_NAMES.map((name) => `export const ${name} = wrap(${JSON.stringify(name)});`),
+      ].join('\n'),
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
+
+/** Web bundle: every file the main bundle has stays outside it, as `hearth-shared:<key>`; `used` collects them. */
+const shareWithMain = (mainFiles, used) => ({
+  name: 'hearth-share-with-main',
+  setup(plugin) {
+    plugin.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData?.sharing || args.namespace !== 'file' || args.path.startsWith('node:')) return undefined;
+      const resolved = await plugin.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { sharing: true } });
+      if (resolved.errors.length > 0 || resolved.external || resolved.namespace !== 'file' || !mainFiles.has(resolved.path)) return undefined;
+      const key = sharedKey(resolved.path);
+      used.set(key, resolved.path);
+      return { path: `hearth-shared:${key}`, external: true };
+    });
+  },
+});
+
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
+  absWorkingDir: root,
   // Native or heavy optional modules stay external and load from node_modules when needed.
   external: ['@lancedb/*', '@huggingface/*', 'onnxruntime-node', 'apache-arrow', 'systeminformation', 'playwright-core',
     // Vendor SDKs are loaded lazily by the jobs that use them.
@@ -105,14 +198,53 @@ const result = await build({
   keepNames: false,
   sourcemap: 'linked',
   logLevel: 'warning',
-  plugins: [ownSources, zodEnglishOnly, honoWithoutHttp2],
+  metafile: true,
   write: false,
+};
+const mainOptions = (shared) => ({
+  ...common,
+  entryPoints: [resolve(root, 'dist/cli/entry.js')],
+  outfile: BUNDLE,
+  plugins: [webStub(shared), lazyYaml, ownSources, zodEnglishOnly, honoWithoutHttp2],
 });
-for (const file of result.outputFiles) {
-  if (file.path !== BUNDLE) continue;
-  if (/(?<![\w$.])import\(/.test(file.text)) throw new Error(`${file.path}: an import() is left in the bundle; it would fail when compiled from the code cache`);
-  // The guard for ownSources' ASCII rewrite: a non-ASCII character anywhere would double the source's memory.
-  const wide = /[^\x00-\x7f]/.exec(file.text);
-  if (wide) throw new Error(`${file.path} has a non-ASCII character at ${wide.index}: ${JSON.stringify(file.text.slice(Math.max(0, wide.index - 60), wide.index + 20))}`);
+/** The files of a build's output (not the virtual modules of the plugins above), absolute. */
+const inputFiles = (result) =>
+  new Set(Object.keys(result.metafile.inputs).filter((input) => !/^[\w-]+:/.test(input)).map((input) => resolve(root, input)));
+
+// 1. What the main bundle holds without the web part; 2. the web bundle, without those files; 3. the main bundle
+// with the table of the files the web bundle imports from it (no new files: they are all in the main bundle already).
+const mainFiles = inputFiles(await build(mainOptions([])));
+const used = new Map();
+const web = await build({
+  ...common,
+  stdin: {
+    // Each specifier is relative to its importer's directory; the entry's imports are resolved from dist/.
+    contents: WEB_ENTRIES.map(({ name, importer, specifier }) =>
+      `export * as ${name} from ${JSON.stringify(specifier.startsWith('./') ? `./${dirname(importer).split(sep).join('/')}/${specifier.slice(2)}` : specifier)};`).join('\n'),
+    resolveDir: dist,
+    sourcefile: 'hearth-web-entry.js',
+  },
+  outfile: WEB_BUNDLE,
+  plugins: [shareWithMain(mainFiles, used), ownSources, honoWithoutHttp2],
+});
+const yaml = await build({
+  ...common,
+  stdin: { contents: `export { ${YAML_NAMES.join(', ')} } from 'yaml';`, resolveDir: root, sourcefile: 'hearth-yaml-entry.js' },
+  outfile: YAML_BUNDLE,
+});
+const shared = [...used].sort(([a], [b]) => a.localeCompare(b)).map(([key, file]) => ({ key, file }));
+const main = await build(mainOptions(shared));
+const both = [...inputFiles(web)].filter((file) => inputFiles(main).has(file));
+if (both.length > 0) throw new Error(`in both bundles (two instances at run time): ${both.join(', ')}`);
+
+for (const result of [main, web, yaml]) {
+  for (const file of result.outputFiles) {
+    if (!file.path.endsWith('.cjs')) continue;
+    if (/(?<![\w$.])import\(/.test(file.text)) throw new Error(`${file.path}: an import() is left in the bundle; it would fail when compiled from the code cache`);
+    // The guard for ownSources' ASCII rewrite: a non-ASCII character anywhere would double the source's memory.
+    const wide = /[^\x00-\x7f]/.exec(file.text);
+    if (wide) throw new Error(`${file.path} has a non-ASCII character at ${wide.index}: ${JSON.stringify(file.text.slice(Math.max(0, wide.index - 60), wide.index + 20))}`);
+  }
 }
-await Promise.all(result.outputFiles.map((file) => writeFile(file.path, file.contents)));
+if (process.env.HEARTH_BUNDLE_META) (await import("node:fs")).writeFileSync(process.env.HEARTH_BUNDLE_META, JSON.stringify(main.metafile));
+await Promise.all([...main.outputFiles, ...web.outputFiles, ...yaml.outputFiles].map((file) => writeFile(file.path, file.contents)));

@@ -6,6 +6,7 @@ import type { ConnectionDef } from '../config/types.js';
 import { pickSecret, type SecretsStore } from '../secrets/store.js';
 import type { InboxStore } from '../steps/inbox.js';
 import type { KnowledgeAccess } from './ingest/index.js';
+import { lazy } from '../core/lazy.js';
 import { abortError, parseParams, validateParams } from './params.js';
 import type { ActionContext, ActionDefinition } from './types.js';
 import type { SourceItem } from '../knowledge/knowledge-base.js';
@@ -33,40 +34,46 @@ export interface GmailDeps {
   openApi?: (settings: GmailConnectionSettings, now: () => number) => Promise<GmailApi>;
 }
 
-const costsSchema = z.strictObject(Object.fromEntries(Object.keys(DEFAULT_COSTS).map((k) => [k, z.number().min(0)])) as Record<keyof GmailCosts, z.ZodNumber>).partial();
+const costsSchema = () => z.strictObject(Object.fromEntries(Object.keys(DEFAULT_COSTS).map((k) => [k, z.number().min(0)])) as Record<keyof GmailCosts, z.ZodNumber>).partial();
 
-const backupParams = z.strictObject({
-  connection: z.string().min(1),
-  /** Folder of the copy; relative paths are inside the data directory. */
-  dir: z.string().min(1).default('mail'),
-  query: z.string().optional(),
-  /** Quota units per minute this backup may spend (6,000 for projects created since May 2026). */
-  quota: z.number().int().min(10).default(DEFAULT_QUOTA_PER_MINUTE),
-  costs: costsSchema.optional(),
-  concurrency: z.number().int().min(1).max(16).default(4),
-  verify: z.boolean().default(false),
-  /** Add backed-up messages to the knowledge store (as `source`). */
-  index: z.boolean().default(true),
-  source: z.string().regex(SOURCE_PATTERN).default('mail'),
-});
+/** Built on first use (src/core/lazy.ts): an appliance that does not use this action never builds it. */
+const backupParams = lazy(() =>
+  z.strictObject({
+    connection: z.string().min(1),
+    /** Folder of the copy; relative paths are inside the data directory. */
+    dir: z.string().min(1).default('mail'),
+    query: z.string().optional(),
+    /** Quota units per minute this backup may spend (6,000 for projects created since May 2026). */
+    quota: z.number().int().min(10).default(DEFAULT_QUOTA_PER_MINUTE),
+    costs: costsSchema().optional(),
+    concurrency: z.number().int().min(1).max(16).default(4),
+    verify: z.boolean().default(false),
+    /** Add backed-up messages to the knowledge store (as `source`). */
+    index: z.boolean().default(true),
+    source: z.string().regex(SOURCE_PATTERN).default('mail'),
+  }),
+);
 
-const labelParams = z.strictObject({
-  connection: z.string().min(1),
-  rules: labelRulesSchema,
-  dryRun: z.boolean().default(false),
-  /** Where a header predicate reads messages: the backup's folder (relative: in the data directory). */
-  dir: z.string().min(1).default('mail'),
-  quota: z.number().int().min(10).default(DEFAULT_QUOTA_PER_MINUTE),
-  costs: costsSchema.optional(),
-});
+/** Built on first use (src/core/lazy.ts): an appliance that does not use this action never builds it. */
+const labelParams = lazy(() =>
+  z.strictObject({
+    connection: z.string().min(1),
+    rules: labelRulesSchema(),
+    dryRun: z.boolean().default(false),
+    /** Where a header predicate reads messages: the backup's folder (relative: in the data directory). */
+    dir: z.string().min(1).default('mail'),
+    quota: z.number().int().min(10).default(DEFAULT_QUOTA_PER_MINUTE),
+    costs: costsSchema().optional(),
+  }),
+);
 
 export function createGmailActions(deps: GmailDeps): ActionDefinition[] {
   return [
     {
       name: 'gmail.backup',
-      validate: (params) => validateParams(backupParams, params),
+      validate: (params) => validateParams(backupParams(), params),
       execute: async (raw, ctx) => {
-        const params = parseParams(backupParams, raw, 'gmail.backup');
+        const params = parseParams(backupParams(), raw, 'gmail.backup');
         const costs = { ...DEFAULT_COSTS, ...params.costs } as GmailCosts;
         return withAuth(deps, params.connection, ctx, async (api) => {
           const store = new MailStore(resolveDir(params.dir, ctx));
@@ -98,9 +105,9 @@ export function createGmailActions(deps: GmailDeps): ActionDefinition[] {
     },
     {
       name: 'gmail.label',
-      validate: (params) => validateParams(labelParams, params),
+      validate: (params) => validateParams(labelParams(), params),
       execute: async (raw, ctx) => {
-        const params = parseParams(labelParams, raw, 'gmail.label');
+        const params = parseParams(labelParams(), raw, 'gmail.label');
         const costs = { ...DEFAULT_COSTS, ...params.costs } as GmailCosts;
         return withAuth(deps, params.connection, ctx, (api) =>
           applyLabelRules({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../core/durations.js';
 import { errorMessage, NonRetriableError, RetryAfterError } from '../core/errors.js';
+import { lazy } from '../core/lazy.js';
 import { abortError, durationParam, parseParams, validateParams } from './params.js';
 import type { ActionContext, ActionDefinition } from './types.js';
 
@@ -17,34 +18,36 @@ const SECRET_QUERY_KEY = /token|key|secret|password|passwd|auth|signature|sig$/i
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-const statusCode = z.number().int().min(100).max(599);
+/** Built on first use (src/core/lazy.ts): an appliance without `action: http` never builds it. */
+const httpParams = lazy(() => {
+  const statusCode = z.number().int().min(100).max(599);
+  return z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+      method: z
+        .string()
+        .transform((method) => method.toUpperCase())
+        .pipe(z.enum(METHODS))
+        .default('GET'),
+      headers: z
+        .record(z.string(), z.union([z.string(), z.number()], { error: 'must be a string or a number' }).transform(String))
+        .default({}),
+      body: z
+        .union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())], {
+          error: 'must be a string (sent as is) or an object or list (sent as JSON)',
+        })
+        .optional(),
+      expect: z.union([statusCode, z.array(statusCode).min(1)], { error: 'must be a status code or a list of them' }).optional(),
+      timeout: durationParam().default(DEFAULT_TIMEOUT_MS),
+    })
+    .superRefine((params, ctx) => {
+      if (params.body !== undefined && (params.method === 'GET' || params.method === 'HEAD')) {
+        ctx.addIssue({ code: 'custom', path: ['body'], message: `a ${params.method} request cannot have a body` });
+      }
+    });
+});
 
-const httpParams = z
-  .strictObject({
-    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
-    method: z
-      .string()
-      .transform((method) => method.toUpperCase())
-      .pipe(z.enum(METHODS))
-      .default('GET'),
-    headers: z
-      .record(z.string(), z.union([z.string(), z.number()], { error: 'must be a string or a number' }).transform(String))
-      .default({}),
-    body: z
-      .union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())], {
-        error: 'must be a string (sent as is) or an object or list (sent as JSON)',
-      })
-      .optional(),
-    expect: z.union([statusCode, z.array(statusCode).min(1)], { error: 'must be a status code or a list of them' }).optional(),
-    timeout: durationParam.default(DEFAULT_TIMEOUT_MS),
-  })
-  .superRefine((params, ctx) => {
-    if (params.body !== undefined && (params.method === 'GET' || params.method === 'HEAD')) {
-      ctx.addIssue({ code: 'custom', path: ['body'], message: `a ${params.method} request cannot have a body` });
-    }
-  });
-
-type HttpParams = z.output<typeof httpParams>;
+type HttpParams = z.output<ReturnType<typeof httpParams>>;
 
 export interface HttpResult {
   status: number;
@@ -63,8 +66,8 @@ export interface HttpResult {
 export function createHttpAction(): ActionDefinition {
   return {
     name: 'http',
-    validate: (params) => validateParams(httpParams, params),
-    execute: async (params, ctx) => executeRequest(parseParams(httpParams, params, 'http'), ctx),
+    validate: (params) => validateParams(httpParams(), params),
+    execute: async (params, ctx) => executeRequest(parseParams(httpParams(), params, 'http'), ctx),
   };
 }
 

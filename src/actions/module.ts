@@ -4,24 +4,28 @@ import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { z } from 'zod';
 import { errorMessage, NonRetriableError, RetryAfterError, StepError } from '../core/errors.js';
+import { lazy } from '../core/lazy.js';
 import { abortError, parseParams, validateParams } from './params.js';
 import type { ActionContext, ActionDefinition, ModuleContext } from './types.js';
 
 const LOADABLE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts'];
 const TYPESCRIPT_EXTENSIONS = ['.ts', '.mts'];
 
-const moduleParams = z.strictObject({
-  path: z
-    .string()
-    .min(1, 'must not be empty')
-    .refine((path) => LOADABLE_EXTENSIONS.includes(extname(path).toLowerCase()), {
-      error: `must be a ${LOADABLE_EXTENSIONS.join(', ')} file`,
-    }),
-  export: z.string().min(1, 'must not be empty').default('default'),
-  args: z.unknown().optional(),
-});
+/** Built on first use (src/core/lazy.ts): an appliance that does not use this action never builds it. */
+const moduleParams = lazy(() =>
+  z.strictObject({
+    path: z
+      .string()
+      .min(1, 'must not be empty')
+      .refine((path) => LOADABLE_EXTENSIONS.includes(extname(path).toLowerCase()), {
+        error: `must be a ${LOADABLE_EXTENSIONS.join(', ')} file`,
+      }),
+    export: z.string().min(1, 'must not be empty').default('default'),
+    args: z.unknown().optional(),
+  }),
+);
 
-type ModuleParams = z.output<typeof moduleParams>;
+type ModuleParams = z.output<ReturnType<typeof moduleParams>>;
 
 /**
  * `action: module` — calls a function exported by the user's own JavaScript
@@ -31,8 +35,8 @@ type ModuleParams = z.output<typeof moduleParams>;
  */
 export const moduleAction: ActionDefinition = {
   name: 'module',
-  validate: (params) => validateParams(moduleParams, params),
-  execute: async (params, ctx) => runModule(parseParams(moduleParams, params, 'module'), ctx),
+  validate: (params) => validateParams(moduleParams(), params),
+  execute: async (params, ctx) => runModule(parseParams(moduleParams(), params, 'module'), ctx),
 };
 
 async function runModule(params: ModuleParams, ctx: ActionContext): Promise<unknown> {

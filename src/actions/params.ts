@@ -63,15 +63,17 @@ export function parseParams<S extends z.ZodType>(schema: S, params: Record<strin
   throw new NonRetriableError(`invalid "with" for action ${action}: ${details}`);
 }
 
-/** A duration as written in hearth.yaml (`30s`, `1m30s`, or milliseconds), parsed to milliseconds. */
-export const durationParam = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(value)} (use e.g. 30s, 15m, 1h30m)` });
-    return z.NEVER;
-  }
-});
+/** A duration as written in hearth.yaml (`30s`, `1m30s`, or milliseconds), parsed to milliseconds; a new schema each call (callers build theirs lazily). */
+export function durationParam() {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    try {
+      return parseDuration(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(value)} (use e.g. 30s, 15m, 1h30m)` });
+      return z.NEVER;
+    }
+  });
+}
 
 // abortError lives in core/errors.ts (integrations use it too); re-exported for the actions.
 export { abortError } from '../core/errors.js';

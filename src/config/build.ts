@@ -6,9 +6,9 @@ import type { ConfigPath, IssueCollector } from './issues.js';
 import { formatPath } from './issues.js';
 import { formatConfigIssue } from '../core/errors.js';
 import type { LoadOptions } from './options.js';
-import { CONNECTION_TYPES, EXPECT_FIELDS, HOOK_FIELDS, NOTIFY_CHANNEL_FIELDS, NOTIFY_FIELDS, NOTIFY_ROUTE_FIELDS, JOB_FIELDS, KNOWLEDGE_FIELDS, ON_FIELDS, SCHEDULE_FIELDS, TASK_FIELDS, TOP_FIELDS, describeValue, parseFields, parseValue, poolSchema } from './schema.js';
+import { configSchemas, describeValue, parseFields, parseValue } from './schema.js';
 import { EVENT_NAME_RULE, isEventName } from '../core/event-names.js';
-import type { ParsedFields, RawRetries } from './schema.js';
+import type { ConfigSchemas, ParsedFields, RawRetries } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { findCycles, topologicalOrder } from './task-graph.js';
 import { canonicalTimeZone, parseAnchor, systemTimeZone, unknownTimeZoneMessage } from './timezone.js';
@@ -62,7 +62,7 @@ interface Globals {
 export function buildConfig(tree: unknown, context: BuildContext): HearthConfig {
   const { issues } = context;
   const top =
-    parseFields(TOP_FIELDS, tree ?? {}, [], issues, 'a mapping of settings (timezone, dataDir, server, pools, jobs, ...)') ?? {};
+    parseFields(configSchemas().TOP_FIELDS, tree ?? {}, [], issues, 'a mapping of settings (timezone, dataDir, server, pools, jobs, ...)') ?? {};
   const timezone = checkedTimezone(top.timezone, ['timezone'], issues) ?? context.options.systemTimezone ?? systemTimeZone();
   const globals: Globals = { timezone, pools: buildPools(top.pools ?? {}, issues) };
   const jobs: Record<string, JobDef> = {};
@@ -107,7 +107,7 @@ export const DEFAULT_NOTIFY_QUIET_MS = 3_600_000;
  * error at its line.
  */
 function buildNotify(raw: Record<string, unknown>, jobs: Record<string, JobDef>, rawJobs: Record<string, unknown>, issues: IssueCollector): NotifyConfig {
-  const fields = parseFields(NOTIFY_FIELDS, raw, ['notify'], issues, 'a mapping such as { channels: { ... }, default: { on, to } }') ?? {};
+  const fields = parseFields(configSchemas().NOTIFY_FIELDS, raw, ['notify'], issues, 'a mapping such as { channels: { ... }, default: { on, to } }') ?? {};
   const channels = buildNotifyChannels(fields.channels ?? {}, issues);
   const names = Object.keys(fields.channels ?? {});
   const all: JobNotify = { on: [...NOTIFY_KINDS], to: names };
@@ -133,7 +133,7 @@ function buildNotify(raw: Record<string, unknown>, jobs: Record<string, JobDef>,
 
 /** `{ on, to }`; what is left out comes from `base`. */
 function buildNotifyRoute(raw: Record<string, unknown>, base: JobNotify, path: ConfigPath, channels: string[], issues: IssueCollector): JobNotify {
-  const fields = parseFields(NOTIFY_ROUTE_FIELDS, raw, path, issues, 'a mapping such as { on: [failure], to: [phone] }') ?? {};
+  const fields = parseFields(configSchemas().NOTIFY_ROUTE_FIELDS, raw, path, issues, 'a mapping such as { on: [failure], to: [phone] }') ?? {};
   const on: NotifyKind[] = [];
   fields.on?.forEach((kind, index) => {
     const at = Array.isArray(raw.on) ? [...path, 'on', index] : [...path, 'on'];
@@ -174,8 +174,8 @@ function buildNotifyChannels(raw: Record<string, unknown>, issues: IssueCollecto
       issues.add([...path, 'type'], `unknown channel type ${describeValue(type)}${typeof type === 'string' ? didYouMean(type, types) : ''} (types: ${types.join(', ')})`);
       continue;
     }
-    const channelType = type as keyof typeof NOTIFY_CHANNEL_FIELDS;
-    const fields = parseFields(NOTIFY_CHANNEL_FIELDS[channelType], rest, path, issues, `a mapping of ${channelType} settings`);
+    const channelType = type as keyof ConfigSchemas['NOTIFY_CHANNEL_FIELDS'];
+    const fields = parseFields(configSchemas().NOTIFY_CHANNEL_FIELDS[channelType], rest, path, issues, `a mapping of ${channelType} settings`);
     if (!fields) continue;
     const settings: Record<string, string> = {};
     for (const [key, setting] of Object.entries(fields)) {
@@ -195,7 +195,7 @@ function buildNotifyChannels(raw: Record<string, unknown>, issues: IssueCollecto
 }
 
 /** Settings a channel cannot work without and that are not secrets (those may be in the secrets store). */
-const REQUIRED_CHANNEL_SETTINGS: Record<keyof typeof NOTIFY_CHANNEL_FIELDS, string[]> = {
+const REQUIRED_CHANNEL_SETTINGS: Record<keyof ConfigSchemas['NOTIFY_CHANNEL_FIELDS'], string[]> = {
   ntfy: ['url'],
   email: ['from', 'to'],
   slack: [],
@@ -206,7 +206,7 @@ const REQUIRED_CHANNEL_SETTINGS: Record<keyof typeof NOTIFY_CHANNEL_FIELDS, stri
 /** `connections:`: each has a known `type` and only the settings that type takes. */
 function buildConnections(raw: Record<string, unknown>, issues: IssueCollector): Record<string, ConnectionDef> {
   const connections: Record<string, ConnectionDef> = {};
-  const types = Object.keys(CONNECTION_TYPES) as Array<keyof typeof CONNECTION_TYPES>;
+  const types = Object.keys(configSchemas().CONNECTION_TYPES) as Array<keyof ConfigSchemas['CONNECTION_TYPES']>;
   for (const [name, value] of Object.entries(raw)) {
     const path = ['connections', name];
     checkName(name, path, 'connection', issues);
@@ -219,12 +219,12 @@ function buildConnections(raw: Record<string, unknown>, issues: IssueCollector):
       issues.add(path, `needs type: one of ${types.join(', ')}`, 'key');
       continue;
     }
-    if (typeof type !== 'string' || !types.includes(type as keyof typeof CONNECTION_TYPES)) {
+    if (typeof type !== 'string' || !types.includes(type as keyof ConfigSchemas['CONNECTION_TYPES'])) {
       issues.add([...path, 'type'], `unknown connection type ${describeValue(type)}${typeof type === 'string' ? didYouMean(type, types) : ''} (types: ${types.join(', ')})`);
       continue;
     }
-    const connectionType = type as keyof typeof CONNECTION_TYPES;
-    const fields = parseFields(CONNECTION_TYPES[connectionType], rest, path, issues, `a mapping of ${connectionType} settings`);
+    const connectionType = type as keyof ConfigSchemas['CONNECTION_TYPES'];
+    const fields = parseFields(configSchemas().CONNECTION_TYPES[connectionType], rest, path, issues, `a mapping of ${connectionType} settings`);
     if (!fields) continue;
     const settings: Record<string, string> = {};
     for (const [key, setting] of Object.entries(fields)) if (typeof setting === 'string') settings[key] = setting;
@@ -239,7 +239,7 @@ function buildHooks(raw: Record<string, unknown>, jobs: Record<string, JobDef>, 
   for (const [name, value] of Object.entries(raw)) {
     const path = ['hooks', name];
     checkName(name, path, 'hook', issues);
-    const fields = parseFields(HOOK_FIELDS, value, path, issues, 'a mapping such as { job: ring, secret: ${DOORBELL_SECRET} }');
+    const fields = parseFields(configSchemas().HOOK_FIELDS, value, path, issues, 'a mapping such as { job: ring, secret: ${DOORBELL_SECRET} }');
     if (!fields) continue;
     // A present but invalid value was reported by parseFields already.
     const given = value as Record<string, unknown>;
@@ -258,7 +258,7 @@ function buildHooks(raw: Record<string, unknown>, jobs: Record<string, JobDef>, 
 }
 
 function buildOn(raw: Record<string, unknown>, path: ConfigPath, issues: IssueCollector): { events: string[] } | undefined {
-  const fields = parseFields(ON_FIELDS, raw, path, issues, 'a mapping such as { event: doorbell }');
+  const fields = parseFields(configSchemas().ON_FIELDS, raw, path, issues, 'a mapping such as { event: doorbell }');
   if (!fields) return undefined;
   if (fields.event === undefined) {
     issues.add(path, 'needs event: the name of the event that starts this job', 'key');
@@ -286,11 +286,11 @@ export const KNOWLEDGE_DEFAULTS = {
 
 /** The `knowledge:` section; everything has a default, so search works with no section at all. */
 function buildKnowledge(raw: Record<string, unknown>, dataDir: string, context: BuildContext): KnowledgeConfig {
-  const fields = parseFields(KNOWLEDGE_FIELDS, raw, ['knowledge'], context.issues, 'a mapping such as { embedder: hashing }') ?? {};
+  const fields = parseFields(configSchemas().KNOWLEDGE_FIELDS, raw, ['knowledge'], context.issues, 'a mapping such as { embedder: hashing }') ?? {};
   return { embedder: buildEmbedder(fields.embedder, dataDir, context) };
 }
 
-function buildEmbedder(raw: ParsedFields<typeof KNOWLEDGE_FIELDS>['embedder'], dataDir: string, context: BuildContext): EmbedderSpec {
+function buildEmbedder(raw: ParsedFields<ConfigSchemas['KNOWLEDGE_FIELDS']>['embedder'], dataDir: string, context: BuildContext): EmbedderSpec {
   const d = KNOWLEDGE_DEFAULTS;
   if (raw === undefined || raw.type === 'hashing') return { type: 'hashing', dim: raw?.dim ?? d.hashingDim };
   if (raw.type === 'local') {
@@ -328,7 +328,7 @@ function buildPools(raw: Record<string, unknown>, issues: IssueCollector): Recor
   const pools: Record<string, PoolDef> = { [DEFAULTS.pool]: { name: DEFAULTS.pool, concurrency: DEFAULTS.poolConcurrency } };
   for (const [name, value] of Object.entries(raw)) {
     checkName(name, ['pools', name], 'pool', issues);
-    const parsed = parseValue(poolSchema, value, ['pools', name], issues);
+    const parsed = parseValue(configSchemas().poolSchema, value, ['pools', name], issues);
     // A pool with a broken body still exists: jobs naming it should not also get "unknown pool".
     pools[name] = { name, concurrency: parsed.ok ? parsed.value.concurrency : 1 };
   }
@@ -348,7 +348,7 @@ function buildJob(name: string, raw: unknown, context: BuildContext, globals: Gl
   const { issues } = context;
   const path = ['jobs', name];
   checkName(name, path, 'job', issues);
-  const fields = parseFields(JOB_FIELDS, raw, path, issues, 'a mapping of job settings (schedule, run, tasks, ...)');
+  const fields = parseFields(configSchemas().JOB_FIELDS, raw, path, issues, 'a mapping of job settings (schedule, run, tasks, ...)');
   if (!fields) return undefined;
   const present = presentKeys(raw);
 
@@ -362,7 +362,7 @@ function buildJob(name: string, raw: unknown, context: BuildContext, globals: Gl
   const schedule = fields.schedule === undefined ? undefined : buildSchedule(fields.schedule, [...path, 'schedule'], context, globals);
   const on = fields.on === undefined ? undefined : buildOn(fields.on, [...path, 'on'], issues);
   const position = issues.positions.locate(path, 'key');
-  const expect = fields.expect === undefined ? undefined : parseFields(EXPECT_FIELDS, fields.expect, [...path, 'expect'], issues, 'a mapping such as { every: 26h }');
+  const expect = fields.expect === undefined ? undefined : parseFields(configSchemas().EXPECT_FIELDS, fields.expect, [...path, 'expect'], issues, 'a mapping such as { every: 26h }');
   if (expect && fields.expect?.every === undefined) issues.add([...path, 'expect'], 'needs every (such as { every: 26h })', 'key');
   const tasks = buildTasks(fields, present, path, { cwd, retries }, context);
   if (schedule && fields.timeout === undefined && !expect && tasks.some((task) => task.timeoutMs === undefined) && context.warnings) {
@@ -401,7 +401,7 @@ interface JobInherited {
 }
 
 function buildTasks(
-  job: ParsedFields<typeof JOB_FIELDS>,
+  job: ParsedFields<ConfigSchemas['JOB_FIELDS']>,
   present: (key: string) => boolean,
   jobPath: ConfigPath,
   inherited: JobInherited,
@@ -430,7 +430,7 @@ function buildTasks(
     const taskPath = [...tasksPath, name];
     checkName(name, taskPath, 'task', issues);
     const raw = job.tasks[name];
-    const fields = parseFields(TASK_FIELDS, raw, taskPath, issues, 'a mapping of task settings (run, action, depends_on, ...)');
+    const fields = parseFields(configSchemas().TASK_FIELDS, raw, taskPath, issues, 'a mapping of task settings (run, action, depends_on, ...)');
     if (!fields) continue;
     // Dependencies are checked even for a task with other problems, so one report shows them all.
     declared.set(name, { names: fields.depends_on ?? [], isList: Array.isArray((raw as Record<string, unknown>).depends_on) });
@@ -446,7 +446,7 @@ interface DeclaredDependencies {
   isList: boolean;
 }
 
-type TaskLikeFields = Partial<Pick<ParsedFields<typeof TASK_FIELDS>, 'run' | 'action' | 'with' | 'env' | 'cwd' | 'timeout' | 'retries' | 'continue_on_error'>>;
+type TaskLikeFields = Partial<Pick<ParsedFields<ConfigSchemas['TASK_FIELDS']>, 'run' | 'action' | 'with' | 'env' | 'cwd' | 'timeout' | 'retries' | 'continue_on_error'>>;
 
 /**
  * The part of a task that a job-level shorthand shares with a task entry:
@@ -554,7 +554,7 @@ function orderTasks(
 
 function buildSchedule(raw: Record<string, unknown>, path: ConfigPath, context: BuildContext, globals: Globals): JobSchedule | undefined {
   const { issues } = context;
-  const fields = parseFields(SCHEDULE_FIELDS, raw, path, issues, 'a mapping such as { cron: "0 3 * * *" }');
+  const fields = parseFields(configSchemas().SCHEDULE_FIELDS, raw, path, issues, 'a mapping such as { cron: "0 3 * * *" }');
   if (!fields) return undefined;
   const kinds = (['cron', 'every', 'rrule'] as const).filter((kind) => raw[kind] !== undefined);
   if (kinds.length === 0) {
@@ -590,7 +590,7 @@ function buildSchedule(raw: Record<string, unknown>, path: ConfigPath, context: 
 
 function buildSpec(
   kind: 'cron' | 'every' | 'rrule',
-  fields: ParsedFields<typeof SCHEDULE_FIELDS>,
+  fields: ParsedFields<ConfigSchemas['SCHEDULE_FIELDS']>,
   path: ConfigPath,
   timezone: string,
   issues: IssueCollector,

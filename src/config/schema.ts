@@ -22,20 +22,12 @@ function numberLike<T extends z.ZodType>(schema: T) {
   return z.preprocess((value) => (typeof value === 'string' && NUMBER_TEXT.test(value) ? Number(value) : value), schema);
 }
 
-const booleanLike = z.preprocess(
-  (value) => (value === 'true' ? true : value === 'false' ? false : value),
-  z.boolean({ error: (issue) => `expected true or false, got ${describeValue(issue.input)}` }),
-);
-
-const text = z.string().min(1);
-
 /**
  * Text handed to the operating system (a shell command, a directory, an
  * environment value): a NUL byte cannot pass through exec(2), so Node would
  * refuse to spawn the task at run time. Refused here, at its line.
  */
 const NUL_MESSAGE = 'must not contain a NUL byte (\\0): the operating system cannot pass one to a task';
-const osText = text.refine((value) => !value.includes('\0'), { error: NUL_MESSAGE });
 
 /**
  * Catch-up creates every missed run in one scheduler pass, each a durable
@@ -90,9 +82,6 @@ function size(min: number, max: number, describe: (bytes: number) => string) {
   });
 }
 
-const anyDuration = duration({ positive: false });
-const positiveDuration = duration({ positive: true });
-
 /** A mapping of anything; `key:` with nothing after it counts as empty. */
 function mapping(expected: string) {
   return z.preprocess(
@@ -101,260 +90,326 @@ function mapping(expected: string) {
   );
 }
 
-/** Environment values must end up strings; numbers and booleans are the obvious intent. */
-const envValue = z.preprocess(
-  (value) => (typeof value === 'number' || typeof value === 'boolean' ? String(value) : value),
-  z.string({ error: (issue) => `expected a string, got ${describeValue(issue.input)}` }).refine((value) => !value.includes('\0'), { error: NUL_MESSAGE }),
-);
-
-const envMap = z.preprocess(
-  (value) => (value === null ? {} : value),
-  z.record(z.string(), envValue, { error: (issue) => `expected a mapping of NAME: value, got ${describeValue(issue.input)}` }),
-);
-
-const dependsOn = z.preprocess(
-  (value) => (typeof value === 'string' ? [value] : value),
-  z.array(text, { error: (issue) => `expected a task name or a list of task names, got ${describeValue(issue.input)}` }),
-);
-
-const RETRY_SHAPE = {
-  max: numberLike(z.number().int().min(0)).optional(),
-  delay: anyDuration.optional(),
-  backoff: z.enum(['fixed', 'exponential']).optional(),
-  maxDelay: anyDuration.optional(),
-  jitter: numberLike(z.number().min(0).max(1)).optional(),
-};
-
-/** `retries: 3` is short for `retries: { max: 3 }`. */
-const retries = z.preprocess(
-  (value) => (isNumberLike(value) ? { max: value } : value),
-  z.strictObject(RETRY_SHAPE, {
-    error: (issue) =>
-      issue.code === 'invalid_type'
-        ? `expected a number of retries or a mapping { max, delay, backoff, maxDelay, jitter }, got ${describeValue(issue.input)}`
-        : undefined,
-  }),
-);
-export type RawRetries = z.output<typeof retries>;
-
-const server = z.strictObject({
-  host: text.optional(),
-  port: numberLike(z.number().int().min(0).max(65535)).optional(),
-});
-
-const history = z.strictObject({
-  keepPerJob: numberLike(z.number().int().min(1)).optional(),
-  keepLogs: positiveDuration.optional(),
-  keepRuns: positiveDuration.optional(),
-});
-
-/** `logs:` — a run's log keeps its first and last half of `maxRunSize`; see src/engine/run-logs.ts. */
-const logs = z.strictObject({
-  maxRunSize: size(64 * 1024, 1024 ** 3, (bytes) => (bytes >= 1024 ** 3 ? '1GB' : `${bytes / 1024}KB`)).optional(),
-});
-
-export const poolSchema = z.strictObject({
-  concurrency: numberLike(z.number().int().min(1)),
-});
-
 const EMBEDDER_TYPES = ['hashing', 'local', 'ollama', 'openai'] as const;
 
-function httpEmbedderSchema<T extends 'ollama' | 'openai'>(type: T) {
-  return z.strictObject({
-    type: z.literal(type),
-    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
-    model: text,
-    dim: numberLike(z.number().int().min(1).max(65536)).optional(),
-    apiKey: text.optional(),
-    timeout: positiveDuration.optional(),
-    retries: numberLike(z.number().int().min(0).max(10)).optional(),
-    queryPrefix: z.string().optional(),
-    documentPrefix: z.string().optional(),
-  });
-}
-
-/** `embedder: hashing` is short for `embedder: { type: hashing }`. */
-const embedder = z.preprocess(
-  (value) => (typeof value === 'string' ? { type: value } : value),
-  z.discriminatedUnion(
-    'type',
-    [
-      z.strictObject({ type: z.literal('hashing'), dim: numberLike(z.number().int().min(16).max(4096)).optional() }),
-      z.strictObject({
-        type: z.literal('local'),
-        model: text.optional(),
-        modelDir: text.optional(),
-        dtype: z.enum(['q8', 'fp32', 'fp16', 'int8', 'uint8', 'q4']).optional(),
-        threads: numberLike(z.number().int().min(1).max(64)).optional(),
-      }),
-      httpEmbedderSchema('ollama'),
-      httpEmbedderSchema('openai'),
-    ],
-    {
-      error: (issue) =>
-        issue.code === 'invalid_union' || issue.code === 'invalid_type'
-          ? `expected an embedder type (${EMBEDDER_TYPES.join(', ')}) or a mapping with type: one of them, got ${describeValue(
-              issue.input !== null && typeof issue.input === 'object' ? (issue.input as Record<string, unknown>).type : issue.input,
-            )}`
-          : undefined,
-    },
-  ),
-);
-export type RawEmbedder = z.output<typeof embedder>;
-
-export const KNOWLEDGE_FIELDS = {
-  embedder,
-};
-
-export const TOP_FIELDS = {
-  timezone: text,
-  dataDir: text,
-  server,
-  pools: mapping('a mapping of pool names'),
-  history,
-  logs,
-  killGrace: anyDuration,
-  // A shell task with no timeout of its own and none on its job is stopped after this (default 6h).
-  defaultTimeout: positiveDuration,
-  jobs: mapping('a mapping of job names'),
-  knowledge: mapping('a mapping such as { embedder: hashing }'),
-  hooks: mapping('a mapping of hook names, such as { doorbell: { job: ring, secret: ${DOORBELL_SECRET} } }'),
-  connections: mapping('a mapping of connection names, such as { slack-home: { type: slack } }'),
-  notify: mapping('a mapping such as { channels: { phone: { type: ntfy, url: https://ntfy.sh/my-topic } } }'),
-};
-
-/** A list of notification kinds or channel names; one name alone is a list of one. */
-const nameList = (what: string) =>
-  z.preprocess(
-    (value) => (typeof value === 'string' ? [value] : value === null ? [] : value),
-    z.array(text, { error: (issue) => `expected a ${what} or a list of them, got ${describeValue(issue.input)}` }),
+/**
+ * Every schema of the config, built in one go. Built when a config is
+ * checked, not when this module loads: ~300 zod schemas with their
+ * closures, heap that an idle appliance never uses again after start-up
+ * (configSchemas below).
+ */
+function makeConfigSchemas() {
+  const booleanLike = z.preprocess(
+    (value) => (value === 'true' ? true : value === 'false' ? false : value),
+    z.boolean({ error: (issue) => `expected true or false, got ${describeValue(issue.input)}` }),
   );
 
-/** `notify:` at the top: channels, the default routing, the quiet window and the dashboard's address for links. */
-export const NOTIFY_FIELDS = {
-  channels: mapping('a mapping of channel names, such as { phone: { type: ntfy, url: https://ntfy.sh/my-topic } }'),
-  default: mapping('a mapping such as { on: [failure, recovery], to: [phone] }'),
-  quiet: anyDuration,
-  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, such as http://hearth.local:8080' }),
-};
+  const text = z.string().min(1);
 
-/** `notify: { on, to }` (the default, or a job's own). */
-export const NOTIFY_ROUTE_FIELDS = {
-  on: nameList('notification kind'),
-  to: nameList('channel name'),
-};
+  const osText = text.refine((value) => !value.includes('\0'), { error: NUL_MESSAGE });
 
-/** A setting of a connection: a string (numbers are taken as text; secrets are never echoed in messages). */
-const connectionText = z.preprocess(
-  (value) => (typeof value === 'number' ? String(value) : value),
-  z.string({ error: (issue) => (issue.input === undefined || issue.input === null ? 'is required' : 'expected a string') }),
-);
+  const anyDuration = duration({ positive: false });
+  const positiveDuration = duration({ positive: true });
 
-/**
- * The settings each type of connection accepts (DESIGN.md, "Accounts,
- * models, notifications, store"). Secrets (`token`, `clientSecret`,
- * `refreshToken`) may be left out here and saved in <dataDir>/secrets/
- * through the dashboard or `hearth connect NAME` instead.
- */
-export const CONNECTION_TYPES = {
-  slack: { token: connectionText, apiUrl: connectionText },
-  gmail: {
-    clientId: connectionText,
-    clientSecret: connectionText,
-    refreshToken: connectionText,
-    apiUrl: connectionText,
-    tokenUrl: connectionText,
-    authUrl: connectionText,
-  },
-} as const satisfies Record<string, Record<string, z.ZodType>>;
-export type ConnectionType = keyof typeof CONNECTION_TYPES;
+  /** Environment values must end up strings; numbers and booleans are the obvious intent. */
+  const envValue = z.preprocess(
+    (value) => (typeof value === 'number' || typeof value === 'boolean' ? String(value) : value),
+    z.string({ error: (issue) => `expected a string, got ${describeValue(issue.input)}` }).refine((value) => !value.includes('\0'), { error: NUL_MESSAGE }),
+  );
 
-const channelUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+  const envMap = z.preprocess(
+    (value) => (value === null ? {} : value),
+    z.record(z.string(), envValue, { error: (issue) => `expected a mapping of NAME: value, got ${describeValue(issue.input)}` }),
+  );
 
-/**
- * The settings of each type of notification channel. Secrets (`token`,
- * `webhook`, `botToken`, the SMTP URL's password) may be left out and saved
- * in <dataDir>/secrets/<channel>.json instead.
- */
-export const NOTIFY_CHANNEL_FIELDS = {
-  ntfy: { url: channelUrl, token: connectionText, priority: numberLike(z.number().int().min(1).max(5)) },
-  email: {
-    smtp: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// (STARTTLS) or smtps:// (TLS) URL, such as smtp://user:pass@mail.example.com:587' }),
-    from: connectionText,
-    to: nameList('mail address'),
-  },
-  slack: { webhook: channelUrl, token: connectionText, channel: connectionText, apiUrl: channelUrl },
-  webhook: { url: channelUrl, token: connectionText },
-  telegram: { token: connectionText, chatId: connectionText, apiUrl: channelUrl },
-} as const satisfies Record<string, Record<string, z.ZodType>>;
-
-/** One webhook: the job it starts and the secret a caller must present. */
-export const HOOK_FIELDS = {
-  job: text,
-  // The value is never echoed in a message: it is a secret.
-  secret: z.preprocess(
-    (value) => (typeof value === 'number' ? String(value) : value),
-    z.string({ error: (issue) => (issue.input === undefined || issue.input === null ? 'is required' : 'expected a string') }).min(1, 'must not be empty'),
-  ),
-};
-
-/** `on: { event: doorbell }` or `on: { event: [doorbell, motion] }`. */
-export const ON_FIELDS = {
-  event: z.preprocess(
+  const dependsOn = z.preprocess(
     (value) => (typeof value === 'string' ? [value] : value),
-    z.array(text, { error: (issue) => `expected an event name or a list of event names, got ${describeValue(issue.input)}` }).min(1, 'must not be empty'),
-  ),
-};
+    z.array(text, { error: (issue) => `expected a task name or a list of task names, got ${describeValue(issue.input)}` }),
+  );
 
-/** `expect: { every: 26h }`: a dead-man check (no successful run in that long is reported as missed). */
-export const EXPECT_FIELDS = {
-  every: positiveDuration,
-};
+  const RETRY_SHAPE = {
+    max: numberLike(z.number().int().min(0)).optional(),
+    delay: anyDuration.optional(),
+    backoff: z.enum(['fixed', 'exponential']).optional(),
+    maxDelay: anyDuration.optional(),
+    jitter: numberLike(z.number().min(0).max(1)).optional(),
+  };
 
-export const SCHEDULE_FIELDS = {
-  cron: text,
-  every: positiveDuration,
-  rrule: text,
-  timezone: text,
-  catchup: z.enum(['none', 'latest', 'all']),
-  maxCatchup: numberLike(
-    z.number().int().min(1).max(MAX_CATCHUP, { error: `must be at most ${MAX_CATCHUP} (catch-up creates every missed run in one pass)` }),
-  ),
-  anchor: text,
-};
+  /** `retries: 3` is short for `retries: { max: 3 }`. */
+  const retries = z.preprocess(
+    (value) => (isNumberLike(value) ? { max: value } : value),
+    z.strictObject(RETRY_SHAPE, {
+      error: (issue) =>
+        issue.code === 'invalid_type'
+          ? `expected a number of retries or a mapping { max, delay, backoff, maxDelay, jitter }, got ${describeValue(issue.input)}`
+          : undefined,
+    }),
+  );
 
-export const JOB_FIELDS = {
-  description: z.string(),
-  schedule: mapping('a mapping such as { cron: "0 3 * * *" } or { every: 15m }'),
-  pool: text,
-  overlap: z.enum(['skip', 'queue', 'allow']),
-  // Attention: a run running longer than stuckAfter is stuck; no success within expect.every is missed.
-  stuckAfter: positiveDuration,
-  expect: mapping('a mapping such as { every: 26h }'),
-  timeout: positiveDuration,
-  retries,
-  env: envMap,
-  cwd: osText,
-  tasks: mapping('a mapping of task names'),
-  run: osText,
-  action: text,
-  with: mapping('a mapping of action parameters'),
-  on: mapping('a mapping such as { event: doorbell }'),
-  // `false`/`off` silences the job; a mapping { on, to } overrides notify.default.
-  notify: z.preprocess((value) => (value === 'off' || value === 'false' ? false : value === null ? {} : value), z.union([z.literal(false), z.record(z.string(), z.unknown())], { error: (issue) => `expected false (off) or a mapping such as { on: [failure], to: [phone] }, got ${describeValue(issue.input)}` })),
-};
+  const server = z.strictObject({
+    host: text.optional(),
+    port: numberLike(z.number().int().min(0).max(65535)).optional(),
+  });
 
-export const TASK_FIELDS = {
-  run: osText,
-  action: text,
-  with: mapping('a mapping of action parameters'),
-  depends_on: dependsOn,
-  env: envMap,
-  cwd: osText,
-  timeout: positiveDuration,
-  retries,
-  continue_on_error: booleanLike,
-};
+  const history = z.strictObject({
+    keepPerJob: numberLike(z.number().int().min(1)).optional(),
+    keepLogs: positiveDuration.optional(),
+    keepRuns: positiveDuration.optional(),
+  });
+
+  /** `logs:` — a run's log keeps its first and last half of `maxRunSize`; see src/engine/run-logs.ts. */
+  const logs = z.strictObject({
+    maxRunSize: size(64 * 1024, 1024 ** 3, (bytes) => (bytes >= 1024 ** 3 ? '1GB' : `${bytes / 1024}KB`)).optional(),
+  });
+
+  const poolSchema = z.strictObject({
+    concurrency: numberLike(z.number().int().min(1)),
+  });
+
+  function httpEmbedderSchema<T extends 'ollama' | 'openai'>(type: T) {
+    return z.strictObject({
+      type: z.literal(type),
+      url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+      model: text,
+      dim: numberLike(z.number().int().min(1).max(65536)).optional(),
+      apiKey: text.optional(),
+      timeout: positiveDuration.optional(),
+      retries: numberLike(z.number().int().min(0).max(10)).optional(),
+      queryPrefix: z.string().optional(),
+      documentPrefix: z.string().optional(),
+    });
+  }
+
+  /** `embedder: hashing` is short for `embedder: { type: hashing }`. */
+  const embedder = z.preprocess(
+    (value) => (typeof value === 'string' ? { type: value } : value),
+    z.discriminatedUnion(
+      'type',
+      [
+        z.strictObject({ type: z.literal('hashing'), dim: numberLike(z.number().int().min(16).max(4096)).optional() }),
+        z.strictObject({
+          type: z.literal('local'),
+          model: text.optional(),
+          modelDir: text.optional(),
+          dtype: z.enum(['q8', 'fp32', 'fp16', 'int8', 'uint8', 'q4']).optional(),
+          threads: numberLike(z.number().int().min(1).max(64)).optional(),
+        }),
+        httpEmbedderSchema('ollama'),
+        httpEmbedderSchema('openai'),
+      ],
+      {
+        error: (issue) =>
+          issue.code === 'invalid_union' || issue.code === 'invalid_type'
+            ? `expected an embedder type (${EMBEDDER_TYPES.join(', ')}) or a mapping with type: one of them, got ${describeValue(
+                issue.input !== null && typeof issue.input === 'object' ? (issue.input as Record<string, unknown>).type : issue.input,
+              )}`
+            : undefined,
+      },
+    ),
+  );
+
+  const KNOWLEDGE_FIELDS = {
+    embedder,
+  };
+
+  const TOP_FIELDS = {
+    timezone: text,
+    dataDir: text,
+    server,
+    pools: mapping('a mapping of pool names'),
+    history,
+    logs,
+    killGrace: anyDuration,
+    // A shell task with no timeout of its own and none on its job is stopped after this (default 6h).
+    defaultTimeout: positiveDuration,
+    jobs: mapping('a mapping of job names'),
+    knowledge: mapping('a mapping such as { embedder: hashing }'),
+    hooks: mapping('a mapping of hook names, such as { doorbell: { job: ring, secret: ${DOORBELL_SECRET} } }'),
+    connections: mapping('a mapping of connection names, such as { slack-home: { type: slack } }'),
+    notify: mapping('a mapping such as { channels: { phone: { type: ntfy, url: https://ntfy.sh/my-topic } } }'),
+  };
+
+  /** A list of notification kinds or channel names; one name alone is a list of one. */
+  const nameList = (what: string) =>
+    z.preprocess(
+      (value) => (typeof value === 'string' ? [value] : value === null ? [] : value),
+      z.array(text, { error: (issue) => `expected a ${what} or a list of them, got ${describeValue(issue.input)}` }),
+    );
+
+  /** `notify:` at the top: channels, the default routing, the quiet window and the dashboard's address for links. */
+  const NOTIFY_FIELDS = {
+    channels: mapping('a mapping of channel names, such as { phone: { type: ntfy, url: https://ntfy.sh/my-topic } }'),
+    default: mapping('a mapping such as { on: [failure, recovery], to: [phone] }'),
+    quiet: anyDuration,
+    baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, such as http://hearth.local:8080' }),
+  };
+
+  /** `notify: { on, to }` (the default, or a job's own). */
+  const NOTIFY_ROUTE_FIELDS = {
+    on: nameList('notification kind'),
+    to: nameList('channel name'),
+  };
+
+  /** A setting of a connection: a string (numbers are taken as text; secrets are never echoed in messages). */
+  const connectionText = z.preprocess(
+    (value) => (typeof value === 'number' ? String(value) : value),
+    z.string({ error: (issue) => (issue.input === undefined || issue.input === null ? 'is required' : 'expected a string') }),
+  );
+
+  /**
+   * The settings each type of connection accepts (DESIGN.md, "Accounts,
+   * models, notifications, store"). Secrets (`token`, `clientSecret`,
+   * `refreshToken`) may be left out here and saved in <dataDir>/secrets/
+   * through the dashboard or `hearth connect NAME` instead.
+   */
+  const CONNECTION_TYPES = {
+    slack: { token: connectionText, apiUrl: connectionText },
+    gmail: {
+      clientId: connectionText,
+      clientSecret: connectionText,
+      refreshToken: connectionText,
+      apiUrl: connectionText,
+      tokenUrl: connectionText,
+      authUrl: connectionText,
+    },
+  } as const satisfies Record<string, Record<string, z.ZodType>>;
+
+  const channelUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+  /**
+   * The settings of each type of notification channel. Secrets (`token`,
+   * `webhook`, `botToken`, the SMTP URL's password) may be left out and saved
+   * in <dataDir>/secrets/<channel>.json instead.
+   */
+  const NOTIFY_CHANNEL_FIELDS = {
+    ntfy: { url: channelUrl, token: connectionText, priority: numberLike(z.number().int().min(1).max(5)) },
+    email: {
+      smtp: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// (STARTTLS) or smtps:// (TLS) URL, such as smtp://user:pass@mail.example.com:587' }),
+      from: connectionText,
+      to: nameList('mail address'),
+    },
+    slack: { webhook: channelUrl, token: connectionText, channel: connectionText, apiUrl: channelUrl },
+    webhook: { url: channelUrl, token: connectionText },
+    telegram: { token: connectionText, chatId: connectionText, apiUrl: channelUrl },
+  } as const satisfies Record<string, Record<string, z.ZodType>>;
+
+  /** One webhook: the job it starts and the secret a caller must present. */
+  const HOOK_FIELDS = {
+    job: text,
+    // The value is never echoed in a message: it is a secret.
+    secret: z.preprocess(
+      (value) => (typeof value === 'number' ? String(value) : value),
+      z.string({ error: (issue) => (issue.input === undefined || issue.input === null ? 'is required' : 'expected a string') }).min(1, 'must not be empty'),
+    ),
+  };
+
+  /** `on: { event: doorbell }` or `on: { event: [doorbell, motion] }`. */
+  const ON_FIELDS = {
+    event: z.preprocess(
+      (value) => (typeof value === 'string' ? [value] : value),
+      z.array(text, { error: (issue) => `expected an event name or a list of event names, got ${describeValue(issue.input)}` }).min(1, 'must not be empty'),
+    ),
+  };
+
+  /** `expect: { every: 26h }`: a dead-man check (no successful run in that long is reported as missed). */
+  const EXPECT_FIELDS = {
+    every: positiveDuration,
+  };
+
+  const SCHEDULE_FIELDS = {
+    cron: text,
+    every: positiveDuration,
+    rrule: text,
+    timezone: text,
+    catchup: z.enum(['none', 'latest', 'all']),
+    maxCatchup: numberLike(
+      z.number().int().min(1).max(MAX_CATCHUP, { error: `must be at most ${MAX_CATCHUP} (catch-up creates every missed run in one pass)` }),
+    ),
+    anchor: text,
+  };
+
+  const JOB_FIELDS = {
+    description: z.string(),
+    schedule: mapping('a mapping such as { cron: "0 3 * * *" } or { every: 15m }'),
+    pool: text,
+    overlap: z.enum(['skip', 'queue', 'allow']),
+    // Attention: a run running longer than stuckAfter is stuck; no success within expect.every is missed.
+    stuckAfter: positiveDuration,
+    expect: mapping('a mapping such as { every: 26h }'),
+    timeout: positiveDuration,
+    retries,
+    env: envMap,
+    cwd: osText,
+    tasks: mapping('a mapping of task names'),
+    run: osText,
+    action: text,
+    with: mapping('a mapping of action parameters'),
+    on: mapping('a mapping such as { event: doorbell }'),
+    // `false`/`off` silences the job; a mapping { on, to } overrides notify.default.
+    notify: z.preprocess((value) => (value === 'off' || value === 'false' ? false : value === null ? {} : value), z.union([z.literal(false), z.record(z.string(), z.unknown())], { error: (issue) => `expected false (off) or a mapping such as { on: [failure], to: [phone] }, got ${describeValue(issue.input)}` })),
+  };
+
+  const TASK_FIELDS = {
+    run: osText,
+    action: text,
+    with: mapping('a mapping of action parameters'),
+    depends_on: dependsOn,
+    env: envMap,
+    cwd: osText,
+    timeout: positiveDuration,
+    retries,
+    continue_on_error: booleanLike,
+  };
+  return { poolSchema, KNOWLEDGE_FIELDS, TOP_FIELDS, NOTIFY_FIELDS, NOTIFY_ROUTE_FIELDS, CONNECTION_TYPES, NOTIFY_CHANNEL_FIELDS, HOOK_FIELDS, ON_FIELDS, EXPECT_FIELDS, SCHEDULE_FIELDS, JOB_FIELDS, TASK_FIELDS };
+}
+
+export type ConfigSchemas = ReturnType<typeof makeConfigSchemas>;
+
+let built: WeakRef<ConfigSchemas> | undefined;
+let primed = false;
+
+/**
+ * One small schema of each kind the config uses, built before the config's
+ * own. zod (4.6) installs some lazily computed fields of a kind of schema
+ * (an object's `propValues`, an optional's `optin`, ...) on that kind's
+ * shared prototype when the first schema of the kind is built, and the
+ * getter it installs keeps that first schema's scope: its definition and,
+ * through it, every schema it holds. Built first, these few are what zod
+ * keeps for good (14 tiny schemas), not 131 of the config's
+ * (test/integration/idle-footprint.test.ts).
+ */
+function primeZod(): void {
+  void [
+    z.discriminatedUnion('t', [z.strictObject({ t: z.literal('a'), e: z.enum(['b']).optional() })]),
+    z.preprocess((value) => value, z.union([z.literal(false), z.record(z.string(), z.unknown())])),
+    z.unknown().transform((value) => value),
+    z.array(z.string()),
+    z.url(),
+  ];
+}
+
+/**
+ * The config's schemas, built on first use. Held weakly: one load (a
+ * synchronous build, during which V8 keeps a dereferenced WeakRef's target
+ * alive) shares one set, and after start-up the set is garbage, so an idle
+ * appliance keeps none of it (a reload checks in a worker thread). Building
+ * them again costs a few ms.
+ */
+export function configSchemas(): ConfigSchemas {
+  const schemas = built?.deref();
+  if (schemas) return schemas;
+  if (!primed) {
+    primeZod();
+    primed = true;
+  }
+  const fresh = makeConfigSchemas();
+  built = new WeakRef(fresh);
+  return fresh;
+}
+
+export type RawRetries = z.output<ConfigSchemas['TASK_FIELDS']['retries']>;
+export type RawEmbedder = z.output<ConfigSchemas['KNOWLEDGE_FIELDS']['embedder']>;
+export type ConnectionType = keyof ConfigSchemas['CONNECTION_TYPES'];
 
 type Shape = Record<string, z.ZodType>;
 export type ParsedFields<S extends Shape> = { [K in keyof S]?: z.output<S[K]> };

@@ -15,6 +15,8 @@ import type { Logger } from '../core/logger.js';
  * built-in undici, which it extends at import for Request/Response: ~12 MB of
  * RSS) and the app itself load with the first request when the app is given
  * as a loader, so an appliance nobody has looked at yet does not carry them.
+ * Bundled (scripts/bundle.mjs), those import()s load dist/hearth-web.cjs, the
+ * web app's own bundle, compiled from its own V8 code cache (bin/hearth.js).
  */
 
 export interface HttpServerOptions {
@@ -69,7 +71,11 @@ function lazyListener(source: AppSource, hostname: string, logger: Logger): Requ
   let listener: RequestListener | undefined;
   let loading: Promise<RequestListener> | undefined;
   const load = async (): Promise<RequestListener> => {
+    const started = performance.now();
     const [{ getRequestListener }, app] = await Promise.all([import('@hono/node-server'), typeof source === 'function' ? source() : source]);
+    // From bin/hearth.js: how the web app's bundle was compiled (from its code cache or not); absent unbundled.
+    const codeCache = (globalThis as Record<symbol, unknown>)[Symbol.for('hearth.webCodeCache')];
+    logger.info('web app loaded', { ms: Math.round(performance.now() - started), ...(typeof codeCache === 'string' && { codeCache }) });
     return getRequestListener(app.fetch, { hostname });
   };
   return (incoming, outgoing) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fuseRankings } from './fusion.js';
+import { fuseRankings, snippet } from './fusion.js';
 import type { RankedRow } from './lance-index.js';
 
 const row = (id: string, text: string, score = 0.1): RankedRow => ({ id, docId: `doc-${id}`, text, score });
@@ -17,5 +17,17 @@ describe('fuseRankings phrase ranking', () => {
     const phrased = fused.filter((candidate) => candidate.matchedBy.includes('phrase')).map((candidate) => candidate.row.id);
     expect(phrased.sort()).toEqual(['b', 'c', 'e']);
     expect(fuseRankings('café boiler', { vector: [], keyword }, 10).find((candidate) => candidate.row.id === 'b')?.matchedBy).toContain('phrase');
+  });
+});
+
+describe('snippet', () => {
+  const filler = (n: number) => Array.from({ length: n }, (_, i) => `word${i}`).join(' ');
+
+  it('centres on the query words in ASCII texts and in accented ones (folded like the tokenizer)', () => {
+    const ascii = `${filler(60)} the boiler pressure dropped ${filler(60)}`;
+    expect(snippet(ascii, 'Boiler pressure')).toMatch(/^….* boiler pressure dropped .*…$/);
+    const accented = `${filler(60)} au Café Crème ce matin ${filler(60)}`;
+    expect(snippet(accented, 'cafe creme')).toMatch(/^….* Café Crème ce matin .*…$/);
+    expect(snippet(accented, 'cafe creme')).toBe(snippet(accented.replace('Café Crème', 'Cafe Creme'), 'cafe creme').replace('Cafe Creme', 'Café Crème'));
   });
 });

@@ -147,8 +147,10 @@ export function snippet(text: string, query: string, size = SNIPPET_CHARS): stri
   const words = new Set(tokenize(query));
   const lower = flat.toLowerCase();
   const positions: number[] = [];
+  // An ASCII text's words are their own tokens (lower-cased, nothing to fold): tokenizing each was most of a snippet's time.
+  const ascii = ASCII.test(lower);
   for (const match of lower.matchAll(/[\p{L}\p{N}]+/gu)) {
-    if (words.has(tokenize(match[0])[0] ?? '')) positions.push(match.index);
+    if (words.has(ascii ? match[0] : (tokenize(match[0])[0] ?? ''))) positions.push(match.index);
   }
   let bestStart = 0;
   let bestCount = 0;

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHashingEmbedder } from './embedders/hashing.js';
 import { fuseRankings, fusionReadsText, toHits } from './fusion.js';
 import { LanceChunkIndex, ROW_FILE_REWRITE_MS } from './lance-index.js';
+import { QuantizedVectors } from './quantized-vectors.js';
 import type { ChunkFilter, ChunkTable, RankedRow } from './lance-index.js';
 import type { IndexedChunk } from './types.js';
 
@@ -147,6 +148,27 @@ function recordKeywordSelects(table: ChunkTable): string[][] {
   return selects;
 }
 
+/** LanceDB's native query object of a keyword search: what runs it, however the JS side drives it. */
+type NativeKeywordQuery = { execute(...args: unknown[]): Promise<{ next(): Promise<unknown> }> };
+
+/** Calls `hook` with the native query of each keyword search `table` builds, before it runs; returns the undo. */
+function onKeywordSearch(table: ChunkTable, hook: (native: NativeKeywordQuery, query: Record<string, unknown>) => void): () => void {
+  type Query = { fullTextSearch(...args: unknown[]): { inner: NativeKeywordQuery } & Record<string, unknown> };
+  const lance = (table as unknown as { table: { query(): Query } }).table;
+  const original = lance.query.bind(lance);
+  lance.query = () => {
+    const query = original();
+    const search = query.fullTextSearch.bind(query);
+    query.fullTextSearch = (...args) => {
+      const found = search(...args);
+      hook(found.inner, found);
+      return found;
+    };
+    return query;
+  };
+  return () => delete (lance as { query?: unknown }).query; // the table's own method again
+}
+
 /**
  * Rows at equal distance or score (to 5 decimals: LanceDB's float32 and this
  * module's float64 arithmetic round differently) may come back in either
@@ -177,6 +199,56 @@ describe('ChunkTable hybrid search', () => {
         const hits = toHits(text, fused.map((candidate, i) => ({ ...candidate, row: rows[i]! })));
         expect(hits, `${text} ${JSON.stringify(filter)}`).toEqual(toHits(text, exact));
         expect(hits.length).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('asks for the keyword search’s rows before the int8 scan holds the main thread, and not for the stream’s end once the limit came', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    const text = 'boiler pressure';
+    await table.hybridSearch(text, query(text), {}, 50); // loads the vector copy and its row file
+    const events: string[] = [];
+    onKeywordSearch(table, (native) => {
+      const execute = native.execute.bind(native);
+      native.execute = async (...args) => {
+        const batches = await execute(...args);
+        const next = batches.next.bind(batches);
+        batches.next = () => (events.push('keyword rows asked for'), next());
+        return batches;
+      };
+    });
+    const nearest = QuantizedVectors.prototype.nearest;
+    QuantizedVectors.prototype.nearest = function (this: QuantizedVectors, ...args: Parameters<typeof nearest>) {
+      events.push('int8 scan');
+      return nearest.apply(this, args);
+    };
+    try {
+      const rankings = await table.hybridSearch(text, query(text), {}, 50);
+      expect(rankings.keyword).toHaveLength(50); // more rows match: LanceDB cut at the limit
+    } finally {
+      QuantizedVectors.prototype.nearest = nearest;
+    }
+    // One batch holds the 50: the search ran on LanceDB's threads while the scan ran, and no round trip asked for the end.
+    expect(events).toEqual(['keyword rows asked for', 'int8 scan']);
+  });
+
+  it('finds the same keyword rows without LanceDB’s native iterator (through toArrow)', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    for (const text of texts) {
+      for (const filter of filters) {
+        const driven = await table.hybridSearch(text, query(text), filter, 50);
+        let hooked = 0;
+        const undo = onKeywordSearch(table, (_native, found) => {
+          hooked++;
+          found.nativeExecute = undefined; // as if a LanceDB version had no such method
+        });
+        const viaToArrow = await table.hybridSearch(text, query(text), filter, 50);
+        expect(hooked).toBe(1);
+        expect(viaToArrow, `${text} ${JSON.stringify(filter)}`).toEqual(driven);
+        expect(driven.keyword.length).toBeGreaterThan(0);
+        undo();
       }
     }
   });
@@ -478,28 +550,18 @@ describe('ChunkTable row file', () => {
     const text = 'garden shed roof';
     const best = (await table.hybridSearch(text, query(text), {}, 50)).vector[0]!.id;
     // The write lands after the search read the version and its copy, before its keyword search runs.
-    type Query = { fullTextSearch(...args: unknown[]): { toArray(): Promise<unknown[]> } };
-    const lance = (table as unknown as { table: { query(): Query } }).table;
-    const original = lance.query.bind(lance);
     let searches = 0;
     let landed: Promise<void> | undefined;
-    lance.query = () => {
-      const query = original();
-      const search = query.fullTextSearch.bind(query);
-      query.fullTextSearch = (...args) => {
-        const found = search(...args);
-        const toArray = found.toArray.bind(found);
-        searches++;
-        landed ??= (async () => {
-          await other.deleteIds([best]); // row ids stay; the copy still has the row
-          if (compact) await other.optimize(new Date()); // one fragment: every row id moves
-        })();
-        const written = landed;
-        found.toArray = async () => (await written, toArray());
-        return found;
-      };
-      return query;
-    };
+    onKeywordSearch(table, (native) => {
+      searches++;
+      landed ??= (async () => {
+        await other.deleteIds([best]); // row ids stay; the copy still has the row
+        if (compact) await other.optimize(new Date()); // one fragment: every row id moves
+      })();
+      const written = landed;
+      const execute = native.execute.bind(native);
+      native.execute = async (...args) => (await written, execute(...args));
+    });
     const rankings = await table.hybridSearch(text, query(text), {}, 50);
     expect(searches).toBeGreaterThan(1); // the search saw the version change and ran again
     const written = new Map(chunks.map((chunk) => [chunk.id, chunk]));

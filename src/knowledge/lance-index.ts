@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import type { Connection, Table } from '@lancedb/lancedb';
+import type { Connection, Query, Table } from '@lancedb/lancedb';
 import { QuantizedVectors } from './quantized-vectors.js';
 import type { CopiedRow } from './quantized-vectors.js';
 import { RowFile, RowFileWriter, rowFilePath } from './row-file.js';
@@ -83,6 +83,8 @@ const VERSION_RACE_RETRIES = 3;
 
 type LanceModule = typeof import('@lancedb/lancedb');
 type ArrowModule = typeof import('apache-arrow');
+/** LanceDB's native batch iterator (what its RecordBatchIterator reads). */
+type NativeBatches = { next(): Promise<Buffer | null> };
 
 /** Loads LanceDB once per store; Rust's own log lines stay quiet unless asked for. */
 async function loadLance(): Promise<{ lance: LanceModule; arrow: ArrowModule }> {
@@ -150,7 +152,7 @@ export class LanceChunkIndex {
     const names = await this.db.tableNames();
     const table = names.includes(name) ? await this.db.openTable(name) : await this.db.createEmptyTable(name, this.schema(dim));
     const rows = this.options.rowFile === false ? undefined : rowFilePath(this.dir, name);
-    return new ChunkTable(this.lance, table, dim, this.options.maxVectorCopyBytes ?? MAX_VECTOR_COPY_BYTES, rows, this.options.rowFileRewriteMs ?? ROW_FILE_REWRITE_MS);
+    return new ChunkTable(this.lance, this.arrow, table, dim, this.options.maxVectorCopyBytes ?? MAX_VECTOR_COPY_BYTES, rows, this.options.rowFileRewriteMs ?? ROW_FILE_REWRITE_MS);
   }
 
   async dropTable(name: string): Promise<void> {
@@ -182,6 +184,7 @@ export class LanceChunkIndex {
 export class ChunkTable {
   constructor(
     private readonly lance: LanceModule,
+    private readonly arrow: ArrowModule,
     private readonly table: Table,
     readonly dim: number,
     private readonly maxVectorCopyBytes: number,
@@ -276,12 +279,15 @@ export class ChunkTable {
     for (let attempt = 0; attempt < VERSION_RACE_RETRIES; attempt++) {
       // The version first: row ids from the keyword search are only the copy's if no write came between.
       const version = await this.table.version();
-      const keywordHits = this.keywordRowIds(text, filter, limit);
+      const keyword = this.keywordRowIds(text, filter, limit);
+      const keywordHits = keyword.hits;
       keywordHits.catch(() => {}); // awaited below; a failure is reported from there
       const copy = await this.vectorCopyAt(version);
       if (copy === 'too-big') return undefined;
       if (copy === 'changed') continue;
       const query = await vector;
+      // The scan below holds the main thread for milliseconds; LanceDB's search proper starts only once its plan is back on it.
+      await keyword.running;
       const rowFile = this.rowFiles.get(copy);
       if (rowFile) {
         const found = await this.hybridFromRowFile(copy, rowFile, version, keywordHits, query, filter, limit);
@@ -395,13 +401,62 @@ export class ChunkTable {
     return byRowId;
   }
 
-  /** The keyword search's row ids and BM25 scores, best first, without reading a column. */
-  private async keywordRowIds(text: string, filter: ChunkFilter, limit: number): Promise<Array<{ rowId: number; score: number }>> {
-    if (!(await this.hasTextIndex())) return [];
-    let query = this.table.query().fullTextSearch(text, { columns: ['text'] }).limit(limit).select(['_score']).withRowId();
-    const where = filterSql(filter);
-    if (where) query = query.where(where);
-    return (await query.toArray()).map((row) => ({ rowId: Number(row._rowid), score: Number(row._score) }));
+  /**
+   * The keyword search's row ids and BM25 scores, best first, without reading a column; `running` once LanceDB
+   * is computing them. A LanceDB query is three round trips through the main thread (plan ~0.3 ms, the search
+   * ~0.9 ms, end of stream): started and left alone, it would wait for hybridFromCopy's int8 scan to end before
+   * it even begins (100k chunks: ~2.5 ms after the scan instead of beside it). Awaiting `running` before the
+   * scan lets it run on LanceDB's threads while the scan runs on this one.
+   */
+  private keywordRowIds(text: string, filter: ChunkFilter, limit: number): { hits: Promise<Array<{ rowId: number; score: number }>>; running: Promise<void> } {
+    let markRunning!: () => void;
+    const running = new Promise<void>((resolve) => (markRunning = resolve));
+    const hits = (async () => {
+      try {
+        if (!(await this.hasTextIndex())) return [];
+        let query = this.table.query().fullTextSearch(text, { columns: ['text'] }).limit(limit).select(['_score']).withRowId();
+        const where = filterSql(filter);
+        if (where) query = query.where(where);
+        const found: Array<{ rowId: number; score: number }> = [];
+        for (const batch of await this.batchesOf(query, limit, markRunning)) {
+          const rowIds = batch.getChild('_rowid');
+          const scores = batch.getChild('_score');
+          if (!rowIds || !scores) throw new Error('LanceDB returned a keyword search batch without _rowid or _score');
+          for (let i = 0; i < batch.numRows; i++) found.push({ rowId: Number(rowIds.get(i)), score: Number(scores.get(i)) });
+        }
+        return found;
+      } finally {
+        markRunning();
+      }
+    })();
+    return { hits, running };
+  }
+
+  /**
+   * The batches of a query of at most `limit` rows, as toArrow reads them but driving LanceDB's native iterator
+   * itself: `planned` is called once the plan is back and the first batch asked for (the search is then running),
+   * and the stream is not asked for its end once `limit` rows came (one round trip less). LanceDB 0.31 keeps
+   * `nativeExecute` protected (@hidden); without it the query runs through toArrow and `planned` is called at once.
+   */
+  private async batchesOf(query: Query, limit: number, planned: () => void): Promise<Array<import('apache-arrow').RecordBatch>> {
+    const native = (query as unknown as { nativeExecute?: () => Promise<NativeBatches> }).nativeExecute;
+    if (typeof native !== 'function') {
+      planned();
+      return (await query.toArrow()).batches;
+    }
+    const inner = await native.call(query);
+    let next = inner.next();
+    planned();
+    const batches: Array<import('apache-arrow').RecordBatch> = [];
+    let rows = 0;
+    for (let buffer = await next; buffer; buffer = await next) {
+      const { batches: read } = this.arrow.tableFromIPC(buffer);
+      batches.push(...read);
+      rows += read.reduce((sum, batch) => sum + batch.numRows, 0);
+      if (rows >= limit) break;
+      next = inner.next();
+    }
+    return batches;
   }
 
   /**

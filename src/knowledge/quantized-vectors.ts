@@ -12,10 +12,13 @@ import { createInt8Scanner, MAX_WEIGHT, type Int8Scanner } from './wasm/int8-sca
  * query embedded by the hashing embedder touches ~16 of 256 dimensions, so a
  * scan of 100k rows is a few milliseconds. Dense queries (a real model's
  * vectors) scan every column; the scan runs in WebAssembly SIMD
- * (wasm/int8-scan.wat), 16 rows an instruction, over tiles of 32 rows held
- * dimension by dimension: 100k × 384 took 35.5 ms of CPU a query in
- * JavaScript, 8.2 ms in SIMD over columns and ~4 ms over tiles (x64, 2
- * cores), with the same results, so recall is what the int8 copy gives.
+ * (wasm/int8-scan.wat), over tiles of 32 rows held two dimensions at a
+ * time: 100k × 384 took 35.5 ms of CPU a query in JavaScript, 8.2 ms in
+ * SIMD over columns, ~4 ms over tiles of one dimension and ~2.5 over tiles
+ * of pairs (x64, 2 cores), with the same results, so recall is what the
+ * int8 copy gives. A coarser first pass (sign bits) was measured and left
+ * out: on the bench's corpus it found half the exact top 10 in its best
+ * 1,000 (docs/benchmarks.md, session 8).
  *
  * Results are approximate only through int8 rounding; the caller re-ranks
  * the best few with the exact float vectors.
@@ -56,7 +59,7 @@ interface DotProducts {
 export class QuantizedVectors {
   /**
    * Without the SIMD scanner, column d holds dimension d of every row: columns[d * capacity + row].
-   * With it, the scanner's tiles of 16 rows hold the values (scanner.cell(row, d)).
+   * With it, the scanner's tiles of 32 rows hold the values (scanner.cell(row, d)).
    */
   private readonly columns: Int8Array;
   /** The WebAssembly SIMD scan, when this Node has it (it holds the columns then). */
@@ -76,6 +79,8 @@ export class QuantizedVectors {
   private rowIdsAscending = true;
   /** The JavaScript scan's sums, reused between searches: one float per row. */
   private readonly scratch: Float32Array;
+  /** Where dimension d of a row is in the scanner's cells, from its dimension 0 (the same for every row). */
+  private readonly cellOffsets: Int32Array;
   private filled = 0;
 
   constructor(
@@ -90,6 +95,8 @@ export class QuantizedVectors {
     this.timestamps = new Float64Array(capacity);
     this.sourceCodes = new Uint16Array(capacity);
     this.scratch = new Float32Array(this.scanner ? 0 : capacity); // the SIMD scan returns its own sums
+    this.cellOffsets = new Int32Array(this.scanner ? dim : 0);
+    for (let d = 0; d < this.cellOffsets.length; d++) this.cellOffsets[d] = this.scanner!.cell(0, d) - this.scanner!.cell(0, 0);
     this.ids = new IdColumn(capacity);
     this.docIds = new IdColumn(capacity);
   }
@@ -135,8 +142,8 @@ export class QuantizedVectors {
     const toInt8 = maxAbs > 0 ? 127 / maxAbs : 0;
     if (this.scanner) {
       const first = this.scanner.cell(row, 0);
-      const step = this.scanner.cell(row, 1) - first; // the same row's next dimension, within its tile
-      for (let d = 0; d < this.dim; d++) this.columns[first + d * step] = Math.round(vector[d]! * toInt8);
+      const offsets = this.cellOffsets;
+      for (let d = 0; d < this.dim; d++) this.columns[first + offsets[d]!] = Math.round(vector[d]! * toInt8);
     } else {
       for (let d = 0; d < this.dim; d++) this.columns[d * this.capacity + row] = Math.round(vector[d]! * toInt8);
     }
@@ -240,17 +247,41 @@ export class QuantizedVectors {
     return { values: scanner.scan(rows, dims, weights), factor: toInt > 0 ? 1 / toInt : 0 };
   }
 
-  /** Scales the raw dot products and keeps the best `k` of the rows that pass the filter. */
+  /**
+   * Scales the raw dot products and keeps the best `k` of the rows that pass
+   * the filter. The loop visits every row, so it reads locals only, skips
+   * the filter checks when there is no filter, and calls the heap only for
+   * a score above the weakest kept one, which the heap returns (a getter
+   * for it, read per row, was not inlined: nearest() of a sparse query over
+   * 100k × 256 took 2.0–3.2 ms of CPU, 0.9–1.3 with the returned floor,
+   * x64 under load).
+   */
   private best({ values, factor }: DotProducts, filter: RowFilter, k: number): NearRow[] {
     const allowed = this.allowedSources(filter.sources);
     const since = filter.since ?? -Infinity;
     const until = filter.until ?? Infinity;
     const heap = new TopK(k);
-    for (let row = 0; row < this.filled; row++) {
-      if (allowed && !allowed[this.sourceCodes[row]!]) continue;
-      const timestamp = this.timestamps[row]!;
-      if (timestamp < since || timestamp >= until) continue;
-      heap.offer(row, values[row]! * factor * this.scales[row]!);
+    const rows = this.filled;
+    const scales = this.scales;
+    if (k > 0) {
+      // Below the weakest kept score (once k are kept) no row gets in: rows come in order, so a tie never does.
+      let floor = -Infinity;
+      if (!allowed && since === -Infinity && until === Infinity) {
+        for (let row = 0; row < rows; row++) {
+          const score = values[row]! * factor * scales[row]!;
+          if (score > floor) floor = heap.offer(row, score);
+        }
+      } else {
+        const codes = this.sourceCodes;
+        const timestamps = this.timestamps;
+        for (let row = 0; row < rows; row++) {
+          if (allowed && !allowed[codes[row]!]) continue;
+          const timestamp = timestamps[row]!;
+          if (timestamp < since || timestamp >= until) continue;
+          const score = values[row]! * factor * scales[row]!;
+          if (score > floor) floor = heap.offer(row, score);
+        }
+      }
     }
     return heap.sorted().map(({ row, score }) => ({ rowId: this.rowIds[row]!, score, row }));
   }
@@ -288,8 +319,9 @@ class TopK {
     this.scores = new Float64Array(Math.max(0, k));
   }
 
-  offer(row: number, score: number): void {
-    if (this.k <= 0) return;
+  /** Keeps the row if it is among the best `k` so far; returns the score a row must now beat (-Infinity until `k` are kept). */
+  offer(row: number, score: number): number {
+    if (this.k <= 0) return Infinity;
     if (this.count < this.k) {
       this.rows[this.count] = row;
       this.scores[this.count] = score;
@@ -299,6 +331,7 @@ class TopK {
       this.scores[0] = score;
       this.siftDown(0);
     }
+    return this.count < this.k ? -Infinity : this.scores[0]!;
   }
 
   sorted(): Array<{ row: number; score: number }> {

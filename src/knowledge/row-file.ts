@@ -3,6 +3,7 @@ import { closeSync, fstatSync, fsync, openSync, readdirSync, readSync, unlinkSyn
 import { rename } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { processAlive } from './writer-lock.js';
 
@@ -33,6 +34,7 @@ import { processAlive } from './writer-lock.js';
 const MAGIC = 'HEARTHR1';
 const HEADER_BYTES = 64;
 const RECORD_PREFIX = 5 * 4;
+const LITTLE_ENDIAN = endianness() === 'LE';
 const writeAt = promisify(write);
 const fsyncFd = promisify(fsync);
 
@@ -258,7 +260,12 @@ export class RowFileReader {
     });
     if (recordId !== id) return undefined;
     const vector = new Float32Array(this.dim);
-    for (let d = 0; d < this.dim; d++) vector[d] = buffer.readFloatLE(RECORD_PREFIX + d * 4);
+    if (LITTLE_ENDIAN) {
+      // The file's floats are this machine's: one copy of the bytes, not a readFloatLE call each (~50k calls a search).
+      new Uint8Array(vector.buffer).set(buffer.subarray(RECORD_PREFIX, RECORD_PREFIX + this.dim * 4));
+    } else {
+      for (let d = 0; d < this.dim; d++) vector[d] = buffer.readFloatLE(RECORD_PREFIX + d * 4);
+    }
     return { id: recordId, vector, text: text!, title: title!, author: author!, url: url! };
   }
 

@@ -20,6 +20,23 @@ const PROBE = `const { writeFileSync } = require('node:fs');
 process.on('SIGUSR2', () => writeFileSync(process.env.HEARTH_TEST_MODULES_FILE, JSON.stringify(process.moduleLoadList)));
 `;
 
+/** A preload that counts zod schemas (see the test below); CommonJS like PROBE. */
+const ZOD_CENSUS = `const { writeFileSync } = require('node:fs');
+require('node:v8').setFlagsFromString('--expose-gc');
+const gc = require('node:vm').runInNewContext('gc');
+const made = [];
+Object.defineProperty(Object.prototype, '_zod', {
+  configurable: true,
+  get() { made.push(new WeakRef(this)); return undefined; },
+  set(value) { Object.defineProperty(this, '_zod', { value, writable: true, configurable: true, enumerable: true }); },
+});
+process.on('SIGUSR2', () => {
+  gc();
+  const live = made.map((ref) => ref.deref()).filter((o) => o !== undefined && Object.prototype.hasOwnProperty.call(o, '_zod'));
+  writeFileSync(process.env.HEARTH_TEST_ZOD_FILE, JSON.stringify({ made: made.length, live: live.map((o) => String(o._zod.def?.type ?? o._zod.def?.check)) }));
+});
+`;
+
 async function loadedModules(hearth: HearthProcess, file: string): Promise<string[]> {
   rmSync(file, { force: true });
   hearth.child.kill('SIGUSR2');
@@ -91,15 +108,52 @@ describe('the idle appliance', () => {
     expect(started.split('\n').filter((line) => /for optimization to TURBOFAN/.test(line))).toEqual([]);
   });
 
+  it('keeps no zod schema alive at idle after a restart from the config tree cache, and builds none for actions it does not use', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    // Counts zod schemas as they are made (each reads its own \`_zod\` before defining it: a getter on Object.prototype
+    // sees that) and, on SIGUSR2, after a full GC, how many are still alive.
+    const probe = join(dir, 'zod-census.cjs');
+    writeFileSync(probe, ZOD_CENSUS);
+    const census = join(dir, 'zod-census.json');
+    const config = baseConfig(port, `
+  nightly: { run: "true", schedule: { cron: "0 3 * * *" } }
+  weekly: { run: "true", schedule: { rrule: "FREQ=WEEKLY;BYDAY=MO;BYHOUR=4" } }
+  steps:
+    schedule: { every: 30d }
+    tasks:
+      a: { run: "true", retries: 2, timeout: 1m }
+      b: { run: "true", depends_on: a }
+`);
+    const env = { NODE_OPTIONS: `--require ${probe}`, HEARTH_TEST_ZOD_FILE: census };
+    let hearth = (running = await startHearth({ dir, port, config, env, readyWhen: 'log' }));
+    await hearth.waitFor('the config tree cache', () => existsSync(join(dir, 'data', 'cache', 'config-tree.json')) || undefined);
+    await hearth.stop();
+    hearth = running = await startHearth({ dir, port, config, env, readyWhen: 'log' });
+    expect(hearth.output()).toMatch(/"configFromCache":true/);
+
+    rmSync(census, { force: true });
+    hearth.child.kill('SIGUSR2');
+    const counted = await hearth.waitFor('the zod census', () => (existsSync(census) ? (JSON.parse(readFileSync(census, 'utf8')) as { made: number; live: string[] }) : undefined), 10_000);
+    // The config's schemas were built to check the file (a cached tree is still checked: \${VAR}s may have changed)...
+    expect(counted.made).toBeGreaterThan(100);
+    // ...and are garbage once it is built; the actions' schemas are built only for a config that uses them. What
+    // stays is the handful zod's prototypes hold (src/config/schema.ts, primeZod): 595 schemas stayed before.
+    expect(counted.live.length, counted.live.join(' ')).toBeLessThanOrEqual(20);
+  });
+
   it('starts from a bundle that V8 can keep one byte per character, without http2 or zod locales it never uses', () => {
     const bundle = readFileSync(join(ROOT, 'dist/hearth.cjs'), 'latin1');
     // One character above U+00FF makes V8 store the whole 1 MB source as UTF-16 (scripts/bundle.mjs).
     expect(/[^\x00-\x7f]/.exec(bundle)?.index).toBeUndefined();
     // A builtin imported anywhere in the bundle is imported at start: Hono's Node adapter is bundled without http2.
     expect(bundle).not.toMatch(/from\s*"node:http2"|require\("node:http2"\)/);
-    // ...and is in the bundle, not imported through Node's ES module loader with the first request.
-    expect(bundle).toContain('getRequestListener');
-    expect(bundle).not.toMatch(/__hearthImport\(\s*"@hono\/node-server"\s*\)/);
+    // ...and is bundled (in the web app's bundle, which the first request loads; test/integration/web-bundle.test.ts),
+    // not imported through Node's ES module loader with the first request.
+    const web = readFileSync(join(ROOT, 'dist/hearth-web.cjs'), 'latin1');
+    expect(web).toContain('getRequestListener');
+    expect(web).not.toMatch(/from\s*"node:http2"|require\("node:http2"\)/);
+    expect(bundle + web).not.toMatch(/__hearthImport\(\s*"@hono\/node-server"\s*\)/);
     // zod's Spanish messages stand for its ~40 other locales: English is the only one Hearth uses.
     expect(bundle).not.toContain('Demasiado grande');
     // No esbuild keepNames helper (a call per function and class at load, ~1 MB of idle RSS).

@@ -7,6 +7,7 @@ import type { KnowledgeBase } from '../../knowledge/knowledge-base.js';
 import { FORMAT_BY_EXTENSION } from '../../knowledge/normalize.js';
 import { scanFolder, scanJsonl } from '../../knowledge/sources.js';
 import { SOURCE_PATTERN } from '../../knowledge/stages.js';
+import { lazy } from '../../core/lazy.js';
 import { abortError, durationParam, parseParams, validateParams } from '../params.js';
 import type { ActionContext, ActionDefinition } from '../types.js';
 
@@ -25,37 +26,46 @@ export interface KnowledgeAccess {
 const DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024;
 const DEFAULT_KEEP_VERSIONS_MS = 60 * 60 * 1000;
 
-const sourceName = z.string().regex(SOURCE_PATTERN, 'use 1-63 letters, digits, ".", "-" or "_", starting with a letter or digit');
+const sourceName = () => z.string().regex(SOURCE_PATTERN, 'use 1-63 letters, digits, ".", "-" or "_", starting with a letter or digit');
 const KNOWN_EXTENSIONS = Object.keys(FORMAT_BY_EXTENSION);
 
-const pathParam = z.string({ error: 'expected a path (a string)' }).min(1, 'must not be empty');
+const pathParam = () => z.string({ error: 'expected a path (a string)' }).min(1, 'must not be empty');
 
-const filesParams = z.strictObject({
-  path: pathParam,
-  source: sourceName.optional(),
-  extensions: z
-    .array(
-      z
-        .string()
-        .transform((ext) => (ext.startsWith('.') ? ext : `.${ext}`).toLowerCase())
-        .refine((ext) => KNOWN_EXTENSIONS.includes(ext), { error: `must be one of ${KNOWN_EXTENSIONS.join(', ')}` }),
-    )
-    .min(1)
-    .optional(),
-  maxFileSize: z.number().int().min(1).default(DEFAULT_MAX_FILE_BYTES),
-});
+/** Built on first use (src/core/lazy.ts): an appliance that does not use this action never builds it. */
+const filesParams = lazy(() =>
+  z.strictObject({
+    path: pathParam(),
+    source: sourceName().optional(),
+    extensions: z
+      .array(
+        z
+          .string()
+          .transform((ext) => (ext.startsWith('.') ? ext : `.${ext}`).toLowerCase())
+          .refine((ext) => KNOWN_EXTENSIONS.includes(ext), { error: `must be one of ${KNOWN_EXTENSIONS.join(', ')}` }),
+      )
+      .min(1)
+      .optional(),
+    maxFileSize: z.number().int().min(1).default(DEFAULT_MAX_FILE_BYTES),
+  }),
+);
 
-const jsonlParams = z.strictObject({
-  path: pathParam,
-  source: sourceName.optional(),
-  /** Documents no longer in the file are deleted (the file is a full export, not a log). */
-  removeMissing: z.boolean().default(false),
-});
+/** Built on first use (src/core/lazy.ts): an appliance that does not use this action never builds it. */
+const jsonlParams = lazy(() =>
+  z.strictObject({
+    path: pathParam(),
+    source: sourceName().optional(),
+    /** Documents no longer in the file are deleted (the file is a full export, not a log). */
+    removeMissing: z.boolean().default(false),
+  }),
+);
 
-const optimizeParams = z.strictObject({
-  /** Table versions younger than this are kept (a search running right now may still read them). */
-  keepVersions: durationParam.default(DEFAULT_KEEP_VERSIONS_MS),
-});
+/** Built on first use (src/core/lazy.ts): an appliance that does not use this action never builds it. */
+const optimizeParams = lazy(() =>
+  z.strictObject({
+    /** Table versions younger than this are kept (a search running right now may still read them). */
+    keepVersions: durationParam().default(DEFAULT_KEEP_VERSIONS_MS),
+  }),
+);
 
 export function createIngestActions(knowledge: KnowledgeAccess | undefined): ActionDefinition[] {
   const store = async (): Promise<KnowledgeBase> => {
@@ -65,9 +75,9 @@ export function createIngestActions(knowledge: KnowledgeAccess | undefined): Act
   return [
     {
       name: 'ingest.files',
-      validate: (params) => validateParams(filesParams, params),
+      validate: (params) => validateParams(filesParams(), params),
       execute: async (raw, ctx) => {
-        const params = parseParams(filesParams, raw, 'ingest.files');
+        const params = parseParams(filesParams(), raw, 'ingest.files');
         const folder = resolveParamPath(params.path, ctx);
         await requireKind(folder, 'directory', params.path);
         const source = params.source ?? defaultSource(folder);
@@ -79,9 +89,9 @@ export function createIngestActions(knowledge: KnowledgeAccess | undefined): Act
     },
     {
       name: 'ingest.jsonl',
-      validate: (params) => validateParams(jsonlParams, params),
+      validate: (params) => validateParams(jsonlParams(), params),
       execute: async (raw, ctx) => {
-        const params = parseParams(jsonlParams, raw, 'ingest.jsonl');
+        const params = parseParams(jsonlParams(), raw, 'ingest.jsonl');
         const file = resolveParamPath(params.path, ctx);
         await requireKind(file, 'file', params.path);
         const source = params.source ?? defaultSource(file);
@@ -95,9 +105,9 @@ export function createIngestActions(knowledge: KnowledgeAccess | undefined): Act
     },
     {
       name: 'knowledge.optimize',
-      validate: (params) => validateParams(optimizeParams, params),
+      validate: (params) => validateParams(optimizeParams(), params),
       execute: async (raw, ctx) => {
-        const params = parseParams(optimizeParams, raw, 'knowledge.optimize');
+        const params = parseParams(optimizeParams(), raw, 'knowledge.optimize');
         return (await store()).optimize({ keepVersionsMs: params.keepVersions, progress: ctx.log });
       },
     },

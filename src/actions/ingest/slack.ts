@@ -11,6 +11,7 @@ import { SlackFiles } from '../../integrations/slack/store.js';
 import { syncSlack } from '../../integrations/slack/sync.js';
 import { createSearchSink } from '../../integrations/elasticsearch/sink.js';
 import type { Waiter } from '../../integrations/slack/sync.js';
+import { lazy } from '../../core/lazy.js';
 import { abortError, durationParam, parseParams, validateParams } from '../params.js';
 import type { ActionContext, ActionDefinition } from '../types.js';
 
@@ -35,42 +36,45 @@ export interface SlackActionDeps {
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
 
-export const slackParams = z.strictObject({
-  connection: z.string({ error: 'expected the name of a connection of type slack' }).min(1),
-  channels: z.union([z.literal('all'), z.array(z.string().min(1)).min(1, 'name at least one channel, or write all')]).default('all'),
-  threads: z.boolean().default(true),
-  lookback: durationParam.default(10 * 60 * 1000),
-  since: durationParam.default(90 * DAY),
-  threadWindow: durationParam.default(21 * DAY),
-  /** Off unless set: re-read every stored thread of a channel (whatever its age) when its last full sweep is older than this. */
-  fullSweepEvery: durationParam.refine((ms) => ms >= HOUR, 'a full sweep re-reads every stored thread: use at least 1h (e.g. 30d)').optional(),
-  pageSize: z.number().int().min(1).max(1000).default(200),
-  /** History pages stored together (one knowledge-store write); a crash fetches at most this many again. */
-  batchPages: z.number().int().min(1).max(100).default(10),
-  /** Tier 3 calls (history, replies) a minute; Slack allows ~50 for an app in your own workspace. */
-  perMinute: z.number().positive().max(600).default(50),
-  source: z.string().regex(SOURCE_PATTERN, 'use 1-63 letters, digits, ".", "-" or "_"').default('slack'),
-  /** Channels whose documents, raw files and cursor are deleted (and not synced) on the next run. */
-  forget: z.array(z.string().min(1)).optional(),
-  /** Optional: the same documents into an Elasticsearch or OpenSearch index too (bulk API, idempotent ids). */
-  elasticsearch: z
-    .strictObject({
-      url: z.string().url('expected a URL such as http://nas.local:9200'),
-      index: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,254}$/, 'use lower-case letters, digits, "_", "." or "-"').default('hearth-slack'),
-      type: z.enum(['elasticsearch', 'opensearch']).default('elasticsearch'),
-      apiKey: z.string().min(1).optional(),
-      username: z.string().min(1).optional(),
-      password: z.string().optional(),
-    })
-    .optional(),
-});
+/** Built on first use (src/core/lazy.ts): an appliance that does not use this action never builds it. */
+export const slackParams = lazy(() =>
+  z.strictObject({
+    connection: z.string({ error: 'expected the name of a connection of type slack' }).min(1),
+    channels: z.union([z.literal('all'), z.array(z.string().min(1)).min(1, 'name at least one channel, or write all')]).default('all'),
+    threads: z.boolean().default(true),
+    lookback: durationParam().default(10 * 60 * 1000),
+    since: durationParam().default(90 * DAY),
+    threadWindow: durationParam().default(21 * DAY),
+    /** Off unless set: re-read every stored thread of a channel (whatever its age) when its last full sweep is older than this. */
+    fullSweepEvery: durationParam().refine((ms) => ms >= HOUR, 'a full sweep re-reads every stored thread: use at least 1h (e.g. 30d)').optional(),
+    pageSize: z.number().int().min(1).max(1000).default(200),
+    /** History pages stored together (one knowledge-store write); a crash fetches at most this many again. */
+    batchPages: z.number().int().min(1).max(100).default(10),
+    /** Tier 3 calls (history, replies) a minute; Slack allows ~50 for an app in your own workspace. */
+    perMinute: z.number().positive().max(600).default(50),
+    source: z.string().regex(SOURCE_PATTERN, 'use 1-63 letters, digits, ".", "-" or "_"').default('slack'),
+    /** Channels whose documents, raw files and cursor are deleted (and not synced) on the next run. */
+    forget: z.array(z.string().min(1)).optional(),
+    /** Optional: the same documents into an Elasticsearch or OpenSearch index too (bulk API, idempotent ids). */
+    elasticsearch: z
+      .strictObject({
+        url: z.string().url('expected a URL such as http://nas.local:9200'),
+        index: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,254}$/, 'use lower-case letters, digits, "_", "." or "-"').default('hearth-slack'),
+        type: z.enum(['elasticsearch', 'opensearch']).default('elasticsearch'),
+        apiKey: z.string().min(1).optional(),
+        username: z.string().min(1).optional(),
+        password: z.string().optional(),
+      })
+      .optional(),
+  }),
+);
 
 export function createSlackAction(deps: SlackActionDeps): ActionDefinition {
   return {
     name: 'ingest.slack',
-    validate: (params) => validateParams(slackParams, params),
+    validate: (params) => validateParams(slackParams(), params),
     execute: async (raw, ctx) => {
-      const params = parseParams(slackParams, raw, 'ingest.slack');
+      const params = parseParams(slackParams(), raw, 'ingest.slack');
       if (!deps.connections) throw new NonRetriableError('this Hearth was started without connections (only the appliance started by `hearth start` has them)');
       let resolved;
       try {

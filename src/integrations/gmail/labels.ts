@@ -17,27 +17,28 @@ import type { QuotaPacer } from './pacer.js';
  * rules with `ask: true` wait for a yes in the inbox first.
  */
 
-const pattern = z.string().min(1);
+/** Schema factories: built by gmail.label's own lazily built schema (src/actions/gmail.ts), not when this module loads. */
+export const labelRuleSchema = () =>
+  z
+    .strictObject({
+      name: z.string().min(1).max(80),
+      query: z.string().min(1).optional(),
+      /** Header name → substring (case-insensitive) or /regex/flags; every one must match. */
+      match: z.record(z.string().min(1), z.string().min(1)).optional(),
+      add: z.array(z.string().min(1)).default([]),
+      remove: z.array(z.string().min(1)).default([]),
+      ask: z.boolean().default(false),
+    })
+    .refine((r) => (r.query === undefined) !== (r.match === undefined), { message: 'give either query (a Gmail search) or match (header predicates), not both or neither' })
+    .refine((r) => r.add.length + r.remove.length > 0, { message: 'give labels to add and/or remove' });
 
-export const labelRuleSchema = z
-  .strictObject({
-    name: z.string().min(1).max(80),
-    query: z.string().min(1).optional(),
-    /** Header name → substring (case-insensitive) or /regex/flags; every one must match. */
-    match: z.record(z.string().min(1), pattern).optional(),
-    add: z.array(z.string().min(1)).default([]),
-    remove: z.array(z.string().min(1)).default([]),
-    ask: z.boolean().default(false),
-  })
-  .refine((r) => (r.query === undefined) !== (r.match === undefined), { message: 'give either query (a Gmail search) or match (header predicates), not both or neither' })
-  .refine((r) => r.add.length + r.remove.length > 0, { message: 'give labels to add and/or remove' });
+export const labelRulesSchema = () =>
+  z
+    .array(labelRuleSchema())
+    .min(1)
+    .refine((rules) => new Set(rules.map((r) => r.name)).size === rules.length, { message: 'rule names must be unique' });
 
-export const labelRulesSchema = z
-  .array(labelRuleSchema)
-  .min(1)
-  .refine((rules) => new Set(rules.map((r) => r.name)).size === rules.length, { message: 'rule names must be unique' });
-
-export type LabelRule = z.output<typeof labelRuleSchema>;
+export type LabelRule = z.output<ReturnType<typeof labelRuleSchema>>;
 
 export interface RuleOutcome {
   name: string;
