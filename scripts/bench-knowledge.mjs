@@ -349,7 +349,11 @@ async function measureLocalModel(modelDir, model, label) {
       return embedder.embed(batch, kind, signal);
     },
   };
-  const kb = new KnowledgeBase({ root: join(work, 'local'), embedder: recording, clock: systemClock });
+  // Always an empty store: under --keep a previous run's store already holds these documents, and an ingest that
+  // embeds nothing measured nothing (it printed 0 chunks/s and NaN tokens per chunk).
+  const store = join(work, 'local');
+  rmSync(store, { recursive: true, force: true });
+  const kb = new KnowledgeBase({ root: store, embedder: recording, clock: systemClock });
   const started = performance.now();
   await ingest(kb, 2000, label);
   const seconds = (performance.now() - started) / 1000;
