@@ -261,13 +261,19 @@ async function stageTimings(kb, label) {
   const observer = new PerformanceObserver((list) => list.getEntries().forEach((entry) => (gc += entry.duration)));
   observer.observe({ entryTypes: ['gc'] });
   const totals = [];
+  // Per search, to name what the slowest 10 % have that the others do not (filtered or not, waiting for the keyword search, GC, CPU).
+  const searches = [];
   try {
     for (const query of queries) {
       const started = performance.now();
+      const cpuBefore = process.cpuUsage();
+      const gcBefore = gc;
       rowReadMs = 0;
       keywordWait = 0;
       await kb.search(query);
       totals.push(performance.now() - started);
+      const cpu = process.cpuUsage(cpuBefore);
+      searches.push({ ms: totals.at(-1), filtered: query.sources !== undefined, keywordWait, gc: gc - gcBefore, cpu: (cpu.user + cpu.system) / 1000 });
       (spans['main thread idle for the keyword search'] ??= []).push(keywordWait);
       if (rowReadMs > 0) (spans['row file reads'] ??= []).push(rowReadMs);
     }
@@ -279,6 +285,17 @@ async function stageTimings(kb, label) {
   }
   const parts = Object.entries(spans).map(([name, times]) => `${name} ${percentile(times, 50).toFixed(2)} / ${percentile(times, 95).toFixed(2)} (×${(times.length / queries.length).toFixed(0)})`);
   console.log(`stages ${label}, wall p50 / p95 ms: ${parts.join('; ')}; whole search ${percentile(totals, 50).toFixed(1)} / ${percentile(totals, 95).toFixed(1)}; GC ${(gc / queries.length).toFixed(2)} ms a search; ${(rowReads / queries.length).toFixed(0)} row file reads a search`);
+  const mean = (rows, key) => (rows.reduce((sum, row) => sum + row[key], 0) / Math.max(1, rows.length)).toFixed(1);
+  const byMs = [...searches].sort((a, b) => b.ms - a.ms);
+  const slow = byMs.slice(0, Math.ceil(searches.length / 10));
+  const rest = byMs.slice(slow.length);
+  const filtered = searches.filter((row) => row.filtered).map((row) => row.ms);
+  const unfiltered = searches.filter((row) => !row.filtered).map((row) => row.ms);
+  const means = (rows) => `idle for the keyword search ${mean(rows, 'keywordWait')}, GC ${mean(rows, 'gc')}, CPU ${mean(rows, 'cpu')} (all threads), whole ${mean(rows, 'ms')}`;
+  console.log(
+    `stages ${label}, the tail: filtered p50 / p95 ${percentile(filtered, 50).toFixed(1)} / ${percentile(filtered, 95).toFixed(1)} ms, unfiltered ${percentile(unfiltered, 50).toFixed(1)} / ${percentile(unfiltered, 95).toFixed(1)} ms; ` +
+      `slowest 10 % (${slow.filter((row) => row.filtered).length} of ${slow.length} filtered) means ms: ${means(slow)}; the other 90 %: ${means(rest)}`,
+  );
 }
 
 async function freePort() {

@@ -144,21 +144,15 @@ function toHit(query: string, candidate: FusedCandidate<IndexRow>): SearchHit {
 export function snippet(text: string, query: string, size = SNIPPET_CHARS): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   if (flat.length <= size) return flat;
-  const words = new Set(tokenize(query));
-  const lower = flat.toLowerCase();
-  const positions: number[] = [];
-  // An ASCII text's words are their own tokens (lower-cased, nothing to fold): tokenizing each was most of a snippet's time.
-  const ascii = ASCII.test(lower);
-  for (const match of lower.matchAll(/[\p{L}\p{N}]+/gu)) {
-    if (words.has(ascii ? match[0] : (tokenize(match[0])[0] ?? ''))) positions.push(match.index);
-  }
+  const positions = wordPositions(flat.toLowerCase(), new Set(tokenize(query)));
   let bestStart = 0;
   let bestCount = 0;
-  for (const start of positions) {
-    const count = positions.filter((position) => position >= start && position < start + size * 0.8).length;
-    if (count > bestCount) {
-      bestCount = count;
-      bestStart = start;
+  // Positions ascend: the words in a window starting at one are it and those after it, up to `end`.
+  for (let i = 0, end = 0; i < positions.length; i++) {
+    while (end < positions.length && positions[end]! < positions[i]! + size * 0.8) end++;
+    if (end - i > bestCount) {
+      bestCount = end - i;
+      bestStart = positions[i]!;
     }
   }
   let from = Math.max(0, bestStart - Math.floor(size * 0.2));
@@ -166,4 +160,35 @@ export function snippet(text: string, query: string, size = SNIPPET_CHARS): stri
   let to = Math.min(flat.length, from + size);
   if (to < flat.length) to = flat.lastIndexOf(' ', to) > from ? flat.lastIndexOf(' ', to) : to;
   return `${from > 0 ? '…' : ''}${flat.slice(from, to).trim()}${to < flat.length ? '…' : ''}`;
+}
+
+/**
+ * Where the query's words are in a lower-cased text, ascending. An ASCII
+ * text's words are its runs of letters and digits, its own tokens (nothing
+ * to fold), so each query word is looked up with indexOf and kept where it is
+ * a whole run: a regular expression's match object for every word of every
+ * hit was most of what a search allocated (and so of its GC pauses). Other
+ * texts are tokenized word by word.
+ */
+function wordPositions(lower: string, words: Set<string>): number[] {
+  const positions: number[] = [];
+  if (!ASCII.test(lower)) {
+    for (const match of lower.matchAll(/[\p{L}\p{N}]+/gu)) {
+      if (words.has(tokenize(match[0])[0] ?? '')) positions.push(match.index);
+    }
+    return positions;
+  }
+  for (const word of words) {
+    if (!ASCII_WORD.test(word)) continue; // not a run of letters and digits of an ASCII text
+    for (let at = lower.indexOf(word); at >= 0; at = lower.indexOf(word, at + 1)) {
+      if (!isAsciiWordChar(lower.charCodeAt(at - 1)) && !isAsciiWordChar(lower.charCodeAt(at + word.length))) positions.push(at);
+    }
+  }
+  return positions.sort((a, b) => a - b);
+}
+const ASCII_WORD = /^[a-z0-9]+$/;
+
+/** A lower-case ASCII letter or a digit (NaN, before the start or past the end: no). */
+function isAsciiWordChar(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 48 && code <= 57);
 }
