@@ -349,14 +349,16 @@ export class ChunkTable {
     const reader = rowFile.reader();
     if (!reader) return 'replaced';
     try {
-      const records = new Map<number, { known: CopiedRow; text: string; title: string; author: string; url: string; vector: Float32Array }>();
+      // Every read copies its vector into this one array: only the re-ranking's distance needs it (no vector a row to collect).
+      const vector = new Float32Array(query.length);
+      const records = new Map<number, { known: CopiedRow; text: string; title: string; author: string; url: string; distance: number }>();
       const recordOf = (row: number) => {
         let record = records.get(row);
         if (!record) {
           const known = copy.describe(row);
-          const read = reader.read(row, known.id);
+          const read = reader.read(row, known.id, vector);
           if (!read) return undefined;
-          record = { ...read, known };
+          record = { known, text: read.text, title: read.title, author: read.author, url: read.url, distance: cosineDistance(query, read.vector) };
           records.set(row, record);
         }
         return record;
@@ -366,7 +368,7 @@ export class ChunkTable {
       for (const { row } of near) {
         const record = recordOf(row);
         if (!record) return 'damaged';
-        scored.push({ row, score: cosineDistance(query, record.vector), id: record.known.id });
+        scored.push({ row, score: record.distance, id: record.known.id });
       }
       const nearest = scored.sort((a, b) => a.score - b.score || a.id.localeCompare(b.id)).slice(0, limit);
       const hits = await keywordHits;

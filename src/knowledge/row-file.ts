@@ -242,8 +242,12 @@ export class RowFileReader {
     private readonly offsets: Float64Array,
   ) {}
 
-  /** Row `row`'s record, or undefined if it is not there or its chunk id is not `id` (the file is damaged or stale). */
-  read(row: number, id: string): RowRecord | undefined {
+  /**
+   * Row `row`'s record, or undefined if it is not there or its chunk id is not `id` (the file is damaged or stale).
+   * With `into` (dim floats), the vector is copied into it and the record's `vector` is `into`: a search that
+   * only measures a distance with it allocates no vector a row.
+   */
+  read(row: number, id: string, into?: Float32Array): RowRecord | undefined {
     if (!(row >= 0 && row + 1 < this.offsets.length)) return undefined;
     const start = this.offsets[row]!;
     const bytes = this.offsets[row + 1]! - start;
@@ -259,10 +263,10 @@ export class RowFileReader {
       return value;
     });
     if (recordId !== id) return undefined;
-    const vector = new Float32Array(this.dim);
+    const vector = into?.length === this.dim ? into : new Float32Array(this.dim);
     if (LITTLE_ENDIAN) {
       // The file's floats are this machine's: one copy of the bytes, not a readFloatLE call each (~50k calls a search).
-      new Uint8Array(vector.buffer).set(buffer.subarray(RECORD_PREFIX, RECORD_PREFIX + this.dim * 4));
+      new Uint8Array(vector.buffer, vector.byteOffset, this.dim * 4).set(buffer.subarray(RECORD_PREFIX, RECORD_PREFIX + this.dim * 4));
     } else {
       for (let d = 0; d < this.dim; d++) vector[d] = buffer.readFloatLE(RECORD_PREFIX + d * 4);
     }
