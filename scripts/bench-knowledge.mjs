@@ -258,7 +258,13 @@ async function stageTimings(kb, label) {
     return { hits: waited(found.hits), running: waited(found.running) };
   };
   let gc = 0;
-  const observer = new PerformanceObserver((list) => list.getEntries().forEach((entry) => (gc += entry.duration)));
+  let scavenges = 0;
+  const observer = new PerformanceObserver((list) =>
+    list.getEntries().forEach((entry) => {
+      gc += entry.duration;
+      if (entry.detail?.kind === 1) scavenges++; // NODE_PERFORMANCE_GC_MINOR
+    }),
+  );
   observer.observe({ entryTypes: ['gc'] });
   const totals = [];
   // Per search, to name what the slowest 10 % have that the others do not (filtered or not, waiting for the keyword search, GC, CPU).
@@ -284,7 +290,7 @@ async function stageTimings(kb, label) {
     observer.disconnect();
   }
   const parts = Object.entries(spans).map(([name, times]) => `${name} ${percentile(times, 50).toFixed(2)} / ${percentile(times, 95).toFixed(2)} (×${(times.length / queries.length).toFixed(0)})`);
-  console.log(`stages ${label}, wall p50 / p95 ms: ${parts.join('; ')}; whole search ${percentile(totals, 50).toFixed(1)} / ${percentile(totals, 95).toFixed(1)}; GC ${(gc / queries.length).toFixed(2)} ms a search; ${(rowReads / queries.length).toFixed(0)} row file reads a search`);
+  console.log(`stages ${label}, wall p50 / p95 ms: ${parts.join('; ')}; whole search ${percentile(totals, 50).toFixed(1)} / ${percentile(totals, 95).toFixed(1)}; GC ${(gc / queries.length).toFixed(2)} ms a search (${scavenges} scavenges); ${(rowReads / queries.length).toFixed(0)} row file reads a search`);
   const mean = (rows, key) => (rows.reduce((sum, row) => sum + row[key], 0) / Math.max(1, rows.length)).toFixed(1);
   const byMs = [...searches].sort((a, b) => b.ms - a.ms);
   const slow = byMs.slice(0, Math.ceil(searches.length / 10));
