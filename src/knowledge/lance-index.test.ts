@@ -127,24 +127,14 @@ function recordTakes(table: ChunkTable): Array<{ rowIds: number[]; columns: stri
 
 /** Records the columns every full-text search on the LanceDB table under a ChunkTable asks for. */
 function recordKeywordSelects(table: ChunkTable): string[][] {
-  type Query = { fullTextSearch(...args: unknown[]): { select(columns: string[]): unknown } };
-  const lance = (table as unknown as { table: { query(): Query } }).table;
   const selects: string[][] = [];
-  const original = lance.query.bind(lance);
-  lance.query = () => {
-    const query = original();
-    const search = query.fullTextSearch.bind(query);
-    query.fullTextSearch = (...args) => {
-      const found = search(...args);
-      const select = found.select.bind(found);
-      found.select = (columns) => {
-        selects.push(columns);
-        return select(columns);
-      };
-      return found;
+  onKeywordSearch(table, (_native, query) => {
+    const select = (query.select as (columns: string[]) => unknown).bind(query);
+    query.select = (columns: string[]) => {
+      selects.push(columns);
+      return select(columns);
     };
-    return query;
-  };
+  });
   return selects;
 }
 
