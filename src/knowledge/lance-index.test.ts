@@ -419,6 +419,7 @@ describe('ChunkTable row file', () => {
         expect(hits).toEqual((await search(takesFrom, text, filter)).hits);
       }
     }
+    expect(keywordSelects.length).toBeGreaterThan(0);
     expect(keywordSelects.every((columns) => columns.length === 1 && columns[0] === '_score')).toBe(true);
     expect(header()).toMatchObject({ rows: 300 });
   });
