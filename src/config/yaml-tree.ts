@@ -3,6 +3,7 @@ import type { Alias, Document, Node, Scalar, YAMLMap } from 'yaml';
 import { referencesEnv, substituteEnv } from './env-substitution.js';
 import type { EnvLookup } from './env-substitution.js';
 import type { ConfigPath, IssueCollector, SourcePosition } from './issues.js';
+import { readSimpleYaml } from './simple-yaml.js';
 
 /**
  * Turns YAML text into plain JSON-like values, recording where every key and
@@ -62,6 +63,12 @@ export function readWrittenTree(text: string, issues: IssueCollector): { value: 
     );
     return undefined;
   }
+  // The common shape (one-line jobs in flow mappings) without the yaml package's Document; anything else below.
+  return readSimpleYaml(text, issues) ?? readYamlDocument(text, issues);
+}
+
+/** readWrittenTree through the yaml package's Document (every file the fast path in simple-yaml.ts declines). */
+export function readYamlDocument(text: string, issues: IssueCollector): { value: unknown } | undefined {
   let { doc, lineCounter } = parseYaml(text);
   if (countSyntaxErrors(doc) > 0 && text.includes('${')) {
     // `{ job: ring, secret: ${DOORBELL_SECRET} }` (as DESIGN.md writes it) is not YAML: in a flow

@@ -127,24 +127,14 @@ function recordTakes(table: ChunkTable): Array<{ rowIds: number[]; columns: stri
 
 /** Records the columns every full-text search on the LanceDB table under a ChunkTable asks for. */
 function recordKeywordSelects(table: ChunkTable): string[][] {
-  type Query = { fullTextSearch(...args: unknown[]): { select(columns: string[]): unknown } };
-  const lance = (table as unknown as { table: { query(): Query } }).table;
   const selects: string[][] = [];
-  const original = lance.query.bind(lance);
-  lance.query = () => {
-    const query = original();
-    const search = query.fullTextSearch.bind(query);
-    query.fullTextSearch = (...args) => {
-      const found = search(...args);
-      const select = found.select.bind(found);
-      found.select = (columns) => {
-        selects.push(columns);
-        return select(columns);
-      };
-      return found;
+  onKeywordSearch(table, (_native, query) => {
+    const select = (query.select as (columns: string[]) => unknown).bind(query);
+    query.select = (columns: string[]) => {
+      selects.push(columns);
+      return select(columns);
     };
-    return query;
-  };
+  });
   return selects;
 }
 
@@ -429,6 +419,7 @@ describe('ChunkTable row file', () => {
         expect(hits).toEqual((await search(takesFrom, text, filter)).hits);
       }
     }
+    expect(keywordSelects.length).toBeGreaterThan(0);
     expect(keywordSelects.every((columns) => columns.length === 1 && columns[0] === '_score')).toBe(true);
     expect(header()).toMatchObject({ rows: 300 });
   });

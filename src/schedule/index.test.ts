@@ -73,6 +73,27 @@ describe('compileCheckedSchedule', () => {
   });
 });
 
+describe('scheduleProblem within one check', () => {
+  it('compiles a rule repeated by many jobs once, and keeps nothing after the check', async () => {
+    const rule = 'FREQ=WEEKLY;BYDAY=MO;BYHOUR=6';
+    const specs: ScheduleSpec[] = Array.from({ length: 5 }, () => ({ kind: 'rrule', rule }));
+    for (const spec of specs) expect(scheduleProblem(spec, 'Europe/London')).toBeUndefined();
+    const first = compileCheckedSchedule(specs[0]!, 'Europe/London');
+    for (const spec of specs) expect(compileCheckedSchedule(spec, 'Europe/London')).toBe(first);
+    // Another zone or another text is its own schedule; a bad rule fails each time with the same message.
+    const other: ScheduleSpec = { kind: 'rrule', rule };
+    expect(scheduleProblem(other, 'UTC')).toBeUndefined();
+    expect(compileCheckedSchedule(other, 'UTC')).not.toBe(first);
+    const bad = scheduleProblem({ kind: 'rrule', rule: 'FREQ=SOMETIMES' }, 'UTC');
+    expect(bad).toMatch(/FREQ=SOMETIMES/);
+    expect(scheduleProblem({ kind: 'rrule', rule: 'FREQ=SOMETIMES' }, 'UTC')).toBe(bad);
+    await Promise.resolve();
+    const later: ScheduleSpec = { kind: 'rrule', rule };
+    expect(scheduleProblem(later, 'Europe/London')).toBeUndefined();
+    expect(compileCheckedSchedule(later, 'Europe/London')).not.toBe(first);
+  });
+});
+
 describe('nextOccurrences', () => {
   it('lists the next occurrences after a time', () => {
     const found = nextOccurrences({ kind: 'cron', expr: '0 3 * * *' }, 'Europe/London', { after: at('2026-03-27T12:00:00Z'), count: 3 });

@@ -46,6 +46,25 @@ export function compileSchedule(spec: ScheduleSpec, timezone: string): Schedule 
  */
 const checked = new WeakMap<ScheduleSpec, { timezone: string; schedule: Schedule }>();
 
+/**
+ * Cron and rrule schedules compiled during the current check of a config (one synchronous pass), by text and zone:
+ * a catalog that repeats a rule compiles it once (an rrule's compile searches for its first occurrence). Cleared in
+ * the microtask after the pass began, so it holds nothing between checks; a failed compile is not kept (its error
+ * is thrown again, word for word).
+ */
+const compiledInPass = new Map<string, Schedule>();
+
+function compileInPass(spec: ScheduleSpec, timezone: string): Schedule {
+  if (spec.kind !== 'cron' && spec.kind !== 'rrule') return compileSchedule(spec, timezone);
+  const key = `${spec.kind}\0${spec.kind === 'cron' ? spec.expr : spec.rule}\0${timezone}`;
+  const known = compiledInPass.get(key);
+  if (known) return known;
+  const schedule = compileSchedule(spec, timezone);
+  if (compiledInPass.size === 0) queueMicrotask(() => compiledInPass.clear());
+  compiledInPass.set(key, schedule);
+  return schedule;
+}
+
 /** compileSchedule, reusing what scheduleProblem compiled for this very spec object. */
 export function compileCheckedSchedule(spec: ScheduleSpec, timezone: string): Schedule {
   const known = checked.get(spec);
@@ -67,7 +86,7 @@ export function scheduleWarning(spec: ScheduleSpec): string | undefined {
 /** For config validation: undefined if fine, else the message (no file/line, the caller adds those). */
 export function scheduleProblem(spec: ScheduleSpec, timezone: string): string | undefined {
   try {
-    checked.set(spec, { timezone, schedule: compileSchedule(spec, timezone) });
+    checked.set(spec, { timezone, schedule: compileInPass(spec, timezone) });
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);

@@ -43,15 +43,7 @@ export interface ParsedRRule {
   exdates: DateValue[];
 }
 
-const FREQUENCIES: Record<string, number> = {
-  YEARLY: Frequency.YEARLY,
-  MONTHLY: Frequency.MONTHLY,
-  WEEKLY: Frequency.WEEKLY,
-  DAILY: Frequency.DAILY,
-  HOURLY: Frequency.HOURLY,
-  MINUTELY: Frequency.MINUTELY,
-  SECONDLY: Frequency.SECONDLY,
-};
+const FREQUENCIES: Readonly<Record<string, number>> = Frequency;
 
 const WEEKDAY_CODES = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'] as const;
 

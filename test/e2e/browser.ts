@@ -32,6 +32,15 @@ export async function logInAt(context: BrowserContext, baseUrl: string, path: st
   return page;
 }
 
+/**
+ * Taps `selector` (a form's submit button) and waits until the page it leads to has loaded. `waitForURL` alone is
+ * not enough when the form posts back to the page it is on: the URL already matches before the post is even sent,
+ * and a `page.reload()` right after raced the form's navigation ("Not attached to an active page", CI under load).
+ */
+export async function tapAndLoad(page: Page, selector: string): Promise<void> {
+  await Promise.all([page.waitForEvent('load'), page.tap(selector)]);
+}
+
 /** Where screenshots go: docs/ with UPDATE_SCREENSHOTS=1 (they are the README's pictures), else `<dir>/shots`. */
 export function screenshotDir(dir: string): string {
   const shots = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs') : join(dir, 'shots');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { Run } from '../../src/runs/model.js';
 import type { InboxItem } from '../../src/steps/inbox.js';
-import { logInAt, phoneContext, startDashboard } from './browser.js';
+import { logInAt, phoneContext, startDashboard, tapAndLoad } from './browser.js';
 import { baseConfig, freePort, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
 
 /**
@@ -66,7 +66,7 @@ describe('inbox in a browser', () => {
     expect(await page.textContent('main')).toContain('Delete these 3 files from Downloads?');
     await page.screenshot({ path: join(shots, 'inbox-phone.png'), fullPage: true });
 
-    await page.tap('button:has-text("Delete")');
+    await tapAndLoad(page, 'button:has-text("Delete")');
     await page.waitForURL(hearth.url + '/inbox');
     const done = await hearth.waitFor('the tidy run to finish', async () => {
       const run = (await hearth.api<Run>(`/api/runs/${tidy}`)).body;
@@ -79,7 +79,7 @@ describe('inbox in a browser', () => {
     // The object question: a small form.
     await page.fill('input[name="field.folder"]', 'Downloads');
     await page.fill('input[name="field.days"]', '30');
-    await page.tap('button:has-text("Send")');
+    await tapAndLoad(page, 'button:has-text("Send")');
     await page.waitForURL(hearth.url + '/inbox');
     await expect.poll(async () => page.reload().then(() => page.textContent('main'))).toContain('Turn the hall lights off?');
     await context.close();
