@@ -564,6 +564,46 @@ describe('ChunkTable row file', () => {
   });
 });
 
+/** Names of the indexes each `table` asks LanceDB to prewarm, in order; `fail` makes every prewarm reject. */
+function recordPrewarms(tables: ChunkTable[], fail = false): string[] {
+  const names: string[] = [];
+  for (const table of tables) {
+    const lance = (table as unknown as { table: { prewarmIndex(name: string): Promise<void> } }).table;
+    const original = lance.prewarmIndex.bind(lance);
+    lance.prewarmIndex = async (name) => {
+      names.push(name);
+      if (fail) throw new Error('prewarm failed (test)');
+      return original(name);
+    };
+  }
+  return names;
+}
+
+describe('ChunkTable index prewarm', () => {
+  it('loads every index into LanceDB’s cache with the first vector copy, once per table and process', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    const later = await open(); // another handle on the same table, as each store operation makes
+    const prewarmed = recordPrewarms([table, later]);
+    await table.hybridSearch('bread', query('bread'), {}, 50);
+    expect(prewarmed.sort()).toEqual(['source_idx', 'text_idx', 'ts_idx']);
+    await table.upsert([await chunk(1000, 'bread oven flour')]);
+    expect((await table.hybridSearch('bread oven', query('bread oven'), {}, 50)).vector.map((row) => row.id)).toContain('c1000'); // a new copy for the new version
+    await later.hybridSearch('bread', query('bread'), {}, 50);
+    expect(prewarmed).toHaveLength(3); // a second prewarm would read and cache every index again
+  });
+
+  it('searches as without it when prewarming fails', async () => {
+    const table = await open();
+    await table.upsert(await corpus());
+    const prewarmed = recordPrewarms([table], true);
+    const rankings = await table.hybridSearch('boiler pressure', query('boiler pressure'), {}, 50);
+    expect(prewarmed).toHaveLength(1); // the first failure ends the prewarm
+    expect(rankings.keyword.length).toBeGreaterThan(0);
+    expect(rankings.vector.length).toBeGreaterThan(0);
+  });
+});
+
 describe('ChunkTable without a row file', () => {
   it('takes the rows from LanceDB when the row file cannot be written, with the same hits', async () => {
     mkdirSync(join(dir, 'chunks.rows')); // a folder where the file would go: the rename into place fails

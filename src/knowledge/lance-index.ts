@@ -1,4 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Connection, Query, Table } from '@lancedb/lancedb';
 import { QuantizedVectors } from './quantized-vectors.js';
@@ -125,6 +126,13 @@ export const ROW_FILE_REWRITE_MS = 60 * 60_000;
  */
 const rowFileWrittenAt = new Map<string, number>();
 
+/**
+ * Tables (by folder and name) whose indexes this process has loaded into LanceDB's cache (ChunkTable.prewarmIndexesOnce).
+ * Once per process: a second prewarmIndex of the same index reads and caches it all again (100k chunks, LanceDB 0.31:
+ * 60-80 ms and RSS +20-30 MB a call, measured), so it is never repeated, not even after a write.
+ */
+const prewarmedTables = new Set<string>();
+
 export class LanceChunkIndex {
   private constructor(
     private readonly lance: LanceModule,
@@ -152,7 +160,8 @@ export class LanceChunkIndex {
     const names = await this.db.tableNames();
     const table = names.includes(name) ? await this.db.openTable(name) : await this.db.createEmptyTable(name, this.schema(dim));
     const rows = this.options.rowFile === false ? undefined : rowFilePath(this.dir, name);
-    return new ChunkTable(this.lance, this.arrow, table, dim, this.options.maxVectorCopyBytes ?? MAX_VECTOR_COPY_BYTES, rows, this.options.rowFileRewriteMs ?? ROW_FILE_REWRITE_MS);
+    const key = join(this.dir, name);
+    return new ChunkTable(this.lance, this.arrow, table, dim, this.options.maxVectorCopyBytes ?? MAX_VECTOR_COPY_BYTES, rows, this.options.rowFileRewriteMs ?? ROW_FILE_REWRITE_MS, key);
   }
 
   async dropTable(name: string): Promise<void> {
@@ -191,6 +200,8 @@ export class ChunkTable {
     /** Where the side file of rows lives (row-file.ts); undefined: searches take rows from LanceDB. */
     private readonly rowFilePath?: string,
     private readonly rowFileRewriteMs = ROW_FILE_REWRITE_MS,
+    /** The table's folder and name: what prewarmIndexesOnce remembers it by. */
+    private readonly key?: string,
   ) {}
 
   /** Whether a new row file may be written now (ChunkIndexOptions.rowFileRewriteMs). */
@@ -591,6 +602,7 @@ export class ChunkTable {
       if (loaded !== copy) return loaded;
       const rowFile = existing ?? (await finishRowFile(writer, version));
       if (rowFile) this.rowFiles.set(copy, rowFile);
+      await this.prewarmIndexesOnce();
       return copy;
     } finally {
       writer?.abort();
@@ -637,6 +649,24 @@ export class ChunkTable {
     }
     if (copy.size !== rows || (await this.table.version()) !== version) return 'changed';
     return copy;
+  }
+
+  /**
+   * Loads the full-text and filter indexes into LanceDB's cache once the first vector copy is in: otherwise each of
+   * the first searches reads and decodes the posting lists of its words (LanceDB 0.31, 100k chunks: a keyword
+   * search's CPU 2.75 -> 1.36 ms over the first 100 queries, and their p95 fell most, docs/benchmarks.md, session
+   * 9). It costs ~70 ms on LanceDB's threads, added to the first search's ~1 s, and memory: with the unit's malloc
+   * settings the appliance held 157-160 -> 192-196 MB after its first search and 178-180 -> 196-197 MB after 1,000
+   * more. Once per table and process (prewarmedTables). A failure only leaves searches to load what they need.
+   */
+  private async prewarmIndexesOnce(): Promise<void> {
+    if (!this.key || prewarmedTables.has(this.key)) return;
+    prewarmedTables.add(this.key);
+    try {
+      for (const index of await this.table.listIndices()) await this.table.prewarmIndex(index.name);
+    } catch {
+      // the searches load what they need, as without it
+    }
   }
 
   /**
