@@ -22,12 +22,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { describeMemory, memoryOf } from './proc-memory.mjs';
+import { freePort, percentile } from './bench-lib.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const dist = (path) => import(join(root, 'dist', path));
@@ -48,11 +48,6 @@ const work = flags.keep ? resolve(flags.keep) : mkdtempSync(join(tmpdir(), 'hear
 
 function machine() {
   return `${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}-${process.arch}`;
-}
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** mulberry32, so every run indexes the same corpus. */
@@ -302,14 +297,6 @@ async function stageTimings(kb, label) {
     `stages ${label}, the tail: filtered p50 / p95 ${percentile(filtered, 50).toFixed(1)} / ${percentile(filtered, 95).toFixed(1)} ms, unfiltered ${percentile(unfiltered, 50).toFixed(1)} / ${percentile(unfiltered, 95).toFixed(1)} ms; ` +
       `slowest 10 % (${slow.filter((row) => row.filtered).length} of ${slow.length} filtered) means ms: ${means(slow)}; the other 90 %: ${means(rest)}`,
   );
-}
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 /** Starts the real appliance on a store of `dataDir`, searches once over HTTP, reports RSS before and after. */
