@@ -16,6 +16,7 @@
  * Usage: node scripts/bench-knowledge.mjs [--sizes 10000,100000] [--queries 200] [--keep DIR] [--stages]
  *        --keep DIR: build the stores in DIR once and reuse them in later runs
  *        --stages: also time each LanceDB call and the int8 scan inside the searches (wall p50/p95), and GC
+ *        --no-prewarm: searches load the indexes as they need them (the one-shot CLI's way), for an A/B of the prewarm
  *        HEARTH_MODEL_DIR=/path/to/models to find Xenova/all-MiniLM-L6-v2
  * Synthetic documents: Zipf-distributed words from a fixed vocabulary, ~90
  * words (one chunk) each, timestamps spread over three years, three sources.
@@ -39,10 +40,11 @@ const { normalize } = await dist('knowledge/normalize.js');
 const { systemClock } = await dist('core/clock.js');
 
 const { values: flags } = parseArgs({
-  options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '200' }, 'dense-only': { type: 'boolean', default: false }, keep: { type: 'string' }, stages: { type: 'boolean', default: false } },
+  options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '200' }, 'dense-only': { type: 'boolean', default: false }, keep: { type: 'string' }, stages: { type: 'boolean', default: false }, 'no-prewarm': { type: 'boolean', default: false } },
 });
 const sizes = flags.sizes.split(',').map(Number);
 const queryCount = Number(flags.queries);
+const prewarmIndexes = !flags['no-prewarm'];
 // --keep DIR: build the stores in DIR and leave them there; a later run with the same DIR reuses them.
 const work = flags.keep ? resolve(flags.keep) : mkdtempSync(join(tmpdir(), 'hearth-bench-knowledge-'));
 
@@ -453,7 +455,7 @@ async function denseSearch(size, dim = 384) {
   const embedder = rotatedEmbedder(dim);
   const reuse = flags.keep && existsSync(join(root, 'index', 'meta.json'));
   if (!reuse) await bulkLoad(root, size, embedder);
-  const kb = new KnowledgeBase({ root, embedder, clock: systemClock });
+  const kb = new KnowledgeBase({ root, embedder, clock: systemClock, prewarmIndexes });
   await kb.optimize({ keepVersionsMs: 0 });
   await searchLatency(kb, `${size} chunks, dense ${dim}-d vectors (rotated hashing), after optimize`);
   if (flags.stages) await stageTimings(kb, `${size} chunks, dense ${dim}-d`);
@@ -504,7 +506,7 @@ for (const size of flags['dense-only'] ? [] : sizes) {
   } else {
     await bulkLoad(join(dataDir, 'knowledge'), size);
   }
-  const kb = new KnowledgeBase({ root: join(dataDir, 'knowledge'), embedder: createHashingEmbedder(256), clock: systemClock });
+  const kb = new KnowledgeBase({ root: join(dataDir, 'knowledge'), embedder: createHashingEmbedder(256), clock: systemClock, prewarmIndexes });
   // A staged ingest folds its rows into the indexes itself; a bulk load does not, so only optimize makes it comparable.
   if (size === sizes[0] && !reuse) await searchLatency(kb, `${size} chunks, right after ingest`);
   const started = performance.now();
