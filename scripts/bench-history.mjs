@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ROOT, startHearth, unitMallocEnv } from './dashboard-harness.mjs';
 import { memoryOf } from './proc-memory.mjs';
+import { percentile } from './bench-lib.mjs';
 
 const { FileRunStore } = await import(join(ROOT, 'dist/runs/file-store.js'));
 const { silentLogger } = await import(join(ROOT, 'dist/core/logger.js'));
@@ -45,10 +46,7 @@ const KEEP_PER_JOB = 50;
 const DAY_MS = 86_400_000;
 const YEAR_MS = 365 * DAY_MS;
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
+const median = (values) => percentile(values, 50);
 
 function line(name, value, unit, extra = '') {
   console.log(`${name.padEnd(52)} ${String(value).padStart(9)} ${unit.padEnd(5)} ${extra}`);

@@ -27,10 +27,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, watch, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { freePort, percentile } from './bench-lib.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const dist = (path) => import(join(root, 'dist', path));
@@ -39,11 +39,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function row(name, value, unit, target, extra = '') {
   console.log(`${name.padEnd(52)} ${String(value).padStart(10)} ${unit.padEnd(8)} (target ${target})${extra ? `  ${extra}` : ''}`);
-}
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 function statusMb(pid, field) {
@@ -58,16 +53,6 @@ function cpuMs(pid) {
   const ticks = Number(fields[11]) + Number(fields[12]);
   const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
   return (ticks * 1000) / hz;
-}
-
-async function freePort() {
-  return new Promise((resolvePort) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** A hearth.yaml with `count` scheduled jobs: a mix of cron, every and rrule, as a real catalog would have. */

@@ -16,18 +16,19 @@
  * Usage: node scripts/bench-knowledge.mjs [--sizes 10000,100000] [--queries 200] [--keep DIR] [--stages]
  *        --keep DIR: build the stores in DIR once and reuse them in later runs
  *        --stages: also time each LanceDB call and the int8 scan inside the searches (wall p50/p95), and GC
+ *        --no-prewarm: searches load the indexes as they need them (the one-shot CLI's way), for an A/B of the prewarm
  *        HEARTH_MODEL_DIR=/path/to/models to find Xenova/all-MiniLM-L6-v2
  * Synthetic documents: Zipf-distributed words from a fixed vocabulary, ~90
  * words (one chunk) each, timestamps spread over three years, three sources.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { describeMemory, memoryOf } from './proc-memory.mjs';
+import { freePort, percentile } from './bench-lib.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const dist = (path) => import(join(root, 'dist', path));
@@ -39,20 +40,16 @@ const { normalize } = await dist('knowledge/normalize.js');
 const { systemClock } = await dist('core/clock.js');
 
 const { values: flags } = parseArgs({
-  options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '200' }, 'dense-only': { type: 'boolean', default: false }, keep: { type: 'string' }, stages: { type: 'boolean', default: false } },
+  options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '200' }, 'dense-only': { type: 'boolean', default: false }, keep: { type: 'string' }, stages: { type: 'boolean', default: false }, 'no-prewarm': { type: 'boolean', default: false } },
 });
 const sizes = flags.sizes.split(',').map(Number);
 const queryCount = Number(flags.queries);
+const prewarmIndexes = !flags['no-prewarm'];
 // --keep DIR: build the stores in DIR and leave them there; a later run with the same DIR reuses them.
 const work = flags.keep ? resolve(flags.keep) : mkdtempSync(join(tmpdir(), 'hearth-bench-knowledge-'));
 
 function machine() {
   return `${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}-${process.arch}`;
-}
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** mulberry32, so every run indexes the same corpus. */
@@ -304,14 +301,6 @@ async function stageTimings(kb, label) {
   );
 }
 
-async function freePort() {
-  const server = createServer();
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 /** Starts the real appliance on a store of `dataDir`, searches once over HTTP, reports RSS before and after. */
 async function applianceRss(dataDir) {
   const port = await freePort();
@@ -466,7 +455,7 @@ async function denseSearch(size, dim = 384) {
   const embedder = rotatedEmbedder(dim);
   const reuse = flags.keep && existsSync(join(root, 'index', 'meta.json'));
   if (!reuse) await bulkLoad(root, size, embedder);
-  const kb = new KnowledgeBase({ root, embedder, clock: systemClock });
+  const kb = new KnowledgeBase({ root, embedder, clock: systemClock, prewarmIndexes });
   await kb.optimize({ keepVersionsMs: 0 });
   await searchLatency(kb, `${size} chunks, dense ${dim}-d vectors (rotated hashing), after optimize`);
   if (flags.stages) await stageTimings(kb, `${size} chunks, dense ${dim}-d`);
@@ -517,7 +506,7 @@ for (const size of flags['dense-only'] ? [] : sizes) {
   } else {
     await bulkLoad(join(dataDir, 'knowledge'), size);
   }
-  const kb = new KnowledgeBase({ root: join(dataDir, 'knowledge'), embedder: createHashingEmbedder(256), clock: systemClock });
+  const kb = new KnowledgeBase({ root: join(dataDir, 'knowledge'), embedder: createHashingEmbedder(256), clock: systemClock, prewarmIndexes });
   // A staged ingest folds its rows into the indexes itself; a bulk load does not, so only optimize makes it comparable.
   if (size === sizes[0] && !reuse) await searchLatency(kb, `${size} chunks, right after ingest`);
   const started = performance.now();

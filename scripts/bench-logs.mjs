@@ -12,11 +12,11 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describeMemory, memoryOf } from './proc-memory.mjs';
+import { freePort } from './bench-lib.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const MB = 1024 * 1024;
@@ -25,16 +25,6 @@ const FLOOD = `yes ${'x'.repeat(99)} | head -n 795000`;
 
 function report(name, value, unit, target) {
   console.log(`${name.padEnd(44)} ${String(value).padStart(10)} ${unit.padEnd(8)} (target ${target})`);
-}
-
-async function freePort() {
-  return new Promise((resolvePort) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

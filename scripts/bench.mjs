@@ -15,11 +15,11 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describeMemory, memoryOf } from './proc-memory.mjs';
+import { freePort, percentile } from './bench-lib.mjs';
 import { makeBenchEngine, noopAction } from './bench-engine.mjs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -40,11 +40,6 @@ const results = [];
 function machine() {
   const cpu = cpus()[0]?.model ?? 'unknown cpu';
   return `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}-${process.arch}`;
-}
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 function report(name, value, unit, target) {
@@ -234,16 +229,6 @@ async function workflowSteps() {
   await engine.stop();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
-}
-
-async function freePort() {
-  return new Promise((resolvePort) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** The floor under any Node program's RSS on this machine. */

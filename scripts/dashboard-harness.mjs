@@ -4,23 +4,14 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from './bench-lib.mjs';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const PASSWORD = 'measure me please';
 
-export async function freePort() {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
-}
+export { freePort };
 
 /**
  * `prepare(dataDir)` may fill the data directory (history, state) before hearth starts;

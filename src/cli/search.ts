@@ -54,7 +54,8 @@ async function searchLocal(args: CommandArgs, ctx: CliContext, query: import('..
     import('../core/logger.js'),
     import('../core/clock.js'),
   ]);
-  const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock: systemClock, logger: silentLogger });
+  // One search and out: loading every index into memory first would only make it slower.
+  const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock: systemClock, logger: silentLogger, prewarmIndexes: false });
   try {
     return await knowledge.search(query);
   } finally {

@@ -174,17 +174,23 @@ export interface HearthConfig {
 export type EmbedderSpec =
   | { type: 'hashing'; dim: number }
   | { type: 'local'; model: string; modelDir: string; dtype: 'q8' | 'fp32' | 'fp16' | 'int8' | 'uint8' | 'q4'; threads: number }
-  | {
-      type: 'ollama' | 'openai';
-      url: string;
-      model: string;
-      dim?: number;
-      apiKey?: string;
-      timeoutMs: number;
-      retries: number;
-      queryPrefix?: string;
-      documentPrefix?: string;
-    };
+  | ({ type: 'ollama' | 'openai' } & HttpEmbedderSettings);
+
+/** An HTTP embedder's settings in hearth.yaml; src/knowledge/embedders/http.ts takes them as they are. */
+export interface HttpEmbedderSettings {
+  /** Base URL: http://127.0.0.1:11434 (Ollama), https://api.openai.com or http://host:8000 (OpenAI-compatible). */
+  url: string;
+  model: string;
+  /** Expected dimension; when absent the first response decides. */
+  dim?: number;
+  apiKey?: string;
+  timeoutMs: number;
+  /** Retries after the first attempt. */
+  retries: number;
+  /** Prepended by purpose, for models trained with prefixes (nomic: "search_query: "). */
+  queryPrefix?: string;
+  documentPrefix?: string;
+}
 
 export interface KnowledgeConfig {
   embedder: EmbedderSpec;

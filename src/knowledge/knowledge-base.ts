@@ -87,6 +87,8 @@ export interface KnowledgeBaseOptions {
   embedder: Embedder;
   clock: Clock;
   chunking?: ChunkOptions;
+  /** See ChunkIndexOptions.prewarmIndexes (default true). */
+  prewarmIndexes?: boolean;
 }
 
 interface PendingDoc {
@@ -513,7 +515,7 @@ export class KnowledgeBase implements SearchPort {
   }
 
   private index(): Promise<LanceChunkIndex> {
-    this.indexPromise ??= LanceChunkIndex.open(this.files.indexDir);
+    this.indexPromise ??= LanceChunkIndex.open(this.files.indexDir, { prewarmIndexes: this.options.prewarmIndexes });
     return this.indexPromise;
   }
 

@@ -31,7 +31,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function open(maxVectorCopyBytes?: number, options: { rowFile?: boolean; rowFileRewriteMs?: number } = {}): Promise<ChunkTable> {
+async function open(maxVectorCopyBytes?: number, options: { rowFile?: boolean; rowFileRewriteMs?: number; prewarmIndexes?: boolean } = {}): Promise<ChunkTable> {
   const index = await LanceChunkIndex.open(dir, { ...(maxVectorCopyBytes === undefined ? {} : { maxVectorCopyBytes }), ...options });
   indexes.push(index);
   return index.table('chunks', DIM);
@@ -591,6 +591,14 @@ describe('ChunkTable index prewarm', () => {
     expect((await table.hybridSearch('bread oven', query('bread oven'), {}, 50)).vector.map((row) => row.id)).toContain('c1000'); // a new copy for the new version
     await later.hybridSearch('bread', query('bread'), {}, 50);
     expect(prewarmed).toHaveLength(3); // a second prewarm would read and cache every index again
+  });
+
+  it('leaves the indexes to the searches when told not to prewarm (a one-shot CLI search)', async () => {
+    const table = await open(undefined, { prewarmIndexes: false });
+    await table.upsert(await corpus());
+    const prewarmed = recordPrewarms([table]);
+    expect((await table.hybridSearch('bread', query('bread'), {}, 50)).keyword.length).toBeGreaterThan(0);
+    expect(prewarmed).toEqual([]);
   });
 
   it('searches as without it when prewarming fails', async () => {

@@ -115,6 +115,11 @@ export interface ChunkIndexOptions {
    * their rows from LanceDB as without the file (the same hits, a few ms more).
    */
   rowFileRewriteMs?: number;
+  /**
+   * Load every index of a table into LanceDB's cache once its first vector copy is in (ChunkTable.prewarmIndexesOnce;
+   * default true): for a process that searches again and again, not for one that searches once and exits.
+   */
+  prewarmIndexes?: boolean;
 }
 
 /** One row file write per table per hour at most (ChunkIndexOptions.rowFileRewriteMs). */
@@ -160,7 +165,7 @@ export class LanceChunkIndex {
     const names = await this.db.tableNames();
     const table = names.includes(name) ? await this.db.openTable(name) : await this.db.createEmptyTable(name, this.schema(dim));
     const rows = this.options.rowFile === false ? undefined : rowFilePath(this.dir, name);
-    const key = join(this.dir, name);
+    const key = this.options.prewarmIndexes === false ? undefined : join(this.dir, name);
     return new ChunkTable(this.lance, this.arrow, table, dim, this.options.maxVectorCopyBytes ?? MAX_VECTOR_COPY_BYTES, rows, this.options.rowFileRewriteMs ?? ROW_FILE_REWRITE_MS, key);
   }
 
@@ -200,7 +205,7 @@ export class ChunkTable {
     /** Where the side file of rows lives (row-file.ts); undefined: searches take rows from LanceDB. */
     private readonly rowFilePath?: string,
     private readonly rowFileRewriteMs = ROW_FILE_REWRITE_MS,
-    /** The table's folder and name: what prewarmIndexesOnce remembers it by. */
+    /** The table's folder and name, what prewarmIndexesOnce remembers it by; undefined: no prewarm. */
     private readonly key?: string,
   ) {}
 

@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.js';
 import { HistoryArchive, monthsForId } from './history-archive.js';
 import { isFinished } from './model.js';
 import type { Run, RunPage, RunQuery, ScheduleState } from './model.js';
-import { cloneJson, normalizeQuery, toPage } from './run-query.js';
+import { cloneDefined, cloneJson, normalizeQuery, toPage } from './run-query.js';
 import { applyRunDelta, copyRun, runDelta } from './run-delta.js';
 import { describeRunProblem, describeStateProblem, emptyStateDocument, migrateRun, RunState, withDerivedDefaults } from './run-state.js';
 import type { StateDocument } from './run-state.js';
@@ -361,8 +361,7 @@ export class FileRunStore implements RunStore {
   readonly schedules: ScheduleLedger = inProcessLedger(this);
 
   getSchedule(job: string): ScheduleState | undefined {
-    const schedule = this.state.getSchedule(job);
-    return schedule && cloneJson(schedule);
+    return cloneDefined(this.state.getSchedule(job));
   }
 
   setSchedule(job: string, state: ScheduleState): void {
@@ -373,8 +372,7 @@ export class FileRunStore implements RunStore {
   }
 
   getMeta<T>(key: string): T | undefined {
-    const value = this.state.getMeta(key);
-    return value === undefined ? undefined : cloneJson(value as T);
+    return cloneDefined(this.state.getMeta(key) as T | undefined);
   }
 
   metaKeys(prefix: string): string[] {
@@ -383,7 +381,7 @@ export class FileRunStore implements RunStore {
 
   setMeta(key: string, value: unknown): void {
     this.assertOpen();
-    this.state.setMeta(key, value === undefined ? undefined : cloneJson(value));
+    this.state.setMeta(key, cloneDefined(value));
     this.enqueue(`meta:${key}`, { t: 'meta', key });
     this.scheduleFlush();
   }

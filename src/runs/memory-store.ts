@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { Run, RunPage, RunQuery, ScheduleState } from './model.js';
-import { cloneJson, normalizeQuery, toPage } from './run-query.js';
+import { cloneDefined, cloneJson, normalizeQuery, toPage } from './run-query.js';
 import { RunState } from './run-state.js';
 import type { RunStore } from './store.js';
 import { inProcessLedger } from './schedule-ledger.js';
@@ -97,8 +97,7 @@ export class MemoryRunStore implements RunStore {
   readonly schedules: ScheduleLedger = inProcessLedger(this);
 
   getSchedule(job: string): ScheduleState | undefined {
-    const schedule = this.state.getSchedule(job);
-    return schedule && cloneJson(schedule);
+    return cloneDefined(this.state.getSchedule(job));
   }
 
   setSchedule(job: string, state: ScheduleState): void {
@@ -107,8 +106,7 @@ export class MemoryRunStore implements RunStore {
   }
 
   getMeta<T>(key: string): T | undefined {
-    const value = this.state.getMeta(key);
-    return value === undefined ? undefined : cloneJson(value as T);
+    return cloneDefined(this.state.getMeta(key) as T | undefined);
   }
 
   metaKeys(prefix: string): string[] {
@@ -117,7 +115,7 @@ export class MemoryRunStore implements RunStore {
 
   setMeta(key: string, value: unknown): void {
     this.assertOpen();
-    this.state.setMeta(key, value === undefined ? undefined : cloneJson(value));
+    this.state.setMeta(key, cloneDefined(value));
   }
 
   private assertOpen(): void {

@@ -60,3 +60,8 @@ export function toPage(candidates: Run[], limit: number): RunPage {
 export function cloneJson<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
+
+/** cloneJson for what may be absent (a schedule state, a meta value): undefined stays undefined. */
+export function cloneDefined<T>(value: T | undefined): T | undefined {
+  return value === undefined ? undefined : cloneJson(value);
+}

@@ -4,10 +4,11 @@
  * extends its Request and Response at import), so the test reads the list of Node's internal modules the process
  * has loaded (process.moduleLoadList, written on SIGUSR2 by a preload) before and after a first request.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { ROOT, baseConfig, startHearth, type HearthProcess } from '../helpers/hearth-process.js';
+import { askProbe, probeSetup } from '../helpers/preload-probe.js';
 
 let running: HearthProcess | undefined;
 afterEach(async () => {
@@ -15,7 +16,7 @@ afterEach(async () => {
   running = undefined;
 });
 
-// CommonJS and --require, like bin/hearth.js: an --import preload would load Node's ES module loader itself.
+// CommonJS and --require, like bin/hearth.js (test/helpers/preload-probe.ts).
 const PROBE = `const { writeFileSync } = require('node:fs');
 process.on('SIGUSR2', () => writeFileSync(process.env.HEARTH_TEST_MODULES_FILE, JSON.stringify(process.moduleLoadList)));
 `;
@@ -38,19 +39,14 @@ process.on('SIGUSR2', () => {
 `;
 
 async function loadedModules(hearth: HearthProcess, file: string): Promise<string[]> {
-  rmSync(file, { force: true });
-  hearth.child.kill('SIGUSR2');
-  return hearth.waitFor('the module list', () => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as string[]) : undefined), 10_000);
+  return askProbe<string[]>(hearth, file, 'the module list');
 }
 
 const UNDICI = 'NativeModule internal/deps/undici/undici';
 
 describe('the idle appliance', () => {
   it('starts without loading the web app (undici, http2) and loads it with the first request', async () => {
-    const dir = tempDir();
-    const port = await freePort();
-    const probe = join(dir, 'probe.cjs');
-    writeFileSync(probe, PROBE);
+    const { dir, port, nodeOptions } = await probeSetup('probe.cjs', PROBE);
     const modulesFile = join(dir, 'modules.json');
     // Jobs that wait: nothing is due while the test looks (the example config's jobs run at once, and its
     // http-check job calls the API, which is exactly what loads the web app).
@@ -62,7 +58,7 @@ describe('the idle appliance', () => {
   weekly: { run: "true", schedule: { rrule: "FREQ=WEEKLY;BYDAY=MO;BYHOUR=4" } }
   by-hand: { run: "true" }
 `),
-      env: { NODE_OPTIONS: `--require ${probe}`, HEARTH_TEST_MODULES_FILE: modulesFile },
+      env: { NODE_OPTIONS: nodeOptions, HEARTH_TEST_MODULES_FILE: modulesFile },
       readyWhen: 'log',
     }));
 
@@ -88,16 +84,13 @@ describe('the idle appliance', () => {
   });
 
   it('runs no function through TurboFan while it starts, so the optimizing compiler is not resident at idle', async () => {
-    const dir = tempDir();
-    const port = await freePort();
     // V8 prints what it tiers up (--trace-opt, set from a preload: NODE_OPTIONS takes no V8 flags) to stdout.
-    const probe = join(dir, 'trace-opt.cjs');
-    writeFileSync(probe, "require('node:v8').setFlagsFromString('--trace-opt');\n");
+    const { dir, port, nodeOptions } = await probeSetup('trace-opt.cjs', "require('node:v8').setFlagsFromString('--trace-opt');\n");
     const config = baseConfig(port, `
   nightly: { run: "true", schedule: { cron: "0 3 * * *" } }
   weekly: { run: "true", schedule: { rrule: "FREQ=WEEKLY;BYDAY=MO;BYHOUR=4" } }
 `);
-    const env = { NODE_OPTIONS: `--require ${probe}` };
+    const env = { NODE_OPTIONS: nodeOptions };
     // The first start writes the code cache (3 s in) and the config tree cache; the restart is what is measured.
     let hearth = (running = await startHearth({ dir, port, config, env, readyWhen: 'log' }));
     await hearth.waitFor('the code cache', () => existsSync(join(dir, 'code-cache', 'code-cache.bin')) || undefined);
@@ -109,12 +102,9 @@ describe('the idle appliance', () => {
   });
 
   it('keeps no zod schema alive at idle after a restart from the config tree cache, and builds none for actions it does not use', async () => {
-    const dir = tempDir();
-    const port = await freePort();
     // Counts zod schemas as they are made (each reads its own \`_zod\` before defining it: a getter on Object.prototype
     // sees that) and, on SIGUSR2, after a full GC, how many are still alive.
-    const probe = join(dir, 'zod-census.cjs');
-    writeFileSync(probe, ZOD_CENSUS);
+    const { dir, port, nodeOptions } = await probeSetup('zod-census.cjs', ZOD_CENSUS);
     const census = join(dir, 'zod-census.json');
     const config = baseConfig(port, `
   nightly: { run: "true", schedule: { cron: "0 3 * * *" } }
@@ -125,16 +115,14 @@ describe('the idle appliance', () => {
       a: { run: "true", retries: 2, timeout: 1m }
       b: { run: "true", depends_on: a }
 `);
-    const env = { NODE_OPTIONS: `--require ${probe}`, HEARTH_TEST_ZOD_FILE: census };
+    const env = { NODE_OPTIONS: nodeOptions, HEARTH_TEST_ZOD_FILE: census };
     let hearth = (running = await startHearth({ dir, port, config, env, readyWhen: 'log' }));
     await hearth.waitFor('the config tree cache', () => existsSync(join(dir, 'data', 'cache', 'config-tree.json')) || undefined);
     await hearth.stop();
     hearth = running = await startHearth({ dir, port, config, env, readyWhen: 'log' });
     expect(hearth.output()).toMatch(/"configFromCache":true/);
 
-    rmSync(census, { force: true });
-    hearth.child.kill('SIGUSR2');
-    const counted = await hearth.waitFor('the zod census', () => (existsSync(census) ? (JSON.parse(readFileSync(census, 'utf8')) as { made: number; live: string[] }) : undefined), 10_000);
+    const counted = await askProbe<{ made: number; live: string[] }>(hearth, census, 'the zod census');
     // The config's schemas were built to check the file (a cached tree is still checked: \${VAR}s may have changed)...
     expect(counted.made).toBeGreaterThan(100);
     // ...and are garbage once it is built; the actions' schemas are built only for a config that uses them. What

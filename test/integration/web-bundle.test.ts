@@ -8,7 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, ROOT, baseConfig, freePort, startHearth, tempDir, type HearthProcess } from '../helpers/hearth-process.js';
+import { BIN, ROOT, baseConfig, startHearth, type HearthProcess } from '../helpers/hearth-process.js';
+import { askProbe, probeSetup } from '../helpers/preload-probe.js';
 
 let running: HearthProcess | undefined;
 let child: ChildProcess | undefined;
@@ -35,9 +36,7 @@ process.on('SIGUSR2', () => writeFileSync(process.env.HEARTH_TEST_WEB_FILE, JSON
 `;
 
 async function lazyStates(hearth: HearthProcess, file: string): Promise<{ web: string | null; yaml: string | null }> {
-  rmSync(file, { force: true });
-  hearth.child.kill('SIGUSR2');
-  return hearth.waitFor('the probe', () => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { web: string | null; yaml: string | null }) : undefined), 10_000);
+  return askProbe(hearth, file, 'the probe');
 }
 
 async function webState(hearth: HearthProcess, file: string): Promise<string | null> {
@@ -67,15 +66,12 @@ describe('the web bundle', () => {
   });
 
   it('is not loaded by an idle appliance (nor the YAML parser after a restart); the first request loads it, from its code cache after a restart', async () => {
-    const dir = tempDir();
-    const port = await freePort();
-    const probe = join(dir, 'probe.cjs');
-    writeFileSync(probe, PROBE);
+    const { dir, port, nodeOptions } = await probeSetup('probe.cjs', PROBE);
     const stateFile = join(dir, 'web.json');
     const config = baseConfig(port, `
   nightly: { run: "true", schedule: { cron: "0 3 * * *" } }
 `);
-    const env = { NODE_OPTIONS: `--require ${probe}`, HEARTH_TEST_WEB_FILE: stateFile };
+    const env = { NODE_OPTIONS: nodeOptions, HEARTH_TEST_WEB_FILE: stateFile };
     let hearth = (running = await startHearth({ dir, port, config, env, readyWhen: 'log' }));
     // A first start parses hearth.yaml: the YAML parser's bundle is loaded (and its code cache written 3 s later).
     expect(await lazyStates(hearth, stateFile)).toEqual({ web: null, yaml: 'missing' });
@@ -102,19 +98,16 @@ describe('the web bundle', () => {
   }, 60_000);
 
   it("loads Node's built-in modules from the node binary's code cache despite its V8 flags: at start, and undici with the first request", async () => {
-    const dir = tempDir();
-    const port = await freePort();
     // Which built-in modules Node compiled with and without its code cache (an internal binding: node
     // --expose-internals, which NODE_OPTIONS does not take, so this test spawns node itself).
-    const probe = join(dir, 'cache-usage.cjs');
-    const usageFile = join(dir, 'usage.json');
-    writeFileSync(probe, `const { writeFileSync } = require('node:fs');
+    const { dir, port, probe } = await probeSetup('cache-usage.cjs', (dir) => `const { writeFileSync } = require('node:fs');
 process.on('SIGUSR2', () => {
   const { internalBinding } = require('internal/test/binding');
   const { compiledWithCache, compiledWithoutCache } = internalBinding('builtins').getCacheUsage();
-  writeFileSync(${JSON.stringify(usageFile)}, JSON.stringify({ compiledWithCache: [...compiledWithCache], compiledWithoutCache: [...compiledWithoutCache] }));
+  writeFileSync(${JSON.stringify(join(dir, 'usage.json'))}, JSON.stringify({ compiledWithCache: [...compiledWithCache], compiledWithoutCache: [...compiledWithoutCache] }));
 });
 `);
+    const usageFile = join(dir, 'usage.json');
     writeFileSync(join(dir, 'hearth.yaml'), baseConfig(port, `
   nightly: { run: "true", schedule: { cron: "0 3 * * *" } }
 `));

@@ -122,14 +122,8 @@ export class MailStore {
     let lineNo = 0;
     for await (const line of reader) {
       lineNo++;
-      if (line.trim() === '') continue;
-      let record: IndexRecord;
-      try {
-        record = JSON.parse(line) as IndexRecord;
-      } catch {
-        // A line cut short by a power cut is the last one; anything else is damage worth saying.
-        continue;
-      }
+      const record = parseIndexLine(line);
+      if (record === undefined) continue;
       this.lines = lineNo;
       applyRecord(entries, record);
     }
@@ -165,14 +159,8 @@ export class MailStore {
         const line = buffer.subarray(0, newline).toString('utf8');
         buffer = buffer.subarray(newline + 1);
         position += newline + 1;
-        if (line.trim() === '') continue;
-        let record: IndexRecord;
-        try {
-          record = JSON.parse(line) as IndexRecord;
-        } catch {
-          continue;
-        }
-        yield [position, record];
+        const record = parseIndexLine(line);
+        if (record !== undefined) yield [position, record];
       }
       rest = buffer;
     }
@@ -258,6 +246,19 @@ export class MailStore {
     const handle = this.appendHandle;
     this.appendHandle = undefined;
     await handle?.close();
+  }
+}
+
+/**
+ * One line of the index as a record; undefined for a blank line or one that is
+ * not JSON (a line cut short by a power cut is the last one), which readers skip.
+ */
+function parseIndexLine(line: string): IndexRecord | undefined {
+  if (line.trim() === '') return undefined;
+  try {
+    return JSON.parse(line) as IndexRecord;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,3 +1,4 @@
+import type { HttpEmbedderSettings } from '../../config/types.js';
 import { errorMessage, NonRetriableError } from '../../core/errors.js';
 import type { Embedder, EmbedPurpose } from '../types.js';
 import { l2Normalize } from './vectors.js';
@@ -11,24 +12,13 @@ import { l2Normalize } from './vectors.js';
  * reach the index.
  */
 
-export interface HttpEmbedderOptions {
+/** The settings from hearth.yaml (src/config/types.ts), with the API they speak and what tests inject. */
+export interface HttpEmbedderOptions extends HttpEmbedderSettings {
   api: 'ollama' | 'openai';
-  /** Base URL: http://127.0.0.1:11434 (Ollama), https://api.openai.com or http://host:8000 (OpenAI-compatible). */
-  url: string;
-  model: string;
-  /** Expected dimension; when absent the first response decides. */
-  dim?: number;
-  apiKey?: string;
-  timeoutMs: number;
-  /** Retries after the first attempt. */
-  retries: number;
   /** First retry delay; doubles each time. */
   retryDelayMs?: number;
   /** Texts per request. */
   batchSize?: number;
-  /** Prepended by purpose, for models trained with prefixes (nomic: "search_query: "). */
-  queryPrefix?: string;
-  documentPrefix?: string;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
 }
