@@ -7,6 +7,7 @@ import { createHashingEmbedder } from './embedders/hashing.js';
 import { fuseRankings, fusionReadsText, toHits } from './fusion.js';
 import { LanceChunkIndex, ROW_FILE_REWRITE_MS } from './lance-index.js';
 import { QuantizedVectors } from './quantized-vectors.js';
+import { RowFile } from './row-file.js';
 import type { ChunkFilter, ChunkTable, RankedRow } from './lance-index.js';
 import type { IndexedChunk } from './types.js';
 
@@ -591,6 +592,23 @@ describe('ChunkTable index prewarm', () => {
     expect((await table.hybridSearch('bread oven', query('bread oven'), {}, 50)).vector.map((row) => row.id)).toContain('c1000'); // a new copy for the new version
     await later.hybridSearch('bread', query('bread'), {}, 50);
     expect(prewarmed).toHaveLength(3); // a second prewarm would read and cache every index again
+  });
+
+  it('reads the row file the first copy found on disk through the page cache, once per table and process', async () => {
+    const writer = await open(undefined, { prewarmIndexes: false }); // another process: it wrote the row file
+    await writer.upsert(await corpus());
+    await writer.hybridSearch('bread', query('bread'), {}, 50);
+    const warmed = vi.spyOn(RowFile.prototype, 'warmPageCache');
+    try {
+      const table = await open();
+      await table.hybridSearch('bread', query('bread'), {}, 50);
+      expect(warmed).toHaveBeenCalledTimes(1);
+      expect(await warmed.mock.results[0]!.value).toBe(statSync(join(dir, 'chunks.rows')).size);
+      await (await open()).hybridSearch('garden shed', query('garden shed'), {}, 50);
+      expect(warmed).toHaveBeenCalledTimes(1);
+    } finally {
+      warmed.mockRestore();
+    }
   });
 
   it('leaves the indexes to the searches when told not to prewarm (a one-shot CLI search)', async () => {

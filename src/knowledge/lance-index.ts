@@ -116,8 +116,8 @@ export interface ChunkIndexOptions {
    */
   rowFileRewriteMs?: number;
   /**
-   * Load every index of a table into LanceDB's cache once its first vector copy is in (ChunkTable.prewarmIndexesOnce;
-   * default true): for a process that searches again and again, not for one that searches once and exits.
+   * Load every index of a table into LanceDB's cache and read its row file through the page cache with its first
+   * vector copy (ChunkTable.claimPrewarm; default true): for a process that searches again and again, not for one that searches once and exits.
    */
   prewarmIndexes?: boolean;
 }
@@ -132,7 +132,7 @@ export const ROW_FILE_REWRITE_MS = 60 * 60_000;
 const rowFileWrittenAt = new Map<string, number>();
 
 /**
- * Tables (by folder and name) whose indexes this process has loaded into LanceDB's cache (ChunkTable.prewarmIndexesOnce).
+ * Tables (by folder and name) whose indexes and row file this process has loaded (ChunkTable.claimPrewarm).
  * Once per process: a second prewarmIndex of the same index reads and caches it all again (100k chunks, LanceDB 0.31:
  * 60-80 ms and RSS +20-30 MB a call, measured), so it is never repeated, not even after a write.
  */
@@ -205,7 +205,7 @@ export class ChunkTable {
     /** Where the side file of rows lives (row-file.ts); undefined: searches take rows from LanceDB. */
     private readonly rowFilePath?: string,
     private readonly rowFileRewriteMs = ROW_FILE_REWRITE_MS,
-    /** The table's folder and name, what prewarmIndexesOnce remembers it by; undefined: no prewarm. */
+    /** The table's folder and name, what claimPrewarm remembers it by; undefined: no prewarm. */
     private readonly key?: string,
   ) {}
 
@@ -600,14 +600,17 @@ export class ChunkTable {
     const copy = new QuantizedVectors(rows, this.dim);
     // The row file of this version if one is on disk and whole; else one is written from this same scan.
     const existing = this.rowFilePath ? RowFile.open(this.rowFilePath, { dim: this.dim, rows, version }) : undefined;
+    const firstInProcess = this.claimPrewarm();
+    // Beside the copy's load, which holds this thread while the file's pages come in (a new file is in the page cache already).
+    if (firstInProcess && existing) existing.warmPageCache().catch(() => {}); // searches then read from the disk, as without it
     const writer = this.rowFilePath && !existing && mayWriteRowFile ? this.rowFileWriter(this.rowFilePath, rows) : undefined;
     if (writer && this.rowFilePath) rowFileWrittenAt.set(this.rowFilePath, Date.now()); // tried, even if it fails: bounded either way
     try {
       const loaded = await this.readVectorCopy(copy, rows, version, writer);
+      if (firstInProcess) await this.prewarmIndexes(); // also when the table moved on meanwhile: this claim was the one
       if (loaded !== copy) return loaded;
       const rowFile = existing ?? (await finishRowFile(writer, version));
       if (rowFile) this.rowFiles.set(copy, rowFile);
-      await this.prewarmIndexesOnce();
       return copy;
     } finally {
       writer?.abort();
@@ -657,16 +660,26 @@ export class ChunkTable {
   }
 
   /**
+   * Whether this load is the table's first in this process with prewarming on (prewarmedTables): it then reads the
+   * row file through the page cache (RowFile.warmPageCache) and loads the indexes into LanceDB's cache
+   * (prewarmIndexes). Once per table and process, not after writes: a second prewarmIndex of the same index reads
+   * and caches it all again.
+   */
+  private claimPrewarm(): boolean {
+    if (!this.key || prewarmedTables.has(this.key)) return false;
+    prewarmedTables.add(this.key);
+    return true;
+  }
+
+  /**
    * Loads the full-text and filter indexes into LanceDB's cache once the first vector copy is in: otherwise each of
    * the first searches reads and decodes the posting lists of its words (LanceDB 0.31, 100k chunks: a keyword
    * search's CPU 2.75 -> 1.36 ms over the first 100 queries, and their p95 fell most, docs/benchmarks.md, session
    * 9). It costs ~70 ms on LanceDB's threads, added to the first search's ~1 s, and memory: with the unit's malloc
    * settings the appliance held 157-160 -> 192-196 MB after its first search and 178-180 -> 196-197 MB after 1,000
-   * more. Once per table and process (prewarmedTables). A failure only leaves searches to load what they need.
+   * more. A failure only leaves searches to load what they need.
    */
-  private async prewarmIndexesOnce(): Promise<void> {
-    if (!this.key || prewarmedTables.has(this.key)) return;
-    prewarmedTables.add(this.key);
+  private async prewarmIndexes(): Promise<void> {
     try {
       for (const index of await this.table.listIndices()) await this.table.prewarmIndex(index.name);
     } catch {

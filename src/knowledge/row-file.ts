@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs';
 import { closeSync, fstatSync, fsync, openSync, readdirSync, readSync, unlinkSync, write } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { open as openFile, rename } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { endianness } from 'node:os';
@@ -220,6 +220,26 @@ export class RowFile {
       return undefined;
     }
     return new RowFileReader(fd, this.dim, this.offsets);
+  }
+
+  /**
+   * Reads the whole file once, front to back, into one reused 1 MiB buffer, so the page cache holds it: after a
+   * reboot a search's ~120 positioned reads would each wait for the disk (an SD card's random reads are ~0.3 ms),
+   * while one sequential read costs seconds at most. Nothing is kept in this process's memory. Returns the bytes read.
+   */
+  async warmPageCache(): Promise<number> {
+    const handle = await openFile(this.path, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(1024 * 1024);
+      let total = 0;
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, total);
+        if (bytesRead === 0) return total;
+        total += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Removes the file if it is still the one this opened (a damaged record was found in it). */
