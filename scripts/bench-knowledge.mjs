@@ -16,7 +16,7 @@
  * Usage: node scripts/bench-knowledge.mjs [--sizes 10000,100000] [--queries 200] [--keep DIR] [--stages]
  *        --keep DIR: build the stores in DIR once and reuse them in later runs
  *        --stages: also time each LanceDB call and the int8 scan inside the searches (wall p50/p95), and GC
- *        --no-prewarm: searches load the indexes as they need them (the one-shot CLI's way), for an A/B of the prewarm
+ *        --no-prewarm: searches load the indexes and the row file as they need them (the one-shot CLI's way), for an A/B of the prewarm
  *        HEARTH_MODEL_DIR=/path/to/models to find Xenova/all-MiniLM-L6-v2
  * Synthetic documents: Zipf-distributed words from a fixed vocabulary, ~90
  * words (one chunk) each, timestamps spread over three years, three sources.
@@ -44,7 +44,7 @@ const { values: flags } = parseArgs({
 });
 const sizes = flags.sizes.split(',').map(Number);
 const queryCount = Number(flags.queries);
-const prewarmIndexes = !flags['no-prewarm'];
+const prewarm = !flags['no-prewarm'];
 // --keep DIR: build the stores in DIR and leave them there; a later run with the same DIR reuses them.
 const work = flags.keep ? resolve(flags.keep) : mkdtempSync(join(tmpdir(), 'hearth-bench-knowledge-'));
 
@@ -455,7 +455,7 @@ async function denseSearch(size, dim = 384) {
   const embedder = rotatedEmbedder(dim);
   const reuse = flags.keep && existsSync(join(root, 'index', 'meta.json'));
   if (!reuse) await bulkLoad(root, size, embedder);
-  const kb = new KnowledgeBase({ root, embedder, clock: systemClock, prewarmIndexes });
+  const kb = new KnowledgeBase({ root, embedder, clock: systemClock, prewarm });
   await kb.optimize({ keepVersionsMs: 0 });
   await searchLatency(kb, `${size} chunks, dense ${dim}-d vectors (rotated hashing), after optimize`);
   if (flags.stages) await stageTimings(kb, `${size} chunks, dense ${dim}-d`);
@@ -506,7 +506,7 @@ for (const size of flags['dense-only'] ? [] : sizes) {
   } else {
     await bulkLoad(join(dataDir, 'knowledge'), size);
   }
-  const kb = new KnowledgeBase({ root: join(dataDir, 'knowledge'), embedder: createHashingEmbedder(256), clock: systemClock, prewarmIndexes });
+  const kb = new KnowledgeBase({ root: join(dataDir, 'knowledge'), embedder: createHashingEmbedder(256), clock: systemClock, prewarm });
   // A staged ingest folds its rows into the indexes itself; a bulk load does not, so only optimize makes it comparable.
   if (size === sizes[0] && !reuse) await searchLatency(kb, `${size} chunks, right after ingest`);
   const started = performance.now();

@@ -22,7 +22,7 @@ async function openKnowledge(args: CommandArgs, ctx: CliContext) {
     import('../core/logger.js'),
     import('../core/clock.js'),
   ]);
-  return { config, knowledge: new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock: systemClock, logger: silentLogger, prewarmIndexes: false }) };
+  return { config, knowledge: new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock: systemClock, logger: silentLogger, prewarm: false }) };
 }
 
 export async function knowledgeCommand(args: CommandArgs, ctx: CliContext): Promise<number> {

@@ -55,7 +55,7 @@ async function searchLocal(args: CommandArgs, ctx: CliContext, query: import('..
     import('../core/clock.js'),
   ]);
   // One search and out: loading every index into memory first would only make it slower.
-  const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock: systemClock, logger: silentLogger, prewarmIndexes: false });
+  const knowledge = new KnowledgeService({ dataDir: config.dataDir, config: config.knowledge, clock: systemClock, logger: silentLogger, prewarm: false });
   try {
     return await knowledge.search(query);
   } finally {

@@ -87,8 +87,8 @@ export interface KnowledgeBaseOptions {
   embedder: Embedder;
   clock: Clock;
   chunking?: ChunkOptions;
-  /** See ChunkIndexOptions.prewarmIndexes (default true). */
-  prewarmIndexes?: boolean;
+  /** See ChunkIndexOptions.prewarm (default true). */
+  prewarm?: boolean;
 }
 
 interface PendingDoc {
@@ -515,7 +515,7 @@ export class KnowledgeBase implements SearchPort {
   }
 
   private index(): Promise<LanceChunkIndex> {
-    this.indexPromise ??= LanceChunkIndex.open(this.files.indexDir, { prewarmIndexes: this.options.prewarmIndexes });
+    this.indexPromise ??= LanceChunkIndex.open(this.files.indexDir, { prewarm: this.options.prewarm });
     return this.indexPromise;
   }
 

@@ -32,7 +32,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function open(maxVectorCopyBytes?: number, options: { rowFile?: boolean; rowFileRewriteMs?: number; prewarmIndexes?: boolean } = {}): Promise<ChunkTable> {
+async function open(maxVectorCopyBytes?: number, options: { rowFile?: boolean; rowFileRewriteMs?: number; prewarm?: boolean } = {}): Promise<ChunkTable> {
   const index = await LanceChunkIndex.open(dir, { ...(maxVectorCopyBytes === undefined ? {} : { maxVectorCopyBytes }), ...options });
   indexes.push(index);
   return index.table('chunks', DIM);
@@ -595,7 +595,7 @@ describe('ChunkTable index prewarm', () => {
   });
 
   it('reads the row file the first copy found on disk through the page cache, once per table and process', async () => {
-    const writer = await open(undefined, { prewarmIndexes: false }); // another process: it wrote the row file
+    const writer = await open(undefined, { prewarm: false }); // another process: it wrote the row file
     await writer.upsert(await corpus());
     await writer.hybridSearch('bread', query('bread'), {}, 50);
     const warmed = vi.spyOn(RowFile.prototype, 'warmPageCache');
@@ -611,8 +611,22 @@ describe('ChunkTable index prewarm', () => {
     }
   });
 
+  it('only for a table whose vector copy fits its memory cap (the cap bounds what the prewarm holds too)', async () => {
+    const table = await open(0); // no copy: LanceDB's own scan
+    await table.upsert(await corpus());
+    const prewarmed = recordPrewarms([table]);
+    const warmed = vi.spyOn(RowFile.prototype, 'warmPageCache');
+    try {
+      expect((await table.hybridSearch('bread', query('bread'), {}, 50)).keyword.length).toBeGreaterThan(0);
+      expect(prewarmed).toEqual([]);
+      expect(warmed).not.toHaveBeenCalled();
+    } finally {
+      warmed.mockRestore();
+    }
+  });
+
   it('leaves the indexes to the searches when told not to prewarm (a one-shot CLI search)', async () => {
-    const table = await open(undefined, { prewarmIndexes: false });
+    const table = await open(undefined, { prewarm: false });
     await table.upsert(await corpus());
     const prewarmed = recordPrewarms([table]);
     expect((await table.hybridSearch('bread', query('bread'), {}, 50)).keyword.length).toBeGreaterThan(0);

@@ -119,7 +119,7 @@ export interface ChunkIndexOptions {
    * Load every index of a table into LanceDB's cache and read its row file through the page cache with its first
    * vector copy (ChunkTable.claimPrewarm; default true): for a process that searches again and again, not for one that searches once and exits.
    */
-  prewarmIndexes?: boolean;
+  prewarm?: boolean;
 }
 
 /** One row file write per table per hour at most (ChunkIndexOptions.rowFileRewriteMs). */
@@ -165,7 +165,7 @@ export class LanceChunkIndex {
     const names = await this.db.tableNames();
     const table = names.includes(name) ? await this.db.openTable(name) : await this.db.createEmptyTable(name, this.schema(dim));
     const rows = this.options.rowFile === false ? undefined : rowFilePath(this.dir, name);
-    const key = this.options.prewarmIndexes === false ? undefined : join(this.dir, name);
+    const key = this.options.prewarm === false ? undefined : join(this.dir, name);
     return new ChunkTable(this.lance, this.arrow, table, dim, this.options.maxVectorCopyBytes ?? MAX_VECTOR_COPY_BYTES, rows, this.options.rowFileRewriteMs ?? ROW_FILE_REWRITE_MS, key);
   }
 

@@ -24,7 +24,7 @@ export interface KnowledgeServiceOptions {
   /** Tests replace the embedder; default builds the configured one. */
   createEmbedder?: (spec: EmbedderSpec) => Promise<Embedder>;
   /** Load the search indexes into memory with the first search (default true; a one-shot CLI search does not). */
-  prewarmIndexes?: boolean;
+  prewarm?: boolean;
 }
 
 export class KnowledgeService implements SearchPort {
@@ -75,6 +75,6 @@ export class KnowledgeService implements SearchPort {
     const make = this.options.createEmbedder ?? createEmbedder;
     const embedder = await make(this.config.embedder);
     this.options.logger.info('knowledge store opened', { embedder: embedder.id, dim: embedder.dim, ms: this.options.clock.now() - started });
-    return new KnowledgeBase({ root: join(this.dataDir, 'knowledge'), embedder, clock: this.options.clock, prewarmIndexes: this.options.prewarmIndexes });
+    return new KnowledgeBase({ root: join(this.dataDir, 'knowledge'), embedder, clock: this.options.clock, prewarm: this.options.prewarm });
   }
 }
